@@ -1,0 +1,332 @@
+"""Vectorized loss functions ``L : R^n -> R`` evaluated on binary states.
+
+The paper's ST estimator (Sec. 2.1, eqs. (7)-(9), Alg. 1) needs a loss that
+is a *differentiable* function on ``R^n`` which we evaluate on
+``x in {-1, +1}^n``; its bias analysis (Sec. 2.2 I, Prop. B.3) turns on
+whether ``L`` is multilinear.  Every loss here is an object with
+
+* ``value(X) -> (B,)``  -- ``L`` at each row of ``X`` (shape ``(B, n)``),
+* ``grad(X) -> (B, n)`` -- ``dL/dx`` at each row,
+* ``n`` -- the required dimension, or ``None`` if any ``n`` works,
+* ``is_multilinear`` -- ``True``/``False`` as a polynomial identity on
+  ``R^n`` (``None``: unknown), which is what "ST is unbiased" depends on.
+
+Both methods check their output for NaN/inf and raise
+:class:`~proofs_check.errors.NonFiniteValue` naming the sample index and the
+coordinates; nothing non-finite is returned silently.
+
+Accuracy.  ``value`` and ``grad`` are closed forms evaluated in float64;
+their rounding error is the usual forward error of the formula
+(e.g. ``Quadratic``: ``|fl(L) - L| <= gamma_{m+n+2} * sum_k (|W||x| + |y|)_k^2``
+with ``gamma_k = k eps / (1 - k eps)``).  Callers that need rigorous bounds
+(:mod:`numerics.enumeration`) state them relative to the computed values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable as _CallableT
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from proofs_check.errors import InvalidArgument
+
+from ._validation import as_int, as_matrix, as_vector, check_batch, check_finite_rows, short_repr
+
+__all__ = [
+    "Loss",
+    "Linear",
+    "SquareSum",
+    "Quadratic",
+    "QuadraticMultilinear",
+    "Multilinear",
+    "Ex2",
+    "Power",
+    "Callable",
+]
+
+
+class Loss:
+    """Base class: validation and non-finite checks around ``_value``/``_grad``."""
+
+    #: Required number of variables, or ``None`` for any ``n >= 1``.
+    n: int | None = None
+    #: Whether ``L`` is a multilinear polynomial on ``R^n`` (``None`` = unknown).
+    is_multilinear: bool | None = None
+
+    def value(self, X: Any) -> np.ndarray:
+        """``L(x)`` for each row ``x`` of ``X`` (shape ``(B, n)``); returns shape ``(B,)``."""
+        arr = check_batch(X, self.n, who=f"{self!r}.value")
+        out = self._value(arr)
+        check_finite_rows(out, arr, who=f"{self!r}.value", what="loss value")
+        return out
+
+    def grad(self, X: Any) -> np.ndarray:
+        """``dL/dx`` for each row ``x`` of ``X`` (shape ``(B, n)``); returns shape ``(B, n)``."""
+        arr = check_batch(X, self.n, who=f"{self!r}.grad")
+        out = self._grad(arr)
+        check_finite_rows(out, arr, who=f"{self!r}.grad", what="gradient entry")
+        return out
+
+    def _value(self, X: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _grad(self, X: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class Linear(Loss):
+    """``L(x) = c . x + c0`` (paper Sec. 2.2 I: ST is exact, zero variance)."""
+
+    is_multilinear = True
+
+    def __init__(self, c: Any, c0: float = 0.0):
+        self.c = as_vector(c, "c")
+        self.c0 = float(as_vector(c0, "c0", size=1)[0])
+        self.n = self.c.size
+
+    def __repr__(self) -> str:
+        return f"Linear(c={short_repr(self.c)}, c0={self.c0!r})"
+
+    def _value(self, X):
+        return X @ self.c + self.c0
+
+    def _grad(self, X):
+        return np.broadcast_to(self.c, X.shape).copy()
+
+
+class SquareSum(Loss):
+    """``L(x) = (sum_i x_i)^2`` -- not multilinear on ``R^n`` (has ``x_i^2`` terms)."""
+
+    is_multilinear = False
+
+    def __repr__(self) -> str:
+        return "SquareSum()"
+
+    def _value(self, X):
+        s = X.sum(axis=1)
+        return s * s
+
+    def _grad(self, X):
+        s = X.sum(axis=1, keepdims=True)
+        return np.broadcast_to(2.0 * s, X.shape).copy()
+
+
+def _column_norms_sq(W: np.ndarray) -> np.ndarray:
+    return np.einsum("ki,ki->i", W, W)
+
+
+class Quadratic(Loss):
+    """``L(x) = ||W x - y||^2`` (Yin et al. 2019; paper Sec. 2.2 I), ``W`` of shape ``(m, n)``."""
+
+    is_multilinear = False
+
+    def __init__(self, W: Any, y: Any):
+        self.W = as_matrix(W, "W")
+        self.y = as_vector(y, "y", size=self.W.shape[0])
+        self.n = self.W.shape[1]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(W.shape={self.W.shape})"
+
+    def _residual(self, X):
+        return X @ self.W.T - self.y
+
+    def _value(self, X):
+        r = self._residual(X)
+        return np.einsum("bk,bk->b", r, r)
+
+    def _grad(self, X):
+        return 2.0 * (self._residual(X) @ self.W)
+
+
+class QuadraticMultilinear(Quadratic):
+    """Multilinear extension of ``||Wx - y||^2`` (Prop. B.3, eq. (20)).
+
+    ``L(x) = ||W x - y||^2 - sum_i x_i^2 ||W_{:,i}||^2 + sum_i ||W_{:,i}||^2``:
+    the ``x_i^2`` terms are removed, so ``L`` is multilinear on ``R^n`` and
+    coincides with :class:`Quadratic` on ``{-1, +1}^n``.
+    """
+
+    is_multilinear = True
+
+    def __init__(self, W: Any, y: Any):
+        super().__init__(W, y)
+        self._colsq = _column_norms_sq(self.W)
+        self._colsq_sum = float(self._colsq.sum())
+
+    def _value(self, X):
+        return super()._value(X) - (X * X) @ self._colsq + self._colsq_sum
+
+    def _grad(self, X):
+        return super()._grad(X) - 2.0 * X * self._colsq
+
+
+class Multilinear(Loss):
+    """``L(x) = sum_S c_S prod_{i in S} x_i`` for a dict ``{S: c_S}`` of index tuples.
+
+    ``S = ()`` is the constant term.  Indices within one ``S`` must be distinct
+    (a repeated index would not be multilinear) and each monomial may appear
+    only once (``(0, 1)`` and ``(1, 0)`` are the same monomial).  ``n``
+    defaults to ``1 + max index``; pass it to allow unused trailing variables.
+    """
+
+    is_multilinear = True
+
+    def __init__(self, coeffs: Mapping[tuple[int, ...], float], n: int | None = None):
+        if not isinstance(coeffs, Mapping):
+            raise InvalidArgument(
+                f"coeffs={short_repr(coeffs)} is not a dict; expected a mapping {{(i, j, ...): c}} "
+                "from tuples of variable indices to coefficients, e.g. {(0, 1): 2.0, (): 1.0}."
+            )
+        terms: dict[tuple[int, ...], float] = {}
+        max_index = -1
+        for key, c in coeffs.items():
+            if not isinstance(key, tuple):
+                raise InvalidArgument(
+                    f"coeffs key {short_repr(key)} is not a tuple of indices; write (i,) for a single index."
+                )
+            idx = tuple(as_int(i, f"index in monomial {key!r}", minimum=0) for i in key)
+            if len(set(idx)) != len(idx):
+                raise InvalidArgument(
+                    f"monomial {key!r} repeats an index; a multilinear polynomial has each variable at most "
+                    "once per monomial (x_i^2 = 1 on binary states: drop the pair)."
+                )
+            canon = tuple(sorted(idx))
+            if canon in terms:
+                raise InvalidArgument(
+                    f"monomial {key!r} appears twice in coeffs (as the same set of indices {canon}); "
+                    "add the coefficients into one entry."
+                )
+            terms[canon] = float(as_vector(c, f"coefficient of {key!r}", size=1)[0])
+            if idx:
+                max_index = max(max_index, max(idx))
+        if n is None:
+            if max_index < 0:
+                raise InvalidArgument("coeffs has only a constant term; pass n=... to say how many variables.")
+            n = max_index + 1
+        n = as_int(n, "n", minimum=1)
+        if max_index >= n:
+            raise InvalidArgument(f"coeffs uses index {max_index} but n={n}; pass n >= {max_index + 1}.")
+        self.coeffs = terms
+        self.n = n
+
+    def __repr__(self) -> str:
+        return f"Multilinear({len(self.coeffs)} terms, n={self.n})"
+
+    def _value(self, X):
+        out = np.zeros(X.shape[0])
+        for S, c in self.coeffs.items():
+            out += c * (np.prod(X[:, list(S)], axis=1) if S else 1.0)
+        return out
+
+    def _grad(self, X):
+        G = np.zeros_like(X)
+        B = X.shape[0]
+        for S, c in self.coeffs.items():
+            k = len(S)
+            if k == 0:
+                continue
+            cols = X[:, list(S)]
+            # leave-one-out products via prefix/suffix products (no division: x_i may be 0)
+            prefix = np.ones((B, k))
+            suffix = np.ones((B, k))
+            if k > 1:
+                prefix[:, 1:] = np.cumprod(cols[:, :-1], axis=1)
+                suffix[:, :-1] = np.cumprod(cols[:, :0:-1], axis=1)[:, ::-1]
+            G[:, list(S)] += c * prefix * suffix
+        return G
+
+
+class Ex2(Loss):
+    """``L(x) = sum_i (x_i - sin(2 pi x_i))``.
+
+    On ``{-1, +1}^n`` it equals the linear function ``sum_i x_i`` (so the true
+    gradient of ``E[L]`` is ``2 F'(a)``), but its derivative
+    ``1 - 2 pi cos(2 pi x_i) = 1 - 2 pi`` at binary points differs: the ST
+    estimate depends on how ``L`` is extended off the cube.
+    """
+
+    is_multilinear = False
+
+    def __repr__(self) -> str:
+        return "Ex2()"
+
+    def _value(self, X):
+        return (X - np.sin(2.0 * math.pi * X)).sum(axis=1)
+
+    def _grad(self, X):
+        return 1.0 - 2.0 * math.pi * np.cos(2.0 * math.pi * X)
+
+
+class Power(Loss):
+    """``L(x) = sum_i x_i^k`` for an integer ``k >= 0``; ``k = 2`` is the paper's counter-example (Sec. 2.2 I)."""
+
+    def __init__(self, k: int):
+        self.k = as_int(k, "k", minimum=0)
+        self.is_multilinear = self.k <= 1
+
+    def __repr__(self) -> str:
+        return f"Power({self.k})"
+
+    def _value(self, X):
+        return (X**self.k).sum(axis=1)
+
+    def _grad(self, X):
+        if self.k == 0:
+            return np.zeros_like(X)
+        return self.k * X ** (self.k - 1)
+
+
+class Callable(Loss):
+    """Wrap user functions ``value_fn(X) -> (B,)`` and ``grad_fn(X) -> (B, n)``.
+
+    The wrapper checks the output shapes and finiteness (naming the sample
+    index and coordinates of the first NaN/inf).
+    """
+
+    def __init__(
+        self,
+        value_fn: _CallableT[[np.ndarray], Any],
+        grad_fn: _CallableT[[np.ndarray], Any],
+        *,
+        n: int | None = None,
+        name: str = "user loss",
+        is_multilinear: bool | None = None,
+    ):
+        for label, fn in (("value_fn", value_fn), ("grad_fn", grad_fn)):
+            if not callable(fn):
+                raise InvalidArgument(
+                    f"{label}={short_repr(fn)} is not callable; expected a function X (B, n) -> array."
+                )
+        self.value_fn = value_fn
+        self.grad_fn = grad_fn
+        self.n = None if n is None else as_int(n, "n", minimum=1)
+        self.name = str(name)
+        self.is_multilinear = is_multilinear
+
+    def __repr__(self) -> str:
+        return f"Callable({self.name!r})"
+
+    def _call(self, fn, X, expected_shape, label):
+        try:
+            out = np.asarray(fn(X.copy()), dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InvalidArgument(
+                f"{self!r}.{label} returned something that is not a float array ({exc}); "
+                f"expected an array of shape {expected_shape}."
+            ) from None
+        if out.shape != expected_shape:
+            raise InvalidArgument(
+                f"{self!r}.{label} returned shape {out.shape} for X of shape {X.shape}; expected "
+                f"{expected_shape}. Make the function vectorized over the rows of X."
+            )
+        return out
+
+    def _value(self, X):
+        return self._call(self.value_fn, X, (X.shape[0],), "value_fn")
+
+    def _grad(self, X):
+        return self._call(self.grad_fn, X, X.shape, "grad_fn")

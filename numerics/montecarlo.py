@@ -1,0 +1,442 @@
+"""Monte Carlo means with confidence intervals, reproducible under any scheduling.
+
+Mathematical object: the mean ``mu = E[Y]`` of a random vector ``Y in R^d``
+(e.g. a single-sample gradient estimate of Alg. 1 / eq. (6) at ``x ~ p(x; a)``,
+eq. (1)), estimated from ``N`` iid draws produced in chunks by
+``fn_chunk(rng, size) -> (size, d)``.
+
+Reproducibility.  Chunk ``i`` draws from ``make_rng(chunk_seed(seed_seq, i))``
+(:mod:`numerics.seeding`), so its samples depend only on ``(seed_seq, i,
+chunk_size)``.  Chunk statistics (:class:`RunningMoments`) are merged in
+chunk-index order, whatever order ``map`` returns them in, so the builtin
+``map``, a thread pool or Dask give bit-identical results on the same
+platform (numpy build and CPU; ``fn_chunk`` itself may use BLAS kernels that
+differ between CPUs).  A different ``chunk_size`` gives different streams.
+
+Errors.  Each result carries an interval at a stated confidence level:
+
+* :func:`clt_interval` -- ``mean +- z_{1-alpha/2} * s / sqrt(N)``: coverage
+  ``-> confidence`` as ``N -> inf`` (CLT; asymptotic, not a finite-sample
+  guarantee; needs finite variance).
+* :func:`empirical_bernstein_interval` -- Maurer & Pontil (2009), Thm. 4,
+  two-sided: for values in ``[lo, hi]`` with ``R = hi - lo``,
+  ``|mean - mu| <= sqrt(2 V ln(4/alpha) / N) + 7 R ln(4/alpha) / (3 (N - 1))``
+  with probability ``>= 1 - alpha`` for every ``N >= 2`` (``V`` the unbiased
+  sample variance).
+
+Both intervals are widened by the rounding bound of the mean,
+``gamma_{N+2} * max|Y|`` (sequential in-chunk sums, Neumaier accumulation
+across chunks; Higham Sec. 4), so a zero-variance quantity still gets an
+interval that contains its exact mean.  ``simultaneous=True`` applies a
+Bonferroni correction over the ``d`` coordinates (``alpha -> alpha/d``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import special
+
+from proofs_check.errors import InvalidArgument
+
+from ._compensated import gamma, neumaier_add
+from ._validation import as_confidence, as_int, check_finite_rows, short_repr
+from .seeding import chunk_seed, make_rng
+
+__all__ = [
+    "RunningMoments",
+    "clt_interval",
+    "empirical_bernstein_interval",
+    "MonteCarloResult",
+    "Decision",
+    "monte_carlo_mean",
+    "monte_carlo_decide",
+    "dask_map",
+    "chunk_plan",
+]
+
+METHODS = ("clt", "empirical_bernstein")
+
+
+@dataclass(frozen=True, eq=False)
+class RunningMoments:
+    """Per-coordinate count, mean and ``M2 = sum (y - mean)^2`` of ``d``-vectors.
+
+    The sum is kept as a Neumaier pair ``(total, comp)``; ``M2`` is merged
+    with Chan et al.'s formula.  :meth:`merge` is a pure function of its two
+    arguments, so folding a sequence of chunk moments in a fixed order is
+    bit-reproducible.  ``minimum``/``maximum`` are kept for range checks.
+    """
+
+    count: int
+    total: np.ndarray
+    comp: np.ndarray
+    m2: np.ndarray
+    minimum: np.ndarray
+    maximum: np.ndarray
+
+    @property
+    def dim(self) -> int:
+        return self.total.size
+
+    @classmethod
+    def empty(cls, d: int) -> RunningMoments:
+        """No observations of a ``d``-vector (the identity of :meth:`merge`)."""
+        d = as_int(d, "d", minimum=1)
+        z = np.zeros(d)
+        return cls(0, z, z, z, np.full(d, np.inf), np.full(d, -np.inf))
+
+    @classmethod
+    def from_samples(cls, samples: Any, *, who: str = "samples") -> RunningMoments:
+        """Moments of the rows of ``samples`` (shape ``(size, d)``, finite; corrected two-pass ``M2``)."""
+        Y = np.asarray(samples, dtype=np.float64)
+        if Y.ndim != 2 or Y.shape[0] == 0 or Y.shape[1] == 0:
+            raise InvalidArgument(
+                f"{who} has shape {Y.shape}; expected a non-empty 2-D array (size, d) with one draw per row."
+            )
+        check_finite_rows(Y, None, who=who, what="value")
+        size = Y.shape[0]
+        total = Y.sum(axis=0)
+        dev = Y - total / size
+        sdev = dev.sum(axis=0)
+        m2 = np.maximum(np.einsum("bj,bj->j", dev, dev) - sdev * sdev / size, 0.0)
+        return cls(size, total, np.zeros_like(total), m2, Y.min(axis=0), Y.max(axis=0))
+
+    @property
+    def mean(self) -> np.ndarray:
+        if self.count == 0:
+            raise InvalidArgument("RunningMoments has no observations; the mean is undefined. Merge some samples first.")
+        return (self.total + self.comp) / self.count
+
+    @property
+    def variance(self) -> np.ndarray:
+        """Unbiased sample variance (``ddof = 1``)."""
+        if self.count < 2:
+            raise InvalidArgument(f"count={self.count}: the sample variance needs at least 2 observations.")
+        return self.m2 / (self.count - 1)
+
+    @property
+    def std_error(self) -> np.ndarray:
+        return np.sqrt(self.variance / self.count)
+
+    @property
+    def rounding_bound(self) -> np.ndarray:
+        """A-priori bound ``gamma_{N+2} max|Y|`` on the rounding error of :attr:`mean`."""
+        return gamma(self.count + 2) * np.maximum(np.abs(self.minimum), np.abs(self.maximum))
+
+    def merge(self, other: RunningMoments) -> RunningMoments:
+        """Moments of the union of both samples (``self`` first)."""
+        if not isinstance(other, RunningMoments):
+            raise InvalidArgument(f"cannot merge RunningMoments with {short_repr(other)}.")
+        if other.dim != self.dim:
+            raise InvalidArgument(
+                f"cannot merge moments of dimension {self.dim} and {other.dim}; "
+                "every chunk must return the same number of columns."
+            )
+        if other.count == 0:
+            return self
+        if self.count == 0:
+            return other
+        n = self.count + other.count
+        total, comp = neumaier_add(self.total, self.comp, other.total)
+        total, comp = neumaier_add(total, comp, other.comp)
+        delta = other.mean - self.mean
+        m2 = self.m2 + other.m2 + delta * delta * (self.count * other.count / n)
+        return RunningMoments(
+            n, total, comp, m2, np.minimum(self.minimum, other.minimum), np.maximum(self.maximum, other.maximum)
+        )
+
+    @classmethod
+    def merge_all(cls, parts: Iterable[RunningMoments]) -> RunningMoments:
+        """Left fold of :meth:`merge` over ``parts`` in the given order."""
+        acc: RunningMoments | None = None
+        for part in parts:
+            acc = part if acc is None else acc.merge(part)
+        if acc is None:
+            raise InvalidArgument("merge_all got no parts; pass at least one RunningMoments.")
+        return acc
+
+
+def _alpha(confidence: Any, d: int, simultaneous: bool) -> float:
+    alpha = 1.0 - as_confidence(confidence)
+    return alpha / d if simultaneous else alpha
+
+
+def _need_two(moments: RunningMoments, who: str) -> None:
+    if not isinstance(moments, RunningMoments):
+        raise InvalidArgument(f"{who}: moments={short_repr(moments)} is not a RunningMoments.")
+    if moments.count < 2:
+        raise InvalidArgument(f"{who}: count={moments.count}; an interval needs at least 2 samples.")
+
+
+def clt_interval(
+    moments: RunningMoments, confidence: float = 0.99, *, simultaneous: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Asymptotic normal interval ``mean +- z s/sqrt(N)`` (+ rounding bound) per coordinate."""
+    _need_two(moments, "clt_interval")
+    alpha = _alpha(confidence, moments.dim, simultaneous)
+    z = float(special.ndtri(1.0 - alpha / 2.0))
+    half = z * moments.std_error + moments.rounding_bound
+    m = moments.mean
+    return m - half, m + half
+
+
+def empirical_bernstein_interval(
+    moments: RunningMoments,
+    value_range: tuple[Any, Any],
+    confidence: float = 0.99,
+    *,
+    simultaneous: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Maurer-Pontil (2009, Thm. 4) two-sided interval for values in ``value_range = (lo, hi)``.
+
+    Valid for every ``N >= 2`` with probability ``>= confidence`` per
+    coordinate (all coordinates jointly if ``simultaneous``), provided every
+    draw lies in ``[lo, hi]``; observed values outside raise ``InvalidArgument``.
+    """
+    _need_two(moments, "empirical_bernstein_interval")
+    try:
+        lo, hi = value_range
+        lo = np.broadcast_to(np.asarray(lo, dtype=np.float64), (moments.dim,))
+        hi = np.broadcast_to(np.asarray(hi, dtype=np.float64), (moments.dim,))
+    except (TypeError, ValueError):
+        raise InvalidArgument(
+            f"value_range={short_repr(value_range)} is not a pair (lo, hi) of scalars or length-{moments.dim} "
+            "arrays; pass e.g. value_range=(-1.0, 1.0)."
+        ) from None
+    if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)) and np.all(lo <= hi)):
+        raise InvalidArgument(f"value_range={short_repr(value_range)} must be finite with lo <= hi.")
+    outside = np.flatnonzero((moments.minimum < lo) | (moments.maximum > hi))
+    if outside.size:
+        j = int(outside[0])
+        raise InvalidArgument(
+            f"coordinate {j} has observed values in [{moments.minimum[j]!r}, {moments.maximum[j]!r}] outside "
+            f"value_range [{lo[j]!r}, {hi[j]!r}]; the empirical Bernstein bound needs a range that holds "
+            "for every possible draw. Pass a correct (wider) range or use method='clt'."
+        )
+    alpha = _alpha(confidence, moments.dim, simultaneous)
+    n = moments.count
+    log_term = math.log(4.0 / alpha)
+    half = (
+        np.sqrt(2.0 * moments.variance * log_term / n)
+        + 7.0 * (hi - lo) * log_term / (3.0 * (n - 1))
+        + moments.rounding_bound
+    )
+    m = moments.mean
+    return m - half, m + half
+
+
+@dataclass(frozen=True, eq=False)
+class MonteCarloResult:
+    """A Monte Carlo mean with its interval: ``P(low <= mu <= high) >= confidence`` per coordinate.
+
+    (Asymptotically for ``method='clt'``; for every ``n`` for
+    ``'empirical_bernstein'``; jointly over coordinates if ``simultaneous``.)
+    """
+
+    mean: np.ndarray
+    std_error: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    confidence: float
+    n: int
+    method: str = "clt"
+    simultaneous: bool = False
+    n_chunks: int = 0
+    moments: RunningMoments | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True, eq=False)
+class Decision:
+    """Outcome of :func:`monte_carlo_decide`.
+
+    ``decision`` is the predicate's first non-``None`` answer (``None`` if
+    the budget ran out).  Every look used ``result.confidence =
+    1 - (1 - confidence)/looks_planned`` so that, by a union bound, all
+    intervals hold simultaneously with probability ``>= confidence``.
+    """
+
+    decision: Any
+    result: MonteCarloResult
+    confidence: float
+    looks: int
+    looks_planned: int
+
+
+def chunk_plan(n_samples: int, chunk_size: int) -> list[tuple[int, int]]:
+    """``[(chunk_index, size), ...]``: full chunks of ``chunk_size`` and a smaller last one."""
+    n_samples = as_int(n_samples, "n_samples", minimum=2)
+    chunk_size = as_int(chunk_size, "chunk_size", minimum=1)
+    full, rest = divmod(n_samples, chunk_size)
+    plan = [(i, chunk_size) for i in range(full)]
+    if rest:
+        plan.append((full, rest))
+    return plan
+
+
+class _ChunkTask:
+    """Picklable ``(index, size) -> (index, RunningMoments)`` for ``map``."""
+
+    def __init__(self, fn_chunk: Callable[[np.random.Generator, int], Any], seed_seq: np.random.SeedSequence):
+        self.fn_chunk = fn_chunk
+        self.seed_seq = seed_seq
+
+    def __call__(self, task: tuple[int, int]) -> tuple[int, RunningMoments]:
+        index, size = task
+        rng = make_rng(chunk_seed(self.seed_seq, index))
+        Y = np.asarray(self.fn_chunk(rng, size), dtype=np.float64)
+        if Y.ndim == 1:
+            Y = Y[:, None]
+        if Y.ndim != 2 or Y.shape[0] != size:
+            raise InvalidArgument(
+                f"fn_chunk returned shape {Y.shape} for chunk {index} of size {size}; expected ({size}, d)."
+            )
+        return index, RunningMoments.from_samples(Y, who=f"fn_chunk (chunk {index})")
+
+
+def _run_chunks(task: _ChunkTask, plan: Sequence[tuple[int, int]], map_fn: Callable) -> list[RunningMoments]:
+    results = list(map_fn(task, list(plan)))
+    results.sort(key=lambda r: r[0])
+    got = [r[0] for r in results]
+    want = [p[0] for p in plan]
+    if got != want:
+        raise InvalidArgument(
+            f"map returned results for chunks {got[:10]}... but chunks {want[:10]}... were submitted; "
+            "map(fn, items) must return exactly one result per item."
+        )
+    return [r[1] for r in results]
+
+
+def _validate_common(fn_chunk, seed_seq, method, value_range, map_fn):
+    if not callable(fn_chunk):
+        raise InvalidArgument(f"fn_chunk={short_repr(fn_chunk)} is not callable; expected fn(rng, size) -> (size, d).")
+    if not isinstance(seed_seq, np.random.SeedSequence):
+        raise InvalidArgument(
+            f"seed_seq={short_repr(seed_seq)} is not a numpy.random.SeedSequence; use numerics.seeding.task_seed."
+        )
+    if method not in METHODS:
+        raise InvalidArgument(f"method={short_repr(method)} is not one of {METHODS}.")
+    if method == "empirical_bernstein" and value_range is None:
+        raise InvalidArgument("method='empirical_bernstein' needs value_range=(lo, hi) bounding every draw.")
+    if not callable(map_fn):
+        raise InvalidArgument(f"map={short_repr(map_fn)} is not callable; expected a map(fn, items) function.")
+
+
+def _result(moments, confidence, method, value_range, simultaneous, n_chunks) -> MonteCarloResult:
+    if method == "clt":
+        low, high = clt_interval(moments, confidence, simultaneous=simultaneous)
+    else:
+        low, high = empirical_bernstein_interval(moments, value_range, confidence, simultaneous=simultaneous)
+    return MonteCarloResult(
+        mean=moments.mean,
+        std_error=moments.std_error,
+        low=low,
+        high=high,
+        confidence=float(confidence),
+        n=moments.count,
+        method=method,
+        simultaneous=simultaneous,
+        n_chunks=n_chunks,
+        moments=moments,
+    )
+
+
+def monte_carlo_mean(
+    fn_chunk: Callable[[np.random.Generator, int], Any],
+    n_samples: int,
+    seed_seq: np.random.SeedSequence,
+    *,
+    chunk_size: int = 4096,
+    map: Callable = map,  # noqa: A002 - the parameter is named after the builtin it replaces
+    confidence: float = 0.99,
+    method: str = "clt",
+    value_range: tuple[Any, Any] | None = None,
+    simultaneous: bool = False,
+) -> MonteCarloResult:
+    """Mean of ``n_samples`` draws of ``fn_chunk`` with an interval at ``confidence``.
+
+    ``map(task, items)`` may be any map (builtin, thread pool, :func:`dask_map`);
+    results are merged in chunk-index order, so the output is bit-identical.
+    """
+    _validate_common(fn_chunk, seed_seq, method, value_range, map)
+    as_confidence(confidence)
+    plan = chunk_plan(n_samples, chunk_size)
+    parts = _run_chunks(_ChunkTask(fn_chunk, seed_seq), plan, map)
+    moments = RunningMoments.merge_all(parts)
+    return _result(moments, confidence, method, value_range, bool(simultaneous), len(plan))
+
+
+def monte_carlo_decide(
+    fn_chunk: Callable[[np.random.Generator, int], Any],
+    predicate: Callable[[np.ndarray, np.ndarray], Any],
+    max_samples: int,
+    seed_seq: np.random.SeedSequence,
+    *,
+    chunk_size: int = 4096,
+    map: Callable = map,  # noqa: A002
+    confidence: float = 0.99,
+    method: str = "clt",
+    value_range: tuple[Any, Any] | None = None,
+    simultaneous: bool = False,
+) -> Decision:
+    """Sequential Monte Carlo: stop as soon as ``predicate(low, high)`` returns non-``None``.
+
+    Looks happen after 1, 2, 4, ... chunks (and at the last chunk of the
+    ``max_samples`` budget).  Each look's interval uses confidence
+    ``1 - (1 - confidence)/L`` for ``L`` planned looks, so the decision is
+    right with probability ``>= confidence`` (union bound; asymptotically for
+    ``'clt'``).  The samples of chunk ``i`` are the same as in
+    :func:`monte_carlo_mean` with the same ``seed_seq`` and ``chunk_size``.
+    """
+    _validate_common(fn_chunk, seed_seq, method, value_range, map)
+    if not callable(predicate):
+        raise InvalidArgument(
+            f"predicate={short_repr(predicate)} is not callable; expected predicate(low, high) -> decision or None."
+        )
+    conf = as_confidence(confidence)
+    plan = chunk_plan(max_samples, chunk_size)
+    if plan[0][1] < 2:
+        raise InvalidArgument(f"chunk_size={chunk_size} gives a first chunk of size < 2; use chunk_size >= 2.")
+    stops = []
+    k = 1
+    while k < len(plan):
+        stops.append(k)
+        k *= 2
+    stops.append(len(plan))
+    per_look = 1.0 - (1.0 - conf) / len(stops)
+    task = _ChunkTask(fn_chunk, seed_seq)
+    moments: RunningMoments | None = None
+    done = 0
+    result = None
+    decision = None
+    looks = 0
+    for stop in stops:
+        for part in _run_chunks(task, plan[done:stop], map):
+            moments = part if moments is None else moments.merge(part)
+        done = stop
+        looks += 1
+        result = _result(moments, per_look, method, value_range, bool(simultaneous), done)
+        decision = predicate(result.low, result.high)
+        if decision is not None:
+            break
+    return Decision(decision=decision, result=result, confidence=conf, looks=looks, looks_planned=len(stops))
+
+
+def dask_map(client: Any = None) -> Callable:
+    """A ``map(fn, items)`` running on Dask: ``client.map`` + ``gather`` if a
+    ``distributed.Client`` is given, else ``dask.delayed`` with the threaded
+    scheduler.  Results come back in item order (not that it matters here)."""
+
+    def _map(fn: Callable, items: Iterable[Any]) -> list[Any]:
+        items = list(items)
+        if client is not None:
+            return client.gather(client.map(fn, items, pure=False))
+        import dask
+
+        return list(dask.compute(*[dask.delayed(fn)(it) for it in items], scheduler="threads"))
+
+    return _map

@@ -1,0 +1,274 @@
+"""SBN-B1: invariance of Alg. 1 under strictly monotone transforms (Prop. B.1, eq. (19)).
+
+Model: ``x = sign(a - z)`` with noise cdf ``F``.  For a transform ``T`` put
+``z~ = T(z)``, ``a~ = T(a)`` and let ``G`` be the cdf of ``z~``.  Prop. B.1
+says (i) the binary state is unchanged, ``sign(a - z) = sign(T(a) - T(z))``,
+so the sampling probability ``G(a~) = F(a)`` is unchanged, and (ii) the ST
+backward factor w.r.t. ``a``, ``2 G'(T(a)) T'(a)``, equals ``2 F'(a)``.
+In contrast a hand-designed proxy ``d`` used as ``d(T(a)) T'(a)`` changes.
+
+The printed statement says "strictly monotone"; a strictly *decreasing* ``T``
+reverses every sign, so (19) holds for strictly increasing ``T`` only.  The
+statement as checked says increasing; a printed-role method measures the
+decreasing case.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import sympy
+
+from numerics.noise import get_noise as numeric_noise
+from theory.noise import NOISE_FAMILIES, Z
+
+from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Series, Source
+from ..verdict import Verdict
+
+__all__ = ["CLAIMS", "Transform", "INCREASING", "DECREASING", "check_samples_unchanged"]
+
+A = sympy.Symbol("a", real=True)
+T_ = sympy.Symbol("t", real=True)
+
+
+@dataclass(frozen=True)
+class Transform:
+    """A map ``T`` with a symbolic inverse (``None`` if it has none in closed form)."""
+
+    name: str
+    expr: sympy.Expr  # in A
+    inverse: sympy.Expr | None  # in T_
+
+    def numpy(self):
+        return sympy.lambdify(A, self.expr, "numpy")
+
+    def derivative_numpy(self):
+        return sympy.lambdify(A, sympy.diff(self.expr, A), "numpy")
+
+
+INCREASING = (
+    Transform("3a+1", 3 * A + 1, (T_ - 1) / 3),
+    Transform("exp(a)", sympy.exp(A), sympy.log(T_)),
+    Transform("atan(a)", sympy.atan(A), sympy.tan(T_)),
+    Transform("softplus(a)", sympy.log(1 + sympy.exp(A)), sympy.log(sympy.exp(T_) - 1)),
+)
+DECREASING = (
+    Transform("-a", -A, -T_),
+    Transform("exp(-a)", sympy.exp(-A), -sympy.log(T_)),
+)
+#: Not monotone at all: a deliberately false premise for mutant tests.
+NON_MONOTONE = (Transform("a^2", A**2, None), Transform("sin(3a)", sympy.sin(3 * A), None))
+
+_GRID = np.linspace(-2.25, 2.25, 10)  # avoids the kinks of the uniform (|a| = 1) and triangular (|a| = 2) cdfs
+
+
+def _is_zero(expr: sympy.Expr, rng: np.random.Generator) -> bool | None:
+    """True if sympy simplifies ``expr`` to 0; False if it is numerically non-zero somewhere; else None."""
+    if sympy.simplify(expr) == 0:
+        return True
+    f = sympy.lambdify(A, expr, "mpmath")
+    for value in rng.uniform(-2, 2, size=8):
+        if abs(complex(f(float(value)))) > 1e-9:
+            return False
+    return None
+
+
+def check_symbolic_transforms(ctx: MethodContext, *, noises=("logistic", "gaussian"),
+                              transforms=INCREASING) -> Outcome:
+    """For each noise F and transform T: G = F o T^{-1}; show G(T(a)) = F(a) and 2 G'(T(a)) T'(a) = 2 F'(a)."""
+    rng = ctx.rng()
+    rows, failures, undecided = [], [], []
+    for noise in noises:
+        fam = NOISE_FAMILIES[noise]
+        F = fam.cdf.subs(Z, A)
+        for T in transforms:
+            G = fam.cdf.subs(Z, T.inverse)  # cdf of T(z) at level t
+            prob_diff = G.subs(T_, T.expr) - F
+            grad_diff = 2 * sympy.diff(G, T_).subs(T_, T.expr) * sympy.diff(T.expr, A) - 2 * sympy.diff(F, A)
+            p_ok, g_ok = _is_zero(prob_diff, rng), _is_zero(grad_diff, rng)
+            rows.append({"noise": noise, "T": T.name, "probability_unchanged": p_ok, "backward_unchanged": g_ok})
+            if p_ok is False or g_ok is False:
+                failures.append(rows[-1])
+            elif p_ok is None or g_ok is None:
+                undecided.append(rows[-1])
+    if failures:
+        return Outcome(Verdict.REFUTED, {"instances": rows}, counterexample=failures[0])
+    verdict = Verdict.INCONCLUSIVE if undecided else Verdict.PROVED
+    return Outcome(verdict, {"instances": rows, "undecided": undecided,
+                             "method": "sympy.simplify of G(T(a)) - F(a) and 2G'(T(a))T'(a) - 2F'(a) to 0"})
+
+
+def check_generic_chain_rule_smt(ctx: MethodContext) -> Outcome:
+    """z3: for any reals with Tinv'(T(a)) * T'(a) = 1 (inverse function theorem), F'(a) Tinv'(T(a)) T'(a) = F'(a).
+
+    This is the one algebraic step of the proof for *generic* F and T:
+    d/da G(T(a)) = F'(Tinv(T(a))) Tinv'(T(a)) T'(a) and Tinv(T(a)) = a.
+    """
+    import z3
+
+    fp, dtinv, tp = z3.Reals("Fprime_a dTinv_at_Ta dT_a")
+    claim = z3.Implies(z3.And(tp > 0, dtinv * tp == 1), fp * dtinv * tp == fp)
+    solver = z3.Solver()
+    solver.add(z3.Not(claim))
+    status = solver.check()
+    evidence = {"query": solver.sexpr(), "z3_status": str(status), "z3_version": z3.get_version_string()}
+    if status == z3.unsat:
+        return Outcome(Verdict.PROVED, evidence)
+    if status == z3.sat:
+        model = solver.model()
+        return Outcome(Verdict.REFUTED, evidence, counterexample={str(d): str(model[d]) for d in model.decls()})
+    return Outcome(Verdict.INCONCLUSIVE, evidence)
+
+
+def check_samples_unchanged(ctx: MethodContext, *, transforms=INCREASING,
+                            noises=("logistic", "uniform", "triangular", "gaussian")) -> Outcome:
+    """Numerically: on seeded noise samples, sign(a - z) == sign(T(a) - T(z)) for every sample and a grid of a.
+
+    Also the backward factor 2 G'(T(a)) T'(a), with G' obtained by a central
+    difference of the *numerically inverted* cdf G(t) = F(T^{-1}(t)) (bisection,
+    independent of the symbolic inverse), matches 2 F'(a) to 1e-6.
+    """
+    rng = ctx.rng()
+    n = 200_000 if ctx.full else 20_000
+    rows, counterexample = [], None
+    worst_grad = 0.0
+    for noise_name in noises:
+        noise = numeric_noise(noise_name)
+        z = noise.sample(rng, n)
+        for T in transforms:
+            f = T.numpy()
+            s0 = np.sign(_GRID[:, None] - z[None, :])
+            s1 = np.sign(f(_GRID)[:, None] - f(z)[None, :])
+            mismatch = s0 != s1
+            count = int(mismatch.sum())
+            rows.append({"noise": noise_name, "T": T.name, "samples": n * len(_GRID), "sign_mismatches": count})
+            if count and counterexample is None:
+                i, j = np.argwhere(mismatch)[0]
+                counterexample = {"noise": noise_name, "T": T.name, "a": float(_GRID[i]), "z": float(z[j]),
+                                  "sign(a-z)": float(s0[i, j]), "sign(T(a)-T(z))": float(s1[i, j])}
+            if count == 0 and T.inverse is not None:
+                worst_grad = max(worst_grad, _backward_gap(noise, f, T.derivative_numpy()))
+    evidence = {"instances": rows, "grid_a": _GRID, "max_backward_factor_gap": worst_grad,
+                "backward_tolerance": 1e-6, "confidence": "exact sample-wise comparison (no statistics)"}
+    if counterexample is not None:
+        return Outcome(Verdict.REFUTED, evidence, counterexample=counterexample)
+    if worst_grad > 1e-6:
+        return Outcome(Verdict.REFUTED, evidence, counterexample={"max_backward_factor_gap": worst_grad})
+    return Outcome(Verdict.VERIFIED, evidence)
+
+
+def _backward_gap(noise, f, fprime) -> float:
+    """max_a |2 G'(T(a)) T'(a) - 2 F'(a)| on the grid, G' by central differences of G = F o T^{-1}."""
+    a = _GRID
+    lo, hi = np.full_like(a, -50.0), np.full_like(a, 50.0)
+    h = 1e-5
+
+    def tinv(t):  # vectorized bisection on the increasing f
+        l, u = lo.copy(), hi.copy()
+        for _ in range(200):
+            m = 0.5 * (l + u)
+            up = f(m) < t
+            l, u = np.where(up, m, l), np.where(up, u, m)
+        return 0.5 * (l + u)
+
+    t = f(a)
+    dt = h * np.maximum(1.0, np.abs(t))
+    G_plus, G_minus = noise.cdf(tinv(t + dt)), noise.cdf(tinv(t - dt))
+    Gprime = (G_plus - G_minus) / (2 * dt)
+    gap = np.abs(2 * Gprime * fprime(a) - 2 * noise.pdf(a))
+    return float(np.max(gap))
+
+
+_PROXIES = {
+    "htanh": lambda u: (np.abs(u) <= 1).astype(float),
+    "tanh": lambda u: 1 - np.tanh(u) ** 2,
+    "approxsign": lambda u: np.maximum(0.0, 2 - 2 * np.abs(u)),
+}
+
+
+def check_hand_designed_proxy_changes(ctx: MethodContext, *, proxies=tuple(_PROXIES),
+                                      transforms=(Transform("3a", 3 * A, T_ / 3),)) -> Outcome:
+    """A hand-designed deterministic-ST proxy d, applied as d(T(a)) T'(a), differs from d(a) for some a and T."""
+    a = np.linspace(-2.0, 2.0, 401)
+    rows, best = [], None
+    for name in proxies:
+        d = _PROXIES[name]
+        for T in transforms:
+            changed = d(T.numpy()(a)) * T.derivative_numpy()(a)
+            gap = np.abs(changed - d(a))
+            k = int(np.argmax(gap))
+            rows.append({"proxy": name, "T": T.name, "max_change": float(gap[k]), "at_a": float(a[k])})
+            if best is None or gap[k] > best["max_change"]:
+                best = {"proxy": name, "T": T.name, "a": float(a[k]), "original": float(d(a[k])),
+                        "transformed": float(changed[k]), "max_change": float(gap[k])}
+    evidence = {"instances": rows, "grid": "401 points on [-2, 2]", "threshold": 1e-9}
+    if best["max_change"] > 1e-9:
+        return Outcome(Verdict.VERIFIED, {**evidence, "witness": best}, figures=[_proxy_figure(a)])
+    return Outcome(Verdict.REFUTED, evidence, counterexample={"note": "every proxy was unchanged by every T"})
+
+
+def _proxy_figure(a: np.ndarray) -> Figure:
+    logistic = numeric_noise("logistic")
+    T = 3 * a
+    # Alg. 1 factor after the transform: 2 G'(T(a)) T'(a) with G(t) = F(t/3), so G'(t) = F'(t/3)/3.
+    alg1_transformed = 2 * logistic.pdf(T / 3) / 3 * 3
+    htanh = _PROXIES["htanh"]
+    return Figure(
+        name="backward-factors",
+        title="Backward factor before and after T(a) = 3a",
+        xlabel="pre-activation a", ylabel="backward factor",
+        series=(
+            Series("Alg. 1, logistic noise: 2F'(a)", tuple(a), tuple(2 * logistic.pdf(a))),
+            Series("Alg. 1 after T: 2G'(T(a))T'(a)", tuple(a), tuple(alg1_transformed), style="points"),
+            Series("Htanh proxy: 1[|a|<=1]", tuple(a), tuple(htanh(a)), style="step"),
+            Series("Htanh proxy after T: 3*1[|3a|<=1]", tuple(a), tuple(3 * htanh(T)), style="step"),
+        ),
+    )
+
+
+SBN_B1 = Claim(
+    id="SBN-B1",
+    title="Alg. 1 is invariant under monotone transforms under the sign (Prop. B.1)",
+    source=Source("002_6db3e70c79559b51.txt", "Appendix B.1, Prop. B.1; section 2.2 'Invariances'", "(19)"),
+    statement_printed=(
+        "sign(a_i - z_i) = sign(T(a_i) - T(z_i)) for any strictly monotone mapping T: R -> R (19). "
+        "The gradient computed by Alg. 1 is invariant to equivalent transformations under sign as in (19). "
+        "Empirical straight-through approaches where the proxy is hand-designed fail to maintain this property."
+    ),
+    statement_checked=(
+        "For every continuous strictly increasing noise cdf F and every strictly increasing differentiable T, "
+        "with z~ = T(z), a~ = T(a) and G the cdf of z~: (i) sign(a - z) = sign(a~ - z~) for all z, hence "
+        "P(x = 1) = G(a~) = F(a); (ii) the Alg. 1 backward factor w.r.t. a, 2 G'(a~) T'(a), equals 2 F'(a). "
+        "(iii) For the hand-designed deterministic proxies Htanh, tanh and ApproxSign there is a strictly "
+        "increasing T (T(a) = 3a) and an a where d(T(a)) T'(a) != d(a). Instances: noises logistic, uniform, "
+        "triangular, gaussian (scaled so that 2F'(0) = 1); T in {3a+1, exp(a), atan(a), softplus(a)}."
+    ),
+    methods=(
+        Method("sympy-transforms", Kind.SYMBOLIC, check_symbolic_transforms,
+               "G = F o T^{-1} in closed form; sympy simplifies G(T(a)) - F(a) and 2G'(T(a))T'(a) - 2F'(a) to 0",
+               part="invariance"),
+        Method("z3-chain-rule", Kind.SMT, check_generic_chain_rule_smt,
+               "z3 proves the proof's algebraic step for generic F, T (inverse function theorem)",
+               part="invariance"),
+        Method("samples-unchanged", Kind.EXACT, check_samples_unchanged,
+               "on seeded noise samples the binary states coincide exactly; numeric inverse + finite "
+               "differences reproduce the backward factor", part="invariance"),
+        Method("proxy-changes", Kind.EXACT, check_hand_designed_proxy_changes,
+               "hand-designed proxies (Htanh, tanh, ApproxSign) change under T(a) = 3a", part="hand-designed"),
+        Method("printed-decreasing-T", Kind.EXACT,
+               functools.partial(check_samples_unchanged, transforms=DECREASING, noises=("logistic",)),
+               "the printed 'strictly monotone': does (19) hold for strictly decreasing T?",
+               part="printed: monotone T", role="printed"),
+    ),
+    discrepancies=(
+        "Printed 'for any strictly monotone mapping T'; for a strictly decreasing T (e.g. T(a) = -a) "
+        "sign(T(a) - T(z)) = -sign(a - z) for every z, so (19) holds only for strictly increasing T "
+        "(method printed-decreasing-T measures this). The proof's argument P(z~ <= a~) = P(z <= a) also uses "
+        "an increasing T.",
+    ),
+    tags=("sbn", "invariance"),
+)
+
+CLAIMS = (SBN_B1,)

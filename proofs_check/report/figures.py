@@ -1,0 +1,96 @@
+"""Render a method's :class:`~proofs_check.claim.Figure` data to a PNG with matplotlib.
+
+No global state is touched: the Agg canvas is attached to a
+``matplotlib.figure.Figure`` directly (pyplot and the process-wide backend are
+never used), and rcParams are pinned to matplotlib's defaults only inside a
+scoped ``style.context``, so the user's matplotlibrc cannot change a report.
+
+Output is deterministic: the same figure data gives byte-identical PNGs (fixed
+size and dpi, and no ``Software`` metadata, which would embed the matplotlib
+version).  Step series are drawn with ``where="post"`` (the value at ``x[i]``
+holds until ``x[i+1]``), error bands (``y_low``/``y_high``) as translucent fills,
+``hlines`` as dashed grey reference lines.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+from ..claim import Figure
+from ..errors import InvalidArgument
+
+__all__ = ["render_figure", "figure_filename"]
+
+_STYLES = ("line", "points", "step")
+_SCALES = ("linear", "log", "symlog", "logit")
+_SIZE_INCHES = (6.4, 4.0)
+_DPI = 100
+_TITLE_WIDTH = 70  # characters per title line: long titles wrap instead of being cut off
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def figure_filename(claim_id: str, name: str) -> str:
+    """``<claim-id>-<name>.png`` with any character outside ``[A-Za-z0-9._-]`` replaced by ``_``."""
+    return _UNSAFE.sub("_", f"{claim_id}-{name}") + ".png"
+
+
+def _validate(fig: Figure) -> None:
+    where = f"figure {fig.name!r}"
+    for axis, scale in (("xscale", fig.xscale), ("yscale", fig.yscale)):
+        if scale not in _SCALES:
+            raise InvalidArgument(f"{where}: {axis} must be one of {', '.join(_SCALES)}, got {scale!r}")
+    for s in fig.series:
+        if s.style not in _STYLES:
+            raise InvalidArgument(f"{where}, series {s.label!r}: style must be one of {', '.join(_STYLES)}, "
+                                  f"got {s.style!r}")
+        for key in ("y", "y_low", "y_high"):
+            values = getattr(s, key)
+            if values is not None and len(values) != len(s.x):
+                raise InvalidArgument(f"{where}, series {s.label!r}: {key} has {len(values)} values but x has "
+                                      f"{len(s.x)}; give one value per x")
+        if (s.y_low is None) != (s.y_high is None):
+            raise InvalidArgument(f"{where}, series {s.label!r}: an error band needs both y_low and y_high")
+
+
+def render_figure(fig: Figure, path: str | Path) -> Path:
+    """Draw ``fig`` and write it as a PNG to ``path``; returns ``Path(path)``.
+
+    Raises :class:`InvalidArgument` for figure data that cannot be drawn
+    (unknown style or scale, lengths that do not match).
+    """
+    _validate(fig)
+    import matplotlib.style
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure as MplFigure
+
+    path = Path(path)
+    with matplotlib.style.context("default"):
+        mfig = MplFigure(figsize=_SIZE_INCHES, dpi=_DPI, layout="constrained")
+        FigureCanvasAgg(mfig)
+        ax = mfig.add_subplot()
+        for i, s in enumerate(fig.series):
+            color = f"C{i % 10}"
+            x, y = [float(v) for v in s.x], [float(v) for v in s.y]
+            if s.y_low is not None and s.y_high is not None:
+                ax.fill_between(x, [float(v) for v in s.y_low], [float(v) for v in s.y_high], color=color,
+                                alpha=0.2, linewidth=0, step="post" if s.style == "step" else None)
+            if s.style == "line":
+                ax.plot(x, y, color=color, label=s.label)
+            elif s.style == "points":
+                ax.plot(x, y, color=color, label=s.label, linestyle="none", marker="o", markersize=4)
+            else:
+                ax.step(x, y, color=color, label=s.label, where="post")
+        for h in fig.hlines:
+            ax.axhline(float(h), color="0.4", linestyle="--", linewidth=1)
+        ax.set_xscale(fig.xscale)
+        ax.set_yscale(fig.yscale)
+        ax.set_title(textwrap.fill(fig.title, _TITLE_WIDTH), fontsize=11)
+        ax.set_xlabel(fig.xlabel)
+        ax.set_ylabel(fig.ylabel)
+        ax.grid(True, alpha=0.3)
+        if any(s.label for s in fig.series):
+            ax.legend(loc="best")
+        mfig.savefig(path, format="png", dpi=_DPI, metadata={"Software": None})
+    return path

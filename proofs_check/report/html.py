@@ -1,0 +1,205 @@
+"""``report.html``: the run as one self-contained page.
+
+Same content as ``report.md`` (both format :func:`~.schema.run_to_dict`), with
+inline CSS, figures embedded as base64 PNG data URIs and no external resources
+(no scripts, fonts, stylesheets or remote images), so the file can be mailed or
+archived on its own.  All text is escaped with :func:`html.escape`.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Mapping
+from typing import Any
+
+from ..results import RunResult
+from .markdown import anchor, compact, environment_rows, full_json, is_text_block, seconds, text_block
+from .schema import run_to_dict
+
+__all__ = ["render_html", "VERDICT_COLORS"]
+
+#: Badge colours (background) per verdict.
+VERDICT_COLORS = {
+    "PROVED": "#1a7f37",
+    "VERIFIED": "#0f7b7b",
+    "REFUTED": "#cf222e",
+    "INCONCLUSIVE": "#b7791f",
+    "ERROR": "#6f42c1",
+}
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 72rem; margin: 2rem auto;
+       padding: 0 1rem; color: #1f2328; line-height: 1.45; }
+h1, h2, h3, h4 { line-height: 1.2; }
+h2 { border-bottom: 1px solid #d0d7de; padding-bottom: .3rem; margin-top: 2.5rem; }
+table { border-collapse: collapse; margin: .5rem 0 1rem; }
+th, td { border: 1px solid #d0d7de; padding: .25rem .6rem; text-align: left; vertical-align: top; }
+th { background: #f6f8fa; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+code, pre { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: .9em; }
+pre { background: #f6f8fa; padding: .6rem; overflow-x: auto; white-space: pre-wrap; }
+blockquote { margin: .3rem 0 1rem; padding: .2rem 1rem; border-left: 4px solid #d0d7de; color: #343a40; }
+.badge { display: inline-block; padding: .05rem .5rem; border-radius: .8rem; color: #fff; font-weight: 600;
+         font-size: .85em; letter-spacing: .02em; }
+""" + "".join(f".v-{v} {{ background: {c}; }}\n" for v, c in VERDICT_COLORS.items()) + """
+.alert { border: 1px solid #cf222e; background: #fff5f5; padding: .5rem 1rem; margin: .5rem 0 1rem; }
+.alert.discrepancy { border-color: #b7791f; background: #fffaf0; }
+.alert h3 { margin: .2rem 0 .4rem; font-size: 1rem; }
+.method { border: 1px solid #d0d7de; border-radius: .4rem; padding: .4rem 1rem; margin: .8rem 0; }
+.method h4 { margin: .4rem 0; }
+.meta { color: #57606a; font-size: .9em; }
+.error pre { background: #f5f0ff; }
+figure { margin: .5rem 0; }
+figure img { max-width: 100%; height: auto; border: 1px solid #d0d7de; }
+figcaption { color: #57606a; font-size: .9em; }
+ul.evidence { margin: .2rem 0; }
+"""
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _badge(verdict: str) -> str:
+    cls = verdict if verdict in VERDICT_COLORS else "ERROR"
+    return f'<span class="badge v-{cls}">{_e(verdict)}</span>'
+
+
+def _table(header: list[str], rows: list[list[str]], numeric: tuple[int, ...] = ()) -> list[str]:
+    """Header cells and row cells must already be HTML."""
+    out = ["<table>", "<tr>" + "".join(f"<th>{h}</th>" for h in header) + "</tr>"]
+    for row in rows:
+        cells = "".join(f'<td class="num">{x}</td>' if i in numeric else f"<td>{x}</td>" for i, x in enumerate(row))
+        out.append(f"<tr>{cells}</tr>")
+    out.append("</table>")
+    return out
+
+
+def _quote(text: str) -> str:
+    return "<blockquote>" + "<br>\n".join(_e(line) for line in str(text).splitlines()) + "</blockquote>"
+
+
+def render_html(run: RunResult, figure_pngs: Mapping[tuple[str, str], bytes] | None = None) -> str:
+    """The HTML report of ``run``.
+
+    ``figure_pngs`` maps ``(claim_id, figure_name)`` to PNG bytes, embedded as
+    data URIs; a figure without an entry is listed as not rendered.
+    """
+    d = run_to_dict(run)
+    pngs = dict(figure_pngs or {})
+    info = d["run"]
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>stecheck report ({_e(info['started_at'])})</title>",
+        f"<style>{_CSS}</style>",
+        "</head>",
+        "<body>",
+        "<h1>stecheck report</h1>",
+    ]
+    rows = [
+        ["seed", f"<code>{_e(info['seed'])}</code>"],
+        ["tier", _e(info["tier"])],
+        ["workers", _e(info["workers"])],
+        ["started", _e(info["started_at"])],
+        ["duration", _e(seconds(info["seconds"], 1))],
+        ["report schema", _e(d["schema_version"])],
+    ]
+    rows += [[_e(k), _e(v)] for k, v in environment_rows(info["environment"])]
+    out += _table(["run", ""], rows)
+
+    out += ["<h2>Summary</h2>"]
+    counts = [[_badge(v), _e(n)] for v, n in d["summary"].items()] + [["total", _e(len(d["claims"]))]]
+    out += _table(["verdict", "claims"], counts, numeric=(1,))
+
+    out += ["<h2>Claims</h2>"]
+    if d["claims"]:
+        out += _table(
+            ["id", "title", "verdict", "as printed", "methods"],
+            [[f'<a href="#{_e(anchor(c["id"]))}">{_e(c["id"])}</a>', _e(c["title"]), _badge(c["verdict"]),
+              _badge(c["verdict_as_printed"]), _e(len(c["methods"]))] for c in d["claims"]],
+            numeric=(4,),
+        )
+    else:
+        out += ["<p>No claims were checked.</p>"]
+
+    for c in d["claims"]:
+        out += _claim(c, pngs)
+    out += ["</body>", "</html>"]
+    return "\n".join(out) + "\n"
+
+
+def _claim(c: Mapping[str, Any], pngs: Mapping[tuple[str, str], bytes]) -> list[str]:
+    out = [f'<section id="{_e(anchor(c["id"]))}">', f"<h2>{_e(c['id'])}: {_e(c['title'])}</h2>", "<ul>",
+           f"<li><strong>Source:</strong> {_e(c['source'])}</li>",
+           f"<li><strong>Verdict (statement as checked):</strong> {_badge(c['verdict'])}</li>"]
+    differs = (" (differs from the verdict on the statement as checked)"
+               if c["verdict_as_printed"] != c["verdict"] else "")
+    out += [f"<li><strong>Verdict (statement as printed):</strong> {_badge(c['verdict_as_printed'])}{differs}</li>",
+            "</ul>",
+            "<h3>Statement as printed</h3>", _quote(c["statement_printed"]),
+            "<h3>Statement as checked</h3>", _quote(c["statement_checked"])]
+
+    disagreements = list(c["disagreements"])
+    if disagreements:
+        out += ['<div class="alert">', f"<h3>Methods disagree ({len(disagreements)})</h3>", "<ul>"]
+        out += [f"<li><strong>{_e(x)}</strong></li>" for x in disagreements] + ["</ul>", "</div>"]
+    others = [x for x in c["discrepancies"] if x not in disagreements]
+    if others:
+        out += ['<div class="alert discrepancy">', f"<h3>Discrepancies ({len(others)})</h3>", "<ul>"]
+        out += [f"<li><strong>{_e(x)}</strong></li>" for x in others] + ["</ul>", "</div>"]
+    else:
+        out += ["<h3>Discrepancies (0)</h3>", "<p>None recorded.</p>"]
+
+    out += ["<h3>Methods</h3>"]
+    out += _table(
+        ["method", "kind", "part", "role", "verdict", "seconds"],
+        [[f"<code>{_e(m['name'])}</code>", _e(m["kind"]), _e(m["part"]), _e(m["role"]), _badge(m["verdict"]),
+          _e(seconds(m["seconds"]))] for m in c["methods"]],
+        numeric=(5,),
+    )
+    for m in c["methods"]:
+        out += _method(c["id"], m, pngs)
+
+    out += ["<h3>Replay</h3>", f"<pre><code>{_e(c['replay'] or '(no replay command recorded)')}</code></pre>",
+            "</section>"]
+    return out
+
+
+def _method(claim_id: str, m: Mapping[str, Any], pngs: Mapping[tuple[str, str], bytes]) -> list[str]:
+    out = ['<div class="method">', f"<h4><code>{_e(m['name'])}</code> {_badge(m['verdict'])}</h4>",
+           f'<p class="meta">{_e(m["kind"])}, part <code>{_e(m["part"])}</code>, role {_e(m["role"])}, '
+           f'{_e(seconds(m["seconds"]))}, fingerprint <code>{_e(m["fingerprint"] or "-")}</code></p>']
+    if m["error"] is not None:
+        out += ['<div class="error"><strong>Error:</strong>', f"<pre>{_e(m['error'])}</pre></div>"]
+    if m["discrepancies"]:
+        out += ["<p><strong>Discrepancies measured:</strong></p>", "<ul>"]
+        out += [f"<li>{_e(x)}</li>" for x in m["discrepancies"]] + ["</ul>"]
+    evidence = m["evidence"]
+    if evidence:
+        out += [f"<details><summary>Evidence ({len(evidence)} item{'s' if len(evidence) != 1 else ''})</summary>",
+                '<ul class="evidence">']
+        out += [f"<li>{_e(k)}:<pre>{_e(text_block(v))}</pre></li>" if is_text_block(v)
+                else f"<li>{_e(k)}: <code>{_e(compact(v))}</code></li>" for k, v in evidence.items()]
+        out += ["</ul>", "<details><summary>as JSON</summary>", f"<pre>{_e(full_json(evidence))}</pre>",
+                "</details>", "</details>"]
+    else:
+        out += ["<p>Evidence: none recorded.</p>"]
+    if m["counterexample"] is not None:
+        out += ["<details open><summary><strong>Counterexample</strong></summary>",
+                f"<pre>{_e(full_json(m['counterexample']))}</pre>", "</details>"]
+    for f in m["figures"]:
+        caption = _e(f["title"] or f["name"])
+        png = pngs.get((claim_id, f["name"]))
+        if png is None:
+            out += [f"<p><em>Figure {caption}: not rendered.</em></p>"]
+        else:
+            data = base64.b64encode(png).decode("ascii")
+            out += ["<figure>", f'<img src="data:image/png;base64,{data}" alt="{caption}">',
+                    f"<figcaption>{caption}</figcaption>", "</figure>"]
+    out += ["</div>"]
+    return out

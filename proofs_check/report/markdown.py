@@ -1,0 +1,283 @@
+"""``report.md``: the run as GitHub-flavoured Markdown.
+
+The renderer does no computation: it formats :func:`~.schema.run_to_dict` of
+the run, so ``report.md``, ``report.html`` and ``report.json`` always show the
+same values, and a report re-rendered from its ``report.json`` is identical.
+
+Evidence is shown compactly (scalars inline, lists and long strings cut with
+``...``, floats to 6 significant digits); ``report.json`` keeps every value in
+full precision.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path, PurePath
+from typing import Any
+
+from ..results import RunResult
+from .schema import run_to_dict
+
+__all__ = ["render_markdown", "compact", "full_json", "anchor"]
+
+_MAX_ITEMS = 6
+_MAX_CHARS = 160
+_MAX_BLOCK = 4000
+_MAX_DEPTH = 3
+_LINE = 100
+
+
+def compact(value: Any, *, max_items: int = _MAX_ITEMS, max_chars: int = _MAX_CHARS) -> str:
+    """A short one-line rendering of a plain-JSON value (JSON spelling, floats to 6 digits)."""
+    text = _compact(value, max_items, depth=0)
+    return text if len(text) <= max_chars else text[: max_chars - 3] + "..."
+
+
+def _compact(v: Any, n: int, depth: int) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return _float(v)
+    if isinstance(v, str):
+        return v if depth == 0 else json.dumps(v, ensure_ascii=False)
+    if isinstance(v, Mapping):
+        if depth >= _MAX_DEPTH:
+            return "{...}" if v else "{}"
+        items = [f"{k}: {_compact(x, n, depth + 1)}" for k, x in list(v.items())[:n]]
+        more = [f"... (+{len(v) - n})"] if len(v) > n else []
+        return "{" + ", ".join(items + more) + "}"
+    if isinstance(v, (list, tuple)):
+        if depth >= _MAX_DEPTH:
+            return "[...]" if v else "[]"
+        items = [_compact(x, n, depth + 1) for x in v[:n]]
+        more = [f"... ({len(v)} items)"] if len(v) > n else []
+        return "[" + ", ".join(items + more) + "]"
+    return str(v)
+
+
+def _float(v: float) -> str:
+    """6 significant digits, keeping a float recognisable as one (``1.0``, not ``1``)."""
+    if not math.isfinite(v):
+        return str(v)
+    text = format(v, ".6g")
+    return text if any(ch in text for ch in ".e") else text + ".0"
+
+
+def full_json(value: Any, *, max_chars: int = _MAX_BLOCK) -> str:
+    """JSON for a block: one line per top-level key, each value on one line unless it is long.
+
+    Cut at ``max_chars`` with a pointer to ``report.json``.
+    """
+    one_line = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, Mapping) and value and len(one_line) > _LINE:
+        items = []
+        for k, v in value.items():
+            text = json.dumps(v, ensure_ascii=False)
+            if len(text) > _LINE:
+                text = "\n  ".join(json.dumps(v, ensure_ascii=False, indent=2).split("\n"))
+            items.append(f"  {json.dumps(str(k), ensure_ascii=False)}: {text}")
+        text = "{\n" + ",\n".join(items) + "\n}"
+    else:
+        text = one_line
+    if len(text) > max_chars:
+        text = text[:max_chars] + "\n... (truncated; the full value is in report.json)"
+    return text
+
+
+def is_text_block(value: Any) -> bool:
+    """A multi-line string (a traceback, a derivation) is shown as a block, not a one-line value."""
+    return isinstance(value, str) and "\n" in value
+
+
+def text_block(value: str, *, max_chars: int = _MAX_BLOCK) -> str:
+    if len(value) > max_chars:
+        return value[:max_chars] + "\n... (truncated; the full value is in report.json)"
+    return value
+
+
+def environment_rows(env: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """One (label, text) row per environment entry; a mapping (e.g. library versions) is listed in full."""
+    rows = []
+    for k, v in env.items():
+        if isinstance(v, Mapping):
+            rows.append((str(k), ", ".join(f"{sk} {compact(sv)}" for sk, sv in v.items()) or "-"))
+        else:
+            rows.append((str(k), compact(v)))
+    return rows
+
+
+def seconds(value: Any, digits: int = 2) -> str:
+    return f"{value:.{digits}f} s" if isinstance(value, (int, float)) else f"{value} s"
+
+
+# ----------------------------------------------------------------------- Markdown escaping
+
+_SPECIAL = set("\\`*_[]<>|#")
+
+
+def _esc(text: Any) -> str:
+    """Inline text with Markdown metacharacters escaped and newlines folded into spaces."""
+    s = " ".join(str(text).split("\n"))
+    return "".join("\\" + ch if ch in _SPECIAL else ch for ch in s)
+
+
+def _code(text: str) -> str:
+    """An inline code span that survives backticks in ``text`` (pipes escaped for tables)."""
+    text = " ".join(text.split("\n")).replace("|", "\\|")
+    fence = "`"
+    while fence in text:
+        fence += "`"
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _block(text: str, lang: str = "") -> list[str]:
+    fence = "```"
+    while fence in text:
+        fence += "`"
+    return [f"{fence}{lang}", text.rstrip("\n"), fence]
+
+
+def _quote(text: str) -> list[str]:
+    return ["> " + _esc(line) if line.strip() else ">" for line in str(text).splitlines() or [""]]
+
+
+def _table(header: list[str], rows: list[list[str]], align: str = "") -> list[str]:
+    align = align or "l" * len(header)
+    rule = ["---:" if a == "r" else "---" for a in align]
+    out = ["| " + " | ".join(header) + " |", "| " + " | ".join(rule) + " |"]
+    out += ["| " + " | ".join(row) + " |" for row in rows]
+    return out
+
+
+def _verdict(v: str) -> str:
+    return f"**{v}**"
+
+
+def anchor(claim_id: str) -> str:
+    """The id of a claim's section, shared by the Markdown and HTML reports."""
+    return "claim-" + "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in claim_id)
+
+
+# ----------------------------------------------------------------------- rendering
+
+
+def render_markdown(run: RunResult, figure_paths: Mapping[tuple[str, str], str | PurePath] | None = None) -> str:
+    """The Markdown report of ``run``.
+
+    ``figure_paths`` maps ``(claim_id, figure_name)`` to the PNG's path relative
+    to where ``report.md`` is written (e.g. ``figures/SBN-B4-bias.png``); a
+    figure without an entry is listed as not rendered.
+    """
+    d = run_to_dict(run)
+    paths = {k: Path(v).as_posix() for k, v in (figure_paths or {}).items()}
+    info = d["run"]
+    out: list[str] = ["# stecheck report", ""]
+    rows = [
+        ["seed", _code(str(info["seed"]))],
+        ["tier", _esc(info["tier"])],
+        ["workers", _esc(info["workers"])],
+        ["started", _esc(info["started_at"])],
+        ["duration", seconds(info["seconds"], 1)],
+        ["report schema", str(d["schema_version"])],
+    ]
+    rows += [[_esc(k), _esc(v)] for k, v in environment_rows(info["environment"])]
+    out += _table(["run", ""], rows) + [""]
+
+    out += ["## Summary", ""]
+    counts = [[_verdict(v), str(n)] for v, n in d["summary"].items()]
+    counts.append(["total", str(len(d["claims"]))])
+    out += _table(["verdict", "claims"], counts, "lr") + [""]
+
+    out += ["## Claims", ""]
+    if d["claims"]:
+        out += _table(
+            ["id", "title", "verdict", "as printed", "methods"],
+            [[f"[{_esc(c['id'])}](#{anchor(c['id'])})", _esc(c["title"]), _verdict(c["verdict"]),
+              _verdict(c["verdict_as_printed"]), str(len(c["methods"]))] for c in d["claims"]],
+            "llllr",
+        ) + [""]
+    else:
+        out += ["No claims were checked.", ""]
+
+    for c in d["claims"]:
+        out += _claim(c, paths)
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _claim(c: Mapping[str, Any], paths: Mapping[tuple[str, str], str]) -> list[str]:
+    out = [f'<a id="{anchor(c["id"])}"></a>', "", f"## {_esc(c['id'])}: {_esc(c['title'])}", ""]
+    differs = (" (differs from the verdict on the statement as checked)"
+               if c["verdict_as_printed"] != c["verdict"] else "")
+    out += [
+        f"- **Source:** {_esc(c['source'])}",
+        f"- **Verdict (statement as checked):** {_verdict(c['verdict'])}",
+        f"- **Verdict (statement as printed):** {_verdict(c['verdict_as_printed'])}{differs}",
+        "",
+        "**Statement as printed**",
+        "",
+        *_quote(c["statement_printed"]),
+        "",
+        "**Statement as checked**",
+        "",
+        *_quote(c["statement_checked"]),
+        "",
+    ]
+    disagreements = list(c["disagreements"])
+    if disagreements:
+        out += [f"### Methods disagree ({len(disagreements)})", ""]
+        out += [f"- **{_esc(x)}**" for x in disagreements] + [""]
+    others = [x for x in c["discrepancies"] if x not in disagreements]
+    out += [f"### Discrepancies ({len(others)})", ""]
+    out += [f"- **{_esc(x)}**" for x in others] if others else ["None recorded."]
+    out += [""]
+
+    out += ["### Methods", ""]
+    out += _table(
+        ["method", "kind", "part", "role", "verdict", "seconds"],
+        [[_code(m["name"]), m["kind"], _esc(m["part"]), m["role"], _verdict(m["verdict"]), seconds(m["seconds"])]
+         for m in c["methods"]],
+        "lllllr",
+    ) + [""]
+    for m in c["methods"]:
+        out += _method(c["id"], m, paths)
+
+    out += ["### Replay", ""]
+    out += _block(c["replay"] or "(no replay command recorded)", "sh") + [""]
+    return out
+
+
+def _method(claim_id: str, m: Mapping[str, Any], paths: Mapping[tuple[str, str], str]) -> list[str]:
+    out = [f"#### {_code(m['name'])}: {_verdict(m['verdict'])}", ""]
+    out += [f"{m['kind']}, part {_code(m['part'])}, role {m['role']}, {seconds(m['seconds'])}, "
+            f"fingerprint {_code(m['fingerprint'] or '-')}", ""]
+    if m["error"] is not None:
+        out += ["**Error:**", ""] + _block(m["error"]) + [""]
+    if m["discrepancies"]:
+        out += ["**Discrepancies measured:**", ""] + [f"- {_esc(x)}" for x in m["discrepancies"]] + [""]
+    if m["evidence"]:
+        inline = [(k, v) for k, v in m["evidence"].items() if not is_text_block(v)]
+        blocks = [(k, v) for k, v in m["evidence"].items() if is_text_block(v)]
+        out += ["Evidence:", ""]
+        if inline:
+            out += [f"- {_esc(k)}: {_code(compact(v))}" for k, v in inline] + [""]
+        for k, v in blocks:
+            out += [f"{_code(k)}:", ""] + _block(text_block(v)) + [""]
+    else:
+        out += ["Evidence: none recorded.", ""]
+    if m["counterexample"] is not None:
+        out += ["**Counterexample:**", ""] + _block(full_json(m["counterexample"]), "json") + [""]
+    for f in m["figures"]:
+        rel = paths.get((claim_id, f["name"]))
+        if rel is None:
+            out += [f"*Figure {_esc(f['title'] or f['name'])}: not rendered.*", ""]
+        else:
+            target = f"<{rel}>" if any(ch in rel for ch in " ()<>") else rel
+            out += [f"![{_esc(f['title'] or f['name'])}]({target})", ""]
+    return out

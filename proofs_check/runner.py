@@ -1,0 +1,224 @@
+"""Run the methods of a set of claims, in-process or as Dask tasks, reproducibly.
+
+Every method is one task.  Its randomness comes from
+``numerics.seeding.task_seed(run_seed, "CLAIM-ID/method")`` -- a
+``SeedSequence`` derived from the run seed and the task's stable key, never
+from the worker that runs it or the order tasks complete in -- so the same
+seed gives identical evidence for any number of workers.
+
+Executors:
+
+* ``workers=0``: in this process, one task after another.
+* ``workers=N`` (N >= 1): an embedded ``distributed.LocalCluster`` with N
+  single-threaded worker processes, closed at the end of the run.
+* ``scheduler="tcp://host:8786"``: an existing Dask cluster (see the README).
+
+The engine never prints: progress goes to an optional ``progress`` callback.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib.metadata
+import logging
+import os
+import platform
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from numerics.seeding import task_seed
+
+from .claim import Claim, ClaimResult, Method, MethodContext, MethodResult, Outcome, Tier, jsonable
+from .errors import InvalidArgument, SchedulerUnreachable
+from .results import RunResult
+from .verdict import Verdict
+
+__all__ = ["execute_method", "run_claims", "default_workers", "environment", "replay_command"]
+
+ProgressCallback = Callable[[str, MethodResult | None], None]
+"""Called with ("start", None) once per task and ("done", result) when a task finishes."""
+
+_LIBRARIES = (
+    "stecheck", "numpy", "scipy", "sympy", "mpmath", "dask", "distributed",
+    "python-flint", "z3-solver", "cvxpy", "matplotlib", "hypothesis", "rich",
+)
+
+
+def default_workers() -> int:
+    """Size of the embedded cluster: one worker per available core."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def environment() -> dict[str, object]:
+    """Versions of Python, the platform and every library that can change a result."""
+    versions = {}
+    for lib in _LIBRARIES:
+        try:
+            versions[lib] = importlib.metadata.version(lib)
+        except importlib.metadata.PackageNotFoundError:
+            versions[lib] = None
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "versions": versions,
+    }
+
+
+def replay_command(claim_id: str, seed: int, tier: Tier | str) -> str:
+    """The command that reproduces a claim's evidence."""
+    return f"stecheck run {claim_id} --seed {seed} --tier {Tier(tier).value} --workers 0"
+
+
+def execute_method(claim: Claim, method: Method, run_seed: int, tier: Tier | str) -> MethodResult:
+    """Run one method and record its outcome; an exception becomes an ERROR result, never a crash."""
+    tier = Tier(tier)
+    key = f"{claim.id}/{method.name}"
+    seed = task_seed(run_seed, key)
+    ctx = MethodContext(claim_id=claim.id, method=method.name, run_seed=run_seed, seed=seed, tier=tier)
+    start = time.perf_counter()
+    try:
+        outcome = method.check(ctx)
+        if not isinstance(outcome, Outcome) or not isinstance(outcome.verdict, Verdict):
+            raise TypeError(f"{key}: check must return an Outcome with a Verdict, got {outcome!r}")
+        evidence = jsonable(outcome.evidence)
+        evidence.setdefault("seed", {"run_seed": run_seed, "task_key": key, "spawn_key": list(seed.spawn_key)})
+        return MethodResult(
+            name=method.name, kind=method.kind, part=method.part, role=method.role,
+            verdict=outcome.verdict, evidence=evidence, seconds=time.perf_counter() - start,
+            discrepancies=[str(d) for d in outcome.discrepancies],
+            counterexample=jsonable(outcome.counterexample) if outcome.counterexample is not None else None,
+            figures=list(outcome.figures), fingerprint=method.fingerprint(),
+        )
+    except Exception as exc:  # a failing method is reported, the run goes on
+        tb = traceback.format_exc(limit=-4)
+        return MethodResult(
+            name=method.name, kind=method.kind, part=method.part, role=method.role,
+            verdict=Verdict.ERROR, evidence={"traceback": tb}, seconds=time.perf_counter() - start,
+            fingerprint=method.fingerprint(), error=f"{type(exc).__name__}: {exc}",
+        )
+
+
+@dataclass(frozen=True)
+class _Task:
+    claim: Claim
+    method: Method
+
+
+def _validate(seed: int, workers: int | None) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise InvalidArgument(f"--seed must be a non-negative integer, got {seed!r}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
+        raise InvalidArgument(
+            f"--workers must be 0 (run in this process) or a positive number of worker processes, got {workers!r}"
+        )
+
+
+def _connect(scheduler: str, timeout: float):
+    from distributed import Client
+
+    try:
+        return Client(scheduler, timeout=f"{timeout}s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise SchedulerUnreachable(
+            f"cannot reach the Dask scheduler at {scheduler!r} ({type(exc).__name__}: {exc}); "
+            "start one with `dask scheduler` and `dask worker ADDRESS`, or drop --scheduler to use a local cluster"
+        ) from None
+
+
+def _local_client(workers: int):
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True,
+        dashboard_address=None, silence_logs=logging.ERROR,
+    )
+    return Client(cluster, set_as_default=False), cluster
+
+
+def run_claims(
+    claims: Sequence[Claim],
+    *,
+    seed: int = 0,
+    tier: Tier | str = Tier.QUICK,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    scheduler_timeout: float = 10.0,
+    progress: ProgressCallback | None = None,
+) -> RunResult:
+    """Run every method of ``claims`` that belongs to ``tier`` and collect the results.
+
+    ``workers=None`` means an embedded local cluster with :func:`default_workers`
+    processes; ``workers=0`` runs in this process.  The returned results are in
+    claim and method order whatever the completion order.
+    """
+    _validate(seed, workers)
+    try:
+        tier = Tier(tier)
+    except ValueError:
+        raise InvalidArgument(f"--tier must be 'quick' or 'full', got {tier!r}") from None
+    claims = [c for c in claims if c.methods_for(tier)]
+    tasks = [_Task(c, m) for c in claims for m in c.methods_for(tier)]
+    started_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    notify = progress or (lambda event, result: None)
+    for _ in tasks:
+        notify("start", None)
+
+    if scheduler is not None:
+        client, cluster = _connect(scheduler, scheduler_timeout), None
+        workers_label: int | str = scheduler
+    elif workers == 0:
+        client = cluster = None
+        workers_label = 0
+    else:
+        n = workers if workers is not None else default_workers()
+        client, cluster = _local_client(n)
+        workers_label = n
+
+    results: dict[tuple[str, str], MethodResult] = {}
+    try:
+        if client is None:
+            for task in tasks:
+                res = execute_method(task.claim, task.method, seed, tier)
+                results[(task.claim.id, task.method.name)] = res
+                notify("done", res)
+        else:
+            from distributed import as_completed
+
+            futures = {
+                client.submit(execute_method, t.claim, t.method, seed, tier, pure=False,
+                              key=f"{t.claim.id}/{t.method.name}-{os.getpid()}-{time.time_ns()}"): t
+                for t in tasks
+            }
+            for fut in as_completed(futures):
+                t = futures[fut]
+                res = fut.result()
+                results[(t.claim.id, t.method.name)] = res
+                notify("done", res)
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+
+    claim_results = [
+        ClaimResult(
+            claim_id=c.id, title=c.title, source=str(c.source),
+            statement_printed=c.statement_printed, statement_checked=c.statement_checked,
+            methods=[results[(c.id, m.name)] for m in c.methods_for(tier)],
+            static_discrepancies=list(c.discrepancies),
+            replay=replay_command(c.id, seed, tier),
+        )
+        for c in claims
+    ]
+    return RunResult(
+        claims=claim_results, seed=seed, tier=tier.value, workers=workers_label,
+        started_at=started_at, seconds=time.perf_counter() - t0, environment=environment(),
+    )

@@ -1,0 +1,163 @@
+"""The command line: every documented error path gives one clear line, exit 2, and writes nothing."""
+
+import json
+import time
+
+import pytest
+
+from proofs_check.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+
+
+def _run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _one_line(err):
+    lines = [l for l in err.strip().splitlines() if l.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_list_shows_ids_and_tiers(capsys):
+    code, out, _ = _run(capsys, "list")
+    assert code == EXIT_OK
+    for cid in ("SBN-B1", "SBN-B2", "SBN-EX1", "SBN-EX2", "SBN-B3"):
+        assert cid in out
+    assert "quick" in out
+
+
+def test_unknown_claim_id_suggests_and_writes_nothing(capsys, tmp_path):
+    code, _, err = _run(capsys, "run", "SBN-B9X", "--workers", "0", "--out", str(tmp_path / "r"))
+    assert code == EXIT_USAGE
+    line = _one_line(err)
+    assert "SBN-B9X" in line and "did you mean" in line
+    assert not (tmp_path / "r").exists()
+
+
+def test_negative_workers_is_a_usage_error(capsys, tmp_path):
+    code, _, err = _run(capsys, "run", "SBN-EX1", "--workers", "-1", "--out", str(tmp_path))
+    assert code == EXIT_USAGE
+    assert "--workers must be >= 0" in _one_line(err)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unwritable_out_is_a_usage_error(capsys, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    code, _, err = _run(capsys, "run", "SBN-EX1", "--workers", "0", "--out", str(blocker / "reports"))
+    assert code == EXIT_USAGE
+    line = _one_line(err)
+    assert "cannot write reports" in line and "--out" in line
+
+
+def test_unreachable_scheduler_is_a_usage_error(capsys, tmp_path):
+    start = time.monotonic()
+    code, _, err = _run(capsys, "run", "SBN-EX1", "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "r"))
+    assert code == EXIT_USAGE
+    line = _one_line(err)
+    assert "cannot reach the Dask scheduler" in line and "dask scheduler" in line
+    assert not (tmp_path / "r" / "report.json").exists()
+    assert time.monotonic() - start < 60
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("{not json", "not valid JSON"),
+        ('{"verdicts": {"SBN-NOPE": "PROVED"}}', "unknown claim id"),
+        ('{"verdicts": {"SBN-EX1": "TRUE"}}', "is not one of"),
+        ('["SBN-EX1"]', "must map claim ids to verdicts"),
+    ],
+)
+def test_malformed_expect_file_is_a_usage_error(capsys, tmp_path, content, message):
+    expect = tmp_path / "expect.json"
+    expect.write_text(content)
+    code, _, err = _run(capsys, "run", "SBN-EX1", "--workers", "0", "--expect", str(expect),
+                        "--out", str(tmp_path / "r"))
+    assert code == EXIT_USAGE
+    assert message in _one_line(err)
+    assert not (tmp_path / "r").exists()
+
+
+def test_missing_expect_file(capsys, tmp_path):
+    code, _, err = _run(capsys, "run", "SBN-EX1", "--expect", str(tmp_path / "nope.json"), "--out", str(tmp_path / "r"))
+    assert code == EXIT_USAGE
+    assert "does not exist" in _one_line(err)
+
+
+def test_bad_tier_and_unknown_option(capsys):
+    code, _, err = _run(capsys, "run", "--tier", "medium")
+    assert code == EXIT_USAGE
+    assert "medium" in _one_line(err)
+    code, _, err = _run(capsys, "run", "--frobnicate")
+    assert code == EXIT_USAGE
+    assert "frobnicate" in _one_line(err)
+
+
+def test_unknown_derivation(capsys):
+    code, _, err = _run(capsys, "derive", "multilinaer")
+    assert code == EXIT_USAGE
+    assert "multilinear" in _one_line(err)
+
+
+def test_report_of_missing_json(capsys, tmp_path):
+    code, _, err = _run(capsys, "report", str(tmp_path / "report.json"))
+    assert code == EXIT_USAGE
+    _one_line(err)
+
+
+@pytest.fixture(scope="module")
+def ex1_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ex1")
+    expect = out / "pinned.json"
+    assert main(["run", "SBN-EX1", "--workers", "0", "--seed", "3", "--out", str(out),
+                 "--write-expect", str(expect), "--quiet"]) == EXIT_OK
+    return out, expect
+
+
+def test_run_writes_three_reports_and_a_pinned_file(ex1_run):
+    out, expect = ex1_run
+    for name in ("report.json", "report.md", "report.html"):
+        assert (out / name).stat().st_size > 0
+    pinned = json.loads(expect.read_text())
+    assert pinned["verdicts"] == {"SBN-EX1": json.loads((out / "report.json").read_text())["claims"][0]["verdict"]}
+
+
+def test_expect_passes_on_pinned_and_fails_on_changed_verdict(capsys, ex1_run, tmp_path):
+    out, expect = ex1_run
+    assert main(["run", "SBN-EX1", "--workers", "0", "--seed", "3", "--out", str(tmp_path),
+                 "--expect", str(expect), "--quiet"]) == EXIT_OK
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps({"verdicts": {"SBN-EX1": "REFUTED"}}))
+    capsys.readouterr()
+    code = main(["run", "SBN-EX1", "--workers", "0", "--seed", "3", "--out", str(tmp_path),
+                 "--expect", str(wrong), "--quiet"])
+    assert code == EXIT_FAILED
+    assert "expected REFUTED" in capsys.readouterr().err
+
+
+def test_show_prints_statement_and_last_evidence(capsys, ex1_run):
+    out, _ = ex1_run
+    code, text, _ = _run(capsys, "show", "SBN-EX1", "--out", str(out))
+    assert code == EXIT_OK
+    assert "statement as checked" in text and "last run" in text and "STALE" not in text
+
+
+def test_report_rerenders_from_json(capsys, ex1_run, tmp_path):
+    out, _ = ex1_run
+    code, _, _ = _run(capsys, "report", str(out / "report.json"), "--out", str(tmp_path))
+    assert code == EXIT_OK
+    assert (tmp_path / "report.md").read_text() == (out / "report.md").read_text()
+    assert (tmp_path / "report.html").exists()
+
+
+def test_derive_json_gives_srepr_and_string(capsys):
+    code, out, _ = _run(capsys, "derive", "ex1", "--json")
+    assert code == EXIT_OK
+    data = json.loads(out)
+    assert data["name"] == "ex1" and data["equation"]
+    for value in data["result"].values():
+        assert set(value) >= {"srepr", "str"}

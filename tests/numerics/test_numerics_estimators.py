@@ -1,0 +1,98 @@
+"""numerics.estimators: formulas of Alg. 1 / eq. (6), sampling law, validation."""
+
+import numpy as np
+import pytest
+
+from numerics import estimators as est
+from numerics import losses as L
+from numerics.noise import get_noise
+from numerics.seeding import make_rng, task_seed
+from proofs_check.errors import InvalidArgument, NonFiniteValue
+
+N = 4
+RNG = np.random.default_rng(99)
+W = RNG.normal(size=(3, N))
+Y = RNG.normal(size=3)
+A = np.array([-0.8, 0.0, 0.3, 1.7])
+NOISE = get_noise("logistic")
+
+
+def rng(key="e"):
+    return make_rng(task_seed(5, key))
+
+
+def test_sample_states_law_and_sign_convention():
+    X = est.sample_states(rng(), A, NOISE, 20_000)
+    assert X.shape == (20_000, N) and set(np.unique(X)) <= {-1.0, 1.0}
+    p = NOISE.cdf(A)
+    se = np.sqrt(p * (1 - p) / X.shape[0])
+    assert np.all(np.abs((X > 0).mean(axis=0) - p) <= 4 * se)
+    assert np.array_equal(est.deterministic_state([0.0, -0.0, -1e-300, 2.0]), [1.0, 1.0, -1.0, 1.0])
+
+
+def test_st_family_formulas():
+    loss = L.Quadratic(W, Y)
+    X = est.sample_states(rng(), A, NOISE, 5)
+    G = loss.grad(X)
+    np.testing.assert_allclose(est.st_estimates(loss, A, NOISE, X), 2 * NOISE.pdf(A) * G)
+    np.testing.assert_allclose(est.identity_st_estimates(loss, A, NOISE, X), G)
+    xs = np.where(A >= 0, 1.0, -1.0)
+    det = est.deterministic_st_estimates(loss, A, NOISE, X)
+    np.testing.assert_allclose(det, np.tile(2 * NOISE.pdf(A) * loss.grad(xs[None])[0], (5, 1)))
+
+
+def test_local_expectations_formula():
+    loss = L.Quadratic(W, Y)
+    X = est.sample_states(rng(), A, NOISE, 6)
+    out = est.local_expectations_estimates(loss, A, NOISE, X)
+    for b in range(6):
+        for i in range(N):
+            plus, minus = X[b].copy(), X[b].copy()
+            plus[i], minus[i] = 1.0, -1.0
+            ref = NOISE.pdf(A[i]) * (loss.value(plus[None])[0] - loss.value(minus[None])[0])
+            assert out[b, i] == pytest.approx(ref, rel=1e-12, abs=1e-12)
+
+
+def test_st_is_exact_for_linear_loss():
+    """Sec. 2.2 I: for linear L, ST has zero variance and equals the true gradient 2 F'(a) c."""
+    c = RNG.normal(size=N)
+    out = est.estimate_batch("st", L.Linear(c), A, NOISE, rng(), 50)
+    np.testing.assert_allclose(out, np.tile(2 * NOISE.pdf(A) * c, (50, 1)))
+
+
+def test_estimate_batch_reproducible_and_sampler_picklable():
+    import pickle
+
+    s = est.EstimatorSampler("local_expectations", L.QuadraticMultilinear(W, Y), A, "gaussian")
+    s2 = pickle.loads(pickle.dumps(s))
+    assert np.array_equal(s(rng("k"), 7), s2(rng("k"), 7))
+    assert s(rng("k"), 7).shape == (7, N)
+
+
+def test_duck_typed_loss_is_accepted_and_checked():
+    class MyLoss:
+        def value(self, X):
+            return X.sum(axis=1)
+
+        def grad(self, X):
+            return np.ones_like(X)
+
+    out = est.estimate_batch("identity_st", MyLoss(), A, NOISE, rng(), 3)
+    np.testing.assert_array_equal(out, 1.0)
+
+
+def test_bad_inputs():
+    loss = L.Quadratic(W, Y)
+    with pytest.raises(InvalidArgument, match="valid names"):
+        est.estimate_batch("reinforce", loss, A, NOISE, rng(), 3)
+    with pytest.raises(InvalidArgument, match="length 3"):
+        est.estimate_batch("st", loss, A[:3], NOISE, rng(), 3)
+    with pytest.raises(InvalidArgument, match=r"is not \+-1"):
+        est.st_estimates(loss, A, NOISE, np.zeros((2, N)))
+    with pytest.raises(InvalidArgument, match="not a loss"):
+        est.estimate_batch("st", object(), A, NOISE, rng(), 3)
+    with pytest.raises(InvalidArgument, match="size"):
+        est.estimate_batch("st", loss, A, NOISE, rng(), 0)
+    nan_loss = L.Callable(lambda X: np.where(X[:, 1] > 0, np.nan, 0.0), lambda X: np.zeros_like(X), n=N)
+    with pytest.raises(NonFiniteValue, match="sample index"):
+        est.estimate_batch("local_expectations", nan_loss, A, NOISE, rng(), 50)

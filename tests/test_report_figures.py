@@ -1,0 +1,72 @@
+"""Figure rendering: deterministic PNGs, every style, no global matplotlib state."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from test_report_support import band_figure, step_figure
+
+from proofs_check.claim import Figure, Series
+from proofs_check.errors import InvalidArgument
+from proofs_check.report import figure_filename, render_figure
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_identical_data_gives_identical_png_bytes(tmp_path):
+    a = render_figure(band_figure(), tmp_path / "a.png")
+    b = render_figure(band_figure(), tmp_path / "b.png")
+    assert a == tmp_path / "a.png"
+    assert a.read_bytes().startswith(PNG_MAGIC)
+    assert a.read_bytes() == b.read_bytes()
+    assert b"Software" not in a.read_bytes()  # no matplotlib version stamped into the file
+
+
+def test_different_data_gives_different_png(tmp_path):
+    a = render_figure(step_figure(), tmp_path / "a.png").read_bytes()
+    changed = step_figure()
+    changed = Figure(changed.name, changed.title, changed.xlabel, changed.ylabel,
+                     (Series("n=8", (1.0, 2.0, 3.0, 4.0), (0.0, 0.5, 0.9, 1.0), style="step"),))
+    assert render_figure(changed, tmp_path / "b.png").read_bytes() != a
+
+
+def test_edge_cases_render(tmp_path):
+    empty = Figure("e", "no data", "x", "y", ())
+    awkward = Figure("w", "log axes with non-positive and NaN values", "x", "y",
+                     (Series("", (0.0, 1.0, 2.0), (-1.0, float("nan"), 3.0)),), xscale="log", yscale="log")
+    for fig in (empty, awkward):
+        assert render_figure(fig, tmp_path / f"{fig.name}.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def test_no_global_matplotlib_state_is_touched(tmp_path):
+    import matplotlib
+
+    before = dict(matplotlib.rcParams)
+    had_pyplot = "matplotlib.pyplot" in sys.modules
+    matplotlib.rcParams["lines.linewidth"] = 7.0  # a user's style must not leak into reports ...
+    try:
+        styled = render_figure(band_figure(), tmp_path / "styled.png").read_bytes()
+        assert matplotlib.rcParams["lines.linewidth"] == 7.0  # ... and reports must not reset it
+    finally:
+        matplotlib.rcParams["lines.linewidth"] = before["lines.linewidth"]
+    assert styled == render_figure(band_figure(), tmp_path / "plain.png").read_bytes()
+    assert dict(matplotlib.rcParams) == before
+    assert ("matplotlib.pyplot" in sys.modules) == had_pyplot
+
+
+@pytest.mark.parametrize(("fig", "expected"), [
+    (Figure("f", "t", "x", "y", (Series("s", (1.0,), (1.0,), style="bars"),)), "style must be one of"),
+    (Figure("f", "t", "x", "y", (Series("s", (1.0, 2.0), (1.0,)),)), "y has 1 values but x has 2"),
+    (Figure("f", "t", "x", "y", (Series("s", (1.0,), (1.0,), y_low=(0.0,)),)), "needs both y_low and y_high"),
+    (Figure("f", "t", "x", "y", (), xscale="ln"), "xscale must be one of"),
+])
+def test_undrawable_figures_are_refused_with_a_reason(tmp_path, fig, expected):
+    with pytest.raises(InvalidArgument, match=expected):
+        render_figure(fig, tmp_path / "x.png")
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_figure_filename_is_file_name_safe():
+    assert figure_filename("SBN-B4", "bias") == "SBN-B4-bias.png"
+    assert figure_filename("A/B", "c d:e") == "A_B-c_d_e.png"

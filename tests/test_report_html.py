@@ -1,0 +1,98 @@
+"""report.html: self-contained, escaped, same content as the Markdown report."""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from html.parser import HTMLParser
+
+import pytest
+from test_report_support import HOSTILE, sample_run
+
+from proofs_check.report import render_html
+from proofs_check.report.html import VERDICT_COLORS
+
+PNG = b"\x89PNG\r\n\x1a\nnot really a png"
+PNGS = {("SBN-COR-B1", "bias"): PNG}
+
+
+@pytest.fixture(scope="module")
+def page() -> str:
+    return render_html(sample_run(), PNGS)
+
+
+class _Tags(HTMLParser):
+    VOID = {"meta", "br", "img", "link", "input", "hr"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.tags, self.attrs, self.errors = [], [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attrs.extend(attrs)
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack.pop() != tag:
+            self.errors.append(tag)
+
+
+def test_page_is_well_nested_and_self_contained(page):
+    p = _Tags()
+    p.feed(page)
+    assert p.errors == [] and p.stack == []
+    assert page.startswith("<!DOCTYPE html>")
+    assert not {"script", "link", "iframe", "object", "embed"} & set(p.tags)
+    urls = [v for k, v in p.attrs if k in ("src", "href")]
+    assert urls and all(u.startswith(("data:image/png;base64,", "#")) for u in urls)
+    assert "http://" not in page and "https://" not in page and "url(" not in page and "@import" not in page
+
+
+def test_figures_are_embedded_as_data_uris(page):
+    data = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert [base64.b64decode(d) for d in data] == [PNG]
+    assert "<em>Figure Success rate: not rendered.</em>" in page
+
+
+def test_verdict_badges_are_coloured(page):
+    assert ".v-PROVED { background: #1a7f37; }" in page
+    for verdict in VERDICT_COLORS:
+        assert f".v-{verdict} {{" in page
+    assert '<span class="badge v-REFUTED">REFUTED</span>' in page
+    assert '<span class="badge v-ERROR">ERROR</span>' in page
+
+
+def test_all_text_is_escaped(page):
+    assert "<script>" not in page
+    assert html.escape(HOSTILE) in page
+
+
+def test_same_content_as_markdown(page):
+    for text in ("seed", "quick", "2025-01-02T03:04:05Z", "12.8 s", "3.12.1",
+                 "For any PSD diagonal Lambda, &lt;Lambda g, g&gt; &gt;= 0.",
+                 "the printed statement omits that units share parameters",
+                 "search-J: eq. (22) drops the off-diagonal terms of J1",
+                 "Methods disagree (1)", "methods disagree (smt-necessity: PROVED, opt-necessity: REFUTED)",
+                 "stecheck run SBN-B5 --seed 7 --tier quick",
+                 "ZeroDivisionError: division by zero", "role printed", "fedcba9876543210"):
+        assert text in page, text
+
+
+def test_evidence_is_collapsible_and_counterexamples_are_open(page):
+    assert "<details><summary>Evidence (7 items)</summary>" in page
+    assert "<li>errors: <code>[0.0, 0.001, 0.002, 0.003, 0.004, 0.005, ... (40 items)]</code></li>" in page
+    assert "<details open><summary><strong>Counterexample</strong></summary>" in page
+    assert html.escape('{"J1": [[1.0, -2.0], [0.5, 1.0]], "Lambda": [1.0, 0.0], "value": -0.37}') in page
+    assert "<li>traceback:<pre>Traceback (most recent call last):\n" in page
+
+
+def test_claim_links_point_at_sections(page):
+    for cid in ("SBN-COR-B1", "SBN-B4", "SBN-B5", "QSTE-ERG"):
+        assert f'<a href="#claim-{cid}">{cid}</a>' in page and f'<section id="claim-{cid}">' in page
+
+
+def test_rendering_is_deterministic(page):
+    assert render_html(sample_run(), PNGS) == page

@@ -1,0 +1,15 @@
+"""Symbolic derivations (sympy) behind the SBN straight-through claims.
+
+Modules, one job each:
+
+* :mod:`theory.noise`: noise families scaled to ``2F'(0) = 1`` and their proxies (Fig. A.1),
+* :mod:`theory.multilinear`: multilinear forms on the cube, Prop. B.3 eq. (20),
+* :mod:`theory.bernoulli_layer`: exact / ST / identity-ST / deterministic-ST gradients (eqs. (3)-(9)),
+* :mod:`theory.examples`: Examples 1 and 2 of App. B.2,
+* :mod:`theory.enumeration`: plain numpy enumeration used as the independent cross-check,
+* :mod:`theory.parsing`: parsing a loss given as text,
+* :mod:`theory.result`, :mod:`theory.derive_cache`, :mod:`theory.catalog`,
+  :mod:`theory.derivations`: the ``stecheck derive`` registry, its results and cache.
+
+Importing the package imports no submodule; import the one you need.
+"""
