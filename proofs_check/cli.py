@@ -302,13 +302,13 @@ def _cmd_derive(args, console: Console) -> int:
             table.add_row(d.name, d.title, d.equation)
         console.print(table)
         return EXIT_OK
-    derivation = derivations.get_derivation(args.name)
+    derivations.get_derivation(args.name)  # unknown names fail before any work
     kwargs = {}
     if args.expr is not None:
         if args.name != "multilinear":
             raise InvalidArgument(f"--expr applies only to `stecheck derive multilinear`, not {args.name!r}")
         kwargs["expr_text"] = args.expr
-    result = derivation.compute(**kwargs)
+    result = derivations.derive(args.name, **kwargs)
     if args.json:
         sys.stdout.write(json.dumps(derivations.to_json(result), indent=2) + "\n")
         return EXIT_OK

@@ -197,7 +197,7 @@ def run_claims(
                               key=f"{t.claim.id}/{t.method.name}-{os.getpid()}-{time.time_ns()}"): t
                 for t in tasks
             }
-            for fut in as_completed(futures):
+            for fut in as_completed(futures, loop=client.loop):
                 t = futures[fut]
                 res = fut.result()
                 results[(t.claim.id, t.method.name)] = res
