@@ -481,3 +481,18 @@ def derive_bernoulli_gradient() -> DerivationResult:
         checks=checks,
         notes=[],
     )
+
+
+#: Registered by :mod:`theory.derivations`: ``(name, title, equation, compute)``.
+DERIVATIONS = (
+    ("multilinear", "Multilinear form of a loss of binary variables",
+     "SBN App. B.2 (unique multilinear form, before Prop. B.3)", derive_multilinear),
+    ("quadratic-multilinear", "Multilinear reformulation of ||Wx - y||^2 (symbolic 2x3 W)",
+     "SBN Prop. B.3, eq. (20)", derive_quadratic_multilinear),
+    ("ex1", "Example 1: L = x^2, ST biased", "SBN Example 1 (App. B.2), section 2.2 I", derive_ex1),
+    ("ex2", "Example 2: L = x - sin(2 pi x), ST opposite to the gradient", "SBN Example 2 (App. B.2)", derive_ex2),
+    ("noise-proxies", "Forward 2F(a)-1 and backward 2F'(a) proxies of each noise",
+     "SBN Fig. A.1, section 4", derive_noise_proxies),
+    ("bernoulli-gradient", "Exact, ST and identity-ST gradients for n = 2, generic F",
+     "SBN eqs. (3)-(9), Prop. B.2", derive_bernoulli_gradient),
+)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import importlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from typing import Any
 
 from proofs_check.errors import InvalidArgument, UnknownDerivation
 
-from . import catalog, derive_cache
+from . import derive_cache
 from .result import DerivationResult, from_json, to_json
 
 __all__ = [
@@ -67,22 +68,16 @@ def register(derivation: Derivation) -> Derivation:
     return derivation
 
 
-for _d in (
-    Derivation("multilinear", "Multilinear form of a loss of binary variables",
-               "SBN App. B.2 (unique multilinear form, before Prop. B.3)", catalog.derive_multilinear),
-    Derivation("quadratic-multilinear", "Multilinear reformulation of ||Wx - y||^2 (symbolic 2x3 W)",
-               "SBN Prop. B.3, eq. (20)", catalog.derive_quadratic_multilinear),
-    Derivation("ex1", "Example 1: L = x^2, ST biased", "SBN Example 1 (App. B.2), section 2.2 I",
-               catalog.derive_ex1),
-    Derivation("ex2", "Example 2: L = x - sin(2 pi x), ST opposite to the gradient",
-               "SBN Example 2 (App. B.2)", catalog.derive_ex2),
-    Derivation("noise-proxies", "Forward 2F(a)-1 and backward 2F'(a) proxies of each noise",
-               "SBN Fig. A.1, section 4", catalog.derive_noise_proxies),
-    Derivation("bernoulli-gradient", "Exact, ST and identity-ST gradients for n = 2, generic F",
-               "SBN eqs. (3)-(9), Prop. B.2", catalog.derive_bernoulli_gradient),
-):
-    register(_d)
-del _d
+#: Modules that define derivations; each exposes ``DERIVATIONS``: a tuple of
+#: ``(name, title, equation, compute)`` tuples.  Add a module here to register it.
+CATALOG_MODULES = (
+    "theory.catalog",
+)
+
+for _module in CATALOG_MODULES:
+    for _name, _title, _equation, _compute in importlib.import_module(_module).DERIVATIONS:
+        register(Derivation(_name, _title, _equation, _compute))
+del _module, _name, _title, _equation, _compute
 
 
 def list_derivations() -> list[Derivation]:
