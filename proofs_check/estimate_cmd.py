@@ -1,0 +1,435 @@
+"""``stecheck estimate ESTIMATOR``: one estimator against the exact gradient on a standard problem.
+
+Problem (paper Sec. 2, eq. (1)): ``x_i = sign(a_i - z_i)`` with ``z_i`` iid
+from ``--noise``, so ``P(x_i = +1) = F(a_i)`` (encoding ``pm1``); encoding
+``01`` uses ``(x + 1)/2`` instead.  Losses (``n`` variables):
+
+* ``linear``       ``L(x) = sum_i x_i``;
+* ``square-sum``   ``L(x) = (sum_i x_i)^2``;
+* ``quadratic``    ``L(x) = ||W x - y||^2`` with ``W`` of shape ``(n, n)``,
+  entries iid ``N(0, 1/n)``, and ``y`` iid ``N(0, 1)``, drawn from
+  ``make_rng(task_seed(--problem-seed, "estimate/quadratic/n=<n>"))`` (``W`` first);
+* ``ex2``          ``L(x) = sum_i (x_i - sin(2 pi x_i))``.
+
+Pre-activations: ``--a 0.5,-1,2`` or ``--a-seed S`` (``a`` iid ``N(0, 1)``
+from ``task_seed(S, "estimate/a/n=<n>")``; the default is ``--a-seed 0``).
+
+Reported (per coordinate): the mean of the estimator with its interval, the
+exact gradient ``d E[L] / d a``, ``bias = mean - exact``, the per-coordinate
+variance of one single-sample estimate, and the cosine similarity between the
+mean and the exact gradient (``null`` when either is the zero vector).
+
+Exact gradient.  Every loss above is a polynomial of degree <= 2 in ``x``;
+with independent coordinates of mean ``mu_i`` and variance ``v_i``
+(pm1: ``mu = 2F - 1``, ``v = 1 - mu^2``; 01: ``mu = F``, ``v = F (1 - F)``),
+``E[L]`` is a closed form in ``mu`` (``E[(sum x)^2] = (sum mu)^2 + sum v``;
+``E||Wx - y||^2 = ||W mu - y||^2 + sum_i ||W_{:,i}||^2 v_i``; ``sin(2 pi x) = 0``
+on the cube) and the gradient is ``dE/dmu * dmu/da`` -- valid for every ``n``
+and checked against the enumeration of :mod:`numerics.enumeration` in the
+tests.  Its rounding error is a few units in the last place of the terms.
+
+Estimator statistics.  By default, Monte Carlo (:mod:`numerics.distributed`)
+with ``--samples`` draws: the interval is the CLT interval at
+``--confidence`` (asymptotic), the variance the unbiased sample variance.
+With ``--exact`` the ``2^n`` states are enumerated (``n <= 22``): the mean and
+variance are exact up to rounding, and the interval is ``mean +- gamma_m sum_x
+P(x)|e(x)|`` (the a-priori rounding bound, ``m = n + 2^16 + 2^(n-16) + 16``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import inspect
+import json
+import math
+import sys
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .errors import InvalidArgument
+
+__all__ = ["LOSSES", "ENCODINGS", "EstimateReport", "estimate", "add_estimate_parser", "cmd_estimate"]
+
+LOSSES = ("linear", "square-sum", "quadratic", "ex2")
+ENCODINGS = ("pm1", "01")
+JSON_KEYS = (
+    "estimator", "loss", "noise", "encoding", "n", "a", "samples",
+    "mean", "ci_low", "ci_high", "exact_gradient", "bias", "variance", "cosine",
+)
+
+
+@dataclass(frozen=True)
+class EstimateReport:
+    """What ``stecheck estimate`` prints; vectors are lists of floats (JSON keys = field names)."""
+
+    estimator: str
+    loss: str
+    noise: str
+    encoding: str
+    n: int
+    a: list[float]
+    samples: int
+    mean: list[float]
+    ci_low: list[float]
+    ci_high: list[float]
+    exact_gradient: list[float]
+    bias: list[float]
+    variance: list[float]
+    cosine: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------------------- the problem
+
+
+def _estimator_name(name: str) -> str:
+    from numerics.estimators import ESTIMATORS
+
+    if name not in ESTIMATORS:
+        close = difflib.get_close_matches(name, list(ESTIMATORS), n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        raise InvalidArgument(f"unknown estimator {name!r}; {hint}valid names: {', '.join(sorted(ESTIMATORS))}")
+    return name
+
+
+def _make_loss(loss: str, n: int, problem_seed: int):
+    from numerics import losses as L
+    from numerics.seeding import make_rng, task_seed
+
+    if loss == "linear":
+        return L.Linear([1.0] * n)
+    if loss == "square-sum":
+        return L.SquareSum()
+    if loss == "ex2":
+        return L.Ex2()
+    if loss == "quadratic":
+        rng = make_rng(task_seed(problem_seed, f"estimate/quadratic/n={n}"))
+        W = rng.normal(0.0, 1.0 / math.sqrt(n), size=(n, n))
+        y = rng.normal(0.0, 1.0, size=n)
+        return L.Quadratic(W, y)
+    raise InvalidArgument(f"--loss {loss!r} is not one of {', '.join(LOSSES)}")
+
+
+def parse_a(text: str) -> list[float]:
+    """``"0.5,-1,2"`` -> ``[0.5, -1.0, 2.0]``; anything else is a one-line :class:`InvalidArgument`."""
+    parts = [p.strip() for p in str(text).split(",")]
+    out = []
+    for p in parts:
+        try:
+            v = float(p)
+        except ValueError:
+            raise InvalidArgument(
+                f"--a must be comma-separated numbers such as --a 0.5,-1,2; {p!r} in {text!r} is not a number"
+            ) from None
+        if not math.isfinite(v):
+            raise InvalidArgument(f"--a must hold finite numbers; got {p!r} in {text!r}")
+        out.append(v)
+    return out
+
+
+def _pre_activations(n: int | None, a: Any, a_seed: int | None) -> list[float]:
+    from numerics.seeding import make_rng, task_seed
+
+    if a is not None and a_seed is not None:
+        raise InvalidArgument("give either --a (explicit values) or --a-seed (random values), not both")
+    if a is not None:
+        values = parse_a(a) if isinstance(a, str) else [float(v) for v in a]
+        if n is not None and len(values) != n:
+            raise InvalidArgument(
+                f"--a has {len(values)} value{'s' if len(values) != 1 else ''} but --n is {n}; "
+                f"give {n} comma-separated values or drop --n"
+            )
+        return values
+    n = 8 if n is None else n
+    return make_rng(task_seed(0 if a_seed is None else a_seed, f"estimate/a/n={n}")).normal(size=n).tolist()
+
+
+def _moments(encoding: str, noise, a):
+    """``(mu, dmu/da, v, dv/dmu)`` of one binary coordinate."""
+    F, dF = noise.cdf(a), noise.pdf(a)
+    if encoding == "pm1":
+        mu = 2.0 * F - 1.0
+        return mu, 2.0 * dF, 1.0 - mu * mu, -2.0 * mu
+    return F, dF, F * noise.sf(a), 1.0 - 2.0 * F
+
+
+def exact_gradient_closed_form(loss_name: str, loss, a, noise, encoding: str = "pm1"):
+    """``d E[L] / d a`` for the four losses of this command (closed form; see the module docstring)."""
+    import numpy as np
+
+    mu, dmu, _, dv = _moments(encoding, noise, a)
+    if loss_name in ("linear", "ex2"):
+        d_mu = np.ones_like(mu)
+    elif loss_name == "square-sum":
+        d_mu = 2.0 * mu.sum() + dv
+    else:
+        colsq = np.einsum("ki,ki->i", loss.W, loss.W)
+        d_mu = 2.0 * (loss.W.T @ (loss.W @ mu - loss.y)) + colsq * dv
+    return d_mu * dmu
+
+
+def _options(fn: Any, who: str, **options: Any) -> dict[str, Any]:
+    """The non-default options ``fn`` accepts; an option it does not take is a one-line error."""
+    wanted = {k: v for k, v in options.items() if v is not None}
+    if not wanted:
+        return {}
+    params = inspect.signature(fn).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    for key in wanted:
+        if key not in params and not takes_any:
+            flag = f"--{key}"
+            raise InvalidArgument(
+                f"{flag} is not supported by {who} (it takes no {key!r} option); drop {flag}"
+            )
+    return wanted
+
+
+# ---------------------------------------------------------------------------- computation
+
+
+def _enumerate_estimator(est, loss, a, noise, opts):
+    """Exact mean, variance and rounding bound of the single-sample estimate over all ``2^n`` states."""
+    import numpy as np
+
+    from numerics._compensated import gamma, neumaier_add
+    from numerics.enumeration import MAX_CHUNK_BITS, _Cube
+
+    cube = _Cube(noise.cdf(a), noise.sf(a), MAX_CHUNK_BITS)
+    n = a.size
+
+    def values(ci):
+        X, _, P_high, _ = cube.chunk(ci)
+        return P_high * cube.P_low, np.asarray(est.fn(loss, a, noise, X, **opts), dtype=np.float64)
+
+    s = c = np.zeros(n)
+    abs_sum = np.zeros(n)
+    for ci in range(cube.K):
+        P, E = values(ci)
+        s, c = neumaier_add(s, c, np.einsum("s,sj->j", P, E))
+        abs_sum += np.einsum("s,sj->j", P, np.abs(E))
+    mean = s + c
+    v = w = np.zeros(n)
+    for ci in range(cube.K):
+        P, E = values(ci)
+        dev = E - mean
+        v, w = neumaier_add(v, w, np.einsum("s,sj,sj->j", P, dev, dev))
+    bound = gamma(n + cube.C + cube.K + 16) * abs_sum
+    return mean, np.maximum(v + w, 0.0), bound
+
+
+def estimate(
+    estimator: str,
+    *,
+    loss: str = "quadratic",
+    n: int | None = None,
+    noise: str = "logistic",
+    encoding: str = "pm1",
+    a: Any = None,
+    a_seed: int | None = None,
+    problem_seed: int = 0,
+    samples: int = 100_000,
+    seed: int = 0,
+    exact: bool = False,
+    tau: float | None = None,
+    confidence: float = 0.99,
+    chunk_size: int = 4096,
+    client: Any = None,
+    checkpoint: str | None = None,
+    progress: Any = None,
+) -> EstimateReport:
+    """Compare estimator ``estimator`` with the exact gradient; see the module docstring.
+
+    ``client``: ``None`` (this process), a ``distributed.Client`` or a scheduler address.
+    """
+    import numpy as np
+
+    from numerics.distributed import distributed_monte_carlo
+    from numerics.enumeration import MAX_N
+    from numerics.estimators import ESTIMATORS, EstimatorSampler
+    from numerics.noise import get_noise
+    from numerics.seeding import task_seed
+
+    name = _estimator_name(estimator)
+    if loss not in LOSSES:
+        raise InvalidArgument(f"--loss {loss!r} is not one of {', '.join(LOSSES)}")
+    if encoding not in ENCODINGS:
+        raise InvalidArgument(f"--encoding {encoding!r} is not one of {', '.join(ENCODINGS)}")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise InvalidArgument(f"--n must be a positive integer, got {n!r}")
+    if tau is not None and not (isinstance(tau, (int, float)) and math.isfinite(tau) and tau > 0):
+        raise InvalidArgument(f"--tau must be a positive number, got {tau!r}")
+    if not exact and (isinstance(samples, bool) or not isinstance(samples, int) or samples < 2):
+        raise InvalidArgument(f"--samples must be an integer >= 2 (an interval needs two samples), got {samples!r}")
+    noise_obj = get_noise(noise)
+    a_vec = np.asarray(_pre_activations(n, a, a_seed), dtype=np.float64)
+    n = a_vec.size
+    if exact and n > MAX_N:
+        raise InvalidArgument(
+            f"n={n} is too large to enumerate all 2^{n} states with --exact (n <= {MAX_N}); "
+            "drop --exact to estimate by Monte Carlo"
+        )
+    loss_obj = _make_loss(loss, n, problem_seed)
+    extra = {"encoding": None if encoding == "pm1" else encoding, "tau": tau}
+    est = ESTIMATORS[name]
+    grad = exact_gradient_closed_form(loss, loss_obj, a_vec, noise_obj, encoding)
+
+    if exact:
+        opts = _options(est.fn, f"estimator {name!r}", **extra)
+        required = [p for p in inspect.signature(est.fn).parameters.values()
+                    if p.default is inspect.Parameter.empty
+                    and p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        if len(required) != 4 or getattr(est, "enumerable", True) is False:
+            raise InvalidArgument(
+                f"estimator {name!r} depends on more randomness than the binary state, so its expectation "
+                "cannot be enumerated; drop --exact to estimate it by Monte Carlo"
+            )
+        mean, variance, bound = _enumerate_estimator(est, loss_obj, a_vec, noise_obj, opts)
+        low, high, used = mean - bound, mean + bound, 0
+    else:
+        opts = _options(EstimatorSampler, f"estimator {name!r} (numerics.estimators.EstimatorSampler)", **extra)
+        sampler = EstimatorSampler(name, loss_obj, a_vec, noise_obj, **opts)
+        key = f"estimate/{name}/{loss}/{noise}/{encoding}/n={n}"
+        res = distributed_monte_carlo(
+            sampler, samples, task_seed(seed, key), client=client, chunk_size=chunk_size,
+            confidence=confidence, checkpoint=checkpoint, progress=progress,
+            fn_key=f"{key}/a={a_vec.tolist()}/problem_seed={problem_seed}/tau={tau}",
+        )
+        mean, low, high, used = res.mean, res.low, res.high, samples
+        variance = res.moments.variance
+    bias = mean - grad
+    norms = float(np.linalg.norm(mean)) * float(np.linalg.norm(grad))
+    cosine = float(np.dot(mean, grad) / norms) if norms > 0 else None
+    return EstimateReport(
+        estimator=name, loss=loss, noise=noise_obj.name, encoding=encoding, n=n, a=a_vec.tolist(),
+        samples=used, mean=mean.tolist(), ci_low=low.tolist(), ci_high=high.tolist(),
+        exact_gradient=grad.tolist(), bias=bias.tolist(), variance=variance.tolist(), cosine=cosine,
+    )
+
+
+# ---------------------------------------------------------------------------- CLI
+
+
+def _int_at_least(lo: int, flag: str, why: str = ""):
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} must be an integer >= {lo}{why}, got {text!r}") from None
+        if v < lo:
+            raise argparse.ArgumentTypeError(f"{flag} must be an integer >= {lo}{why}, got {v}")
+        return v
+
+    return parse
+
+
+def _positive_float(flag: str):
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} must be a positive number, got {text!r}") from None
+        if not (math.isfinite(v) and v > 0):
+            raise argparse.ArgumentTypeError(f"{flag} must be a positive number, got {text!r}")
+        return v
+
+    return parse
+
+
+def _confidence(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = float("nan")
+    if not (0.0 < v < 1.0):
+        raise argparse.ArgumentTypeError(f"--confidence must be in the open interval (0, 1), got {text!r}")
+    return v
+
+
+def add_estimate_parser(sub: Any) -> argparse.ArgumentParser:
+    """Register ``stecheck estimate`` on the subparsers object of :func:`proofs_check.cli.build_parser`."""
+    from numerics.noise import NOISES
+
+    p = sub.add_parser(
+        "estimate", help="compare one gradient estimator with the exact gradient of E[L]",
+        description="Mean, interval, bias, variance and cosine of a gradient estimator against the exact "
+                    "gradient of E[L(x)], x_i = sign(a_i - z_i).",
+    )
+    p.add_argument("estimator", metavar="ESTIMATOR", help="estimator name (see numerics.estimators.ESTIMATORS)")
+    p.add_argument("--loss", choices=LOSSES, default="quadratic",
+                   help="linear: sum x; square-sum: (sum x)^2; quadratic: ||Wx - y||^2, W (n, n) ~ N(0, 1/n), "
+                        "y ~ N(0, 1) from --problem-seed; ex2: sum (x - sin(2 pi x)) (default: quadratic)")
+    p.add_argument("--n", type=_int_at_least(1, "--n"), default=None,
+                   help="number of binary variables (default: 8, or the length of --a)")
+    p.add_argument("--noise", choices=sorted(NOISES), default="logistic", help="noise family (default: logistic)")
+    p.add_argument("--encoding", choices=ENCODINGS, default="pm1", help="binary states in {-1,+1} or {0,1}")
+    p.add_argument("--a", default=None, metavar="A1,A2,...", help="comma-separated pre-activations")
+    p.add_argument("--a-seed", type=_int_at_least(0, "--a-seed"), default=None,
+                   help="draw a ~ N(0, 1) from this seed (default: 0 when --a is not given)")
+    p.add_argument("--problem-seed", type=_int_at_least(0, "--problem-seed"), default=0,
+                   help="seed of W and y for --loss quadratic (default: 0)")
+    p.add_argument("--samples", type=_int_at_least(2, "--samples", " (an interval needs two samples)"),
+                   default=100_000, help="Monte Carlo samples (default: 100000)")
+    p.add_argument("--seed", type=_int_at_least(0, "--seed"), default=0, help="Monte Carlo seed (default: 0)")
+    p.add_argument("--exact", action="store_true", help="enumerate all 2^n states instead of sampling (n <= 22)")
+    p.add_argument("--tau", type=_positive_float("--tau"), default=None,
+                   help="temperature of Gumbel-softmax estimators (only for estimators that take it)")
+    p.add_argument("--confidence", type=_confidence, default=0.99, help="interval confidence (default: 0.99)")
+    p.add_argument("--chunk-size", type=_int_at_least(1, "--chunk-size"), default=4096,
+                   help="samples per Monte Carlo chunk; part of the random stream (default: 4096)")
+    p.add_argument("--workers", type=_int_at_least(0, "--workers"), default=0,
+                   help="0 = this process (default); N = local Dask cluster of N processes (same numbers)")
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None, help="use an existing Dask scheduler")
+    p.add_argument("--checkpoint", metavar="FILE", default=None,
+                   help="save finished chunks here and resume from it (a .npz)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    return p
+
+
+def _fmt(v: float) -> str:
+    return f"{v: .6g}"
+
+
+def cmd_estimate(args: argparse.Namespace, console: Any) -> int:
+    """Run ``stecheck estimate`` from parsed arguments; returns the exit status."""
+    if args.scheduler is not None and args.workers:
+        raise InvalidArgument("give either --workers (local cluster) or --scheduler (existing cluster), not both")
+    if args.exact and (args.workers or args.scheduler or args.checkpoint):
+        raise InvalidArgument("--exact enumerates in this process; drop --workers/--scheduler/--checkpoint")
+    kwargs = dict(
+        loss=args.loss, n=args.n, noise=args.noise, encoding=args.encoding, a=args.a, a_seed=args.a_seed,
+        problem_seed=args.problem_seed, samples=args.samples, seed=args.seed, exact=args.exact, tau=args.tau,
+        confidence=args.confidence, chunk_size=args.chunk_size, checkpoint=args.checkpoint,
+    )
+    _estimator_name(args.estimator)  # unknown names fail before a cluster starts
+    if args.workers:
+        from numerics.distributed import local_client
+
+        with local_client(args.workers) as client:
+            report = estimate(args.estimator, client=client, **kwargs)
+    else:
+        report = estimate(args.estimator, client=args.scheduler, **kwargs)
+
+    if args.json:
+        sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
+        return 0
+    from rich.table import Table
+
+    how = "exact enumeration" if args.exact else f"{report.samples} samples, seed {args.seed}"
+    ci = "rounding bound" if args.exact else f"{args.confidence:.3g} CLT interval"
+    table = Table(title=f"{report.estimator} on {report.loss} (n={report.n}, {report.noise} noise, "
+                        f"{report.encoding}; {how})")
+    for col in ("i", "a", "mean", f"interval ({ci})", "exact gradient", "bias", "variance"):
+        table.add_column(col, justify="right")
+    for i in range(report.n):
+        table.add_row(
+            str(i), _fmt(report.a[i]), _fmt(report.mean[i]),
+            f"[{_fmt(report.ci_low[i])}, {_fmt(report.ci_high[i])}]",
+            _fmt(report.exact_gradient[i]), _fmt(report.bias[i]), _fmt(report.variance[i]),
+        )
+    console.print(table)
+    cos = "undefined (zero vector)" if report.cosine is None else f"{report.cosine:.6f}"
+    console.print(f"cosine(mean, exact gradient) = {cos}")
+    return 0
