@@ -1,24 +1,64 @@
 """Single-sample gradient estimators of ``d/da E_{x ~ p(x; a)}[L(x)]``.
 
-Model (paper eq. (1)): ``x_i = sign(a_i - z_i)``, ``z_i`` iid with cdf ``F``,
-``sign(0) = +1``, so ``P(x_i = +1) = F(a_i)``.  For one sample ``x`` (a row of
-``X``) the estimators of the gradient in ``a`` are:
+Model (paper eq. (1)): unit ``i`` is *on* iff ``a_i - z_i >= 0``, ``z_i`` iid
+with cdf ``F``, so ``P(on) = p_i = F(a_i)``; ``q_i = 1 - p_i``.  The loss sees
+the state ``x`` in an encoding (:mod:`numerics.encodings`): ``"pm1"``
+(on = +1, off = -1; default, the paper's Sec. 2) or ``"01"`` (on = 1,
+off = 0; App. D.1, E).  ``c`` is the span (2 for pm1, 1 for 01), ``x^{i->v}``
+is ``x`` with coordinate ``i`` set to ``v``.  Per sample the estimators are:
 
-``st``                 Alg. 1 / eq. (9): ``2 F'(a_i) dL/dx_i(x)``.
-``identity_st``        ``dL/dx_i(x)`` (the "identity proxy": Alg. 1 with ``2F' := 1``).
-``deterministic_st``   ``2 F'(a_i) dL/dx_i(x*)`` with ``x* = sign(a)`` (Sec. 2.2 V);
-                       does not depend on the sample.
-``local_expectations`` eq. (6): ``F'(a_i) (L(x|x_i=+1) - L(x|x_i=-1))``
-                       ``= F'(a_i) x_i (L(x) - L(x^{flip i}))``; unbiased.
+``st``                 Alg. 1 / eq. (9): ``c F'(a_i) dL/dx_i(x)``.  Biased unless L multilinear.
+``identity_st``        ``dL/dx_i(x)`` (Alg. 1 with ``c F' := 1``; Bengio et al. 2013).  Biased.
+``deterministic_st``   ``c F'(a_i) dL/dx_i(x*)``, ``x* = state of sign(a)`` (Sec. 2.2 V, z = 0).
+                       Draws nothing.  Biased.
+``local_expectations`` eq. (6): ``F'(a_i) (L(x^{i->on}) - L(x^{i->off}))``.  Unbiased.
+``arm``                Yin & Zhou (2019), ARM in the logit ``phi_i = logit(p_i)``, chain-ruled
+                       to ``a``: ``u ~ U(0,1)^n``, ``x1 = enc(u > q)``, ``x2 = enc(u < p)``,
+                       ``(F'(a_i) / (p_i q_i)) (L(x1) - L(x2)) (u_i - 1/2)``.  For logistic
+                       noise ``F'/(pq) = 2`` exactly (``phi = 2a``).  For any other noise it is
+                       the same estimator in ``phi`` times ``dphi/da = F'/(pq)``: unbiased where
+                       ``0 < p_i < 1``; where ``F'(a_i) = 0`` the estimate is 0 (so is the
+                       gradient); ``p_i in {0,1}`` with ``F'(a_i) > 0`` (edge of a bounded
+                       support) raises :class:`InvalidArgument`.
+``reinforce``          score function with a baseline: ``K`` iid states ``x_1..x_K`` per estimate,
+                       ``(1/K) sum_k (L(x_k) - b_k) s(x_k)``, score
+                       ``s_i(x) = d log P(x)/d a_i = F'(a_i) (+1/p_i if on, -1/q_i if off)``.
+                       ``baseline="loo"`` (default, RLOO, Kool et al. 2019; ``samples=K >= 2``,
+                       default 2): ``b_k = mean_{j != k} L(x_j)``, independent of ``x_k``, so
+                       unbiased; or a finite float constant ``b``.  Rows are iid.
+``gumbel_softmax``     GS(tau), App. E eqs. (73)-(77), logistic noise only: relaxed state
+                       ``y = F(u)`` (01) or ``F(u) - F(-u)`` (pm1), ``u = (a - z)/tau``,
+                       estimate ``dL/dx_i(y) c F'(u_i) / tau``.  With ``F(u) = sigmoid(2u)``,
+                       ``eta = 2a`` and ``z' = 2z`` standard logistic this is exactly the
+                       paper's ``sigma((eta - z')/tau)``: ``tau`` is the paper's temperature.
+                       Needs ``L`` differentiable on ``R^n``.  Biased for every tau > 0.
+``st_gumbel_softmax``  ST-GS(tau), eq. (98): ``dL/dx_i(x) c F'(u_i) / tau`` with the hard
+                       state ``x`` from the same ``z``.  Logistic noise only.  Biased.
+``st_weights``         Alg. 2 (latent weights, ``w = sign(eta - z)``, identity backward):
+                       ``dL/dw_i(w)``.  The same numbers as ``identity_st``; it is the
+                       linearised (eq. (7)) estimate of ``(1/c) dE[L]/dtheta`` with
+                       ``theta = F(eta)`` the probabilities (unbiased for multilinear L),
+                       i.e. the step of Prop. 1's mirror descent, not of ``dE/deta``.
 
-Accuracy: each estimate is a closed form of the loss values/gradients (a
-few roundings: relative error ``<= 3 eps`` on top of the loss's own error
-and the ``<= 4 eps`` working accuracy of ``F'``); the statistical error of an
-average of estimates is :mod:`numerics.montecarlo`'s business.
+One interface: :func:`estimate_batch` ``(name, loss, a, noise, rng, size, *,
+encoding="pm1", **params) -> (size, n)``; :class:`EstimatorSampler` wraps it
+for :func:`numerics.montecarlo.monte_carlo_mean`.  Each registered
+:class:`Estimator` has ``draw(rng, a, noise, size, encoding, params) ->
+sample`` and ``fn(loss, a, noise, sample, *, encoding, **params)``; the
+sample is the states ``X (B, n)`` (``sample="state"``/``"none"``), the
+uniforms ``U (B, n)`` (``"uniform"``, ARM), ``K`` states ``S (B, K, n)``
+(``"states"``, REINFORCE) or the noises ``Z (B, n)`` (``"noise"``, GS).
+
+Accuracy: each estimate is a closed form of loss values/gradients (a few
+roundings: relative error ``<= 8 u`` on top of the loss's own error and the
+``<= 4 u`` working accuracy of ``F, F'``); REINFORCE's score ``F'/p`` adds one
+division.  The statistical error of an average of estimates is
+:mod:`numerics.montecarlo`'s business.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable as _CallableT
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +68,7 @@ import numpy as np
 from proofs_check.errors import InvalidArgument
 
 from ._validation import as_int, as_vector, check_finite_rows, short_repr
+from .encodings import check_encoding, check_states, encode, levels, span
 from .losses import Callable, Loss
 from .noise import Noise, resolve_noise
 
@@ -41,7 +82,15 @@ __all__ = [
     "identity_st_estimates",
     "deterministic_st_estimates",
     "local_expectations_estimates",
+    "arm_estimates",
+    "reinforce_estimates",
+    "reinforce_score",
+    "gumbel_softmax_estimates",
+    "st_gumbel_softmax_estimates",
+    "st_weights_estimates",
     "get_estimator",
+    "resolve_params",
+    "draw_sample",
     "estimate_batch",
     "EstimatorSampler",
 ]
@@ -71,98 +120,280 @@ def prepare(loss: Any, a: Any, noise: Noise | str) -> tuple[Loss, np.ndarray, No
     return loss, a, resolve_noise(noise)
 
 
-def _check_X(X: Any, n: int, who: str) -> np.ndarray:
-    arr = np.asarray(X, dtype=np.float64)
-    if arr.ndim != 2 or arr.shape[1] != n:
-        raise InvalidArgument(f"{who}: X has shape {arr.shape}; expected (B, {n}) with one binary state per row.")
-    bad = np.argwhere(np.abs(arr) != 1.0)
-    if bad.size:
-        b, i = bad[0]
-        raise InvalidArgument(
-            f"{who}: X[{b}, {i}] = {arr[b, i]!r} is not +-1; expected binary states in {{-1, +1}}^n "
-            "(draw them with sample_states)."
-        )
-    return arr
+def _check_X(X: Any, n: int, who: str, encoding: str = "pm1") -> np.ndarray:
+    return check_states(X, n, who, encoding)
 
 
-def deterministic_state(a: Any) -> np.ndarray:
-    """``x* = sign(a)`` with ``sign(0) = +1`` (Sec. 2.2 V)."""
+def deterministic_state(a: Any, encoding: str = "pm1") -> np.ndarray:
+    """``x* = sign(a)`` with ``sign(0) = +1`` (Sec. 2.2 V), in the encoding."""
     a = as_vector(a, "a")
-    return np.where(a >= 0.0, 1.0, -1.0)
+    return encode(a >= 0.0, encoding)
 
 
-def sample_states(rng: np.random.Generator, a: Any, noise: Noise | str, size: int) -> np.ndarray:
+def sample_states(
+    rng: np.random.Generator, a: Any, noise: Noise | str, size: int, encoding: str = "pm1"
+) -> np.ndarray:
     """``size`` iid states ``x = sign(a - z)`` (eq. (1), ``sign(0) = +1``); shape ``(size, n)``."""
     a = as_vector(a, "a")
     noise = resolve_noise(noise)
     size = as_int(size, "size", minimum=1)
     z = noise.sample(rng, (size, a.size))
-    return np.where(a >= z, 1.0, -1.0)  # a - z >= 0  <=>  a >= z in IEEE arithmetic
+    return encode(a >= z, encoding)  # a - z >= 0  <=>  a >= z in IEEE arithmetic
 
 
-def st_estimates(loss: Any, a: Any, noise: Noise | str, X: Any) -> np.ndarray:
-    """Alg. 1: ``2 F'(a_i) dL/dx_i(x)`` for each row ``x`` of ``X``; shape ``(B, n)``."""
+# ----------------------------------------------------------------------------------------------
+# estimators that are functions of one state x
+# ----------------------------------------------------------------------------------------------
+
+
+def st_estimates(loss: Any, a: Any, noise: Noise | str, X: Any, *, encoding: str = "pm1") -> np.ndarray:
+    """Alg. 1: ``c F'(a_i) dL/dx_i(x)`` (``c = 2`` pm1, ``1`` 01) for each row ``x`` of ``X``; ``(B, n)``."""
     loss, a, noise = prepare(loss, a, noise)
-    X = _check_X(X, a.size, "st_estimates")
-    return (2.0 * noise.pdf(a)) * loss.grad(X)
+    X = _check_X(X, a.size, "st_estimates", encoding)
+    return (span(encoding) * noise.pdf(a)) * loss.grad(X)
 
 
-def identity_st_estimates(loss: Any, a: Any, noise: Noise | str, X: Any) -> np.ndarray:
+def identity_st_estimates(loss: Any, a: Any, noise: Noise | str, X: Any, *, encoding: str = "pm1") -> np.ndarray:
     """Identity ST: ``dL/dx_i(x)`` for each row ``x`` of ``X``; shape ``(B, n)``."""
     loss, a, noise = prepare(loss, a, noise)
-    X = _check_X(X, a.size, "identity_st_estimates")
+    X = _check_X(X, a.size, "identity_st_estimates", encoding)
     return loss.grad(X)
 
 
-def deterministic_st_estimates(loss: Any, a: Any, noise: Noise | str, X: Any) -> np.ndarray:
-    """Deterministic ST ``2 F'(a_i) dL/dx_i(sign(a))``, repeated for each of the ``B`` rows of ``X``."""
+def st_weights_estimates(loss: Any, a: Any, noise: Noise | str, X: Any, *, encoding: str = "pm1") -> np.ndarray:
+    """Alg. 2 (ST weights, identity backward): ``dL/dw_i(w)`` for each row ``w`` of ``X``; ``a`` = latent ``eta``."""
     loss, a, noise = prepare(loss, a, noise)
-    X = _check_X(X, a.size, "deterministic_st_estimates")
-    g = (2.0 * noise.pdf(a)) * loss.grad(deterministic_state(a)[None, :])[0]
+    X = _check_X(X, a.size, "st_weights_estimates", encoding)
+    return loss.grad(X)
+
+
+def deterministic_st_estimates(
+    loss: Any, a: Any, noise: Noise | str, X: Any, *, encoding: str = "pm1"
+) -> np.ndarray:
+    """Deterministic ST ``c F'(a_i) dL/dx_i(x*)``, ``x*`` the state of ``sign(a)``, repeated for each row of ``X``."""
+    loss, a, noise = prepare(loss, a, noise)
+    X = _check_X(X, a.size, "deterministic_st_estimates", encoding)
+    g = (span(encoding) * noise.pdf(a)) * loss.grad(deterministic_state(a, encoding)[None, :])[0]
     return np.broadcast_to(g, X.shape).copy()
 
 
-def local_expectations_estimates(loss: Any, a: Any, noise: Noise | str, X: Any) -> np.ndarray:
-    """Eq. (6): ``F'(a_i) x_i (L(x) - L(x^{flip i}))`` for each row ``x``; costs ``n + 1`` loss batches."""
+def local_expectations_estimates(
+    loss: Any, a: Any, noise: Noise | str, X: Any, *, encoding: str = "pm1"
+) -> np.ndarray:
+    """Eq. (6): ``F'(a_i) (L(x^{i->on}) - L(x^{i->off}))`` for each row ``x``; ``n + 1`` loss batches."""
     loss, a, noise = prepare(loss, a, noise)
-    X = _check_X(X, a.size, "local_expectations_estimates")
+    X = _check_X(X, a.size, "local_expectations_estimates", encoding)
+    lo, hi = levels(encoding)
     base = loss.value(X)
     out = np.empty_like(X)
     work = X.copy()
     for i in range(a.size):
-        work[:, i] = -X[:, i]
-        out[:, i] = X[:, i] * (base - loss.value(work))
+        on = X[:, i] == hi
+        work[:, i] = np.where(on, lo, hi)  # the flipped state
+        other = loss.value(work)
+        out[:, i] = np.where(on, base - other, other - base)
         work[:, i] = X[:, i]
     return out * noise.pdf(a)
 
 
+# ----------------------------------------------------------------------------------------------
+# ARM
+# ----------------------------------------------------------------------------------------------
+
+
+def _arm_factor(a: np.ndarray, noise: Noise, p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``d logit(F(a)) / da = F'(a) / (F(a)(1 - F(a)))``; exactly 2 for the logistic noise ``F(a) = sigmoid(2a)``."""
+    if noise.name == "logistic":
+        return np.full(a.shape, 2.0)
+    fp = noise.pdf(a)
+    pq = p * q
+    bad = np.flatnonzero((pq == 0.0) & (fp > 0.0))
+    if bad.size:
+        i = int(bad[0])
+        raise InvalidArgument(
+            f"arm: a[{i}] = {a[i]!r} gives F(a) = {p[i]!r} (a deterministic unit) but F'(a) = {fp[i]!r} > 0 "
+            f"for noise {noise.name!r} (the edge of its bounded support); ARM's logit parametrisation "
+            "logit(F(a)) is undefined there. Move a off the support edge or use local_expectations."
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(fp > 0.0, fp / np.where(pq > 0.0, pq, 1.0), 0.0)
+
+
+def _arm_states(a: np.ndarray, noise: Noise, U: np.ndarray, encoding: str):
+    p, q = noise.cdf(a), noise.sf(a)
+    return encode(U > q, encoding), encode(U < p, encoding), p, q
+
+
+def arm_estimates(loss: Any, a: Any, noise: Noise | str, U: Any, *, encoding: str = "pm1") -> np.ndarray:
+    """ARM (Yin & Zhou 2019) for each row ``u`` of ``U`` (uniforms in [0, 1]); see the module docstring."""
+    loss, a, noise = prepare(loss, a, noise)
+    U = np.asarray(U, dtype=np.float64)
+    if U.ndim != 2 or U.shape[1] != a.size or not np.all((U >= 0.0) & (U <= 1.0)):
+        raise InvalidArgument(
+            f"arm_estimates: U must be a (B, {a.size}) array of uniforms in [0, 1] (got shape {U.shape}); "
+            "draw it with rng.random((B, n))."
+        )
+    X1, X2, p, q = _arm_states(a, noise, U, encoding)
+    d = loss.value(X1) - loss.value(X2)
+    return _arm_factor(a, noise, p, q) * (d[:, None] * (U - 0.5))
+
+
+# ----------------------------------------------------------------------------------------------
+# REINFORCE
+# ----------------------------------------------------------------------------------------------
+
+
+def reinforce_score(a: Any, noise: Noise | str, X: Any, *, encoding: str = "pm1") -> np.ndarray:
+    """``s_i(x) = d log P(x) / d a_i = F'(a_i) (1/p_i if x_i on, -1/q_i if off)`` per row; ``(B, n)``.
+
+    A state of probability 0 (``p_i = 0`` and on, or ``q_i = 0`` and off) never
+    occurs; its score is set to 0 (it carries no weight in any expectation).
+    """
+    a = as_vector(a, "a")
+    noise = resolve_noise(noise)
+    X = _check_X(X, a.size, "reinforce_score", encoding)
+    _, hi = levels(encoding)
+    fp, p, q = noise.pdf(a), noise.cdf(a), noise.sf(a)
+    on = X == hi
+    with np.errstate(divide="ignore", invalid="ignore"):
+        up = np.where(p > 0.0, fp / np.where(p > 0.0, p, 1.0), 0.0)
+        down = np.where(q > 0.0, fp / np.where(q > 0.0, q, 1.0), 0.0)
+    return np.where(on, up, -down)
+
+
+def reinforce_estimates(
+    loss: Any, a: Any, noise: Noise | str, S: Any, *, encoding: str = "pm1", baseline: Any = "loo", samples: int = 2
+) -> np.ndarray:
+    """REINFORCE with a baseline from ``S`` of shape ``(B, K, n)`` (``K = samples`` states per estimate).
+
+    ``(1/K) sum_k (L(x_k) - b_k) s(x_k)``, ``b_k = mean_{j != k} L(x_j)`` for ``baseline="loo"``
+    or the constant ``baseline``.
+    """
+    loss, a, noise = prepare(loss, a, noise)
+    S = np.asarray(S, dtype=np.float64)
+    if S.ndim != 3 or S.shape[1] != samples or S.shape[2] != a.size:
+        raise InvalidArgument(
+            f"reinforce_estimates: S has shape {S.shape}; expected (B, {samples}, {a.size}) "
+            f"(samples={samples} states per estimate)."
+        )
+    B, K, n = S.shape
+    flat = S.reshape(B * K, n)
+    Lv = loss.value(flat).reshape(B, K)
+    score = reinforce_score(a, noise, flat, encoding=encoding).reshape(B, K, n)
+    if isinstance(baseline, str):  # "loo" (validated by resolve_params)
+        b = (Lv.sum(axis=1, keepdims=True) - Lv) / (K - 1)
+    else:
+        b = float(baseline)
+    return np.einsum("bk,bkn->bn", Lv - b, score) / K
+
+
+# ----------------------------------------------------------------------------------------------
+# Gumbel-Softmax
+# ----------------------------------------------------------------------------------------------
+
+
+def _gs_parts(a: np.ndarray, noise: Noise, Z: Any, tau: float, who: str):
+    Z = np.asarray(Z, dtype=np.float64)
+    if Z.ndim != 2 or Z.shape[1] != a.size or not np.all(np.isfinite(Z)):
+        raise InvalidArgument(
+            f"{who}: Z must be a finite (B, {a.size}) array of noise draws (got shape {Z.shape}); "
+            "draw it with noise.sample(rng, (B, n))."
+        )
+    u = (a - Z) / tau
+    return Z, u, noise.pdf(u) / tau  # d F((a - z)/tau) / da
+
+
+def gumbel_softmax_estimates(
+    loss: Any, a: Any, noise: Noise | str, Z: Any, *, encoding: str = "pm1", tau: float = 1.0
+) -> np.ndarray:
+    """GS(tau): ``dL/dx_i(y) c F'(u_i)/tau``, ``y`` the relaxed state at ``u = (a - z)/tau``; ``(B, n)``."""
+    loss, a, noise = prepare(loss, a, noise)
+    Z, u, dy01 = _gs_parts(a, noise, Z, tau, "gumbel_softmax_estimates")
+    Y = noise.cdf(u) if encoding == "01" else noise.cdf(u) - noise.sf(u)
+    return loss.grad(Y) * (span(encoding) * dy01)
+
+
+def st_gumbel_softmax_estimates(
+    loss: Any, a: Any, noise: Noise | str, Z: Any, *, encoding: str = "pm1", tau: float = 1.0
+) -> np.ndarray:
+    """ST-GS(tau), eq. (98): ``dL/dx_i(x) c F'(u_i)/tau``, ``x`` the hard state of the same ``z``; ``(B, n)``."""
+    loss, a, noise = prepare(loss, a, noise)
+    Z, u, dy01 = _gs_parts(a, noise, Z, tau, "st_gumbel_softmax_estimates")
+    X = encode(a >= Z, encoding)
+    return loss.grad(X) * (span(encoding) * dy01)
+
+
+# ----------------------------------------------------------------------------------------------
+# registry
+# ----------------------------------------------------------------------------------------------
+
+#: What an estimator's random input is (see the module docstring).
+SAMPLE_KINDS = ("state", "none", "uniform", "states", "noise")
+
+
 @dataclass(frozen=True)
 class Estimator:
-    """A registered estimator: ``fn(loss, a, noise, X) -> (B, n)``.
+    """A registered estimator: ``fn(loss, a, noise, sample, *, encoding, **params) -> (B, n)``.
 
     ``stochastic=False`` means the estimate does not depend on the sample
-    (its expectation is its value at any state).
+    (its expectation is its value at any state).  ``sample`` names the random
+    input (``SAMPLE_KINDS``); ``unbiased`` says whether ``E[estimate]`` equals
+    the gradient of ``E[L]`` in ``a`` for every loss; ``params`` lists the
+    keyword parameters and defaults; ``noises`` restricts the noise families
+    (``None``: all); ``formula`` is the per-sample formula.
     """
 
     name: str
     fn: _CallableT[..., np.ndarray]
     stochastic: bool
     description: str
+    sample: str = "state"
+    unbiased: bool = False
+    params: tuple[tuple[str, Any], ...] = ()
+    noises: tuple[str, ...] | None = None
+    formula: str = ""
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        return dict(self.params)
 
 
 #: The estimators by name.
 ESTIMATORS: dict[str, Estimator] = {
     e.name: e
     for e in (
-        Estimator("st", st_estimates, True, "Alg. 1: 2 F'(a) dL/dx(x), x ~ p(x; a)"),
-        Estimator("identity_st", identity_st_estimates, True, "dL/dx(x), x ~ p(x; a)"),
-        Estimator("deterministic_st", deterministic_st_estimates, False, "2 F'(a) dL/dx(sign(a))"),
+        Estimator("st", st_estimates, True, "Alg. 1: 2 F'(a) dL/dx(x), x ~ p(x; a)",
+                  formula="c F'(a_i) dL/dx_i(x)"),
+        Estimator("identity_st", identity_st_estimates, True, "dL/dx(x), x ~ p(x; a)",
+                  formula="dL/dx_i(x)"),
+        Estimator("deterministic_st", deterministic_st_estimates, False, "2 F'(a) dL/dx(sign(a))",
+                  sample="none", formula="c F'(a_i) dL/dx_i(x*), x* = enc(a >= 0)"),
         Estimator(
             "local_expectations",
             local_expectations_estimates,
             True,
             "eq. (6): F'(a_i) (L(x|x_i=+1) - L(x|x_i=-1)), x ~ p(x; a)",
+            unbiased=True,
+            formula="F'(a_i) (L(x^{i->on}) - L(x^{i->off}))",
         ),
+        Estimator("arm", arm_estimates, True, "ARM (Yin & Zhou 2019), chain-ruled from logit(F(a)) to a",
+                  sample="uniform", unbiased=True,
+                  formula="F'(a_i)/(p_i q_i) (L(enc(u>q)) - L(enc(u<p))) (u_i - 1/2), u ~ U(0,1)^n"),
+        Estimator("reinforce", reinforce_estimates, True,
+                  "REINFORCE, leave-one-out baseline over K iid states (or a constant baseline)",
+                  sample="states", unbiased=True, params=(("baseline", "loo"), ("samples", 2)),
+                  formula="(1/K) sum_k (L(x_k) - b_k) F'(a) (+1/p | -1/q)(x_k)"),
+        Estimator("gumbel_softmax", gumbel_softmax_estimates, True,
+                  "Gumbel-Softmax(tau) (App. E eq. (77)), logistic noise", sample="noise",
+                  params=(("tau", 1.0),), noises=("logistic",),
+                  formula="dL/dx_i(y) c F'(u_i)/tau, u = (a - z)/tau, y = relaxed state"),
+        Estimator("st_gumbel_softmax", st_gumbel_softmax_estimates, True,
+                  "ST Gumbel-Softmax(tau) (App. E eq. (98)), logistic noise", sample="noise",
+                  params=(("tau", 1.0),), noises=("logistic",),
+                  formula="dL/dx_i(x) c F'(u_i)/tau, x = enc(a >= z)"),
+        Estimator("st_weights", st_weights_estimates, True,
+                  "Alg. 2 (ST weights): dL/dw(w), w = sign(eta - z), identity backward",
+                  formula="dL/dw_i(w)"),
     )
 }
 
@@ -176,35 +407,105 @@ def get_estimator(name: str) -> Estimator:
     return ESTIMATORS[name]
 
 
+def resolve_params(est: Estimator, noise: Noise, params: dict[str, Any]) -> dict[str, Any]:
+    """Validated keyword parameters of ``est`` (defaults filled in); also checks the noise family."""
+    if est.noises is not None and noise.name not in est.noises:
+        raise InvalidArgument(
+            f"estimator {est.name!r} is defined for noise {list(est.noises)} only (Gumbel-Softmax: the difference "
+            f"of two Gumbel noises is logistic, App. E eq. (72)), got noise {noise.name!r}."
+        )
+    unknown = sorted(set(params) - set(est.defaults))
+    if unknown:
+        valid = sorted(est.defaults) or "none"
+        raise InvalidArgument(
+            f"estimator {est.name!r} got unknown parameter(s) {unknown}; its parameters are {valid}."
+        )
+    out = {**est.defaults, **params}
+    if "tau" in out:
+        tau = out["tau"]
+        ok = isinstance(tau, (int, float, np.integer, np.floating)) and not isinstance(tau, bool)
+        if not ok or not math.isfinite(float(tau)) or float(tau) <= 0.0:
+            raise InvalidArgument(
+                f"tau={short_repr(tau)} for {est.name!r}; the temperature must be a finite number > 0 "
+                "(e.g. tau=1.0 or 0.1 as in Table D.1)."
+            )
+        out["tau"] = float(tau)
+    if "baseline" in out:
+        b = out["baseline"]
+        if isinstance(b, str):
+            if b != "loo":
+                raise InvalidArgument(
+                    f"baseline={b!r} for 'reinforce'; use 'loo' (leave-one-out over the K samples) or a finite float."
+                )
+        else:
+            ok = isinstance(b, (int, float, np.integer, np.floating)) and not isinstance(b, bool)
+            if not ok or not math.isfinite(float(b)):
+                raise InvalidArgument(f"baseline={short_repr(b)} for 'reinforce'; use 'loo' or a finite float.")
+            out["baseline"] = float(b)
+        out["samples"] = as_int(out["samples"], "samples", minimum=2 if out["baseline"] == "loo" else 1)
+    return out
+
+
+def draw_sample(
+    est: Estimator, rng: np.random.Generator, a: np.ndarray, noise: Noise, size: int, encoding: str,
+    params: dict[str, Any],
+) -> np.ndarray:
+    """The random input of ``size`` estimates of ``est`` (see :data:`SAMPLE_KINDS`)."""
+    n = a.size
+    if est.sample == "state":
+        return sample_states(rng, a, noise, size, encoding)
+    if est.sample == "none":
+        return np.broadcast_to(deterministic_state(a, encoding), (size, n))
+    if not isinstance(rng, np.random.Generator):
+        raise InvalidArgument(f"rng={short_repr(rng)} is not a numpy.random.Generator; use numerics.seeding.make_rng.")
+    if est.sample == "uniform":
+        return rng.random((size, n))
+    if est.sample == "states":
+        z = noise.sample(rng, (size, params["samples"], n))
+        return encode(a >= z, encoding)
+    if est.sample == "noise":
+        return noise.sample(rng, (size, n))
+    raise AssertionError(est.sample)  # pragma: no cover
+
+
 def estimate_batch(
-    name: str, loss: Any, a: Any, noise: Noise | str, rng: np.random.Generator, size: int
+    name: str, loss: Any, a: Any, noise: Noise | str, rng: np.random.Generator, size: int,
+    *, encoding: str = "pm1", **params: Any,
 ) -> np.ndarray:
     """``size`` iid single-sample estimates of estimator ``name``; shape ``(size, n)``.
 
-    Deterministic estimators draw nothing from ``rng``.
+    ``encoding`` is ``"pm1"`` or ``"01"``; ``params`` are the estimator's own
+    (``tau`` for the Gumbel-Softmax pair, ``baseline``/``samples`` for
+    REINFORCE); unknown ones raise.  Deterministic estimators draw nothing
+    from ``rng``.  A non-finite estimate raises ``NonFiniteValue`` naming the
+    sample and coordinates.
     """
     est = get_estimator(name)
     loss, a, noise = prepare(loss, a, noise)
+    encoding = check_encoding(encoding)
+    params = resolve_params(est, noise, params)
     size = as_int(size, "size", minimum=1)
-    if est.stochastic:
-        X = sample_states(rng, a, noise, size)
-    else:
-        X = np.broadcast_to(deterministic_state(a), (size, a.size))
-    out = est.fn(loss, a, noise, X)
-    check_finite_rows(out, X, who=f"estimator {name!r}", what="estimate")
+    sample = draw_sample(est, rng, a, noise, size, encoding, params)
+    out = est.fn(loss, a, noise, sample, encoding=encoding, **params)
+    shown = sample if sample.ndim == 2 else None
+    check_finite_rows(out, shown, who=f"estimator {name!r}", what="estimate")
     return out
 
 
 class EstimatorSampler:
     """Picklable ``fn_chunk(rng, size) -> (size, n)`` for :func:`numerics.montecarlo.monte_carlo_mean`."""
 
-    def __init__(self, name: str, loss: Any, a: Any, noise: Noise | str):
-        get_estimator(name)
+    def __init__(self, name: str, loss: Any, a: Any, noise: Noise | str, *, encoding: str = "pm1", **params: Any):
+        est = get_estimator(name)
         self.name = name
         self.loss, self.a, self.noise = prepare(loss, a, noise)
+        self.encoding = check_encoding(encoding)
+        self.params = resolve_params(est, self.noise, params)
 
     def __call__(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        return estimate_batch(self.name, self.loss, self.a, self.noise, rng, size)
+        return estimate_batch(self.name, self.loss, self.a, self.noise, rng, size, encoding=self.encoding, **self.params)
 
     def __repr__(self) -> str:
-        return f"EstimatorSampler({self.name!r}, {self.loss!r}, n={self.a.size}, noise={self.noise.name!r})"
+        extra = "".join(f", {k}={v!r}" for k, v in self.params.items())
+        return (f"EstimatorSampler({self.name!r}, {self.loss!r}, n={self.a.size}, noise={self.noise.name!r}, "
+                f"encoding={self.encoding!r}{extra})")

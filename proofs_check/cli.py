@@ -101,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("--list", action="store_true", help="list the available derivations")
     derive.add_argument("--json", action="store_true", help="machine-readable output")
     derive.add_argument("--expr", default=None, help="for `multilinear`: a sympy expression in x1..xn")
+
+    from .estimate_cmd import add_estimate_parser
+
+    add_estimate_parser(sub)
     return parser
 
 
@@ -177,14 +181,14 @@ def _cmd_run(args, console: Console) -> int:
     from .report import check_writable, write_reports
     from .runner import run_claims
 
+    if args.scheduler is not None and args.workers is not None:
+        raise InvalidArgument("give either --workers (local cluster) or --scheduler (existing cluster), not both")
     registry = default_registry()
     claims = registry.select(args.ids)  # unknown ids fail here, before any work
     expected = _read_expect(args.expect, registry.ids()) if args.expect else None
     out_dir = check_writable(args.out)
     if args.write_expect:
         check_writable(Path(args.write_expect).resolve().parent)
-    if args.scheduler is not None and args.workers is not None:
-        raise InvalidArgument("give either --workers (local cluster) or --scheduler (existing cluster), not both")
 
     n_tasks = sum(len(c.methods_for(args.tier)) for c in claims)
     with Progress(
@@ -328,7 +332,14 @@ def _cmd_derive(args, console: Console) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"list": _cmd_list, "run": _cmd_run, "show": _cmd_show, "report": _cmd_report, "derive": _cmd_derive}
+def _cmd_estimate(args, console: Console) -> int:
+    from .estimate_cmd import cmd_estimate
+
+    return cmd_estimate(args, console)
+
+
+_COMMANDS = {"list": _cmd_list, "run": _cmd_run, "show": _cmd_show, "report": _cmd_report, "derive": _cmd_derive,
+             "estimate": _cmd_estimate}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

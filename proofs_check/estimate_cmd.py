@@ -181,9 +181,8 @@ def _options(fn: Any, who: str, **options: Any) -> dict[str, Any]:
     for key in wanted:
         if key not in params and not takes_any:
             flag = f"--{key}"
-            raise InvalidArgument(
-                f"{flag} is not supported by {who} (it takes no {key!r} option); drop {flag}"
-            )
+            raise InvalidArgument(f"{flag} {wanted[key]} is not supported by {who}, which has no {key!r} option; "
+                                  f"drop {flag}")
     return wanted
 
 
@@ -289,7 +288,7 @@ def estimate(
         mean, variance, bound = _enumerate_estimator(est, loss_obj, a_vec, noise_obj, opts)
         low, high, used = mean - bound, mean + bound, 0
     else:
-        opts = _options(EstimatorSampler, f"estimator {name!r} (numerics.estimators.EstimatorSampler)", **extra)
+        opts = _options(EstimatorSampler, f"estimator {name!r}", **extra)
         sampler = EstimatorSampler(name, loss_obj, a_vec, noise_obj, **opts)
         key = f"estimate/{name}/{loss}/{noise}/{encoding}/n={n}"
         res = distributed_monte_carlo(
@@ -365,7 +364,7 @@ def add_estimate_parser(sub: Any) -> argparse.ArgumentParser:
                    help="number of binary variables (default: 8, or the length of --a)")
     p.add_argument("--noise", choices=sorted(NOISES), default="logistic", help="noise family (default: logistic)")
     p.add_argument("--encoding", choices=ENCODINGS, default="pm1", help="binary states in {-1,+1} or {0,1}")
-    p.add_argument("--a", default=None, metavar="A1,A2,...", help="comma-separated pre-activations")
+    p.add_argument("--a", default=None, metavar="A1,A2,...", help="comma-separated pre-activations; write --a=-1,2 when the first is negative")
     p.add_argument("--a-seed", type=_int_at_least(0, "--a-seed"), default=None,
                    help="draw a ~ N(0, 1) from this seed (default: 0 when --a is not given)")
     p.add_argument("--problem-seed", type=_int_at_least(0, "--problem-seed"), default=0,
@@ -389,7 +388,7 @@ def add_estimate_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def _fmt(v: float) -> str:
-    return f"{v: .6g}"
+    return f"{v:.5g}"
 
 
 def cmd_estimate(args: argparse.Namespace, console: Any) -> int:
@@ -421,15 +420,16 @@ def cmd_estimate(args: argparse.Namespace, console: Any) -> int:
     ci = "rounding bound" if args.exact else f"{args.confidence:.3g} CLT interval"
     table = Table(title=f"{report.estimator} on {report.loss} (n={report.n}, {report.noise} noise, "
                         f"{report.encoding}; {how})")
-    for col in ("i", "a", "mean", f"interval ({ci})", "exact gradient", "bias", "variance"):
-        table.add_column(col, justify="right")
+    for col in ("i", "a", "mean", "+- half-width", "exact grad", "bias", "variance"):
+        table.add_column(col, justify="right", no_wrap=True)
     for i in range(report.n):
+        half = max(report.ci_high[i] - report.mean[i], report.mean[i] - report.ci_low[i])
         table.add_row(
-            str(i), _fmt(report.a[i]), _fmt(report.mean[i]),
-            f"[{_fmt(report.ci_low[i])}, {_fmt(report.ci_high[i])}]",
+            str(i), _fmt(report.a[i]), _fmt(report.mean[i]), f"{half:.2g}",
             _fmt(report.exact_gradient[i]), _fmt(report.bias[i]), _fmt(report.variance[i]),
         )
     console.print(table)
+    console.print(f"interval: {ci}; JSON (--json) carries ci_low / ci_high at full precision")
     cos = "undefined (zero vector)" if report.cosine is None else f"{report.cosine:.6f}"
     console.print(f"cosine(mean, exact gradient) = {cos}")
     return 0

@@ -161,3 +161,30 @@ def test_derive_json_gives_srepr_and_string(capsys):
     assert data["name"] == "ex1" and data["equation"]
     for value in data["result"].values():
         assert set(value) >= {"srepr", "str"}
+
+
+def _undecided(ctx):
+    from proofs_check import Outcome, Verdict
+
+    return Outcome(Verdict.INCONCLUSIVE, {"why": "budget too small"})
+
+
+def test_strict_fails_on_inconclusive(capsys, tmp_path, monkeypatch):
+    from proofs_check import Claim, Kind, Method, Source
+    from proofs_check import registry as registry_module
+
+    fake = registry_module.Registry([Claim("T-UNDECIDED", "t", Source("f", "s"), "p", "c",
+                                           (Method("m", Kind.MONTECARLO, _undecided, "d"),))])
+    monkeypatch.setattr(registry_module, "default_registry", lambda: fake)
+    assert main(["run", "--workers", "0", "--out", str(tmp_path), "--quiet"]) == EXIT_OK
+    capsys.readouterr()
+    code = main(["run", "--workers", "0", "--out", str(tmp_path), "--quiet", "--strict"])
+    assert code == EXIT_FAILED
+    assert "T-UNDECIDED=INCONCLUSIVE" in capsys.readouterr().err
+
+
+def test_workers_and_scheduler_together_is_a_usage_error(capsys, tmp_path):
+    code, _, err = _run(capsys, "run", "SBN-EX1", "--workers", "2", "--scheduler", "tcp://127.0.0.1:9",
+                        "--out", str(tmp_path))
+    assert code == EXIT_USAGE
+    assert "not both" in _one_line(err)
