@@ -10,10 +10,28 @@ Mathematical objects (paper Sec. 2.1, eqs. (3)-(6)), with
                      = F'(a_i) * sum_x x_i P_{-i}(x_{-i}) L(x),
 
   ``P_{-i}`` the product of the factors other than ``i``   (:func:`exact_gradient`);
-* ``E_x[e(x)]`` for a single-sample estimator ``e`` of :mod:`numerics.estimators`
-  (Alg. 1 ST, identity ST, deterministic ST, local expectations eq. (6))
-  computed by applying that very estimator code to every state
-  (:func:`expected_estimator`).
+* ``E[e]`` for every single-sample estimator ``e`` of :mod:`numerics.estimators`
+  (:func:`expected_estimator`) and ``E[T(e)]`` for a function ``T`` of the
+  estimate, e.g. the per-sample terms of :mod:`numerics.metrics`
+  (:func:`expected_transform`), computed by applying that very estimator code
+  to every outcome of its random input:
+
+  - state estimators (ST, identity ST, local expectations, Alg. 2): the
+    ``2^n`` states;
+  - ARM: ``u_i`` falls in one of 3 intervals ``[0, m), [m, 1-m), [1-m, 1]``
+    (``m = min(p, q)``), which fix both antithetic states; given the
+    intervals the estimate is affine in each ``u_i`` and the ``u_i`` are
+    independent, so ``E`` is the sum over the ``3^n`` interval patterns of
+    (probability x estimate at the interval midpoints) -- exact, ``n <= 13``;
+  - REINFORCE with ``K`` states: ``E[e]`` by linearity and independence,
+    ``E[(L - b) s]`` (constant ``b``) or ``E[L s] - E[L] E[s]`` (leave-one-out),
+    each a ``2^n`` sum; ``E[T(e)]`` for non-linear ``T`` over the ``2^(nK)``
+    tuples (``nK <= 22``);
+  - Gumbel-Softmax / ST-GS (continuous noise): for ``n = 1`` by 1-D adaptive
+    quadrature (:func:`scipy.integrate.quad`) in ``u = (a - z)/tau``, returned as
+    :class:`QuadratureResult` whose ``error_bound`` is QUADPACK's error
+    *estimate* (not a guarantee); ``n > 1`` raises: use Monte Carlo
+    (:mod:`numerics.montecarlo` with :class:`numerics.estimators.EstimatorSampler`).
 
 Algorithm.  States are enumerated in chunks of ``C = 2^k`` states
 (``k = min(n, chunk_bits)``, ``chunk_bits <= 16``): coordinate ``i`` is bit
@@ -42,6 +60,7 @@ Sec. 3.1 and 4.3.)  For ``n = 20`` (``C = 2^16``, ``K = 16``) this is about ``7.
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -50,7 +69,16 @@ from proofs_check.errors import InvalidArgument
 
 from ._compensated import gamma, neumaier_add
 from ._validation import as_int, as_vector
-from .estimators import _as_loss, deterministic_state, get_estimator, prepare
+from .encodings import check_encoding, encode
+from .estimators import (
+    _arm_factor,
+    _as_loss,
+    deterministic_state,
+    get_estimator,
+    prepare,
+    reinforce_score,
+    resolve_params,
+)
 from .noise import Noise
 
 __all__ = [
@@ -61,10 +89,15 @@ __all__ = [
     "exact_loss_and_gradient",
     "exact_gradient",
     "expected_estimator",
+    "expected_transform",
+    "QuadratureResult",
+    "MAX_N_ARM",
 ]
 
 #: Largest ``n`` for which ``2^n`` states are enumerated.
 MAX_N = 22
+#: Largest ``n`` for ARM's ``3^n`` interval patterns.
+MAX_N_ARM = 13
 #: Largest chunk: ``2^16`` states.
 MAX_CHUNK_BITS = 16
 #: Working relative accuracy of ``F``, ``1 - F`` and ``F'`` in units of ``u`` (see :mod:`numerics.noise`).
@@ -261,34 +294,236 @@ def exact_gradient(loss: Any, a: Any, noise: Noise | str, *, chunk_bits: int = M
     return exact_loss_and_gradient(loss, a, noise, chunk_bits=chunk_bits)[1]
 
 
-def expected_estimator(
-    name: str, loss: Any, a: Any, noise: Noise | str, *, chunk_bits: int = MAX_CHUNK_BITS
-) -> ExactResult:
-    """``E_x[e(x)]`` for the estimator ``name`` of :mod:`numerics.estimators`; ``ExactResult((n,), (n,))``.
+class QuadratureResult(NamedTuple):
+    """A value by adaptive quadrature and QUADPACK's error *estimate* (same shape).
 
-    Applies the estimator code to every state and sums ``P(x) e(x)``.  Bound:
-    ``gamma_{m+8} * sum_x P(x) |e(x)|`` plus underflow (``+8``: the estimator's
-    own roundings; ``e`` uses the loss values/gradients as computed).  For a
-    deterministic estimator (``deterministic_st``) the value at ``sign(a)`` is
-    returned directly, for any ``n``, with bound ``gamma_{c_F+3} |e|``.
+    The estimate is not a bound: it assumes the integrand is resolved by the
+    Gauss-Kronrod rule (smooth on each sub-interval, no unseen spikes).
+    """
+
+    value: Any
+    error_bound: Any
+
+
+def _identity(E: np.ndarray) -> np.ndarray:
+    return E
+
+
+class _Product:
+    """Chunked enumeration of ``prod_j {0..c-1}`` with factorised probabilities ``probs (N, c)``."""
+
+    def __init__(self, probs: np.ndarray, chunk_bits: int):
+        N, c = probs.shape
+        k = min(N, int(math.floor(chunk_bits / math.log2(c) + 1e-12)))
+        self.N, self.c, self.k = N, c, k
+        self.C = c**k
+        self.K = c ** (N - k)
+        self.probs = probs
+        idx = np.arange(self.C)
+        self.O_low = np.stack([(idx // c**j) % c for j in range(k)], axis=1) if k else np.zeros((1, 0), int)
+        P = np.ones(self.C)
+        for j in range(k):
+            P = P * probs[j, self.O_low[:, j]]
+        self.P_low = P
+
+    def chunks(self):
+        hi = self.N - self.k
+        for ci in range(self.K):
+            digits = np.array([(ci // self.c**j) % self.c for j in range(hi)], dtype=int)
+            P_high = float(np.prod(self.probs[self.k + np.arange(hi), digits])) if hi else 1.0
+            O = np.empty((self.C, self.N), dtype=int)
+            O[:, : self.k] = self.O_low
+            O[:, self.k :] = digits
+            yield O, P_high * self.P_low
+
+
+def _arm_outcomes(a: np.ndarray, noise: Noise):
+    """Per coordinate: interval probabilities ``(m, 1 - 2m, m)`` and midpoints ``(m/2, 1/2, 1 - m/2)``."""
+    p, q = noise.cdf(a), noise.sf(a)
+    m = np.minimum(p, q)
+    probs = np.stack([m, np.maximum(1.0 - 2.0 * m, 0.0), m], axis=1)
+    mids = np.stack([0.5 * m, np.full_like(m, 0.5), 1.0 - 0.5 * m], axis=1)
+    return p, q, probs, mids
+
+
+def _arm_chunk(loss, a, noise, O, encoding, p, q, mids):
+    """ARM's estimate for interval pattern ``O`` (the code of ``arm_estimates`` with the states fixed by ``O``)."""
+    big = p >= q  # then m = q: intervals u<q | q<=u<p | u>=p
+    on1 = np.where(big, O >= 1, O == 2)  # u > q
+    on2 = np.where(big, O <= 1, O == 0)  # u < p
+    U = np.take_along_axis(np.broadcast_to(mids, (O.shape[0],) + mids.shape), O[:, :, None], axis=2)[:, :, 0]
+    d = loss.value(encode(on1, encoding)) - loss.value(encode(on2, encoding))
+    return _arm_factor(a, noise, p, q) * (d[:, None] * (U - 0.5))
+
+
+def _sum_over(product: _Product, values_of, k_out: int, c_extra: int, n_inexact: int):
+    s = c = np.zeros(k_out)
+    abs_sum = np.zeros(k_out)
+    max_abs = 0.0
+    for O, P in product.chunks():
+        V = values_of(O)
+        absV = np.abs(V)
+        s, c = neumaier_add(s, c, _dot(P, V))
+        abs_sum += _dot(P, absV)
+        max_abs = max(max_abs, float(absV.max()))
+    m = (C_F + 1) * (n_inexact + 1) + product.C + product.K + 8 + c_extra
+    bound = gamma(m) * abs_sum + _underflow(product.N, max_abs)
+    return s + c, bound
+
+
+def _quad_n1(est, loss, a, noise, transform, encoding, params) -> QuadratureResult:
+    """``E[T(e)]`` for a Gumbel-Softmax-type estimator at ``n = 1`` by quadrature in ``u = (a - z)/tau``.
+
+    ``E[T(e)] = int T(e(z = a - tau u)) f_Z(a - tau u) tau du`` over ``R``, split at
+    ``u = 0`` (ST-GS jumps there) and ``u = a/tau`` (peak of ``f_Z``).
+    """
+    from scipy import integrate
+
+    tau = params["tau"]
+    a0 = float(a[0])
+
+    def values(u: float) -> np.ndarray:
+        z = a0 - tau * u
+        e = est.fn(loss, a, noise, np.array([[z]]), encoding=encoding, **params)
+        return np.asarray(transform(e), dtype=np.float64)[0] * (float(noise.pdf(z)) * tau)
+
+    k_out = values(0.5).size
+    cuts = sorted({0.0, a0 / tau})
+    edges = [-np.inf] + cuts + [np.inf]
+    val = np.zeros(k_out)
+    err = np.zeros(k_out)
+    for j in range(k_out):
+        for lo, hi in zip(edges[:-1], edges[1:]):
+            if lo == hi:
+                continue
+            # ST-GS's integrand jumps at u = 0: never let an interval's interior contain it
+            v, e = integrate.quad(lambda u: values(u)[j], lo, hi, limit=200, epsabs=1e-13, epsrel=1e-11)
+            val[j] += v
+            err[j] += e
+    return QuadratureResult(val, err)
+
+
+def expected_transform(
+    name: str,
+    loss: Any,
+    a: Any,
+    noise: Noise | str,
+    transform: Any = None,
+    *,
+    encoding: str = "pm1",
+    chunk_bits: int = MAX_CHUNK_BITS,
+    **params: Any,
+) -> ExactResult | QuadratureResult:
+    """``E[T(e)]`` over the sampling law of estimator ``name``; ``T(E (B, n)) -> (B, k)`` (default: identity).
+
+    Enumerated exactly (see the module docstring for each estimator kind),
+    bound ``gamma_{m + extra} * sum P |T(e)|`` plus underflow; for the
+    Gumbel-Softmax pair at ``n = 1`` a :class:`QuadratureResult`.
     """
     est = get_estimator(name)
     loss, a, noise = prepare(loss, a, noise)
+    encoding = check_encoding(encoding)
+    params = resolve_params(est, noise, params)
+    T = _identity if transform is None else transform
+    if not callable(T):
+        raise InvalidArgument(f"transform={transform!r} is not callable; expected T(E (B, n)) -> (B, k).")
     n = a.size
-    if not est.stochastic:
-        e = est.fn(loss, a, noise, deterministic_state(a)[None, :])[0]
-        return ExactResult(e, gamma(C_F + 3) * np.abs(e))
+    cb = _chunk_bits(chunk_bits)
+    if est.sample == "none":
+        x = deterministic_state(a, encoding)[None, :]
+        v = np.asarray(T(est.fn(loss, a, noise, x, encoding=encoding, **params)), dtype=np.float64)[0]
+        return ExactResult(v, gamma(C_F + 8) * np.abs(v))
+    if est.sample == "noise":
+        if n != 1:
+            raise InvalidArgument(
+                f"{name!r} has a continuous random input (the logistic noise z); its expectation is computed by "
+                f"1-D quadrature only for n = 1, got n = {n}. For n > 1 use Monte Carlo: "
+                f"numerics.montecarlo.monte_carlo_mean(numerics.estimators.EstimatorSampler({name!r}, loss, a, "
+                "noise, tau=...), n_samples, seed_seq)."
+            )
+        return _quad_n1(est, loss, a, noise, T, encoding, params)
+    if est.sample == "uniform":
+        if n > MAX_N_ARM:
+            raise InvalidArgument(
+                f"n={n}: ARM's exact expectation enumerates 3^{n} interval patterns, more than n <= {MAX_N_ARM} "
+                "allows. Use Monte Carlo (numerics.estimators.EstimatorSampler('arm', ...))."
+            )
+        p, q, probs, mids = _arm_outcomes(a, noise)
+        fn = lambda O: np.asarray(T(_arm_chunk(loss, a, noise, O, encoding, p, q, mids)), dtype=np.float64)  # noqa: E731
+        k_out = fn(np.zeros((1, n), dtype=int)).shape[1]
+        val, bound = _sum_over(_Product(probs, cb), fn, k_out, 16, n)
+        return ExactResult(val, bound)
+    if est.sample == "states":
+        K = params["samples"]
+        N = n * K
+        if N > MAX_N:
+            raise InvalidArgument(
+                f"reinforce with samples={K} at n={n}: E[T(e)] enumerates 2^{N} tuples of states (n*K <= {MAX_N}). "
+                "Use Monte Carlo, or expected_estimator (which uses linearity for E[e] itself)."
+            )
+        pq = np.stack([noise.sf(a), noise.cdf(a)], axis=1)
+        probs = np.tile(pq, (K, 1))
+
+        def fn(O):
+            S = encode(O == 1, encoding).reshape(O.shape[0], K, n)
+            return np.asarray(T(est.fn(loss, a, noise, S, encoding=encoding, **params)), dtype=np.float64)
+
+        k_out = fn(np.ones((1, N), dtype=int)).shape[1]
+        val, bound = _sum_over(_Product(probs, cb), fn, k_out, 12, N)
+        return ExactResult(val, bound)
+    # one state per estimate
     _check_n(n)
-    cube = _Cube(noise.cdf(a), noise.sf(a), _chunk_bits(chunk_bits))
-    s = c = np.zeros(n)
-    abs_sum = np.zeros(n)
-    max_abs = 0.0
-    for ci in range(cube.K):
-        X, _, P_high, _ = cube.chunk(ci)
-        E = est.fn(loss, a, noise, X)
-        absE = np.abs(E)
-        s, c = neumaier_add(s, c, P_high * _dot(cube.P_low, E))
-        abs_sum += P_high * _dot(cube.P_low, absE)
-        max_abs = max(max_abs, float(absE.max()))
-    bound = gamma(_m(n, cube.C, cube.K, C_F) + 8) * abs_sum + _underflow(n, max_abs)
-    return ExactResult(s + c, bound)
+    probs = np.stack([noise.sf(a), noise.cdf(a)], axis=1)
+
+    def fn(O):
+        X = encode(O == 1, encoding)
+        return np.asarray(T(est.fn(loss, a, noise, X, encoding=encoding, **params)), dtype=np.float64)
+
+    k_out = fn(np.ones((1, n), dtype=int)).shape[1]
+    val, bound = _sum_over(_Product(probs, cb), fn, k_out, 8, n)
+    return ExactResult(val, bound)
+
+
+def _expected_reinforce(loss, a, noise, encoding, params, cb) -> ExactResult:
+    """``E[REINFORCE]`` by linearity: ``E[(L - b) s]`` or, leave-one-out, ``E[L s] - E[L] E[s]``."""
+    n = a.size
+    _check_n(n)
+    probs = np.stack([noise.sf(a), noise.cdf(a)], axis=1)
+    b = 0.0 if params["baseline"] == "loo" else params["baseline"]
+
+    def fn(O):
+        X = encode(O == 1, encoding)
+        Lv = loss.value(X) - b
+        s = reinforce_score(a, noise, X, encoding=encoding)
+        return np.concatenate([Lv[:, None] * s, Lv[:, None], s], axis=1)
+
+    val, bound = _sum_over(_Product(probs, cb), fn, 2 * n + 1, 10, n)
+    Ls, EL, Es = val[:n], val[n], val[n + 1 :]
+    bLs, bL, bs = bound[:n], bound[n], bound[n + 1 :]
+    if params["baseline"] != "loo":
+        return ExactResult(Ls, bLs)
+    return ExactResult(Ls - EL * Es, bLs + abs(EL) * bs + bL * np.abs(Es) + bL * bs + gamma(3) * np.abs(EL * Es))
+
+
+def expected_estimator(
+    name: str, loss: Any, a: Any, noise: Noise | str, *, chunk_bits: int = MAX_CHUNK_BITS,
+    encoding: str = "pm1", **params: Any,
+) -> ExactResult | QuadratureResult:
+    """``E[e]`` for the estimator ``name`` of :mod:`numerics.estimators`; ``ExactResult((n,), (n,))``.
+
+    Applies the estimator code to every outcome of its random input and sums
+    ``P(outcome) e(outcome)`` (REINFORCE with ``K`` states: by linearity, see
+    the module docstring).  Bound: ``gamma_{m+8} * sum P |e|`` plus underflow
+    (``+8``: the estimator's own roundings; ``e`` uses the loss values/
+    gradients as computed).  For a deterministic estimator
+    (``deterministic_st``) the value at ``sign(a)`` is returned directly, for
+    any ``n``.  Gumbel-Softmax / ST-GS: :class:`QuadratureResult` for ``n = 1``;
+    ``n > 1`` raises (use Monte Carlo).
+    """
+    est = get_estimator(name)
+    if est.sample == "states":
+        loss, a, noise = prepare(loss, a, noise)
+        encoding = check_encoding(encoding)
+        params = resolve_params(est, noise, params)
+        return _expected_reinforce(loss, a, noise, encoding, params, _chunk_bits(chunk_bits))
+    return expected_transform(name, loss, a, noise, None, encoding=encoding, chunk_bits=chunk_bits, **params)

@@ -215,7 +215,13 @@ def _as_endpoint(x: Any, name: str) -> Any:
 
 
 def _digits(digits: Any) -> int:
-    return as_int(digits, "digits", minimum=MIN_DIGITS)
+    d = as_int(digits, "digits")
+    if d < MIN_DIGITS:
+        raise InvalidArgument(
+            f"digits={d} is too small; expected an integer >= {MIN_DIGITS} (certified quadrature targets "
+            f"high precision). Pass digits={MIN_DIGITS} or more (default 30), or use a float routine."
+        )
+    return d
 
 
 def _start_prec(digits: int) -> int:

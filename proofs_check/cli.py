@@ -252,8 +252,9 @@ def _cmd_show(args, console: Console) -> int:
     for d in claim.discrepancies:
         console.print(f"[bold yellow]discrepancy[/]: {d}")
     table = Table(title="methods")
-    for col in ("name", "kind", "part", "role", "tiers", "description"):
-        table.add_column(col)
+    for col in ("name", "kind", "part", "role", "tiers"):
+        table.add_column(col, no_wrap=col != "part")
+    table.add_column("description", min_width=30)
     for m in claim.methods:
         table.add_row(m.name, m.kind.value, m.part, m.role, ",".join(t.value for t in m.tiers), m.description)
     console.print(table)

@@ -14,6 +14,10 @@ from ``--noise``, so ``P(x_i = +1) = F(a_i)`` (encoding ``pm1``); encoding
 Pre-activations: ``--a 0.5,-1,2`` or ``--a-seed S`` (``a`` iid ``N(0, 1)``
 from ``task_seed(S, "estimate/a/n=<n>")``; the default is ``--a-seed 0``).
 
+The estimator is looked up by name in :data:`numerics.estimators.ESTIMATORS`
+(new ones appear automatically); ``--encoding`` is passed through, ``--tau``
+only to estimators with a ``tau`` parameter (the Gumbel-Softmax pair).
+
 Reported (per coordinate): the mean of the estimator with its interval, the
 exact gradient ``d E[L] / d a``, ``bias = mean - exact``, the per-coordinate
 variance of one single-sample estimate, and the cosine similarity between the
@@ -31,7 +35,10 @@ tests.  Its rounding error is a few units in the last place of the terms.
 Estimator statistics.  By default, Monte Carlo (:mod:`numerics.distributed`)
 with ``--samples`` draws: the interval is the CLT interval at
 ``--confidence`` (asymptotic), the variance the unbiased sample variance.
-With ``--exact`` the ``2^n`` states are enumerated (``n <= 22``): the mean and
+With ``--exact`` the ``2^n`` states are enumerated (``n <= 22``; only estimators
+whose randomness is the binary state itself -- ``Estimator.sample`` in
+``("state", "none")``; ARM, REINFORCE and Gumbel-Softmax draw more and are
+refused with a hint to drop ``--exact``): the mean and
 variance are exact up to rounding, and the interval is ``mean +- gamma_m sum_x
 P(x)|e(x)|`` (the a-priori rounding bound, ``m = n + 2^16 + 2^(n-16) + 16``).
 """
@@ -40,7 +47,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import inspect
 import json
 import math
 import sys
@@ -171,37 +177,44 @@ def exact_gradient_closed_form(loss_name: str, loss, a, noise, encoding: str = "
     return d_mu * dmu
 
 
-def _options(fn: Any, who: str, **options: Any) -> dict[str, Any]:
-    """The non-default options ``fn`` accepts; an option it does not take is a one-line error."""
-    wanted = {k: v for k, v in options.items() if v is not None}
-    if not wanted:
+def _params(est: Any, tau: float | None) -> dict[str, Any]:
+    """Keyword parameters for the estimator: ``tau`` only for estimators that have a temperature."""
+    defaults = dict(getattr(est, "params", ()) or ())
+    if tau is None:
         return {}
-    params = inspect.signature(fn).parameters
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    for key in wanted:
-        if key not in params and not takes_any:
-            flag = f"--{key}"
-            raise InvalidArgument(f"{flag} {wanted[key]} is not supported by {who}, which has no {key!r} option; "
-                                  f"drop {flag}")
-    return wanted
+    if "tau" not in defaults:
+        with_tau = sorted(name for name, e in _registry().items() if "tau" in dict(getattr(e, "params", ()) or ()))
+        raise InvalidArgument(
+            f"--tau {tau:g} applies only to estimators with a temperature ({', '.join(with_tau) or 'none'}); "
+            f"{est.name!r} has none, drop --tau"
+        )
+    return {"tau": tau}
+
+
+def _registry() -> dict[str, Any]:
+    from numerics.estimators import ESTIMATORS
+
+    return ESTIMATORS
 
 
 # ---------------------------------------------------------------------------- computation
 
 
-def _enumerate_estimator(est, loss, a, noise, opts):
+def _enumerate_estimator(est, loss, a, noise, encoding, params):
     """Exact mean, variance and rounding bound of the single-sample estimate over all ``2^n`` states."""
     import numpy as np
 
     from numerics._compensated import gamma, neumaier_add
+    from numerics.encodings import encode
     from numerics.enumeration import MAX_CHUNK_BITS, _Cube
 
     cube = _Cube(noise.cdf(a), noise.sf(a), MAX_CHUNK_BITS)
     n = a.size
 
     def values(ci):
-        X, _, P_high, _ = cube.chunk(ci)
-        return P_high * cube.P_low, np.asarray(est.fn(loss, a, noise, X, **opts), dtype=np.float64)
+        X, _, P_high, _ = cube.chunk(ci)  # pm1 states with P(x_i = +1) = F(a_i)
+        E = est.fn(loss, a, noise, encode(X > 0.0, encoding), encoding=encoding, **params)
+        return P_high * cube.P_low, np.asarray(E, dtype=np.float64)
 
     s = c = np.zeros(n)
     abs_sum = np.zeros(n)
@@ -217,6 +230,10 @@ def _enumerate_estimator(est, loss, a, noise, opts):
         v, w = neumaier_add(v, w, np.einsum("s,sj,sj->j", P, dev, dev))
     bound = gamma(n + cube.C + cube.K + 16) * abs_sum
     return mean, np.maximum(v + w, 0.0), bound
+
+
+#: Estimators whose random input is the binary state alone (or nothing): these can be enumerated.
+ENUMERABLE_SAMPLES = ("state", "none")
 
 
 def estimate(
@@ -247,7 +264,7 @@ def estimate(
 
     from numerics.distributed import distributed_monte_carlo
     from numerics.enumeration import MAX_N
-    from numerics.estimators import ESTIMATORS, EstimatorSampler
+    from numerics.estimators import ESTIMATORS, EstimatorSampler, resolve_params
     from numerics.noise import get_noise
     from numerics.seeding import task_seed
 
@@ -271,30 +288,27 @@ def estimate(
             "drop --exact to estimate by Monte Carlo"
         )
     loss_obj = _make_loss(loss, n, problem_seed)
-    extra = {"encoding": None if encoding == "pm1" else encoding, "tau": tau}
     est = ESTIMATORS[name]
+    params = _params(est, tau)
     grad = exact_gradient_closed_form(loss, loss_obj, a_vec, noise_obj, encoding)
 
     if exact:
-        opts = _options(est.fn, f"estimator {name!r}", **extra)
-        required = [p for p in inspect.signature(est.fn).parameters.values()
-                    if p.default is inspect.Parameter.empty
-                    and p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-        if len(required) != 4 or getattr(est, "enumerable", True) is False:
+        kind = getattr(est, "sample", "state")
+        if kind not in ENUMERABLE_SAMPLES:
             raise InvalidArgument(
-                f"estimator {name!r} depends on more randomness than the binary state, so its expectation "
-                "cannot be enumerated; drop --exact to estimate it by Monte Carlo"
+                f"estimator {name!r} draws {kind!r} randomness beyond the binary state, so its expectation "
+                "cannot be enumerated over the 2^n states; drop --exact to estimate it by Monte Carlo"
             )
-        mean, variance, bound = _enumerate_estimator(est, loss_obj, a_vec, noise_obj, opts)
+        mean, variance, bound = _enumerate_estimator(est, loss_obj, a_vec, noise_obj, encoding,
+                                                     resolve_params(est, noise_obj, params))
         low, high, used = mean - bound, mean + bound, 0
     else:
-        opts = _options(EstimatorSampler, f"estimator {name!r}", **extra)
-        sampler = EstimatorSampler(name, loss_obj, a_vec, noise_obj, **opts)
+        sampler = EstimatorSampler(name, loss_obj, a_vec, noise_obj, encoding=encoding, **params)
         key = f"estimate/{name}/{loss}/{noise}/{encoding}/n={n}"
         res = distributed_monte_carlo(
             sampler, samples, task_seed(seed, key), client=client, chunk_size=chunk_size,
             confidence=confidence, checkpoint=checkpoint, progress=progress,
-            fn_key=f"{key}/a={a_vec.tolist()}/problem_seed={problem_seed}/tau={tau}",
+            fn_key=f"{key}/a={a_vec.tolist()}/problem_seed={problem_seed}/params={sorted(sampler.params.items())}",
         )
         mean, low, high, used = res.mean, res.low, res.high, samples
         variance = res.moments.variance
