@@ -44,6 +44,7 @@ import os
 import re
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -87,10 +88,12 @@ def local_client(workers: int, *, threads_per_worker: int = 1) -> Iterator[Any]:
     threads_per_worker = as_int(threads_per_worker, "threads_per_worker", minimum=1)
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(
-        n_workers=workers, threads_per_worker=threads_per_worker, processes=True,
-        dashboard_address=None, silence_logs=logging.ERROR,
-    )
+    with warnings.catch_warnings():  # a second cluster finds the default HTTP port taken: harmless
+        warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=threads_per_worker, processes=True,
+            dashboard_address=None, silence_logs=logging.ERROR,
+        )
     try:
         client = Client(cluster, set_as_default=False)
         try:
@@ -211,7 +214,8 @@ def _resume(path: Path, header: dict[str, Any], plan: list[tuple[int, int]]) -> 
     for key in ("entropy", "spawn_key", "pool_size", "n_samples", "chunk_size", "fn_fingerprint"):
         if stored.get(key) != header[key]:
             what = "the sampled function (fn_key)" if key == "fn_fingerprint" else key
-            shown = (stored.get("fn_key"), header["fn_key"]) if key == "fn_fingerprint" else (stored.get(key), header[key])
+            shown_key = "fn_key" if key == "fn_fingerprint" else key
+            shown = (stored.get(shown_key), header[shown_key])
             raise MalformedFile(
                 f"checkpoint {str(path)!r} belongs to a different run: its {what} is {shown[0]!r}, this run's is "
                 f"{shown[1]!r}; resuming would mix two experiments. Pass another checkpoint path or delete the file."

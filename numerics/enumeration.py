@@ -92,6 +92,7 @@ __all__ = [
     "expected_transform",
     "QuadratureResult",
     "MAX_N_ARM",
+    "expected_arm_moments",
 ]
 
 #: Largest ``n`` for which ``2^n`` states are enumerated.
@@ -211,14 +212,14 @@ def _as_probabilities(p: Any) -> np.ndarray:
     return p
 
 
-def expected_loss(loss: Any, p: Any, *, chunk_bits: int = MAX_CHUNK_BITS) -> ExactResult:
+def expected_loss(loss: Any, p: Any, *, chunk_bits: int = MAX_CHUNK_BITS, encoding: str = "pm1") -> ExactResult:
     """``E[L] = sum_x P(x) L(x)`` with ``P(x_i = +1) = p_i``; returns ``ExactResult(float, bound)``.
 
     Bound: ``gamma_m * sum_x P(x) |L(x)|`` plus the underflow term, ``m`` as in
     the module docstring with ``c_F = 1``.
     """
     p = _as_probabilities(p)
-    loss = _as_loss(loss)
+    loss = _as_loss(_reencode(loss, encoding))
     n = p.size
     if loss.n is not None and loss.n != n:
         raise InvalidArgument(f"p has length {n} but {loss!r} is defined on R^{loss.n}; pass {loss.n} probabilities.")
@@ -242,8 +243,17 @@ def _underflow(n: int, max_abs: float) -> float:
     return (2.0**n) * (n + 2) * _TINY * max_abs * 1.01
 
 
+def _reencode(loss: Any, encoding: str) -> Any:
+    """A ``{0,1}``-state loss as the equal ``+-1``-state loss (:class:`numerics.encodings.Reencoded`)."""
+    if check_encoding(encoding) == "pm1":
+        return loss
+    from .encodings import Reencoded
+
+    return Reencoded(_as_loss(loss), source="01")
+
+
 def exact_loss_and_gradient(
-    loss: Any, a: Any, noise: Noise | str, *, chunk_bits: int = MAX_CHUNK_BITS
+    loss: Any, a: Any, noise: Noise | str, *, chunk_bits: int = MAX_CHUNK_BITS, encoding: str = "pm1"
 ) -> tuple[ExactResult, ExactResult]:
     """``E[L]`` and ``dE[L]/da`` (eqs. (4)-(6)) at ``p = F(a)`` in one pass over the states.
 
@@ -251,7 +261,9 @@ def exact_loss_and_gradient(
     ``p_i = F(a_i)`` and ``1 - p_i = F(-a_i)`` are evaluated by ``noise``;
     the bounds assume these and ``F'`` accurate to ``c_F = 4`` units of roundoff.
     Gradient bound: ``gamma_m * F'(a_i) * sum_x P_{-i}(x) |L(x)|`` plus underflow.
+    ``encoding="01"``: ``loss`` takes states in ``{0,1}^n`` (evaluated at ``(1 + x)/2``, exact).
     """
+    loss = _reencode(loss, encoding)
     loss, a, noise = prepare(loss, a, noise)
     n = a.size
     _check_n(n)
@@ -285,13 +297,15 @@ def exact_loss_and_gradient(
     return value, grad
 
 
-def exact_gradient(loss: Any, a: Any, noise: Noise | str, *, chunk_bits: int = MAX_CHUNK_BITS) -> ExactResult:
+def exact_gradient(
+    loss: Any, a: Any, noise: Noise | str, *, chunk_bits: int = MAX_CHUNK_BITS, encoding: str = "pm1"
+) -> ExactResult:
     """The true gradient ``d E_{x ~ p(x; a)}[L(x)] / da`` (eqs. (4)-(6)); ``ExactResult(grad (n,), bound (n,))``.
 
     Computed as ``F'(a_i) (E[L | x_i=+1] - E[L | x_i=-1])`` via leave-one-out
     probability products (no division, so ``F(a_i) in {0, 1}`` is fine).
     """
-    return exact_loss_and_gradient(loss, a, noise, chunk_bits=chunk_bits)[1]
+    return exact_loss_and_gradient(loss, a, noise, chunk_bits=chunk_bits, encoding=encoding)[1]
 
 
 class QuadratureResult(NamedTuple):
@@ -307,6 +321,14 @@ class QuadratureResult(NamedTuple):
 
 def _identity(E: np.ndarray) -> np.ndarray:
     return E
+
+
+def _as_rows(V: Any, B: int) -> np.ndarray:
+    """``T``'s output as ``(B, k)`` (a ``(B,)`` result is one column)."""
+    V = np.asarray(V, dtype=np.float64)
+    if V.shape[:1] != (B,) or V.ndim > 2:
+        raise InvalidArgument(f"transform returned shape {V.shape} for {B} estimates; expected ({B},) or ({B}, k).")
+    return V.reshape(B, -1)
 
 
 class _Product:
@@ -385,7 +407,7 @@ def _quad_n1(est, loss, a, noise, transform, encoding, params) -> QuadratureResu
     def values(u: float) -> np.ndarray:
         z = a0 - tau * u
         e = est.fn(loss, a, noise, np.array([[z]]), encoding=encoding, **params)
-        return np.asarray(transform(e), dtype=np.float64)[0] * (float(noise.pdf(z)) * tau)
+        return np.asarray(transform(e), dtype=np.float64).reshape(1, -1)[0] * (float(noise.pdf(z)) * tau)
 
     k_out = values(0.5).size
     cuts = sorted({0.0, a0 / tau})
@@ -431,7 +453,7 @@ def expected_transform(
     cb = _chunk_bits(chunk_bits)
     if est.sample == "none":
         x = deterministic_state(a, encoding)[None, :]
-        v = np.asarray(T(est.fn(loss, a, noise, x, encoding=encoding, **params)), dtype=np.float64)[0]
+        v = np.asarray(T(est.fn(loss, a, noise, x, encoding=encoding, **params)), dtype=np.float64).reshape(1, -1)[0]
         return ExactResult(v, gamma(C_F + 8) * np.abs(v))
     if est.sample == "noise":
         if n != 1:
@@ -443,13 +465,19 @@ def expected_transform(
             )
         return _quad_n1(est, loss, a, noise, T, encoding, params)
     if est.sample == "uniform":
+        if transform is not None:
+            raise InvalidArgument(
+                "arm: E[T(e)] is enumerated exactly only for T = identity (the estimate is affine in each u_i "
+                "given the interval pattern, so u_i may be replaced by its interval midpoint). For the metrics use "
+                "expected_arm_moments (exact E<e,g>, E|e|^2, E|e-g|^2); the expected cosine needs Monte Carlo."
+            )
         if n > MAX_N_ARM:
             raise InvalidArgument(
                 f"n={n}: ARM's exact expectation enumerates 3^{n} interval patterns, more than n <= {MAX_N_ARM} "
                 "allows. Use Monte Carlo (numerics.estimators.EstimatorSampler('arm', ...))."
             )
         p, q, probs, mids = _arm_outcomes(a, noise)
-        fn = lambda O: np.asarray(T(_arm_chunk(loss, a, noise, O, encoding, p, q, mids)), dtype=np.float64)  # noqa: E731
+        fn = lambda O: _as_rows(T(_arm_chunk(loss, a, noise, O, encoding, p, q, mids)), O.shape[0])  # noqa: E731
         k_out = fn(np.zeros((1, n), dtype=int)).shape[1]
         val, bound = _sum_over(_Product(probs, cb), fn, k_out, 16, n)
         return ExactResult(val, bound)
@@ -466,7 +494,7 @@ def expected_transform(
 
         def fn(O):
             S = encode(O == 1, encoding).reshape(O.shape[0], K, n)
-            return np.asarray(T(est.fn(loss, a, noise, S, encoding=encoding, **params)), dtype=np.float64)
+            return _as_rows(T(est.fn(loss, a, noise, S, encoding=encoding, **params)), O.shape[0])
 
         k_out = fn(np.ones((1, N), dtype=int)).shape[1]
         val, bound = _sum_over(_Product(probs, cb), fn, k_out, 12, N)
@@ -477,7 +505,7 @@ def expected_transform(
 
     def fn(O):
         X = encode(O == 1, encoding)
-        return np.asarray(T(est.fn(loss, a, noise, X, encoding=encoding, **params)), dtype=np.float64)
+        return _as_rows(T(est.fn(loss, a, noise, X, encoding=encoding, **params)), O.shape[0])
 
     k_out = fn(np.ones((1, n), dtype=int)).shape[1]
     val, bound = _sum_over(_Product(probs, cb), fn, k_out, 8, n)
@@ -527,3 +555,43 @@ def expected_estimator(
         params = resolve_params(est, noise, params)
         return _expected_reinforce(loss, a, noise, encoding, params, _chunk_bits(chunk_bits))
     return expected_transform(name, loss, a, noise, None, encoding=encoding, chunk_bits=chunk_bits, **params)
+
+
+def expected_arm_moments(
+    loss: Any, a: Any, noise: Noise | str, g: Any, *, encoding: str = "pm1", chunk_bits: int = MAX_CHUNK_BITS
+) -> ExactResult:
+    """``(E<e, g>, E|e|^2, E|e - g|^2)`` for ARM exactly; ``ExactResult((3,), (3,))``.
+
+    Given the interval pattern ``O``, ``e_i = d(O) f_i (u_i - 1/2)`` with ``u_i``
+    uniform on its interval (independent), so ``E[e_i | O] = d f_i (mid_i - 1/2)``
+    and ``E[e_i^2 | O] = d^2 f_i^2 ((mid_i - 1/2)^2 + len_i^2 / 12)``; summed over
+    the ``3^n`` patterns with their probabilities.
+    """
+    est = get_estimator("arm")
+    loss, a, noise = prepare(loss, a, noise)
+    encoding = check_encoding(encoding)
+    resolve_params(est, noise, {})
+    n = a.size
+    g = as_vector(g, "g", size=n)
+    if n > MAX_N_ARM:
+        raise InvalidArgument(f"n={n}: ARM's exact moments enumerate 3^{n} patterns (n <= {MAX_N_ARM}); use Monte Carlo.")
+    p, q, probs, mids = _arm_outcomes(a, noise)
+    m = np.minimum(p, q)
+    lens = np.stack([m, np.maximum(1.0 - 2.0 * m, 0.0), m], axis=1)
+    w2 = (mids - 0.5) ** 2 + lens**2 / 12.0  # (n, 3)
+    gg = float(g @ g)
+
+    def fn(O):
+        E1 = _arm_chunk(loss, a, noise, O, encoding, p, q, mids)  # E[e | O]
+        big = p >= q
+        on1 = np.where(big, O >= 1, O == 2)
+        on2 = np.where(big, O <= 1, O == 0)
+        d = loss.value(encode(on1, encoding)) - loss.value(encode(on2, encoding))
+        df = d[:, None] * _arm_factor(a, noise, p, q)
+        W2 = np.take_along_axis(np.broadcast_to(w2, (O.shape[0],) + w2.shape), O[:, :, None], axis=2)[:, :, 0]
+        inner = E1 @ g
+        sq = np.einsum("bi,bi->b", df * df, W2)
+        return np.stack([inner, sq, sq - 2.0 * inner + gg], axis=1)
+
+    val, bound = _sum_over(_Product(probs, _chunk_bits(chunk_bits)), fn, 3, 24, n)
+    return ExactResult(val, bound)

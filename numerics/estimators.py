@@ -362,17 +362,17 @@ class Estimator:
 ESTIMATORS: dict[str, Estimator] = {
     e.name: e
     for e in (
-        Estimator("st", st_estimates, True, "Alg. 1: 2 F'(a) dL/dx(x), x ~ p(x; a)",
+        Estimator("st", st_estimates, True, "Alg. 1: c F'(a) dL/dx(x), x ~ p(x; a) (c = 2 pm1, 1 for 01)",
                   formula="c F'(a_i) dL/dx_i(x)"),
         Estimator("identity_st", identity_st_estimates, True, "dL/dx(x), x ~ p(x; a)",
                   formula="dL/dx_i(x)"),
-        Estimator("deterministic_st", deterministic_st_estimates, False, "2 F'(a) dL/dx(sign(a))",
+        Estimator("deterministic_st", deterministic_st_estimates, False, "c F'(a) dL/dx(x*), x* = state of sign(a)",
                   sample="none", formula="c F'(a_i) dL/dx_i(x*), x* = enc(a >= 0)"),
         Estimator(
             "local_expectations",
             local_expectations_estimates,
             True,
-            "eq. (6): F'(a_i) (L(x|x_i=+1) - L(x|x_i=-1)), x ~ p(x; a)",
+            "eq. (6): F'(a_i) (L(x|x_i on) - L(x|x_i off)), x ~ p(x; a)",
             unbiased=True,
             formula="F'(a_i) (L(x^{i->on}) - L(x^{i->off}))",
         ),

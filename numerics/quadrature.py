@@ -61,6 +61,9 @@ __all__ = [
     "estimated_integral_2d",
     "acb_integrand",
     "to_arb",
+    "arb_to_mpf",
+    "flint_precision",
+    "start_precision",
     "MIN_DIGITS",
 ]
 
@@ -115,7 +118,7 @@ class QuadratureResult:
         ``arb``/``fmpq``/``fmpz`` or a sympy number (evaluated as a ball).
         """
         ball = self._as_ball()
-        with _flint_prec(max(self.prec, 64) + 64):
+        with flint_precision(max(self.prec, 64) + 64):
             return bool(ball.overlaps(to_arb(x)))
 
     def excludes(self, x: Any) -> bool:
@@ -135,7 +138,7 @@ class QuadratureResult:
 # --------------------------------------------------------------------------- helpers
 
 
-class _flint_prec:
+class flint_precision:  # noqa: N801 - used like a function: `with flint_precision(200):`
     """Context manager setting ``flint.ctx.prec`` and restoring it (try/finally)."""
 
     def __init__(self, prec: int):
@@ -158,7 +161,8 @@ def _mpf_to_arb(x) -> flint.arb:
     return flint.arb((-man if sign else man, exp))
 
 
-def _arb_to_mpf(x: flint.arb):
+def arb_to_mpf(x: flint.arb):
+    """The exact midpoint value of an exact ``arb`` (e.g. ``ball.mid()``) as an mpmath ``mpf``."""
     man, exp = x.man_exp()
     man, exp = int(man), int(exp)
     with mpmath.workprec(max(64, man.bit_length() + 8)):
@@ -224,7 +228,8 @@ def _digits(digits: Any) -> int:
     return d
 
 
-def _start_prec(digits: int) -> int:
+def start_precision(digits: int) -> int:
+    """Starting working precision in bits for ``digits`` decimal digits (plus guard bits)."""
     return int(math.ceil(digits * math.log2(10))) + _GUARD_BITS
 
 
@@ -248,11 +253,11 @@ def _target_met(ball: flint.arb, digits: int, relative: bool) -> bool:
 def _reached_digits(ball: flint.arb, relative: bool) -> str:
     if not ball.is_finite():
         return "no finite enclosure"
-    rad = _arb_to_mpf(ball.rad())
+    rad = arb_to_mpf(ball.rad())
     if rad == 0:
         return "exact"
     with mpmath.workprec(64):
-        scale = abs(_arb_to_mpf(ball.mid())) if relative else mpmath.mpf(1)
+        scale = abs(arb_to_mpf(ball.mid())) if relative else mpmath.mpf(1)
         if scale == 0:
             return "0 correct relative digits (value not separated from 0)"
         return f"{float(-mpmath.log10(rad / scale)):.1f} correct {'relative' if relative else 'absolute'} digits"
@@ -280,8 +285,8 @@ def _real_part(result: flint.acb) -> flint.arb:
 
 def _make_result(ball, digits, method, prec, relative) -> QuadratureResult:
     return QuadratureResult(
-        value=_arb_to_mpf(ball.mid()),
-        radius=_arb_to_mpf(ball.rad()),
+        value=arb_to_mpf(ball.mid()),
+        radius=arb_to_mpf(ball.rad()),
         digits=digits,
         method=method,
         certified=True,
@@ -315,7 +320,7 @@ def certified_integral_1d(
         raise InvalidArgument(f"f_acb={short_repr(f_acb)} is not callable; expected f(x, analytic) -> acb.")
     a = _as_endpoint(a, "a")
     b = _as_endpoint(b, "b")
-    start = _start_prec(digits)
+    start = start_precision(digits)
     limit = _max_prec(max_prec, start)
 
     def wrapped(x, analytic):
@@ -323,7 +328,7 @@ def certified_integral_1d(
 
     prec, ball = start, None
     while True:
-        with _flint_prec(prec):
+        with flint_precision(prec):
             tol = flint.arb(2) ** (-(prec - 8))
             lo, hi = flint.acb(to_arb(a)), flint.acb(to_arb(b))
             res = flint.acb.integral(wrapped, lo, hi, rel_tol=tol, abs_tol=tol if not relative else None)
@@ -367,12 +372,12 @@ def certified_integral_2d(
     if not callable(f_acb):
         raise InvalidArgument(f"f_acb={short_repr(f_acb)} is not callable; expected f(x, y, analytic) -> acb.")
     a, b, c, d = (_as_endpoint(v, n) for v, n in ((a, "a"), (b, "b"), (c, "c"), (d, "d")))
-    start = _start_prec(digits)
+    start = start_precision(digits)
     limit = _max_prec(max_prec, start)
 
     prec, ball = start, None
     while True:
-        with _flint_prec(prec):
+        with flint_precision(prec):
             tol = flint.arb(2) ** (-(prec - 8))
             coarse = flint.arb(2) ** (-20)
             lo_y, hi_y = flint.acb(to_arb(c)), flint.acb(to_arb(d))
@@ -414,7 +419,9 @@ def estimated_integral_2d(
 
     ``f_mpf(x, y)`` takes and returns mpmath numbers.  The returned radius is
     mpmath's *error estimate* (the change between the last two refinement
-    levels), NOT a bound: ``certified=False``.  Working precision is
+    levels), NOT a bound: ``certified=False``; it is floored at 8 ulps of the
+    working precision, since the raw estimate can be smaller than the rounding
+    error.  Working precision is
     ``mp.workdps(digits + 10)``, scoped.  Raises :class:`PrecisionNotReached`
     if the estimate exceeds the target.
     """
@@ -425,16 +432,20 @@ def estimated_integral_2d(
     with mpmath.workdps(digits + 10):
         for v, n in ((a, "a"), (b, "b"), (c, "c"), (d, "d")):
             _as_endpoint(v, n)
-            ends.append(mpmath.mpf(v) if not isinstance(v, flint.arb) else _arb_to_mpf(v.mid()))
+            ends.append(mpmath.mpf(v) if not isinstance(v, flint.arb) else arb_to_mpf(v.mid()))
         value, err = mpmath.quad(f_mpf, ends[:2], ends[2:], error=True)
         value, err = mpmath.re(value), abs(err)
+        # mpmath's estimate can fall below the rounding level of the working precision (it reported
+        # 1e-51 at 103 bits for int int e^{xy}); never report less than 8 ulps of the value.
+        err = max(err, 8 * mpmath.eps * max(abs(value), mpmath.mpf(1)))
         scale = abs(value) if relative else mpmath.mpf(1)
         ok = err <= mpmath.mpf(10) ** (-digits) * scale
         prec = mpmath.mp.prec
     if not ok:
         raise PrecisionNotReached(
             f"estimated_integral_2d: {digits} digits requested but mpmath's error estimate is "
-            f"{mpmath.nstr(err, 3)} for value {mpmath.nstr(value, 10)} at {prec} bits. Lower digits or split the domain."
+            f"{mpmath.nstr(err, 3)} for value {mpmath.nstr(value, 10)} at {prec} bits. "
+            "Lower digits or split the domain."
         )
     return QuadratureResult(
         value=value, radius=err, digits=digits,

@@ -35,12 +35,15 @@ tests.  Its rounding error is a few units in the last place of the terms.
 Estimator statistics.  By default, Monte Carlo (:mod:`numerics.distributed`)
 with ``--samples`` draws: the interval is the CLT interval at
 ``--confidence`` (asymptotic), the variance the unbiased sample variance.
-With ``--exact`` the ``2^n`` states are enumerated (``n <= 22``; only estimators
-whose randomness is the binary state itself -- ``Estimator.sample`` in
-``("state", "none")``; ARM, REINFORCE and Gumbel-Softmax draw more and are
-refused with a hint to drop ``--exact``): the mean and
-variance are exact up to rounding, and the interval is ``mean +- gamma_m sum_x
-P(x)|e(x)|`` (the a-priori rounding bound, ``m = n + 2^16 + 2^(n-16) + 16``).
+With ``--exact`` the random input of the estimator is enumerated by
+:mod:`numerics.enumeration` (``expected_estimator`` for the mean,
+``expected_transform`` with ``T(e) = (e - mean)^2`` for the variance): all
+``2^n`` states (``n <= 22``) for state estimators, ``n K <= 22`` for
+REINFORCE, 1-D quadrature for the Gumbel-Softmax pair at ``n = 1``; the
+deterministic ST works for any ``n``.  The interval is ``mean +- bound``
+(the module's a-priori rounding bound, or the quadrature error estimate).
+ARM (variance not enumerable), Gumbel-Softmax at ``n > 1`` and ``n > 22``
+are refused with a hint to drop ``--exact``.
 """
 
 from __future__ import annotations
@@ -55,7 +58,10 @@ from typing import Any
 
 from .errors import InvalidArgument
 
-__all__ = ["LOSSES", "ENCODINGS", "EstimateReport", "estimate", "add_estimate_parser", "cmd_estimate"]
+__all__ = [
+    "LOSSES", "ENCODINGS", "JSON_KEYS", "EstimateReport", "estimate", "exact_gradient_closed_form", "parse_a",
+    "add_estimate_parser", "cmd_estimate",
+]
 
 LOSSES = ("linear", "square-sum", "quadratic", "ex2")
 ENCODINGS = ("pm1", "01")
@@ -200,40 +206,44 @@ def _registry() -> dict[str, Any]:
 # ---------------------------------------------------------------------------- computation
 
 
-def _enumerate_estimator(est, loss, a, noise, encoding, params):
-    """Exact mean, variance and rounding bound of the single-sample estimate over all ``2^n`` states."""
+def _exact_statistics(name, loss, a, noise, encoding, params):
+    """Exact mean (with its error bound) and per-coordinate variance of one estimate, by enumeration.
+
+    Uses :func:`numerics.enumeration.expected_estimator` for the mean and
+    :func:`numerics.enumeration.expected_transform` with ``T(e) = (e - mean)^2``
+    for the variance.
+    """
     import numpy as np
 
-    from numerics._compensated import gamma, neumaier_add
-    from numerics.encodings import encode
-    from numerics.enumeration import MAX_CHUNK_BITS, _Cube
+    from numerics.enumeration import expected_estimator, expected_transform
 
-    cube = _Cube(noise.cdf(a), noise.sf(a), MAX_CHUNK_BITS)
-    n = a.size
-
-    def values(ci):
-        X, _, P_high, _ = cube.chunk(ci)  # pm1 states with P(x_i = +1) = F(a_i)
-        E = est.fn(loss, a, noise, encode(X > 0.0, encoding), encoding=encoding, **params)
-        return P_high * cube.P_low, np.asarray(E, dtype=np.float64)
-
-    s = c = np.zeros(n)
-    abs_sum = np.zeros(n)
-    for ci in range(cube.K):
-        P, E = values(ci)
-        s, c = neumaier_add(s, c, np.einsum("s,sj->j", P, E))
-        abs_sum += np.einsum("s,sj->j", P, np.abs(E))
-    mean = s + c
-    v = w = np.zeros(n)
-    for ci in range(cube.K):
-        P, E = values(ci)
-        dev = E - mean
-        v, w = neumaier_add(v, w, np.einsum("s,sj,sj->j", P, dev, dev))
-    bound = gamma(n + cube.C + cube.K + 16) * abs_sum
-    return mean, np.maximum(v + w, 0.0), bound
+    mean_res = expected_estimator(name, loss, a, noise, encoding=encoding, **params)
+    mean = np.asarray(mean_res[0], dtype=np.float64)
+    bound = np.asarray(mean_res[1], dtype=np.float64)
+    var_res = expected_transform(name, loss, a, noise, lambda E: (E - mean) ** 2, encoding=encoding, **params)
+    return mean, np.maximum(np.asarray(var_res[0], dtype=np.float64), 0.0), bound
 
 
-#: Estimators whose random input is the binary state alone (or nothing): these can be enumerated.
-ENUMERABLE_SAMPLES = ("state", "none")
+def _check_enumerable(est: Any, n: int) -> None:
+    """Refuse ``--exact`` early, with one hint, where enumeration cannot give both mean and variance."""
+    from numerics.enumeration import MAX_N
+
+    kind = getattr(est, "sample", "state")
+    if kind == "uniform":
+        raise InvalidArgument(
+            f"--exact: the per-coordinate variance of {est.name!r} (uniforms u in [0,1]^n) is not enumerable; "
+            "drop --exact to estimate it by Monte Carlo"
+        )
+    if kind == "noise" and n != 1:
+        raise InvalidArgument(
+            f"--exact: {est.name!r} draws continuous noise, integrated exactly only for n = 1 (got n = {n}); "
+            "its expectation cannot be enumerated, drop --exact to estimate it by Monte Carlo"
+        )
+    if kind != "none" and n > MAX_N:
+        raise InvalidArgument(
+            f"n={n} is too large to enumerate all 2^{n} states with --exact (n <= {MAX_N}); "
+            "drop --exact to estimate by Monte Carlo"
+        )
 
 
 def estimate(
@@ -263,8 +273,7 @@ def estimate(
     import numpy as np
 
     from numerics.distributed import distributed_monte_carlo
-    from numerics.enumeration import MAX_N
-    from numerics.estimators import ESTIMATORS, EstimatorSampler, resolve_params
+    from numerics.estimators import ESTIMATORS, EstimatorSampler
     from numerics.noise import get_noise
     from numerics.seeding import task_seed
 
@@ -282,25 +291,14 @@ def estimate(
     noise_obj = get_noise(noise)
     a_vec = np.asarray(_pre_activations(n, a, a_seed), dtype=np.float64)
     n = a_vec.size
-    if exact and n > MAX_N:
-        raise InvalidArgument(
-            f"n={n} is too large to enumerate all 2^{n} states with --exact (n <= {MAX_N}); "
-            "drop --exact to estimate by Monte Carlo"
-        )
     loss_obj = _make_loss(loss, n, problem_seed)
     est = ESTIMATORS[name]
     params = _params(est, tau)
     grad = exact_gradient_closed_form(loss, loss_obj, a_vec, noise_obj, encoding)
 
     if exact:
-        kind = getattr(est, "sample", "state")
-        if kind not in ENUMERABLE_SAMPLES:
-            raise InvalidArgument(
-                f"estimator {name!r} draws {kind!r} randomness beyond the binary state, so its expectation "
-                "cannot be enumerated over the 2^n states; drop --exact to estimate it by Monte Carlo"
-            )
-        mean, variance, bound = _enumerate_estimator(est, loss_obj, a_vec, noise_obj, encoding,
-                                                     resolve_params(est, noise_obj, params))
+        _check_enumerable(est, n)
+        mean, variance, bound = _exact_statistics(name, loss_obj, a_vec, noise_obj, encoding, params)
         low, high, used = mean - bound, mean + bound, 0
     else:
         sampler = EstimatorSampler(name, loss_obj, a_vec, noise_obj, encoding=encoding, **params)
@@ -378,7 +376,8 @@ def add_estimate_parser(sub: Any) -> argparse.ArgumentParser:
                    help="number of binary variables (default: 8, or the length of --a)")
     p.add_argument("--noise", choices=sorted(NOISES), default="logistic", help="noise family (default: logistic)")
     p.add_argument("--encoding", choices=ENCODINGS, default="pm1", help="binary states in {-1,+1} or {0,1}")
-    p.add_argument("--a", default=None, metavar="A1,A2,...", help="comma-separated pre-activations; write --a=-1,2 when the first is negative")
+    p.add_argument("--a", default=None, metavar="A1,A2,...",
+                   help="comma-separated pre-activations; write --a=-1,2 when the first is negative")
     p.add_argument("--a-seed", type=_int_at_least(0, "--a-seed"), default=None,
                    help="draw a ~ N(0, 1) from this seed (default: 0 when --a is not given)")
     p.add_argument("--problem-seed", type=_int_at_least(0, "--problem-seed"), default=0,
@@ -430,7 +429,7 @@ def cmd_estimate(args: argparse.Namespace, console: Any) -> int:
         return 0
     from rich.table import Table
 
-    how = "exact enumeration" if args.exact else f"{report.samples} samples, seed {args.seed}"
+    how = "exact" if args.exact else f"{report.samples} samples, seed {args.seed}"
     ci = "rounding bound" if args.exact else f"{args.confidence:.3g} CLT interval"
     table = Table(title=f"{report.estimator} on {report.loss} (n={report.n}, {report.noise} noise, "
                         f"{report.encoding}; {how})")

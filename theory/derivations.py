@@ -72,6 +72,9 @@ def register(derivation: Derivation) -> Derivation:
 #: ``(name, title, equation, compute)`` tuples.  Add a module here to register it.
 CATALOG_MODULES = (
     "theory.catalog",
+    "theory.population_catalog",
+    "theory.mirror_catalog",
+    "theory.gumbel_catalog",
 )
 
 for _module in CATALOG_MODULES:

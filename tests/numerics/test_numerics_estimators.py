@@ -84,7 +84,7 @@ def test_duck_typed_loss_is_accepted_and_checked():
 def test_bad_inputs():
     loss = L.Quadratic(W, Y)
     with pytest.raises(InvalidArgument, match="valid names"):
-        est.estimate_batch("reinforce", loss, A, NOISE, rng(), 3)
+        est.estimate_batch("no_such_estimator", loss, A, NOISE, rng(), 3)
     with pytest.raises(InvalidArgument, match="length 3"):
         est.estimate_batch("st", loss, A[:3], NOISE, rng(), 3)
     with pytest.raises(InvalidArgument, match=r"is not \+-1"):

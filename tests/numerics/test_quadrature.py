@@ -1,0 +1,101 @@
+"""Tests of numerics.quadrature: certified balls against closed forms, scoped precision, errors."""
+
+import flint
+import mpmath
+import pytest
+import sympy
+
+from numerics.quadrature import (
+    PrecisionNotReached,
+    acb_integrand,
+    certified_integral_1d,
+    certified_integral_2d,
+    estimated_integral_2d,
+    to_arb,
+)
+from proofs_check.errors import InvalidArgument
+
+
+@pytest.fixture(autouse=True)
+def precision_is_restored():
+    prec, dps = flint.ctx.prec, mpmath.mp.dps
+    yield
+    assert flint.ctx.prec == prec and mpmath.mp.dps == dps
+
+
+@pytest.mark.parametrize("digits", [10, 30, 50])
+def test_exp_integral_contains_closed_form(digits):
+    r = certified_integral_1d(lambda x, a: x.exp(), 0, 1, digits=digits)
+    assert r.certified and r.correct_digits >= digits
+    assert r.contains(sympy.E - 1)
+    # a closed form wrong in the (digits-2)-th digit is outside the ball
+    with mpmath.workdps(digits + 20):
+        wrong = mpmath.e - 1 + mpmath.mpf(10) ** (-(digits - 2))
+    assert r.excludes(wrong)
+
+
+def test_known_integrals_with_deliberately_wrong_closed_forms():
+    # int_0^pi sin = 2
+    r = certified_integral_1d(lambda x, a: x.sin(), 0, sympy.pi, digits=30)
+    assert r.contains(2) and r.excludes("2.000000000000000000000000000001")
+    # int_0^1 4/(1+x^2) = pi ; the classic wrong value 22/7 is excluded
+    r = certified_integral_1d(lambda x, a: 4 / (1 + x * x), 0, 1, digits=30)
+    assert r.contains(sympy.pi) and r.excludes(sympy.Rational(22, 7))
+    # branch point at 0 handled through the analytic flag: int_0^1 sqrt(x) = 2/3
+    r = certified_integral_1d(lambda x, a: x.sqrt(analytic=a), 0, 1, digits=30)
+    assert r.contains(sympy.Rational(2, 3)) and r.excludes(sympy.Rational(2, 3) + sympy.Rational(1, 10**29))
+    # int_{-40}^{40} sech^2(u/2)/4 du = tanh(20) (logistic density)
+    r = certified_integral_1d(lambda u, a: 1 / (4 * (u / 2).cosh() ** 2), -40, 40, digits=30)
+    assert r.contains(sympy.tanh(20)) and r.excludes(1)
+
+
+def test_sympy_compiled_integrand():
+    y = sympy.Symbol("y")
+    f = acb_integrand(3 * y**2 + sympy.log(1 + y) - sympy.Rational(1, 3), y)
+    r = certified_integral_1d(f, 0, 1, digits=30)
+    assert r.contains(1 + 2 * sympy.log(2) - 1 - sympy.Rational(1, 3))
+    with pytest.raises(InvalidArgument, match="not supported or not analytic"):
+        acb_integrand(sympy.Abs(y), y)
+
+
+def test_precision_not_reached_names_the_precision():
+    noisy = lambda x, a: x.exp() + flint.acb(flint.arb(0, flint.arb(10) ** -20))  # noqa: E731
+    with pytest.raises(PrecisionNotReached, match=r"at 300 bits .* \d+\.\d correct relative digits"):
+        certified_integral_1d(noisy, 0, 1, digits=30, max_prec=300)
+
+
+def test_absolute_target_for_zero_integral():
+    r = certified_integral_1d(lambda x, a: x, -1, 1, digits=30, relative=False)
+    assert r.contains(0) and r.radius <= mpmath.mpf(10) ** -30
+
+
+def test_two_dimensional_certified_and_estimated():
+    exact = sympy.Ei(1) - sympy.EulerGamma  # int_0^1 int_0^1 e^{xy} = sum 1/(n n!)
+    with mpmath.workdps(40):
+        exact_mp = mpmath.ei(1) - mpmath.euler
+        wrong = exact_mp + mpmath.mpf(10) ** -18
+    r = certified_integral_2d(lambda x, y, a: (x * y).exp(), 0, 1, 0, 1, digits=20)
+    assert r.certified and r.contains(exact_mp) and r.excludes(wrong)
+    e = estimated_integral_2d(lambda x, y: mpmath.exp(x * y), 0, 1, 0, 1, digits=20)
+    assert not e.certified and "estimate" in e.method and e.contains(exact_mp)
+    with mpmath.workdps(40):
+        assert abs(e.value - exact_mp) < mpmath.mpf(10) ** -20
+    assert str(exact)  # sympy form kept for the reader
+
+
+@pytest.mark.parametrize("bad", [4, 0, -3, 2.5, True, "30"])
+def test_bad_digits(bad):
+    with pytest.raises(InvalidArgument, match="digits="):
+        certified_integral_1d(lambda x, a: x, 0, 1, digits=bad)
+
+
+def test_bad_endpoints_and_integrand():
+    with pytest.raises(InvalidArgument, match="not finite"):
+        certified_integral_1d(lambda x, a: x, 0, float("inf"))
+    with pytest.raises(InvalidArgument, match="not callable"):
+        certified_integral_1d(3, 0, 1)
+    with pytest.raises(InvalidArgument, match="expected a flint acb"):
+        certified_integral_1d(lambda x, a: 1.5, 0, 1)
+    with pytest.raises(InvalidArgument, match="non-real"):
+        certified_integral_1d(lambda x, a: flint.acb(0, 1), 0, 1)
+    assert to_arb(0.5) == flint.arb(0.5)

@@ -1,0 +1,215 @@
+"""Tests of theory.gumbel_softmax and theory.gumbel_catalog (SBN appendix E).
+
+Exact expectations come from certified quadrature (>= 30 digits); the series
+must match them with a remainder shrinking at the derived order, and mutants
+of the coefficients must fail the same test.
+"""
+
+import flint
+import mpmath
+import pytest
+import sympy
+
+from numerics.quadrature import certified_integral_1d, flint_precision
+from proofs_check.errors import InvalidArgument
+from theory import gumbel_softmax as gs
+from theory.derivations import derive, get_derivation
+
+ETAS = (-2, "-0.5", 0, 1, 3)
+TAUS = ("0.5", "0.1", "0.02")
+
+
+@pytest.fixture(scope="module")
+def gs_rows():
+    return gs.series_remainders("gs", ETAS, TAUS, gs.DEFAULT_LOSS)
+
+
+def _num(expr, eta):
+    return float(expr.subs(gs.ETA, sympy.Rational(str(eta))).evalf(30))
+
+
+# ----------------------------------------------------------------- symbolic
+
+
+def test_integral_representation_80():
+    d = gs.derive_integral_representation()
+    assert d["integrand_v"] == d["integrand_80"] or sympy.cancel(d["integrand_v"] - d["integrand_80"]) == 0
+
+
+def test_taylor_coefficients_match_sympy_series():
+    u = sympy.Symbol("u")
+    ser = sympy.series(gs.logistic_pdf(gs.ETA - gs.TAU * u), gs.TAU, 0, 4).removeO()
+    cs = gs.taylor_coefficients(3)
+    for k in range(4):
+        diff = ser.coeff(gs.TAU, k) - cs[k] * u**k
+        for eta in (-1.3, 0.4, 2.0):
+            assert abs(float(diff.subs({gs.ETA: eta, u: 0.7}))) < 1e-14
+
+
+def test_c1_c2_against_printed():
+    c = gs.taylor_coefficients(2)
+    for eta in (-2, 0.5, 3):
+        assert abs(_num(c[1] - gs.C1_PRINTED, eta)) < 1e-25
+        assert abs(_num(c[2] - gs.C2_PRINTED_READING, eta)) < 1e-25
+    # c1 = -p'(eta), c2 = p''(eta)/2
+    p = gs.logistic_pdf(gs.ETA)
+    assert abs(_num(c[1] + sympy.diff(p, gs.ETA), 0.7)) < 1e-25
+    assert abs(_num(c[2] - sympy.diff(p, gs.ETA, 2) / 2, 0.7)) < 1e-25
+
+
+@pytest.mark.parametrize("k", [0, 1, 2, 3])
+def test_logit_moments_against_quadrature(k):
+    Lp = sympy.diff(gs.DEFAULT_LOSS, gs.Y)
+    exact = gs.logit_moment(Lp, k)
+
+    def f(u, a):  # int_R L'(sigma(u)) u^k sigma(u) sigma(-u) du, tail < 3 * 100^k e^-100
+        s = 1 / (1 + (-u).exp())
+        return 3 * s * s * u**k * s * (1 - s)
+
+    r = certified_integral_1d(f, -100, 100, digits=25, relative=False)
+    assert r.contains(exact), (k, exact, r)
+
+
+def test_half_logit_moments_by_sympy():
+    v = sympy.Symbol("v", positive=True)
+    h = gs._half_logit_moments(2)
+    for k in (1, 2):
+        val = sympy.Integral((sympy.log(v) - sympy.log(1 - v)) ** k, (v, sympy.Rational(1, 2), 1))
+        assert abs(float(val.evalf(20) - h[k].evalf(20))) < 1e-15
+    assert h[1] == sympy.log(2) and sympy.simplify(h[2] - sympy.pi**2 / 6) == 0
+
+
+def test_linear_loss_bias_is_even_in_tau():
+    b = gs.bias_coefficients(gs.LINEAR_LOSS, 3)
+    assert b[1] == 0 and b[3] == 0
+    assert sympy.cancel(b[2] - gs.taylor_coefficients(2)[2] * sympy.pi**2 / 3) == 0
+
+
+def test_stgs_limits():
+    assert gs.stgs_limit_ratio(gs.LINEAR_LOSS, "01") == 1
+    assert gs.stgs_limit_ratio(gs.LINEAR_LOSS, "pm1") == 1
+    assert gs.stgs_limit_ratio(gs.LINEAR_LOSS, "pm1-mixed") == sympy.Rational(1, 2)
+    assert gs.stgs_limit_ratio(gs.Y**2, "01") == 1
+    assert gs.stgs_limit_ratio(gs.DEFAULT_LOSS, "01") == sympy.Rational(3, 2)
+
+
+def test_vanishing_rate_87():
+    d = gs.derive_vanishing_rate()
+    assert d["limit_ratio"] == 1
+    assert sympy.simplify(d["derivative"] - d["printed_87"]) == 0
+
+
+def test_large_gradient_probability_88_91():
+    # closed form vs certified quadrature of the logistic density over |eta - z| <= tau l
+    P = gs.large_gradient_probability("0.5", "0.01", "1e-3")
+    with flint_precision(200):
+        s_star = (1 - (1 - 4 * flint.arb("1e-3") * flint.arb("0.01")).sqrt()) / 2
+        ell = ((1 - s_star) / s_star).log()
+        lo, hi = flint.arb("0.5") - flint.arb("0.01") * ell, flint.arb("0.5") + flint.arb("0.01") * ell
+    q = certified_integral_1d(lambda z, a: 1 / (4 * (z / 2).cosh() ** 2), lo, hi, digits=30)
+    assert q.ball.overlaps(P)
+    ratios = [float((gs.large_gradient_probability(0, t, "1e-6") / gs.large_gradient_asymptote(0, t, "1e-6")).mid())
+              for t in ("0.1", "0.01", "0.001")]
+    assert abs(ratios[2] - 1) < abs(ratios[1] - 1) < abs(ratios[0] - 1) < 0.2
+    assert gs.large_gradient_probability(0, "0.1", 10) == 0  # threshold above 1/4 tau
+    with pytest.raises(InvalidArgument, match="eps="):
+        gs.large_gradient_probability(0, "0.1", 0)
+
+
+# ----------------------------------------------------------------- series vs certified quadrature
+
+
+def test_gs_series_remainder_is_tau_cubed(gs_rows):
+    orders = gs.remainder_orders(gs_rows)
+    assert all(o >= 2.5 for o in orders.values()), orders
+    # and R(tau) - b3 tau^3 = O(tau^4) (the derived c3 is right too)
+    b3 = gs.bias_coefficients(gs.DEFAULT_LOSS, 3)[3]
+    for r in gs_rows:
+        tau = float(r.tau)
+        if tau <= 0.1:
+            assert abs(float(r.remainder.mid()) - _num(b3, r.eta) * tau**3) <= 2 * tau**4, (r.eta, r.tau)
+    for r in gs_rows:  # the exact values carry >= 30 correct digits
+        assert r.exact.rad() <= abs(r.exact.mid()) * flint.arb(10) ** -30
+
+
+def test_wrong_c1_fails_the_same_test():
+    b = list(gs.bias_coefficients(gs.DEFAULT_LOSS, 2))
+    b[1] = b[1] / 2
+    rows = gs.series_remainders("gs", ETAS, TAUS, gs.DEFAULT_LOSS, coefficients=b)
+    orders = gs.remainder_orders(rows)
+    assert any(o < 1.5 for o in orders.values()), orders
+
+
+def test_wrong_sign_c2_fails():
+    b = list(gs.bias_coefficients(gs.LINEAR_LOSS, 2))
+    b[2] = -b[2]
+    rows = gs.series_remainders("gs", (1,), ("0.1", "0.02"), gs.LINEAR_LOSS, coefficients=b)
+    assert gs.remainder_orders(rows)[1] < 2.5
+
+
+def test_second_moment_remainder_is_tau_squared():
+    rows = gs.series_remainders("second-moment", (-2, 1), ("0.1", "0.02"), gs.DEFAULT_LOSS)
+    assert all(o >= 1.5 for o in gs.remainder_orders(rows).values())
+    m = list(gs.second_moment_coefficients(gs.DEFAULT_LOSS, 2))
+    m[0] = m[0] * sympy.Rational(11, 10)
+    bad = gs.series_remainders("second-moment", (1,), ("0.1", "0.02"), gs.DEFAULT_LOSS, coefficients=m)
+    assert gs.remainder_orders(bad)[1] < 0
+
+
+@pytest.mark.parametrize("encoding", gs.ENCODINGS)
+def test_stgs_expectation_against_expansion(encoding):
+    e = gs.stgs_expansion(gs.DEFAULT_LOSS, encoding, 2)
+    for tau in ("0.1", "0.02"):
+        exact = gs.expected_stgs_gradient(1, tau, gs.DEFAULT_LOSS, encoding=encoding)
+        t = float(tau)
+        series = sum(_num(c, 1) * t**k for k, c in enumerate(e))
+        assert abs(float(exact.value) - series) < 5 * t**3
+
+
+def test_stgs_linear_equals_gs():
+    a = gs.expected_stgs_gradient("0.3", "0.1", gs.LINEAR_LOSS, encoding="01")
+    b = gs.expected_gs_gradient("0.3", "0.1", gs.LINEAR_LOSS)
+    assert a.ball.overlaps(b.ball)
+
+
+# ----------------------------------------------------------------- input validation
+
+
+@pytest.mark.parametrize("tau", [0, -0.1, "-1", float("nan")])
+def test_bad_tau(tau):
+    with pytest.raises(InvalidArgument, match="tau="):
+        gs.expected_gs_gradient(0, tau)
+
+
+@pytest.mark.parametrize("digits", [4, 0, 2.0])
+def test_bad_digits(digits):
+    with pytest.raises(InvalidArgument, match="digits="):
+        gs.expected_gs_gradient(0, "0.1", digits=digits)
+
+
+def test_bad_loss_and_encoding():
+    with pytest.raises(InvalidArgument, match="single variable x1"):
+        gs.as_loss("x1 + x2")
+    with pytest.raises(InvalidArgument, match="polynomial"):
+        gs.bias_coefficients(sympy.exp(gs.Y))
+    with pytest.raises(InvalidArgument, match="encoding="):
+        gs.expected_stgs_gradient(0, "0.1", encoding="pm")
+    assert gs.as_loss("x1**3") == gs.DEFAULT_LOSS
+
+
+def test_precision_left_alone():
+    prec, dps = flint.ctx.prec, mpmath.mp.dps
+    gs.expected_gs_gradient(1, "0.1", digits=20)
+    assert flint.ctx.prec == prec and mpmath.mp.dps == dps
+
+
+# ----------------------------------------------------------------- catalog
+
+
+def test_catalog_gs_series(tmp_path):
+    res = derive("gs-series", cache_dir=tmp_path)
+    eta = sympy.Symbol("eta", real=True)
+    assert res.result["c1"].free_symbols == {eta} and res.result["c2"].free_symbols == {eta}
+    assert any("mutant" in c for c in res.checks) and res.notes
+    for name in ("gs-second-moment", "stgs-limit", "gs-vanishing"):
+        assert get_derivation(name).equation.startswith("SBN")

@@ -1,0 +1,707 @@
+"""Gumbel-Softmax (GS) and ST Gumbel-Softmax for one binary unit (SBN appendix E).
+
+The model (SBN eqs. (70)-(77), reconstructed from the derivations):
+
+* one binary unit with logit ``eta``; ``z`` is standard logistic noise
+  (``z = Gamma_0 - Gamma_1``, difference of two Gumbel variables), density
+  ``p(z) = e^-z / (1 + e^-z)^2``, so ``P(x1 = 1) = sigma(eta)``;
+* the {0,1} state ``x1 = [eta - z >= 0]`` (eq. (72));
+* the relaxed state ``y1 = sigma_tau(eta - z) = sigma((eta - z)/tau)``, ``tau > 0``
+  (eq. (73));
+* a loss ``L(y)`` of one real variable, extended from {0,1} to [0, 1];
+* the GS estimator ``G_tau = d/d eta L(sigma_tau(eta - z))
+  = L'(y1) y1 (1 - y1) / tau`` (eqs. (77), (79));
+* the true gradient ``d/d eta E[L(x1)] = (L(1) - L(0)) p(eta)``.
+
+What is derived here (sympy) and checked (certified quadrature, flint/Arb):
+
+(a) eq. (80): with ``v = sigma_tau(eta - z)``,
+    ``E[G_tau] = int_0^1 L'(v) p(eta - tau logit v) dv``
+    (:func:`derive_integral_representation`);
+(b) eqs. (84)-(86): ``p(eta - tau u) = sum_k c_k(eta) u^k tau^k`` with
+    ``c_k = (-1)^k p^(k)(eta) / k!``, hence
+    ``E[G_tau] = true + c1 I1 tau + c2 I2 tau^2 + c3 I3 tau^3 + ...`` where
+    ``I_k = int_0^1 L'(v) logit(v)^k dv`` (:func:`taylor_coefficients`,
+    :func:`bias_coefficients`); ``I_k`` for polynomial ``L'`` in closed form
+    from ``int_0^1 v^m (v/(1-v))^s dv = B(m+1+s, 1-s)``;
+(c) eqs. (92)-(97): ``E[G_tau^2] = (1/tau) int_0^1 L'(v)^2 v(1-v) p(eta - tau logit v) dv
+    = p A0 / tau + c1 A1 + c2 A2 tau + O(tau^2)`` with
+    ``A_k = int_0^1 L'(v)^2 v (1-v) logit(v)^k dv`` (:func:`second_moment_coefficients`);
+(d) eqs. (98)-(100): ST-GS ``L'(x1) d y1/d eta``; its expectation is
+    ``L'(1) J+ + L'(0) J-`` with ``J+ = int_{1/2}^1 p(eta - tau logit v) dv``,
+    ``J- = int_0^{1/2} ...``, both ``-> p(eta)/2`` (:func:`stgs_expansion`), in
+    the {0,1} encoding, the +-1 encoding (``s = 2 x1 - 1``, relaxed
+    ``2 y1 - 1``) and a "mixed" +-1 variant (forward ``s``, backward through
+    ``y1``);
+(e) eq. (87): ``d/dx sigma_tau(x) = p(x/tau)/tau ~ (1/tau) e^{-|x|/tau}``
+    (:func:`derive_vanishing_rate`);
+(f) eqs. (88)-(91): ``P(|G_tau| >= eps)`` for ``L(y) = y``, i.e.
+    ``s(1 - s)/tau >= eps`` with ``s = sigma_tau(eta - z)``: exactly
+    ``sigma(eta + tau l) - sigma(eta - tau l)``, ``l = logit(1 - s*)``,
+    ``s* = (1 - sqrt(1 - 4 eps tau))/2`` (:func:`large_gradient_probability`),
+    asymptotically ``2 p(eta) tau l`` (:func:`large_gradient_asymptote`).
+
+Exact expectations are computed by certified quadrature in the variable
+``u = (eta - z)/tau`` (so ``v = sigma(u)``), which removes the endpoint
+singularities of (80): e.g. ``E[G_tau] = int_R L'(sigma(u)) sigma(u) sigma(-u)
+p(eta - tau u) du``.  The line is truncated to ``|u| <= U`` and the tail is
+bounded rigorously (``sigma(u) sigma(-u) <= e^-|u|``, ``p <= 1/4``,
+``|L'| <= M`` on [0, 1], ``M`` an Arb bound); the returned radius is the
+quadrature radius plus the tail bound.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import flint
+import sympy
+
+from numerics.quadrature import (
+    PrecisionNotReached,
+    QuadratureResult,
+    arb_to_mpf,
+    flint_precision,
+    start_precision,
+    acb_integrand,
+    certified_integral_1d,
+    to_arb,
+)
+from proofs_check.errors import InvalidArgument
+
+from .parsing import parse_loss
+
+__all__ = [
+    "ETA", "TAU", "V", "U", "Z", "Y", "XD",
+    "DEFAULT_LOSS", "LINEAR_LOSS", "ENCODINGS",
+    "logistic_pdf", "sigma_tau", "as_loss",
+    "C1_PRINTED", "C2_PRINTED_READING", "C2_PRINTED_FRAGMENT",
+    "derive_integral_representation", "taylor_coefficients", "logit_moment",
+    "bias_coefficients", "second_moment_coefficients", "stgs_expansion", "stgs_limit_ratio",
+    "derive_vanishing_rate", "true_gradient",
+    "large_gradient_probability", "large_gradient_asymptote", "PRINTED_91",
+    "expected_gs_gradient", "gs_second_moment", "expected_stgs_gradient",
+    "RemainderRow", "series_remainders", "remainder_orders",
+]
+
+ETA = sympy.Symbol("eta", real=True)
+TAU = sympy.Symbol("tau", positive=True)
+V = sympy.Symbol("v", positive=True)  # in (0, 1)
+U = sympy.Symbol("u", real=True)
+Z = sympy.Symbol("z", real=True)
+Y = sympy.Symbol("y", real=True)  # state / relaxed state (argument of L)
+XD = sympy.Symbol("x", positive=True)  # eta - z in Prop. E.2 (x > 0 by symmetry)
+_W = sympy.Symbol("w", positive=True)  # e^eta
+_S = sympy.Symbol("s")
+
+#: A nonlinear loss whose bias has non-zero tau, tau^2 and tau^3 terms for eta != 0.
+DEFAULT_LOSS = Y**3
+LINEAR_LOSS = Y
+ENCODINGS = ("01", "pm1", "pm1-mixed")
+
+
+def logistic_pdf(t: sympy.Expr) -> sympy.Expr:
+    """Standard logistic density ``e^-t / (1 + e^-t)^2`` (symmetric: equals ``e^t/(1+e^t)^2``)."""
+    return sympy.exp(-t) / (1 + sympy.exp(-t)) ** 2
+
+
+def sigma_tau(t: sympy.Expr, tau: sympy.Expr = TAU) -> sympy.Expr:
+    """``sigma(t / tau) = 1 / (1 + e^{-t/tau})`` (eq. (73))."""
+    return 1 / (1 + sympy.exp(-t / tau))
+
+
+def _logit(v):
+    return sympy.log(v) - sympy.log(1 - v)
+
+
+_P_ETA_W = _W / (1 + _W) ** 2  # p(eta) in w = e^eta
+
+#: Printed c1 of eq. (85) as read: ``p_z(eta) (e^eta - 1)/(e^eta + 1)``.  The
+#: extraction kept "Pz (η) eη+1" (the denominator); the numerator ``e^eta - 1``
+#: is the reading consistent with the fraction layout.
+C1_PRINTED = logistic_pdf(ETA) * (sympy.exp(ETA) - 1) / (sympy.exp(ETA) + 1)
+#: The printed c2 of eq. (85) is illegible in the extracted text.
+C2_PRINTED_FRAGMENT = "pz (η) -累++：；+1"
+#: The reading of the printed c2 consistent with the legible fragments ('-', '+', '+1').
+C2_PRINTED_READING = (
+    logistic_pdf(ETA) * (sympy.exp(2 * ETA) - 4 * sympy.exp(ETA) + 1) / (2 * (sympy.exp(ETA) + 1) ** 2)
+)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def as_loss(loss: Any) -> sympy.Expr:
+    """A loss ``L(y)`` as a sympy expression in :data:`Y`.
+
+    Accepts a sympy expression whose only free symbol is ``y`` (or ``x1``), or
+    text such as ``"x1**3"`` (parsed by :func:`theory.parsing.parse_loss`;
+    the single variable must be ``x1``).
+    """
+    if isinstance(loss, str):
+        expr, n = parse_loss(loss)
+        if n != 1 or expr.free_symbols != {sympy.Symbol("x1")}:
+            raise InvalidArgument(
+                f"loss {loss!r} must depend on the single variable x1 only (one binary unit); "
+                "e.g. 'x1**3' or '2*x1 - 1'."
+            )
+        return expr.subs(sympy.Symbol("x1"), Y)
+    if isinstance(loss, sympy.Expr):
+        syms = loss.free_symbols
+        if syms == {sympy.Symbol("x1")}:
+            return loss.subs(sympy.Symbol("x1"), Y)
+        if syms <= {Y}:
+            return loss
+        bad = {s for s in syms if s.name == "y"}
+        hint = " (use theory.gumbel_softmax.Y, a real Symbol('y'))" if bad else ""
+        raise InvalidArgument(
+            f"loss {loss} has free symbols {sorted(map(str, syms))}; expected an expression in y only{hint}."
+        )
+    raise InvalidArgument(
+        f"loss {loss!r} of type {type(loss).__name__} is not a loss; expected a sympy expression in "
+        "theory.gumbel_softmax.Y or text in x1 such as 'x1**3'."
+    )
+
+
+def _as_tau(tau: Any) -> flint.arb:
+    try:
+        t = to_arb(tau)
+    except InvalidArgument as exc:
+        raise InvalidArgument(f"tau={tau!r}: {exc} Expected a temperature tau > 0, e.g. tau=0.1.") from None
+    if not (t > 0):
+        raise InvalidArgument(
+            f"tau={tau!r} is not a positive temperature; expected tau > 0 (the relaxation "
+            "sigma((eta - z)/tau) needs tau > 0). Pass e.g. tau=0.1; the limit tau -> 0 is in the series."
+        )
+    return t
+
+
+def _as_eta(eta: Any) -> flint.arb:
+    try:
+        return to_arb(eta)
+    except InvalidArgument as exc:
+        raise InvalidArgument(f"eta={eta!r}: {exc} Expected a finite real logit, e.g. eta=0.5.") from None
+
+
+def _as_encoding(encoding: Any) -> str:
+    if encoding not in ENCODINGS:
+        raise InvalidArgument(
+            f"encoding={encoding!r} is not known; expected one of {ENCODINGS} "
+            "('01': x in {0,1}; 'pm1': s = 2x - 1 with relaxed 2y - 1; 'pm1-mixed': forward s, backward y)."
+        )
+    return encoding
+
+
+# --------------------------------------------------------------------------- (a) eq. (80)
+
+
+def derive_integral_representation() -> dict[str, sympy.Expr]:
+    """Eqs. (77)-(80) for a generic loss ``L``: chain rule, then ``z = eta - tau logit(v)``.
+
+    Returns ``gs_gradient`` (77), ``factorized`` (79), ``integrand_v`` (the
+    transformed integrand, simplified) and ``integrand_80`` (the printed
+    ``L'(v) p(eta - tau logit v)``); raises ``AssertionError`` if the
+    transformed integrand differs from (80).
+    """
+    L = sympy.Function("L")
+    Lp = sympy.Function("Lprime")  # stands for L'
+    y1 = sigma_tau(ETA - Z)
+    grad = sympy.diff(L(y1), ETA).replace(
+        lambda e: isinstance(e, sympy.Subs), lambda e: Lp(e.point[0])
+    ).replace(lambda e: isinstance(e, sympy.Derivative), lambda e: Lp(e.args[0].args[0]))
+    factorized = Lp(y1) * y1 * (1 - y1) / TAU
+    assert sympy.cancel(grad - factorized) == 0, "eq. (79) does not follow from the chain rule"
+    z_of_v = ETA - TAU * _logit(V)
+    y1_v = sympy.simplify(y1.subs(Z, z_of_v))
+    assert y1_v == V, f"sigma_tau(eta - z(v)) simplified to {y1_v}, not v"
+    jac = sympy.diff(z_of_v, V)  # dz/dv = -tau / (v (1 - v)); orientation flips the limits
+    zv = sympy.Dummy("z")  # keep p(z) opaque while the Jacobian cancels, then substitute z(v)
+    integrand_v = sympy.cancel((Lp(y1_v) * y1_v * (1 - y1_v) / TAU) * sympy.Function("p")(zv) * (-jac))
+    integrand_v = integrand_v.replace(sympy.Function("p"), lambda arg: logistic_pdf(arg)).subs(zv, z_of_v)
+    integrand_80 = Lp(V) * logistic_pdf(ETA - TAU * _logit(V))
+    assert sympy.cancel(integrand_v - integrand_80) == 0, "substitution does not give eq. (80)"
+    return {
+        "gs_gradient": grad,
+        "factorized": factorized,
+        "jacobian_dz_dv": sympy.simplify(jac),
+        "integrand_v": integrand_v,
+        "integrand_80": integrand_80,
+    }
+
+
+# --------------------------------------------------------------------------- (b) eqs. (84)-(86)
+
+
+@functools.lru_cache(maxsize=None)
+def _c_w(k: int) -> sympy.Expr:
+    """``c_k`` as a rational function of ``w = e^eta``: ``(-1)^k/k! (w d/dw)^k p``."""
+    e = _P_ETA_W
+    for _ in range(k):
+        e = sympy.cancel(_W * sympy.diff(e, _W))
+    return sympy.factor((-1) ** k * e / sympy.factorial(k))
+
+
+def taylor_coefficients(order: int = 3) -> tuple[sympy.Expr, ...]:
+    """``(c_0, ..., c_order)`` with ``p(eta - tau u) = sum_k c_k(eta) u^k tau^k + O(tau^{order+1})``.
+
+    ``c_0 = p(eta)``; ``c_k = (-1)^k p^(k)(eta)/k!`` (Taylor's theorem in
+    ``tau``), simplified as rational functions of ``e^eta``.
+    """
+    if not isinstance(order, int) or isinstance(order, bool) or not 0 <= order <= 12:
+        raise InvalidArgument(f"order={order!r} is not an int in [0, 12]; pass e.g. order=3.")
+    return tuple(_c_w(k).subs(_W, sympy.exp(ETA)) for k in range(order + 1))
+
+
+@functools.lru_cache(maxsize=None)
+def _pi_s_over_sin(order: int) -> tuple[sympy.Expr, ...]:
+    ser = sympy.series(sympy.pi * _S / sympy.sin(sympy.pi * _S), _S, 0, order + 1).removeO()
+    return tuple(sympy.expand(ser).coeff(_S, j) for j in range(order + 1))
+
+
+def logit_moment(poly: sympy.Expr, k: int) -> sympy.Expr:
+    """``int_0^1 q(v) logit(v)^k dv`` for a polynomial ``q`` in :data:`Y` (closed form).
+
+    From ``int_0^1 v^m (v/(1-v))^s dv = B(m+1+s, 1-s)
+    = prod_{j=1}^m (j+s) * (pi s / sin(pi s)) / (m+1)!``, differentiated ``k``
+    times at ``s = 0``.
+    """
+    q = sympy.Poly(sympy.expand(poly), Y)
+    series = _pi_s_over_sin(k)
+    total = sympy.Integer(0)
+    for (m,), a in q.terms():
+        prod = sympy.expand(sympy.prod([j + _S for j in range(1, m + 1)]))
+        coeff_k = sum(prod.coeff(_S, i) * series[k - i] for i in range(k + 1))
+        total += a * sympy.factorial(k) * coeff_k / sympy.factorial(m + 1)
+    return sympy.nsimplify(sympy.expand(total)) if total.is_Rational else sympy.expand(total)
+
+
+def _require_polynomial_derivative(L: sympy.Expr) -> sympy.Expr:
+    Lp = sympy.diff(L, Y)
+    if not Lp.is_polynomial(Y):
+        raise InvalidArgument(
+            f"the series coefficients need a polynomial L'(y); got L'(y) = {Lp}. Use a polynomial loss "
+            "(e.g. y**3), or compare with the exact expectation by quadrature instead."
+        )
+    return Lp
+
+
+def true_gradient(loss: Any = DEFAULT_LOSS, encoding: str = "01") -> sympy.Expr:
+    """``d/d eta E[L(state)]`` with ``P(x1 = 1) = sigma(eta)``.
+
+    {0,1}: ``(L(1) - L(0)) p(eta)``; +-1 (state ``s = 2 x1 - 1``):
+    ``(L(1) - L(-1)) p(eta)``.
+    """
+    L = as_loss(loss)
+    enc = _as_encoding(encoding)
+    lo = 0 if enc == "01" else -1
+    return sympy.factor((L.subs(Y, 1) - L.subs(Y, lo)) * _P_ETA_W.subs(_W, sympy.exp(ETA)))
+
+
+def bias_coefficients(loss: Any = DEFAULT_LOSS, order: int = 3) -> tuple[sympy.Expr, ...]:
+    """``(b_0, ..., b_order)``: ``E[G_tau] = sum_k b_k(eta) tau^k + O(tau^{order+1})``, eq. (86).
+
+    ``b_k = c_k(eta) * I_k`` with ``I_k = int_0^1 L'(v) logit(v)^k dv``;
+    ``b_0`` is the true gradient ``(L(1) - L(0)) p(eta)``.
+    """
+    L = as_loss(loss)
+    Lp = _require_polynomial_derivative(L)
+    cs = taylor_coefficients(order)
+    return tuple(sympy.factor(cs[k] * logit_moment(Lp, k)) for k in range(order + 1))
+
+
+def second_moment_coefficients(loss: Any = DEFAULT_LOSS, order: int = 2) -> tuple[sympy.Expr, ...]:
+    """``(m_{-1}, m_0, ..., m_{order-1})``: ``E[G_tau^2] = sum_k m_{k-1} tau^{k-1} + O(tau^order)``.
+
+    Eqs. (92)-(97): ``m_{k-1} = c_k(eta) A_k``, ``A_k = int_0^1 L'(v)^2 v(1-v) logit(v)^k dv``.
+    """
+    L = as_loss(loss)
+    Lp = _require_polynomial_derivative(L)
+    cs = taylor_coefficients(order)
+    weight = sympy.expand(Lp**2 * Y * (1 - Y))
+    return tuple(sympy.factor(cs[k] * logit_moment(weight, k)) for k in range(order + 1))
+
+
+# --------------------------------------------------------------------------- (d) eqs. (98)-(100)
+
+
+@functools.lru_cache(maxsize=None)
+def _half_logit_moments(order: int) -> tuple[sympy.Expr, ...]:
+    """``int_{1/2}^1 logit(v)^k dv = int_0^inf u^k sigma(u) sigma(-u) du`` for k = 0..order.
+
+    Closed form: ``1/2`` for ``k = 0``, ``k! (1 - 2^{1-k}) zeta(k)`` for ``k >= 1``
+    (``ln 2`` for ``k = 1``), from ``sigma(u) sigma(-u) = sum_n (-1)^{n+1} n e^{-n u}``.
+    The ``k <= 2`` values are re-derived by sympy integration in the tests.
+    """
+    out = [sympy.Rational(1, 2)]
+    for k in range(1, order + 1):
+        out.append(sympy.log(2) if k == 1 else sympy.factorial(k) * (1 - sympy.Integer(2) ** (1 - k)) * sympy.zeta(k))
+    return tuple(sympy.simplify(e) for e in out)
+
+
+def stgs_expansion(loss: Any = LINEAR_LOSS, encoding: str = "01", order: int = 2) -> tuple[sympy.Expr, ...]:
+    """``(e_0, ..., e_order)``: ``E[ST-GS] = sum_k e_k(eta) tau^k + O(tau^{order+1})``.
+
+    {0,1}: ``E = L'(1) J+ + L'(0) J-`` (eqs. (99)-(100)) with
+    ``J+- = int p(eta - tau logit v) dv`` over ``[1/2, 1]`` / ``[0, 1/2]``, so
+    ``J+- = p/2 +- c1 ln2 tau + c2 (pi^2/6) tau^2 + ...``.  +-1: the loss
+    ``L(s)``, ``s = 2 x1 - 1``; backward through ``2 y1 - 1`` (``pm1``, factor 2)
+    or through ``y1`` (``pm1-mixed``, factor 1); ``L'`` at ``s = +-1``.
+    """
+    L = as_loss(loss)
+    enc = _as_encoding(encoding)
+    Lp = sympy.diff(L, Y)
+    hi, lo = (1, 0) if enc == "01" else (1, -1)
+    factor = 2 if enc == "pm1" else 1
+    cs = taylor_coefficients(order)
+    h = _half_logit_moments(order)
+    d_hi, d_lo = Lp.subs(Y, hi), Lp.subs(Y, lo)
+    # J+ = sum c_k tau^k h_k ; J- = sum c_k tau^k (-1)^k h_k (logit is odd about 1/2)
+    return tuple(
+        sympy.factor(factor * cs[k] * h[k] * (d_hi + (-1) ** k * d_lo)) for k in range(order + 1)
+    )
+
+
+def stgs_limit_ratio(loss: Any = LINEAR_LOSS, encoding: str = "01") -> sympy.Expr:
+    """``lim_{tau -> 0} E[ST-GS] / (true gradient)`` (a function of nothing for a linear loss)."""
+    e0 = stgs_expansion(loss, encoding, order=0)[0]
+    true = true_gradient(loss, "01" if encoding == "01" else "pm1")
+    if sympy.simplify(true) == 0:
+        raise InvalidArgument(f"the true gradient of loss {as_loss(loss)} is 0; the ratio is undefined.")
+    return sympy.simplify(e0 / true)
+
+
+# --------------------------------------------------------------------------- (e) eq. (87)
+
+
+def derive_vanishing_rate() -> dict[str, sympy.Expr]:
+    """Prop. E.2, eq. (87), for fixed ``x = eta - z > 0`` (``x < 0`` by symmetry of ``p``).
+
+    Returns ``derivative`` (``d/dx sigma_tau(x)``), ``printed_87``
+    (``p(x/tau)/tau``), ``rate`` (``(1/tau) C^{1/tau}``, ``C = e^-x``) and
+    ``limit_ratio`` (``lim_{tau->0+} derivative / rate``, derived: 1).
+    """
+    deriv = sympy.diff(sigma_tau(XD), XD)
+    printed = logistic_pdf(XD / TAU) / TAU
+    assert sympy.simplify(deriv - printed) == 0, "eq. (87): d sigma_tau/dx != p(x/tau)/tau"
+    rate = sympy.exp(-XD) ** (1 / TAU) / TAU
+    ratio = sympy.simplify(printed / rate)
+    lim = sympy.limit(ratio, TAU, 0, "+")
+    return {"derivative": deriv, "printed_87": printed, "rate": rate, "ratio": ratio, "limit_ratio": lim}
+
+
+# --------------------------------------------------------------------------- (f) eqs. (88)-(91)
+
+#: Eq. (91) as printed, ``p_Z(eta) tau logit(s*)``, with the printed threshold ``s(1 - s) >= eps``
+#: (an expression in ETA, TAU and the symbol ``eps``).
+_EPS = sympy.Symbol("eps", positive=True)
+_S_STAR_PRINTED = (1 - sympy.sqrt(1 - 4 * _EPS)) / 2
+PRINTED_91 = logistic_pdf(ETA) * TAU * _logit(_S_STAR_PRINTED)
+
+
+def _threshold(tau: flint.arb, eps: Any, printed: bool) -> flint.arb:
+    try:
+        e = to_arb(eps)
+    except InvalidArgument as exc:
+        raise InvalidArgument(f"eps={eps!r}: {exc} Expected a threshold 0 < eps, e.g. eps=1e-6.") from None
+    if not (e > 0):
+        raise InvalidArgument(f"eps={eps!r} is not positive; expected a gradient threshold eps > 0, e.g. eps=1e-6.")
+    return e if printed else e * tau
+
+
+def large_gradient_probability(eta: Any, tau: Any, eps: Any, *, printed_threshold: bool = False,
+                               digits: int = 30) -> flint.arb:
+    """Exact ``P(d/d eta sigma_tau(eta - z) >= eps)`` for logistic ``z`` (an Arb ball, closed form).
+
+    ``d/d eta sigma_tau(eta - z) = s(1 - s)/tau`` with ``s = sigma_tau(eta - z)``, so the event is
+    ``s(1 - s) >= eps tau``; ``printed_threshold=True`` uses the printed (88)-(89) ``s(1 - s) >= eps``
+    (which drops the ``1/tau``).  The set is ``|eta - z| <= tau l``, ``l = logit(1 - s*)``; for a
+    threshold ``> 1/4`` the probability is 0.
+    """
+    digits = _check_digits(digits)
+    with flint_precision(start_precision(digits) + 64):
+        t, e = _as_tau(tau), _as_eta(eta)
+        thr = _threshold(t, eps, printed_threshold)
+        if thr > flint.arb(1) / 4:
+            return flint.arb(0)
+        s_star = (1 - (1 - 4 * thr).sqrt()) / 2
+        ell = ((1 - s_star) / s_star).log()
+        sig = lambda x: 1 / (1 + (-x).exp())  # noqa: E731
+        return sig(e + t * ell) - sig(e - t * ell)
+
+
+def large_gradient_asymptote(eta: Any, tau: Any, eps: Any, *, printed_threshold: bool = False,
+                             digits: int = 30) -> flint.arb:
+    """The first-order term ``2 p(eta) tau l`` of :func:`large_gradient_probability` (tau -> 0)."""
+    digits = _check_digits(digits)
+    with flint_precision(start_precision(digits) + 64):
+        t, e = _as_tau(tau), _as_eta(eta)
+        thr = _threshold(t, eps, printed_threshold)
+        s_star = (1 - (1 - 4 * thr).sqrt()) / 2
+        ell = ((1 - s_star) / s_star).log()
+        return 2 * _p(flint.acb(e)).real * t * ell
+
+
+# --------------------------------------------------------------------------- exact values (quadrature)
+
+
+def _sig(u: flint.acb) -> flint.acb:
+    return 1 / (1 + (-u).exp())
+
+
+def _w(u: flint.acb) -> flint.acb:
+    """``sigma(u) sigma(-u) = 1 / (4 cosh^2(u/2))``."""
+    c = (u / 2).cosh()
+    return 1 / (4 * c * c)
+
+
+def _p(t: flint.acb) -> flint.acb:
+    c = (t / 2).cosh()
+    return 1 / (4 * c * c)
+
+
+def _sup_abs_on_unit(f) -> flint.arb:
+    """An Arb upper bound of ``|f|`` on [0, 1] (by bisection into 64 balls)."""
+    best = flint.arb(0)
+    for i in range(64):
+        ball = flint.acb(flint.arb(flint.fmpq(2 * i + 1, 128), flint.fmpq(1, 128)))
+        val = f(ball, False)
+        if not val.is_finite():
+            raise InvalidArgument(
+                "L'(y) is not bounded on [0, 1] (its enclosure is infinite); expected a loss with a bounded "
+                "derivative on [0, 1] (the GS integrals may diverge otherwise)."
+            )
+        best = max(best, flint.arb(abs(val).upper()))
+    return best
+
+
+def _cutoff(digits: int, bound: flint.arb, eta: flint.arb, decay: int) -> int:
+    logb = math.log(max(float(bound.upper()), 1.0))
+    return int(math.ceil(((digits + 8) * math.log(10) + logb + abs(float(eta.mid())) + 5) / decay))
+
+
+def _truncated(integrand, lo, hi, *, digits, tail: flint.arb, method: str) -> QuadratureResult:
+    """Certified integral over [lo, hi] plus a rigorous ``tail`` added to the radius."""
+    core = certified_integral_1d(integrand, lo, hi, digits=digits + 3)
+    with flint_precision(core.prec + 16):
+        ball = core.ball + flint.arb(0, tail.upper())
+        tol = flint.arb(10) ** (-digits)
+        if not (ball.rad() <= tol * abs(ball.mid())):
+            raise PrecisionNotReached(
+                f"{method}: {digits} correct digits requested but the truncated integral {ball} "
+                f"(tail bound {tail.upper()}) does not reach them at {core.prec} bits; lower digits."
+            )
+        return QuadratureResult(
+            value=arb_to_mpf(ball.mid()), radius=arb_to_mpf(ball.rad()), digits=digits,
+            method=f"{method}; arb quadrature on [{lo}, {hi}] + rigorous tail bound", certified=True,
+            prec=core.prec, relative=True, ball=ball,
+        )
+
+
+def _check_digits(digits: Any) -> int:
+    if isinstance(digits, bool) or not isinstance(digits, int) or digits < 5:
+        raise InvalidArgument(
+            f"digits={digits!r} is not an integer >= 5; expected the number of certified digits "
+            "(default 30). Pass digits=30, or at least digits=5."
+        )
+    return digits
+
+
+def _memo(fn):
+    """Memoize an exact-value routine on hashable arguments (results are immutable)."""
+    cached = functools.lru_cache(maxsize=512)(fn)
+
+    @functools.wraps(fn)
+    def wrapper(eta, tau, loss, digits, *rest):
+        try:
+            return cached(eta, tau, loss, digits, *rest)
+        except TypeError:  # unhashable argument (e.g. a flint ball): compute without the cache
+            return fn(eta, tau, loss, digits, *rest)
+
+    return wrapper
+
+
+def expected_gs_gradient(eta: Any, tau: Any, loss: Any = DEFAULT_LOSS, *, digits: int = 30) -> QuadratureResult:
+    """``E_z[G_tau] = int_R L'(sigma(u)) sigma(u) sigma(-u) p(eta - tau u) du`` (certified).
+
+    Tail for ``|u| > U``: at most ``M e^-U / 2`` (``M >= sup |L'|`` on [0, 1]).
+    Results are memoized per process.
+    """
+    digits = _check_digits(digits)
+    _as_tau(tau), _as_eta(eta)  # validate before the memo (True == 1 as a key)
+    return _expected_gs(eta, tau, as_loss(loss), digits)
+
+
+@_memo
+def _expected_gs(eta, tau, L, digits) -> QuadratureResult:
+    with flint_precision(start_precision(digits) + 32):
+        t, e = _as_tau(tau), _as_eta(eta)
+        fLp = acb_integrand(sympy.diff(L, Y), Y)
+        M = _sup_abs_on_unit(fLp)
+        cut = _cutoff(digits, M, e, 1)
+        tail = M * flint.arb(-cut).exp() / 2
+
+    def f(u, analytic):
+        return fLp(_sig(u), analytic) * _w(u) * _p(e - t * u)
+
+    return _truncated(f, -cut, cut, digits=digits, tail=tail, method="E[G_tau] (GS, eq. (78))")
+
+
+def gs_second_moment(eta: Any, tau: Any, loss: Any = DEFAULT_LOSS, *, digits: int = 30) -> QuadratureResult:
+    """``E_z[G_tau^2] = (1/tau) int_R L'(sigma(u))^2 (sigma(u) sigma(-u))^2 p(eta - tau u) du`` (eq. (94)).
+
+    Tail for ``|u| > U``: at most ``M^2 e^{-2U} / (4 tau)``.  Memoized per process.
+    """
+    digits = _check_digits(digits)
+    _as_tau(tau), _as_eta(eta)  # validate before the memo (True == 1 as a key)
+    return _second_moment(eta, tau, as_loss(loss), digits)
+
+
+@_memo
+def _second_moment(eta, tau, L, digits) -> QuadratureResult:
+    with flint_precision(start_precision(digits) + 32):
+        t, e = _as_tau(tau), _as_eta(eta)
+        fLp = acb_integrand(sympy.diff(L, Y), Y)
+        M = _sup_abs_on_unit(fLp)
+        cut = _cutoff(digits, M * M / t, e, 2)
+        tail = M * M * flint.arb(-2 * cut).exp() / (4 * t)
+
+    def f(u, analytic):
+        g = fLp(_sig(u), analytic) * _w(u)
+        return g * g * _p(e - t * u) / t
+
+    return _truncated(f, -cut, cut, digits=digits, tail=tail, method="E[G_tau^2] (GS, eq. (94))")
+
+
+def expected_stgs_gradient(
+    eta: Any, tau: Any, loss: Any = LINEAR_LOSS, *, encoding: str = "01", digits: int = 30
+) -> QuadratureResult:
+    """``E_z[ST-GS]``: ``factor * (L'(hi) J+ + L'(lo) J-)``, ``J+ = int_0^inf sigma sigma(-.) p(eta - tau u) du``.
+
+    (``u > 0`` iff ``z < eta`` iff ``x1 = 1``.)  Each half-line is truncated at
+    ``U`` with tail at most ``e^-U / 4``.  ``encoding``: see :data:`ENCODINGS`.
+    """
+    digits = _check_digits(digits)
+    L = as_loss(loss)
+    enc = _as_encoding(encoding)
+    Lp = sympy.diff(L, Y)
+    hi, lo = (1, 0) if enc == "01" else (1, -1)
+    factor = 2 if enc == "pm1" else 1
+    with flint_precision(start_precision(digits) + 32):
+        t, e = _as_tau(tau), _as_eta(eta)
+        d_hi, d_lo = to_arb(Lp.subs(Y, hi)), to_arb(Lp.subs(Y, lo))
+        M = factor * max(abs(d_hi).upper(), abs(d_lo).upper(), flint.arb(1))
+        cut = _cutoff(digits, flint.arb(M), e, 1)
+        tail = flint.arb(M) * flint.arb(-cut).exp() / 2
+
+    def f(u, analytic):
+        # L'(x1) jumps at u = 0 (x1 = [u >= 0]); it is a constant on each half-line, so each half is
+        # the meromorphic integral of sigma(u) sigma(-u) p(eta - tau u), scaled afterwards
+        return _w(u) * _p(e - t * u)
+
+    parts = []
+    for coeff, (a, b) in ((d_hi, (0, cut)), (d_lo, (-cut, 0))):
+        if coeff == 0:
+            continue
+        parts.append((coeff * factor, certified_integral_1d(f, a, b, digits=digits + 3)))
+    with flint_precision(start_precision(digits) + 48):
+        ball = flint.arb(0)
+        prec = 0
+        for coeff, part in parts:
+            ball += coeff * part.ball
+            prec = max(prec, part.prec)
+        ball += flint.arb(0, tail.upper())
+        tol = flint.arb(10) ** (-digits)
+        if not (ball.rad() <= tol * abs(ball.mid())):
+            raise PrecisionNotReached(
+                f"E[ST-GS] ({enc}): {digits} digits requested but got {ball} at {prec} bits; lower digits."
+            )
+        return QuadratureResult(
+            value=arb_to_mpf(ball.mid()), radius=arb_to_mpf(ball.rad()), digits=digits,
+            method=f"E[ST-GS] ({enc}, eqs. (99)-(100)); arb quadrature on both half-lines + tail bound",
+            certified=True, prec=prec, relative=True, ball=ball,
+        )
+
+
+# --------------------------------------------------------------------------- series vs exact
+
+
+@dataclass(frozen=True)
+class RemainderRow:
+    """One grid point: ``exact`` (ball), ``series`` value, ``remainder`` ball and ``remainder / tau^power``."""
+
+    eta: Any
+    tau: Any
+    exact: Any
+    series: Any
+    remainder: Any
+    scaled: Any  # remainder / tau^power (arb)
+    power: int
+
+
+def _eval_arb(expr: sympy.Expr, eta: flint.arb) -> flint.arb:
+    f = acb_integrand(expr, ETA)
+    return f(flint.acb(eta), False).real
+
+
+def series_remainders(
+    kind: str,
+    etas: Sequence[Any],
+    taus: Sequence[Any],
+    loss: Any = DEFAULT_LOSS,
+    *,
+    coefficients: Sequence[sympy.Expr] | None = None,
+    digits: int = 30,
+) -> list[RemainderRow]:
+    """Exact value (certified quadrature) minus the truncated series, on a grid.
+
+    ``kind="gs"``: ``E[G_tau] - (b0 + b1 tau + b2 tau^2)``, scaled by ``tau^3``;
+    ``kind="second-moment"``: ``E[G_tau^2] - (m_{-1}/tau + m_0 + m_1 tau)``,
+    scaled by ``tau^2``.  ``coefficients`` overrides the series coefficients
+    (e.g. a deliberately wrong ``b1``) to show the test can fail.
+    """
+    if kind not in ("gs", "second-moment"):
+        raise InvalidArgument(f"kind={kind!r} is not known; expected 'gs' or 'second-moment'.")
+    if coefficients is None:
+        coefficients = bias_coefficients(loss, 2) if kind == "gs" else second_moment_coefficients(loss, 2)
+    coefficients = tuple(coefficients)
+    if len(coefficients) != 3:
+        raise InvalidArgument(f"expected 3 series coefficients, got {len(coefficients)}.")
+    rows = []
+    for eta in etas:
+        for tau in taus:
+            if kind == "gs":
+                exact = expected_gs_gradient(eta, tau, loss, digits=digits)
+                shift, power = 0, 3
+            else:
+                exact = gs_second_moment(eta, tau, loss, digits=digits)
+                shift, power = -1, 2
+            with flint_precision(exact.prec + 32):
+                e, t = _as_eta(eta), _as_tau(tau)
+                ser = sum((_eval_arb(c, e) * t ** (k + shift) for k, c in enumerate(coefficients)), flint.arb(0))
+                rem = exact.ball - ser
+                rows.append(RemainderRow(eta, tau, exact.ball, ser, rem, rem / t**power, power))
+    return rows
+
+
+def remainder_orders(rows: Sequence[RemainderRow]) -> dict[Any, float]:
+    """Per ``eta``: the empirical order ``log(|R(t1)|/|R(t2)|)/log(t1/t2)`` for the two smallest ``tau``.
+
+    ``inf`` if the smaller remainder is 0 to the certified precision.
+    """
+    by_eta: dict[Any, list[RemainderRow]] = {}
+    for r in rows:
+        by_eta.setdefault(r.eta, []).append(r)
+    out = {}
+    for eta, rs in by_eta.items():
+        rs = sorted(rs, key=lambda r: float(to_arb(r.tau).mid()))
+        if len(rs) < 2:
+            raise InvalidArgument(f"eta={eta!r}: need at least two tau values to estimate an order.")
+        small, large = rs[0], rs[1]
+        r1, r2 = abs(float(large.remainder.mid())), abs(float(small.remainder.mid()))
+        t1, t2 = float(to_arb(large.tau).mid()), float(to_arb(small.tau).mid())
+        out[eta] = math.inf if r2 == 0 else math.log(r1 / r2) / math.log(t1 / t2)
+    return out
