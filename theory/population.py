@@ -75,6 +75,7 @@ __all__ = [
     "W_HAT",
     "W_STAR_HAT",
     "PROXIES",
+    "PlaneVector",
     "PlaneMoments",
     "plane_moments",
     "PopulationFormulas",
@@ -229,7 +230,7 @@ def _to_theta(expr: sympy.Expr) -> sympy.Expr:
 
 @functools.lru_cache(maxsize=1)
 def plane_moments() -> PlaneMoments:
-    """The Gaussian plane integrals, derived by sympy (about 1.5 s, cached).
+    """The Gaussian plane integrals, derived by sympy (1-2 s, cached).
 
     Angular intervals (polar angle ``phi`` of ``(s, t)``, ``theta`` in ``[0, pi]``):
     ``s > 0`` is ``(-pi/2, pi/2)``; ``u = rho cos(phi - theta) > 0`` is
@@ -382,8 +383,11 @@ def _same_teacher_subs(expr: sympy.Expr) -> sympy.Expr:
 
 
 def same_teacher(expr: sympy.Expr) -> sympy.Expr:
-    """``expr`` in the model of the claim, ``v* = v`` (``V_DOT = V_STAR_SQ = V_SQ``, ``SUM_V_STAR = SUM_V``), simplified."""
-    return sympy.simplify(_same_teacher_subs(expr))
+    """``expr`` in the claim's model ``v* = v``, factored.
+
+    Substitutes ``V_DOT = V_STAR_SQ = V_SQ`` and ``SUM_V_STAR = SUM_V``.
+    """
+    return sympy.factor(sympy.expand(_same_teacher_subs(expr)))
 
 
 # ------------------------------------------------------------------ validation
@@ -449,7 +453,7 @@ def _instance(w, w_star, v, v_star) -> _Instance:
 
 
 def _check_proxy(proxy: str) -> str:
-    if proxy not in PROXIES:
+    if not isinstance(proxy, str) or proxy not in PROXIES:
         raise InvalidArgument(
             f"unknown proxy {proxy!r}; expected one of {', '.join(PROXIES)}. Pass e.g. proxy='relu'."
         )
@@ -469,9 +473,10 @@ def _formulas(formulas: PopulationFormulas | None) -> PopulationFormulas:
 _EDGE = 1e-9  # theta is evaluated in [_EDGE, pi - _EDGE]: the clipped forms contain cot(theta)
 
 
-def _call(fn, inst: _Instance, theta: float | None = None):
-    th = inst.theta if theta is None else theta
-    th = min(max(th, _EDGE), math.pi - _EDGE)
+def _call(fn, inst: _Instance, *, clamp: bool = True):
+    th = inst.theta
+    if clamp:
+        th = min(max(th, _EDGE), math.pi - _EDGE)
     with np.errstate(all="ignore"):
         return fn(th, *inst.scalars)
 
@@ -485,7 +490,7 @@ def population_loss(w, w_star, v, *, v_star=None, formulas: PopulationFormulas |
     Shapes: ``w``, ``w_star`` of length ``n``; ``v``, ``v_star`` (default ``v``) of length ``k``.
     """
     inst = _instance(w, w_star, v, v_star)
-    return float(_call(_formulas(formulas)._numeric["f"], inst))
+    return float(_call(_formulas(formulas)._numeric["f"], inst, clamp=False))
 
 
 def _plane_basis(inst: _Instance) -> tuple[np.ndarray, np.ndarray, float]:
@@ -525,7 +530,10 @@ def expected_ste_gradient(w, w_star, v, proxy: str = "relu", *, v_star=None,
 
 
 def inner_products(w, w_star, v, proxy: str = "relu", *, v_star=None) -> dict[str, float]:
-    """``{"g.grad_f": <E[g], grad f>, "g.(w - w*)": <E[g], w - w*>}`` (closed forms; ``grad f`` needs ``theta`` in ``(0, pi)``)."""
+    """``{"g.grad_f": <E[g], grad f>, "g.(w - w*)": <E[g], w - w*>}`` from the closed forms.
+
+    ``grad f`` needs ``theta`` in ``(0, pi)`` (w not parallel to w_star).
+    """
     g = expected_ste_gradient(w, w_star, v, proxy, v_star=v_star)
     grad = population_loss_gradient(w, w_star, v, v_star=v_star)
     inst = _instance(w, w_star, v, v_star)
@@ -622,8 +630,13 @@ def monte_carlo(w, w_star, v, *, v_star=None, n_samples: int = 10**7, seed: int 
                 chunk_size: int = 200_000) -> MonteCarloEstimate:
     """Plain Monte Carlo of ``f`` and of ``E[g]`` for every proxy, drawing full ``Z`` in ``R^(k x n)``.
 
-    Chunk ``j`` uses ``np.random.default_rng(SeedSequence(seed).spawn(...)[j])``,
-    so the result depends on ``(seed, chunk_size)``; memory is ``O(chunk_size * k * n)``.
+    Independent of the closed forms: each sample draws ``Z`` (float32 normals;
+    sums in float64), evaluates the per-sample loss and the STE gradient
+    ``(v^T sigma(Z w) - y) sum_i v_i mu'(z_i.w) z_i`` of every proxy (samples
+    with zero residual contribute exactly 0 and are skipped).  Chunk ``j`` uses
+    ``np.random.default_rng(SeedSequence(seed).spawn(...)[j])``, so the result
+    depends on ``(seed, chunk_size)``; memory is ``O(chunk_size * k * n)``.
+    Standard errors are ``sd / sqrt(n_samples)`` (normal approximation).
     """
     inst = _instance(w, w_star, v, v_star)
     for name, val, lo in (("n_samples", n_samples, 2), ("seed", seed, 0), ("chunk_size", chunk_size, 1)):

@@ -130,7 +130,8 @@ def derive_population_ste() -> DerivationResult:
     fd = np.array([(pop.population_loss(_W + h * e, _W_STAR, _V) - pop.population_loss(_W - h * e, _W_STAR, _V))
                    / (2 * h) for e in np.eye(3)])
     gerr = float(np.max(np.abs(fd - pop.population_loss_gradient(_W, _W_STAR, _V))))
-    checks.append(_require(gerr < 1e-6, f"grad f vs central finite differences of f (h = 1e-6): max |diff| = {gerr:.1e}"))
+    checks.append(_require(
+        gerr < 1e-6, f"grad f vs central finite differences of f (h = 1e-6): max |diff| = {gerr:.1e}"))
     # signs
     for proxy, (ig, idisp) in inner.items():
         lo_g, _ = _sign_scan(ig)
@@ -158,9 +159,11 @@ def derive_population_ste() -> DerivationResult:
         "ReLU and identity proxies give parallel expected STE gradients here: E[g_identity] = 2 E[g_relu] = "
         "|v|^2 (w_hat - w_star_hat)/sqrt(2 pi). The identity proxy's failure reported by Yin et al. (2019) concerns "
         "their setting where v is trained as well; with v fixed and v* = v it is not reproduced.",
-        "For every proxy with mu' >= 0 supported where needed and v* = v, <E[g], w - w*> = |v|^2 "
-        "E[mu'(z.w) (1{z.w>0} - 1{z.w*>0}) (z.w - z.w*)] >= 0 pointwise-integrand (the two factors have the same "
-        "sign), which explains the positive signs; <E[g], grad f> = |v|^4 B/(2 pi |w|) with B > 0 the e2-moment.",
+        "Why the signs are positive (v* = v): for any proxy with mu' >= 0, <E[g], w - w*> = |v|^2 "
+        "E[mu'(z.w) (1{z.w>0} - 1{z.w*>0}) (z.w - z.w*)] and the integrand is >= 0 pointwise, because "
+        "1{z.w>0} - 1{z.w*>0} and z.w - z.w* have the same sign whenever the indicator difference is non-zero; "
+        "<E[g], grad f> = |v|^2/(2 pi |w|) (-e2 coordinate of E[g]) and that coordinate is -|v|^2 times an "
+        "e2-moment E[mu'(z.w) t 1{z.w*>0}] > 0.",
         "f is not differentiable at theta = 0 (f ~ theta, a cone) nor at theta = pi; grad f has constant norm "
         "|v|^2/(2 pi |w|) on (0, pi).",
     ]
