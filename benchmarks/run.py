@@ -190,17 +190,18 @@ def bench_dask(target_seconds: float, repeats: int) -> dict[str, Any]:
     sampler = EstimatorSampler("st", loss, a, "logistic")
     chunk = 4096
     seed = task_seed(0, "benchmark/dask")
-    t_chunk, _ = best_of(lambda: monte_carlo_mean(sampler, 4 * chunk, seed, chunk_size=chunk), 1)
-    n_chunks = max(8, 2 * round(target_seconds / t_chunk * 4 / 2))
-    n_samples = n_chunks * chunk
     with local_client(1) as one, local_client(2) as two:
-        for client in (one, two):  # warm up: workers import numpy and the task
+        for client in (one, two):  # warm up: workers import numpy and unpickle the task
             distributed_monte_carlo(sampler, 4 * chunk, seed, chunk_size=chunk, client=client)
-        t, results = paired_best({
+        # calibrate on the 1-worker cluster itself: seconds per chunk as the job will see them
+        t_probe, _ = best_of(lambda: distributed_monte_carlo(sampler, 16 * chunk, seed, chunk_size=chunk,
+                                                             client=one), 1)
+        n_chunks = max(8, 2 * round(target_seconds / (t_probe / 16) / 2))
+        n_samples = n_chunks * chunk
+        times, results = paired_best({
             workers: (lambda c=client: distributed_monte_carlo(sampler, n_samples, seed, chunk_size=chunk, client=c))
             for workers, client in ((1, one), (2, two))
         }, repeats)
-    times = t
     r1, r2 = results[1], results[2]
     identical = all(np.array_equal(getattr(r1, f), getattr(r2, f)) for f in ("mean", "std_error", "low", "high"))
     if not identical:

@@ -92,7 +92,7 @@ def local_client(workers: int, *, threads_per_worker: int = 1) -> Iterator[Any]:
         warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
         cluster = LocalCluster(
             n_workers=workers, threads_per_worker=threads_per_worker, processes=True,
-            dashboard_address=None, silence_logs=logging.ERROR,
+            dashboard_address=None, silence_logs=logging.CRITICAL,  # task errors reach the caller anyway
         )
     try:
         client = Client(cluster, set_as_default=False)
