@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from proofs_check.errors import InvalidArgument
+from proofs_check.errors import InvalidArgument, NonFiniteValue
 
 from ._compensated import gamma, neumaier_add
 from ._validation import as_confidence, as_int, check_finite_rows, short_repr
@@ -98,9 +98,11 @@ class RunningMoments:
             raise InvalidArgument(
                 f"{who} has shape {Y.shape}; expected a non-empty 2-D array (size, d) with one draw per row."
             )
-        check_finite_rows(Y, None, who=who, what="value")
         size = Y.shape[0]
         total = Y.sum(axis=0)
+        if not np.isfinite(total).all():  # a NaN or inf anywhere makes its column sum non-finite
+            check_finite_rows(Y, None, who=who, what="value")  # names the sample and coordinate
+            raise NonFiniteValue(f"{who}: the column sums overflowed (|values| near 1.8e308); rescale the quantity.")
         dev = Y - total / size
         sdev = dev.sum(axis=0)
         m2 = np.maximum(np.einsum("bj,bj->j", dev, dev) - sdev * sdev / size, 0.0)

@@ -21,6 +21,7 @@ __all__ = ["Registry", "default_registry", "CLAIM_MODULES"]
 CLAIM_MODULES = (
     "proofs_check.claims.sbn_invariance",
     "proofs_check.claims.sbn_bias",
+    "proofs_check.claims.sbn_gumbel",
 )
 
 
