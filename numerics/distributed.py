@@ -115,7 +115,7 @@ def connect(address: str, *, timeout: float = 10.0) -> Any:
     except (OSError, TimeoutError, ValueError) as exc:
         raise SchedulerUnreachable(
             f"cannot reach the Dask scheduler at {address!r} ({type(exc).__name__}: {exc}); "
-            "start one with `dask scheduler` and `dask worker ADDRESS`, or pass a client / use local_client(N)"
+            "start one with `dask scheduler` and `dask worker ADDRESS`, or leave the address out to use a local cluster"
         ) from None
 
 

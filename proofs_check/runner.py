@@ -18,9 +18,9 @@ The engine never prints: progress goes to an optional ``progress`` callback.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import importlib.metadata
-import logging
 import os
 import platform
 import sys
@@ -29,10 +29,11 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from numerics.distributed import connect, local_client
 from numerics.seeding import task_seed
 
 from .claim import Claim, ClaimResult, Method, MethodContext, MethodResult, Outcome, Tier, jsonable
-from .errors import InvalidArgument, SchedulerUnreachable
+from .errors import InvalidArgument
 from .results import RunResult
 from .verdict import Verdict
 
@@ -120,26 +121,22 @@ def _validate(seed: int, workers: int | None) -> None:
         )
 
 
-def _connect(scheduler: str, timeout: float):
-    from distributed import Client
-
-    try:
-        return Client(scheduler, timeout=f"{timeout}s", set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise SchedulerUnreachable(
-            f"cannot reach the Dask scheduler at {scheduler!r} ({type(exc).__name__}: {exc}); "
-            "start one with `dask scheduler` and `dask worker ADDRESS`, or drop --scheduler to use a local cluster"
-        ) from None
+def _in_process(tasks, seed, tier):
+    for t in tasks:
+        yield t, execute_method(t.claim, t.method, seed, tier)
 
 
-def _local_client(workers: int):
-    from distributed import Client, LocalCluster
+def _on_cluster(client, tasks, seed, tier):
+    """One future per method; yields in completion order (the caller re-orders)."""
+    from distributed import as_completed
 
-    cluster = LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True,
-        dashboard_address=None, silence_logs=logging.ERROR,
-    )
-    return Client(cluster, set_as_default=False), cluster
+    futures = {
+        client.submit(execute_method, t.claim, t.method, seed, tier, pure=False,
+                      key=f"{t.claim.id}/{t.method.name}-{os.getpid()}-{time.time_ns()}"): t
+        for t in tasks
+    }
+    for fut in as_completed(futures, loop=client.loop):
+        yield futures[fut], fut.result()
 
 
 def run_claims(
@@ -171,42 +168,21 @@ def run_claims(
     for _ in tasks:
         notify("start", None)
 
-    if scheduler is not None:
-        client, cluster = _connect(scheduler, scheduler_timeout), None
-        workers_label: int | str = scheduler
-    elif workers == 0:
-        client = cluster = None
-        workers_label = 0
-    else:
-        n = workers if workers is not None else default_workers()
-        client, cluster = _local_client(n)
-        workers_label = n
-
     results: dict[tuple[str, str], MethodResult] = {}
-    try:
-        if client is None:
-            for task in tasks:
-                res = execute_method(task.claim, task.method, seed, tier)
-                results[(task.claim.id, task.method.name)] = res
-                notify("done", res)
+    with contextlib.ExitStack() as stack:
+        if scheduler is not None:
+            client = stack.enter_context(contextlib.closing(connect(scheduler, timeout=scheduler_timeout)))
+            workers_label: int | str = scheduler
+        elif workers == 0:
+            client, workers_label = None, 0
         else:
-            from distributed import as_completed
+            workers_label = workers if workers is not None else default_workers()
+            client = stack.enter_context(local_client(workers_label))
 
-            futures = {
-                client.submit(execute_method, t.claim, t.method, seed, tier, pure=False,
-                              key=f"{t.claim.id}/{t.method.name}-{os.getpid()}-{time.time_ns()}"): t
-                for t in tasks
-            }
-            for fut in as_completed(futures, loop=client.loop):
-                t = futures[fut]
-                res = fut.result()
-                results[(t.claim.id, t.method.name)] = res
-                notify("done", res)
-    finally:
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            cluster.close()
+        completed = _in_process(tasks, seed, tier) if client is None else _on_cluster(client, tasks, seed, tier)
+        for task, res in completed:
+            results[(task.claim.id, task.method.name)] = res
+            notify("done", res)
 
     claim_results = [
         ClaimResult(
