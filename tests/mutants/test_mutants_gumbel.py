@@ -1,0 +1,119 @@
+"""The Gumbel-Softmax checks can say no: each checked method, given a false premise, REFUTES.
+
+A mutant is the same check function with one premise replaced by a false one
+(a wrong c1, a wrong rate exponent, a wrong limit ratio, a loss for which the
+property fails, a logit where the bias vanishes).
+"""
+
+import functools
+
+import pytest
+import sympy
+
+from proofs_check import Verdict
+from proofs_check.claim import MethodContext, Tier
+from proofs_check.claims import sbn_gumbel as g
+from numerics.seeding import task_seed
+from theory import gumbel_softmax as gs
+
+ETA, TAU, Y = gs.ETA, gs.TAU, gs.Y
+C = gs.taylor_coefficients(2)
+
+
+def _ctx(name="mutant"):
+    return MethodContext("MUTANT", name, 0, task_seed(0, f"MUTANT/{name}"), Tier.QUICK)
+
+
+MUTANTS = {
+    # SBN-E1
+    "e1 series: c1 with the wrong sign": functools.partial(g.check_e1_series_symbolic, c1=-C[1]),
+    "e1 series: c2 halved": functools.partial(g.check_e1_series_symbolic, c2=C[2] / 2),
+    "e1 remainder: c1 with the wrong sign": functools.partial(g.check_e1_remainder_quadrature, c1=-C[1]),
+    "e1 remainder: c2 halved": functools.partial(g.check_e1_remainder_quadrature, c2=C[2] / 2),
+    "e1 limit: +-1 true gradient (L(1) - L(-1)) p": functools.partial(
+        g.check_e1_limit_symbolic, true_gradient=2 * gs.logistic_pdf(ETA)),
+    "e1 bias rate: O(tau^2)": functools.partial(g.check_e1_bias_rate_quadrature, rate=2.0),
+    "e1 linear: at eta = log(2 + sqrt 3) (c2 = 0)": functools.partial(
+        g.check_e1_linear_symbolic, eta=sympy.log(2 + sympy.sqrt(3))),
+    "e1 linear Monte Carlo: ST instead of GS": functools.partial(g.check_e1_linear_montecarlo, estimator="st"),
+    "e1 printed: c1 with the wrong sign": functools.partial(g.check_e1_printed_coefficients, c1_printed=-gs.C1_PRINTED),
+    # SBN-E2
+    "e2 sympy: rate C^(2/tau)": functools.partial(g.check_e2_symbolic, exponent=2),
+    "e2 sympy: rate tau^-2 C^(1/tau)": functools.partial(g.check_e2_symbolic, power=2),
+    "e2 arb: rate C^(2/tau)": functools.partial(g.check_e2_arb, exponent=2),
+    "e2 arb: rate tau^-2 C^(1/tau)": functools.partial(g.check_e2_arb, power=2),
+    "e2 estimator code: rate tau^-2 C^(1/tau)": functools.partial(g.check_e2_estimator_code, power=2),
+    # SBN-E3
+    "e3 sympy: asymptote p tau l (factor 1)": functools.partial(g.check_e3_symbolic, lead_factor=1),
+    "e3 arb: asymptote p tau l (factor 1)": functools.partial(g.check_e3_arb, lead_factor=1),
+    "e3 monte carlo: printed threshold s(1-s) >= eps": functools.partial(g.check_e3_montecarlo, printed_threshold=True),
+    "e3 bound: tau log(1/eps) / 4": functools.partial(
+        g.check_e3_bound, bound=lambda tau, eps: 0.25 * tau * __import__("math").log(1 / eps)),
+    # SBN-E4
+    "e4 sympy: variance O(1)": functools.partial(g.check_e4_symbolic, growth=0),
+    "e4 variance rate: O(1)": functools.partial(g.check_e4_variance_rate, growth=0.0),
+    "e4 variance rate: O(1/tau^2)": functools.partial(g.check_e4_variance_rate, growth=2.0),
+    "e4 monte carlo: O(1)": functools.partial(g.check_e4_montecarlo, growth=0.0),
+    "e4 expansion: c1 A1 term with the wrong sign": functools.partial(
+        g.check_e4_expansion_quadrature,
+        coefficients=(lambda m: (m[0], -m[1], m[2]))(gs.second_moment_coefficients(gs.DEFAULT_LOSS, 2))),
+    # SBN-STGS
+    "stgs sympy: limit 1/2 in {0,1}": functools.partial(
+        g.check_stgs_symbolic, ratios={"01": sympy.Rational(1, 2), "pm1": 1, "pm1-mixed": sympy.Rational(1, 2)}),
+    "stgs quadrature: limit 1/2 in {0,1} and +-1": functools.partial(
+        g.check_stgs_quadrature, ratios={"01": sympy.Rational(1, 2), "pm1": sympy.Rational(1, 2),
+                                         "pm1-mixed": sympy.Rational(1, 2)}),
+    "stgs monte carlo: limit 1/2": functools.partial(
+        g.check_stgs_montecarlo, ratios={"01": sympy.Rational(1, 2), "pm1": sympy.Rational(1, 2)}),
+    "stgs nonlinear sympy: quadratic L (limit 1)": functools.partial(g.check_stgs_nonlinear_symbolic, loss=Y**2),
+    "stgs nonlinear quadrature: quadratic L": functools.partial(g.check_stgs_nonlinear_quadrature, loss=Y**2),
+    "stgs variance quadrature: quadratic L (ST not deterministic)": functools.partial(
+        g.check_stgs_variance_quadrature, loss=Y**2),
+    "stgs variance monte carlo: quadratic L": functools.partial(g.check_stgs_variance_montecarlo, loss_coeffs=2),
+}
+
+
+@pytest.mark.parametrize("name", list(MUTANTS))
+def test_mutant_is_refuted(name):
+    out = MUTANTS[name](_ctx(name))
+    assert out.verdict is Verdict.REFUTED, (name, out.verdict, out.evidence)
+    assert out.counterexample
+
+
+def test_e1_zero_bias_logit_refutes_bias_at_fixed_tau():
+    # at eta*(0.5) ~ 1.524 the certified E[G_0.5] equals the true gradient (linear L): the check must refute there
+    eta = g.zero_bias_eta("0.5")
+    assert abs(float(eta) - 1.52396477) < 1e-6
+    out = g.check_e1_linear_quadrature(_ctx(), points=[(eta, "0.5")])
+    assert out.verdict is Verdict.REFUTED
+
+
+def test_e3_printed_rate_holds_for_the_printed_threshold():
+    # the printed-rate check can come out the other way: with the event s(1-s) >= eps it is O(tau log 1/eps)
+    out = g.check_e3_printed_rate(_ctx(), printed_threshold=True)
+    assert out.verdict is Verdict.VERIFIED
+
+
+def test_stgs_printed_half_holds_in_the_mixed_convention_only():
+    out = g.check_stgs_printed_half(_ctx())
+    mixed = next(r for r in out.evidence["rows"] if r["encoding"] == "pm1-mixed")
+    assert out.verdict is Verdict.REFUTED and abs(mixed["ratio"] - 0.5) < 1e-3
+
+
+@pytest.mark.parametrize("claim", g.CLAIMS, ids=lambda c: c.id)
+def test_every_checked_method_has_a_mutant(claim):
+    covered = {getattr(f, "func", f).__name__ for f in MUTANTS.values()} | {"check_e1_linear_quadrature"}
+    for m in claim.methods:
+        if m.role == "checked":
+            assert getattr(m.check, "func", m.check).__name__ in covered, m.name
+
+
+def test_e1_remainder_refutes_a_ten_percent_error_in_c2():
+    out = g.check_e1_remainder_quadrature(_ctx(), c2=C[2] * sympy.Rational(11, 10))
+    assert out.verdict is Verdict.REFUTED
+
+
+def test_e4_expansion_refutes_a_wrong_tau_term():
+    m = gs.second_moment_coefficients(gs.DEFAULT_LOSS, 2)
+    out = g.check_e4_expansion_quadrature(_ctx(), coefficients=(m[0], m[1], m[2] / 2))
+    assert out.verdict is Verdict.REFUTED
