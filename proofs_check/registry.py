@@ -22,6 +22,8 @@ CLAIM_MODULES = (
     "proofs_check.claims.sbn_invariance",
     "proofs_check.claims.sbn_bias",
     "proofs_check.claims.sbn_gumbel",
+    "proofs_check.claims.sbn_latent",
+    "proofs_check.claims.sbn_proxies",
 )
 
 
