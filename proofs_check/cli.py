@@ -116,6 +116,17 @@ def _verdict(v: str | Verdict) -> str:
     return f"[{VERDICT_STYLE.get(v, '')}]{v}[/]"
 
 
+def _method_counts(claim) -> str:
+    """'3 PROVED, 1 VERIFIED | 1 REFUTED': method verdicts by role, for the run table."""
+    from collections import Counter
+
+    parts = []
+    for role in ("checked", "printed"):
+        counts = Counter(m.verdict.value for m in claim.methods if m.role == role)
+        parts.append(", ".join(f"{n} {_verdict(v)}" for v, n in sorted(counts.items())) or "-")
+    return " | ".join(parts)
+
+
 def _read_expect(path: str, known_ids: Sequence[str]) -> dict[str, str]:
     """Parse a pinned-verdict file; any problem is a one-line :class:`MalformedFile`."""
     p = Path(path)
@@ -207,11 +218,10 @@ def _cmd_run(args, console: Console) -> int:
     paths = write_reports(run, out_dir)
     if not args.quiet:
         table = Table(title=f"stecheck run (tier {run.tier}, seed {run.seed}, workers {run.workers})")
-        for col in ("id", "verdict", "as printed", "methods", "discrepancies"):
-            table.add_column(col)
+        for col in ("id", "verdict", "as printed", "methods (checked | printed)", "discrepancies"):
+            table.add_column(col, no_wrap=col != "methods (checked | printed)")
         for c in run.claims:
-            methods = " ".join(f"{m.name}={m.verdict}" for m in c.methods)
-            table.add_row(c.claim_id, _verdict(c.verdict), _verdict(c.verdict_as_printed), methods,
+            table.add_row(c.claim_id, _verdict(c.verdict), _verdict(c.verdict_as_printed), _method_counts(c),
                           str(len(c.discrepancies)))
         console.print(table)
         console.print(f"reports written: {', '.join(str(p) for k, p in sorted(paths.items()) if k.startswith('report'))}"
