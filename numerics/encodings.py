@@ -70,8 +70,9 @@ def check_states(X: Any, n: int, who: str, encoding: str = "pm1") -> np.ndarray:
     arr = np.asarray(X, dtype=np.float64)
     if arr.ndim != 2 or arr.shape[1] != n:
         raise InvalidArgument(f"{who}: X has shape {arr.shape}; expected (B, {n}) with one binary state per row.")
-    mid, half = (hi + lo) / 2, (hi - lo) / 2
-    if not (np.abs(arr - mid) == half).all():  # one fused test on the hot path; locate the culprit only on failure
+    # one cheap test on the Monte Carlo hot path (no temporary for pm1); locate the culprit only on failure
+    ok = (np.abs(arr) == hi) if lo == -hi else ((arr == lo) | (arr == hi))
+    if not ok.all():
         b, i = np.argwhere((arr != lo) & (arr != hi))[0]
         what = "+-1" if encoding == "pm1" else "0 or 1"
         raise InvalidArgument(
