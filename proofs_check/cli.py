@@ -306,9 +306,9 @@ def _cmd_report(args, console: Console) -> int:
 
 
 def _cmd_derive(args, console: Console) -> int:
-    from theory import derivations
-
     if args.list or not args.name:
+        from theory import derivations
+
         table = Table(title="derivations (stecheck derive NAME)")
         table.add_column("name")
         table.add_column("title")
@@ -317,30 +317,47 @@ def _cmd_derive(args, console: Console) -> int:
             table.add_row(d.name, d.title, d.equation)
         console.print(table)
         return EXIT_OK
-    derivations.get_derivation(args.name)  # unknown names fail before any work
-    kwargs = {}
-    if args.expr is not None:
-        if args.name != "multilinear":
-            raise InvalidArgument(f"--expr applies only to `stecheck derive multilinear`, not {args.name!r}")
-        kwargs["expr_text"] = args.expr
-    result = derivations.derive(args.name, **kwargs)
-    if args.json:
-        sys.stdout.write(json.dumps(derivations.to_json(result), indent=2) + "\n")
-        return EXIT_OK
+    if args.expr is not None and args.name != "multilinear":
+        raise InvalidArgument(f"--expr applies only to `stecheck derive multilinear`, not {args.name!r}")
+
+    from theory import rendered_cache  # sympy-free: a warm call never imports sympy
+
+    fmt = "json" if args.json else f"text-{console.width}"
+    key_args = {"expr": args.expr}
+    text = rendered_cache.load(args.name, key_args, fmt)
+    if text is None:
+        text = _render_derivation(args, console.width)
+        rendered_cache.store(args.name, key_args, fmt, text)
+    sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _render_derivation(args, width: int) -> str:
+    """Compute (or read from the result cache) a derivation and render it as text."""
+    import io
+
     import sympy
 
-    console.rule(f"[bold]{result.name}[/]")
-    console.print(f"[bold]reproduces[/]: {result.equation}")
+    from theory import derivations
+
+    derivations.get_derivation(args.name)  # unknown names fail before any work
+    kwargs = {"expr_text": args.expr} if args.expr is not None else {}
+    result = derivations.derive(args.name, **kwargs)
+    if args.json:
+        return json.dumps(derivations.to_json(result), indent=2) + "\n"
+    out = Console(file=io.StringIO(), width=width, record=True)
+    out.rule(f"[bold]{result.name}[/]")
+    out.print(f"[bold]reproduces[/]: {result.equation}")
     for key, expr in result.result.items():
-        console.print(f"\n[bold]{key}[/] =")
-        console.print(sympy.pretty(expr, use_unicode=True), markup=False, highlight=False)
+        out.print(f"\n[bold]{key}[/] =")
+        out.print(sympy.pretty(expr, use_unicode=True), markup=False, highlight=False)
     if result.checks:
-        console.print("\n[bold]cross-checks[/]:")
+        out.print("\n[bold]cross-checks[/]:")
         for c in result.checks:
-            console.print(f"  - {c}", markup=False)
+            out.print(f"  - {c}", markup=False)
     for n in getattr(result, "notes", []) or []:
-        console.print(f"[bold yellow]differs from the paper[/]: {n}", highlight=False)
-    return EXIT_OK
+        out.print(f"[bold]differs from the paper[/]: {n}", highlight=False)
+    return out.export_text()
 
 
 def _cmd_estimate(args, console: Console) -> int:

@@ -21,7 +21,6 @@ import math
 
 import numpy as np
 import sympy
-from scipy import integrate as sp_integrate
 
 from proofs_check.errors import InvalidArgument, NonFiniteValue
 
@@ -350,6 +349,8 @@ def _approx_sign(x: np.ndarray) -> np.ndarray:
 
 def derive_noise_proxies() -> DerivationResult:
     """Fig. A.1: forward ``2F(a) - 1`` and backward ``2F'(a)`` for each noise family."""
+    from scipy import integrate as sp_integrate  # only this derivation needs it; keeps `stecheck derive` fast
+
     result: dict[str, sympy.Basic] = {}
     checks: list[str] = []
     rng = np.random.default_rng(1)

@@ -24,19 +24,13 @@ import sympy
 
 from proofs_check.errors import MalformedFile
 
+from .rendered_cache import cache_dir
 from .result import DerivationResult, from_json, to_json
 
 __all__ = ["CACHE_FORMAT", "cache_dir", "cache_key", "cache_path", "load", "store"]
 
 #: Bump when the stored layout or any derivation's meaning changes.
 CACHE_FORMAT = 1
-
-
-def cache_dir() -> Path:
-    """The directory derivation results are cached in (see the module docstring)."""
-    root = os.environ.get("STECHECK_CACHE_DIR")
-    base = Path(root).expanduser() if root else Path.home() / ".cache" / "stecheck"
-    return base / "derive"
 
 
 def cache_key(name: str, params: tuple[tuple[str, Any], ...]) -> dict[str, Any]:

@@ -188,3 +188,18 @@ def test_workers_and_scheduler_together_is_a_usage_error(capsys, tmp_path):
                         "--out", str(tmp_path))
     assert code == EXIT_USAGE
     assert "not both" in _one_line(err)
+
+
+def test_warm_derive_answers_from_the_rendered_cache_without_sympy(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "STECHECK_CACHE_DIR": str(tmp_path)}
+    probe = ("import sys; from proofs_check.cli import main; code = main(['derive', 'ex1']); "
+             "print('SYMPY-LOADED' if 'sympy' in sys.modules else 'SYMPY-NOT-LOADED', code)")
+    cold = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    warm = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert cold.stdout.strip().endswith("SYMPY-LOADED 0")
+    assert warm.stdout.strip().endswith("SYMPY-NOT-LOADED 0")
+    assert cold.stdout.replace("SYMPY-LOADED", "") == warm.stdout.replace("SYMPY-NOT-LOADED", "")
