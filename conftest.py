@@ -3,3 +3,4 @@
 import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+pytest_plugins = ["pytester"]

@@ -178,11 +178,21 @@ def _need_two(moments: RunningMoments, who: str) -> None:
 def clt_interval(
     moments: RunningMoments, confidence: float = 0.99, *, simultaneous: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Asymptotic normal interval ``mean +- z s/sqrt(N)`` (+ rounding bound) per coordinate."""
+    """Asymptotic normal interval ``mean +- z s/sqrt(N)`` (+ rounding bound) per coordinate.
+
+    Where every value of a coordinate is below 1e-150 in magnitude their squares
+    underflow and the sample variance is meaningless (often exactly 0); there
+    ``s`` is replaced by Popoviciu's bound ``(max - min)/2`` on the observed range.
+    """
     _need_two(moments, "clt_interval")
     alpha = _alpha(confidence, moments.dim, simultaneous)
     z = float(special.ndtri(1.0 - alpha / 2.0))
-    half = z * moments.std_error + moments.rounding_bound
+    se = moments.std_error
+    underflow = np.maximum(np.abs(moments.minimum), np.abs(moments.maximum)) < 1e-150
+    if underflow.any():
+        popoviciu = (moments.maximum - moments.minimum) / 2.0 / np.sqrt(moments.count)
+        se = np.where(underflow, np.maximum(se, popoviciu), se)
+    half = z * se + moments.rounding_bound
     m = moments.mean
     return m - half, m + half
 
