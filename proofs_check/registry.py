@@ -24,6 +24,7 @@ CLAIM_MODULES = (
     "proofs_check.claims.sbn_gumbel",
     "proofs_check.claims.sbn_latent",
     "proofs_check.claims.sbn_proxies",
+    "proofs_check.claims.sbn_estimators",
 )
 
 

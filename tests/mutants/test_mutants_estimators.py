@@ -1,0 +1,78 @@
+"""Mutants for SBN-ALG1 and SBN-METRICS: each checked method, given a false premise, REFUTES.
+
+* a linearization (7) without its factor 2 (symbolic and enumeration checks);
+* an ST backward that multiplies by F'(a) instead of 2F'(a) (backprop check);
+* a proxy objective (63) whose quadratic term has the wrong sign (symbolic check);
+* the expected improvement (66) with the sign dropped (exact check);
+* a reference gradient that is off by a constant (Monte Carlo check);
+* a non-linear loss given to the "linear L is exact" check.
+"""
+
+import numpy as np
+
+from numerics import losses
+from numerics.seeding import task_seed
+from proofs_check import Verdict
+from proofs_check.claim import MethodContext, Tier
+from proofs_check.claims import sbn_estimators as se
+
+
+def _ctx(name="mutant"):
+    return MethodContext("MUTANT", name, 0, task_seed(0, f"MUTANT/{name}"), Tier.QUICK)
+
+
+def _half_linearization(loss, state, i):
+    return state[i] * loss.grad(state, i)  # (7) without the factor 2
+
+
+def test_alg1_symbolic_refutes_a_linearization_without_the_factor_2():
+    out = se.check_alg1_symbolic(_ctx(), sizes=(1, 2), difference=_half_linearization)
+    assert out.verdict is Verdict.REFUTED
+    assert out.counterexample["state_failures"][0]["part"] == "(6)+(7) vs Alg. 1"
+
+
+def test_alg1_enumeration_refutes_a_linearization_without_the_factor_2():
+    out = se.check_alg1_enumeration(_ctx(), sizes=(3,), noises=("logistic",), difference="half")
+    assert out.verdict is Verdict.REFUTED
+    assert out.counterexample["max_rel_gap_linearized_form6_vs_st"] > 0.1
+
+
+def test_alg1_backprop_refutes_a_backward_without_the_factor_2():
+    out = se.check_alg1_backprop(_ctx(), noises=("logistic", "uniform"), backward_scale=1.0)
+    assert out.verdict is Verdict.REFUTED
+    assert abs(out.counterexample["max_rel_gap_backprop_vs_sum_form"] - 0.5) < 1e-9
+
+
+def test_metrics_symbolic_refutes_a_concave_proxy_objective():
+    out = se.check_metrics_symbolic(_ctx(), objective_sign=-1)
+    assert out.verdict is Verdict.REFUTED
+
+
+def test_metrics_exact_refutes_an_expected_improvement_without_its_sign():
+    out = se.check_metrics_exact(_ctx(), sizes=(3,), noises=("logistic",), ei_sign=1.0)
+    assert out.verdict is Verdict.REFUTED
+    assert out.counterexample["gaps"]["improvement"] > 0
+
+
+def test_metrics_montecarlo_refutes_a_shifted_reference_gradient():
+    out = se.check_metrics_montecarlo(_ctx(), noises=("logistic",), samples=4000, shift=0.3)
+    assert out.verdict is Verdict.REFUTED
+    assert out.counterexample["metric"] in {"cosine", "improvement", "rmse", "optimal_step"}
+
+
+def test_metrics_linear_check_refutes_a_non_linear_loss():
+    out = se.check_metrics_linear_exact(_ctx(), loss=losses.SquareSum())
+    assert out.verdict is Verdict.REFUTED
+    assert out.counterexample["got"]["rmse"] > 0
+
+
+def test_generic_loss_is_really_generic():
+    # values and gradients on the cube are independent symbols: 2^n values, n 2^n gradients
+    import sympy
+
+    xs = sympy.symbols("x1:3")
+    L = se.GenericLoss(xs)
+    syms = {L.value(s) for s in [(-1, -1), (-1, 1), (1, -1), (1, 1)]}
+    syms |= {L.grad(s, i) for s in [(-1, -1), (-1, 1), (1, -1), (1, 1)] for i in range(2)}
+    assert len(syms) == 12
+    assert np.isclose(float(L.local_model((1, 1)).subs(dict(zip(xs, (1, 1)))).subs(L.value((1, 1)), 3.0)), 3.0)
