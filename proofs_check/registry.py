@@ -25,6 +25,7 @@ CLAIM_MODULES = (
     "proofs_check.claims.sbn_latent",
     "proofs_check.claims.sbn_proxies",
     "proofs_check.claims.sbn_estimators",
+    "proofs_check.claims.sbn_ascent",
 )
 
 

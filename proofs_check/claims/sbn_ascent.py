@@ -1,0 +1,745 @@
+"""SBN ascent-direction propositions (Appendix B.5, B.7, B.8): SBN-B5, SBN-B7, SBN-B8.
+
+Model: ``x_i = sign(a_i - z_i)`` with independent logistic noises (cdf ``F``),
+pre-activations ``a = a(phi)``; here ``a(phi) = a0 + C phi`` with ``C = da/dphi``
+(``n`` units x ``m`` parameters), all gradients in ``phi`` at ``phi = 0``.  Both
+gradients at a point depend on ``a(phi)`` only through ``da/dphi`` there, so
+linear parametrizations cover every differentiable ``a(phi)``.
+Notation of the paper: ``g_i = dL/dx_i``, ``gbar = E[g(x)]``,
+``Dbar_i = E[x_i (L(x) - L(x_flip_i))]`` (true gradient ``C^T (F' * Dbar)``),
+expected ST ``C^T (2 F' * gbar)``, deterministic ST ``C^T (2 F' * g(x*))``,
+``x* = sign(a)``, ``p* = p(x*|a)``.
+
+* SBN-B5 (Prop. B.5): <true gradient, E[ST]> >= 0 "for any a(phi) and L" iff
+  ``|E[g_i]| >= L`` (printed (23): ``E[g_i] > L``).
+* SBN-B7 (Prop. B.7): <deterministic ST, E[ST]> >= 0 if ``|g*_i| >= 2(1-p*)L``.
+* SBN-B8 (Prop. B.8): <deterministic ST, true gradient> >= 0 if ``|g*_i| >= 2(1-p*)L + L``.
+
+What is checked (statement_checked): each proposition *as reconstructed*,
+i.e. with every parameter driving a single unit (``C`` diagonal) and, for
+B.7/B.8, ``g_i`` Lipschitz in all of ``x`` for the infinity norm.  The
+statement *as printed* ("for any a(phi)", several units may share a
+parameter; (23) without absolute value; Lipschitz in ``x_i`` only) is decided
+by the ``role="printed"`` methods.
+
+Method kinds: every proof step is its own z3 obligation
+(:mod:`theory.obligations`; B.8's steps (42)-(45) are built here with
+:func:`theory.obligations.prove_step`); a random search over quadratic losses
+``L(x) = b.x + x^T Q x / 2`` and parametrizations, measured by exact
+enumeration (:mod:`numerics.enumeration`); a worst case over losses by linear
+programming (for fixed ``a``, ``gbar``, ``Dbar`` and ``g*`` are linear in
+``(b, Q)``), its optimum re-evaluated by enumeration; for shared parameters
+the worst ``C`` is the eigenvector of the smallest eigenvalue of
+``sym(u v^T)`` (closed form), re-evaluated with a finite difference of
+``E[L](a0 + c phi)``.  For quadratic losses the Lipschitz constants are exact:
+``|Q_ii|`` in ``x_i`` (B.5's hypothesis), ``sum_j |Q_ij|`` in all of ``x``
+(infinity norm).
+
+Every check is a module-level ``check_*(ctx, **premises)``; premises default
+to the paper's and the mutant tests pass false ones.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+import sympy
+from scipy.optimize import linprog
+
+from numerics import enumeration, losses
+from numerics.noise import get_noise
+from theory import obligations as ob
+
+from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Series, Source
+from ..verdict import Verdict
+
+__all__ = ["CLAIMS"]
+
+SEED_FILE = "002_6db3e70c79559b51.txt"
+NOISE = "logistic"
+#: relative tolerance of a scalar product computed by enumeration (rounding of sums of <= 2^8 terms)
+REL_TOL = 1e-9
+LIPSCHITZ = ("coordinate", "inf")
+
+
+# ---------------------------------------------------------------------------- z3 obligations
+
+
+def _obligation_outcome(res: ob.ObligationResult, step: ob.Obligation) -> Outcome:
+    evidence = {"obligation": step.name, "equation": step.equation, "version": step.version,
+                "asserts": step.asserts, "z3": res.verdict, "vacuous": res.vacuous,
+                "seconds": res.seconds, "smt2_query_chars": len(res.query)}
+    if step.note:
+        evidence["note"] = step.note
+    if res.verdict == "REFUTED":
+        ce = {k: str(v) for k, v in res.counterexample.items()}
+        return Outcome(Verdict.REFUTED, evidence, counterexample={"obligation": step.name, **ce},
+                       discrepancies=[f"{step.name} {step.equation}: {step.asserts} -- false, z3 model {ce}"
+                                      + (f" ({step.note})" if step.note else "")])
+    if res.verdict == "PROVED" and res.vacuous:
+        return Outcome(Verdict.INCONCLUSIVE, evidence, discrepancies=[
+            f"{step.name} {step.equation}: holds only vacuously (its assumptions are unsatisfiable), "
+            f"so as printed it establishes nothing" + (f"; {step.note}" if step.note else "")])
+    if res.verdict == "PROVED":
+        return Outcome(Verdict.PROVED, evidence)
+    return Outcome(Verdict.INCONCLUSIVE, evidence)
+
+
+def check_step(ctx: MethodContext, *, step: str | None = None, obligation: ob.Obligation | None = None,
+               timeout_ms: int = 20_000) -> Outcome:
+    """Decide one proof step with z3: PROVED, REFUTED (with the model) or INCONCLUSIVE (vacuous/unknown)."""
+    obl = obligation if obligation is not None else _get_obligation(step)
+    return _obligation_outcome(obl.check(timeout_ms=timeout_ms), obl)
+
+
+def _get_obligation(name: str) -> ob.Obligation:
+    for s in B8_STEPS():
+        if s.name == name:
+            return s
+    return ob.get_step(name)
+
+
+_R = dict(real=True)
+
+
+@functools.lru_cache(maxsize=1)
+def B8_STEPS() -> tuple[ob.Obligation, ...]:  # noqa: N802 - mirrors theory.obligations.B5_STEPS
+    """Prop. B.8, eqs. (42)-(45), one coordinate (and two units for the sufficiency), as obligations."""
+    gs, Lc, ps, r, d = sympy.symbols("gstar Lc pstar r Dbar", **_R)
+    e1, e2, s1, s2, r1, r2, d1, d2 = sympy.symbols("Eg1 Eg2 gs1 gs2 r1 r2 D1 D2", **_R)
+    j1, j2, j11, j22 = sympy.symbols("j1 j2 j11 j22", **_R)
+    gbar = ps * gs + (1 - ps) * r    # E[g_i] = p* g*_i + (1-p*) E[g_i | x != x*]
+    base = [Lc >= 0, ps >= 0, ps <= 1, gs - 2 * Lc <= r, r <= gs + 2 * Lc]   # (37) for the conditional mean
+    within28 = [2 * (gbar - Lc) <= d, d <= 2 * (gbar + Lc)]                   # (42) = (28)
+    lo43 = 2 * (ps * gs + (1 - ps) * (gs - 2 * Lc) - Lc)
+    hi43 = 2 * (ps * gs + (1 - ps) * (gs + 2 * Lc) + Lc)
+    lo44 = 2 * (gs - (1 - ps) * 2 * Lc - Lc)
+    hi44 = 2 * (gs + (1 - ps) * 2 * Lc + Lc)
+    cond = lambda g: sympy.Abs(g) >= (1 - ps) * 2 * Lc + Lc  # noqa: E731
+    steps = [
+        ob.Obligation("B8-(43)", "(43)", "both",
+                      "(42) with E[g_i] = p* g*_i + (1-p*) r_i and (37) for r_i give "
+                      "2(p* g* + (1-p*)(g* - 2L) - L) <= Dbar_i <= 2(p* g* + (1-p*)(g* + 2L) + L)",
+                      (gs, Lc, ps, r, d), tuple(base + within28), sympy.And(lo43 <= d, d <= hi43)),
+        ob.Obligation("B8-(44)", "(44)", "both",
+                      "collecting terms: the bounds of (43) equal 2(g* -+ (1-p*)2L -+ L)",
+                      (gs, Lc, ps), (), sympy.And(sympy.Eq(lo43, lo44), sympy.Eq(hi43, hi44))),
+        ob.Obligation("B8-(45)", "(45)", "both",
+                      "|g*_i| >= (1-p*)2L + L and (44) imply g*_i Dbar_i >= 0",
+                      (gs, Lc, ps, d), (Lc >= 0, ps >= 0, ps <= 1, cond(gs), lo44 <= d, d <= hi44),
+                      gs * d >= 0),
+    ]
+    whole = [Lc >= 0, ps >= sympy.Rational(1, 4), ps <= 1, cond(s1), cond(s2),
+             s1 - 2 * Lc <= r1, r1 <= s1 + 2 * Lc, s2 - 2 * Lc <= r2, r2 <= s2 + 2 * Lc,
+             sympy.Eq(e1, ps * s1 + (1 - ps) * r1), sympy.Eq(e2, ps * s2 + (1 - ps) * r2),
+             2 * (e1 - Lc) <= d1, d1 <= 2 * (e1 + Lc), 2 * (e2 - Lc) <= d2, d2 <= 2 * (e2 + Lc)]
+    variables = (e1, e2, s1, s2, r1, r2, d1, d2, Lc, ps)
+    steps.append(ob.Obligation(
+        "B8-sufficiency-printed", "(41)", "printed",
+        "(41) for i = 1, 2 with (28) and (37) imply <J Dbar, J g*> >= 0, one parameter shared by two units",
+        (*variables, j1, j2), tuple(whole), (j1 * d1 + j2 * d2) * (j1 * s1 + j2 * s2) >= 0,
+        note="false when units share a parameter (same gap as Prop. B.5)"))
+    steps.append(ob.Obligation(
+        "B8-sufficiency-reconstructed", "(41)", "reconstructed",
+        "(41) with (28) and (37) imply <J Dbar, J g*> >= 0 when every parameter drives one unit (J diagonal)",
+        (*variables, j11, j22), tuple(whole), (j11 * d1) * (j11 * s1) + (j22 * d2) * (j22 * s2) >= 0))
+    return tuple(steps)
+
+
+# ---------------------------------------------------------------------------- numeric model
+
+
+def quadratic_loss(b: np.ndarray, Q: np.ndarray) -> losses.Loss:
+    """``L(x) = b.x + x^T Q x / 2`` (Q symmetric); ``g(x) = b + Q x``."""
+    b, Q = np.asarray(b, float), np.asarray(Q, float)
+    return losses.Callable(lambda X: X @ b + 0.5 * np.einsum("bi,ij,bj->b", X, Q, X),
+                           lambda X: b[None, :] + X @ Q, n=b.size, name="b.x + x^T Q x/2")
+
+
+def lipschitz_constant(Q: np.ndarray, kind: str) -> float:
+    """Exact Lipschitz constant of ``g_i = b_i + (Qx)_i`` over all i: in ``x_i`` alone, or in ``x`` (inf norm)."""
+    Q = np.asarray(Q, float)
+    if kind == "coordinate":
+        return float(np.max(np.abs(np.diag(Q))))
+    return float(np.max(np.abs(Q).sum(axis=1)))
+
+
+def evaluate(b, Q, a, C) -> dict[str, Any]:
+    """All gradients of the model by exact enumeration (numerics.enumeration), in ``a`` and in ``phi``."""
+    loss, a, C = quadratic_loss(b, Q), np.asarray(a, float), np.asarray(C, float)
+    noise = get_noise(NOISE)
+    true = enumeration.exact_gradient(loss, a, NOISE)
+    st = enumeration.expected_estimator("st", loss, a, NOISE)
+    det = enumeration.expected_estimator("deterministic_st", loss, a, NOISE)
+    fp = noise.pdf(a)
+    p = noise.cdf(a)
+    xstar = np.where(a >= 0, 1.0, -1.0)
+    tv, sv, dv = (np.asarray(r.value, float) for r in (true, st, det))
+    t_phi, s_phi, d_phi = C.T @ tv, C.T @ sv, C.T @ dv
+    scale = lambda u, v: (np.abs(C).T @ np.abs(u)) @ (np.abs(C).T @ np.abs(v))  # noqa: E731
+    return {
+        "true_a": tv, "st_a": sv, "det_a": dv, "true_phi": t_phi, "st_phi": s_phi, "det_phi": d_phi,
+        "gbar": sv / (2 * fp), "Dbar": tv / fp, "gstar": np.asarray(b) + np.asarray(Q) @ xstar,
+        "pstar": float(np.prod(np.where(xstar > 0, p, 1 - p))),
+        "sp": {"B5": float(t_phi @ s_phi), "B7": float(d_phi @ s_phi), "B8": float(d_phi @ t_phi)},
+        "tol": {"B5": REL_TOL * float(scale(tv, sv)) + 1e-300, "B7": REL_TOL * float(scale(dv, sv)) + 1e-300,
+                "B8": REL_TOL * float(scale(dv, tv)) + 1e-300},
+    }
+
+
+def condition_margins(prop: str, ev: dict, lip: float) -> np.ndarray:
+    """Per unit, the proposition's condition as ``lhs - rhs`` (``>= 0`` iff it holds): (23) |gbar_i| >= L,
+    (34) |g*_i| >= 2(1-p*)L, (41) |g*_i| >= 2(1-p*)L + L."""
+    if prop == "B5":
+        return np.abs(ev["gbar"]) - lip
+    extra = 0.0 if prop == "B7" else lip
+    return np.abs(ev["gstar"]) - 2 * (1 - ev["pstar"]) * lip - extra
+
+
+def condition_margin(prop: str, ev: dict, lip: float) -> float:
+    """min_i of :func:`condition_margins`: ``>= 0`` iff the condition holds for every unit."""
+    return float(np.min(condition_margins(prop, ev, lip)))
+
+
+_PAIRS = {"B5": ("true_a", "st_a"), "B7": ("det_a", "st_a"), "B8": ("det_a", "true_a")}
+
+
+def _random_instance(rng, n, lipschitz):
+    Q = rng.normal(size=(n, n))
+    Q = (Q + Q.T) / 2
+    Q *= rng.uniform(0.2, 1.5) / max(lipschitz_constant(Q, lipschitz), 1e-12)
+    lip = lipschitz_constant(Q, lipschitz)
+    b = rng.normal(size=n) * rng.choice([0.5, 1.5, 3.0]) * max(lip, 0.1)
+    a = rng.uniform(-2.0, 2.0, size=n)
+    return b, Q, a, lip
+
+
+def _round(x):
+    return np.round(np.asarray(x, float), 6).tolist()
+
+
+def check_random_search(ctx: MethodContext, *, prop: str, lipschitz: str = "inf", shared: bool = False,
+                        condition_scale: float = 1.0, sizes=None, per_size: int | None = None) -> Outcome:
+    """Random quadratic losses and parametrizations, exact enumeration: among instances meeting the
+    condition (its L multiplied by ``condition_scale``; the premise is scale 1), is the scalar product
+    ever negative?  ``shared=False``: diagonal ``C`` (one parameter per unit); ``shared=True``: dense
+    ``C`` with fewer parameters than units."""
+    rng = ctx.rng()
+    sizes = sizes or ((2, 3, 4, 6) if ctx.full else (2, 3, 4))
+    per_size = per_size or (400 if ctx.full else 60)
+    rows, worst, met, violated_negative, violated = [], None, 0, 0, 0
+    cos_met, cos_violated = [], []
+    for n in sizes:
+        for _ in range(per_size):
+            b, Q, a, lip = _random_instance(rng, n, lipschitz)
+            if shared:
+                m = int(rng.integers(1, n))
+                C = rng.normal(size=(n, m))
+            else:
+                C = np.diag(rng.normal(size=n) * rng.choice([0.1, 1.0, 10.0], size=n))
+            ev = evaluate(b, Q, a, C)
+            margin = condition_margin(prop, ev, lip * condition_scale)
+            sp, tol = ev["sp"][prop], ev["tol"][prop]
+            u, v = _pair_phi(prop, ev)
+            cos = float(sp / max(np.linalg.norm(u) * np.linalg.norm(v), 1e-300))
+            if margin >= 0:
+                met += 1
+                cos_met.append(cos)
+                if sp < -tol and (worst is None or cos < worst["cosine"]):
+                    worst = {"prop": prop, "n": n, "b": _round(b), "Q": _round(Q), "a": _round(a), "C": _round(C),
+                             "lipschitz": lip, "lipschitz_kind": lipschitz, "condition_margin": margin,
+                             "scalar_product": sp, "cosine": cos, "noise": NOISE}
+            else:
+                violated += 1
+                cos_violated.append(cos)
+                violated_negative += int(sp < -tol)
+    evidence = {"prop": prop, "lipschitz": lipschitz, "shared_parameters": shared, "condition_scale": condition_scale,
+                "sizes": list(sizes), "instances": len(sizes) * per_size, "meeting_condition": met,
+                "violating_condition": violated, "negative_among_violating": violated_negative,
+                "min_cosine_meeting": min(cos_met) if cos_met else None,
+                "min_cosine_violating": min(cos_violated) if cos_violated else None}
+    fig = Figure(f"{prop.lower()}-search-{'shared' if shared else 'diagonal'}",
+                 f"{prop}: cosine of the two gradients in phi ({'shared' if shared else 'one per unit'})",
+                 "instance", "cosine", (
+                     Series("condition met", tuple(float(i) for i in range(len(cos_met))), tuple(sorted(cos_met)),
+                            style="points"),
+                     Series("condition violated", tuple(float(i) for i in range(len(cos_violated))),
+                            tuple(sorted(cos_violated)), style="points")), hlines=(0.0,))
+    if worst is not None:
+        return Outcome(Verdict.REFUTED, evidence, counterexample=worst, figures=[fig])
+    if met == 0:
+        return Outcome(Verdict.INCONCLUSIVE, evidence, figures=[fig])
+    return Outcome(Verdict.VERIFIED, evidence, figures=[fig])
+
+
+def _pair_phi(prop, ev):
+    key = {"B5": ("true_phi", "st_phi"), "B7": ("det_phi", "st_phi"), "B8": ("det_phi", "true_phi")}[prop]
+    return ev[key[0]], ev[key[1]]
+
+
+# ---------------------------------------------------------------------------- linear programs over losses
+
+
+def _lp_layout(n):
+    iu = [(i, j) for i in range(n) for j in range(i, n)]
+    return iu, n + 2 * len(iu)   # b, Q upper triangle, |Q| bounds
+
+
+def _rows(n, a):
+    """Linear maps (rows over the LP variables) for gbar_i, Dbar_i, g*_i of L = b.x + x^T Q x / 2."""
+    iu, nv = _lp_layout(n)
+    p = get_noise(NOISE).cdf(np.asarray(a, float))
+    mvec, xs = 2 * p - 1, np.where(np.asarray(a) >= 0, 1.0, -1.0)
+    G, D, S = np.zeros((n, nv)), np.zeros((n, nv)), np.zeros((n, nv))
+    for i in range(n):
+        G[i, i] = S[i, i] = 1.0
+        D[i, i] = 2.0
+    for k, (i, j) in enumerate(iu):
+        col = n + k
+        if i == j:
+            G[i, col] += mvec[i]
+            S[i, col] += xs[i]
+        else:   # Q_ij = Q_ji enters g_i (times x_j) and g_j (times x_i)
+            for r, c in ((i, j), (j, i)):
+                G[r, col] += mvec[c]
+                S[r, col] += xs[c]
+                D[r, col] += 2 * mvec[c]
+    return G, D, S, iu, nv
+
+
+def lp_worst_case(prop: str, a, unit: int, sign: float, *, lip: float = 1.0, lipschitz: str = "inf",
+                  necessity_level: float | None = None, box: float = 10.0, condition_scale: float = 1.0,
+                  slack: float = 0.0, others_sign: float | None = None) -> dict:
+    """min over quadratic losses with Lipschitz constant <= ``lip`` (``lipschitz`` kind) of the
+    ``unit``-th coordinate of the proposition's product, sign-normalized, at fixed ``a``.
+
+    B5: min s*Dbar_k s.t. s*gbar_k >= lip (the condition), or s*gbar_k = necessity_level (< lip, a
+    violation) when ``necessity_level`` is given;  B7: min s*gbar_k s.t. s*g*_k >= 2(1-p*)lip;
+    B8: min s*Dbar_k s.t. s*g*_k >= 2(1-p*)lip + lip.  A non-negative minimum proves the coordinate
+    product is >= 0 for every such loss at this ``a``.
+    """
+    n = len(a)
+    G, D, S, iu, nv = _rows(n, a)
+    nq = len(iu)
+    p = get_noise(NOISE).cdf(np.asarray(a, float))
+    xs = np.where(np.asarray(a) >= 0, 1.0, -1.0)
+    pstar = float(np.prod(np.where(xs > 0, p, 1 - p)))
+    A_ub, b_ub, A_eq, b_eq = [], [], [], []
+    for k in range(nq):   # |Q| <= U
+        for sgn in (1.0, -1.0):
+            row = np.zeros(nv)
+            row[n + k], row[n + nq + k] = sgn, -1.0
+            A_ub.append(row)
+            b_ub.append(0.0)
+    for i in range(n):    # Lipschitz bounds
+        row = np.zeros(nv)
+        for k, (r, c) in enumerate(iu):
+            if lipschitz == "coordinate":
+                if r == c == i:
+                    row[n + nq + k] = 1.0
+            elif i in (r, c):
+                row[n + nq + k] = 1.0
+        A_ub.append(row)
+        b_ub.append(lip)
+    if prop == "B5":
+        objective, cond_row, level = D[unit], G[unit], lip
+    elif prop == "B7":
+        objective, cond_row, level = G[unit], S[unit], 2 * (1 - pstar) * lip
+    else:
+        objective, cond_row, level = D[unit], S[unit], 2 * (1 - pstar) * lip + lip
+    level *= condition_scale   # 1 is the paper's condition; < 1 is a false (weakened) premise
+    if necessity_level is not None:
+        A_eq.append(sign * cond_row)
+        b_eq.append(necessity_level)
+    else:
+        A_ub.append(-sign * cond_row)
+        b_ub.append(-(level + slack))   # slack > 0: a minimizer strictly inside the condition
+        if others_sign is not None:     # the condition for every other unit too (with this sign)
+            rows_all = {"B5": G, "B7": S, "B8": S}[prop]
+            for j in range(n):
+                if j != unit:
+                    A_ub.append(-others_sign * rows_all[j])
+                    b_ub.append(-(level + slack))
+    bounds = [(-box, box)] * n + [(-box, box)] * nq + [(0, box)] * nq
+    res = linprog(sign * objective, A_ub=np.array(A_ub), b_ub=np.array(b_ub),
+                  A_eq=np.array(A_eq) if A_eq else None, b_eq=np.array(b_eq) if b_eq else None,
+                  bounds=bounds, method="highs")
+    if res.status != 0:
+        return {"status": res.message, "min": None}
+    z = res.x
+    b = z[:n]
+    Q = np.zeros((n, n))
+    for k, (i, j) in enumerate(iu):
+        Q[i, j] = Q[j, i] = z[n + k]
+    return {"status": "optimal", "min": float(res.fun), "b": b, "Q": Q, "pstar": pstar}
+
+
+def _coordinate_product(prop, ev, unit):
+    u, v = _PAIRS[prop]
+    return float(ev[u][unit] * ev[v][unit])
+
+
+def check_lp_worst_case(ctx: MethodContext, *, prop: str, lipschitz: str = "inf", sizes=(2, 3),
+                        points: int | None = None, condition_scale: float = 1.0) -> Outcome:
+    """LP over all quadratic losses (Lipschitz <= 1) meeting the condition at random ``a``: the worst
+    coordinate product; its minimizer is re-evaluated by exact enumeration.  With one parameter per
+    unit the scalar product is sum_i C_ii^2 (coordinate product), so min >= 0 everywhere proves it.
+    ``condition_scale`` multiplies the condition's right-hand side (1: the paper's)."""
+    rng = ctx.rng()
+    points = points or (30 if ctx.full else 8)
+    rows, worst = [], None
+    for n in sizes:
+        for _ in range(points):
+            a = rng.uniform(-2.5, 2.5, size=n)
+            for unit in range(n):
+                for sign in (1.0, -1.0):
+                    lp = lp_worst_case(prop, a, unit, sign, lip=1.0, lipschitz=lipschitz,
+                                       condition_scale=condition_scale)
+                    if lp["min"] is None:
+                        continue
+                    ev = evaluate(lp["b"], lp["Q"], a, np.eye(n))
+                    cp = _coordinate_product(prop, ev, unit)
+                    tol = REL_TOL * (1 + abs(ev[_PAIRS[prop][0]][unit]) * abs(ev[_PAIRS[prop][1]][unit]))
+                    if cp < -tol:   # re-solve strictly inside the condition, for every unit, for a witness
+                        for others in (1.0, -1.0):
+                            inner = lp_worst_case(prop, a, unit, sign, lip=1.0, lipschitz=lipschitz,
+                                                  condition_scale=condition_scale, slack=1e-6, others_sign=others)
+                            if inner["min"] is not None:
+                                lp = inner
+                                ev = evaluate(lp["b"], lp["Q"], a, np.eye(n))
+                                cp = _coordinate_product(prop, ev, unit)
+                                break
+                    lip_true = lipschitz_constant(lp["Q"], lipschitz)
+                    margin = condition_margin(prop, ev, condition_scale * lip_true)
+                    rows.append({"n": n, "unit": unit, "sign": sign, "lp_min": lp["min"], "product": cp,
+                                 "negative_without_witness": bool(cp < -tol and not (lip_true <= 1 + 1e-9
+                                                                                     and margin >= 0))})
+                    if (cp < -tol and lip_true <= 1 + 1e-9 and margin >= 0
+                            and (worst is None or cp < worst["coordinate_product"])):
+                        worst = {"prop": prop, "n": n, "a": _round(a), "unit": unit, "b": _round(lp["b"]),
+                                 "Q": _round(lp["Q"]), "lipschitz": lip_true, "lipschitz_kind": lipschitz,
+                                 "condition_margin_all_units": margin, "coordinate_product": cp,
+                                 "C": "diag with weight 1 on the unit, 0 elsewhere", "noise": NOISE}
+    mins = [r["lp_min"] for r in rows]
+    evidence = {"prop": prop, "lipschitz": lipschitz, "linear_programs": len(rows),
+                "min_lp_objective": min(mins) if mins else None,
+                "min_enumerated_coordinate_product": min(r["product"] for r in rows) if rows else None}
+    evidence["negative_without_witness"] = sum(r["negative_without_witness"] for r in rows)
+    if worst is not None:
+        return Outcome(Verdict.REFUTED, evidence, counterexample=worst)
+    if not rows or evidence["negative_without_witness"]:
+        return Outcome(Verdict.INCONCLUSIVE, evidence)
+    return Outcome(Verdict.VERIFIED, evidence)
+
+
+def check_b5_necessity_construction(ctx: MethodContext, *, levels=(0.05, 0.3, 0.6, 0.9), sizes=(2, 3),
+                                    points: int | None = None) -> Outcome:
+    """Necessity, constructively: for |E[g_k]| = level * L < L (a violation of (23)), an LP finds a
+    loss with Lipschitz constant L in x_k and E[g_k] Dbar_k < 0; a one-parameter-per-unit a(phi) that
+    scales unit k up then gives a negative <true gradient, E[ST]>, checked by exact enumeration.
+    REFUTED when for some level no such instance exists (the construction fails)."""
+    rng = ctx.rng()
+    points = points or (10 if ctx.full else 3)
+    rows, failure, witness = [], None, None
+    for n in sizes:
+        for level in levels:
+            found = None
+            for _ in range(points):
+                a = rng.uniform(-2.5, 2.5, size=n)
+                a[0] = rng.choice([-1, 1]) * rng.uniform(1.5, 3.0)    # a confident unit makes (28) nearly tight
+                for sign in (1.0, -1.0):
+                    lp = lp_worst_case("B5", a, 0, sign, lip=1.0, lipschitz="coordinate",
+                                       necessity_level=level)
+                    if lp["min"] is None:
+                        continue
+                    base = evaluate(lp["b"], lp["Q"], a, np.eye(n))
+                    t = base["true_a"] * base["st_a"]   # per-unit products true_i * st_i
+                    if t[0] >= 0:
+                        continue
+                    w = np.ones(n)
+                    others = t[1:]
+                    pos = float(np.sum(np.maximum(others, 0)))
+                    if pos > 0:
+                        w[1:] = np.sqrt(abs(t[0]) / (4 * pos))
+                    ev = evaluate(lp["b"], lp["Q"], a, np.diag(w))
+                    sp = ev["sp"]["B5"]
+                    if sp < -ev["tol"]["B5"]:
+                        found = {"n": n, "level": level, "a": _round(a), "b": _round(lp["b"]), "Q": _round(lp["Q"]),
+                                 "C": _round(np.diag(w)), "E_g": _round(ev["gbar"]), "Dbar": _round(ev["Dbar"]),
+                                 "lipschitz_in_x_i": lipschitz_constant(lp["Q"], "coordinate"),
+                                 "scalar_product": sp}
+                        break
+                if found:
+                    break
+            rows.append({"n": n, "level": level, "constructed": found is not None,
+                         "scalar_product": found["scalar_product"] if found else None})
+            if found is None and failure is None:
+                failure = {"n": n, "level": level, "note": "no loss/a(phi) with a negative scalar product found"}
+            if found is not None and witness is None:
+                witness = found
+    evidence = {"levels": list(levels), "sizes": list(sizes), "constructions": rows, "witness": witness}
+    if failure is not None:
+        return Outcome(Verdict.REFUTED, evidence, counterexample=failure)
+    return Outcome(Verdict.VERIFIED, evidence)
+
+
+# ---------------------------------------------------------------------------- shared parameters
+
+
+def check_shared_parameter_search(ctx: MethodContext, *, prop: str, lipschitz: str = "inf",
+                                  sizes=(2, 3, 4), per_size: int | None = None) -> Outcome:
+    """For instances meeting the condition, the worst single shared parameter c (a(phi) = a0 + c phi,
+    |c| = 1): min_c (c.u)(c.v) = smallest eigenvalue of sym(u v^T) = (u.v - |u||v|)/2.  A negative value
+    refutes "for any a(phi)"; the true gradient in phi is re-measured by central differences of
+    E[L](a0 + c phi) (numerics.enumeration.expected_loss), independently of the eigen computation."""
+    rng = ctx.rng()
+    per_size = per_size or (150 if ctx.full else 40)
+    met, best = 0, None
+    noise = get_noise(NOISE)
+    for n in sizes:
+        for _ in range(per_size):
+            b, Q, a, lip = _random_instance(rng, n, lipschitz)
+            ev = evaluate(b, Q, a, np.eye(n))
+            if condition_margin(prop, ev, lip) < 0:
+                continue
+            met += 1
+            u, v = (ev[k] for k in _PAIRS[prop])
+            S = (np.outer(u, v) + np.outer(v, u)) / 2
+            vals, vecs = np.linalg.eigh(S)
+            if vals[0] >= -REL_TOL * np.linalg.norm(u) * np.linalg.norm(v):
+                continue
+            c = vecs[:, 0]
+            # independent re-measurement with the shared parameter
+            loss, h = quadratic_loss(b, Q), 1e-5
+            el = lambda t: enumeration.expected_loss(loss, noise.cdf(a + t * c)).value  # noqa: E731
+            true_fd = (el(h) - el(-h)) / (2 * h)
+            evc = evaluate(b, Q, a, c[:, None])
+            vals_phi = {"true": true_fd, "st": float(evc["st_phi"][0]), "det": float(evc["det_phi"][0])}
+            pair = {"B5": ("true", "st"), "B7": ("det", "st"), "B8": ("det", "true")}[prop]
+            sp = vals_phi[pair[0]] * vals_phi[pair[1]]
+            fd_err = 1e-6 * (1 + abs(vals_phi[pair[1]]))
+            if sp < -fd_err and (best is None or sp / (np.linalg.norm(u) * np.linalg.norm(v)) < best["cosine_bound"]):
+                best = {"prop": prop, "n": n, "b": _round(b), "Q": _round(Q), "a0": _round(a),
+                        "c (a = a0 + c phi)": _round(c), "lipschitz": lip, "lipschitz_kind": lipschitz,
+                        "condition_margin": condition_margin(prop, ev, lip), "E_g": _round(ev["gbar"]),
+                        "g_star": _round(ev["gstar"]), "p_star": ev["pstar"],
+                        "gradients_in_phi": vals_phi, "scalar_product": sp,
+                        "min_eigenvalue": float(vals[0]),
+                        "cosine_bound": float(vals[0] / (np.linalg.norm(u) * np.linalg.norm(v))),
+                        "noise": NOISE}
+    evidence = {"prop": prop, "lipschitz": lipschitz, "instances_meeting_condition": met}
+    if best is not None:
+        return Outcome(Verdict.REFUTED, evidence, counterexample=best, discrepancies=[
+            f"{prop}: with one parameter shared by {best['n']} units the condition holds (margin "
+            f"{best['condition_margin']:.3g}) yet the scalar product is {sp_fmt(best['scalar_product'])}; "
+            "'for any a(phi)' needs J^T J to preserve signs, true only when each parameter drives one unit"])
+    if met == 0:
+        return Outcome(Verdict.INCONCLUSIVE, evidence)
+    return Outcome(Verdict.VERIFIED, evidence)
+
+
+def sp_fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def check_coupled_counterexample(ctx: MethodContext, *, prop: str) -> Outcome:
+    """Replay theory.obligations.coupled_counterexample: condition margin >= 0 and the scalar product."""
+    out = ob.coupled_counterexample(prop)
+    margin = out["condition_23_margin" if prop == "B5" else "condition_34_margin"]
+    evidence = {k: v for k, v in out.items()}
+    if margin >= 0 and out["scalar_product"] < -1e-6:
+        return Outcome(Verdict.REFUTED, evidence, counterexample=evidence)
+    return Outcome(Verdict.INCONCLUSIVE if margin < 0 else Verdict.VERIFIED, evidence)
+
+
+# ---------------------------------------------------------------------------- claims
+
+
+def _step_methods(names_checked, names_printed, part_checked="proof steps (reconstructed)", labels=None):
+    labels = labels or {}
+    ms = []
+    for name in names_checked:
+        ms.append(Method(f"z3 {name}", Kind.SMT, functools.partial(check_step, step=name),
+                         f"z3 obligation {name}{labels.get(name, '')}", part=part_checked))
+    for name in names_printed:
+        ms.append(Method(f"z3 {name}", Kind.SMT, functools.partial(check_step, step=name),
+                         f"z3 obligation {name} (as printed)", part=f"printed: {name}", role="printed"))
+    return ms
+
+
+B5_CHECKED_STEPS = ("B5-(25)-trace", "B5-(26)", "B5-(27)", "B5-(28)", "B5-(29)", "B5-(30)-reconstructed",
+                    "B5-(29)-(30)-summary", "B5-psd-outer-product-reconstructed")
+B5_PRINTED_STEPS = ("B5-(30)-printed", "B5-psd-outer-product-printed", "B5-(23)-coordinate")
+
+SBN_B5 = Claim(
+    id="SBN-B5",
+    title="Prop. B.5: expected ST is an ascent direction iff |E[g_i]| >= L",
+    source=Source(SEED_FILE, "Appendix B.5 III, Prop. B.5", "(23)-(30)"),
+    statement_printed=(
+        "Let L(x) be such that its partial derivative g_i = dL/dx_i as a function of x_i is Lipschitz continuous "
+        "for all i with a constant L. Then the expected ST gradient is an ascent direction for any a(phi) and L(x) "
+        "if and only if E[g_i] > L for all i. (23)  [proof summary: (for all i) |gbar_i| >= L]"
+    ),
+    statement_checked=(
+        "x_i = sign(a_i - z_i), independent noise, a = a(phi) with every parameter driving a single unit "
+        "(da/dphi diagonal), g_i = dL/dx_i L-Lipschitz in x_i. (i) If |E[g_i]| >= L for all i then "
+        "<grad_phi E[L], E[ST_phi]> >= 0. (ii) If 0 < |E[g_i*]| < L for some i*, there are a loss with these "
+        "properties and such an a(phi) with <grad_phi E[L], E[ST_phi]> < 0. Each proof step (25)-(30) is a z3 "
+        "obligation (two units); (i) is also searched by exact enumeration (n <= 4) and by linear programming over "
+        "quadratic losses; (ii) is constructed by linear programming and measured by enumeration."
+    ),
+    methods=(
+        *_step_methods(B5_CHECKED_STEPS, B5_PRINTED_STEPS),
+        Method("z3 sufficiency (one parameter per unit)", Kind.SMT,
+               functools.partial(check_step, step="B5-sufficiency-reconstructed"),
+               "(29)-(30) imply the scalar product >= 0 for diagonal J", part="sufficiency, one parameter per unit"),
+        Method("search (one parameter per unit)", Kind.EXACT,
+               functools.partial(check_random_search, prop="B5", lipschitz="coordinate"),
+               "random quadratic losses, diagonal da/dphi, exact enumeration", part="sufficiency, one parameter per unit"),
+        Method("lp worst case (one parameter per unit)", Kind.OPTIMIZATION,
+               functools.partial(check_lp_worst_case, prop="B5", lipschitz="coordinate"),
+               "LP: min E[g_k] Dbar_k over losses meeting (23); minimizer re-enumerated",
+               part="sufficiency, one parameter per unit"),
+        Method("z3 necessity (|E[g_i]| >= L)", Kind.SMT,
+               functools.partial(check_step, step="B5-necessity-reconstructed"),
+               "0 < |gbar| < L leaves a Dbar in (28) with gbar Dbar < 0", part="necessity"),
+        Method("lp construction (necessity)", Kind.OPTIMIZATION, check_b5_necessity_construction,
+               "LP builds L with E[g_k] Dbar_k < 0 at each violation level; a(phi) scales unit k up",
+               part="necessity"),
+        Method("z3 sufficiency (any a(phi), printed)", Kind.SMT,
+               functools.partial(check_step, step="B5-sufficiency-printed"),
+               "(23) and (28) imply a non-negative product when two units share a parameter",
+               part="printed: for any a(phi)", role="printed"),
+        Method("shared-parameter search", Kind.OPTIMIZATION,
+               functools.partial(check_shared_parameter_search, prop="B5", lipschitz="coordinate"),
+               "worst shared parameter (eigenvector) for random losses meeting (23), re-measured by enumeration",
+               part="printed: for any a(phi)", role="printed"),
+        Method("coupled counterexample", Kind.EXACT, functools.partial(check_coupled_counterexample, prop="B5"),
+               "L = 1.2 x1 + x2 + x2^2/2, a = a0 + c phi", part="printed: for any a(phi)", role="printed"),
+        Method("z3 necessity as printed (E[g_i] > L)", Kind.SMT,
+               functools.partial(check_step, step="B5-necessity-printed"),
+               "only-if with (23) literally, no absolute value", part="printed: necessity with (23)", role="printed"),
+    ),
+    discrepancies=(
+        "(23) prints E[g_i] > L; the proof concludes |gbar_i| >= L; with E[g_i] > L the 'only if' is false "
+        "(E[g_i] < -L also gives an ascent direction).",
+        "(30) as extracted, 2(|gbar_i| + L) <= 0, can never hold; the reconstruction is 2(gbar_i + L) <= 0.",
+        "'gbar Dbar^T is PSD iff gbar_i Dbar_i >= 0 for all i' is false (a rank-one matrix is PSD iff Dbar = c gbar, "
+        "c >= 0); the sufficiency holds when each parameter drives one unit but not 'for any a(phi)'.",
+    ),
+    tags=("sbn", "ascent", "appendix-b"),
+)
+
+B7_CHECKED_STEPS = ("B7-(35)-reconstructed", "B7-(35)-coordinatewise-reconstructed", "B7-(36)",
+                    "B7-(37)-reconstructed", "B7-(38)", "B7-(39)-bound", "B7-(39)-identity", "B7-(40)")
+B7_PRINTED_STEPS = ("B7-(35)-printed", "B7-(35)-coordinatewise-printed", "B7-(37)-lipschitz-printed",
+                    "B7-(37)-bounds-from-printed", "B7-(37)-coordinate-lipschitz")
+
+SBN_B7 = Claim(
+    id="SBN-B7",
+    title="Prop. B.7: deterministic ST vs expected ST, |g*_i| >= 2(1-p*)L",
+    source=Source(SEED_FILE, "Appendix B.5 V, Prop. B.7", "(34)-(40)"),
+    statement_printed=(
+        "Let x* = sign(a). Let g_i = dL/dx_i be Lipschitz continuous with constant L. Let g* = g(x*) and "
+        "p* = p(x*|a). The deterministic ST gradient at x* forms a positive scalar product with the expected "
+        "stochastic ST gradient if |g*_i| >= 2(1 - p*)L for all i. (34)"
+    ),
+    statement_checked=(
+        "With g_i L-Lipschitz in x for the infinity norm and every parameter driving a single unit (da/dphi "
+        "diagonal): |g*_i| >= 2(1-p*)L for all i implies <det. ST_phi, E[ST_phi]> >= 0 (non-negative; zero is "
+        "possible at the boundary). Steps (35)-(40) are z3 obligations; the claim is also searched by exact "
+        "enumeration (n <= 4) and by linear programming over quadratic losses."
+    ),
+    methods=(
+        *_step_methods(B7_CHECKED_STEPS, B7_PRINTED_STEPS),
+        Method("z3 sufficiency (one parameter per unit)", Kind.SMT,
+               functools.partial(check_step, step="B7-sufficiency-reconstructed"),
+               "(34), (37) imply the scalar product >= 0 for diagonal J", part="sufficiency, one parameter per unit"),
+        Method("search (one parameter per unit)", Kind.EXACT,
+               functools.partial(check_random_search, prop="B7", lipschitz="inf"),
+               "random quadratic losses, diagonal da/dphi, exact enumeration", part="sufficiency, one parameter per unit"),
+        Method("lp worst case (one parameter per unit)", Kind.OPTIMIZATION,
+               functools.partial(check_lp_worst_case, prop="B7", lipschitz="inf"),
+               "LP: min E[g_k] g*_k over losses meeting (34); minimizer re-enumerated",
+               part="sufficiency, one parameter per unit"),
+        Method("z3 sufficiency (any a(phi), printed)", Kind.SMT,
+               functools.partial(check_step, step="B7-sufficiency-printed"),
+               "(34) and (37) imply a non-negative product when two units share a parameter",
+               part="printed: for any a(phi)", role="printed"),
+        Method("shared-parameter search", Kind.OPTIMIZATION,
+               functools.partial(check_shared_parameter_search, prop="B7", lipschitz="inf"),
+               "worst shared parameter for random losses meeting (34), re-measured by enumeration",
+               part="printed: for any a(phi)", role="printed"),
+        Method("coupled counterexample", Kind.EXACT, functools.partial(check_coupled_counterexample, prop="B7"),
+               "L = 1.1 x1 + x2 + x2^2/2, a = a0 + c phi", part="printed: for any a(phi)", role="printed"),
+        Method("lp with Lipschitz in x_i only", Kind.OPTIMIZATION,
+               functools.partial(check_lp_worst_case, prop="B7", lipschitz="coordinate"),
+               "LP as above but g_i only Lipschitz in x_i (Prop. B.5's hypothesis)",
+               part="printed: Lipschitz hypothesis", role="printed"),
+    ),
+    discrepancies=(
+        "(35) as extracted lacks one J: Tr(E[g] g*^T J^T) for Tr(J E[g] g*^T J^T).",
+        "(37)'s first inequality |g(x)_i - g*_i| <= L|x_i - x*_i| is false (g_i changes with x_j); the bounds "
+        "g*_i -+ 2L need g_i Lipschitz in all of x (infinity norm), not only in x_i.",
+        "'E[g_i] g*_i >= 0 for all i' gives a non-negative scalar product only when each parameter drives one unit.",
+        "The statement says 'positive'; the proof gives non-negative (>= 0).",
+    ),
+    tags=("sbn", "ascent", "appendix-b"),
+)
+
+B8_CHECKED_STEPS = ("B5-(28)", "B7-(37)-reconstructed", "B8-(43)", "B8-(44)", "B8-(45)")
+
+SBN_B8 = Claim(
+    id="SBN-B8",
+    title="Prop. B.8: deterministic ST vs the true gradient, |g*_i| >= 2(1-p*)L + L",
+    source=Source(SEED_FILE, "Appendix B.5 V, Prop. B.8", "(41)-(45)"),
+    statement_printed=(
+        "Let x* = sign(a). Let g(x)_i = dL/dx_i be Lipschitz continuous with constant L. Let g* = g(x*) and "
+        "p* = p(x*|a). The deterministic ST gradient at x* forms a positive scalar product with the true gradient "
+        "if |g*_i| >= 2(1 - p*)L + L for all i. (41)"
+    ),
+    statement_checked=(
+        "With g_i L-Lipschitz in x for the infinity norm and every parameter driving a single unit (da/dphi "
+        "diagonal): |g*_i| >= 2(1-p*)L + L for all i implies <det. ST_phi, grad_phi E[L]> >= 0. Steps (42) (= (28)), "
+        "(37), (43)-(45) are z3 obligations; also searched by exact enumeration and linear programming."
+    ),
+    methods=(
+        *_step_methods(B8_CHECKED_STEPS, (), labels={
+            "B5-(28)": ", used as (42) (the bounds (28) restated)",
+            "B7-(37)-reconstructed": ", the bounds (37) used by (43) (g_i Lipschitz in x, infinity norm)"}),
+        Method("z3 sufficiency (one parameter per unit)", Kind.SMT,
+               functools.partial(check_step, step="B8-sufficiency-reconstructed"),
+               "(41), (28), (37) imply the scalar product >= 0 for diagonal J",
+               part="sufficiency, one parameter per unit"),
+        Method("search (one parameter per unit)", Kind.EXACT,
+               functools.partial(check_random_search, prop="B8", lipschitz="inf"),
+               "random quadratic losses, diagonal da/dphi, exact enumeration", part="sufficiency, one parameter per unit"),
+        Method("lp worst case (one parameter per unit)", Kind.OPTIMIZATION,
+               functools.partial(check_lp_worst_case, prop="B8", lipschitz="inf"),
+               "LP: min Dbar_k g*_k over losses meeting (41); minimizer re-enumerated",
+               part="sufficiency, one parameter per unit"),
+        Method("z3 sufficiency (any a(phi), printed)", Kind.SMT,
+               functools.partial(check_step, step="B8-sufficiency-printed"),
+               "(41) implies a non-negative product when two units share a parameter",
+               part="printed: for any a(phi)", role="printed"),
+        Method("shared-parameter search", Kind.OPTIMIZATION,
+               functools.partial(check_shared_parameter_search, prop="B8", lipschitz="inf"),
+               "worst shared parameter for random losses meeting (41), re-measured by enumeration",
+               part="printed: for any a(phi)", role="printed"),
+        Method("lp with Lipschitz in x_i only", Kind.OPTIMIZATION,
+               functools.partial(check_lp_worst_case, prop="B8", lipschitz="coordinate"),
+               "LP as above but g_i only Lipschitz in x_i", part="printed: Lipschitz hypothesis", role="printed"),
+    ),
+    discrepancies=(
+        "The proof uses (37), which needs g_i Lipschitz in all of x (infinity norm); the statement says only "
+        "'Lipschitz with constant L'.",
+        "Like Props. B.5 and B.7, coordinate-wise E[Delta_i] g*_i >= 0 gives a non-negative scalar product only "
+        "when each parameter drives one unit.",
+        "The statement says 'positive'; the proof gives non-negative.",
+    ),
+    tags=("sbn", "ascent", "appendix-b"),
+)
+
+CLAIMS = (SBN_B5, SBN_B7, SBN_B8)

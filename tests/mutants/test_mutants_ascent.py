@@ -1,0 +1,76 @@
+"""Mutants for SBN-B5/B7/B8: every checked method, given a false premise, REFUTES.
+
+* z3 steps: the step with its assumptions dropped (or, for an identity, its
+  right-hand side shifted by 1);
+* searches and linear programs: the condition weakened (its L scaled by
+  ``condition_scale < 1``);
+* the necessity construction: a "violation" level above L, i.e. the
+  condition actually holds, so no breaking loss can exist.
+"""
+
+import dataclasses
+
+import pytest
+import sympy
+
+from numerics.seeding import task_seed
+from proofs_check import Verdict
+from proofs_check.claim import MethodContext, Tier
+from proofs_check.claims import sbn_ascent as sa
+
+
+def _ctx(name="mutant"):
+    return MethodContext("MUTANT", name, 0, task_seed(0, f"MUTANT/{name}"), Tier.QUICK)
+
+
+def _mutate(obligation):
+    if obligation.assumptions:
+        return dataclasses.replace(obligation, assumptions=())
+    c = obligation.conclusion
+    if isinstance(c, sympy.And):
+        c = c.args[0]
+    return dataclasses.replace(obligation, conclusion=sympy.Eq(c.lhs, c.rhs + 1))
+
+
+CHECKED_STEPS = sorted({
+    m.check.keywords["step"]
+    for claim in sa.CLAIMS for m in claim.methods
+    if m.role == "checked" and getattr(m.check, "func", None) is sa.check_step
+})
+
+
+def test_every_checked_step_is_covered():
+    assert "B5-(27)" in CHECKED_STEPS and "B8-(45)" in CHECKED_STEPS and len(CHECKED_STEPS) >= 20
+
+
+@pytest.mark.parametrize("step", CHECKED_STEPS)
+def test_z3_step_without_its_premises_is_refuted(step):
+    out = sa.check_step(_ctx(), obligation=_mutate(sa._get_obligation(step)))
+    assert out.verdict is Verdict.REFUTED
+    assert out.counterexample
+
+
+@pytest.mark.parametrize("prop,lipschitz,scale,per_size", [
+    ("B5", "coordinate", 0.5, None), ("B7", "inf", 0.25, 150), ("B8", "inf", 0.25, 150)])
+def test_random_search_with_weakened_condition_is_refuted(prop, lipschitz, scale, per_size):
+    out = sa.check_random_search(_ctx(), prop=prop, lipschitz=lipschitz, condition_scale=scale, per_size=per_size)
+    assert out.verdict is Verdict.REFUTED
+    assert out.counterexample["scalar_product"] < 0
+
+
+@pytest.mark.parametrize("prop,lipschitz", [("B5", "coordinate"), ("B7", "inf"), ("B8", "inf")])
+def test_lp_with_weakened_condition_is_refuted(prop, lipschitz):
+    out = sa.check_lp_worst_case(_ctx(), prop=prop, lipschitz=lipschitz, condition_scale=0.5, points=4)
+    assert out.verdict is Verdict.REFUTED
+    assert out.counterexample["coordinate_product"] < 0
+
+
+def test_necessity_construction_fails_when_the_condition_holds():
+    out = sa.check_b5_necessity_construction(_ctx(), levels=(1.2,))
+    assert out.verdict is Verdict.REFUTED
+
+
+def test_shared_parameter_search_finds_nothing_for_one_unit():
+    # one unit: a shared parameter is a single parameter, and (23) suffices -- no refutation
+    out = sa.check_shared_parameter_search(_ctx(), prop="B5", lipschitz="coordinate", sizes=(1,), per_size=40)
+    assert out.verdict is not Verdict.REFUTED
