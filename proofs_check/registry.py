@@ -26,6 +26,7 @@ CLAIM_MODULES = (
     "proofs_check.claims.sbn_proxies",
     "proofs_check.claims.sbn_estimators",
     "proofs_check.claims.sbn_ascent",
+    "proofs_check.claims.sbn_rescaling",
 )
 
 

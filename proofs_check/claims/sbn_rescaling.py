@@ -1,0 +1,813 @@
+"""SBN bias analysis II and IV (Appendix B.3): SBN-B4 (internal rescaling) and SBN-B6 (fan-in scaling).
+
+Notation (Prop. B.4, eqs. (21)-(22)): parameters ``phi`` in R^m drive the
+pre-activations ``a(phi)`` in R^n; ``J1 = da/dphi`` (n x m), ``g = E_x[dL/dx(x)]``
+(the paper's ``J2^T``).  The expected original estimator (Alg. 1, up to the
+factor 2 of the +-1 encoding) is ``u = J1^T Lambda0 g`` with ``Lambda0 = diag(F'(a))``;
+the expected rescaled one is ``v = J1^T Lambda g`` for a PSD diagonal ``Lambda``.
+``<u, v> = g^T Lambda0 J1 J1^T Lambda g``.  The proof claims that
+``R = Lambda J1 J1^T Lambda0`` is PSD; it is not when two units share a
+parameter (``J1 J1^T`` not diagonal): products of PSD matrices are neither
+symmetric nor PSD in general.  When no parameter drives two units, ``J1 J1^T``
+is diagonal and ``<u, v> = sum_i Lambda0_ii Lambda_ii (J1 J1^T)_ii g_i^2 >= 0``.
+
+SBN-B6 (Prop. B.6, Cor. B.2): ``L(x) = sum_k l((Wx)_k)``, ``W`` in R^(K x n) Gaussian
+with unit-norm rows, ``g_i = <l'(Wx), W_:,i>``.  The "Lipschitz constant" is
+measured in two precisely defined ways (module constants below) and its
+exponent in ``n`` is fitted with a bootstrap confidence interval; the ST bias
+is measured by exact enumeration.
+
+Every check is a module-level function ``check_*(ctx, **premises)``; the
+premises default to the paper's (or the reconstruction's), and the mutant
+tests pass false ones.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import sympy
+from scipy import optimize
+
+from numerics import enumeration, losses
+from numerics.estimators import identity_st_estimates, st_estimates
+from numerics.montecarlo import monte_carlo_mean
+from numerics.noise import get_noise
+from theory.obligations import prove_step
+
+from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Series, Source
+from ..verdict import Verdict
+
+__all__ = ["CLAIMS"]
+
+SEED_FILE = "002_6db3e70c79559b51.txt"
+NOISE = "logistic"
+#: Confidence of every Monte Carlo / bootstrap interval in this module (two-sided).
+CONFIDENCE = 0.999
+COUPLINGS = ("none", "shared")
+#: Random instances per shape in the B4 search (before L-BFGS from the best ones).
+RANDOM_STARTS = 100
+
+
+def _coupling(coupling: str) -> str:
+    if coupling not in COUPLINGS:
+        raise ValueError(f"coupling must be one of {COUPLINGS}, got {coupling!r}")
+    return coupling
+
+
+# ============================================================================ SBN-B4
+
+_R = dict(real=True)
+_J = sympy.symbols("j11 j12 j21 j22", **_R)
+_L = sympy.symbols("l1 l2", **_R)     # Lambda (the rescaling)
+_L0 = sympy.symbols("m1 m2", **_R)    # Lambda0 = diag(F'(a))
+_G = sympy.symbols("g1 g2", **_R)     # g = E[dL/dx] (J2^T)
+_V = sympy.symbols("v1 v2", **_R)     # a test vector
+_G2 = sympy.symbols("h1 h2", **_R)    # a second state's dL/dx (for the expectation step)
+_P = sympy.Symbol("p", **_R)
+
+
+def _b4_matrices(coupling: str):
+    """Two units, two parameters; ``coupling='none'`` zeroes the entries that let a parameter drive both units."""
+    j11, j12, j21, j22 = _J
+    J1 = sympy.Matrix([[j11, j12], [j21, j22]]) if coupling == "shared" else sympy.Matrix([[j11, 0], [0, j22]])
+    free = [s for s in J1.free_symbols]
+    return J1, sorted(free, key=lambda s: s.name), sympy.diag(*_L), sympy.diag(*_L0)
+
+
+def _b4_steps(coupling: str):
+    """The steps of the proof of Prop. B.4 as (name, equation, asserts, variables, assumptions, conclusion)."""
+    J1, jvars, Lam, Lam0 = _b4_matrices(coupling)
+    g, h, v = sympy.Matrix(_G), sympy.Matrix(_G2), sympy.Matrix(_V)
+    nonneg = [s >= 0 for s in (*_L, *_L0)]
+    u_vec, v_vec = J1.T * Lam0 * g, J1.T * Lam * g
+    scalar = (u_vec.T * v_vec)[0]
+    trace_form = (g.T * Lam * J1 * J1.T * Lam0 * g)[0]    # Tr(J2 Lam J1 J1^T Lam0 J2^T), a 1x1 trace
+    R = Lam * J1 * J1.T * Lam0
+    mix = _P * g + (1 - _P) * h
+    steps = [
+        ("(21)->(22) expectation moves to J2", "(21)-(22)",
+         "E[J1^T Lambda0 dL/dx] = J1^T Lambda0 E[dL/dx] (two states with probabilities p, 1-p)",
+         [*jvars, *_L0, *_G, *_G2, _P], [],
+         sympy.And(*[sympy.Eq(a, b) for a, b in zip(_P * (J1.T * Lam0 * g) + (1 - _P) * (J1.T * Lam0 * h),
+                                                     J1.T * Lam0 * mix)])),
+        ("(22) trace identity", "(22)", "<J1^T Lambda0 J2^T, J1^T Lambda J2^T> = Tr(J2 Lambda J1 J1^T Lambda0 J2^T)",
+         [*jvars, *_L, *_L0, *_G], [], sympy.Eq(scalar, trace_form)),
+        ("J1 J1^T is PSD", "after (22)", "v^T J1 J1^T v >= 0", [*jvars, *_V], [], (v.T * J1 * J1.T * v)[0] >= 0),
+        ("Lambda0 is PSD", "after (22)", "diagonal with non-negative entries => v^T Lambda0 v >= 0",
+         [*_L0, *_V], [s >= 0 for s in _L0], (v.T * Lam0 * v)[0] >= 0),
+        ("R = Lambda J1 J1^T Lambda0 is PSD", "after (22)",
+         "J1 J1^T, Lambda, Lambda0 PSD => v^T R v >= 0 for every v", [*jvars, *_L, *_L0, *_V], nonneg,
+         (v.T * R * v)[0] >= 0),
+        ("J2 R J2^T >= 0 given R PSD", "after (22)",
+         "if g^T R g >= 0 (R PSD, instantiated at g) then the trace (22) is >= 0", [*jvars, *_L, *_L0, *_G],
+         [(g.T * R * g)[0] >= 0], trace_form >= 0),
+        ("Prop. B.4 conclusion", "Prop. B.4", "<E[original], E[rescaled]> >= 0 for all PSD diagonal Lambda, Lambda0",
+         [*jvars, *_L, *_L0, *_G], nonneg, scalar >= 0),
+    ]
+    return steps
+
+
+def check_b4_steps_smt(ctx: MethodContext, *, coupling: str = "none") -> Outcome:
+    """z3: each step of the trace argument (21)-(22), and the conclusion, for two units.
+
+    ``coupling='none'``: J1 diagonal (no parameter drives two units);
+    ``'shared'``: J1 a general 2 x 2 matrix (both parameters drive both units),
+    as the proposition's "any a(phi)" allows.  The verdict is the verdict of the
+    conclusion; every step's verdict is evidence.
+    """
+    coupling = _coupling(coupling)
+    rows, failed = [], []
+    for name, eq, asserts, variables, assumptions, conclusion in _b4_steps(coupling):
+        res = prove_step(f"B4 {name}", variables, assumptions, conclusion, timeout_ms=20_000)
+        row = {"step": name, "equation": eq, "asserts": asserts, "verdict": res.verdict, "vacuous": res.vacuous,
+               "counterexample": None if res.counterexample is None else {k: str(v) for k, v in res.counterexample.items()},
+               "seconds": res.seconds}
+        rows.append(row)
+        if res.verdict != "PROVED":
+            failed.append(row)
+    final = rows[-1]
+    evidence = {"coupling": coupling, "units": 2, "parameters": 2, "steps": rows,
+                "invalid_steps": [r["step"] for r in failed]}
+    discrepancies = [
+        f"step '{r['step']}' ({r['equation']}) is {r['verdict']} with J1 {'general' if coupling == 'shared' else 'diagonal'}"
+        + (f": counterexample {r['counterexample']}" if r["counterexample"] else "")
+        for r in failed if r is not final
+    ]
+    if final["verdict"] == "REFUTED":
+        ce = final["counterexample"]
+        return Outcome(Verdict.REFUTED, evidence, discrepancies, counterexample={"coupling": coupling, **ce})
+    if final["verdict"] == "PROVED":
+        return Outcome(Verdict.PROVED, {**evidence, "scope": "two units, every J1 of the given coupling, "
+                                        "every PSD diagonal Lambda, Lambda0, every g"}, discrepancies)
+    return Outcome(Verdict.INCONCLUSIVE, evidence, discrepancies)
+
+
+def check_b4_symbolic_uncoupled(ctx: MethodContext, *, n: int = 3, params_per_unit: int = 2,
+                                coupling: str = "none") -> Outcome:
+    """sympy, n units: with J1 block-structured (parameter k drives unit k // params_per_unit only),
+    <u, v> - sum_i l_i m_i g_i^2 sum_k J_ik^2 expands to 0 -- a sum of non-negative terms.
+
+    ``coupling='shared'`` gives every parameter a dense column; the identity then fails.
+    """
+    coupling = _coupling(coupling)
+    m = n * params_per_unit
+    J1 = sympy.Matrix(n, m, lambda i, k: sympy.Symbol(f"j{i}_{k}", real=True)
+                      if coupling == "shared" or k // params_per_unit == i else 0)
+    lam = sympy.symbols(f"l0:{n}", nonnegative=True)
+    lam0 = sympy.symbols(f"m0:{n}", nonnegative=True)
+    g = sympy.Matrix(sympy.symbols(f"g0:{n}", real=True))
+    u = J1.T * sympy.diag(*lam0) * g
+    v = J1.T * sympy.diag(*lam) * g
+    scalar = sympy.expand((u.T * v)[0])
+    sos = sympy.expand(sum(lam[i] * lam0[i] * g[i] ** 2 * sum(J1[i, k] ** 2 for k in range(m)) for i in range(n)))
+    rest = sympy.expand(scalar - sos)
+    evidence = {"n": n, "parameters": m, "coupling": coupling, "scalar_product_terms": len(scalar.args),
+                "scalar_product_minus_sum_of_squares": str(rest)[:400]}
+    if rest == 0:
+        return Outcome(Verdict.PROVED, {**evidence, "form": "sum_i l_i m_i g_i^2 sum_k J1_ik^2 (each term >= 0)"})
+    return Outcome(Verdict.REFUTED, evidence, counterexample={"coupling": coupling, "non_square_part": str(rest)[:200]})
+
+
+def _b4_unpack(theta, n, m, mask):
+    k = n * m
+    J1 = theta[:k].reshape(n, m) * mask
+    lam, lam0 = theta[k:k + n] ** 2, theta[k + n:k + 2 * n] ** 2
+    g = theta[k + 2 * n:k + 3 * n]
+    return J1, lam, lam0, g
+
+
+def _b4_cosine(theta, n, m, mask):
+    J1, lam, lam0, g = _b4_unpack(theta, n, m, mask)
+    u, v = J1.T @ (lam0 * g), J1.T @ (lam * g)
+    return float(u @ v / (np.linalg.norm(u) * np.linalg.norm(v) + 1e-12))
+
+
+def _b4_cosine_and_grad(theta, n, m, mask):
+    """The cosine and its gradient in ``theta`` (hand-derived chain rule; the search only needs a descent direction)."""
+    J1, lam, lam0, g = _b4_unpack(theta, n, m, mask)
+    w0, w1 = lam0 * g, lam * g
+    u, v = J1.T @ w0, J1.T @ w1
+    nu, nv = np.linalg.norm(u) + 1e-12, np.linalg.norm(v) + 1e-12
+    f = float(u @ v / (nu * nv))
+    du, dv = v / (nu * nv) - f * u / nu**2, u / (nu * nv) - f * v / nv**2
+    dw0, dw1 = J1 @ du, J1 @ dv
+    k = n * m
+    grad = np.empty_like(theta)
+    grad[:k] = ((np.outer(w0, du) + np.outer(w1, dv)) * mask).ravel()
+    grad[k:k + n] = dw1 * g * 2 * theta[k:k + n]
+    grad[k + n:k + 2 * n] = dw0 * g * 2 * theta[k + n:k + 2 * n]
+    grad[k + 2 * n:] = dw0 * lam0 + dw1 * lam
+    return f, grad
+
+
+def _b4_mask(rng, n, m, coupling):
+    if coupling == "shared":
+        return np.ones((n, m))
+    mask = np.zeros((n, m))
+    owner = np.concatenate([np.arange(n), rng.integers(0, n, size=max(m - n, 0))])[:m] if m >= n \
+        else rng.choice(n, size=m, replace=False)
+    mask[owner, np.arange(m)] = 1.0
+    return mask
+
+
+def check_b4_search(ctx: MethodContext, *, coupling: str = "none", tolerance: float = 1e-9) -> Outcome:
+    """Random instances, then L-BFGS from the best ones: minimize cos(J1^T Lambda0 g, J1^T Lambda g).
+
+    Shapes n in {2, 3, 4, 6} units, m in {1, 2, 3, 6} parameters; ``coupling='none'`` restricts
+    every column of J1 to one unit (a parameter drives one unit; a unit may have
+    several), ``'shared'`` lets all parameters drive all units.  A cosine below
+    ``-tolerance`` is a counterexample (replayed in exact rationals).
+    """
+    coupling = _coupling(coupling)
+    rng = ctx.rng()
+    shapes = [(n, m) for n in (2, 3, 4, 6) for m in (1, 2, 3, 6)]
+    rows, best = [], None
+    starts = 6 if ctx.full else 2
+    for n, m in shapes:
+        mask = _b4_mask(rng, n, m, coupling)
+        dim = n * m + 3 * n
+        cands = rng.normal(size=(RANDOM_STARTS, dim))
+        vals = np.array([_b4_cosine(t, n, m, mask) for t in cands])
+        i0 = int(np.argmin(vals))
+        shape_min, shape_theta = float(vals[i0]), cands[i0]
+        for t0 in cands[np.argsort(vals)[:starts]]:
+            res = optimize.minimize(_b4_cosine_and_grad, t0, args=(n, m, mask), jac=True, method="L-BFGS-B",
+                                    options={"maxiter": 200})
+            if res.fun < shape_min:
+                shape_min, shape_theta = float(res.fun), res.x
+        if best is None or shape_min < best[0]:
+            best = (shape_min, n, m, mask, shape_theta)
+        rows.append({"n": n, "m": m, "min_cosine": shape_min})
+    overall = min(r["min_cosine"] for r in rows)
+    evidence = {"coupling": coupling, "shapes": len(rows), "random_starts_per_shape": RANDOM_STARTS, "lbfgs_starts": starts,
+                "min_cosine": overall, "tolerance": tolerance, "per_shape": rows}
+    fig = Figure(f"b4-search-{coupling}", f"Prop. B.4: min cosine(original, rescaled), J1 coupling = {coupling}",
+                 "n (units)", "min cosine over the search",
+                 (Series("min over m", tuple(float(n) for n in (2, 3, 4, 6)),
+                         tuple(min(r["min_cosine"] for r in rows if r["n"] == n) for n in (2, 3, 4, 6)), style="points"),),
+                 hlines=(0.0,))
+    if overall < -tolerance:
+        _, n, m, mask, theta = best
+        J1, lam, lam0, g = _b4_unpack(theta, n, m, mask)
+        # replay exactly: round to 3 digits, evaluate the scalar product in rationals
+        from fractions import Fraction as Fr
+        q = lambda A: [[Fr(round(float(x), 3)).limit_denominator(1000) for x in row] for row in np.atleast_2d(A)]
+        Jq, lq, l0q, gq = q(J1), q(lam)[0], q(lam0)[0], q(g)[0]
+        uq = [sum(Jq[i][k] * l0q[i] * gq[i] for i in range(n)) for k in range(m)]
+        vq = [sum(Jq[i][k] * lq[i] * gq[i] for i in range(n)) for k in range(m)]
+        exact = sum(a * b for a, b in zip(uq, vq))
+        ce = {"n": n, "m": m, "J1": J1.round(3), "Lambda": lam.round(3), "Lambda0": lam0.round(3), "g": g.round(3),
+              "cosine": best[0], "scalar_product_exact_after_rounding": str(exact)}
+        if exact < 0:
+            return Outcome(Verdict.REFUTED, evidence, counterexample=ce, figures=[fig])
+        return Outcome(Verdict.INCONCLUSIVE, {**evidence, "unreplayed": ce}, figures=[fig])
+    return Outcome(Verdict.VERIFIED, evidence, figures=[fig])
+
+
+def check_b4_enumeration_identity_st(ctx: MethodContext, *, coupling: str = "shared", noise: str = NOISE) -> Outcome:
+    """Exact enumeration, the paper's highlighted case Lambda = I (identity ST) with a *linear* L (Alg. 1 unbiased).
+
+    ``a(phi) = J1 phi + b`` with b = (2.5, 0): ``coupling='shared'``: one parameter drives both units
+    (J1 = (1, 1)^T); ``'none'``: J1 = I.  Random linear losses; the check looks for one where
+    <J1^T E[ST], J1^T E[identity ST]> < 0, i.e. the rescaled estimator is not an ascent direction
+    although Alg. 1 is exact.
+    """
+    coupling = _coupling(coupling)
+    rng = ctx.rng()
+    J1 = np.array([[1.0], [1.0]]) if coupling == "shared" else np.eye(2)
+    a = np.array([2.5, 0.0])
+    rows, witness = [], None
+    for trial in range(40):
+        c = rng.normal(size=2)
+        loss = losses.Linear(c)
+        st = np.asarray(enumeration.expected_estimator("st", loss, a, noise).value)
+        idst = np.asarray(enumeration.expected_estimator("identity_st", loss, a, noise).value)
+        true = np.asarray(enumeration.exact_gradient(loss, a, noise).value)
+        u, v, t = J1.T @ st, J1.T @ idst, J1.T @ true
+        prod = float(u @ v)
+        rows.append({"c": c, "original_dot_rescaled": prod, "original_minus_true": float(np.max(np.abs(u - t)))})
+        if prod < -1e-12 and witness is None:
+            witness = {"coupling": coupling, "J1": J1, "a": a, "loss": repr(loss), "noise": noise,
+                       "E_original_phi": u, "E_identity_st_phi": v, "true_gradient_phi": t, "scalar_product": prod}
+    evidence = {"coupling": coupling, "trials": len(rows), "negative": sum(r["original_dot_rescaled"] < -1e-12 for r in rows),
+                "max_gap_original_vs_true": max(r["original_minus_true"] for r in rows)}
+    if witness:
+        return Outcome(Verdict.REFUTED, evidence, counterexample=witness)
+    return Outcome(Verdict.VERIFIED, evidence)
+
+
+def _quad_loss(c, d):
+    """L(x) = sum_i c_i x_i + d_i x_i^2 (not multilinear when d != 0)."""
+    c, d = np.asarray(c, float), np.asarray(d, float)
+    return losses.Callable(lambda X: X @ c + (X**2) @ d, lambda X: c + 2 * d * X, n=c.size,
+                           name=f"sum c.x + d.x^2, c={np.round(c, 3).tolist()}, d={np.round(d, 3).tolist()}")
+
+
+def _remark_products(loss, a, noise):
+    st = np.asarray(enumeration.expected_estimator("st", loss, a, noise).value)
+    idst = np.asarray(enumeration.expected_estimator("identity_st", loss, a, noise).value)
+    true = np.asarray(enumeration.exact_gradient(loss, a, noise).value)
+    return float(st @ true), float(idst @ true), st, idst, true
+
+
+def check_b4_remark_search(ctx: MethodContext, *, multilinear_only: bool = False, noise: str = NOISE) -> Outcome:
+    """Exact enumeration, random search (a = phi, no shared parameters): a loss L(x) = c.x + d.x^2 and a with
+    <E[ST], grad E[L]> > 0 (biased ST, still ascent) but <E[identity ST], grad E[L]> < 0 (rescaled, not ascent).
+
+    ``multilinear_only=True`` sets d = 0 (ST unbiased), where no such instance can exist.
+    """
+    rng = ctx.rng()
+    tried, witness = 0, None
+    for _ in range(3000 if ctx.full else 600):
+        n = int(rng.integers(2, 4))
+        a = rng.uniform(-4, 4, size=n)
+        c = rng.normal(size=n)
+        d = np.zeros(n) if multilinear_only else rng.normal(scale=3.0, size=n)
+        tried += 1
+        s_dot, r_dot, st, idst, true = _remark_products(_quad_loss(c, d), a, noise)
+        scale = float(np.linalg.norm(true) ** 2) + 1e-300
+        if s_dot > 1e-9 * scale and r_dot < -1e-9 * scale:
+            witness = {"n": n, "a": a, "c": c, "d": d, "noise": noise, "E_st": st, "E_identity_st": idst,
+                       "true_gradient": true, "st_dot_true": s_dot, "identity_st_dot_true": r_dot,
+                       "cos_st_true": s_dot / (np.linalg.norm(st) * np.linalg.norm(true)),
+                       "cos_identity_true": r_dot / (np.linalg.norm(idst) * np.linalg.norm(true))}
+            break
+    evidence = {"instances_tried": tried, "multilinear_only": multilinear_only, "found": witness is not None}
+    if witness:
+        return Outcome(Verdict.PROVED, {**evidence, "witness": witness})
+    return Outcome(Verdict.REFUTED, evidence,
+                   counterexample={"note": f"no instance in {tried} where ST is an ascent direction and the "
+                                           "identity-rescaled estimator is not"})
+
+
+def _remark_instance(noise: str = NOISE):
+    """The analytic construction: unit 1 at a = 0 (linear), unit 2 at a = 3 (x^2 term): F'(3) << F'(0).
+
+    With K = c2 * E[g2], <E[ST], grad> = 4F'(0)^2 c1^2 + 4F'(3)^2 K and <E[g], grad> = 2F'(0) c1^2 + 2F'(3) K;
+    -K in (F'(0)/F'(3), (F'(0)/F'(3))^2) makes the first positive and the second negative.
+    """
+    nz = get_noise(noise)
+    a = np.array([0.0, 3.0])
+    f0, f3 = float(nz.pdf(np.array([0.0]))[0]), float(nz.pdf(np.array([3.0]))[0])
+    mu2 = 2 * float(nz.cdf(np.array([3.0]))[0]) - 1
+    target = -math.sqrt(f0 / f3) * (f0 / f3)        # geometric middle of the interval
+    c = np.array([1.0, 1.0])
+    d2 = (target / c[1] - c[1]) / (2 * mu2)          # E[g2] = c2 + 2 d2 mu2, K = c2 E[g2]
+    return a, c, np.array([0.0, d2])
+
+
+def check_b4_remark_montecarlo(ctx: MethodContext, *, d_scale: float = 1.0, noise: str = NOISE) -> Outcome:
+    """Monte Carlo (+ a closed-form construction): per-sample <ST(x), grad> and <identity ST(x), grad>
+    have means of opposite signs, each decided by a 99.9% interval.  ``d_scale = 0`` removes the x^2 term."""
+    a, c, d = _remark_instance(noise)
+    loss = _quad_loss(c, d * d_scale)
+    true = np.asarray(enumeration.exact_gradient(loss, a, noise).value)
+
+    def chunk(rng, size):
+        X = np.where(get_noise(noise).sample(rng, (size, 2)) <= a, 1.0, -1.0)
+        return np.stack([st_estimates(loss, a, noise, X) @ true, identity_st_estimates(loss, a, noise, X) @ true], 1)
+
+    samples = 400_000 if ctx.full else 100_000
+    mc = monte_carlo_mean(chunk, samples, ctx.seed, confidence=1 - (1 - CONFIDENCE) / 2)
+    evidence = {"a": a, "c": c, "d": d * d_scale, "samples": samples, "family_confidence": CONFIDENCE,
+                "st_dot_true_interval": [mc.low[0], mc.high[0]], "identity_dot_true_interval": [mc.low[1], mc.high[1]]}
+    if mc.low[0] > 0 and mc.high[1] < 0:
+        return Outcome(Verdict.VERIFIED, evidence)
+    if mc.high[0] < 0 or mc.low[1] > 0:
+        return Outcome(Verdict.REFUTED, evidence, counterexample={"intervals": [[mc.low[0], mc.high[0]],
+                                                                                [mc.low[1], mc.high[1]]]})
+    return Outcome(Verdict.INCONCLUSIVE, evidence)
+
+
+SBN_B4 = Claim(
+    id="SBN-B4",
+    title="Internal rescaling keeps a non-negative scalar product with the original estimator (Prop. B.4)",
+    source=Source(SEED_FILE, "Appendix B.3 II, Prop. B.4 and the remark after it", "(21)-(22)"),
+    statement_printed=(
+        "If instead of diag(F'(a)) any positive semidefinite diagonal matrix Lambda is used in Alg. 1, the "
+        "expected rescaled estimator preserves non-negative scalar product with the original estimator. "
+        "[Proof: <J1^T Lambda0 J2^T, J1^T Lambda J2^T> = Tr(J2 Lambda J1 J1^T Lambda0 J2^T); J1 J1^T and Lambda0 "
+        "are PSD, so R = Lambda J1 J1^T Lambda0 is PSD and the trace is >= 0.] Remark: if Alg. 1 was unbiased the "
+        "rescaled estimator is guaranteed to give an ascent direction; if Alg. 1 is biased but gives an ascent "
+        "direction, this cannot be guaranteed for the rescaled gradient."
+    ),
+    statement_checked=(
+        "J1 = da/dphi (n x m), g = E_x[dL/dx(x)], Lambda0 = diag(F'(a)), Lambda PSD diagonal. (i) If no parameter "
+        "drives two units (every column of J1 has at most one non-zero), <J1^T Lambda0 g, J1^T Lambda g> = "
+        "sum_i Lambda0_ii Lambda_ii ||J1_i,:||^2 g_i^2 >= 0 for all such J1, Lambda, Lambda0, g (z3 for n = 2; sympy "
+        "identity for n = 3 with 2 parameters per unit; optimization search n, m in {1..6}). (ii) Remark: there are "
+        "L (non-multilinear) and a = phi with <E[ST], grad E[L]> > 0 and <E[identity ST], grad E[L]> < 0 "
+        "(exact enumeration search; Monte Carlo on a closed-form construction). The printed statement, for any "
+        "a(phi), is checked separately (role 'printed')."
+    ),
+    methods=(
+        Method("z3-steps-uncoupled", Kind.SMT, check_b4_steps_smt,
+               "each step of (21)-(22) and the conclusion, two units, J1 diagonal",
+               part="non-negative when no parameter drives two units"),
+        Method("sympy-sum-of-squares", Kind.SYMBOLIC, check_b4_symbolic_uncoupled,
+               "n = 3, 2 parameters per unit: the scalar product is a sum of non-negative terms",
+               part="non-negative when no parameter drives two units"),
+        Method("optimization-uncoupled", Kind.OPTIMIZATION, check_b4_search,
+               "random + L-BFGS minimization of the cosine over J1 (one unit per parameter), Lambda, Lambda0, g",
+               part="non-negative when no parameter drives two units"),
+        Method("enumeration-remark-search", Kind.EXACT, check_b4_remark_search,
+               "search L = c.x + d.x^2, a: biased ST ascent, identity-rescaled not",
+               part="remark: rescaling can break ascent when ST is biased"),
+        Method("montecarlo-remark", Kind.MONTECARLO, check_b4_remark_montecarlo,
+               "closed-form instance; signs of both scalar products from 99.9% intervals",
+               part="remark: rescaling can break ascent when ST is biased"),
+        Method("printed-z3-steps-any-J1", Kind.SMT, functools.partial(check_b4_steps_smt, coupling="shared"),
+               "each step of (21)-(22) as printed with a general J1 (units share parameters)",
+               part="printed: any a(phi)", role="printed"),
+        Method("printed-optimization-any-J1", Kind.OPTIMIZATION, functools.partial(check_b4_search, coupling="shared"),
+               "minimize the cosine over general J1, Lambda, Lambda0, g", part="printed: any a(phi)", role="printed"),
+        Method("printed-enumeration-identity-st", Kind.EXACT, check_b4_enumeration_identity_st,
+               "Lambda = I, linear L (Alg. 1 exact), one shared parameter: the rescaled estimator opposes the original",
+               part="printed: unbiased Alg. 1 => rescaled is ascent", role="printed"),
+    ),
+    discrepancies=(
+        "The proof's step 'R = Lambda J1 J1^T Lambda0 is positive semidefinite' is false: a product of PSD "
+        "matrices is in general neither symmetric nor PSD. It holds when J1 J1^T is diagonal, i.e. when no "
+        "parameter drives two units; for a(phi) where units share parameters (any layer with shared weights, "
+        "or a(phi) = phi * (1, 1) + b) the scalar product can be negative (cosine -1 is attained).",
+        "Consequently the remark 'if Alg. 1 was unbiased, the rescaled estimator ... is guaranteed to give an ascent "
+        "direction' is false as printed for shared parameters: with L linear (Alg. 1 exact) and Lambda = I the "
+        "rescaled expected gradient can point against the true gradient.",
+    ),
+    tags=("sbn", "bias", "rescaling"),
+)
+
+
+# ============================================================================ SBN-B6
+
+#: Outputs of the linear layer (K in W in R^(K x n)) and the loss l(u) = sum_k log cosh(u_k - y_k) (l' = tanh, L = 1).
+B6_K = 4
+#: Confidence of the bootstrap intervals of fitted exponents.
+FIT_CONFIDENCE = 0.99
+#: Tolerance on exponents for "O(n^-1/2)" (finite-n curvature): an upper CI end <= -1/2 + this verifies it.
+EXPONENT_TOLERANCE = 0.1
+
+
+def _normalized_gaussian(rng, K, n):
+    W = rng.normal(size=(K, n))
+    return W / np.linalg.norm(W, axis=1, keepdims=True)
+
+
+def _logcosh(u):
+    au = np.abs(u)
+    return au + np.log1p(np.exp(-2 * au)) - math.log(2.0)
+
+
+def _b6_loss(W, y):
+    """L(x) = sum_k log cosh((Wx - y)_k), g(x) = W^T tanh(Wx - y) (l' = tanh is 1-Lipschitz)."""
+    return losses.Callable(lambda X: _logcosh(X @ W.T - y).sum(1), lambda X: np.tanh(X @ W.T - y) @ W,
+                           n=W.shape[1], name="sum_k log cosh((Wx - y)_k)")
+
+
+def _flip_differences(W, y, X, quadratic=False):
+    """|g_i(x) - g_i(x with x_i flipped)| / 2 for every row x of X and every i; (B, n)."""
+    U = X @ W.T - y                                  # (B, K)
+    Uf = U[:, :, None] - 2 * W[None, :, :] * X[:, None, :]     # (B, K, n): u after flipping x_i
+    lp = (lambda v: v) if quadratic else np.tanh
+    g = lp(U) @ W                                    # (B, n)
+    gf = np.einsum("bkn,kn->bn", lp(Uf), W)
+    return np.abs(g - gf) / 2
+
+
+def _fit_exponent(ns, per_n, rng, *, boots=2000, confidence=FIT_CONFIDENCE):
+    """OLS slope of log(mean_n) on log n, with a percentile bootstrap interval (draws resampled within each n)."""
+    ns = np.asarray(ns, float)
+    x = np.log(ns)
+    means = np.array([np.mean(v) for v in per_n])
+    slope = float(np.polyfit(x, np.log(means), 1)[0])
+    boot_means = np.stack([np.asarray(v)[rng.integers(0, len(v), (boots, len(v)))].mean(axis=1) for v in per_n], 1)
+    xc = x - x.mean()
+    logs = np.log(boot_means)
+    bs = (logs - logs.mean(axis=1, keepdims=True)) @ xc / (xc @ xc)
+    alpha = 1 - confidence
+    lo, hi = np.quantile(bs, [alpha / 2, 1 - alpha / 2])
+    return {"exponent": slope, "ci": [float(lo), float(hi)], "confidence": confidence, "bootstrap": boots,
+            "means": means}
+
+
+def _decide_big_o(fit, rate=-0.5, tol=EXPONENT_TOLERANCE):
+    """O(n^rate): VERIFIED if the interval lies below rate + tol, REFUTED if it lies above, else INCONCLUSIVE."""
+    lo, hi = fit["ci"]
+    if hi <= rate + tol:
+        return Verdict.VERIFIED
+    if lo > rate + tol:
+        return Verdict.REFUTED
+    return Verdict.INCONCLUSIVE
+
+
+def _lipschitz_samples(rng, ns, draws, states, *, mode, quadratic=False, K=B6_K):
+    """Per n, ``draws`` values (one per W) of the per-coordinate constant mean_i Lip_i(W), and of max_i Lip_i(W)."""
+    per_n, per_n_max = [], []
+    lp = (lambda v: v) if quadratic else np.tanh
+    for n in ns:
+        vals, maxs = np.empty(draws), np.empty(draws)
+        for r in range(draws):
+            W, y = _normalized_gaussian(rng, K, n), rng.normal(size=K)
+            X = rng.choice([-1.0, 1.0], size=(states, n))
+            if mode == "flip":
+                D = _flip_differences(W, y, X, quadratic)
+            else:  # sup-norm over the cube: pairs x, y = x with a random half of the coordinates flipped, and -x
+                Y = np.where(rng.random((states, n)) < 0.5, -X, X)
+                Y[: states // 2] = -X[: states // 2]
+                D = np.abs(lp(X @ W.T - y) @ W - lp(Y @ W.T - y) @ W) / 2    # ||x - y||_inf = 2
+            lip_i = D.max(axis=0)                      # Lip_i(W) over the sampled states / pairs
+            vals[r], maxs[r] = lip_i.mean(), lip_i.max()
+        per_n.append(vals)
+        per_n_max.append(maxs)
+    return per_n, per_n_max
+
+
+def check_b6_lipschitz(ctx: MethodContext, *, mode: str = "flip", rate: float = -0.5, quadratic: bool = False,
+                       ns=None) -> Outcome:
+    """Monte Carlo over W: the expected Lipschitz constant of g_i against n, exponent fitted with a bootstrap CI.
+
+    The constant of coordinate i (as in (33), per i), averaged over i (the Lip_i are exchangeable in W):
+    ``mode='flip'`` (the constant Prop. B.5 uses: g_i Lipschitz in x_i):
+    Lip_i(W) = max_{x in S} |g_i(x) - g_i(x^(i))| / 2, x^(i) = x with x_i flipped, S = 16 random states.
+    ``mode='cube'`` (sup-norm Lipschitz on the cube, the reading of (33) with any x, y):
+    Lip_i(W) = max_{(x, y) in P} |g_i(x) - g_i(y)| / ||x - y||_inf over 16 pairs (y = -x or x with a random half flipped).
+    max_i Lip_i(W) is fitted too and reported (not decided).
+    The claim O(n^rate) is VERIFIED if the CI of the fitted exponent lies below rate + EXPONENT_TOLERANCE.
+    """
+    if mode not in ("flip", "cube"):
+        raise ValueError(f"mode must be 'flip' or 'cube', got {mode!r}")
+    rng = ctx.rng()
+    ns = ns or ((32, 64, 128, 256, 512, 1024, 2048, 4096) if ctx.full else (32, 64, 128, 256, 512, 1024))
+    draws = 200 if ctx.full else 30
+    per_n, per_n_max = _lipschitz_samples(rng, ns, draws, 16, mode=mode, quadratic=quadratic)
+    fit = _fit_exponent(ns, per_n, rng)
+    fit_max = _fit_exponent(ns, per_n_max, rng)
+    verdict = _decide_big_o(fit, rate)
+    evidence = {"mode": mode, "loss": "0.5||Wx-y||^2" if quadratic else "sum_k log cosh((Wx-y)_k)", "K": B6_K,
+                "ns": ns, "draws_per_n": draws, "states_per_draw": 16, "claimed_rate": rate,
+                "tolerance": EXPONENT_TOLERANCE, **fit,
+                "max_over_coordinates": {"exponent": fit_max["exponent"], "ci": fit_max["ci"], "means": fit_max["means"],
+                                         "note": "max_i Lip_i carries an extra sqrt(log n)-like factor; not decided"}}
+    lo_q = [float(np.quantile(v, 0.1)) for v in per_n]
+    hi_q = [float(np.quantile(v, 0.9)) for v in per_n]
+    c0 = fit["means"][0] * ns[0] ** 0.5
+    fig = Figure(f"lipschitz-{mode}", f"Prop. B.6: E_W[Lip] ({mode}), fitted exponent {fit['exponent']:.3f}",
+                 "n", "Lipschitz constant", (
+                     Series("mean over W (10-90% band)", tuple(float(n) for n in ns), tuple(map(float, fit["means"])),
+                            tuple(lo_q), tuple(hi_q), style="points"),
+                     Series("c n^-1/2 (claimed rate)", tuple(float(n) for n in ns), tuple(c0 * n ** -0.5 for n in ns))),
+                 xscale="log", yscale="log")
+    discrepancies = []
+    lo, hi = fit["ci"]
+    if not (lo <= rate <= hi):
+        discrepancies.append(f"{mode} constant: fitted exponent {fit['exponent']:.3f} ({FIT_CONFIDENCE:.0%} CI "
+                             f"[{lo:.3f}, {hi:.3f}]) is not the claimed {rate}")
+    ce = None
+    if verdict is Verdict.REFUTED:
+        ce = {"ns": ns, "means": fit["means"], "exponent": fit["exponent"], "ci": fit["ci"]}
+    return Outcome(verdict, evidence, discrepancies, counterexample=ce, figures=[fig])
+
+
+def check_b6_quadratic_symbolic(ctx: MethodContext, *, K: int = 2, n: int = 3, claimed_power=sympy.Rational(-1, 2)) -> Outcome:
+    """sympy: for l(u) = ||u - y||^2 / 2 (l' 1-Lipschitz), g_i(x) - g_i(x^(i)) = 2 x_i ||W_:,i||^2 identically
+    (symbolic W, K x n); with unit-norm Gaussian rows W_k,:^2 ~ Beta(1/2, (n-1)/2), so E||W_:,i||^2 = K/n and the
+    expected flip constant of one coordinate is exactly K/n = O(n^claimed_power) iff -1 <= claimed_power."""
+    Wm = sympy.Matrix(K, n, lambda k, i: sympy.Symbol(f"w{k}{i}", real=True))
+    y = sympy.Matrix(sympy.symbols(f"y0:{K}", real=True))
+    x = sympy.Matrix(sympy.symbols(f"x0:{n}", real=True))
+    g = Wm.T * (Wm * x - y)
+    gaps = []
+    for i in range(n):
+        xf = x.copy()
+        xf[i] = -x[i]
+        gf = Wm.T * (Wm * xf - y)
+        gaps.append(sympy.expand(g[i] - gf[i] - 2 * x[i] * sum(Wm[k, i] ** 2 for k in range(K))))
+    from sympy.stats import Beta, E as Expect
+    nn = sympy.Symbol("n", positive=True, integer=True)
+    mean_sq = sympy.simplify(Expect(Beta("b", sympy.Rational(1, 2), (nn - 1) / 2)))
+    expected = sympy.simplify(K * mean_sq)
+    power = sympy.limit(sympy.log(expected) / sympy.log(nn), nn, sympy.oo)
+    evidence = {"K": K, "n": n, "identity_residuals": [str(r) for r in gaps], "E_W_ki^2": str(mean_sq),
+                "E_flip_constant_per_coordinate": str(expected), "power_of_n": str(power),
+                "claimed_power": str(claimed_power)}
+    if any(r != 0 for r in gaps) or sympy.simplify(mean_sq - 1 / nn) != 0:
+        return Outcome(Verdict.REFUTED, evidence, counterexample={"residuals": evidence["identity_residuals"]})
+    if power <= claimed_power:
+        return Outcome(Verdict.PROVED, evidence)
+    return Outcome(Verdict.REFUTED, evidence, counterexample={"power_of_n": str(power), "claimed": str(claimed_power)})
+
+
+LAYERS = ("gaussian", "identity")
+
+
+def _b6_instance(rng, n, layer="gaussian", K=B6_K):
+    """W (unit-norm Gaussian rows, K x n; or the identity, no mixing: the mutant premise), y, a ~ U(-1.5, 1.5)^n."""
+    if layer not in LAYERS:
+        raise ValueError(f"layer must be one of {LAYERS}, got {layer!r}")
+    if layer == "identity":
+        return np.eye(n), rng.normal(size=n), rng.uniform(-1.5, 1.5, size=n)
+    return _normalized_gaussian(rng, K, n), rng.normal(size=K), rng.uniform(-1.5, 1.5, size=n)
+
+
+def _decide_rate(fit, rate):
+    """"Relative bias = O(n^rate), decreasing faster than rate": VERIFIED if the CI lies below rate, REFUTED above."""
+    lo, hi = fit["ci"]
+    if hi < rate:
+        return Verdict.VERIFIED
+    if lo > rate:
+        return Verdict.REFUTED
+    return Verdict.INCONCLUSIVE
+
+
+def check_b6_bias_enumeration(ctx: MethodContext, *, ns=None, rate: float = 0.0, layer: str = "gaussian") -> Outcome:
+    """Exact enumeration, n <= 12 (16 full): relative ST bias ||E[ST] - grad E[L]|| / ||grad E[L]|| and the
+    cosine, averaged over random W (unit rows), y, a ~ U(-1.5, 1.5); the exponent of the mean relative bias is
+    fitted with a bootstrap CI.  Cor. B.2 (bias decreases) is VERIFIED if the CI lies below ``rate`` (0),
+    REFUTED if above.  ``layer='identity'`` (W = I, no mixing: the premise is false) is the mutant premise."""
+    rng = ctx.rng()
+    ns = ns or ((4, 6, 8, 10, 12, 14, 16) if ctx.full else (4, 6, 8, 10, 12))
+    draws = 60 if ctx.full else 30
+    per_n, cos_n = [], []
+    for n in ns:
+        rel, cosv = np.empty(draws), np.empty(draws)
+        for r in range(draws):
+            W, y, a = _b6_instance(rng, n, layer)
+            loss = _b6_loss(W, y)
+            st = np.asarray(enumeration.expected_estimator("st", loss, a, NOISE).value)
+            true = np.asarray(enumeration.exact_gradient(loss, a, NOISE).value)
+            rel[r] = np.linalg.norm(st - true) / np.linalg.norm(true)
+            cosv[r] = st @ true / (np.linalg.norm(st) * np.linalg.norm(true))
+        per_n.append(rel)
+        cos_n.append(cosv)
+    fit = _fit_exponent(ns, per_n, rng)
+    lo, hi = fit["ci"]
+    mean_cos = [float(np.mean(c)) for c in cos_n]
+    one_minus_cos = _fit_exponent(ns, [1 - c for c in cos_n], rng)
+    evidence = {"ns": ns, "draws_per_n": draws, "K": B6_K, "layer": layer, "noise": NOISE, "rate": rate,
+                "relative_bias": fit,
+                "mean_cosine": mean_cos, "one_minus_cosine": one_minus_cos,
+                "compare_with_minus_half": "inside CI" if lo <= -0.5 <= hi else ("below" if hi < -0.5 else "above")}
+    fig = Figure("bias-vs-n", "Cor. B.2: relative ST bias at initialization (exact enumeration)", "n",
+                 "||E[ST] - grad|| / ||grad||", (
+                     Series("mean over W", tuple(float(n) for n in ns), tuple(map(float, fit["means"])),
+                            tuple(float(np.quantile(v, 0.1)) for v in per_n),
+                            tuple(float(np.quantile(v, 0.9)) for v in per_n), style="points"),
+                     Series("1 - cosine", tuple(float(n) for n in ns), tuple(1 - c for c in mean_cos), style="points")),
+                 xscale="log", yscale="log")
+    verdict = _decide_rate(fit, rate)
+    ce = None if verdict is not Verdict.REFUTED else {"ns": ns, "mean_relative_bias": fit["means"],
+                                                      "exponent_ci": fit["ci"], "rate": rate}
+    return Outcome(verdict, evidence, counterexample=ce, figures=[fig])
+
+
+def _mc_bias_chunk(W, y, a, fp):
+    """Per sample: (d, e) with d = ST(x) - LE(x) (mean: the ST bias), e = LE(x) (mean: the gradient), LE eq. (6)."""
+    def chunk(rng, size):
+        z = get_noise(NOISE).sample(rng, (size, a.size))
+        X = np.where(a >= z, 1.0, -1.0)
+        U = X @ W.T - y
+        L = _logcosh(U).sum(1)
+        Uf = U[:, :, None] - 2 * W[None, :, :] * X[:, None, :]
+        Lf = _logcosh(Uf).sum(1)                       # (B, n): L at x with x_i flipped
+        le = fp * X * (L[:, None] - Lf)
+        st = 2 * fp * (np.tanh(U) @ W)
+        return np.concatenate([st - le, le], axis=1)
+    return chunk
+
+
+def check_b6_bias_montecarlo(ctx: MethodContext, *, ns=None, rate: float = 0.0, layer: str = "gaussian") -> Outcome:
+    """Monte Carlo beyond enumeration (n = 16..128): relative bias ||E[ST - LE]|| / ||E[LE]|| with LE the unbiased
+    local-expectation estimator (eq. (6)) on the same samples; squared norms debiased by tr(Cov)/S.  Exponent
+    fitted over n with a bootstrap over the W draws.  Cor. B.2 VERIFIED if the CI lies below ``rate`` (0), REFUTED
+    if above.  ``layer='identity'`` (no mixing) is the mutant premise."""
+    rng = ctx.rng()
+    ns = ns or ((16, 32, 64, 128, 256) if ctx.full else (16, 32, 64, 128))
+    draws = 32 if ctx.full else 16
+    samples = 10_000 if ctx.full else 1_000
+    nz = get_noise(NOISE)
+    per_n, rows = [], []
+    for n in ns:
+        rel = np.empty(draws)
+        for r in range(draws):
+            W, y, a = _b6_instance(rng, n, layer)
+            fp = nz.pdf(a)
+            mc = monte_carlo_mean(_mc_bias_chunk(W, y, a, fp), samples, np.random.SeedSequence(rng.integers(2**63)),
+                                  chunk_size=2000)
+            var = mc.std_error**2
+            d2 = max(float(mc.mean[:n] @ mc.mean[:n] - var[:n].sum()), 0.0)
+            e2 = float(mc.mean[n:] @ mc.mean[n:] - var[n:].sum())
+            rel[r] = math.sqrt(d2 / e2) if e2 > 0 else float("nan")
+        rel = rel[np.isfinite(rel) & (rel > 0)]
+        per_n.append(rel)
+        rows.append({"n": n, "mean_relative_bias": float(np.mean(rel)) if rel.size else None, "draws": int(rel.size)})
+    if any(v.size < 3 for v in per_n):
+        return Outcome(Verdict.INCONCLUSIVE, {"per_n": rows, "note": "too few draws with a resolved gradient"})
+    fit = _fit_exponent(ns, per_n, rng)
+    lo, hi = fit["ci"]
+    evidence = {"ns": ns, "draws_per_n": draws, "samples_per_draw": samples, "K": B6_K, "layer": layer, "rate": rate,
+                "per_n": rows,
+                "relative_bias": fit,
+                "compare_with_minus_half": "inside CI" if lo <= -0.5 <= hi else ("below" if hi < -0.5 else "above")}
+    verdict = _decide_rate(fit, rate)
+    ce = None if verdict is not Verdict.REFUTED else {"ns": ns, "exponent_ci": fit["ci"], "rate": rate}
+    return Outcome(verdict, evidence, counterexample=ce)
+
+
+def check_b6_printed_bound(ctx: MethodContext, *, K: int = 1, ns=(16, 64, 256), pair: str = "antipodal") -> Outcome:
+    """The printed inequality (33), E_W|g_i(x) - g_i(y)| <= L E_W||W_:,i||_1 = L K sqrt(2/(pi n)), for any x, y,
+    with l(u) = ||u - y||^2 / 2 (l' 1-Lipschitz, L = 1): Monte Carlo over W with a 99.9% interval.
+    ``pair='antipodal'``: y = -x (as printed, x and y are arbitrary); ``'flip'``: y = x with x_i flipped."""
+    if pair not in ("antipodal", "flip"):
+        raise ValueError(f"pair must be 'antipodal' or 'flip', got {pair!r}")
+    rng = ctx.rng()
+    rows, violated = [], None
+    for n in ns:
+        x = rng.choice([-1.0, 1.0], size=n)
+        xo = -x if pair == "antipodal" else x * np.where(np.arange(n) == 0, -1.0, 1.0)
+        y0 = rng.normal(size=K)
+
+        def chunk(r, size, n=n, x=x, xo=xo, y0=y0):
+            out = np.empty(size)
+            for b in range(size):
+                W = _normalized_gaussian(r, K, n)
+                g = (W @ x - y0) @ W
+                h = (W @ xo - y0) @ W
+                out[b] = abs(g[0] - h[0])
+            return out
+
+        mc = monte_carlo_mean(chunk, 4000, np.random.SeedSequence(rng.integers(2**63)), chunk_size=1000,
+                              confidence=1 - (1 - CONFIDENCE) / len(ns))
+        bound = K * math.sqrt(2 / (math.pi * n))
+        rows.append({"n": n, "E|g_i(x) - g_i(-x)|": float(mc.mean[0]) if np.ndim(mc.mean) else float(mc.mean),
+                     "interval": [float(np.ravel(mc.low)[0]), float(np.ravel(mc.high)[0])], "printed_bound": bound})
+        if np.ravel(mc.low)[0] > bound and violated is None:
+            violated = {"n": n, "K": K, "x": "random", "y": "-x" if pair == "antipodal" else "x with x_0 flipped", "loss": "0.5||u - y0||^2 (L = 1)", **rows[-1]}
+    evidence = {"K": K, "pair": pair, "instances": rows, "family_confidence": CONFIDENCE}
+    if violated:
+        return Outcome(Verdict.REFUTED, evidence, counterexample=violated, discrepancies=[
+            f"(33) bounds E_W|g_i(x) - g_i(y)| by L K sqrt(2/(pi n)) = {violated['printed_bound']:.4f} at n = "
+            f"{violated['n']}, but it is {violated['E|g_i(x) - g_i(-x)|']:.4f} (interval {violated['interval']}) for "
+            "l(u) = ||u - y||^2/2: the proof uses |l'(Wx) - l'(Wy)| <= L, a bound on l', not its Lipschitz constant "
+            "(which gives L ||W(x - y)||)"])
+    if all(r["interval"][1] <= r["printed_bound"] for r in rows):
+        return Outcome(Verdict.VERIFIED, evidence)
+    return Outcome(Verdict.INCONCLUSIVE, evidence)
+
+
+SBN_B6 = Claim(
+    id="SBN-B6",
+    title="Fan-in-normalized Gaussian layer: Lipschitz constant O(1/sqrt(n)), ST bias shrinks with n (Prop. B.6, Cor. B.2)",
+    source=Source(SEED_FILE, "Appendix B.3 IV, Prop. B.6 and Cor. B.2", "(31)-(33)"),
+    statement_printed=(
+        "Assume L(x) = l(Wx) (31) with W in R^(K x n) normally distributed, normalized to ||W_k,:||^2 = 1 for all k. "
+        "Then the expected Lipschitz constant of the gradients of L scales as O(1/sqrt(n)). [Proof: g_i = <l'(Wx), "
+        "W_:,i>; E_W|g_i(x) - g_i(y)| <= L E_W||W_:,i|| = L K sqrt(2/(pi n)) (33).] Corollary B.2: as n grows the "
+        "bias of ST decreases, at least at initialization."
+    ),
+    statement_checked=(
+        f"L(x) = sum_k l((Wx)_k), K = {B6_K}, l(u) = log cosh(u - y_k) (l' = tanh, 1-Lipschitz), W Gaussian with unit "
+        "rows, y ~ N(0, I), a ~ U(-1.5, 1.5)^n, logistic noise. (i) Lip_flip,i(W) = max_x |g_i(x) - g_i(x^(i))|/2 "
+        "(x^(i): x_i flipped; max over 16 random states) -- the constant Prop. B.5 uses -- and Lip_cube,i(W) = "
+        "max |g_i(x) - g_i(y)| / ||x - y||_inf over 16 pairs, per coordinate i as in (33): E_W of each (averaged over "
+        "i) is O(n^-1/2), i.e. the "
+        f"{FIT_CONFIDENCE:.0%} bootstrap CI of the log-log slope over n = 32..1024 (4096 in full) lies below -1/2 + "
+        f"{EXPONENT_TOLERANCE}; for l(u) = ||u - y||^2/2 the flip constant of coordinate i is exactly ||W_:,i||^2, with mean K/n "
+        "(sympy). (ii) The relative ST bias ||E[ST] - grad E[L]|| / ||grad E[L]|| decreases with n: CI of its fitted "
+        "exponent below 0 (exact enumeration n = 4..12, 16 in full; Monte Carlo n = 16..128, 256 in full); its exponent is compared with -1/2."
+    ),
+    methods=(
+        Method("montecarlo-lipschitz-flip", Kind.MONTECARLO, check_b6_lipschitz,
+               "E_W[Lip_i], Lip_i = max_x |g_i(x) - g_i(x^(i))|/2, over n, fitted exponent with bootstrap CI",
+               part="expected Lipschitz constant is O(n^-1/2)"),
+        Method("montecarlo-lipschitz-cube", Kind.MONTECARLO, functools.partial(check_b6_lipschitz, mode="cube"),
+               "E_W[sup-norm Lipschitz constant of g_i on the cube] over n, fitted exponent with bootstrap CI",
+               part="expected Lipschitz constant is O(n^-1/2)"),
+        Method("sympy-quadratic-flip-constant", Kind.SYMBOLIC, check_b6_quadratic_symbolic,
+               "l = ||u - y||^2/2: flip difference 2 x_i ||W_:,i||^2 identically; E = K/n via Beta(1/2, (n-1)/2)",
+               part="expected Lipschitz constant is O(n^-1/2)"),
+        Method("enumeration-bias", Kind.EXACT, check_b6_bias_enumeration,
+               "relative ST bias and cosine by exact enumeration, n = 4..12, fitted exponent with bootstrap CI",
+               part="ST bias decreases with n (Cor. B.2)"),
+        Method("montecarlo-bias", Kind.MONTECARLO, check_b6_bias_montecarlo,
+               "relative ST bias against the local-expectation estimator, n = 16..128, debiased norms",
+               part="ST bias decreases with n (Cor. B.2)"),
+        Method("printed-inequality-33", Kind.MONTECARLO, check_b6_printed_bound,
+               "(33) as printed for any x, y: E_W|g_i(x) - g_i(-x)| vs L K sqrt(2/(pi n)), quadratic l, K = 1",
+               part="printed: inequality (33)", role="printed"),
+    ),
+    discrepancies=(
+        "Prop. B.5, which Cor. B.2 relies on, needs g_i Lipschitz in x_i (a single flip). For that constant the "
+        "proof's own argument, done with the Lipschitz property of l', gives |g_i(x) - g_i(x^(i))| <= 2 L ||W_:,i||^2, "
+        "with mean 2LK/n: the rate is n^-1, faster than the printed O(n^-1/2) (which is then a true but loose bound). "
+        "The n^-1/2 rate is that of the sup-norm Lipschitz constant on the cube (x, y far apart).",
+        "The proof's (33) replaces l'(Wx) - l'(Wy) by its Lipschitz constant L instead of L ||W(x - y)||; read "
+        "literally for any x, y the printed inequality is false (checked, role 'printed'). The '||W_:,i||' in (33) "
+        "must be the 1-norm for the value K sqrt(2/(pi n)) (E||W_:,i||_1 ~ K sqrt(2/(pi n)) for large n).",
+    ),
+    tags=("sbn", "bias", "initialization", "scaling"),
+)
+
+CLAIMS = (SBN_B4, SBN_B6)
