@@ -1,0 +1,103 @@
+"""The QSTE checks can say no: each checked method, given a deliberately false premise, REFUTES.
+
+Mutants: a wrong orthant probability (pi - theta)/pi instead of (pi - theta)/(2 pi); a wrong clipped-ReLU
+strip moment; a teacher layer v* != v where the model has v* = v; no flip where the extension claims one;
+a summable schedule declared admissible; a non-summable schedule declared failing.
+"""
+
+import dataclasses
+
+import pytest
+import sympy
+
+from numerics.seeding import task_seed
+from proofs_check import Verdict
+from proofs_check.claim import MethodContext, Tier
+from proofs_check.claims import qste
+from theory import population as pop
+
+
+def _ctx(name="mutant"):
+    return MethodContext("MUTANT", name, 0, task_seed(0, f"MUTANT/{name}"), Tier.QUICK)
+
+
+@pytest.fixture(scope="module")
+def wrong_orthant():
+    m = pop.plane_moments()
+    return pop.derive_population(dataclasses.replace(m, p_both=(sympy.pi - pop.THETA) / sympy.pi))
+
+
+@pytest.fixture(scope="module")
+def wrong_strip():
+    m = pop.plane_moments()
+    return pop.derive_population(dataclasses.replace(m, m_strip_ws=(2 * m.m_strip_ws[0], m.m_strip_ws[1])))
+
+
+def test_pop_symbolic_refutes_a_wrong_orthant_probability(wrong_orthant):
+    out = qste.check_pop_symbolic(_ctx(), formulas=wrong_orthant)
+    assert out.verdict is Verdict.REFUTED
+    assert "p_both" in out.counterexample["mismatched"]
+
+
+def test_pop_montecarlo_refutes_a_wrong_orthant_probability(wrong_orthant):
+    out = qste.check_pop_montecarlo(_ctx(), formulas=wrong_orthant, n_samples=200_000)
+    assert out.verdict is Verdict.REFUTED
+    assert out.counterexample["z"] > qste.Z_LIMIT
+
+
+def test_pop_quadrature_refutes_a_wrong_strip_moment(wrong_strip):
+    out = qste.check_pop_quadrature(_ctx(), formulas=wrong_strip)
+    assert out.verdict is Verdict.REFUTED
+
+
+def test_sign_symbolic_refutes_a_different_teacher_layer():
+    out = qste.check_sign_symbolic(_ctx(), v=qste.V_EXT, v_star=qste.V_STAR_EXT)
+    assert out.verdict is Verdict.REFUTED
+    assert "relu" in out.counterexample["proxies_with_negative_sign"]
+
+
+def test_sign_grid_refutes_a_different_teacher_layer():
+    out = qste.check_sign_grid(_ctx(), v=qste.V_EXT, v_star=qste.V_STAR_EXT)
+    assert out.verdict is Verdict.REFUTED
+    assert out.counterexample["value"] < 0
+
+
+def test_sign_montecarlo_refutes_a_different_teacher_layer():
+    out = qste.check_sign_montecarlo(_ctx(), v=qste.V_EXT, v_star=qste.V_STAR_EXT, n_samples=200_000)
+    assert out.verdict is Verdict.REFUTED
+    assert out.counterexample["interval"][1] < 0
+
+
+def test_teacher_flip_symbolic_refutes_when_the_teacher_shares_v():
+    out = qste.check_teacher_flip_symbolic(_ctx(), v=qste.V_EXT, v_star=qste.V_EXT)
+    assert out.verdict is Verdict.REFUTED
+
+
+def test_teacher_flip_montecarlo_refutes_when_the_teacher_shares_v():
+    out = qste.check_teacher_flip_montecarlo(_ctx(), v=qste.V_EXT, v_star=qste.V_EXT, n_samples=200_000)
+    assert out.verdict is Verdict.REFUTED
+
+
+_SUMMABLE_AS_ADMISSIBLE = (("1/(t+1)^2 declared admissible", 1 / (qste._T + 1) ** 2, (True, True, True)),)
+
+
+def test_lr_symbolic_refutes_a_summable_schedule_declared_admissible():
+    out = qste.check_lr_symbolic(_ctx(), schedules=_SUMMABLE_AS_ADMISSIBLE)
+    assert out.verdict is Verdict.REFUTED
+
+
+def test_lr_condensation_refutes_a_summable_schedule_declared_admissible():
+    out = qste.check_lr_condensation(_ctx(), schedules=_SUMMABLE_AS_ADMISSIBLE)
+    assert out.verdict is Verdict.REFUTED
+
+
+def test_lr_simulation_refutes_when_the_failing_schedule_is_non_summable():
+    sqrt_sched = next(s for s in qste.ADMISSIBLE_SCHEDULES if s[0] == "c/(t+1)^(1/2)")
+    const = next(s for s in qste.ADMISSIBLE_SCHEDULES if s[0] == "c (constant)")
+    out = qste.check_lr_simulation(_ctx(), good=(const,), bad=(sqrt_sched,))
+    assert out.verdict is Verdict.REFUTED
+
+
+def test_lr_movement_bound_refutes_a_non_summable_schedule():
+    out = qste.check_lr_movement_bound(_ctx(), eta=1 / sympy.sqrt(qste._T + 1))
+    assert out.verdict is Verdict.REFUTED
