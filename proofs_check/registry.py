@@ -25,9 +25,9 @@ CLAIM_MODULES = (
     "proofs_check.claims.sbn_latent",
     "proofs_check.claims.sbn_proxies",
     "proofs_check.claims.sbn_estimators",
-    "proofs_check.claims.qste",
     "proofs_check.claims.sbn_rescaling",
     "proofs_check.claims.sbn_ascent",
+    "proofs_check.claims.qste",
 )
 
 
