@@ -87,13 +87,13 @@ def _generic_multilinear(n: int):
     return L, xs
 
 
-def check_b2_symbolic(ctx: MethodContext) -> Outcome:
+def check_b2_symbolic(ctx: MethodContext, *, loss_builder=None) -> Outcome:
     """sympy: for every multilinear L with symbolic coefficients and a generic cdf F, E[ST] - grad E[L] = 0."""
     F = sympy.Function("F")
     sizes = (1, 2, 3, 4) if ctx.full else (1, 2, 3)
     rows = []
     for n in sizes:
-        L, xs = _generic_multilinear(n)
+        L, xs = (loss_builder or _generic_multilinear)(n)
         a = sympy.symbols(f"a1:{n + 1}", real=True)
         bias = bernoulli_layer.st_bias(L, xs, a, F)
         nonzero = [str(b) for b in bias if sympy.simplify(b) != 0]
@@ -135,7 +135,7 @@ def _complex_step_gradient(expected_loss, a: np.ndarray, h: float = 1e-20) -> np
     return out
 
 
-def check_b2_montecarlo(ctx: MethodContext, *, n: int = 40) -> Outcome:
+def check_b2_montecarlo(ctx: MethodContext, *, n: int = 40, estimator: str = "st") -> Outcome:
     """Monte Carlo at n = 40 (beyond enumeration): the ST mean's interval contains the exact gradient.
 
     The exact gradient is the complex-step derivative of the closed form
@@ -151,7 +151,7 @@ def check_b2_montecarlo(ctx: MethodContext, *, n: int = 40) -> Outcome:
 
     exact = _complex_step_gradient(expected, a)
     samples = 400_000 if ctx.full else 40_000
-    mc = monte_carlo_mean(EstimatorSampler("st", loss, a, "logistic"), samples, ctx.seed,
+    mc = monte_carlo_mean(EstimatorSampler(estimator, loss, a, "logistic"), samples, ctx.seed,
                           confidence=1 - (1 - CONFIDENCE) / n)
     inside = (mc.low <= exact) & (exact <= mc.high)
     evidence = {"n": n, "samples": samples, "confidence_per_coordinate": 1 - (1 - CONFIDENCE) / n,
@@ -164,14 +164,14 @@ def check_b2_montecarlo(ctx: MethodContext, *, n: int = 40) -> Outcome:
     return Outcome(Verdict.VERIFIED, evidence)
 
 
-def check_b2_linear_symbolic(ctx: MethodContext, *, n: int = 4) -> Outcome:
+def check_b2_linear_symbolic(ctx: MethodContext, *, n: int = 4, scale: int = 2) -> Outcome:
     """sympy: for L = c0 + sum c_i x_i the ST estimate 2F'(a_i) c_i does not depend on x and equals the gradient."""
     F = sympy.Function("F")
     xs = sympy.symbols(f"x1:{n + 1}")
     a = sympy.symbols(f"a1:{n + 1}", real=True)
     c = sympy.symbols(f"c0:{n + 1}")
     L = c[0] + sum(ci * xi for ci, xi in zip(c[1:], xs))
-    estimate = [2 * sympy.diff(F(ai), ai) * sympy.diff(L, xi) for ai, xi in zip(a, xs)]
+    estimate = [scale * sympy.diff(F(ai), ai) * sympy.diff(L, xi) for ai, xi in zip(a, xs)]
     depends_on_x = [str(e) for e in estimate if any(sympy.diff(e, x) != 0 for x in xs)]
     gap = [sympy.simplify(e - g) for e, g in zip(estimate, bernoulli_layer.exact_gradient(L, xs, a, F))]
     evidence = {"n": n, "estimate": [str(e) for e in estimate], "depends_on_x": depends_on_x,
@@ -274,12 +274,13 @@ SBN_B2 = Claim(
 # ---------------------------------------------------------------------------- SBN-EX1
 
 
-def check_ex1_symbolic(ctx: MethodContext) -> Outcome:
+def check_ex1_symbolic(ctx: MethodContext, *, target=None) -> Outcome:
     """sympy, generic F: E[L] = 1, grad E[L] = 0, and E[ST] = 4F'(a)(2F(a)-1) (section 2.2's printed form)."""
     ex = examples.example1()
-    agrees = sympy.simplify(ex.expected_st_gradient - examples.EX1_PRINTED_SECTION_2_2) == 0
+    target = examples.EX1_PRINTED_SECTION_2_2 if target is None else target
+    agrees = sympy.simplify(ex.expected_st_gradient - target) == 0
     evidence = {"expected_loss": str(ex.expected_loss), "true_gradient": str(ex.true_gradient),
-                "expected_st": str(ex.expected_st_gradient), "target": str(examples.EX1_PRINTED_SECTION_2_2)}
+                "expected_st": str(ex.expected_st_gradient), "target": str(target)}
     if sympy.simplify(ex.expected_loss - 1) != 0 or ex.true_gradient != 0 or not agrees:
         return Outcome(Verdict.REFUTED, evidence, counterexample=evidence)
     return Outcome(Verdict.PROVED, evidence)
@@ -305,9 +306,9 @@ def check_ex1_sign_change(ctx: MethodContext, *, points=(-1, 1)) -> Outcome:
 _EX1_GRID = np.linspace(-3.0, 3.0, 61)
 
 
-def check_ex1_enumeration(ctx: MethodContext) -> Outcome:
+def check_ex1_enumeration(ctx: MethodContext, *, closed_form=None) -> Outcome:
     """Enumeration of x in {-1,1} on a grid of a: E[ST] equals the closed form; the exact gradient is 0."""
-    generic = examples.example1().expected_st_gradient
+    generic = examples.example1().expected_st_gradient if closed_form is None else closed_form
     loss = losses.Power(2)
     rows, series, worst = [], [], 0.0
     for name in NOISES:
@@ -329,12 +330,12 @@ def check_ex1_enumeration(ctx: MethodContext) -> Outcome:
     return Outcome(Verdict.VERIFIED, evidence, figures=[fig])
 
 
-def check_ex1_montecarlo(ctx: MethodContext) -> Outcome:
+def check_ex1_montecarlo(ctx: MethodContext, *, points=(-1.0, 1.0)) -> Outcome:
     """Monte Carlo (logistic noise): the ST mean's interval is < 0 at a = -1 and > 0 at a = +1."""
     samples = 200_000 if ctx.full else 20_000
     conf = 1 - (1 - CONFIDENCE) / 2
     rows = []
-    for i, a in enumerate((-1.0, 1.0)):
+    for i, a in enumerate(points):
         mc = monte_carlo_mean(EstimatorSampler("st", losses.Power(2), np.array([a]), "logistic"), samples,
                               np.random.SeedSequence(ctx.seed.entropy, spawn_key=ctx.seed.spawn_key + (i,)),
                               confidence=conf)
@@ -436,14 +437,15 @@ def check_ex2_enumeration(ctx: MethodContext, *, n: int = 10, loss=None) -> Outc
     return Outcome(Verdict.REFUTED, evidence, counterexample={"max_cosine": worst})
 
 
-def check_ex2_montecarlo(ctx: MethodContext, *, n: int = 10) -> Outcome:
+def check_ex2_montecarlo(ctx: MethodContext, *, n: int = 10, loss=None) -> Outcome:
     """Monte Carlo: every coordinate's ST interval lies on the other side of 0 from the exact gradient."""
     rng = ctx.rng()
     a = _random_a(rng, n)
+    loss = loss or losses.Ex2()
     samples = 100_000 if ctx.full else 10_000
-    mc = monte_carlo_mean(EstimatorSampler("st", losses.Ex2(), a, "gaussian"), samples, ctx.seed,
+    mc = monte_carlo_mean(EstimatorSampler("st", loss, a, "gaussian"), samples, ctx.seed,
                           confidence=1 - (1 - CONFIDENCE) / n)
-    grad = np.asarray(enumeration.exact_gradient(losses.Ex2(), a, "gaussian").value)
+    grad = np.asarray(enumeration.exact_gradient(loss, a, "gaussian").value)
     opposite = np.where(grad > 0, mc.high < 0, mc.low > 0)
     same = np.where(grad > 0, mc.low > 0, mc.high < 0)
     evidence = {"n": n, "samples": samples, "noise": "gaussian", "family_confidence": CONFIDENCE,

@@ -103,3 +103,58 @@ def test_ex2_enumeration_refutes_when_the_loss_is_its_multilinear_form():
 def test_ex1_sign_change_refutes_at_points_of_one_sign():
     out = sbn_bias.check_ex1_sign_change(_ctx(), points=(1, 2))
     assert out.verdict is Verdict.REFUTED
+
+
+# ---------------------------------------------------------------- one mutant per remaining method
+
+
+def test_b1_z3_refutes_a_chain_rule_off_by_a_factor():
+    out = sbn_invariance.check_generic_chain_rule_smt(_ctx(), factor=2)
+    assert out.verdict is Verdict.REFUTED
+    assert out.counterexample
+
+
+def _multilinear_plus_a_square(n):
+    import sympy
+
+    L, xs = sbn_bias._generic_multilinear(n)
+    return L + sympy.Symbol("d") * xs[0] ** 2, xs
+
+
+def test_b2_symbolic_refutes_a_loss_with_a_square_term():
+    out = sbn_bias.check_b2_symbolic(_ctx(), loss_builder=_multilinear_plus_a_square)
+    assert out.verdict is Verdict.REFUTED
+
+
+def test_b2_monte_carlo_refutes_the_biased_identity_st():
+    out = sbn_bias.check_b2_montecarlo(_ctx(), estimator="identity_st")
+    assert out.verdict is Verdict.REFUTED
+
+
+def test_b2_linear_symbolic_refutes_a_backward_without_the_factor_2():
+    out = sbn_bias.check_b2_linear_symbolic(_ctx(), scale=1)
+    assert out.verdict is Verdict.REFUTED
+
+
+def test_ex1_symbolic_refutes_the_appendix_form():
+    from theory import examples
+
+    out = sbn_bias.check_ex1_symbolic(_ctx(), target=examples.EX1_PRINTED_APPENDIX)
+    assert out.verdict is Verdict.REFUTED
+
+
+def test_ex1_enumeration_refutes_a_wrong_closed_form():
+    from theory import examples
+
+    out = sbn_bias.check_ex1_enumeration(_ctx(), closed_form=examples.EX1_PRINTED_APPENDIX)
+    assert out.verdict is Verdict.REFUTED
+
+
+def test_ex1_monte_carlo_refutes_at_points_of_one_sign():
+    out = sbn_bias.check_ex1_montecarlo(_ctx(), points=(0.5, 1.0))
+    assert out.verdict is Verdict.REFUTED
+
+
+def test_ex2_monte_carlo_refutes_when_the_loss_is_its_multilinear_form():
+    out = sbn_bias.check_ex2_montecarlo(_ctx(), loss=losses.Linear(np.ones(10)))
+    assert out.verdict is Verdict.REFUTED
