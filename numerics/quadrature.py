@@ -296,6 +296,23 @@ def _make_result(ball, digits, method, prec, relative) -> QuadratureResult:
     )
 
 
+def _until_digits(integrate, *, digits, relative, start, limit, method, where, hint) -> QuadratureResult:
+    """Run ``integrate(tol)`` at working precision ``start``, doubling it up to ``limit`` bits, until the
+    enclosure has ``digits`` correct digits (``tol = 2^-(prec - 8)``); else :class:`PrecisionNotReached`."""
+    prec, ball = start, None
+    while True:
+        with flint_precision(prec):
+            ball = _real_part(integrate(flint.arb(2) ** (-(prec - 8))))
+            if _target_met(ball, digits, relative):
+                return _make_result(ball, digits, method, prec, relative)
+        if prec >= limit:
+            break
+        prec = min(2 * prec, limit)
+    raise PrecisionNotReached(
+        f"{where} but at {prec} bits (max_prec) the enclosure {ball} has {_reached_digits(ball, relative)}. {hint}"
+    )
+
+
 # --------------------------------------------------------------------------- 1-D
 
 
@@ -326,22 +343,16 @@ def certified_integral_1d(
     def wrapped(x, analytic):
         return _as_acb(f_acb(x, analytic), f"x = {x}")
 
-    prec, ball = start, None
-    while True:
-        with flint_precision(prec):
-            tol = flint.arb(2) ** (-(prec - 8))
-            lo, hi = flint.acb(to_arb(a)), flint.acb(to_arb(b))
-            res = flint.acb.integral(wrapped, lo, hi, rel_tol=tol, abs_tol=tol if not relative else None)
-            ball = _real_part(res)
-            if _target_met(ball, digits, relative):
-                return _make_result(ball, digits, "arb acb.integral (Gauss-Legendre, rigorous bound)", prec, relative)
-        if prec >= limit:
-            break
-        prec = min(2 * prec, limit)
-    raise PrecisionNotReached(
-        f"certified_integral_1d: {digits} correct digits requested on [{a}, {b}] but at {prec} bits "
-        f"(max_prec) the enclosure {ball} has {_reached_digits(ball, relative)}. Lower digits, split the "
-        "interval at singularities, check the analytic flag of the integrand, or raise max_prec."
+    def integrate(tol):
+        lo, hi = flint.acb(to_arb(a)), flint.acb(to_arb(b))
+        return flint.acb.integral(wrapped, lo, hi, rel_tol=tol, abs_tol=tol if not relative else None)
+
+    return _until_digits(
+        integrate, digits=digits, relative=relative, start=start, limit=limit,
+        method="arb acb.integral (Gauss-Legendre, rigorous bound)",
+        where=f"certified_integral_1d: {digits} correct digits requested on [{a}, {b}]",
+        hint="Lower digits, split the interval at singularities, check the analytic flag of the integrand, "
+             "or raise max_prec.",
     )
 
 
@@ -375,33 +386,27 @@ def certified_integral_2d(
     start = start_precision(digits)
     limit = _max_prec(max_prec, start)
 
-    prec, ball = start, None
-    while True:
-        with flint_precision(prec):
-            tol = flint.arb(2) ** (-(prec - 8))
-            coarse = flint.arb(2) ** (-20)
-            lo_y, hi_y = flint.acb(to_arb(c)), flint.acb(to_arb(d))
+    def integrate(tol):
+        coarse = flint.arb(2) ** (-20)
+        lo_y, hi_y = flint.acb(to_arb(c)), flint.acb(to_arb(d))
 
-            def outer(x, analytic):
-                def inner(y, inner_analytic):
-                    return _as_acb(f_acb(x, y, analytic or inner_analytic), f"(x, y) = ({x}, {y})")
+        def outer(x, analytic):
+            def inner(y, inner_analytic):
+                return _as_acb(f_acb(x, y, analytic or inner_analytic), f"(x, y) = ({x}, {y})")
 
-                if analytic:
-                    return flint.acb.integral(inner, lo_y, hi_y, rel_tol=coarse, abs_tol=coarse, eval_limit=2000)
-                return flint.acb.integral(inner, lo_y, hi_y, rel_tol=tol, abs_tol=tol)
+            if analytic:
+                return flint.acb.integral(inner, lo_y, hi_y, rel_tol=coarse, abs_tol=coarse, eval_limit=2000)
+            return flint.acb.integral(inner, lo_y, hi_y, rel_tol=tol, abs_tol=tol)
 
-            res = flint.acb.integral(
-                outer, flint.acb(to_arb(a)), flint.acb(to_arb(b)), rel_tol=tol, abs_tol=tol if not relative else None
-            )
-            ball = _real_part(res)
-            if _target_met(ball, digits, relative):
-                return _make_result(ball, digits, "arb acb.integral nested (rigorous bound)", prec, relative)
-        if prec >= limit:
-            break
-        prec = min(2 * prec, limit)
-    raise PrecisionNotReached(
-        f"certified_integral_2d: {digits} correct digits requested on [{a}, {b}] x [{c}, {d}] but at {prec} "
-        f"bits (max_prec) the enclosure {ball} has {_reached_digits(ball, relative)}. Lower digits or raise max_prec."
+        return flint.acb.integral(
+            outer, flint.acb(to_arb(a)), flint.acb(to_arb(b)), rel_tol=tol, abs_tol=tol if not relative else None
+        )
+
+    return _until_digits(
+        integrate, digits=digits, relative=relative, start=start, limit=limit,
+        method="arb acb.integral nested (rigorous bound)",
+        where=f"certified_integral_2d: {digits} correct digits requested on [{a}, {b}] x [{c}, {d}]",
+        hint="Lower digits or raise max_prec.",
     )
 
 

@@ -28,7 +28,7 @@ import sympy
 
 from theory import population as pop
 
-from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Series, Source, Tier
+from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Series, Source
 from ..verdict import Verdict
 
 __all__ = ["CLAIMS"]

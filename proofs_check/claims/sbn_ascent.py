@@ -52,12 +52,12 @@ from numerics import enumeration, losses
 from numerics.noise import get_noise
 from theory import obligations as ob
 
+from ._common import SEED_FILE
 from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Series, Source
 from ..verdict import Verdict
 
 __all__ = ["CLAIMS"]
 
-SEED_FILE = "002_6db3e70c79559b51.txt"
 NOISE = "logistic"
 #: relative tolerance of a scalar product computed by enumeration (rounding of sums of <= 2^8 terms)
 REL_TOL = 1e-9
@@ -229,7 +229,7 @@ def check_random_search(ctx: MethodContext, *, prop: str, lipschitz: str = "inf"
     rng = ctx.rng()
     sizes = sizes or ((2, 3, 4, 6) if ctx.full else (2, 3, 4))
     per_size = per_size or (400 if ctx.full else 60)
-    rows, worst, met, violated_negative, violated = [], None, 0, 0, 0
+    worst, met, violated_negative, violated = None, 0, 0, 0
     cos_met, cos_violated = [], []
     for n in sizes:
         for _ in range(per_size):

@@ -29,19 +29,14 @@ import sympy
 from numerics import enumeration, losses
 from numerics.estimators import EstimatorSampler
 from numerics.montecarlo import monte_carlo_mean
-from numerics.noise import get_noise as numeric_noise
 from theory import bernoulli_layer, examples, multilinear
 from theory.noise import NOISE_FAMILIES
 
-from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Series, Source, Tier
+from ._common import CONFIDENCE, NOISES, SEED_FILE
+from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Series, Source
 from ..verdict import Verdict
 
 __all__ = ["CLAIMS"]
-
-SEED_FILE = "002_6db3e70c79559b51.txt"
-NOISES = ("logistic", "uniform", "triangular", "gaussian")
-#: Confidence of every Monte Carlo interval in this module (two-sided, Bonferroni over coordinates).
-CONFIDENCE = 0.999
 
 
 # ---------------------------------------------------------------------------- shared helpers

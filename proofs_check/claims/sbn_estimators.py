@@ -29,15 +29,12 @@ from numerics.estimators import local_expectations_estimates, st_estimates
 from numerics.noise import get_noise
 from theory import bernoulli_layer
 
+from ._common import CONFIDENCE, NOISES, SEED_FILE
 from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Series, Source
 from ..verdict import Verdict
 
 __all__ = ["CLAIMS"]
 
-SEED_FILE = "002_6db3e70c79559b51.txt"
-NOISES = ("logistic", "uniform", "triangular", "gaussian")
-#: Family-wise confidence of the Monte Carlo intervals in this module.
-CONFIDENCE = 0.999
 _EPS = np.finfo(float).eps
 
 

@@ -35,14 +35,12 @@ from numerics.montecarlo import monte_carlo_mean
 from numerics.quadrature import certified_integral_1d, flint_precision
 from theory import gumbel_softmax as gs
 
+from ._common import CONFIDENCE, SEED_FILE
 from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Series, Source
 from ..verdict import Verdict
 
 __all__ = ["CLAIMS"]
 
-SEED_FILE = "002_6db3e70c79559b51.txt"
-#: Confidence of every Monte Carlo interval in this module (two-sided, Bonferroni over the intervals of a method).
-CONFIDENCE = 0.999
 ETA, TAU, Y = gs.ETA, gs.TAU, gs.Y
 LN10 = math.log(10.0)
 
@@ -1204,9 +1202,9 @@ def check_stgs_printed_half(ctx: MethodContext, *, printed_ratio=sympy.Rational(
         return Outcome(Verdict.VERIFIED, evidence)
     r = bad[0]
     return Outcome(Verdict.REFUTED, evidence, counterexample=r, discrepancies=[
-        f"the text after (100) says ST-GS with a linear objective 'underestimates the true gradient by 1/2' in "
-        f"the limit tau -> 0 (and is 'biased even asymptotically even for a linear loss'); certified quadrature "
-        f"at eta = 0.5, tau = 0.001 gives E[ST-GS]/true = "
+        "the text after (100) says ST-GS with a linear objective 'underestimates the true gradient by 1/2' in "
+        "the limit tau -> 0 (and is 'biased even asymptotically even for a linear loss'); certified quadrature "
+        "at eta = 0.5, tau = 0.001 gives E[ST-GS]/true = "
         + ", ".join(f"{x['ratio']:.6f} ({x['encoding']})" for x in paper)
         + ": both halves of (100) tend to p(eta)/2, which sum to the true gradient. The 1/2 appears only in a "
         f"mixed convention (+-1 state forward, backward through y1 in [0,1]): ratio {mixed['ratio']:.6f}. "

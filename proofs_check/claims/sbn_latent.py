@@ -41,15 +41,14 @@ from theory import mirror as mr
 from theory.noise import NOISE_FAMILIES, U, Z, NoiseFamily
 from theory.obligations import prove_step
 
+from ._common import SEED_FILE
 from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Series, Source
 from ..verdict import Verdict
 
 __all__ = ["CLAIMS", "logistic_k_family", "LogisticK"]
 
-SEED_FILE = "002_6db3e70c79559b51.txt"
 #: Agreement required between a cvxpy (Clarabel, tolerances 1e-10) / scipy solution and a closed form.
 SOLVER_TOL = 1e-5
-FAMILIES = ("logistic", "uniform", "triangular", "gaussian")
 
 
 # ---------------------------------------------------------------------------- shared helpers

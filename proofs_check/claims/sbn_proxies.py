@@ -21,7 +21,6 @@ densities of :mod:`theory.noise` / :mod:`numerics.noise`.
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 
@@ -34,15 +33,13 @@ from numerics.noise import Noise
 from numerics.noise import get_noise as numeric_noise
 from theory.noise import NOISE_FAMILIES, A, U, Z, NoiseFamily, proxy_backward, proxy_forward
 
+from ._common import CONFIDENCE, NOISES, SEED_FILE
 from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Series, Source
 from ..verdict import Verdict
 from .sbn_latent import _region_point, branch_at, breakpoints, zero_on_regions
 
 __all__ = ["CLAIMS", "PROXY_CASES", "ProxyCase", "approx_sign", "scaled_triangular_family", "ScaledNoise"]
 
-SEED_FILE = "002_6db3e70c79559b51.txt"
-FAMILIES = ("logistic", "uniform", "triangular", "gaussian")
-CONFIDENCE = 0.999
 OO = sympy.oo
 
 
@@ -152,7 +149,7 @@ def _nonnegative(expr, sym) -> tuple[bool | None, dict | None]:
 # ---------------------------------------------------------------------------- SBN-INIT
 
 
-def check_init_symbolic(ctx: MethodContext, *, families=None, names=FAMILIES, n: int = 3) -> Outcome:
+def check_init_symbolic(ctx: MethodContext, *, families=None, names=NOISES, n: int = 3) -> Outcome:
     """sympy, per noise: p(-z) = p(z) (zero mean), F'(0) = 1/2, and the Jacobian of line 5 at a = 0 is I_n;
     BN with s = 1, b = 0 has mean output 0 (the mean pre-activation)."""
     rows, failures = [], []
@@ -181,7 +178,7 @@ def check_init_symbolic(ctx: MethodContext, *, families=None, names=FAMILIES, n:
     return Outcome(Verdict.PROVED, evidence)
 
 
-def check_init_alg1_numeric(ctx: MethodContext, *, noises=None, names=FAMILIES, n: int = 4) -> Outcome:
+def check_init_alg1_numeric(ctx: MethodContext, *, noises=None, names=NOISES, n: int = 4) -> Outcome:
     """numerics: the Jacobian of Alg. 1's backward map dL/dx -> dL/da at a = 0, column by column (linear losses
     L = e_j . x through numerics' 'st' estimator), equals I; 2F'(0) by central differences of the numeric cdf is 1."""
     rng = ctx.rng()
@@ -208,7 +205,7 @@ def _lipschitz_near_zero(noise: Noise, h: float) -> float:
     return float(np.max(np.abs(np.diff(noise.pdf(z)) / np.diff(z))))
 
 
-def check_init_montecarlo(ctx: MethodContext, *, noises=None, names=FAMILIES, samples: int | None = None) -> Outcome:
+def check_init_montecarlo(ctx: MethodContext, *, noises=None, names=NOISES, samples: int | None = None) -> Outcome:
     """Monte Carlo from the samplers: the mean's interval contains 0 and 2 P(|z| <= h)/(2h) (+- its bias bound)
     contains 1, at 0.999 family-wise confidence (CLT, Bonferroni over 2 x families)."""
     from scipy.stats import norm
@@ -447,7 +444,7 @@ def check_densities_symbolic(ctx: MethodContext, *, families=None, names=("unifo
     return Outcome(Verdict.PROVED, {"instances": rows})
 
 
-def check_densities_quadrature(ctx: MethodContext, *, noises=None, names=FAMILIES) -> Outcome:
+def check_densities_quadrature(ctx: MethodContext, *, noises=None, names=NOISES) -> Outcome:
     """scipy.integrate.quad of numerics' pdf over R (break points at the kinks): 1 within the error estimate."""
     from scipy.integrate import quad
 
@@ -582,7 +579,7 @@ def _chain_rule(fam, tfam, Gp, lo, hi):
     return (None if undecided else True), None
 
 
-def check_corb1_symbolic(ctx: MethodContext, *, names=FAMILIES, transforms=None) -> Outcome:
+def check_corb1_symbolic(ctx: MethodContext, *, names=NOISES, transforms=None) -> Outcome:
     """sympy, per noise: with T = F, G(t) = P(T(z) <= t) = F(T^{-1}(t)) = t on (0, 1) (uniform), so G' = 1 and
     line 5's factor for the transformed model is 2G'(T(a)) = 2 (a constant); chained through T,
     2G'(T(a))T'(a) = 2F'(a) on the interior of the support."""
@@ -609,7 +606,7 @@ def check_corb1_symbolic(ctx: MethodContext, *, names=FAMILIES, transforms=None)
     return Outcome(Verdict.PROVED, {"instances": rows})
 
 
-def check_corb1_samples(ctx: MethodContext, *, names=FAMILIES, transforms=None, samples: int | None = None) -> Outcome:
+def check_corb1_samples(ctx: MethodContext, *, names=NOISES, transforms=None, samples: int | None = None) -> Outcome:
     """Samples: T(z) = F(z) passes the DKW band against U(0, 1), and the slope of E[sign(t - T(z))] between
     t = 1/4 and 3/4 (the line-5 factor) has an interval containing 2; 0.999 family-wise."""
     from scipy.stats import norm

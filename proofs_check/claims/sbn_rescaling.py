@@ -37,15 +37,13 @@ from numerics.montecarlo import monte_carlo_mean
 from numerics.noise import get_noise
 from theory.obligations import prove_step
 
+from ._common import CONFIDENCE, SEED_FILE
 from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Series, Source
 from ..verdict import Verdict
 
 __all__ = ["CLAIMS"]
 
-SEED_FILE = "002_6db3e70c79559b51.txt"
 NOISE = "logistic"
-#: Confidence of every Monte Carlo / bootstrap interval in this module (two-sided).
-CONFIDENCE = 0.999
 COUPLINGS = ("none", "shared")
 #: Random instances per shape in the B4 search (before L-BFGS from the best ones).
 RANDOM_STARTS = 100
