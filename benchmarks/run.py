@@ -51,13 +51,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 import numpy as np  # noqa: E402
 
-from numerics import losses as L  # noqa: E402
-from numerics.distributed import distributed_monte_carlo, local_client  # noqa: E402
-from numerics.enumeration import exact_loss_and_gradient  # noqa: E402
-from numerics.estimators import EstimatorSampler  # noqa: E402
-from numerics.montecarlo import monte_carlo_mean  # noqa: E402
-from numerics.noise import get_noise  # noqa: E402
-from numerics.seeding import make_rng, task_seed  # noqa: E402
+from stecheck.numerics import losses as L  # noqa: E402
+from stecheck.numerics.distributed import distributed_monte_carlo, local_client  # noqa: E402
+from stecheck.numerics.enumeration import exact_loss_and_gradient  # noqa: E402
+from stecheck.numerics.estimators import EstimatorSampler  # noqa: E402
+from stecheck.numerics.montecarlo import monte_carlo_mean  # noqa: E402
+from stecheck.numerics.noise import get_noise  # noqa: E402
+from stecheck.numerics.seeding import make_rng, task_seed  # noqa: E402
 
 #: name -> (comparison, threshold, unit)
 TARGETS = {

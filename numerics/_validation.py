@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from proofs_check.errors import InvalidArgument, NonFiniteValue
+from stecheck.errors import InvalidArgument, NonFiniteValue
 
 __all__ = [
     "short_repr",

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from proofs_check.errors import InvalidArgument
+from stecheck.errors import InvalidArgument
 
 from ._compensated import gamma, neumaier_add
 from ._validation import as_int, as_matrix, as_vector, check_finite_rows

@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from proofs_check.errors import InvalidArgument, MalformedFile
+from stecheck.errors import InvalidArgument, MalformedFile
 
 from ._validation import as_confidence, as_int, short_repr
 from .montecarlo import MonteCarloResult, RunningMoments, _ChunkTask, _result, _validate_common, chunk_plan
@@ -108,7 +108,7 @@ def connect(address: str, *, timeout: float = 10.0) -> Any:
     """A ``distributed.Client`` for the scheduler at ``address``; an unreachable one is a one-line error."""
     from distributed import Client
 
-    from proofs_check.errors import SchedulerUnreachable
+    from stecheck.errors import SchedulerUnreachable
 
     try:
         return Client(address, timeout=f"{timeout}s", set_as_default=False)

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from proofs_check.errors import InvalidArgument
+from stecheck.errors import InvalidArgument
 
 from ._validation import short_repr
 from .losses import Loss

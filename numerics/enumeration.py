@@ -65,7 +65,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from proofs_check.errors import InvalidArgument
+from stecheck.errors import InvalidArgument
 
 from ._compensated import gamma, neumaier_add
 from ._validation import as_int, as_vector

@@ -65,7 +65,7 @@ from typing import Any
 
 import numpy as np
 
-from proofs_check.errors import InvalidArgument
+from stecheck.errors import InvalidArgument
 
 from ._validation import as_int, as_vector, check_finite_rows, short_repr
 from .encodings import check_encoding, check_states, encode, levels, span

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from proofs_check.errors import InvalidArgument
+from stecheck.errors import InvalidArgument
 
 from ._validation import as_int, as_matrix, as_vector, check_batch, check_finite_rows, short_repr
 

@@ -43,7 +43,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from proofs_check.errors import InvalidArgument
+from stecheck.errors import InvalidArgument
 
 from ._validation import as_vector, check_finite_rows
 from .montecarlo import RunningMoments, clt_interval, monte_carlo_mean

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from proofs_check.errors import InvalidArgument, NonFiniteValue
+from stecheck.errors import InvalidArgument, NonFiniteValue
 
 from ._compensated import gamma, neumaier_add
 from ._validation import as_confidence, as_int, check_finite_rows, short_repr

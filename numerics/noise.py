@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from proofs_check.errors import InvalidArgument
+from stecheck.errors import InvalidArgument
 
 from ._validation import short_repr
 

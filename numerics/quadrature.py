@@ -49,7 +49,7 @@ import flint
 import mpmath
 import sympy
 
-from proofs_check.errors import InvalidArgument
+from stecheck.errors import InvalidArgument
 
 from ._validation import as_int, short_repr
 

@@ -19,7 +19,7 @@ import hashlib
 
 import numpy as np
 
-from proofs_check.errors import InvalidArgument
+from stecheck.errors import InvalidArgument
 
 from ._validation import as_int, short_repr
 

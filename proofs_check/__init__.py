@@ -2,13 +2,13 @@
 
 Public API::
 
-    from proofs_check import default_registry, run_claims, write_reports
+    from stecheck.proofs_check import default_registry, run_claims, write_reports
     run = run_claims(default_registry().select(["SBN-B2"]), seed=1, workers=0)
     write_reports(run, "reports")
 """
 
 from .claim import Claim, ClaimResult, Figure, Kind, Method, MethodContext, MethodResult, Outcome, Series, Source, Tier
-from .errors import InvalidArgument, StecheckError, UnknownClaim
+from stecheck.errors import InvalidArgument, StecheckError, UnknownClaim
 from .registry import Registry, default_registry
 from .results import SCHEMA_VERSION, RunResult
 from .verdict import Verdict, combine, combine_part

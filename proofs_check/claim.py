@@ -14,8 +14,17 @@ discrepancies it measured, a counterexample if it found one, and figure
 
 ``role="checked"`` methods decide the statement as checked; ``role="printed"``
 methods test the statement exactly as printed where it differs from the
-reconstruction.  Both verdicts are reported (``verdict`` and
-``verdict_as_printed``).
+reconstruction, and say with ``category`` what a refutation of theirs means
+(an *error*, a *misprint*, a *convention* or an *imprecision*, see
+:class:`~stecheck.proofs_check.verdict.Category`).  Both verdicts are
+reported (``verdict`` and ``verdict_as_printed``); only errors refute the
+statement as printed.
+
+Every method states its :class:`~stecheck.proofs_check.verdict.Scope` (the part
+of the quantifier range its evidence covers; an :class:`Outcome` may narrow or
+state it at run time).  Where the printed wording admits several precise
+readings, the claim lists them as :class:`Reading` objects and each method that
+decides a reading names it; every reading gets its own verdict.
 """
 
 from __future__ import annotations
@@ -32,12 +41,16 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InvalidArgument
-from .verdict import Verdict, combine, combine_part
+from stecheck.errors import InvalidArgument
+from .verdict import UNSTATED, Category, Finding, PartVerdict, Scope, Verdict, combine, combine_part
 
 __all__ = [
     "Kind",
     "Tier",
+    "Scope",
+    "Category",
+    "Finding",
+    "Reading",
     "Source",
     "Figure",
     "Series",
@@ -84,6 +97,7 @@ class Source:
     seed_file: str
     section: str
     equations: str = ""
+    paper: str = ""  # title, authors, arXiv id where known (the report's first screen names it)
 
     def __str__(self) -> str:
         eq = f", eqs. {self.equations}" if self.equations else ""
@@ -142,13 +156,32 @@ class MethodContext:
 
 @dataclass
 class Outcome:
-    """What a check returns."""
+    """What a check returns.
+
+    ``discrepancies`` are :class:`Finding` objects (or plain strings, which take
+    the method's ``category``); ``scope``, when given, replaces the method's
+    declared scope for this run (e.g. "n <= 12" in the quick tier, "n <= 16" in
+    the full tier).
+    """
 
     verdict: Verdict
     evidence: dict[str, Any] = field(default_factory=dict)
-    discrepancies: list[str] = field(default_factory=list)
+    discrepancies: list[Any] = field(default_factory=list)
     counterexample: dict[str, Any] | None = None
     figures: list[Figure] = field(default_factory=list)
+    scope: Scope | None = None
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One precise reading of an ambiguous printed statement (e.g. "Lipschitz in the l2 norm")."""
+
+    id: str
+    text: str
+
+    def __post_init__(self) -> None:
+        if not self.id or not self.text:
+            raise InvalidArgument("a Reading needs a non-empty id and text")
 
 
 @dataclass(frozen=True)
@@ -162,12 +195,26 @@ class Method:
     part: str = "main"
     role: str = "checked"  # "checked" | "printed"
     tiers: tuple[Tier, ...] = (Tier.QUICK, Tier.FULL)
+    scope: Scope = UNSTATED
+    reading: str | None = None
+    category: Category | None = None  # printed-role methods: what a refutation of theirs means
 
     def __post_init__(self) -> None:
         if self.role not in ("checked", "printed"):
             raise InvalidArgument(f"method {self.name!r}: role must be 'checked' or 'printed', got {self.role!r}")
         if not isinstance(self.kind, Kind):
             raise InvalidArgument(f"method {self.name!r}: kind must be a Kind, got {self.kind!r}")
+        if not isinstance(self.scope, Scope):
+            raise InvalidArgument(f"method {self.name!r}: scope must be a Scope, got {self.scope!r}")
+        if self.category is not None and not isinstance(self.category, Category):
+            raise InvalidArgument(f"method {self.name!r}: category must be a Category, got {self.category!r}")
+
+    @property
+    def refutation_category(self) -> Category:
+        """What a REFUTED verdict of this method means for the printed statement."""
+        if self.role == "checked":
+            return Category.ERROR  # the reconstruction itself is false
+        return self.category if self.category is not None else Category.ERROR
 
     def fingerprint(self) -> str:
         """Hash of the method's definition and source, to mark stale results as stale."""
@@ -178,7 +225,8 @@ class Method:
         except (OSError, TypeError):
             src = repr(target)
         extra = repr(getattr(fn, "args", ())) + repr(sorted(getattr(fn, "keywords", {}).items()))
-        text = "\n".join([self.name, self.kind.value, self.part, self.role, src, extra])
+        text = "\n".join([self.name, self.kind.value, self.part, self.role, str(self.scope), str(self.reading),
+                          str(self.category), src, extra])
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -192,8 +240,9 @@ class Claim:
     statement_printed: str
     statement_checked: str
     methods: tuple[Method, ...]
-    discrepancies: tuple[str, ...] = ()
+    discrepancies: tuple[Finding, ...] = ()
     tags: tuple[str, ...] = ()
+    readings: tuple[Reading, ...] = ()
 
     def __post_init__(self) -> None:
         names = [m.name for m in self.methods]
@@ -202,6 +251,28 @@ class Claim:
             raise InvalidArgument(f"claim {self.id}: duplicate method names {dupes}")
         if not any(m.role == "checked" for m in self.methods):
             raise InvalidArgument(f"claim {self.id}: needs at least one method with role='checked'")
+        reading_ids = [r.id for r in self.readings]
+        if len(set(reading_ids)) != len(reading_ids):
+            raise InvalidArgument(f"claim {self.id}: duplicate reading ids {reading_ids}")
+        for m in self.methods:
+            if m.reading is not None and m.reading not in reading_ids:
+                raise InvalidArgument(
+                    f"claim {self.id}: method {m.name!r} names reading {m.reading!r}, "
+                    f"but the claim's readings are {reading_ids}")
+        for r in self.readings:
+            if not any(m.reading == r.id for m in self.methods):
+                raise InvalidArgument(f"claim {self.id}: reading {r.id!r} is checked by no method")
+        for d in self.discrepancies:
+            if not isinstance(d, (Finding, str)):
+                raise InvalidArgument(
+                    f"claim {self.id}: static discrepancy {str(d)[:60]!r} must be a Finding with a category "
+                    "(error, misprint, convention or imprecision)")
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        """The static discrepancies as findings (a plain string, not yet categorized, counts as an error;
+        ``tests/core/test_registry.py`` requires every claim to categorize its own)."""
+        return tuple(d if isinstance(d, Finding) else Finding(Category.ERROR, d) for d in self.discrepancies)
 
     @property
     def tiers(self) -> tuple[Tier, ...]:
@@ -233,6 +304,15 @@ class MethodResult:
     figures: list[Figure] = field(default_factory=list)
     fingerprint: str = ""
     error: str | None = None
+    scope: Scope = UNSTATED
+    reading: str | None = None
+    category: Category | None = None
+
+    @property
+    def refutation_category(self) -> Category:
+        if self.role == "checked":
+            return Category.ERROR
+        return self.category if self.category is not None else Category.ERROR
 
 
 @dataclass
@@ -245,46 +325,89 @@ class ClaimResult:
     statement_printed: str
     statement_checked: str
     methods: list[MethodResult]
-    static_discrepancies: list[str] = field(default_factory=list)
+    static_discrepancies: list[Finding] = field(default_factory=list)
     replay: str = ""
+    readings: list[Reading] = field(default_factory=list)
+    paper: str = ""
 
-    def _combined(self, roles: tuple[str, ...]) -> tuple[Verdict, list[str]]:
-        by_part: dict[str, list[tuple[str, Verdict]]] = {}
+    def _parts(self, keep) -> list[PartVerdict]:
+        by_part: dict[str, list[tuple[str, Verdict, Scope]]] = {}
         for m in self.methods:
-            if m.role in roles:
-                by_part.setdefault(m.part, []).append((m.name, m.verdict))
-        verdicts, notes = [], []
-        for part, vs in by_part.items():
-            v, note = combine_part(vs)
-            verdicts.append(v)
-            if note:
-                notes.append(f"[{part}] {note}")
-        return combine(verdicts), notes
+            if keep(m):
+                by_part.setdefault(f"{m.role}: {m.part}" if m.role == "printed" else m.part, []).append(
+                    (m.name, m.verdict, m.scope))
+        return [combine_part(entries, part) for part, entries in by_part.items()]
+
+    def parts(self, which: str = "checked") -> list[PartVerdict]:
+        """Per-part verdicts with their scopes: ``"checked"``, ``"printed"`` or a reading id."""
+        if which == "checked":
+            return self._parts(lambda m: m.role == "checked")
+        if which == "printed":
+            # the reconstruction, plus the literal checks whose refutation would be a mathematical
+            # error; a literal check of another category enters only through an ERROR (never hidden)
+            return self._parts(lambda m: m.role == "checked" or m.refutation_category is Category.ERROR
+                               or m.verdict is Verdict.ERROR)
+        if any(r.id == which for r in self.readings):
+            return self._parts(lambda m: m.reading == which)
+        raise InvalidArgument(f"claim {self.claim_id}: no reading {which!r}")
 
     @property
     def verdict(self) -> Verdict:
-        """Verdict on the statement as checked (``role='checked'`` methods)."""
-        return self._combined(("checked",))[0]
+        """Verdict on the statement as checked (``role='checked'`` methods); any ERROR makes it ERROR."""
+        return self._with_errors(combine(p.verdict for p in self.parts("checked")))
 
     @property
     def verdict_as_printed(self) -> Verdict:
-        """Verdict on the statement as printed: the printed-role methods if any, else the checked verdict."""
-        if any(m.role == "printed" for m in self.methods):
-            return self._combined(("printed",))[0]
-        return self.verdict
+        """Verdict on the statement as printed: REFUTED only by a finding of category *error*."""
+        return self._with_errors(combine(p.verdict for p in self.parts("printed")))
+
+    def _with_errors(self, verdict: Verdict) -> Verdict:
+        return Verdict.ERROR if any(m.verdict is Verdict.ERROR for m in self.methods) else verdict
+
+    @property
+    def reading_verdicts(self) -> dict[str, Verdict]:
+        """Reading id -> the verdict of the printed statement under that reading."""
+        return {r.id: combine(p.verdict for p in self.parts(r.id)) for r in self.readings}
 
     @property
     def disagreements(self) -> list[str]:
-        return self._combined(("checked",))[1] + self._combined(("printed",))[1]
+        out = []
+        for which in ("checked", "printed"):
+            for p in self.parts(which):
+                if p.disagreement and f"[{p.part}] {p.disagreement}" not in out:
+                    out.append(f"[{p.part}] {p.disagreement}")
+        return out
+
+    @property
+    def errors(self) -> list[str]:
+        """One line per method that failed: its name and the exception."""
+        return [f"{m.name}: {m.error}" for m in self.methods if m.verdict is Verdict.ERROR]
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Every categorized discrepancy: static ones first, then those measured by methods.
+
+        A printed-role method that refuted its literal statement without saying
+        why contributes one finding of its category.
+        """
+        out = list(self.static_discrepancies)
+        for m in self.methods:
+            out.extend(m.discrepancies)
+            if m.role == "printed" and m.verdict is Verdict.REFUTED and not m.discrepancies:
+                out.append(Finding(m.refutation_category, f"the literal check `{m.name}` is refuted", m.name))
+        return out
+
+    def finding_counts(self) -> dict[str, int]:
+        counts = {c.value: 0 for c in Category}
+        for f in self.findings:
+            counts[f.category.value] += 1
+        return counts
 
     @property
     def discrepancies(self) -> list[str]:
-        """Static (printed vs reconstructed) discrepancies, then measured ones, then disagreements."""
-        out = list(self.static_discrepancies)
-        for m in self.methods:
-            out.extend(f"{m.name}: {d}" for d in m.discrepancies)
-            if m.verdict is Verdict.ERROR:
-                out.append(f"{m.name}: method failed with an error: {m.error}")
+        """Every finding, disagreement and error as one line each (for terminals and logs)."""
+        out = [str(f) for f in self.findings]
+        out.extend(f"{e} (method failed with an error)" for e in self.errors)
         out.extend(self.disagreements)
         return out
 
@@ -297,6 +420,8 @@ def jsonable(value: Any) -> Any:
     """
     if isinstance(value, enum.Enum):
         return value.value
+    if isinstance(value, Finding):
+        return {"category": value.category.value, "text": value.text, "source": value.source}
     if isinstance(value, (bool, type(None), str)):
         return value
     if isinstance(value, (int, np.integer)):

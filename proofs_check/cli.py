@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .errors import InvalidArgument, MalformedFile, StecheckError
+from stecheck.errors import InvalidArgument, MalformedFile, StecheckError
 from .verdict import Verdict
 
 __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_INTERNAL"]
@@ -218,11 +218,11 @@ def _cmd_run(args, console: Console) -> int:
     paths = write_reports(run, out_dir)
     if not args.quiet:
         table = Table(title=f"stecheck run (tier {run.tier}, seed {run.seed}, workers {run.workers})")
-        for col in ("id", "verdict", "as printed", "methods (checked | printed)", "discrepancies"):
+        for col in ("id", "verdict", "as printed", "methods (checked | printed)", "findings"):
             table.add_column(col, no_wrap=col != "methods (checked | printed)")
         for c in run.claims:
             table.add_row(c.claim_id, _verdict(c.verdict), _verdict(c.verdict_as_printed), _method_counts(c),
-                          str(len(c.discrepancies)))
+                          ", ".join(f"{n} {k}" for k, n in c.finding_counts().items() if n) or "-")
         console.print(table)
         console.print(f"reports written: {', '.join(str(p) for k, p in sorted(paths.items()) if k.startswith('report'))}"
                       f"  ({run.seconds:.1f} s)")
@@ -259,14 +259,19 @@ def _cmd_show(args, console: Console) -> int:
     console.print(f"[bold]source[/]: {claim.source}")
     console.print(f"[bold]statement as printed[/]: {claim.statement_printed}")
     console.print(f"[bold]statement as checked[/]: {claim.statement_checked}")
-    for d in claim.discrepancies:
-        console.print(f"[bold yellow]discrepancy[/]: {d}")
+    for r in claim.readings:
+        console.print(f"[bold]reading[/] {r.id}: {r.text}")
+    for d in claim.findings:
+        console.print(f"[bold yellow]{d.category.value}[/]: {d.text}")
     table = Table(title="methods")
     for col in ("name", "kind", "part", "role", "tiers"):
         table.add_column(col, no_wrap=col != "part")
+    table.add_column("scope", min_width=16)
     table.add_column("description", min_width=30)
     for m in claim.methods:
-        table.add_row(m.name, m.kind.value, m.part, m.role, ",".join(t.value for t in m.tiers), m.description)
+        role = m.role if m.category is None else f"{m.role} ({m.category.value})"
+        table.add_row(m.name, m.kind.value, m.part, role, ",".join(t.value for t in m.tiers), str(m.scope),
+                      m.description)
     console.print(table)
 
     path = Path(args.out) / "report.json"
@@ -284,7 +289,8 @@ def _cmd_show(args, console: Console) -> int:
     fingerprints = {m.name: m.fingerprint() for m in claim.methods}
     for m in result.methods:
         stale = " [yellow](STALE: the method changed since this run)[/]" if fingerprints.get(m.name) != m.fingerprint else ""
-        console.print(f"\n[bold]{m.name}[/] ({m.kind}, part {m.part}, role {m.role}): {_verdict(m.verdict)}{stale}")
+        console.print(f"\n[bold]{m.name}[/] ({m.kind}, part {m.part}, role {m.role}, scope {m.scope}): "
+                      f"{_verdict(m.verdict)}{stale}")
         console.print_json(json.dumps(m.evidence, default=str))
         if m.counterexample:
             console.print("[bold red]counterexample[/]:")
@@ -307,7 +313,7 @@ def _cmd_report(args, console: Console) -> int:
 
 def _cmd_derive(args, console: Console) -> int:
     if args.list or not args.name:
-        from theory import derivations
+        from stecheck.theory import derivations
 
         table = Table(title="derivations (stecheck derive NAME)")
         table.add_column("name")
@@ -320,7 +326,7 @@ def _cmd_derive(args, console: Console) -> int:
     if args.expr is not None and args.name != "multilinear":
         raise InvalidArgument(f"--expr applies only to `stecheck derive multilinear`, not {args.name!r}")
 
-    from theory import rendered_cache  # sympy-free: a warm call never imports sympy
+    from stecheck.theory import rendered_cache  # sympy-free: a warm call never imports sympy
 
     fmt = "json" if args.json else f"text-{console.width}"
     key_args = {"expr": args.expr}
@@ -338,7 +344,7 @@ def _render_derivation(args, width: int) -> str:
 
     import sympy
 
-    from theory import derivations
+    from stecheck.theory import derivations
 
     derivations.get_derivation(args.name)  # unknown names fail before any work
     kwargs = {"expr_text": args.expr} if args.expr is not None else {}

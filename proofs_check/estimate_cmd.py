@@ -56,7 +56,7 @@ import sys
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .errors import InvalidArgument
+from stecheck.errors import InvalidArgument
 
 __all__ = [
     "LOSSES", "ENCODINGS", "JSON_KEYS", "EstimateReport", "estimate", "exact_gradient_closed_form", "parse_a",
@@ -98,7 +98,7 @@ class EstimateReport:
 
 
 def _estimator_name(name: str) -> str:
-    from numerics.estimators import ESTIMATORS
+    from stecheck.numerics.estimators import ESTIMATORS
 
     if name not in ESTIMATORS:
         close = difflib.get_close_matches(name, list(ESTIMATORS), n=3, cutoff=0.5)
@@ -108,8 +108,8 @@ def _estimator_name(name: str) -> str:
 
 
 def _make_loss(loss: str, n: int, problem_seed: int):
-    from numerics import losses as L
-    from numerics.seeding import make_rng, task_seed
+    from stecheck.numerics import losses as L
+    from stecheck.numerics.seeding import make_rng, task_seed
 
     if loss == "linear":
         return L.Linear([1.0] * n)
@@ -143,7 +143,7 @@ def parse_a(text: str) -> list[float]:
 
 
 def _pre_activations(n: int | None, a: Any, a_seed: int | None) -> list[float]:
-    from numerics.seeding import make_rng, task_seed
+    from stecheck.numerics.seeding import make_rng, task_seed
 
     if a is not None and a_seed is not None:
         raise InvalidArgument("give either --a (explicit values) or --a-seed (random values), not both")
@@ -198,7 +198,7 @@ def _params(est: Any, tau: float | None) -> dict[str, Any]:
 
 
 def _registry() -> dict[str, Any]:
-    from numerics.estimators import ESTIMATORS
+    from stecheck.numerics.estimators import ESTIMATORS
 
     return ESTIMATORS
 
@@ -215,7 +215,7 @@ def _exact_statistics(name, loss, a, noise, encoding, params):
     """
     import numpy as np
 
-    from numerics.enumeration import expected_estimator, expected_transform
+    from stecheck.numerics.enumeration import expected_estimator, expected_transform
 
     mean_res = expected_estimator(name, loss, a, noise, encoding=encoding, **params)
     mean = np.asarray(mean_res[0], dtype=np.float64)
@@ -226,7 +226,7 @@ def _exact_statistics(name, loss, a, noise, encoding, params):
 
 def _check_enumerable(est: Any, n: int) -> None:
     """Refuse ``--exact`` early, with one hint, where enumeration cannot give both mean and variance."""
-    from numerics.enumeration import MAX_N
+    from stecheck.numerics.enumeration import MAX_N
 
     kind = getattr(est, "sample", "state")
     if kind == "uniform":
@@ -272,10 +272,10 @@ def estimate(
     """
     import numpy as np
 
-    from numerics.distributed import distributed_monte_carlo
-    from numerics.estimators import ESTIMATORS, EstimatorSampler
-    from numerics.noise import get_noise
-    from numerics.seeding import task_seed
+    from stecheck.numerics.distributed import distributed_monte_carlo
+    from stecheck.numerics.estimators import ESTIMATORS, EstimatorSampler
+    from stecheck.numerics.noise import get_noise
+    from stecheck.numerics.seeding import task_seed
 
     name = _estimator_name(estimator)
     if loss not in LOSSES:
@@ -361,7 +361,7 @@ def _confidence(text: str) -> float:
 
 def add_estimate_parser(sub: Any) -> argparse.ArgumentParser:
     """Register ``stecheck estimate`` on the subparsers object of :func:`proofs_check.cli.build_parser`."""
-    from numerics.noise import NOISES
+    from stecheck.numerics.noise import NOISES
 
     p = sub.add_parser(
         "estimate", help="compare one gradient estimator with the exact gradient of E[L]",
@@ -417,7 +417,7 @@ def cmd_estimate(args: argparse.Namespace, console: Any) -> int:
     )
     _estimator_name(args.estimator)  # unknown names fail before a cluster starts
     if args.workers:
-        from numerics.distributed import local_client
+        from stecheck.numerics.distributed import local_client
 
         with local_client(args.workers) as client:
             report = estimate(args.estimator, client=client, **kwargs)

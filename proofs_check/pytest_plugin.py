@@ -37,14 +37,14 @@ class StecheckSession:
         self._results: dict[str, object] = {}
 
     def claim_ids(self) -> list[str]:
-        from proofs_check.registry import default_registry
+        from stecheck.proofs_check.registry import default_registry
 
         return default_registry().ids()
 
     def result(self, claim_id: str):
         """The :class:`proofs_check.ClaimResult` of ``claim_id`` for this session's seed and tier."""
-        from proofs_check.registry import default_registry
-        from proofs_check.runner import run_claims
+        from stecheck.proofs_check.registry import default_registry
+        from stecheck.proofs_check.runner import run_claims
 
         claim = default_registry().get(claim_id)
         if claim.id not in self._results:
@@ -54,7 +54,7 @@ class StecheckSession:
 
     def check(self, claim_id: str, expect: str | None = None):
         """Assert the claim's verdict equals ``expect`` (if given) and is neither ERROR nor INCONCLUSIVE."""
-        from proofs_check.verdict import Verdict
+        from stecheck.proofs_check.verdict import Verdict
 
         res = self.result(claim_id)
         problems = []

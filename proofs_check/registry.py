@@ -13,21 +13,21 @@ import importlib
 from collections.abc import Iterable, Iterator
 
 from .claim import Claim
-from .errors import InvalidArgument, UnknownClaim
+from stecheck.errors import InvalidArgument, UnknownClaim
 
 __all__ = ["Registry", "default_registry", "CLAIM_MODULES"]
 
 #: Modules that define claims; each exposes ``CLAIMS: tuple[Claim, ...]``.
 CLAIM_MODULES = (
-    "proofs_check.claims.sbn_invariance",
-    "proofs_check.claims.sbn_bias",
-    "proofs_check.claims.sbn_gumbel",
-    "proofs_check.claims.sbn_latent",
-    "proofs_check.claims.sbn_proxies",
-    "proofs_check.claims.sbn_estimators",
-    "proofs_check.claims.sbn_rescaling",
-    "proofs_check.claims.sbn_ascent",
-    "proofs_check.claims.qste",
+    "stecheck.proofs_check.claims.sbn_invariance",
+    "stecheck.proofs_check.claims.sbn_bias",
+    "stecheck.proofs_check.claims.sbn_gumbel",
+    "stecheck.proofs_check.claims.sbn_latent",
+    "stecheck.proofs_check.claims.sbn_proxies",
+    "stecheck.proofs_check.claims.sbn_estimators",
+    "stecheck.proofs_check.claims.sbn_rescaling",
+    "stecheck.proofs_check.claims.sbn_ascent",
+    "stecheck.proofs_check.claims.qste",
 )
 
 

@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .claim import ClaimResult
-from .verdict import Verdict
+from .verdict import Category, Verdict
 
 __all__ = ["RunResult", "SCHEMA_VERSION"]
 
 #: Version of the ``report.json`` schema (see ``proofs_check/report/schema.py``).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass
@@ -26,8 +26,22 @@ class RunResult:
     seconds: float
     environment: dict[str, Any] = field(default_factory=dict)  # versions of python and libraries, platform
 
-    def counts(self) -> dict[str, int]:
+    def counts(self, which: str = "checked") -> dict[str, int]:
+        """Number of claims per verdict, on the statement as checked or as printed."""
         out = {v.value: 0 for v in Verdict}
         for c in self.claims:
-            out[c.verdict.value] += 1
+            out[(c.verdict if which == "checked" else c.verdict_as_printed).value] += 1
         return out
+
+    def finding_counts(self) -> dict[str, int]:
+        """Number of findings per category over all claims."""
+        out = {c.value: 0 for c in Category}
+        for claim in self.claims:
+            for k, v in claim.finding_counts().items():
+                out[k] += v
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """The ``summary`` object of ``report.json``: both verdict counts and the finding counts."""
+        return {"as_checked": self.counts("checked"), "as_printed": self.counts("printed"),
+                "findings": self.finding_counts()}

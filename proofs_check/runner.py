@@ -29,13 +29,13 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from numerics.distributed import connect, local_client
-from numerics.seeding import task_seed
+from stecheck.numerics.distributed import connect, local_client
+from stecheck.numerics.seeding import task_seed
 
 from .claim import Claim, ClaimResult, Method, MethodContext, MethodResult, Outcome, Tier, jsonable
-from .errors import InvalidArgument
+from stecheck.errors import InvalidArgument
 from .results import RunResult
-from .verdict import Verdict
+from .verdict import Finding, Scope, Verdict
 
 __all__ = ["execute_method", "run_claims", "default_workers", "environment", "replay_command"]
 
@@ -88,14 +88,17 @@ def execute_method(claim: Claim, method: Method, run_seed: int, tier: Tier | str
         outcome = method.check(ctx)
         if not isinstance(outcome, Outcome) or not isinstance(outcome.verdict, Verdict):
             raise TypeError(f"{key}: check must return an Outcome with a Verdict, got {outcome!r}")
+        if outcome.scope is not None and not isinstance(outcome.scope, Scope):
+            raise TypeError(f"{key}: Outcome.scope must be a Scope, got {outcome.scope!r}")
         evidence = jsonable(outcome.evidence)
         evidence.setdefault("seed", {"run_seed": run_seed, "task_key": key, "spawn_key": list(seed.spawn_key)})
         return MethodResult(
             name=method.name, kind=method.kind, part=method.part, role=method.role,
             verdict=outcome.verdict, evidence=evidence, seconds=time.perf_counter() - start,
-            discrepancies=[str(d) for d in outcome.discrepancies],
+            discrepancies=[_finding(d, method) for d in outcome.discrepancies],
             counterexample=jsonable(outcome.counterexample) if outcome.counterexample is not None else None,
             figures=list(outcome.figures), fingerprint=method.fingerprint(),
+            scope=outcome.scope or method.scope, reading=method.reading, category=method.category,
         )
     except Exception as exc:  # a failing method is reported, the run goes on
         tb = traceback.format_exc(limit=-4)
@@ -103,7 +106,15 @@ def execute_method(claim: Claim, method: Method, run_seed: int, tier: Tier | str
             name=method.name, kind=method.kind, part=method.part, role=method.role,
             verdict=Verdict.ERROR, evidence={"traceback": tb}, seconds=time.perf_counter() - start,
             fingerprint=method.fingerprint(), error=f"{type(exc).__name__}: {exc}",
+            scope=method.scope, reading=method.reading, category=method.category,
         )
+
+
+def _finding(d: Finding | str, method: Method) -> Finding:
+    """A method's measured discrepancy as a finding; a plain string takes the method's category."""
+    if isinstance(d, Finding):
+        return d if d.source else Finding(d.category, d.text, method.name)
+    return Finding(method.refutation_category, str(d), method.name)
 
 
 @dataclass(frozen=True)
@@ -189,7 +200,7 @@ def run_claims(
             claim_id=c.id, title=c.title, source=str(c.source),
             statement_printed=c.statement_printed, statement_checked=c.statement_checked,
             methods=[results[(c.id, m.name)] for m in c.methods_for(tier)],
-            static_discrepancies=list(c.discrepancies),
+            static_discrepancies=list(c.findings), readings=list(c.readings), paper=c.source.paper,
             replay=replay_command(c.id, seed, tier),
         )
         for c in claims

@@ -6,7 +6,7 @@ returning a ``(size, n)`` array of single-sample gradient estimates of
 :func:`numerics.estimators.estimate_batch` without the name).  Example::
 
     from hypothesis import given
-    from proofs_check.testing import assert_unbiased, multilinear_losses, preactivations
+    from stecheck.proofs_check.testing import assert_unbiased, multilinear_losses, preactivations
 
     @given(multilinear_losses(n=4), preactivations(n=4))
     def test_my_estimator_is_unbiased_for_multilinear_losses(loss, a):
@@ -28,12 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from numerics import enumeration, losses
-from numerics.montecarlo import monte_carlo_mean
-from numerics.noise import resolve_noise
-from numerics.seeding import task_seed
+from stecheck.numerics import enumeration, losses
+from stecheck.numerics.montecarlo import monte_carlo_mean
+from stecheck.numerics.noise import resolve_noise
+from stecheck.numerics.seeding import task_seed
 
-from .errors import InvalidArgument
+from stecheck.errors import InvalidArgument
 
 __all__ = [
     "assert_unbiased",

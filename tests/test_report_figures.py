@@ -7,9 +7,9 @@ import sys
 import pytest
 from test_report_support import band_figure, step_figure
 
-from proofs_check.claim import Figure, Series
-from proofs_check.errors import InvalidArgument
-from proofs_check.report import figure_filename, render_figure
+from stecheck.proofs_check.claim import Figure, Series
+from stecheck.errors import InvalidArgument
+from stecheck.proofs_check.report import figure_filename, render_figure
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -10,8 +10,8 @@ from html.parser import HTMLParser
 import pytest
 from test_report_support import HOSTILE, sample_run
 
-from proofs_check.report import render_html
-from proofs_check.report.html import VERDICT_COLORS
+from stecheck.proofs_check.report import render_html
+from stecheck.proofs_check.report.html import VERDICT_COLORS
 
 PNG = b"\x89PNG\r\n\x1a\nnot really a png"
 PNGS = {("SBN-COR-B1", "bias"): PNG}

@@ -7,9 +7,9 @@ import re
 import pytest
 from test_report_support import HOSTILE, sample_run
 
-from proofs_check.report import render_markdown
-from proofs_check.report.markdown import compact, full_json
-from proofs_check.results import RunResult
+from stecheck.proofs_check.report import render_markdown
+from stecheck.proofs_check.report.markdown import compact, full_json
+from stecheck.proofs_check.results import RunResult
 
 FIGS = {("SBN-COR-B1", "bias"): "figures/SBN-COR-B1-bias.png", ("SBN-B5", "threshold"): "figures/SBN-B5-threshold.png"}
 

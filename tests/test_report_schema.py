@@ -13,12 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_report_support import sample_run
 
-from proofs_check.claim import ClaimResult, Figure, Kind, MethodResult, Series
-from proofs_check.errors import MalformedFile
-from proofs_check.report import dumps_report, load_report, run_from_dict, run_to_dict
-from proofs_check.report import schema
-from proofs_check.results import SCHEMA_VERSION, RunResult
-from proofs_check.verdict import Verdict
+from stecheck.proofs_check.claim import ClaimResult, Figure, Kind, MethodResult, Series
+from stecheck.errors import MalformedFile
+from stecheck.proofs_check.report import dumps_report, load_report, run_from_dict, run_to_dict
+from stecheck.proofs_check.report import schema
+from stecheck.proofs_check.results import SCHEMA_VERSION, RunResult
+from stecheck.proofs_check.verdict import Verdict
 
 
 # ------------------------------------------------------------------ layout and round trip

@@ -8,9 +8,9 @@ error, and text that must be escaped in Markdown and HTML.
 
 from __future__ import annotations
 
-from proofs_check.claim import ClaimResult, Figure, Kind, MethodResult, Series
-from proofs_check.results import RunResult
-from proofs_check.verdict import Verdict
+from stecheck.proofs_check.claim import ClaimResult, Figure, Kind, MethodResult, Series
+from stecheck.proofs_check.results import RunResult
+from stecheck.proofs_check.verdict import Verdict
 
 HOSTILE = 'a <script>alert("x")</script> | *b* _c_ & `d`'
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from test_report_support import sample_run
 
-from proofs_check.claim import Figure
-from proofs_check.errors import InvalidArgument, OutputNotWritable
-from proofs_check.report import check_writable, load_report, render_markdown, write_reports
-from proofs_check.report import writer
+from stecheck.proofs_check.claim import Figure
+from stecheck.errors import InvalidArgument, OutputNotWritable
+from stecheck.proofs_check.report import check_writable, load_report, render_markdown, write_reports
+from stecheck.proofs_check.report import writer
 
 EXPECTED = ["figures/SBN-B5-threshold.png", "figures/SBN-COR-B1-bias.png", "report.html", "report.json",
             "report.md"]

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import sympy
 from sympy.core.function import UndefinedFunction
 
-from proofs_check.errors import InvalidArgument
+from stecheck.errors import InvalidArgument
 
 from .noise import NoiseFamily
 

@@ -22,7 +22,7 @@ import math
 import numpy as np
 import sympy
 
-from proofs_check.errors import InvalidArgument, NonFiniteValue
+from stecheck.errors import InvalidArgument, NonFiniteValue
 
 from . import bernoulli_layer as bl
 from . import enumeration as en

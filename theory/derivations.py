@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from proofs_check.errors import InvalidArgument, UnknownDerivation
+from stecheck.errors import InvalidArgument, UnknownDerivation
 
 from . import derive_cache
 from .result import DerivationResult, from_json, to_json
@@ -71,10 +71,10 @@ def register(derivation: Derivation) -> Derivation:
 #: Modules that define derivations; each exposes ``DERIVATIONS``: a tuple of
 #: ``(name, title, equation, compute)`` tuples.  Add a module here to register it.
 CATALOG_MODULES = (
-    "theory.catalog",
-    "theory.population_catalog",
-    "theory.mirror_catalog",
-    "theory.gumbel_catalog",
+    "stecheck.theory.catalog",
+    "stecheck.theory.population_catalog",
+    "stecheck.theory.mirror_catalog",
+    "stecheck.theory.gumbel_catalog",
 )
 
 for _module in CATALOG_MODULES:

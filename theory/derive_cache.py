@@ -22,7 +22,7 @@ from typing import Any
 
 import sympy
 
-from proofs_check.errors import MalformedFile
+from stecheck.errors import MalformedFile
 
 from .rendered_cache import cache_dir
 from .result import DerivationResult, from_json, to_json

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from proofs_check.errors import InvalidArgument
+from stecheck.errors import InvalidArgument
 
 __all__ = ["states", "state_probabilities", "expected_loss", "exact_gradient_fd", "expected_st"]
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from proofs_check.errors import InvalidArgument
+from stecheck.errors import InvalidArgument
 
 from . import bernoulli_layer as bl
 from .multilinear import multilinear_reduce

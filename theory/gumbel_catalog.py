@@ -176,7 +176,7 @@ def derive_gs_vanishing() -> DerivationResult:
     """Prop. E.2, eq. (87): d sigma_tau(x)/dx = p(x/tau)/tau ~ (1/tau) e^{-|x|/tau}."""
     import flint
 
-    from numerics.quadrature import flint_precision
+    from stecheck.numerics.quadrature import flint_precision
 
     d = gs.derive_vanishing_rate()
     checks = [_require(d["limit_ratio"] == 1, "lim_{tau->0+} [p(x/tau)/tau] / [(1/tau) e^{-x/tau}] = 1 (sympy)")]

@@ -61,7 +61,7 @@ from typing import Any
 import flint
 import sympy
 
-from numerics.quadrature import (
+from stecheck.numerics.quadrature import (
     PrecisionNotReached,
     QuadratureResult,
     arb_to_mpf,
@@ -71,7 +71,7 @@ from numerics.quadrature import (
     certified_integral_1d,
     to_arb,
 )
-from proofs_check.errors import InvalidArgument
+from stecheck.errors import InvalidArgument
 
 from .parsing import parse_loss
 

@@ -38,7 +38,7 @@ from collections.abc import Callable
 import numpy as np
 import sympy
 
-from proofs_check.errors import InvalidArgument
+from stecheck.errors import InvalidArgument
 
 from .noise import NOISE_FAMILIES, U, Z, NoiseFamily, get_noise
 from .obligations import ObligationResult, prove_step

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from proofs_check.errors import InvalidArgument
+from stecheck.errors import InvalidArgument
 
 __all__ = [
     "ENCODINGS",

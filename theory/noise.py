@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from proofs_check.errors import InvalidArgument
+from stecheck.errors import InvalidArgument
 
 __all__ = [
     "Z",

@@ -54,7 +54,7 @@ from typing import Any
 import sympy
 import z3
 
-from proofs_check.errors import InvalidArgument
+from stecheck.errors import InvalidArgument
 
 __all__ = [
     "Obligation",

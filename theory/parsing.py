@@ -16,7 +16,7 @@ import re
 import sympy
 from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transformations
 
-from proofs_check.errors import InvalidArgument
+from stecheck.errors import InvalidArgument
 
 __all__ = ["ALLOWED_FUNCTIONS", "parse_loss", "binary_symbols"]
 

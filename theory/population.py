@@ -60,7 +60,7 @@ import mpmath
 import numpy as np
 import sympy
 
-from proofs_check.errors import InvalidArgument
+from stecheck.errors import InvalidArgument
 
 __all__ = [
     "THETA",

@@ -21,7 +21,7 @@ from typing import Any
 
 import sympy
 
-from proofs_check.errors import MalformedFile
+from stecheck.errors import MalformedFile
 
 __all__ = ["DerivationResult", "to_json", "from_json"]
 

@@ -26,9 +26,10 @@ from statistics import NormalDist
 import numpy as np
 import sympy
 
-from theory import population as pop
+from stecheck.theory import population as pop
 
 from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Series, Source
+from ._common import QSTE_PAPER
 from ..verdict import Verdict
 
 __all__ = ["CLAIMS"]
@@ -433,7 +434,7 @@ QSTE_POP = Claim(
     id="QSTE-POP",
     title="Population loss and expected STE gradient in closed form; the STE direction points towards w*",
     source=Source(SEED_FILE, "Technical details (model, Gaussian data, ReLU-derivative STE); "
-                  f"{SEED_FILE_ABSTRACT}: abstract", ""),
+                  f"{SEED_FILE_ABSTRACT}: abstract", "", paper=QSTE_PAPER),
     statement_printed=(
         "(Reconstructed from the summaries and shared/CLAIMS.md; no formula is printed in the seeds.) For i.i.d. "
         "standard Gaussian input, the population loss and the population STE gradient of the two-layer network "
@@ -727,7 +728,7 @@ def check_lr_movement_bound(ctx: MethodContext, *, eta=None, c: float = 0.05, n:
 QSTE_LR = Claim(
     id="QSTE-LR",
     title="Learning-rate conditions of the STE-gradient method: bounded, non-summable, slowly decaying",
-    source=Source(SEED_FILE, "Technical details: learning rate requirements", ""),
+    source=Source(SEED_FILE, "Technical details: learning rate requirements", "", paper=QSTE_PAPER),
     statement_printed="Learning Rate Requirements: Must be bounded, non-summable, and decay slowly.",
     statement_checked=(
         "Definitions (the summaries give none): bounded = sup_t eta_t < oo; non-summable = sum_t eta_t = oo; slowly "

@@ -48,11 +48,11 @@ import numpy as np
 import sympy
 from scipy.optimize import linprog
 
-from numerics import enumeration, losses
-from numerics.noise import get_noise
-from theory import obligations as ob
+from stecheck.numerics import enumeration, losses
+from stecheck.numerics.noise import get_noise
+from stecheck.theory import obligations as ob
 
-from ._common import SEED_FILE
+from ._common import SEED_FILE, SbnSource
 from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Series, Source
 from ..verdict import Verdict
 
@@ -576,7 +576,7 @@ B5_PRINTED_STEPS = ("B5-(30)-printed", "B5-psd-outer-product-printed", "B5-(23)-
 SBN_B5 = Claim(
     id="SBN-B5",
     title="Prop. B.5: expected ST is an ascent direction iff |E[g_i]| >= L",
-    source=Source(SEED_FILE, "Appendix B.5 III, Prop. B.5", "(23)-(30)"),
+    source=SbnSource("Appendix B.5 III, Prop. B.5", "(23)-(30)"),
     statement_printed=(
         "Let L(x) be such that its partial derivative g_i = dL/dx_i as a function of x_i is Lipschitz continuous "
         "for all i with a constant L. Then the expected ST gradient is an ascent direction for any a(phi) and L(x) "
@@ -640,7 +640,7 @@ B7_PRINTED_STEPS = ("B7-(35)-printed", "B7-(35)-coordinatewise-printed", "B7-(37
 SBN_B7 = Claim(
     id="SBN-B7",
     title="Prop. B.7: deterministic ST vs expected ST, |g*_i| >= 2(1-p*)L",
-    source=Source(SEED_FILE, "Appendix B.5 V, Prop. B.7", "(34)-(40)"),
+    source=SbnSource("Appendix B.5 V, Prop. B.7", "(34)-(40)"),
     statement_printed=(
         "Let x* = sign(a). Let g_i = dL/dx_i be Lipschitz continuous with constant L. Let g* = g(x*) and "
         "p* = p(x*|a). The deterministic ST gradient at x* forms a positive scalar product with the expected "
@@ -694,7 +694,7 @@ B8_CHECKED_STEPS = ("B5-(28)", "B7-(37)-reconstructed", "B8-(43)", "B8-(44)", "B
 SBN_B8 = Claim(
     id="SBN-B8",
     title="Prop. B.8: deterministic ST vs the true gradient, |g*_i| >= 2(1-p*)L + L",
-    source=Source(SEED_FILE, "Appendix B.5 V, Prop. B.8", "(41)-(45)"),
+    source=SbnSource("Appendix B.5 V, Prop. B.8", "(41)-(45)"),
     statement_printed=(
         "Let x* = sign(a). Let g(x)_i = dL/dx_i be Lipschitz continuous with constant L. Let g* = g(x*) and "
         "p* = p(x*|a). The deterministic ST gradient at x* forms a positive scalar product with the true gradient "

@@ -26,13 +26,13 @@ import math
 import numpy as np
 import sympy
 
-from numerics import enumeration, losses
-from numerics.estimators import EstimatorSampler
-from numerics.montecarlo import monte_carlo_mean
-from theory import bernoulli_layer, examples, multilinear
-from theory.noise import NOISE_FAMILIES
+from stecheck.numerics import enumeration, losses
+from stecheck.numerics.estimators import EstimatorSampler
+from stecheck.numerics.montecarlo import monte_carlo_mean
+from stecheck.theory import bernoulli_layer, examples, multilinear
+from stecheck.theory.noise import NOISE_FAMILIES
 
-from ._common import CONFIDENCE, NOISES, SEED_FILE
+from ._common import CONFIDENCE, NOISES, SEED_FILE, SbnSource
 from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Series, Source
 from ..verdict import Verdict
 
@@ -230,7 +230,7 @@ def check_b2_biased_example(ctx: MethodContext, *, loss_family=_non_multilinear_
 SBN_B2 = Claim(
     id="SBN-B2",
     title="Multilinear L makes Alg. 1 unbiased; linear L makes it exact (Prop. B.2, section 2.2 I)",
-    source=Source(SEED_FILE, "Appendix B.2, Prop. B.2; section 2.2 'Bias Analysis I'", "(7)"),
+    source=SbnSource("Appendix B.2, Prop. B.2; section 2.2 'Bias Analysis I'", "(7)"),
     statement_printed=(
         "If the objective function L is multilinear in the binary variables x, then Alg. 1 is unbiased. "
         "In the special case when L is linear in x, the ST estimator is not only unbiased but has a zero "
@@ -362,7 +362,7 @@ def check_ex1_printed(ctx: MethodContext, *, which: int) -> Outcome:
 SBN_EX1 = Claim(
     id="SBN-EX1",
     title="Example 1: L(x) = x^2, true gradient 0, expected ST 4F'(a)(2F(a)-1)",
-    source=Source(SEED_FILE, "Appendix B.2, Example 1; section 2.2 I", ""),
+    source=SbnSource("Appendix B.2, Example 1; section 2.2 I", ""),
     statement_printed=(
         "Let a in R, x = sign(a - z) and L(x) = x^2. The expected value of the loss is 1, independent of a. "
         "The true gradient is zero. However the expected ST gradient is E[2F'(a)2x] = 4F'(a)(2L(a) - 1) "
@@ -484,7 +484,7 @@ def check_ex2_printed_difference(ctx: MethodContext) -> Outcome:
 SBN_EX2 = Claim(
     id="SBN-EX2",
     title="Example 2: L(x) = x - sin(2 pi x), ST points opposite to the true gradient",
-    source=Source(SEED_FILE, "Appendix B.2, Example 2 (Tokui & Sato 2017)", ""),
+    source=SbnSource("Appendix B.2, Example 2 (Tokui & Sato 2017)", ""),
     statement_printed=(
         "Let L(x) = x - sin(2 pi x). Then the finite difference L(1) - L(0) = 1 but the derivative "
         "dL/dx = 1 - 2 pi cos(2 pi x) = -1. In this failure example, ST, even in the expectation, will point "
@@ -624,7 +624,7 @@ def check_b3_uniqueness(ctx: MethodContext) -> Outcome:
 SBN_B3 = Claim(
     id="SBN-B3",
     title="Multilinear reformulation of ||Wx - y||^2 (Prop. B.3, eq. (20))",
-    source=Source(SEED_FILE, "Appendix B.2, Prop. B.3; section 2.2 I", "(20)"),
+    source=SbnSource("Appendix B.2, Prop. B.3; section 2.2 I", "(20)"),
     statement_printed=(
         "Let L(x) = ||Wx - y||^2. Then the multilinear equivalent reformulation of L is given by "
         "L~(x) = ||Wx - y||^2 - sum_i x_i^2 ||W_:,i||^2 + sum_i ||W_:,i||^2 (20). Any real-valued function of "

@@ -24,12 +24,12 @@ import itertools
 import numpy as np
 import sympy
 
-from numerics import enumeration, losses, metrics
-from numerics.estimators import local_expectations_estimates, st_estimates
-from numerics.noise import get_noise
-from theory import bernoulli_layer
+from stecheck.numerics import enumeration, losses, metrics
+from stecheck.numerics.estimators import local_expectations_estimates, st_estimates
+from stecheck.numerics.noise import get_noise
+from stecheck.theory import bernoulli_layer
 
-from ._common import CONFIDENCE, NOISES, SEED_FILE
+from ._common import CONFIDENCE, NOISES, SEED_FILE, SbnSource
 from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Series, Source
 from ..verdict import Verdict
 
@@ -443,7 +443,7 @@ def check_alg1_backprop(ctx: MethodContext, *, n: int = 8, d: int = 3, noises=NO
 SBN_ALG1 = Claim(
     id="SBN-ALG1",
     title="Derivation of Alg. 1: local expectations (6), linearization (7)-(8), chain rule (9)",
-    source=Source(SEED_FILE, "section 2.1 'Derivation'", "(3)-(9)"),
+    source=SbnSource("section 2.1 'Derivation'", "(3)-(9)"),
     statement_printed=(
         "(Reconstructed: the extracted (4)-(9) lost their fractions and derivative signs.) "
         "d/dphi E_x~p(x;phi)[L(x)] = E_x~p(x;phi)[sum_i dp(x_i;phi)/dphi (L(x) - L(x^{~i}))] (6), where x^{~i} is x "
@@ -684,7 +684,7 @@ def check_metrics_linear_exact(ctx: MethodContext, *, n: int = 8, loss=None) -> 
 SBN_METRICS = Claim(
     id="SBN-METRICS",
     title="Estimator accuracy metrics: ECS, expected improvement, RMSE, optimal step (eqs. (18), (61)-(67))",
-    source=Source(SEED_FILE, "section 5 eq. (18); Appendix D.1", "(18), (61)-(67)"),
+    source=SbnSource("section 5 eq. (18); Appendix D.1", "(18), (61)-(67)"),
     statement_printed=(
         "(Reconstructed: hats, bars and fractions are lost in the extraction; G = g^ is the estimate, g the true "
         "gradient.) ECS = E[<G, g>/(|G||g|)] (61), (18); the SGD step argmin <g, dphi> + |dphi|^2/(2 eps) (62); "

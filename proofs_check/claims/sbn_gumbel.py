@@ -29,13 +29,13 @@ import flint
 import numpy as np
 import sympy
 
-from numerics import losses
-from numerics.estimators import EstimatorSampler
-from numerics.montecarlo import monte_carlo_mean
-from numerics.quadrature import certified_integral_1d, flint_precision
-from theory import gumbel_softmax as gs
+from stecheck.numerics import losses
+from stecheck.numerics.estimators import EstimatorSampler
+from stecheck.numerics.montecarlo import monte_carlo_mean
+from stecheck.numerics.quadrature import certified_integral_1d, flint_precision
+from stecheck.theory import gumbel_softmax as gs
 
-from ._common import CONFIDENCE, SEED_FILE
+from ._common import CONFIDENCE, SEED_FILE, SbnSource
 from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Series, Source
 from ..verdict import Verdict
 
@@ -405,7 +405,7 @@ def check_e1_printed_coefficients(ctx: MethodContext, *, c1_printed=gs.C1_PRINTE
 SBN_E1 = Claim(
     id="SBN-E1",
     title="Prop. E.1: Gumbel-Softmax is asymptotically unbiased, bias O(tau), biased for linear L at fixed tau",
-    source=Source(SEED_FILE, "Appendix E, Prop. E.1 and Property I", "(77)-(86)"),
+    source=SbnSource("Appendix E, Prop. E.1 and Property I", "(77)-(86)"),
     statement_printed=(
         "Property I / Prop. E.1: the GS estimator is asymptotically unbiased as tau -> +0 and the bias decreases "
         "at the rate O(tau). But for any fixed tau it is biased even when L is linear. Proof: E[G_tau] = "
@@ -539,7 +539,7 @@ def check_e2_arb(ctx: MethodContext, *, power: int = 1, exponent: int = 1) -> Ou
 
 def check_e2_estimator_code(ctx: MethodContext, *, power: int = 1, exponent: int = 1) -> Outcome:
     """float64, the numerics GS estimator with fixed noise draws: estimate / rate in [1/4, 1], -> 1 as tau shrinks."""
-    from numerics.estimators import gumbel_softmax_estimates
+    from stecheck.numerics.estimators import gumbel_softmax_estimates
 
     rows, bad = [], None
     eta = 0.6
@@ -562,7 +562,7 @@ def check_e2_estimator_code(ctx: MethodContext, *, power: int = 1, exponent: int
 SBN_E2 = Claim(
     id="SBN-E2",
     title="Prop. E.2: for fixed z != eta the GS gradient vanishes at rate (1/tau) C^(1/tau), C = e^-|eta - z|",
-    source=Source(SEED_FILE, "Appendix E, Prop. E.2 and Property II", "(87)"),
+    source=SbnSource("Appendix E, Prop. E.2 and Property II", "(87)"),
     statement_printed=(
         "Property II / Prop. E.2: for any given realization z != eta the norm of the Gumbel-Softmax gradient "
         "estimate asymptotically vanishes at the rate O((1/tau) C^(1/tau)) with C = e^-|x| < 1 [x = eta - z; "
@@ -781,7 +781,7 @@ def check_e3_printed_91(ctx: MethodContext, *, printed=gs.PRINTED_91) -> Outcome
 SBN_E3 = Claim(
     id="SBN-E3",
     title="Prop. E.3: P(GS gradient >= eps) = O(tau log(1/eps))",
-    source=Source(SEED_FILE, "Appendix E, Prop. E.3 and Property III", "(88)-(91)"),
+    source=SbnSource("Appendix E, Prop. E.3 and Property III", "(88)-(91)"),
     statement_printed=(
         "Property III / Prop. E.3: the probability to observe the gradient of norm at least eps is asymptotically "
         "O(tau log(1/eps)), where the asymptote is tau -> 0, eps -> 0 [extracted as 'O(Tlog 1)' and "
@@ -975,7 +975,7 @@ def check_e4_printed_o1(ctx: MethodContext, *, taus=("0.1", "0.01", "0.001")) ->
 SBN_E4 = Claim(
     id="SBN-E4",
     title="Prop. E.4: the variance of GS grows like 1/tau as tau -> 0",
-    source=Source(SEED_FILE, "Appendix E, Prop. E.4 and Property IV", "(92)-(97)"),
+    source=SbnSource("Appendix E, Prop. E.4 and Property IV", "(92)-(97)"),
     statement_printed=(
         "Property IV / Prop. E.4: the variance of the GS estimator grows at the rate O(1) [as extracted; the "
         "proof's last line reads 'dominated by the O( t) term', reconstructed as O(1/tau)]. Proof: E[G_tau^2] = "
@@ -1214,7 +1214,7 @@ def check_stgs_printed_half(ctx: MethodContext, *, printed_ratio=sympy.Rational(
 SBN_STGS = Claim(
     id="SBN-STGS",
     title="ST Gumbel-Softmax, eqs. (98)-(100): asymptotic bias for linear L, limit ratio, stochastic for one unit",
-    source=Source(SEED_FILE, "Appendix E, 'ST Gumbel-Softmax' and Property V", "(98)-(100)"),
+    source=SbnSource("Appendix E, 'ST Gumbel-Softmax' and Property V", "(98)-(100)"),
     statement_printed=(
         "Property V: the ST Gumbel-softmax estimator is biased even asymptotically even for a linear loss. "
         "ST-GS uses dL(x1)/dx1 d y1/d eta (98) with x1 and y1 from the same z. Marginalizing over z < eta, "

@@ -21,11 +21,12 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from numerics.noise import get_noise as numeric_noise
-from theory.noise import NOISE_FAMILIES, Z
+from stecheck.numerics.noise import get_noise as numeric_noise
+from stecheck.theory.noise import NOISE_FAMILIES, Z
 
 from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Series, Source
 from ..verdict import Verdict
+from ._common import SbnSource
 
 __all__ = ["CLAIMS", "Transform", "INCREASING", "DECREASING", "check_samples_unchanged"]
 
@@ -237,7 +238,7 @@ def _proxy_figure(a: np.ndarray) -> Figure:
 SBN_B1 = Claim(
     id="SBN-B1",
     title="Alg. 1 is invariant under monotone transforms under the sign (Prop. B.1)",
-    source=Source("002_6db3e70c79559b51.txt", "Appendix B.1, Prop. B.1; section 2.2 'Invariances'", "(19)"),
+    source=SbnSource("Appendix B.1, Prop. B.1; section 2.2 'Invariances'", "(19)"),
     statement_printed=(
         "sign(a_i - z_i) = sign(T(a_i) - T(z_i)) for any strictly monotone mapping T: R -> R (19). "
         "The gradient computed by Alg. 1 is invariant to equivalent transformations under sign as in (19). "

@@ -33,15 +33,15 @@ from fractions import Fraction
 import numpy as np
 import sympy
 
-from numerics import losses
-from numerics.estimators import st_weights_estimates
-from numerics.noise import Noise
-from numerics.noise import get_noise as numeric_noise
-from theory import mirror as mr
-from theory.noise import NOISE_FAMILIES, U, Z, NoiseFamily
-from theory.obligations import prove_step
+from stecheck.numerics import losses
+from stecheck.numerics.estimators import st_weights_estimates
+from stecheck.numerics.noise import Noise
+from stecheck.numerics.noise import get_noise as numeric_noise
+from stecheck.theory import mirror as mr
+from stecheck.theory.noise import NOISE_FAMILIES, U, Z, NoiseFamily
+from stecheck.theory.obligations import prove_step
 
-from ._common import SEED_FILE
+from ._common import SEED_FILE, SbnSource
 from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Series, Source
 from ..verdict import Verdict
 
@@ -397,7 +397,7 @@ def _states(n: int) -> np.ndarray:
 SBN_PGD = Claim(
     id="SBN-PGD",
     title="Uniform noise: PGD on theta is clipped SGD on eta with eps' = 4 eps (eqs. (10)-(11))",
-    source=Source(SEED_FILE, "Section 3, 'Projected Gradient'", "(10)-(11)"),
+    source=SbnSource("Section 3, 'Projected Gradient'", "(10)-(11)"),
     statement_printed=(
         "theta_{t+1} := clip(theta_t - eps g_t, 0, 1), g_t = grad_theta E_{w~p(w|theta)}[L(w)] (10). For the uniform "
         "noise on [-1, 1] with F(z) = clip((z+1)/2, 0, 1) [printed garbled as 'clip(z++1,0,1)'], theta_i = F(eta_i); "
@@ -599,7 +599,7 @@ def check_p1_printed_eq14(ctx: MethodContext) -> Outcome:
 SBN_P1 = Claim(
     id="SBN-P1",
     title="Latent-weight SGD with Alg. 2 is stochastic mirror descent on theta (Prop. 1)",
-    source=Source(SEED_FILE, "Section 3 'Mirror Descent', Prop. 1; Appendix C.1", "(12)-(14), (46)-(50)"),
+    source=SbnSource("Section 3 'Mirror Descent', Prop. 1; Appendix C.1", "(12)-(14), (46)-(50)"),
     statement_printed=(
         "A step of MD solves theta_{t+1} = argmin_theta <g_t, theta - theta_t> + (1/eps) D(theta, theta_t) (12); with "
         "D = KL(Ber(theta)||Ber(theta_t)) the stationary point is 0 = g_t + (1/eps)(log(theta/(1-theta)) - "
@@ -779,7 +779,7 @@ def check_p2_printed_kl_half(ctx: MethodContext) -> Outcome:
 SBN_P2 = Claim(
     id="SBN-P2",
     title="Latent weight decay is composite SMD for variational Bayes (Prop. 2)",
-    source=Source(SEED_FILE, "Section 3 'Variational Bayesian Learning', Prop. 2; Appendix C.2", "(51)-(58)"),
+    source=SbnSource("Section 3 'Variational Bayesian Learning', Prop. 2; Appendix C.2", "(51)-(58)"),
     statement_printed=(
         "Proposition 2: common SGD in latent weights eta with a weight decay and identity straight-through-weights "
         "Alg. 2 is equivalent to optimizing a factorized variational approximation to the weight posterior using a "

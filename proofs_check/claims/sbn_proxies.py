@@ -27,13 +27,13 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from numerics import losses
-from numerics.estimators import estimate_batch
-from numerics.noise import Noise
-from numerics.noise import get_noise as numeric_noise
-from theory.noise import NOISE_FAMILIES, A, U, Z, NoiseFamily, proxy_backward, proxy_forward
+from stecheck.numerics import losses
+from stecheck.numerics.estimators import estimate_batch
+from stecheck.numerics.noise import Noise
+from stecheck.numerics.noise import get_noise as numeric_noise
+from stecheck.theory.noise import NOISE_FAMILIES, A, U, Z, NoiseFamily, proxy_backward, proxy_forward
 
-from ._common import CONFIDENCE, NOISES, SEED_FILE
+from ._common import CONFIDENCE, NOISES, SEED_FILE, SbnSource
 from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Series, Source
 from ..verdict import Verdict
 from .sbn_latent import _region_point, branch_at, breakpoints, zero_on_regions
@@ -252,7 +252,7 @@ def check_init_printed(ctx: MethodContext, *, printed_fprime0=2, n: int = 3) -> 
 SBN_INIT = Claim(
     id="SBN-INIT",
     title="Noise with zero mean and F'(0) = 1/2 makes line 5 of Alg. 1 the identity at a = 0 (section 4)",
-    source=Source(SEED_FILE, "Section 4, 'Initialization'", ""),
+    source=SbnSource("Section 4, 'Initialization'", ""),
     statement_printed=(
         "We set s_i = 1 and b_i = 0 (as default for BN) and normalize the noise distribution so that it has zero mean "
         "and F'(0) = 2 [printed 'F0(0) = 2'; reconstructed F'(0) = 1/2]. This choice ensures that the Jacobian "
@@ -511,7 +511,7 @@ def check_printed_density(ctx: MethodContext, *, which: str = "triangular") -> O
 SBN_PROXY = Claim(
     id="SBN-PROXY",
     title="Fig. A.1: uniform, logistic, triangular noise give the Htanh, tanh, scaled ApproxSign proxies",
-    source=Source(SEED_FILE, "Fig. A.1 and caption; section 2.2 'Variants Explained'", ""),
+    source=SbnSource("Fig. A.1 and caption; section 2.2 'Variants Explained'", ""),
     statement_printed=(
         "For a real-valued noise z with cdf F, the upper plots show E_z[sign(a - z)] = 2F - 1 and the lower plots "
         "twice the density, 2F'. Choosing uniform distribution for z gives the density p(z) = 1/2 1[z in [-1, 1]] "
@@ -660,7 +660,7 @@ def check_corb1_printed_identity(ctx: MethodContext, *, name: str = "logistic") 
 SBN_COR_B1 = Claim(
     id="SBN-COR-B1",
     title="Cor. B.1: T = F makes T(z) uniform and line 5 of Alg. 1 the identity",
-    source=Source(SEED_FILE, "Appendix B.1, Cor. B.1; section 2.2 'Invariances'", "(19)"),
+    source=SbnSource("Appendix B.1, Cor. B.1; section 2.2 'Invariances'", "(19)"),
     statement_printed=(
         "Let F be strictly monotone. Then letting T = F leads to T(z_i) being uniformly distributed. Let a~_i = "
         "T(a_i). In this case the backpropagation rule in line 5 of Alg. 1 can be interpreted as replacing the "

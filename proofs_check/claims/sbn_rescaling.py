@@ -31,13 +31,13 @@ import numpy as np
 import sympy
 from scipy import optimize
 
-from numerics import enumeration, losses
-from numerics.estimators import identity_st_estimates, st_estimates
-from numerics.montecarlo import monte_carlo_mean
-from numerics.noise import get_noise
-from theory.obligations import prove_step
+from stecheck.numerics import enumeration, losses
+from stecheck.numerics.estimators import identity_st_estimates, st_estimates
+from stecheck.numerics.montecarlo import monte_carlo_mean
+from stecheck.numerics.noise import get_noise
+from stecheck.theory.obligations import prove_step
 
-from ._common import CONFIDENCE, SEED_FILE
+from ._common import CONFIDENCE, SEED_FILE, SbnSource
 from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Series, Source
 from ..verdict import Verdict
 
@@ -383,7 +383,7 @@ def check_b4_remark_montecarlo(ctx: MethodContext, *, d_scale: float = 1.0, nois
 SBN_B4 = Claim(
     id="SBN-B4",
     title="Internal rescaling keeps a non-negative scalar product with the original estimator (Prop. B.4)",
-    source=Source(SEED_FILE, "Appendix B.3 II, Prop. B.4 and the remark after it", "(21)-(22)"),
+    source=SbnSource("Appendix B.3 II, Prop. B.4 and the remark after it", "(21)-(22)"),
     statement_printed=(
         "If instead of diag(F'(a)) any positive semidefinite diagonal matrix Lambda is used in Alg. 1, the "
         "expected rescaled estimator preserves non-negative scalar product with the original estimator. "
@@ -758,7 +758,7 @@ def check_b6_printed_bound(ctx: MethodContext, *, K: int = 1, ns=(16, 64, 256), 
 SBN_B6 = Claim(
     id="SBN-B6",
     title="Fan-in-normalized Gaussian layer: Lipschitz constant O(1/sqrt(n)), ST bias shrinks with n (Prop. B.6, Cor. B.2)",
-    source=Source(SEED_FILE, "Appendix B.3 IV, Prop. B.6 and Cor. B.2", "(31)-(33)"),
+    source=SbnSource("Appendix B.3 IV, Prop. B.6 and Cor. B.2", "(31)-(33)"),
     statement_printed=(
         "Assume L(x) = l(Wx) (31) with W in R^(K x n) normally distributed, normalized to ||W_k,:||^2 = 1 for all k. "
         "Then the expected Lipschitz constant of the gradients of L scales as O(1/sqrt(n)). [Proof: g_i = <l'(Wx), "

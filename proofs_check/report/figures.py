@@ -19,7 +19,7 @@ import textwrap
 from pathlib import Path
 
 from ..claim import Figure
-from ..errors import InvalidArgument
+from stecheck.errors import InvalidArgument
 
 __all__ = ["render_figure", "figure_filename"]
 

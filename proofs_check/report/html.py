@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..results import RunResult
-from .markdown import anchor, compact, environment_rows, full_json, is_text_block, seconds, text_block
+from ..verdict import Category
+from .markdown import _role, anchor, compact, environment_rows, full_json, is_text_block, seconds, text_block
 from .schema import run_to_dict
 
 __all__ = ["render_html", "VERDICT_COLORS"]
@@ -113,8 +114,12 @@ def render_html(run: RunResult, figure_pngs: Mapping[tuple[str, str], bytes] | N
     out += _table(["run", ""], rows)
 
     out += ["<h2>Summary</h2>"]
-    counts = [[_badge(v), _e(n)] for v, n in d["summary"].items()] + [["total", _e(len(d["claims"]))]]
-    out += _table(["verdict", "claims"], counts, numeric=(1,))
+    summary = d["summary"]
+    counts = [[_badge(v), _e(n), _e(summary["as_printed"][v])] for v, n in summary["as_checked"].items()]
+    counts.append(["total", _e(len(d["claims"])), _e(len(d["claims"]))])
+    out += _table(["verdict", "claims as checked", "claims as printed"], counts, numeric=(1, 2))
+    out += _table(["finding", "count", "meaning"],
+                  [[_e(k), _e(n), _e(Category(k).meaning)] for k, n in summary["findings"].items()], numeric=(1,))
 
     out += ["<h2>Claims</h2>"]
     if d["claims"]:
@@ -144,23 +149,36 @@ def _claim(c: Mapping[str, Any], pngs: Mapping[tuple[str, str], bytes]) -> list[
             "<h3>Statement as printed</h3>", _quote(c["statement_printed"]),
             "<h3>Statement as checked</h3>", _quote(c["statement_checked"])]
 
+    if c["errors"]:
+        out += ['<div class="alert">', f"<h3>Methods failed ({len(c['errors'])})</h3>", "<ul>"]
+        out += [f"<li><strong>{_e(x)}</strong></li>" for x in c["errors"]] + ["</ul>", "</div>"]
     disagreements = list(c["disagreements"])
     if disagreements:
         out += ['<div class="alert">', f"<h3>Methods disagree ({len(disagreements)})</h3>", "<ul>"]
         out += [f"<li><strong>{_e(x)}</strong></li>" for x in disagreements] + ["</ul>", "</div>"]
-    others = [x for x in c["discrepancies"] if x not in disagreements]
-    if others:
-        out += ['<div class="alert discrepancy">', f"<h3>Discrepancies ({len(others)})</h3>", "<ul>"]
-        out += [f"<li><strong>{_e(x)}</strong></li>" for x in others] + ["</ul>", "</div>"]
+    if c["readings"]:
+        out += [f"<h3>Readings of the printed statement ({len(c['readings'])})</h3>"]
+        out += _table(["reading", "meaning", "verdict"],
+                      [[f"<code>{_e(r['id'])}</code>", _e(r["text"]), _badge(r["verdict"])] for r in c["readings"]])
+    findings = c["findings"]
+    if findings:
+        out += ['<div class="alert discrepancy">', f"<h3>Findings ({len(findings)})</h3>", "<ul>"]
+        out += [f"<li><strong>{_e(f['category'])}</strong>"
+                f"{': <code>' + _e(f['source']) + '</code>' if f['source'] else ''}: {_e(f['text'])}</li>"
+                for f in findings] + ["</ul>", "</div>"]
     else:
-        out += ["<h3>Discrepancies (0)</h3>", "<p>None recorded.</p>"]
+        out += ["<h3>Findings (0)</h3>", "<p>None recorded.</p>"]
 
+    out += ["<h3>Parts</h3>"]
+    out += _table(["part", "role", "verdict", "scope of the evidence"],
+                  [[_e(p["part"]), _e(p["role"]), _badge(p["verdict"]), _e(p["scope"])] for p in c["parts"]])
     out += ["<h3>Methods</h3>"]
     out += _table(
-        ["method", "kind", "part", "role", "verdict", "seconds"],
-        [[f"<code>{_e(m['name'])}</code>", _e(m["kind"]), _e(m["part"]), _e(m["role"]), _badge(m["verdict"]),
+        ["method", "kind", "part", "role", "verdict", "scope", "seconds"],
+        [[f"<code>{_e(m['name'])}</code>", _e(m["kind"]), _e(m["part"]), _e(_role(m)), _badge(m["verdict"]),
+          _e(m["scope"]["covers"] + (" (whole range)" if m["scope"]["complete"] else "")),
           _e(seconds(m["seconds"]))] for m in c["methods"]],
-        numeric=(5,),
+        numeric=(6,),
     )
     for m in c["methods"]:
         out += _method(c["id"], m, pngs)
@@ -172,13 +190,14 @@ def _claim(c: Mapping[str, Any], pngs: Mapping[tuple[str, str], bytes]) -> list[
 
 def _method(claim_id: str, m: Mapping[str, Any], pngs: Mapping[tuple[str, str], bytes]) -> list[str]:
     out = ['<div class="method">', f"<h4><code>{_e(m['name'])}</code> {_badge(m['verdict'])}</h4>",
-           f'<p class="meta">{_e(m["kind"])}, part <code>{_e(m["part"])}</code>, role {_e(m["role"])}, '
+           f'<p class="meta">{_e(m["kind"])}, part <code>{_e(m["part"])}</code>, role {_e(_role(m))}, '
+           f'scope: {_e(m["scope"]["covers"])}{" (whole range)" if m["scope"]["complete"] else ""}, '
            f'{_e(seconds(m["seconds"]))}, fingerprint <code>{_e(m["fingerprint"] or "-")}</code></p>']
     if m["error"] is not None:
         out += ['<div class="error"><strong>Error:</strong>', f"<pre>{_e(m['error'])}</pre></div>"]
     if m["discrepancies"]:
-        out += ["<p><strong>Discrepancies measured:</strong></p>", "<ul>"]
-        out += [f"<li>{_e(x)}</li>" for x in m["discrepancies"]] + ["</ul>"]
+        out += ["<p><strong>Findings measured:</strong></p>", "<ul>"]
+        out += [f"<li>{_e(f['category'])}: {_e(f['text'])}</li>" for f in m["discrepancies"]] + ["</ul>"]
     evidence = m["evidence"]
     if evidence:
         out += [f"<details><summary>Evidence ({len(evidence)} item{'s' if len(evidence) != 1 else ''})</summary>",

@@ -18,6 +18,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from ..results import RunResult
+from ..verdict import Category
 from .schema import run_to_dict
 
 __all__ = ["render_markdown", "compact", "full_json", "anchor"]
@@ -156,6 +157,12 @@ def _table(header: list[str], rows: list[list[str]], align: str = "") -> list[st
     return out
 
 
+def _role(m: Mapping[str, Any]) -> str:
+    """``checked``, or ``printed (category)`` for a literal check, plus its reading if any."""
+    role = m["role"] if m["category"] is None else f"{m['role']} ({m['category']})"
+    return role if m["reading"] is None else f"{role}, reading {_code(m['reading'])}"
+
+
 def _verdict(v: str) -> str:
     return f"**{v}**"
 
@@ -191,9 +198,12 @@ def render_markdown(run: RunResult, figure_paths: Mapping[tuple[str, str], str |
     out += _table(["run", ""], rows) + [""]
 
     out += ["## Summary", ""]
-    counts = [[_verdict(v), str(n)] for v, n in d["summary"].items()]
-    counts.append(["total", str(len(d["claims"]))])
-    out += _table(["verdict", "claims"], counts, "lr") + [""]
+    summary = d["summary"]
+    counts = [[_verdict(v), str(n), str(summary["as_printed"][v])] for v, n in summary["as_checked"].items()]
+    counts.append(["total", str(len(d["claims"])), str(len(d["claims"]))])
+    out += _table(["verdict", "claims as checked", "claims as printed"], counts, "lrr") + [""]
+    out += _table(["finding", "count", "meaning"],
+                  [[k, str(n), _esc(Category(k).meaning)] for k, n in summary["findings"].items()], "lrl") + [""]
 
     out += ["## Claims", ""]
     if d["claims"]:
@@ -229,21 +239,36 @@ def _claim(c: Mapping[str, Any], paths: Mapping[tuple[str, str], str]) -> list[s
         *_quote(c["statement_checked"]),
         "",
     ]
+    if c["errors"]:
+        out += [f"### Methods failed ({len(c['errors'])})", ""]
+        out += [f"- **{_esc(x)}**" for x in c["errors"]] + [""]
     disagreements = list(c["disagreements"])
     if disagreements:
         out += [f"### Methods disagree ({len(disagreements)})", ""]
         out += [f"- **{_esc(x)}**" for x in disagreements] + [""]
-    others = [x for x in c["discrepancies"] if x not in disagreements]
-    out += [f"### Discrepancies ({len(others)})", ""]
-    out += [f"- **{_esc(x)}**" for x in others] if others else ["None recorded."]
+    if c["readings"]:
+        out += [f"### Readings of the printed statement ({len(c['readings'])})", ""]
+        out += _table(["reading", "meaning", "verdict"],
+                      [[_code(r["id"]), _esc(r["text"]), _verdict(r["verdict"])] for r in c["readings"]], "lll")
+        out += [""]
+    findings = c["findings"]
+    out += [f"### Findings ({len(findings)})", ""]
+    out += ([f"- **{f['category']}**{': ' + _code(f['source']) if f['source'] else ''}: {_esc(f['text'])}"
+             for f in findings] if findings else ["None recorded."])
     out += [""]
+
+    out += ["### Parts", ""]
+    out += _table(["part", "role", "verdict", "scope of the evidence"],
+                  [[_esc(p["part"]), p["role"], _verdict(p["verdict"]), _esc(p["scope"])] for p in c["parts"]],
+                  "llll") + [""]
 
     out += ["### Methods", ""]
     out += _table(
-        ["method", "kind", "part", "role", "verdict", "seconds"],
-        [[_code(m["name"]), m["kind"], _esc(m["part"]), m["role"], _verdict(m["verdict"]), seconds(m["seconds"])]
+        ["method", "kind", "part", "role", "verdict", "scope", "seconds"],
+        [[_code(m["name"]), m["kind"], _esc(m["part"]), _role(m), _verdict(m["verdict"]),
+          _esc(m["scope"]["covers"] + (" (whole range)" if m["scope"]["complete"] else "")), seconds(m["seconds"])]
          for m in c["methods"]],
-        "lllllr",
+        "llllllr",
     ) + [""]
     for m in c["methods"]:
         out += _method(c["id"], m, paths)
@@ -255,12 +280,14 @@ def _claim(c: Mapping[str, Any], paths: Mapping[tuple[str, str], str]) -> list[s
 
 def _method(claim_id: str, m: Mapping[str, Any], paths: Mapping[tuple[str, str], str]) -> list[str]:
     out = [f"#### {_code(m['name'])}: {_verdict(m['verdict'])}", ""]
-    out += [f"{m['kind']}, part {_code(m['part'])}, role {m['role']}, {seconds(m['seconds'])}, "
+    out += [f"{m['kind']}, part {_code(m['part'])}, role {_role(m)}, scope: {_esc(m['scope']['covers'])}"
+            f"{' (whole range)' if m['scope']['complete'] else ''}, {seconds(m['seconds'])}, "
             f"fingerprint {_code(m['fingerprint'] or '-')}", ""]
     if m["error"] is not None:
         out += ["**Error:**", ""] + _block(m["error"]) + [""]
     if m["discrepancies"]:
-        out += ["**Discrepancies measured:**", ""] + [f"- {_esc(x)}" for x in m["discrepancies"]] + [""]
+        out += ["**Findings measured:**", ""] + [f"- {f['category']}: {_esc(f['text'])}" for f in m["discrepancies"]]
+        out += [""]
     if m["evidence"]:
         inline = [(k, v) for k, v in m["evidence"].items() if not is_text_block(v)]
         blocks = [(k, v) for k, v in m["evidence"].items() if is_text_block(v)]

@@ -26,10 +26,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ..claim import ClaimResult, Figure, Kind, MethodResult, Series, jsonable
-from ..errors import MalformedFile
+from ..claim import ClaimResult, Figure, Kind, MethodResult, Reading, Series, jsonable
+from stecheck.errors import MalformedFile
 from ..results import SCHEMA_VERSION, RunResult
-from ..verdict import Verdict
+from ..verdict import Category, Finding, Scope, Verdict
 
 __all__ = ["run_to_dict", "run_from_dict", "load_report", "dumps_report", "TOOL", "MIGRATIONS"]
 
@@ -37,7 +37,9 @@ __all__ = ["run_to_dict", "run_from_dict", "load_report", "dumps_report", "TOOL"
 TOOL = "stecheck"
 
 #: ``MIGRATIONS[v]`` turns a version-``v`` report dict into a version-``v + 1`` one.
-#: Empty while only version 1 exists; an older file without a migration is refused.
+#: Version 1 (no scopes, no readings, uncategorized discrepancies) cannot be migrated:
+#: its verdicts were combined under a rule that let a narrow proof stand for a whole
+#: range, so re-running is the only honest upgrade.
 MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
 
 _REGENERATE = "re-run `stecheck run` to write a fresh report"
@@ -45,11 +47,15 @@ _NONFINITE = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}
 
 _TOP_KEYS = ("schema_version", "tool", "run", "summary", "claims")
 _RUN_KEYS = ("seed", "tier", "workers", "started_at", "seconds", "environment")
-_CLAIM_KEYS = ("id", "title", "source", "verdict", "verdict_as_printed", "statement_printed",
-               "statement_checked", "discrepancies", "disagreements", "replay", "static_discrepancies",
-               "methods")
-_METHOD_KEYS = ("name", "kind", "part", "role", "verdict", "evidence", "seconds", "discrepancies",
-                "counterexample", "fingerprint", "error", "figures")
+_CLAIM_KEYS = ("id", "title", "source", "paper", "verdict", "verdict_as_printed", "statement_printed",
+               "statement_checked", "parts", "readings", "findings", "finding_counts", "disagreements",
+               "errors", "replay", "static_discrepancies", "methods")
+_METHOD_KEYS = ("name", "kind", "part", "role", "reading", "category", "scope", "verdict", "evidence",
+                "seconds", "discrepancies", "counterexample", "fingerprint", "error", "figures")
+_SCOPE_KEYS = ("covers", "complete")
+_FINDING_KEYS = ("category", "text", "source")
+_READING_KEYS = ("id", "text", "verdict")
+_PART_KEYS = ("part", "role", "verdict", "scope", "methods", "disagreement")
 _FIGURE_KEYS = ("name", "title", "xlabel", "ylabel", "xscale", "yscale", "hlines", "series")
 _SERIES_KEYS = ("label", "x", "y", "y_low", "y_high", "style")
 
@@ -85,16 +91,23 @@ def _figure_to_dict(fig: Figure) -> dict[str, Any]:
     }
 
 
+def _finding_to_dict(f: Finding) -> dict[str, Any]:
+    return {"category": f.category.value, "text": f.text, "source": f.source}
+
+
 def _method_to_dict(m: MethodResult) -> dict[str, Any]:
     return {
         "name": m.name,
         "kind": Kind(m.kind).value,
         "part": m.part,
         "role": m.role,
+        "reading": m.reading,
+        "category": None if m.category is None else m.category.value,
+        "scope": {"covers": m.scope.covers, "complete": m.scope.complete},
         "verdict": Verdict(m.verdict).value,
         "evidence": jsonable(m.evidence),
         "seconds": _number(m.seconds),
-        "discrepancies": [str(d) for d in m.discrepancies],
+        "discrepancies": [_finding_to_dict(d) for d in m.discrepancies],
         "counterexample": None if m.counterexample is None else jsonable(m.counterexample),
         "fingerprint": m.fingerprint,
         "error": m.error,
@@ -102,19 +115,33 @@ def _method_to_dict(m: MethodResult) -> dict[str, Any]:
     }
 
 
+def _parts_to_list(c: ClaimResult) -> list[dict[str, Any]]:
+    return [
+        {"part": p.part, "role": role, "verdict": p.verdict.value, "scope": p.scope,
+         "methods": list(p.methods), "disagreement": p.disagreement}
+        for role in ("checked", "printed") for p in c.parts(role)
+    ]
+
+
 def _claim_to_dict(c: ClaimResult) -> dict[str, Any]:
+    readings = c.reading_verdicts
     return {
         "id": c.claim_id,
         "title": c.title,
         "source": c.source,
+        "paper": c.paper,
         "verdict": c.verdict.value,
         "verdict_as_printed": c.verdict_as_printed.value,
         "statement_printed": c.statement_printed,
         "statement_checked": c.statement_checked,
-        "discrepancies": list(c.discrepancies),
+        "parts": _parts_to_list(c),
+        "readings": [{"id": r.id, "text": r.text, "verdict": readings[r.id].value} for r in c.readings],
+        "findings": [_finding_to_dict(f) for f in c.findings],
+        "finding_counts": c.finding_counts(),
         "disagreements": list(c.disagreements),
+        "errors": list(c.errors),
         "replay": c.replay,
-        "static_discrepancies": [str(d) for d in c.static_discrepancies],
+        "static_discrepancies": [_finding_to_dict(d) for d in c.static_discrepancies],
         "methods": [_method_to_dict(m) for m in c.methods],
     }
 
@@ -132,7 +159,7 @@ def run_to_dict(run: RunResult) -> dict[str, Any]:
             "seconds": _number(run.seconds),
             "environment": jsonable(run.environment),
         },
-        "summary": run.counts(),
+        "summary": run.summary(),
         "claims": [_claim_to_dict(c) for c in run.claims],
     }
 
@@ -226,6 +253,23 @@ class _Reader:
             self.fail(_at(where, key), f"unknown value {v!r} (valid: {valid})")
 
 
+def _finding_from_dict(r: _Reader, d: Any, where: str) -> Finding:
+    d = r.obj(d, where, _FINDING_KEYS)
+    return Finding(r.enum(d, "category", where, Category), r.str_(d, "text", where), r.str_(d, "source", where))
+
+
+def _findings(r: _Reader, d: Mapping[str, Any], key: str, where: str) -> list[Finding]:
+    return [_finding_from_dict(r, f, f"{_at(where, key)}[{i}]") for i, f in enumerate(r.list_(d, key, where))]
+
+
+def _scope_from_dict(r: _Reader, d: Any, where: str) -> Scope:
+    d = r.obj(d, where, _SCOPE_KEYS)
+    complete = d["complete"]
+    if not isinstance(complete, bool):
+        r.fail(_at(where, "complete"), f"expected a boolean, got {_type_name(complete)}")
+    return Scope(r.str_(d, "covers", where), complete)
+
+
 def _at(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
 
@@ -283,10 +327,13 @@ def _method_from_dict(r: _Reader, d: Any, where: str) -> MethodResult:
         kind=r.enum(d, "kind", where, Kind),
         part=r.str_(d, "part", where),
         role=role,
+        reading=r.opt_str(d, "reading", where),
+        category=None if d["category"] is None else r.enum(d, "category", where, Category),
+        scope=_scope_from_dict(r, d["scope"], _at(where, "scope")),
         verdict=r.enum(d, "verdict", where, Verdict),
         evidence=r.dict_(d, "evidence", where),
         seconds=r.number(d["seconds"], _at(where, "seconds")),
-        discrepancies=r.strs(d, "discrepancies", where),
+        discrepancies=_findings(r, d, "discrepancies", where),
         counterexample=r.dict_(d, "counterexample", where, optional=True),
         figures=[_figure_from_dict(r, f, f"{where}.figures[{i}]") for i, f in enumerate(figures)],
         fingerprint=r.str_(d, "fingerprint", where),
@@ -299,15 +346,21 @@ def _claim_from_dict(r: _Reader, d: Any, where: str) -> ClaimResult:
     cid = r.str_(d, "id", where)
     where = f"{where} ({cid})"
     methods = r.list_(d, "methods", where)
+    readings = []
+    for i, rd in enumerate(r.list_(d, "readings", where)):
+        rd = r.obj(rd, f"{where}.readings[{i}]", _READING_KEYS)
+        readings.append(Reading(r.str_(rd, "id", where), r.str_(rd, "text", where)))
     claim = ClaimResult(
         claim_id=cid,
         title=r.str_(d, "title", where),
         source=r.str_(d, "source", where),
+        paper=r.str_(d, "paper", where),
         statement_printed=r.str_(d, "statement_printed", where),
         statement_checked=r.str_(d, "statement_checked", where),
         methods=[_method_from_dict(r, m, f"{where}.methods[{i}]") for i, m in enumerate(methods)],
-        static_discrepancies=r.strs(d, "static_discrepancies", where),
+        static_discrepancies=_findings(r, d, "static_discrepancies", where),
         replay=r.str_(d, "replay", where),
+        readings=readings,
     )
     # Derived fields: stored for readers that do not re-implement the combination
     # rule, and checked here so an edited or stale file is refused, not trusted.
@@ -316,8 +369,12 @@ def _claim_from_dict(r: _Reader, d: Any, where: str) -> ClaimResult:
         stored = r.enum(d, key, where, Verdict).value
         if stored != value:
             r.fail(_at(where, key), f"records {stored} but its methods combine to {value}", stale)
-    for key, value in (("discrepancies", claim.discrepancies), ("disagreements", claim.disagreements)):
+    for key, value in (("disagreements", claim.disagreements), ("errors", claim.errors)):
         if r.strs(d, key, where) != value:
+            r.fail(_at(where, key), "does not match what its methods and static_discrepancies give", stale)
+    derived = _claim_to_dict(claim)
+    for key in ("parts", "readings", "findings", "finding_counts"):
+        if d[key] != derived[key]:
             r.fail(_at(where, key), "does not match what its methods and static_discrepancies give", stale)
     return claim
 
@@ -351,8 +408,8 @@ def run_from_dict(d: Any, *, source: str = "report") -> RunResult:
     if dupes:
         r.fail("claims", f"claim id{'s' if len(dupes) > 1 else ''} {', '.join(dupes)} appear more than once")
     summary = r.dict_(d, "summary", "")
-    if summary != result.counts():
-        r.fail("summary", f"{summary} does not match the claims' verdicts {result.counts()}",
+    if summary != result.summary():
+        r.fail("summary", f"{summary} does not match the claims' verdicts {result.summary()}",
                "the file was edited by hand; " + _REGENERATE)
     return result
 

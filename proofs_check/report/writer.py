@@ -21,7 +21,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..errors import InvalidArgument, OutputNotWritable
+from stecheck.errors import InvalidArgument, OutputNotWritable
 from ..results import RunResult
 from .figures import figure_filename, render_figure
 from .html import render_html

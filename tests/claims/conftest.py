@@ -2,8 +2,8 @@
 
 import pytest
 
-from proofs_check.registry import default_registry
-from proofs_check.runner import run_claims
+from stecheck.proofs_check.registry import default_registry
+from stecheck.proofs_check.runner import run_claims
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ moves, the change must be explained.
 
 import pytest
 
-from proofs_check import Verdict
+from stecheck.proofs_check import Verdict
 
 P, R = Verdict.PROVED, Verdict.REFUTED
 

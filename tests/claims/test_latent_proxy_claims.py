@@ -4,7 +4,7 @@ Verdicts are pinned in test_pinned_verdicts.py.
 """
 
 
-from proofs_check import Verdict
+from stecheck.proofs_check import Verdict
 
 P, V, R = Verdict.PROVED, Verdict.VERIFIED, Verdict.REFUTED
 

@@ -11,8 +11,8 @@ tested in the per-topic files beside this one.
 
 import pytest
 
-from proofs_check import Verdict
-from proofs_check.registry import default_registry
+from stecheck.proofs_check import Verdict
+from stecheck.proofs_check.registry import default_registry
 
 P, V, R = Verdict.PROVED, Verdict.VERIFIED, Verdict.REFUTED
 

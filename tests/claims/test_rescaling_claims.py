@@ -4,7 +4,7 @@ Verdicts are pinned in test_pinned_verdicts.py.
 """
 
 
-from proofs_check import Verdict
+from stecheck.proofs_check import Verdict
 
 P, V, R = Verdict.PROVED, Verdict.VERIFIED, Verdict.REFUTED
 
@@ -42,10 +42,10 @@ def test_b6_monte_carlo_sampler_agrees_with_enumeration():
     # the vectorized per-sample (ST - LE, LE) of the Monte Carlo method against exact enumeration, n = 8
     import numpy as np
 
-    from numerics import enumeration
-    from numerics.montecarlo import monte_carlo_mean
-    from numerics.noise import get_noise
-    from proofs_check.claims import sbn_rescaling as r
+    from stecheck.numerics import enumeration
+    from stecheck.numerics.montecarlo import monte_carlo_mean
+    from stecheck.numerics.noise import get_noise
+    from stecheck.proofs_check.claims import sbn_rescaling as r
 
     rng = np.random.default_rng(3)
     W, y, a = r._b6_instance(rng, 8)

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from proofs_check.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+from stecheck.proofs_check.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 
 
 def _run(capsys, *argv):
@@ -164,14 +164,14 @@ def test_derive_json_gives_srepr_and_string(capsys):
 
 
 def _undecided(ctx):
-    from proofs_check import Outcome, Verdict
+    from stecheck.proofs_check import Outcome, Verdict
 
     return Outcome(Verdict.INCONCLUSIVE, {"why": "budget too small"})
 
 
 def test_strict_fails_on_inconclusive(capsys, tmp_path, monkeypatch):
-    from proofs_check import Claim, Kind, Method, Source
-    from proofs_check import registry as registry_module
+    from stecheck.proofs_check import Claim, Kind, Method, Source
+    from stecheck.proofs_check import registry as registry_module
 
     fake = registry_module.Registry([Claim("T-UNDECIDED", "t", Source("f", "s"), "p", "c",
                                            (Method("m", Kind.MONTECARLO, _undecided, "d"),))])

@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from numerics import enumeration as en
-from numerics.estimators import ESTIMATORS
-from numerics.noise import get_noise
-from proofs_check.cli import EXIT_OK, EXIT_USAGE, main
-from proofs_check.estimate_cmd import JSON_KEYS, LOSSES, _make_loss, estimate, exact_gradient_closed_form
+from stecheck.numerics import enumeration as en
+from stecheck.numerics.estimators import ESTIMATORS
+from stecheck.numerics.noise import get_noise
+from stecheck.proofs_check.cli import EXIT_OK, EXIT_USAGE, main
+from stecheck.proofs_check.estimate_cmd import JSON_KEYS, LOSSES, _make_loss, estimate, exact_gradient_closed_form
 
 
 def _run(capsys, *argv):
@@ -44,7 +44,7 @@ def test_closed_form_gradient_matches_enumeration(loss, noise):
 @pytest.mark.parametrize("loss", LOSSES)
 def test_closed_form_gradient_01_encoding_matches_enumeration(loss):
     """Encoding 01: the same closed form with mu = F, checked by enumerating L((x + 1)/2)."""
-    from numerics import losses as Ls
+    from stecheck.numerics import losses as Ls
 
     a = np.array([0.3, -1.1, 0.8, 0.05])
     L = _make_loss(loss, a.size, 1)

@@ -2,9 +2,9 @@
 
 import pytest
 
-from proofs_check import Claim, Kind, Method, Outcome, Source, Verdict
-from proofs_check.errors import InvalidArgument, UnknownClaim
-from proofs_check.registry import Registry, default_registry
+from stecheck.proofs_check import Claim, Kind, Method, Outcome, Source, Verdict
+from stecheck.errors import InvalidArgument, UnknownClaim
+from stecheck.proofs_check.registry import Registry, default_registry
 
 REQUIRED_FIRST_CLAIMS = {"SBN-B1", "SBN-B2", "SBN-EX1", "SBN-EX2", "SBN-B3"}
 

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from proofs_check import Claim, Kind, Method, Outcome, Source, Verdict
-from proofs_check.registry import default_registry
-from proofs_check.report import run_to_dict
-from proofs_check.runner import run_claims
+from stecheck.proofs_check import Claim, Kind, Method, Outcome, Source, Verdict
+from stecheck.proofs_check.registry import default_registry
+from stecheck.proofs_check.report import run_to_dict
+from stecheck.proofs_check.runner import run_claims
 
 
 def _evidence(run):

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from numerics import losses
-from numerics.estimators import estimate_batch
-from proofs_check.testing import (
+from stecheck.numerics import losses
+from stecheck.numerics.estimators import estimate_batch
+from stecheck.proofs_check.testing import (
     InconclusiveWarning,
     assert_ascent_direction,
     assert_unbiased,
@@ -77,7 +77,7 @@ def test_plugin_fixture_checks_pinned_verdicts(pytester):
     from importlib.metadata import entry_points
 
     installed = any(ep.name == "stecheck" for ep in entry_points(group="pytest11"))
-    load = [] if installed else ["-p", "proofs_check.pytest_plugin"]  # from a source checkout, load it by hand
+    load = [] if installed else ["-p", "stecheck.proofs_check.pytest_plugin"]  # from a source checkout, load it by hand
     result = pytester.runpytest(*load, "--stecheck-seed", "3")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*SBN-EX1: expected REFUTED, got PROVED*"])

@@ -2,8 +2,8 @@
 
 import pytest
 
-from proofs_check.claim import ClaimResult, Kind, MethodResult
-from proofs_check.verdict import Verdict, combine, combine_part
+from stecheck.proofs_check.claim import ClaimResult, Kind, MethodResult
+from stecheck.proofs_check.verdict import Verdict, combine, combine_part
 
 P, V, R, I, E = Verdict.PROVED, Verdict.VERIFIED, Verdict.REFUTED, Verdict.INCONCLUSIVE, Verdict.ERROR
 

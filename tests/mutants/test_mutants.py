@@ -11,11 +11,11 @@ import functools
 import numpy as np
 import pytest
 
-from numerics import losses
-from proofs_check import Verdict
-from proofs_check.claim import MethodContext, Tier
-from proofs_check.claims import sbn_bias, sbn_invariance
-from numerics.seeding import task_seed
+from stecheck.numerics import losses
+from stecheck.proofs_check import Verdict
+from stecheck.proofs_check.claim import MethodContext, Tier
+from stecheck.proofs_check.claims import sbn_bias, sbn_invariance
+from stecheck.numerics.seeding import task_seed
 
 
 def _ctx(name="mutant"):
@@ -137,14 +137,14 @@ def test_b2_linear_symbolic_refutes_a_backward_without_the_factor_2():
 
 
 def test_ex1_symbolic_refutes_the_appendix_form():
-    from theory import examples
+    from stecheck.theory import examples
 
     out = sbn_bias.check_ex1_symbolic(_ctx(), target=examples.EX1_PRINTED_APPENDIX)
     assert out.verdict is Verdict.REFUTED
 
 
 def test_ex1_enumeration_refutes_a_wrong_closed_form():
-    from theory import examples
+    from stecheck.theory import examples
 
     out = sbn_bias.check_ex1_enumeration(_ctx(), closed_form=examples.EX1_PRINTED_APPENDIX)
     assert out.verdict is Verdict.REFUTED

@@ -13,10 +13,10 @@ import dataclasses
 import pytest
 import sympy
 
-from numerics.seeding import task_seed
-from proofs_check import Verdict
-from proofs_check.claim import MethodContext, Tier
-from proofs_check.claims import sbn_ascent as sa
+from stecheck.numerics.seeding import task_seed
+from stecheck.proofs_check import Verdict
+from stecheck.proofs_check.claim import MethodContext, Tier
+from stecheck.proofs_check.claims import sbn_ascent as sa
 
 
 def _ctx(name="mutant"):

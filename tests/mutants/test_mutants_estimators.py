@@ -10,11 +10,11 @@
 
 import numpy as np
 
-from numerics import losses
-from numerics.seeding import task_seed
-from proofs_check import Verdict
-from proofs_check.claim import MethodContext, Tier
-from proofs_check.claims import sbn_estimators as se
+from stecheck.numerics import losses
+from stecheck.numerics.seeding import task_seed
+from stecheck.proofs_check import Verdict
+from stecheck.proofs_check.claim import MethodContext, Tier
+from stecheck.proofs_check.claims import sbn_estimators as se
 
 
 def _ctx(name="mutant"):

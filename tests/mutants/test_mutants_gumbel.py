@@ -10,11 +10,11 @@ import functools
 import pytest
 import sympy
 
-from proofs_check import Verdict
-from proofs_check.claim import MethodContext, Tier
-from proofs_check.claims import sbn_gumbel as g
-from numerics.seeding import task_seed
-from theory import gumbel_softmax as gs
+from stecheck.proofs_check import Verdict
+from stecheck.proofs_check.claim import MethodContext, Tier
+from stecheck.proofs_check.claims import sbn_gumbel as g
+from stecheck.numerics.seeding import task_seed
+from stecheck.theory import gumbel_softmax as gs
 
 ETA, TAU, Y = gs.ETA, gs.TAU, gs.Y
 C = gs.taylor_coefficients(2)

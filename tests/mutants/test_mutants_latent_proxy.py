@@ -8,13 +8,13 @@ density scale, a transform that is not the noise cdf.
 import pytest
 import sympy
 
-from numerics.seeding import task_seed
-from proofs_check import Verdict
-from proofs_check.claim import MethodContext, Tier
-from proofs_check.claims import sbn_latent as lat
-from proofs_check.claims import sbn_proxies as prx
-from theory import mirror as mr
-from theory.noise import NOISE_FAMILIES, NoiseFamily
+from stecheck.numerics.seeding import task_seed
+from stecheck.proofs_check import Verdict
+from stecheck.proofs_check.claim import MethodContext, Tier
+from stecheck.proofs_check.claims import sbn_latent as lat
+from stecheck.proofs_check.claims import sbn_proxies as prx
+from stecheck.theory import mirror as mr
+from stecheck.theory.noise import NOISE_FAMILIES, NoiseFamily
 
 
 def _ctx(name="mutant"):

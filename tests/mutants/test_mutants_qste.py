@@ -10,11 +10,11 @@ import dataclasses
 import pytest
 import sympy
 
-from numerics.seeding import task_seed
-from proofs_check import Verdict
-from proofs_check.claim import MethodContext, Tier
-from proofs_check.claims import qste
-from theory import population as pop
+from stecheck.numerics.seeding import task_seed
+from stecheck.proofs_check import Verdict
+from stecheck.proofs_check.claim import MethodContext, Tier
+from stecheck.proofs_check.claims import qste
+from stecheck.theory import population as pop
 
 
 def _ctx(name="mutant"):

@@ -11,10 +11,10 @@ import functools
 
 import pytest
 
-from proofs_check import Verdict
-from proofs_check.claim import MethodContext, Tier
-from proofs_check.claims import sbn_rescaling as r
-from numerics.seeding import task_seed
+from stecheck.proofs_check import Verdict
+from stecheck.proofs_check.claim import MethodContext, Tier
+from stecheck.proofs_check.claims import sbn_rescaling as r
+from stecheck.numerics.seeding import task_seed
 
 
 def _ctx(name="mutant"):

@@ -5,13 +5,13 @@ import itertools
 import numpy as np
 import pytest
 
-from numerics import deep
-from numerics import enumeration as en
-from numerics import losses as L
-from numerics.montecarlo import monte_carlo_mean
-from numerics.noise import get_noise
-from numerics.seeding import make_rng, task_seed
-from proofs_check.errors import InvalidArgument
+from stecheck.numerics import deep
+from stecheck.numerics import enumeration as en
+from stecheck.numerics import losses as L
+from stecheck.numerics.montecarlo import monte_carlo_mean
+from stecheck.numerics.noise import get_noise
+from stecheck.numerics.seeding import make_rng, task_seed
+from stecheck.errors import InvalidArgument
 
 RNG = np.random.default_rng(5)
 X0 = RNG.normal(size=3)

@@ -8,17 +8,17 @@ import cloudpickle
 import numpy as np
 import pytest
 
-from numerics import losses as L
-from numerics.distributed import (
+from stecheck.numerics import losses as L
+from stecheck.numerics.distributed import (
     distributed_monte_carlo,
     fn_fingerprint,
     load_checkpoint,
     local_client,
 )
-from numerics.estimators import EstimatorSampler
-from numerics.montecarlo import monte_carlo_mean
-from numerics.seeding import task_seed
-from proofs_check.errors import InvalidArgument, MalformedFile
+from stecheck.numerics.estimators import EstimatorSampler
+from stecheck.numerics.montecarlo import monte_carlo_mean
+from stecheck.numerics.seeding import task_seed
+from stecheck.errors import InvalidArgument, MalformedFile
 
 # the helpers below are shipped to worker processes by value (this module is not importable there)
 cloudpickle.register_pickle_by_value(sys.modules[__name__])

@@ -6,11 +6,11 @@ import time
 import numpy as np
 import pytest
 
-from numerics import enumeration as en
-from numerics import losses as L
-from numerics.estimators import ESTIMATORS, get_estimator
-from numerics.noise import NOISES, get_noise
-from proofs_check.errors import InvalidArgument
+from stecheck.numerics import enumeration as en
+from stecheck.numerics import losses as L
+from stecheck.numerics.estimators import ESTIMATORS, get_estimator
+from stecheck.numerics.noise import NOISES, get_noise
+from stecheck.errors import InvalidArgument
 
 RNG = np.random.default_rng(2024)
 

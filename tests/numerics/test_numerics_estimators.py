@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from numerics import estimators as est
-from numerics import losses as L
-from numerics.noise import get_noise
-from numerics.seeding import make_rng, task_seed
-from proofs_check.errors import InvalidArgument, NonFiniteValue
+from stecheck.numerics import estimators as est
+from stecheck.numerics import losses as L
+from stecheck.numerics.noise import get_noise
+from stecheck.numerics.seeding import make_rng, task_seed
+from stecheck.errors import InvalidArgument, NonFiniteValue
 
 N = 4
 RNG = np.random.default_rng(99)

@@ -5,8 +5,8 @@ import itertools
 import numpy as np
 import pytest
 
-from numerics import losses as L
-from proofs_check.errors import InvalidArgument, NonFiniteValue
+from stecheck.numerics import losses as L
+from stecheck.errors import InvalidArgument, NonFiniteValue
 
 RNG = np.random.default_rng(12345)
 N = 5

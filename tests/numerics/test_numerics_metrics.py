@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import sympy
 
-from numerics import enumeration as en
-from numerics import losses as L
-from numerics import metrics as M
-from numerics.encodings import Reencoded
-from numerics.seeding import task_seed
-from proofs_check.errors import InvalidArgument
+from stecheck.numerics import enumeration as en
+from stecheck.numerics import losses as L
+from stecheck.numerics import metrics as M
+from stecheck.numerics.encodings import Reencoded
+from stecheck.numerics.seeding import task_seed
+from stecheck.errors import InvalidArgument
 
 RNG = np.random.default_rng(31)
 N = 4

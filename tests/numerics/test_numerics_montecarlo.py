@@ -6,10 +6,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from numerics import enumeration as en
-from numerics import losses as L
-from numerics.estimators import EstimatorSampler
-from numerics.montecarlo import (
+from stecheck.numerics import enumeration as en
+from stecheck.numerics import losses as L
+from stecheck.numerics.estimators import EstimatorSampler
+from stecheck.numerics.montecarlo import (
     RunningMoments,
     clt_interval,
     dask_map,
@@ -17,8 +17,8 @@ from numerics.montecarlo import (
     monte_carlo_decide,
     monte_carlo_mean,
 )
-from numerics.seeding import task_seed
-from proofs_check.errors import InvalidArgument, NonFiniteValue
+from stecheck.numerics.seeding import task_seed
+from stecheck.errors import InvalidArgument, NonFiniteValue
 
 
 def normal_chunk(rng, size):
@@ -192,7 +192,7 @@ def test_bad_arguments():
 
 
 def test_clt_interval_survives_values_whose_squares_underflow():
-    from numerics.montecarlo import RunningMoments, clt_interval
+    from stecheck.numerics.montecarlo import RunningMoments, clt_interval
 
     tiny = 4.45e-310
     Y = np.array([[tiny], [-tiny]] * 50)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from numerics.noise import NOISES, get_noise
-from numerics.seeding import make_rng, task_seed
-from proofs_check.errors import InvalidArgument
+from stecheck.numerics.noise import NOISES, get_noise
+from stecheck.numerics.seeding import make_rng, task_seed
+from stecheck.errors import InvalidArgument
 
 NAMES = sorted(NOISES)
 

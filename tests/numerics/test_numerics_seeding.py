@@ -5,8 +5,8 @@ import hashlib
 import numpy as np
 import pytest
 
-from numerics.seeding import chunk_seed, key_words, make_rng, task_seed
-from proofs_check.errors import InvalidArgument
+from stecheck.numerics.seeding import chunk_seed, key_words, make_rng, task_seed
+from stecheck.errors import InvalidArgument
 
 
 def draw(seq, k=4):

@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 import sympy
 
-from numerics import enumeration as en
-from numerics import estimators as est
-from numerics import losses as L
-from numerics.encodings import Reencoded
-from numerics.montecarlo import monte_carlo_mean
-from numerics.noise import NOISES, get_noise
-from numerics.seeding import make_rng, task_seed
-from proofs_check.errors import InvalidArgument, NonFiniteValue
+from stecheck.numerics import enumeration as en
+from stecheck.numerics import estimators as est
+from stecheck.numerics import losses as L
+from stecheck.numerics.encodings import Reencoded
+from stecheck.numerics.montecarlo import monte_carlo_mean
+from stecheck.numerics.noise import NOISES, get_noise
+from stecheck.numerics.seeding import make_rng, task_seed
+from stecheck.errors import InvalidArgument, NonFiniteValue
 
 RNG = np.random.default_rng(7)
 N = 4
@@ -98,8 +98,8 @@ def test_biased_estimators_agree_with_their_enumerated_expectation(name):
 
 
 def _symbolic(F_name):
-    from theory import bernoulli_layer as bl
-    from theory.noise import get_noise as theory_noise
+    from stecheck.theory import bernoulli_layer as bl
+    from stecheck.theory.noise import get_noise as theory_noise
 
     xs = sympy.symbols("x1:3")
     a_syms = sympy.symbols("a1:3", real=True)

@@ -5,7 +5,7 @@ import mpmath
 import pytest
 import sympy
 
-from numerics.quadrature import (
+from stecheck.numerics.quadrature import (
     PrecisionNotReached,
     acb_integrand,
     certified_integral_1d,
@@ -13,7 +13,7 @@ from numerics.quadrature import (
     estimated_integral_2d,
     to_arb,
 )
-from proofs_check.errors import InvalidArgument
+from stecheck.errors import InvalidArgument
 
 
 @pytest.fixture(autouse=True)

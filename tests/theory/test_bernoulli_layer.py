@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import sympy
 
-from proofs_check.errors import InvalidArgument
-from theory import bernoulli_layer as bl
-from theory.noise import get_noise
+from stecheck.errors import InvalidArgument
+from stecheck.theory import bernoulli_layer as bl
+from stecheck.theory.noise import get_noise
 
 F = sympy.Function("F")
 

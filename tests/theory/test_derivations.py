@@ -5,10 +5,10 @@ import json
 import pytest
 import sympy
 
-from proofs_check.errors import InvalidArgument, MalformedFile, NonFiniteValue, UnknownDerivation
-from theory import derive_cache
-from theory.catalog import DEFAULT_MULTILINEAR_LOSS
-from theory.derivations import (
+from stecheck.errors import InvalidArgument, MalformedFile, NonFiniteValue, UnknownDerivation
+from stecheck.theory import derive_cache
+from stecheck.theory.catalog import DEFAULT_MULTILINEAR_LOSS
+from stecheck.theory.derivations import (
     Derivation,
     DerivationResult,
     clear_memory_cache,
@@ -19,7 +19,7 @@ from theory.derivations import (
     register,
     to_json,
 )
-from theory.multilinear import binary_points
+from stecheck.theory.multilinear import binary_points
 
 REQUIRED = {"multilinear", "quadratic-multilinear", "ex1", "ex2", "noise-proxies", "bernoulli-gradient"}
 

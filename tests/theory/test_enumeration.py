@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from proofs_check.errors import InvalidArgument
-from theory import enumeration as en
+from stecheck.errors import InvalidArgument
+from stecheck.theory import enumeration as en
 
 
 def cdf(a):

@@ -5,7 +5,7 @@ import math
 import pytest
 import sympy
 
-from theory.examples import (
+from stecheck.theory.examples import (
     EX1_PRINTED_APPENDIX,
     EX1_PRINTED_SECTION_2_2,
     EX2_PRINTED_DERIVATIVE,
@@ -15,7 +15,7 @@ from theory.examples import (
     example2,
     substitute_noise,
 )
-from theory.noise import A, NOISE_FAMILIES
+from stecheck.theory.noise import A, NOISE_FAMILIES
 
 
 def test_example1_values():

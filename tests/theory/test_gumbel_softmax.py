@@ -10,10 +10,10 @@ import mpmath
 import pytest
 import sympy
 
-from numerics.quadrature import certified_integral_1d, flint_precision
-from proofs_check.errors import InvalidArgument
-from theory import gumbel_softmax as gs
-from theory.derivations import derive, get_derivation
+from stecheck.numerics.quadrature import certified_integral_1d, flint_precision
+from stecheck.errors import InvalidArgument
+from stecheck.theory import gumbel_softmax as gs
+from stecheck.theory.derivations import derive, get_derivation
 
 ETAS = (-2, "-0.5", 0, 1, 3)
 TAUS = ("0.5", "0.1", "0.02")

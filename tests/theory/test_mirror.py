@@ -6,11 +6,11 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from proofs_check.errors import InvalidArgument
-from theory import mirror as mr
-from theory.derivations import get_derivation
-from theory.mirror_catalog import CVX_TOL, pgd_trajectories
-from theory.result import from_json, to_json
+from stecheck.errors import InvalidArgument
+from stecheck.theory import mirror as mr
+from stecheck.theory.derivations import get_derivation
+from stecheck.theory.mirror_catalog import CVX_TOL, pgd_trajectories
+from stecheck.theory.result import from_json, to_json
 
 FAMILIES = ("logistic", "uniform", "triangular", "gaussian")
 T, TT = mr.THETA, mr.THETA_T
@@ -50,7 +50,7 @@ def test_mirror_map_matches_quadrature(name):
 
 
 def get_noise_np(name):
-    from theory.noise import get_noise
+    from stecheck.theory.noise import get_noise
 
     return get_noise(name).numpy_functions()
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import sympy
 
-from proofs_check.errors import InvalidArgument
-from theory.multilinear import (
+from stecheck.errors import InvalidArgument
+from stecheck.theory.multilinear import (
     binary_points,
     evaluate_on_cube,
     is_multilinear,

@@ -7,8 +7,8 @@ import pytest
 import sympy
 from scipy import integrate
 
-from proofs_check.errors import InvalidArgument
-from theory.noise import (
+from stecheck.errors import InvalidArgument
+from stecheck.theory.noise import (
     A,
     NOISE_FAMILIES,
     Z,

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import sympy
 
-from proofs_check.errors import InvalidArgument
-from theory import obligations as ob
-from theory.noise import NOISE_FAMILIES
+from stecheck.errors import InvalidArgument
+from stecheck.theory import obligations as ob
+from stecheck.theory.noise import NOISE_FAMILIES
 
 x, y = sympy.symbols("x y", real=True)
 
@@ -186,7 +186,7 @@ def test_b5_coupled_counterexample_violates_the_proposition():
     pdf, cdf, _ = NOISE_FAMILIES["logistic"].numpy_functions()
     a0, c = np.array(ce["a0"]), np.array(ce["dadphi"])
     loss = lambda v: 1.2 * v[0] + v[1] + v[1] ** 2 / 2  # noqa: E731
-    from theory.enumeration import state_probabilities
+    from stecheck.theory.enumeration import state_probabilities
 
     X, P = state_probabilities(a0, cdf)
     delta = np.zeros(2)

@@ -3,8 +3,8 @@
 import pytest
 import sympy
 
-from proofs_check.errors import InvalidArgument
-from theory.parsing import binary_symbols, parse_loss
+from stecheck.errors import InvalidArgument
+from stecheck.theory.parsing import binary_symbols, parse_loss
 
 
 def test_parses_default_style_loss():

@@ -13,9 +13,9 @@ import pytest
 import sympy
 from scipy import integrate
 
-from proofs_check.errors import InvalidArgument
-from theory import population as pop
-from theory.derivations import get_derivation, list_derivations
+from stecheck.errors import InvalidArgument
+from stecheck.theory import population as pop
+from stecheck.theory.derivations import get_derivation, list_derivations
 
 TH, NW, NWS = pop.THETA, pop.W_NORM, pop.W_STAR_NORM
 SQ3 = math.sqrt(3)
