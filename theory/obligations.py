@@ -13,6 +13,13 @@ asks z3 whether ``assumptions and not conclusion`` is satisfiable:
 
 The SMT-LIB text of each query is kept as evidence (``ObligationResult.query``).
 
+Evidence is canonical: every obligation is decided in a fresh ``z3.Context``
+with fixed seeds (:data:`Z3_SETTINGS`) and a deterministic resource limit
+(``rlimit``) instead of a wall-clock timeout, and counterexamples are listed by
+variable name with exact rationals; the query text, the verdict and the model
+are therefore the same in any process, after any other query, on any number of
+workers (``tests/determinism/``).
+
 The steps of two proofs of SBN appendix B are encoded in :data:`B5_STEPS`
 (Prop. B.5, eqs. (23)-(30)) and :data:`B7_STEPS` (Prop. B.7, eqs. (34)-(40)),
 each *as printed* (as far as the PDF extraction lets one read it) and *as
@@ -71,14 +78,20 @@ __all__ = [
 VERDICTS = ("PROVED", "REFUTED", "UNKNOWN")
 VERSIONS = ("printed", "reconstructed", "both")
 DEFAULT_TIMEOUT_MS = 20_000
+#: Deterministic solver settings, the same for every obligation (fixed seeds; no wall-clock limit).
+Z3_SETTINGS = {"random_seed": 0, "smt.random_seed": 0, "sat.random_seed": 0, "nlsat.seed": 0}
+#: A ``timeout_ms`` budget is enforced as z3's resource limit ``timeout_ms * RLIMIT_PER_MS`` (rlimit
+#: units); at about 10^4-10^5 units per millisecond on a 2020s core this is several times the
+#: wall-clock budget, and every obligation of B.4-B.8 uses well under 1% of it.
+RLIMIT_PER_MS = 50_000
 
 
 @dataclass(frozen=True)
 class ObligationResult:
     """Outcome of one obligation.
 
-    ``counterexample`` maps variable names to values (``Fraction`` when z3's
-    model is rational, else a float approximation of an algebraic number);
+    ``counterexample`` maps variable names, sorted, to values (``Fraction`` when
+    z3's model is rational, else a float approximation of an algebraic number);
     ``vacuous`` is true when a ``PROVED`` step has unsatisfiable assumptions.
     """
 
@@ -91,7 +104,7 @@ class ObligationResult:
 
     def to_json(self) -> dict[str, Any]:
         """JSON-plain dict (counterexample values as strings, exact where possible)."""
-        ce = None if self.counterexample is None else {k: str(v) for k, v in self.counterexample.items()}
+        ce = None if self.counterexample is None else {k: str(v) for k, v in sorted(self.counterexample.items())}
         return {"name": self.name, "verdict": self.verdict, "counterexample": ce,
                 "query": self.query, "seconds": self.seconds, "vacuous": self.vacuous}
 
@@ -159,14 +172,15 @@ def _to_sympy(expr, what: str) -> sympy.Basic:
 class _Translator:
     """Translate a quantifier-free sympy formula into z3 over the declared reals."""
 
-    def __init__(self, symbols: Sequence[sympy.Symbol]):
-        self.vars = {s.name: z3.Real(s.name) for s in symbols}
+    def __init__(self, symbols: Sequence[sympy.Symbol], ctx: z3.Context):
+        self.ctx = ctx
+        self.vars = {s.name: z3.Real(s.name, ctx) for s in symbols}
 
     def __call__(self, e):  # noqa: C901 - a flat dispatch table is clearer here
         if e is sympy.true or e is True:
-            return z3.BoolVal(True)
+            return z3.BoolVal(True, self.ctx)
         if e is sympy.false or e is False:
-            return z3.BoolVal(False)
+            return z3.BoolVal(False, self.ctx)
         if isinstance(e, sympy.Symbol):
             if e.name not in self.vars:
                 raise InvalidArgument(
@@ -175,10 +189,10 @@ class _Translator:
                 )
             return self.vars[e.name]
         if isinstance(e, (sympy.Integer, sympy.Rational)):
-            return z3.RealVal(f"{e.p}/{e.q}")
+            return z3.RealVal(f"{e.p}/{e.q}", self.ctx)
         if isinstance(e, sympy.Float):
             q = sympy.Rational(str(e))
-            return z3.RealVal(f"{q.p}/{q.q}")
+            return z3.RealVal(f"{q.p}/{q.q}", self.ctx)
         if isinstance(e, sympy.Add):
             return z3.Sum([self(a) for a in e.args])
         if isinstance(e, sympy.Mul):
@@ -186,11 +200,11 @@ class _Translator:
         if isinstance(e, sympy.Pow) and e.exp.is_Integer:
             base, k = self(e.base), int(e.exp)
             if k == 0:
-                return z3.RealVal(1)
+                return z3.RealVal(1, self.ctx)
             p = base
             for _ in range(abs(k) - 1):
                 p = p * base
-            return p if k > 0 else 1 / p
+            return p if k > 0 else z3.RealVal(1, self.ctx) / p
         if isinstance(e, sympy.Abs):
             a = self(e.args[0])
             return z3.If(a >= 0, a, -a)
@@ -255,6 +269,19 @@ def _replay(counterexample, symbols, assumptions, conclusion) -> None:
         raise AssertionError(f"z3 counterexample {counterexample} does not violate {conclusion} ({val})")
 
 
+def _solver(ctx: z3.Context, rlimit: int) -> z3.Solver:
+    """A solver in ``ctx`` with the deterministic settings :data:`Z3_SETTINGS` and a resource limit.
+
+    The bound is z3's ``rlimit`` (a count of internal operations), not a wall-clock
+    timeout, so whether a query is decided never depends on the machine's load.
+    """
+    solver = z3.Solver(ctx=ctx)
+    for key, value in Z3_SETTINGS.items():
+        solver.set(key, value)
+    solver.set("rlimit", rlimit)
+    return solver
+
+
 def prove_step(name: str, variables, assumptions, conclusion, *,
                timeout_ms: int = DEFAULT_TIMEOUT_MS) -> ObligationResult:
     """Decide "for all reals ``variables`` with ``assumptions``, ``conclusion``" with z3.
@@ -275,13 +302,16 @@ def prove_step(name: str, variables, assumptions, conclusion, *,
         )
     assumptions = tuple(_to_sympy(a, "assumption") for a in assumptions)
     conclusion = _to_sympy(conclusion, "conclusion")
-    tr = _Translator(symbols)
+    # a fresh context per obligation: the query text, the model and the verdict depend only on
+    # this obligation, never on what else ran in the process (a Dask worker runs many)
+    ctx = z3.Context()
+    tr = _Translator(symbols, ctx)
     z_assume = [tr(a) for a in assumptions]
     z_concl = tr(conclusion)
+    rlimit = timeout_ms * RLIMIT_PER_MS
 
     start = time.perf_counter()
-    solver = z3.Solver()
-    solver.set("timeout", timeout_ms)
+    solver = _solver(ctx, rlimit)
     solver.add(*z_assume)
     solver.add(z3.Not(z_concl))
     query = solver.to_smt2()
@@ -289,14 +319,14 @@ def prove_step(name: str, variables, assumptions, conclusion, *,
     counterexample, vacuous = None, False
     if status == z3.unsat:
         verdict = "PROVED"
-        vac = z3.Solver()
-        vac.set("timeout", timeout_ms)
+        vac = _solver(ctx, rlimit)
         vac.add(*z_assume)
         vacuous = vac.check() == z3.unsat
     elif status == z3.sat:
         verdict = "REFUTED"
         model = solver.model()
-        counterexample = {s.name: _model_value(model, tr.vars[s.name]) for s in symbols}
+        counterexample = {s.name: _model_value(model, tr.vars[s.name])
+                          for s in sorted(symbols, key=lambda s: s.name)}
         _replay(counterexample, symbols, assumptions, conclusion)
     else:
         verdict = "UNKNOWN"
