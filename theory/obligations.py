@@ -79,10 +79,13 @@ VERDICTS = ("PROVED", "REFUTED", "UNKNOWN")
 VERSIONS = ("printed", "reconstructed", "both")
 DEFAULT_TIMEOUT_MS = 20_000
 #: Deterministic solver settings, the same for every obligation (fixed seeds; no wall-clock limit).
-Z3_SETTINGS = {"random_seed": 0, "smt.random_seed": 0, "sat.random_seed": 0, "nlsat.seed": 0}
+Z3_SETTINGS = {"random_seed": 0}
+#: z3's module seeds (global parameters), re-set before every obligation in case other code changed them.
+Z3_GLOBAL_SETTINGS = {"smt.random_seed": 0, "sat.random_seed": 0, "nlsat.seed": 0}
 #: A ``timeout_ms`` budget is enforced as z3's resource limit ``timeout_ms * RLIMIT_PER_MS`` (rlimit
-#: units); at about 10^4-10^5 units per millisecond on a 2020s core this is several times the
-#: wall-clock budget, and every obligation of B.4-B.8 uses well under 1% of it.
+#: units, a count of solver operations, identical on every machine).  z3 spends a few thousand units
+#: per millisecond on a 2020s core, so the bound is several times the nominal wall-clock budget; the
+#: costliest obligation of Props. B.5-B.8 (B5-(28)) needs about 7e6 units, under 1% of the default.
 RLIMIT_PER_MS = 50_000
 
 
@@ -304,6 +307,8 @@ def prove_step(name: str, variables, assumptions, conclusion, *,
     conclusion = _to_sympy(conclusion, "conclusion")
     # a fresh context per obligation: the query text, the model and the verdict depend only on
     # this obligation, never on what else ran in the process (a Dask worker runs many)
+    for key, value in Z3_GLOBAL_SETTINGS.items():
+        z3.set_param(key, value)
     ctx = z3.Context()
     tr = _Translator(symbols, ctx)
     z_assume = [tr(a) for a in assumptions]
