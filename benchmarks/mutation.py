@@ -1,0 +1,392 @@
+"""Mutation testing of the checker: does the quick tier notice a wrong line in theory/ or numerics/?
+
+    python benchmarks/mutation.py [--budget-minutes 20] [--jobs 2] [--seed 0] [--work DIR] [--json FILE]
+
+Three phases (issue 8, section 7):
+
+1. **Coverage and baseline.**  Every claim of the quick tier is run once
+   in-process (seed 0), one claim at a time with every ``lru_cache`` cleared
+   and an empty ``STECHECK_CACHE_DIR``, under a line tracer restricted to
+   ``theory/`` and ``numerics/``: which lines each claim executes, and the
+   verdicts it gets.  A null run of the unmutated tree in a subprocess (the
+   same way mutants run) must give the same verdicts; claims that do not are
+   reported and left out (their verdicts are not reproducible).
+2. **Mutants.**  One AST node on a covered line is rewritten at a time:
+   a number constant (int ``c -> c + 1``, float ``c -> 2c``, ``0.0 -> 1.0``), an
+   arithmetic operator (``+ <-> -``, ``* <-> /``, ``** -> *``, ``// -> /``), a
+   comparison (``< <-> <=``, ``> <-> >=``, ``== <-> !=``, ``is <-> is not``,
+   ``in <-> not in``), a boolean operator (``and <-> or``), a unary minus or
+   ``not`` dropped, or a returned value negated (``return e -> return -(e)``).
+   Mutants are drawn uniformly (seeded) from all such sites; docstrings and
+   other strings are never touched.
+3. **Runs.**  Each mutant is written into a temporary copy of the package tree
+   (symlinks to the unchanged files) put first on ``PYTHONPATH``, and the claims
+   whose coverage contains the mutated line are run in a fresh ``python``
+   subprocess (``run_claims(..., seed=0, workers=0)``).  The mutant is
+   **detected** when a verdict the report shows changes (a claim's verdict as
+   checked or as printed, a reading's, a part's) or a disagreement or an error
+   appears; a run that exceeds its time limit (``10 x`` the claims' baseline
+   time + 60 s) counts as detected and is reported separately.
+
+The report gives the share of detected mutants with its exact binomial
+(Clopper-Pearson, ``scipy.stats.binomtest``) 95% interval, per operator and
+per module, and lists every undetected mutant (file, line, change): each is
+either an equivalent mutant (no observable change is possible) or a gap in
+the checks.  Equivalent mutants are not removed automatically, so the share is
+a lower bound on the share of non-equivalent mutants detected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+#: The repository folders that form the ``stecheck`` package (see pyproject.toml).
+LAYOUT = {"stecheck": ROOT / "src" / "stecheck", "stecheck/theory": ROOT / "theory",
+          "stecheck/numerics": ROOT / "numerics", "stecheck/proofs_check": ROOT / "proofs_check"}
+TARGETS = ("theory", "numerics")
+
+# ----------------------------------------------------------------------------- the driver (subprocess)
+
+DRIVER = r"""
+import json, sys, time
+from stecheck.proofs_check.registry import default_registry
+from stecheck.proofs_check.runner import run_claims
+sys.path.insert(0, {bench!r})
+from mutation import signature
+ids = json.loads(sys.argv[1])
+t = time.perf_counter()
+run = run_claims(default_registry().select(ids), seed=0, workers=0)
+print("@@" + json.dumps({{"signature": signature(run), "seconds": time.perf_counter() - t}}))
+"""
+
+
+def signature(run) -> dict[str, list]:
+    """Per claim, what the report shows as verdicts: both verdicts, readings, parts, disagreements, errors."""
+    out = {}
+    for c in run.claims:
+        parts = [[role, p.part, p.verdict.value] for role in ("checked", "printed") for p in c.parts(role)]
+        readings = sorted([k, v.value] for k, v in c.reading_verdicts.items())
+        out[c.claim_id] = [c.verdict.value, c.verdict_as_printed.value, readings, parts,
+                           len(c.disagreements), len(c.errors)]
+    return out
+
+
+_LABELS = ("as checked", "as printed", "readings", "parts", "disagreements", "errors")
+
+
+def changes(base: dict, mutant: dict) -> list[str]:
+    out = []
+    for cid, sig in base.items():
+        got = mutant.get(cid)
+        if got is None:
+            out.append(f"{cid}: missing")
+            continue
+        diff = [lab for lab, a, b in zip(_LABELS, sig, got) if a != b]
+        if diff:
+            out.append(f"{cid}: {', '.join(diff)} ({sig[0]}/{sig[1]} -> {got[0]}/{got[1]})")
+    return out
+
+
+# ----------------------------------------------------------------------------- phase 1: coverage
+
+
+def _clear_caches() -> None:
+    import functools
+
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("stecheck") or module is None:
+            continue
+        for value in list(vars(module).values()):
+            for t in [value, *(vars(value).values() if isinstance(value, type) else ())]:
+                t = getattr(t, "__func__", t)
+                if isinstance(t, functools._lru_cache_wrapper):
+                    t.cache_clear()
+
+
+def coverage(work: Path) -> dict:
+    """Run every claim in-process under a line tracer; ``{claim: {"lines": {file: [lines]}, "signature", "seconds"}}``."""
+    from stecheck.proofs_check.registry import default_registry
+    from stecheck.proofs_check.runner import run_claims
+
+    prefixes = tuple(str(ROOT / t) + os.sep for t in TARGETS)
+    out = {}
+    for claim in default_registry():
+        hits: dict[str, set[int]] = {}
+
+        def tracer(frame, event, arg):
+            fn = frame.f_code.co_filename
+            if not fn.startswith(prefixes):
+                return None
+            lines = hits.setdefault(os.path.relpath(fn, ROOT), set())
+
+            def local(frame, event, arg):
+                if event == "line":
+                    lines.add(frame.f_lineno)
+                return local
+            lines.add(frame.f_lineno)
+            return local
+
+        _clear_caches()
+        os.environ["STECHECK_CACHE_DIR"] = tempfile.mkdtemp(dir=work, prefix="cache-")
+        t = time.perf_counter()
+        sys.settrace(tracer)
+        try:
+            run = run_claims([claim], seed=0, workers=0)
+        finally:
+            sys.settrace(None)
+        out[claim.id] = {"lines": {f: sorted(v) for f, v in hits.items()}, "signature": signature(run)[claim.id],
+                         "traced_seconds": time.perf_counter() - t}
+        print(f"  coverage {claim.id}: {sum(len(v) for v in hits.values())} lines, "
+              f"{out[claim.id]['traced_seconds']:.0f} s", flush=True)
+    return out
+
+
+# ----------------------------------------------------------------------------- phase 2: mutants
+
+_BINOP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.Pow: ast.Mult,
+          ast.FloorDiv: ast.Div}
+_CMP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq,
+        ast.NotEq: ast.Eq, ast.Is: ast.IsNot, ast.IsNot: ast.Is, ast.In: ast.NotIn, ast.NotIn: ast.In}
+
+
+def _docstring_nodes(tree: ast.AST) -> set[int]:
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                out.add(id(first.value))
+    return out
+
+
+def sites(tree: ast.AST) -> list[tuple[int, str, int]]:
+    """``(node index in ast.walk order, operator, line)`` of every mutable node."""
+    skip = _docstring_nodes(tree)
+    out = []
+    for i, node in enumerate(ast.walk(tree)):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+            out.append((i, "constant", node.lineno))
+        elif isinstance(node, ast.BinOp) and type(node.op) in _BINOP:
+            out.append((i, "operator", node.lineno))
+        elif isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _CMP:
+            out.append((i, "comparison", node.lineno))
+        elif isinstance(node, ast.BoolOp):
+            out.append((i, "boolean", node.lineno))
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.Not)):
+            out.append((i, "unary", node.lineno))
+        elif isinstance(node, ast.Return) and node.value is not None:
+            out.append((i, "return", node.lineno))
+    return out
+
+
+def mutate(source: str, index: int) -> tuple[str, str]:
+    """The module source with node ``index`` (ast.walk order) mutated, and a description of the change."""
+    tree = ast.parse(source)
+    node = next(n for i, n in enumerate(ast.walk(tree)) if i == index)
+    before = ast.unparse(node) if not isinstance(node, ast.Return) else ast.unparse(node.value)
+    if isinstance(node, ast.Constant):
+        v = node.value
+        node.value = v + 1 if isinstance(v, int) else (2.0 * v if v != 0 else 1.0)
+    elif isinstance(node, ast.BinOp):
+        node.op = _BINOP[type(node.op)]()
+    elif isinstance(node, ast.Compare):
+        node.ops = [_CMP[type(node.ops[0])]()]
+    elif isinstance(node, ast.BoolOp):
+        node.op = ast.Or() if isinstance(node.op, ast.And) else ast.And()
+    elif isinstance(node, ast.UnaryOp):
+        replacement = node.operand
+        parent = next(p for p in ast.walk(tree) for f, v in ast.iter_fields(p)
+                      if v is node or (isinstance(v, list) and any(x is node for x in v)))
+        for f, v in ast.iter_fields(parent):
+            if v is node:
+                setattr(parent, f, replacement)
+            elif isinstance(v, list):
+                setattr(parent, f, [replacement if x is node else x for x in v])
+        after = ast.unparse(replacement)
+        return ast.unparse(ast.fix_missing_locations(tree)), f"{before} -> {after}"
+    elif isinstance(node, ast.Return):
+        node.value = ast.UnaryOp(ast.USub(), node.value)
+        after = ast.unparse(node.value)
+        return ast.unparse(ast.fix_missing_locations(tree)), f"return {before} -> return {after}"
+    after = ast.unparse(node)
+    return ast.unparse(ast.fix_missing_locations(tree)), f"{before} -> {after}"
+
+
+def _tree_with(work: Path, relfile: str | None, text: str | None) -> Path:
+    """A package tree under ``work`` (symlinks), with ``relfile`` (e.g. ``theory/noise.py``) replaced by ``text``."""
+    root = Path(tempfile.mkdtemp(dir=work, prefix="tree-"))
+    for pkg, src in LAYOUT.items():
+        dst = root / pkg
+        mutated_here = relfile is not None and (ROOT / relfile).parent == src
+        if not mutated_here and pkg != "stecheck":
+            dst.symlink_to(src, target_is_directory=True)
+            continue
+        dst.mkdir(parents=True, exist_ok=True)
+        for entry in src.iterdir():
+            if entry.name == "__pycache__":
+                continue
+            target = dst / entry.name
+            if mutated_here and entry == ROOT / relfile:
+                target.write_text(text, encoding="utf-8")
+            else:
+                target.symlink_to(entry, target_is_directory=entry.is_dir())
+    return root
+
+
+def run_tree(tree: Path | None, claim_ids: list[str], timeout: float, work: Path) -> dict:
+    env = dict(os.environ)
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree) + os.pathsep + env.get("PYTHONPATH", "")
+    env["STECHECK_CACHE_DIR"] = tempfile.mkdtemp(dir=work, prefix="cache-")
+    env["MPLBACKEND"] = "Agg"
+    env.setdefault("OMP_NUM_THREADS", "1")
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    code = DRIVER.format(bench=str(Path(__file__).resolve().parent))
+    t = time.perf_counter()
+    try:
+        proc = subprocess.run([sys.executable, "-c", code, json.dumps(claim_ids)], capture_output=True,
+                              text=True, timeout=timeout, env=env, cwd=str(work))
+    except subprocess.TimeoutExpired:
+        return {"status": "timeout", "seconds": time.perf_counter() - t}
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("@@")]
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["?"]
+        return {"status": "crash", "seconds": time.perf_counter() - t, "detail": tail[0][:200]}
+    return {"status": "ok", **json.loads(lines[-1][2:]), "wall": time.perf_counter() - t}
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--budget-minutes", type=float, default=20.0, help="wall-clock budget of phase 3")
+    ap.add_argument("--jobs", type=int, default=2, help="mutants run in parallel")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the mutant sample")
+    ap.add_argument("--max-mutants", type=int, default=1000)
+    ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "stecheck-mutation")
+    ap.add_argument("--json", type=Path, default=None, help="write the results here")
+    args = ap.parse_args(argv)
+    work = args.work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+
+    cov_file = work / "coverage.json"
+    if cov_file.exists():
+        cov = json.loads(cov_file.read_text())
+        print(f"coverage and baseline from {cov_file}")
+    else:
+        print("phase 1: coverage and baseline (every claim, traced)", flush=True)
+        cov = coverage(work)
+        cov_file.write_text(json.dumps(cov))
+    base = {cid: c["signature"] for cid, c in cov.items()}
+
+    null_file = work / "null.json"
+    if null_file.exists():
+        null = json.loads(null_file.read_text())
+    else:
+        print("null run: the unmutated tree in a subprocess", flush=True)
+        null = run_tree(_tree_with(work, None, None), list(cov), 3600, work)
+        null_file.write_text(json.dumps(null))
+    if null["status"] != "ok":
+        print(f"the null run failed: {null}", file=sys.stderr)
+        return 2
+    unstable = sorted(cid for cid in base if null["signature"].get(cid) != base[cid])
+    if unstable:
+        print(f"not reproducible between the traced and the null run, left out: {unstable}")
+    per_claim_seconds = null["seconds"] / max(1, len(cov))
+
+    covered: dict[str, dict[int, list[str]]] = {}
+    for cid, c in cov.items():
+        if cid in unstable:
+            continue
+        for f, lines in c["lines"].items():
+            for ln in lines:
+                covered.setdefault(f, {}).setdefault(ln, []).append(cid)
+    candidates = []
+    sources = {}
+    for f in sorted(covered):
+        sources[f] = (ROOT / f).read_text(encoding="utf-8")
+        for idx, op, line in sites(ast.parse(sources[f])):
+            if line in covered[f]:
+                candidates.append((f, idx, op, line))
+    rng = random.Random(args.seed)
+    rng.shuffle(candidates)
+    candidates = candidates[: args.max_mutants]
+    print(f"phase 2: {len(candidates)} mutable sites on covered lines in {len(covered)} files "
+          f"(sampled in random order, seed {args.seed})", flush=True)
+
+    deadline = time.time() + 60 * args.budget_minutes
+    results = []
+
+    def one(item):
+        f, idx, op, line = item
+        if time.time() > deadline:
+            return None
+        text, change = mutate(sources[f], idx)
+        claims = sorted(covered[f][line])
+        tree = _tree_with(work, f, text)
+        timeout = 10 * per_claim_seconds * len(claims) + 60
+        res = run_tree(tree, claims, timeout, work)
+        rec = {"file": f, "line": line, "operator": op, "change": change, "claims": claims, "status": res["status"],
+               "seconds": round(res.get("seconds", 0.0), 1)}
+        if res["status"] == "ok":
+            rec["changes"] = changes({c: base[c] for c in claims}, res["signature"])
+            rec["detected"] = bool(rec["changes"])
+        else:
+            rec["detected"] = True
+            rec["detail"] = res.get("detail", "")
+        mark = "DETECTED" if rec["detected"] else "missed  "
+        print(f"  {mark} {f}:{line} [{op}] {change[:70]}  ({rec['status']}, {rec['seconds']} s)", flush=True)
+        return rec
+
+    print(f"phase 3: running mutants for up to {args.budget_minutes:g} min on {args.jobs} job(s)", flush=True)
+    with ThreadPoolExecutor(args.jobs) as pool:
+        for rec in pool.map(one, candidates):
+            if rec is not None:
+                results.append(rec)
+
+    summary = summarize(results)
+    print(json.dumps(summary, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps({"summary": summary, "mutants": results, "unstable_claims": unstable,
+                                         "seed": args.seed}, indent=2))
+    return 0
+
+
+def summarize(results: list[dict]) -> dict:
+    from scipy.stats import binomtest
+
+    def share(rs):
+        n, k = len(rs), sum(r["detected"] for r in rs)
+        if n == 0:
+            return {"mutants": 0}
+        ci = binomtest(k, n).proportion_ci(0.95, method="exact")
+        return {"mutants": n, "detected": k, "share": round(k / n, 3),
+                "clopper_pearson_95": [round(ci.low, 3), round(ci.high, 3)]}
+
+    out = {"all": share(results)}
+    out["by_status"] = {s: sum(r["status"] == s for r in results) for s in ("ok", "timeout", "crash")}
+    out["completed_runs_only"] = share([r for r in results if r["status"] == "ok"])
+    out["by_operator"] = {op: share([r for r in results if r["operator"] == op])
+                          for op in sorted({r["operator"] for r in results})}
+    out["by_module"] = {f: share([r for r in results if r["file"] == f]) for f in sorted({r["file"] for r in results})}
+    out["missed"] = [f"{r['file']}:{r['line']} [{r['operator']}] {r['change']}" for r in results if not r["detected"]]
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())
