@@ -386,7 +386,8 @@ def _cmd_report(args, console: Console) -> int:
     from .report import check_writable, load_report, write_reports
 
     run = load_report(Path(args.json))
-    out_dir = check_writable(args.out if args.out else Path(args.json).resolve().parent)
+    # beside the JSON as named (DIR/report.json is a link into DIR/.stecheck/: do not resolve it)
+    out_dir = check_writable(args.out if args.out else Path(args.json).absolute().parent)
     paths = write_reports(run, out_dir)
     console.print(f"re-rendered: {', '.join(str(p) for k, p in sorted(paths.items()) if k.startswith('report'))}")
     return EXIT_OK
