@@ -62,6 +62,8 @@ __all__ = [
     "distributed_monte_carlo",
     "local_client",
     "connect",
+    "scheduler_address",
+    "quiet_distributed_logs",
     "fn_fingerprint",
     "load_checkpoint",
 ]
@@ -73,6 +75,7 @@ ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(done_chunks, total_chunks)`` after every finished chunk (and once at the start)."""
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+_HOST_PORT = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?):([0-9]{1,5})")
 
 
 # ---------------------------------------------------------------------------- clients
@@ -88,7 +91,9 @@ def local_client(workers: int, *, threads_per_worker: int = 1) -> Iterator[Any]:
     threads_per_worker = as_int(threads_per_worker, "threads_per_worker", minimum=1)
     from distributed import Client, LocalCluster
 
-    with warnings.catch_warnings():  # a second cluster finds the default HTTP port taken: harmless
+    # The worker processes start with SIGINT ignored (an ignored signal stays ignored across exec):
+    # Ctrl-C reaches this process only, which closes the cluster; no worker prints a traceback.
+    with warnings.catch_warnings(), _sigint_ignored():  # a second cluster finds the HTTP port taken: harmless
         warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
         cluster = LocalCluster(
             n_workers=workers, threads_per_worker=threads_per_worker, processes=True,
@@ -99,24 +104,92 @@ def local_client(workers: int, *, threads_per_worker: int = 1) -> Iterator[Any]:
         try:
             yield client
         finally:
-            client.close()
+            with _sigint_ignored(), quiet_distributed_logs():  # a second Ctrl-C must not abort the shutdown
+                client.close()
     finally:
-        cluster.close()
+        with _sigint_ignored(), quiet_distributed_logs():
+            cluster.close()
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT inside the block (main thread only; elsewhere a no-op); the handler is restored after."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def scheduler_address(text: str) -> str:
+    """The address ``text`` as ``tcp://HOST:PORT`` (``HOST:PORT`` is read as tcp).
+
+    Anything else -- another scheme (``tls://``, ``ucx://``, ``inproc://``), no port, a port out of
+    range, characters that cannot be in a host name -- is :class:`InvalidArgument`, before any
+    connection is tried.
+    """
+    fix = "give it as tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786"
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidArgument(f"the scheduler address must not be empty; {fix}")
+    shown = short_repr(text)
+    address = text.strip()
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    if scheme != "tcp":
+        raise InvalidArgument(f"scheduler address {shown}: the scheme {short_repr(scheme)} is not supported "
+                              f"(only tcp://); {fix}")
+    m = _HOST_PORT.fullmatch(rest)
+    if m is None or not 1 <= int(m.group(2)) <= 65535:
+        raise InvalidArgument(f"{shown} is not a scheduler address (expected HOST:PORT with a port in "
+                              f"1..65535); {fix}")
+    return f"tcp://{m.group(1)}:{int(m.group(2))}"
 
 
 def connect(address: str, *, timeout: float = 10.0) -> Any:
-    """A ``distributed.Client`` for the scheduler at ``address``; an unreachable one is a one-line error."""
-    from distributed import Client
+    """A ``distributed.Client`` for the scheduler at ``address``; an unreachable one is a one-line error.
 
+    The address is checked by :func:`scheduler_address` first; a scheduler that does not answer
+    within ``timeout`` seconds is :class:`~stecheck.errors.SchedulerUnreachable` (an environment
+    failure), with distributed's own log lines silenced.
+    """
     from stecheck.errors import SchedulerUnreachable
 
+    address = scheduler_address(address)
+    from distributed import Client
+
+    with quiet_distributed_logs():
+        try:
+            return Client(address, timeout=f"{timeout}s", set_as_default=False)
+        except Exception as exc:  # noqa: BLE001 - every failure to connect means the same to the user
+            raise SchedulerUnreachable(
+                f"cannot reach the Dask scheduler at {address} ({type(exc).__name__}: {str(exc)[:120]}); "
+                "start one with `dask scheduler` and `dask worker ADDRESS`, or leave the address out to use a "
+                "local cluster"
+            ) from None
+
+
+@contextlib.contextmanager
+def quiet_distributed_logs() -> Iterator[None]:
+    """Silence the ``distributed`` loggers (their multi-line reports would bury the one-line error)."""
+    import distributed  # noqa: F401 - creates its loggers, with their configured levels
+
+    names = ["distributed"] + [n for n in logging.root.manager.loggerDict if n.startswith("distributed.")]
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
     try:
-        return Client(address, timeout=f"{timeout}s", set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise SchedulerUnreachable(
-            f"cannot reach the Dask scheduler at {address!r} ({type(exc).__name__}: {exc}); "
-            "start one with `dask scheduler` and `dask worker ADDRESS`, or leave the address out to use a local cluster"
-        ) from None
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
 
 
 # ---------------------------------------------------------------------------- checkpoints

@@ -5,13 +5,17 @@ callables of :mod:`proofs_check.runner`, :mod:`proofs_check.report` and
 :mod:`theory.derivations`.
 
 Exit codes: 0 ok, 1 ``--strict``/``--expect`` failure, 2 usage error
-(one line on stderr, no traceback), 3 internal error (a bug: traceback kept).
+(one line on stderr, no traceback), 3 internal error (a bug: traceback kept),
+4 environment failure (full disk, unwritable or read-only report folder,
+unreachable or lost scheduler, out of memory: one line; the previous report
+set is left intact), 130 interrupted (Ctrl-C: one line).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,12 +24,19 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from stecheck.errors import InvalidArgument, MalformedFile, StecheckError
+from stecheck.errors import EnvironmentFailure, InvalidArgument, MalformedFile, StecheckError
+from stecheck.safeio import load_json, shorten
 from .verdict import Verdict
 
-__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_INTERNAL"]
+__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_INTERNAL", "EXIT_ENVIRONMENT",
+           "EXIT_INTERRUPTED", "max_workers", "check_scheduler_address", "check_output_file"]
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_ENVIRONMENT = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED = 130
+#: Longest error line printed (characters): a message never echoes unbounded input.
+MAX_MESSAGE = 400
+#: Largest --expect file read (bytes).
+MAX_EXPECT_BYTES = 1024 * 1024
 
 VERDICT_STYLE = {
     "PROVED": "bold green",
@@ -41,29 +52,94 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error as one line plus a hint, exit status 2."""
 
     def error(self, message: str):  # noqa: D401 - argparse API
-        raise InvalidArgument(f"{message} (see `{self.prog} --help`)")
+        raise InvalidArgument(f"{_clip(message, MAX_MESSAGE - 40)} (see `{self.prog} --help`)")
+
+
+def _clip(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` on one line, at most ``limit`` characters."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _parse_int(text: str, flag: str, what: str) -> int:
+    """``int(text)`` for option ``flag``; at most 30 digits, so a huge value never reaches a computation."""
+    digits = text.strip().lstrip("+-")
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 30:
+        raise argparse.ArgumentTypeError(f"{flag} must be {what}, got {shorten(text, 40)}")
+    return int(text)
+
+
+def max_workers() -> int:
+    """Most local worker processes this machine can run: twice its usable cores, at least 4."""
+    from .runner import default_workers
+
+    return max(4, 2 * default_workers())
 
 
 def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--workers must be an integer >= 0, got {text!r}") from None
+    value = _parse_int(text, "--workers", "an integer >= 0")
     if value < 0:
         raise argparse.ArgumentTypeError(
             f"--workers must be >= 0 (0 runs in this process, N starts N local worker processes), got {value}"
+        )
+    if value > max_workers():
+        raise argparse.ArgumentTypeError(
+            f"--workers {value} is more than this machine can run (at most {max_workers()} here, twice its "
+            f"cores); use fewer, or --scheduler ADDRESS for a bigger cluster"
         )
     return value
 
 
 def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--seed must be a non-negative integer, got {text!r}") from None
+    value = _parse_int(text, "--seed", "a non-negative integer (at most 30 digits)")
     if value < 0:
         raise argparse.ArgumentTypeError(f"--seed must be a non-negative integer, got {value}")
     return value
+
+
+def check_scheduler_address(text: str) -> str:
+    """``tcp://HOST:PORT`` (``HOST:PORT`` is read as tcp) or a usage error naming what is valid."""
+    from stecheck.numerics.distributed import scheduler_address
+
+    return scheduler_address(text)
+
+
+def check_output_file(text: str, flag: str) -> Path:
+    """A path a result file may be written to: not empty, not a folder or special file, in a writable folder."""
+    import os
+    import stat
+
+    if not text or not text.strip():
+        raise InvalidArgument(f"{flag} needs a file name, got an empty string; e.g. {flag} verdicts.json")
+    path = Path(text)
+    shown = shorten(text, 80)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise InvalidArgument(f"{flag} {shown}: {exc.strerror or exc}; choose another file") from None
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        raise InvalidArgument(f"{flag} {shown} is a folder; give a file name inside it, e.g. {flag} "
+                              f"{shorten(str(path / 'verdicts.json'), 80)}")
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise InvalidArgument(f"{flag} {shown} is a device, pipe or socket, not a regular file; choose another file")
+    parent = path.absolute().parent
+    while not parent.exists() and parent != parent.parent:  # missing folders are created when writing
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InvalidArgument(f"{flag} {shown}: {shorten(str(parent), 80)} is not a folder; choose another file")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise EnvironmentFailure(f"{flag} {shown}: the folder {shorten(str(parent), 80)} is not writable; "
+                                 f"choose another file")
+    return path
+
+
+def _scheduler_type(text: str) -> str:
+    try:
+        return check_scheduler_address(text)
+    except InvalidArgument as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=_workers, default=None,
                      help="0 = run in this process; N = embedded local Dask cluster with N processes "
                           "(default: one per core)")
-    run.add_argument("--scheduler", metavar="ADDRESS", default=None,
+    run.add_argument("--scheduler", metavar="ADDRESS", default=None, type=_scheduler_type,
                      help="address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
     run.add_argument("--out", metavar="DIR", default="reports", help="report directory (default: reports/)")
     run.add_argument("--strict", action="store_true", help="exit 1 if any verdict is ERROR or INCONCLUSIVE")
@@ -129,44 +205,50 @@ def _method_counts(claim) -> str:
 
 def _read_expect(path: str, known_ids: Sequence[str]) -> dict[str, str]:
     """Parse a pinned-verdict file; any problem is a one-line :class:`MalformedFile`."""
-    p = Path(path)
     fix = "write one with `stecheck run --write-expect FILE`"
-    try:
-        data = json.loads(p.read_text())
-    except FileNotFoundError:
-        raise MalformedFile(f"--expect file {path!r} does not exist; {fix}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MalformedFile(f"cannot read --expect file {path!r}: {exc}; {fix}") from None
-    except json.JSONDecodeError as exc:
-        raise MalformedFile(f"--expect file {path!r} is not valid JSON ({exc.msg} at line {exc.lineno}); {fix}") from None
+    data = load_json(path, what="--expect file", fix=fix, limit=MAX_EXPECT_BYTES)
+    path = shorten(path, 80)
     verdicts = data.get("verdicts") if isinstance(data, dict) and "verdicts" in data else data
     if not isinstance(verdicts, dict) or not verdicts:
         raise MalformedFile(
-            f"--expect file {path!r} must map claim ids to verdicts, e.g. "
+            f"--expect file {path} must map claim ids to verdicts, e.g. "
             f'{{"verdicts": {{"SBN-B2": "PROVED"}}}}; {fix}'
         )
     valid = {v.value for v in Verdict}
     for cid, v in verdicts.items():
         if cid not in known_ids:
-            raise MalformedFile(f"--expect file {path!r} names unknown claim id {cid!r}; run `stecheck list` for ids")
+            raise MalformedFile(f"--expect file {path} names unknown claim id {shorten(cid, 40)}; "
+                                f"run `stecheck list` for ids")
         if not isinstance(v, str) or v.upper() not in valid:
             raise MalformedFile(
-                f"--expect file {path!r}: verdict {v!r} for {cid} is not one of {', '.join(sorted(valid))}"
+                f"--expect file {path}: verdict {shorten(v, 40)} for {cid} is not one of {', '.join(sorted(valid))}"
             )
     return {cid: v.upper() for cid, v in verdicts.items()}
 
 
 def _write_json_atomic(path: Path, data: object) -> None:
+    """Write ``data`` as JSON to ``path`` via a temporary file in the same folder and one rename."""
     import os
     import tempfile
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    check_output_file(str(path), "--write-expect")  # again: the path may have changed during the run
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise EnvironmentFailure(f"cannot write {shorten(str(path), 80)}: {exc.strerror or exc}; "
+                                 f"choose another file") from None
     try:
         with os.fdopen(fd, "w") as fh:
             json.dump(data, fh, indent=2, sort_keys=True)
             fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise EnvironmentFailure(f"cannot write {shorten(str(path), 80)}: {exc.strerror or exc}; "
+                                 f"the file was left as it was; free space or choose another file") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -197,9 +279,8 @@ def _cmd_run(args, console: Console) -> int:
     registry = default_registry()
     claims = registry.select(args.ids)  # unknown ids fail here, before any work
     expected = _read_expect(args.expect, registry.ids()) if args.expect else None
+    write_expect = check_output_file(args.write_expect, "--write-expect") if args.write_expect is not None else None
     out_dir = check_writable(args.out)
-    if args.write_expect:
-        check_writable(Path(args.write_expect).resolve().parent)
 
     n_tasks = sum(len(c.methods_for(args.tier)) for c in claims)
     with Progress(
@@ -227,8 +308,8 @@ def _cmd_run(args, console: Console) -> int:
         console.print(f"reports written: {', '.join(str(p) for k, p in sorted(paths.items()) if k.startswith('report'))}"
                       f"  ({run.seconds:.1f} s)")
 
-    if args.write_expect:
-        _write_json_atomic(Path(args.write_expect), {
+    if write_expect is not None:
+        _write_json_atomic(write_expect, {
             "format": EXPECT_FORMAT, "version": 1, "tier": run.tier, "seed": run.seed,
             "verdicts": {c.claim_id: c.verdict.value for c in run.claims},
         })
@@ -305,7 +386,8 @@ def _cmd_report(args, console: Console) -> int:
     from .report import check_writable, load_report, write_reports
 
     run = load_report(Path(args.json))
-    out_dir = check_writable(args.out if args.out else Path(args.json).resolve().parent)
+    # beside the JSON as named (DIR/report.json is a link into DIR/.stecheck/: do not resolve it)
+    out_dir = check_writable(args.out if args.out else Path(args.json).absolute().parent)
     paths = write_reports(run, out_dir)
     console.print(f"re-rendered: {', '.join(str(p) for k, p in sorted(paths.items()) if k.startswith('report'))}")
     return EXIT_OK
@@ -376,26 +458,53 @@ _COMMANDS = {"list": _cmd_list, "run": _cmd_run, "show": _cmd_show, "report": _c
              "estimate": _cmd_estimate}
 
 
+def _say(message: str) -> None:
+    """One line on stderr (never fails: a closed stderr is ignored)."""
+    try:
+        print(f"stecheck: {_clip(message)}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``stecheck`` console script; returns the exit status."""
+    """Entry point of the ``stecheck`` console script; returns the exit status (see the module docstring)."""
     console = Console(stderr=False)
+    command = None
     try:
         args = build_parser().parse_args(argv)
+        command = args.command
         return _COMMANDS[args.command](args, console)
+    except EnvironmentFailure as exc:
+        _say(f"error: {exc}")
+        return EXIT_ENVIRONMENT
     except StecheckError as exc:
-        print(f"stecheck: error: {exc}", file=sys.stderr)
+        _say(f"error: {exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("stecheck: interrupted; no report was written or the previous one was kept", file=sys.stderr)
-        return 130
+        kept = "; no report was written, the previous report set was kept" if command in ("run", "report") else ""
+        _say(f"interrupted{kept}")
+        return EXIT_INTERRUPTED
     except SystemExit as exc:  # --help
-        return int(exc.code or 0)
+        return exc.code if isinstance(exc.code, int) else 0
+    except MemoryError:
+        _say("error: out of memory; ask for less (fewer samples, smaller n) or use a bigger machine")
+        return EXIT_ENVIRONMENT
+    except BrokenPipeError:
+        try:  # the reader went away (e.g. `stecheck list | head`): stop quietly
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps Python from failing at exit
+        except OSError:
+            pass
+        return EXIT_OK
+    except OSError as exc:  # the environment failed: disk full, read-only folder, file-size limit, ...
+        where = f" ({shorten(exc.filename, 80)})" if getattr(exc, "filename", None) else ""
+        _say(f"error: {exc.strerror or type(exc).__name__}{where}; the previous report set was kept; "
+             "free space or fix the folder and run again")
+        return EXIT_ENVIRONMENT
     except Exception:
         import traceback
 
         traceback.print_exc()
-        print("stecheck: internal error (a bug in stecheck); please report it with the traceback above",
-              file=sys.stderr)
+        _say("internal error (a bug in stecheck); please report it with the traceback above")
         return EXIT_INTERNAL
 
 

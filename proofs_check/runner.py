@@ -29,11 +29,11 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from stecheck.numerics.distributed import connect, local_client
+from stecheck.numerics.distributed import connect, local_client, quiet_distributed_logs
 from stecheck.numerics.seeding import task_seed
 
 from .claim import Claim, ClaimResult, Method, MethodContext, MethodResult, Outcome, Tier, jsonable
-from stecheck.errors import InvalidArgument
+from stecheck.errors import InvalidArgument, SchedulerLost
 from .results import RunResult
 from .verdict import Finding, Scope, Verdict
 
@@ -138,7 +138,12 @@ def _in_process(tasks, seed, tier):
 
 
 def _on_cluster(client, tasks, seed, tier):
-    """One future per method; yields in completion order (the caller re-orders)."""
+    """One future per method; yields in completion order (the caller re-orders).
+
+    ``execute_method`` turns every failure of a check into an ERROR result, so an exception from a
+    future means the cluster itself failed (scheduler or all workers gone): that is
+    :class:`~stecheck.errors.SchedulerLost`, naming how many tasks completed, never a traceback.
+    """
     from distributed import as_completed
 
     futures = {
@@ -146,8 +151,24 @@ def _on_cluster(client, tasks, seed, tier):
                       key=f"{t.claim.id}/{t.method.name}-{os.getpid()}-{time.time_ns()}"): t
         for t in tasks
     }
-    for fut in as_completed(futures, loop=client.loop):
-        yield futures[fut], fut.result()
+    done: list[str] = []
+    try:
+        for fut in as_completed(futures, loop=client.loop):
+            result = fut.result()
+            done.append(f"{futures[fut].claim.id}/{futures[fut].method.name}")
+            yield futures[fut], result
+    except (KeyboardInterrupt, GeneratorExit):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the cluster, not a check, failed
+        shown = ", ".join(done[:5]) + (", ..." if len(done) > 5 else "")
+        raise SchedulerLost(
+            f"lost the Dask cluster ({type(exc).__name__}) after {len(done)} of {len(tasks)} "
+            f"tasks completed{f' ({shown})' if done else ''}; no report was written, the previous report set "
+            f"was kept; restart the scheduler and workers and run again"
+        ) from None
+    finally:
+        with contextlib.suppress(Exception):
+            client.cancel(list(futures))
 
 
 def run_claims(
@@ -182,6 +203,7 @@ def run_claims(
     results: dict[tuple[str, str], MethodResult] = {}
     with contextlib.ExitStack() as stack:
         if scheduler is not None:
+            stack.enter_context(quiet_distributed_logs())  # a lost scheduler is reported in one line
             client = stack.enter_context(contextlib.closing(connect(scheduler, timeout=scheduler_timeout)))
             workers_label: int | str = scheduler
         elif workers == 0:

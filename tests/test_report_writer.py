@@ -1,29 +1,53 @@
-"""Writing reports: writable-directory probe, atomic replacement, JSON -> reports round trip."""
+"""Writing reports: writable-directory probe, the atomic report set, JSON -> reports round trip."""
 
 from __future__ import annotations
 
 import base64
+import json
 import os
 from pathlib import Path
 
 import pytest
-from test_report_support import sample_run
+from test_report_support import sample_run as _support_sample_run
 
-from stecheck.proofs_check.claim import Figure
 from stecheck.errors import InvalidArgument, OutputNotWritable
+from stecheck.proofs_check.claim import Figure
 from stecheck.proofs_check.report import check_writable, load_report, render_markdown, write_reports
 from stecheck.proofs_check.report import writer
+from stecheck.proofs_check.verdict import Category, Finding
 
 EXPECTED = ["figures/SBN-B5-threshold.png", "figures/SBN-COR-B1-bias.png", "report.html", "report.json",
             "report.md"]
 
 
+def sample_run():
+    """The support module's run, with plain-string findings as Findings (verdict model v2)."""
+    run = _support_sample_run()
+    for c in run.claims:
+        c.static_discrepancies = [d if isinstance(d, Finding) else Finding(Category.IMPRECISION, d)
+                                  for d in c.static_discrepancies]
+        for m in c.methods:
+            m.discrepancies = [d if isinstance(d, Finding) else Finding(Category.IMPRECISION, d, m.name)
+                               for d in m.discrepancies]
+    return run
+
+
 def _snapshot(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    """The visible report set: report.* and figures/* as a reader of ``root`` sees them (through links)."""
+    files = {name: (root / name).read_bytes() for name in ("report.json", "report.md", "report.html")
+             if (root / name).is_file()}
+    if (root / "figures").is_dir():
+        files.update({f"figures/{p.name}": p.read_bytes() for p in sorted((root / "figures").iterdir())})
+    return files
 
 
 def _leftovers(root: Path) -> list[str]:
-    return [p.name for p in root.iterdir() if p.name.startswith((".stecheck-tmp-", ".stecheck-probe-"))]
+    names = [p.name for p in root.iterdir() if p.name.startswith((".stecheck-tmp-", ".stecheck-probe-"))]
+    runs = root / ".stecheck" / "runs"
+    current = writer.current_run_dir(root)
+    if runs.is_dir():
+        names += [p.name for p in runs.iterdir() if current is None or p.name != current.name]
+    return names
 
 
 @pytest.fixture
@@ -80,9 +104,22 @@ def test_a_read_only_directory_is_not_writable(tmp_path):
 def test_writes_every_file_and_returns_their_paths(written):
     out, paths, files = written
     assert sorted(paths) == EXPECTED
-    assert all(paths[k] == out / k for k in paths)
+    assert all(paths[k] == out / k and paths[k].is_file() for k in paths)
     assert sorted(files) == EXPECTED
     assert _leftovers(out) == []
+
+
+def test_the_set_lives_in_one_run_folder_with_a_manifest(written):
+    out, _, files = written
+    run_dir = writer.current_run_dir(out)
+    assert run_dir is not None and run_dir.parent == out / ".stecheck" / "runs"
+    for name in ("report.json", "report.md", "report.html", "figures"):
+        assert os.readlink(out / name) == f".stecheck/current/{name}"
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["run_id"] == run_dir.name and manifest["seed"] == 7
+    import hashlib
+
+    assert manifest["files"] == {k: hashlib.sha256(v).hexdigest() for k, v in files.items()}
 
 
 def test_markdown_links_resolve_and_html_embeds_the_same_pngs(written):
@@ -144,24 +181,9 @@ def test_a_failure_while_writing_files_leaves_the_previous_reports_untouched(tmp
         real(path, data)
 
     monkeypatch.setattr(writer, "_write", failing)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OutputNotWritable, match="No space left on device .the previous report set was kept"):
         write_reports(_second_run(), tmp_path)
     assert _snapshot(tmp_path) == before and _leftovers(tmp_path) == []
-
-
-def test_report_json_is_moved_into_place_last(tmp_path, monkeypatch, fake_figures):
-    order = []
-    real = os.replace
-
-    def spy(src, dst):
-        order.append(Path(dst).relative_to(tmp_path).as_posix())
-        real(src, dst)
-
-    monkeypatch.setattr(writer.os, "replace", spy)
-    write_reports(sample_run(), tmp_path)
-    assert sorted(order) == EXPECTED
-    assert order[-1] == "report.json"
-    assert all(p.startswith("figures/") for p in order[:2])
 
 
 def test_a_new_run_replaces_the_old_reports(tmp_path, fake_figures):
@@ -171,6 +193,7 @@ def test_a_new_run_replaces_the_old_reports(tmp_path, fake_figures):
     now = _snapshot(tmp_path)
     assert now["report.json"] != first["report.json"] and b'"seed": 8' in now["report.json"]
     assert now["figures/SBN-COR-B1-bias.png"] == first["figures/SBN-COR-B1-bias.png"]
+    assert _leftovers(tmp_path) == [] and len(list((tmp_path / ".stecheck" / "runs").iterdir())) == 1
 
 
 def test_two_figures_with_one_name_in_a_claim_are_refused(tmp_path, fake_figures):
@@ -179,7 +202,7 @@ def test_two_figures_with_one_name_in_a_claim_are_refused(tmp_path, fake_figures
     with pytest.raises(InvalidArgument, match="claim SBN-COR-B1: two figures would be written to "
                                               "figures/SBN-COR-B1-bias.png"):
         write_reports(run, tmp_path)
-    assert list(tmp_path.iterdir()) == []
+    assert _snapshot(tmp_path) == {} and _leftovers(tmp_path) == []
 
 
 def test_a_run_without_figures_writes_no_figures_directory(tmp_path):
@@ -188,4 +211,145 @@ def test_a_run_without_figures_writes_no_figures_directory(tmp_path):
         for m in c.methods:
             m.figures = []
     assert sorted(write_reports(run, tmp_path)) == ["report.html", "report.json", "report.md"]
-    assert not (tmp_path / "figures").exists()
+    assert list((tmp_path / "figures").iterdir()) == []
+
+
+# ------------------------------------------------------------------ the set is replaced whole or not at all
+
+STEPS = ["_preflight", "_clean_stale", "_stage", "_publish", "_migrate_legacy", "_link_entries", "_swap",
+         "_remove_old", "_write", "render_markdown", "render_html", "dumps_report", "_fsync_dir"]
+
+
+def _third_run():
+    run = _second_run()
+    run.seed = 9
+    return run
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+@pytest.mark.parametrize("step", STEPS)
+def test_an_interruption_at_any_step_leaves_the_old_or_the_new_complete_set(tmp_path, monkeypatch, fake_figures,
+                                                                             step, when):
+    write_reports(sample_run(), tmp_path)
+    old = _snapshot(tmp_path)
+    real = getattr(writer, step)
+
+    def interrupted(*args, **kwargs):
+        if when == "after":
+            real(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writer, step, interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_reports(_second_run(), tmp_path)
+    monkeypatch.setattr(writer, step, real)
+    now = _snapshot(tmp_path)
+    new_dir = tmp_path.parent / f"{tmp_path.name}-new"
+    write_reports(_second_run(), new_dir)
+    assert now in (old, _snapshot(new_dir)), f"interrupted {when} {step}: a mixed set is visible"
+    # the next run works and leaves nothing behind
+    write_reports(_third_run(), tmp_path)
+    assert b'"seed": 9' in _snapshot(tmp_path)["report.json"] and _leftovers(tmp_path) == []
+
+
+def _interrupt_nth_os_call(monkeypatch, n):
+    """Patch the writer's renames/links/removals so that the n-th such call raises KeyboardInterrupt."""
+    calls = {"count": 0}
+
+    def wrap(fn):
+        def inner(*args, **kwargs):
+            calls["count"] += 1
+            if calls["count"] == n:
+                raise KeyboardInterrupt
+            return fn(*args, **kwargs)
+        return inner
+
+    for name in ("replace", "rename", "symlink", "unlink"):
+        monkeypatch.setattr(writer.os, name, wrap(getattr(os, name)))
+    return calls
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["links", "legacy-flat-directory"])
+def test_an_interruption_at_every_rename_leaves_a_complete_set(tmp_path, monkeypatch, fake_figures, legacy):
+    reference = tmp_path / "reference"
+    write_reports(sample_run(), reference / "old")
+    write_reports(_second_run(), reference / "new")
+    sets = (_snapshot(reference / "old"), _snapshot(reference / "new"))
+    n = 1
+    while True:
+        out = tmp_path / f"out{n}"
+        if legacy:  # a directory written by an older stecheck: plain files and a plain figures/ folder
+            out.mkdir()
+            for rel, data in sets[0].items():
+                (out / rel).parent.mkdir(exist_ok=True)
+                (out / rel).write_bytes(data)
+        else:
+            write_reports(sample_run(), out)
+        with monkeypatch.context() as m:
+            calls = _interrupt_nth_os_call(m, n)
+            try:
+                write_reports(_second_run(), out)
+                finished = True
+            except KeyboardInterrupt:
+                finished = False
+        assert _snapshot(out) in sets, f"interrupted at OS call {n}: a mixed set is visible"
+        if finished:
+            assert _snapshot(out) == sets[1]
+            break
+        write_reports(_second_run(), out)  # the next run completes and cleans up
+        assert _snapshot(out) == sets[1] and _leftovers(out) == []
+        n += 1
+    assert calls["count"] >= 3 and n >= 3
+
+
+def test_a_report_json_folder_is_refused_and_the_rest_kept(tmp_path, fake_figures):
+    write_reports(sample_run(), tmp_path / "a")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "report.md").write_text("old md")
+    (tmp_path / "b" / "report.json").mkdir()
+    with pytest.raises(OutputNotWritable, match=r"report.json there is a folder; remove or rename it"):
+        write_reports(_second_run(), tmp_path / "b")
+    assert (tmp_path / "b" / "report.md").read_text() == "old md" and (tmp_path / "b" / "report.json").is_dir()
+    assert _leftovers(tmp_path / "b") == []
+
+
+@pytest.mark.parametrize("err", [30, 27, 28, 36])  # EROFS, EFBIG, ENOSPC, ENAMETOOLONG
+def test_environment_failures_while_committing_are_one_line_and_keep_the_old_set(tmp_path, monkeypatch,
+                                                                                 fake_figures, err):
+    write_reports(sample_run(), tmp_path)
+    before = _snapshot(tmp_path)
+
+    def failing(*args, **kwargs):
+        raise OSError(err, os.strerror(err))
+
+    monkeypatch.setattr(writer.os, "rename", failing)
+    with pytest.raises(OutputNotWritable, match=f"{os.strerror(err)} .the previous report set was kept"):
+        write_reports(_second_run(), tmp_path)
+    assert _snapshot(tmp_path) == before
+
+
+def test_stale_staging_and_run_folders_of_dead_processes_are_removed(tmp_path, fake_figures):
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    write_reports(sample_run(), tmp_path)
+    stale = [tmp_path / f".stecheck-tmp-{dead}-abc123", tmp_path / ".stecheck" / "runs" / f"run-x-{dead}-abc"]
+    alive = tmp_path / f".stecheck-tmp-{os.getpid()}-mine"  # a concurrent writer in a live process: kept
+    for p in (*stale, alive):
+        p.mkdir()
+        (p / "report.json").write_text("half")
+    write_reports(_second_run(), tmp_path)
+    assert not any(p.exists() for p in stale) and alive.exists()
+
+
+def test_a_legacy_flat_directory_is_converted(tmp_path, fake_figures):
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "old.png").write_bytes(b"old")
+    for name in ("report.json", "report.md", "report.html"):
+        (tmp_path / name).write_text(f"old {name}")
+    write_reports(_second_run(), tmp_path)
+    snap = _snapshot(tmp_path)
+    assert b'"seed": 8' in snap["report.json"] and "figures/old.png" not in snap
+    assert (tmp_path / "figures").is_symlink() and _leftovers(tmp_path) == []

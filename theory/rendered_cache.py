@@ -8,6 +8,9 @@ output format, the installed sympy version (read from package metadata, not by
 importing sympy) and a fingerprint of the ``theory/`` sources (their sizes and
 modification times), so editing a derivation invalidates it.  Like the result
 cache it never changes an answer: anything unreadable is ignored and recomputed.
+A file is read with a size limit, must carry the ``sha256`` of its text, and a
+text holding control characters (other than newline and tab) is ignored, so a
+file planted in the cache folder cannot write terminal escape sequences.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from pathlib import Path
 
 __all__ = ["cache_dir", "load", "store"]
 
-FORMAT = 1
+FORMAT = 2
+MAX_BYTES = 16 * 1024 * 1024
 
 
 def cache_dir() -> Path:
@@ -51,12 +55,29 @@ def _path(name: str, args: dict, fmt: str, directory: Path | None) -> tuple[Path
 
 def load(name: str, args: dict, fmt: str, directory: Path | None = None) -> str | None:
     """The cached output text, or ``None``."""
+    from stecheck.errors import StecheckError
+    from stecheck.safeio import loads_json, read_bytes
+
     path, key = _path(name, args, fmt, directory)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return data["text"] if data.get("key") == json.loads(json.dumps(key)) else None
-    except (OSError, ValueError, KeyError, TypeError):
+        raw = read_bytes(path, limit=MAX_BYTES, what="cache file", fix="it is ignored")
+        data = loads_json(raw.decode("utf-8"), what="cache file", fix="it is ignored", max_depth=8)
+        if not isinstance(data, dict) or data.get("key") != json.loads(json.dumps(key)):
+            return None
+        text = data["text"]
+        if not isinstance(text, str) or data.get("sha256") != _digest(text) or not _printable(text):
+            return None
+        return text
+    except (OSError, ValueError, KeyError, TypeError, RecursionError, StecheckError):
         return None
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _printable(text: str) -> bool:
+    return all(ch in "\n\t" or (ch >= " " and ch != "\x7f" and not 0x80 <= ord(ch) < 0xA0) for ch in text)
 
 
 def store(name: str, args: dict, fmt: str, text: str, directory: Path | None = None) -> None:
@@ -67,7 +88,7 @@ def store(name: str, args: dict, fmt: str, text: str, directory: Path | None = N
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"key": key, "text": text}, fh)
+                json.dump({"key": key, "text": text, "sha256": _digest(text)}, fh)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -2,8 +2,12 @@
 
 ``StecheckError`` is the root.  ``InvalidArgument`` (and its subclasses) mean
 the *user* asked for something that cannot be done: the CLI prints their
-message as one line and exits with status 2.  Anything else that escapes is a
-bug in stecheck and keeps its traceback (exit status 3).
+message as one line and exits with status 2.  ``EnvironmentFailure`` (and its
+subclasses) mean the machine could not do what was asked -- a full disk, an
+unwritable or read-only report folder, an unreachable Dask scheduler, a
+scheduler lost mid-run: one line, exit status 4, and the previous report set
+is left intact.  Anything else that escapes is a bug in stecheck and keeps its
+traceback (exit status 3).
 
 Messages follow one pattern: what was wrong (echoing the bad value), what
 would have been valid, and how to fix it.
@@ -14,6 +18,8 @@ from __future__ import annotations
 __all__ = [
     "StecheckError",
     "InvalidArgument",
+    "EnvironmentFailure",
+    "SchedulerLost",
     "UnknownClaim",
     "UnknownDerivation",
     "SchedulerUnreachable",
@@ -45,12 +51,20 @@ class UnknownDerivation(InvalidArgument, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
-class SchedulerUnreachable(InvalidArgument):
+class EnvironmentFailure(StecheckError):
+    """The environment failed (disk full, folder not writable, scheduler gone); exit status 4."""
+
+
+class SchedulerUnreachable(EnvironmentFailure):
     """``--scheduler ADDRESS`` named a Dask scheduler that did not answer."""
 
 
-class OutputNotWritable(InvalidArgument):
-    """The report directory cannot be created or written to."""
+class SchedulerLost(EnvironmentFailure):
+    """The Dask scheduler or all workers went away during a run; the message says what completed."""
+
+
+class OutputNotWritable(EnvironmentFailure):
+    """The report directory cannot be created or written to (or the disk is full)."""
 
 
 class MalformedFile(InvalidArgument):
