@@ -41,9 +41,9 @@ from stecheck.theory import mirror as mr
 from stecheck.theory.noise import NOISE_FAMILIES, U, Z, NoiseFamily
 from stecheck.theory.obligations import prove_step
 
-from ._common import SEED_FILE, SbnSource
-from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Series, Source
-from ..verdict import Verdict
+from ._common import SbnSource
+from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Series
+from ..verdict import Category, Finding, Scope, Verdict
 
 __all__ = ["CLAIMS", "logistic_k_family", "LogisticK"]
 
@@ -271,9 +271,14 @@ def check_pgd_symbolic(ctx: MethodContext, *, claimed_factor=4, half_width=1) ->
     two_f_prime = sympy.simplify(2 * Fprime)
     evidence = {"half_width": str(s), "derived_eps_prime": str(sol), "printed_eps_prime": str(claimed),
                 "2F'_on_support": str(two_f_prime), "F_inverse": str(Finv), "h": str(h)}
-    if s == 1:
-        evidence["theory.mirror.pgd_eps_prime"] = str(mr.pgd_eps_prime())
     bad = []
+    if s == 1:
+        # the library's derivation (used by the trajectories) must give the same eps' as the one derived here
+        lib = mr.pgd_eps_prime()
+        lib_sub = lib.subs({sym: eps for sym in lib.free_symbols if sym.name in ("epsilon", "eps")})
+        evidence["theory.mirror.pgd_eps_prime"] = str(lib)
+        if sympy.simplify(lib_sub - sol) != 0:
+            bad.append({"what": "theory.mirror.pgd_eps_prime", "library": str(lib), "derived": str(sol)})
     if sympy.simplify(sol - claimed) != 0:
         bad.append({"what": "eps'", "derived": str(sol), "claimed": str(claimed)})
     if two_f_prime != 1:
@@ -413,20 +418,29 @@ SBN_PGD = Claim(
     ),
     methods=(
         Method("sympy-derive-eps-prime", Kind.SYMBOLIC, check_pgd_symbolic,
-               "derive eps' from the chain rule for uniform noise on [-s, s] (s = 1): 4 s^2 eps; and 2F' = 1"),
+               "derive eps' from the chain rule for uniform noise on [-s, s] (s = 1): 4 s^2 eps, compared with the "
+               "printed 4 eps and with theory.mirror.pgd_eps_prime; and 2F' = 1",
+               scope=Scope("interior steps (no clipping), symbolic theta, g, eps")),
         Method("z3-clipped-step", Kind.SMT, check_pgd_smt,
-               "z3 proves one clipped step of (10) equals one of (11) for all theta, g, eps (eps' = 4 eps)"),
+               "z3 proves one clipped step of (10) equals one of (11) for all theta, g, eps (eps' = 4 eps)",
+               scope=Scope.whole("all theta in [0, 1], g in R, eps > 0, clipped or not; by induction every step")),
         Method("rational-trajectories", Kind.EXACT, check_pgd_trajectory_rational,
-               "30 steps of (10) and (11) in exact rational arithmetic, random gradients, many clippings"),
-        Method("loss-trajectories", Kind.EXACT, check_pgd_trajectory_loss,
-               "30 steps with exact gradients of E||Ww - y||^2 (enumeration; h by complex step in eta)"),
+               "30 steps of (10) and (11) in exact rational arithmetic, random gradients, many clippings",
+               scope=Scope("6 weights x 30 steps, random rational gradients")),
+        Method("loss-trajectories", Kind.PROPERTY, check_pgd_trajectory_loss,
+               "30 steps with exact gradients of E||Ww - y||^2 (enumeration; h by complex step in eta; "
+               "tolerance 1e-12)", scope=Scope("one random W (3 x 4), y; 30 steps")),
     ),
     discrepancies=(
-        "The extraction prints F(Z) = clip(z++1,0,1) and theta_i = clip(eta_i tau+1, 0,1): the fraction (z+1)/2 lost "
-        "its bar; reconstructed as clip((z+1)/2, 0, 1), the only reading with 2F' = 1 on [-1, 1] as the text requires.",
-        "(11) needs h_t = F'(eta_t) g_t with F' = 1/2 also at eta = +-1 (the slope of the linear piece, i.e. "
-        "Alg. 1's '2F' = 1'); with the cdf's derivative 0 at the clipped ends the latent iterate can stick at +-1 "
-        "while theta moves away (method rational-trajectories records the first mismatch under that reading).",
+        Finding(Category.MISPRINT,
+                "The extraction prints F(Z) = clip(z++1,0,1) and theta_i = clip(eta_i tau+1, 0,1): the fraction "
+                "(z+1)/2 lost its bar; reconstructed as clip((z+1)/2, 0, 1), the only reading with 2F' = 1 on "
+                "[-1, 1] as the text requires."),
+        Finding(Category.IMPRECISION,
+                "(11) needs h_t = F'(eta_t) g_t with F' = 1/2 also at eta = +-1 (the slope of the linear piece, i.e. "
+                "Alg. 1's '2F' = 1'); with the cdf's derivative 0 at the clipped ends the latent iterate can stick "
+                "at +-1 while theta moves away (method rational-trajectories records the first mismatch under that "
+                "reading). The text does not say which derivative is meant at the ends."),
     ),
     tags=("sbn", "latent-weights", "pgd"),
 )
@@ -621,26 +635,35 @@ SBN_P1 = Claim(
     ),
     methods=(
         Method("sympy-mirror-maps", Kind.SYMBOLIC, check_p1_symbolic,
-               "Phi = int F^{-1}, D_Phi, (50) and D_Phi = KL/k per family", part="mirror map"),
+               "Phi = int F^{-1}, D_Phi, (50) and D_Phi = KL/k per family; Phi'' > 0 at four points",
+               part="mirror map",
+               scope=Scope("five noise families; identities on all of (0, 1), Phi'' > 0 only at four points")),
         Method("prox-solver", Kind.OPTIMIZATION, check_p1_prox_solver,
-               "(12) solved by cvxpy (logistic, uniform) / scipy (triangular, gaussian) vs the latent step",
-               part="MD step = latent step"),
-        Method("latent-sgd-vs-smd", Kind.EXACT, check_p1_latent_vs_smd,
-               "30 steps: SGD on eta with Alg. 2 vs SMD on theta with the prox solved numerically",
-               part="MD step = latent step"),
-        Method("printed-eq14-rate", Kind.EXACT, check_p1_printed_eq14,
+               "(12) solved by cvxpy (logistic, uniform) / scipy (triangular, gaussian) vs the latent step "
+               "(tolerance 1e-5)", part="MD step = latent step",
+               scope=Scope("five families x 24 random (theta_t, g, eps)")),
+        Method("latent-sgd-vs-smd", Kind.OPTIMIZATION, check_p1_latent_vs_smd,
+               "30 steps: SGD on eta with Alg. 2 vs SMD on theta with the prox solved numerically (tolerance 1e-5)",
+               part="MD step = latent step", scope=Scope("3 families, one quadratic loss, 4 weights, 30 steps")),
+        Method("printed-eq14-rate", Kind.OPTIMIZATION, check_p1_printed_eq14,
                "(14) at rate eps with Alg. 2's estimate, as printed", part="printed: (14) with Alg. 2",
-               role="printed"),
+               role="printed", category=Category.CONVENTION, scope=Scope("F = sigma, one loss, 30 steps")),
     ),
     discrepancies=(
-        "Section 3 uses F = sigma (D_Phi = KL, eqs. (13)-(14)); the noises scaled as in section 4 / Fig. A.1 "
-        "(F = sigmoid(2z)) give D_Phi = KL/2, and in general KL/k for sigmoid(kz) (method sympy-mirror-maps).",
-        "Alg. 2 returns dL/dw while the linearized gradient in theta is 2 dL/dw (+-1 weights): SGD with Alg. 2 at "
-        "rate eps is SMD at rate eps/2, not (14) at rate eps (method printed-eq14-rate measures the gap).",
-        "(13) and the KL before it are garbled in the extraction; reconstructed from the derivation (46)-(49).",
-        "For noise with bounded support F is invertible only on the support; unclipped latent SGD leaves it (the "
-        "triangular run counts the steps that do) and then F(eta) no longer follows SMD: the equivalence needs the "
-        "latent weights clipped to the support, as (11) does for uniform noise (a mutant test shows the failure).",
+        Finding(Category.CONVENTION,
+                "Section 3 uses F = sigma (D_Phi = KL, eqs. (13)-(14)); the noises scaled as in section 4 / Fig. A.1 "
+                "(F = sigmoid(2z)) give D_Phi = KL/2, and in general KL/k for sigmoid(kz) (method sympy-mirror-maps)."),
+        Finding(Category.CONVENTION,
+                "Alg. 2 returns dL/dw while the linearized gradient in theta is 2 dL/dw (+-1 weights): SGD with Alg. 2 "
+                "at rate eps is SMD at rate eps/2, not (14) at rate eps (method printed-eq14-rate measures the gap). "
+                "The factor 2 of the +-1 encoding; Prop. 1 fixes no rate."),
+        Finding(Category.MISPRINT,
+                "(13) and the KL before it are garbled in the extraction; reconstructed from the derivation (46)-(49)."),
+        Finding(Category.IMPRECISION,
+                "For noise with bounded support F is invertible only on the support; unclipped latent SGD leaves it "
+                "(the triangular run counts the steps that do) and then F(eta) no longer follows SMD: the equivalence "
+                "needs the latent weights clipped to the support, as (11) does for uniform noise (a missing "
+                "hypothesis; a mutant test shows the failure)."),
     ),
     tags=("sbn", "latent-weights", "mirror-descent"),
 )
@@ -797,27 +820,42 @@ SBN_P2 = Claim(
     ),
     methods=(
         Method("sympy-critical-point", Kind.SYMBOLIC, check_p2_symbolic,
-               "solve the stationarity of (55) in logits; compare with (57)", part="(55) solved by (57)"),
+               "solve the stationarity of (55) in logits; compare with (57)", part="(55) solved by (57)",
+               scope=Scope.whole("symbolic g, eps > 0, lambda > 0, theta_t in (0, 1)")),
         Method("cvxpy-eq55", Kind.OPTIMIZATION, check_p2_cvxpy,
-               "cvxpy solves (55) on 24 random inputs; compare with (57)", part="(55) solved by (57)"),
+               "cvxpy solves (55) on 24 random inputs; compare with (57) (tolerance 1e-5)", part="(55) solved by (57)",
+               scope=Scope("24 random (theta_t, g, eps, lambda)")),
         Method("sympy-eq58-rescaled", Kind.SYMBOLIC, check_p2_eq58_symbolic,
                "solve (57)(eps~) = (58) for eps~: eps/(1 - eps lambda)",
-               part="(58) is composite SMD if eps lambda < 1"),
+               part="(58) is composite SMD if eps lambda < 1",
+               scope=Scope.whole("symbolic eta_t, g, eps, lambda")),
         Method("z3-eq58-rescaled", Kind.SMT, check_p2_eq58_smt,
                "z3: eps lambda < 1 => (58) = (57) at eps~ = eps/(1 - eps lambda) > 0",
-               part="(58) is composite SMD if eps lambda < 1"),
+               part="(58) is composite SMD if eps lambda < 1",
+               scope=Scope.whole("all real eta_t, g and eps, lambda > 0 with eps lambda < 1")),
         Method("printed-eq58-any-step", Kind.EXACT, check_p2_printed_eq58,
                "(58) as a composite SMD step for all eps, lambda; the dropped factor quantified",
-               part="printed: (58) for all eps lambda", role="printed"),
+               part="printed: (58) for all eps lambda", role="printed", category=Category.IMPRECISION,
+               scope=Scope("seven values of eps lambda in [1/100, 2]; one outside the segment decides")),
         Method("printed-kl-to-half", Kind.SYMBOLIC, check_p2_printed_kl_half,
-               "KL(Ber(theta)||Ber(1/2)) = -H(Ber(theta)) as printed", part="printed: KL to 1/2", role="printed"),
+               "KL(Ber(theta)||Ber(1/2)) = -H(Ber(theta)) as printed", part="printed: KL to 1/2", role="printed",
+               category=Category.IMPRECISION, scope=Scope.whole("every theta in (0, 1)")),
     ),
     discrepancies=(
-        "(51)/(53)-(54) print the prior weight as 'N' where the derivation needs 1/N (lambda = 1/N is introduced "
-        "right after): the fraction bar was lost in the extraction; reconstructed as 1/N.",
-        "The proof ends with 'since the ST gradient in theta differs from the ST gradient in eta by diag(F')'; with "
-        "+-1 weights Alg. 2's dL/dw is half the linearized gradient in theta, which rescales eps and lambda "
-        "(latent decay lambda' = lambda/2 at rate 2 eps) but not the conclusion.",
+        Finding(Category.MISPRINT,
+                "(51)/(53)-(54) print the prior weight as 'N' where the derivation needs 1/N (lambda = 1/N is "
+                "introduced right after): the fraction bar was lost in the extraction; reconstructed as 1/N."),
+        Finding(Category.CONVENTION,
+                "The proof ends with 'since the ST gradient in theta differs from the ST gradient in eta by "
+                "diag(F')'; with +-1 weights Alg. 2's dL/dw is half the linearized gradient in theta, which rescales "
+                "eps and lambda (latent decay lambda' = lambda/2 at rate 2 eps) but not the conclusion."),
+        Finding(Category.IMPRECISION,
+                "(58) drops the factor 1/(eps lambda + 1) of (57) as 'eps lambda + 1 ~ 1': an approximation the "
+                "paper states; exactly, (58) is composite SMD (at step eps/(1 - eps lambda)) only for eps lambda < 1 "
+                "(method printed-eq58-any-step)."),
+        Finding(Category.IMPRECISION,
+                "KL(Ber(theta)||Ber(1/2)) = -H(Ber(theta)) holds only up to the additive constant log 2, which does "
+                "not change the minimizer of (54)-(55) (method printed-kl-to-half)."),
     ),
     tags=("sbn", "latent-weights", "variational-bayes"),
 )
