@@ -447,14 +447,15 @@ def check_proxy_backward_numeric(ctx: MethodContext, *, cases=PROXY_CASES, noise
         fd = 2 * (noise.cdf(grid + h) - noise.cdf(grid - h)) / (2 * h)
         fwd = _numeric_proxy(case.forward)
         named_fd = (fwd(grid + h) - fwd(grid - h)) / (2 * h)     # slope of the named forward proxy itself
-        gap = np.maximum(np.abs(fd - _numeric_proxy(case.backward)(grid)), np.abs(fd - named_fd))
+        target = _numeric_proxy(case.backward)(grid)
+        gap = np.maximum(np.abs(fd - target), np.abs(fd - named_fd))
         k = int(np.argmax(gap))
         rows.append({"noise": noise.name, "proxy": case.proxy, "max_abs_gap": float(gap[k]),
                      "max_abs_gap_to_named_proxy_slope": float(np.max(np.abs(fd - named_fd)))})
         # truncation <= (Lipschitz const of p <= 1/2) * h / 2 * 2; rounding ~ 1e-11
         if gap[k] > h / 2 + 1e-9 and bad is None:
             bad = {"noise": noise.name, "a": float(grid[k]), "2F'_numeric": float(fd[k]),
-                   "proxy_derivative": float(target[k])}
+                   "proxy_derivative": float(target[k]), "named_proxy_slope": float(named_fd[k])}
     evidence = {"instances": rows, "h": h, "tolerance": h / 2 + 1e-9, "grid": "60 points of [-2.95, 2.95] and 0"}
     if bad:
         return Outcome(Verdict.REFUTED, evidence, counterexample=bad)
