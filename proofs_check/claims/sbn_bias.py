@@ -680,6 +680,60 @@ def check_b3_symbolic(ctx: MethodContext) -> Outcome:
     return Outcome(Verdict.PROVED, {"instances": rows, "scope": "symbolic W, y of the listed shapes"})
 
 
+def check_b3_every_n(ctx: MethodContext, *, keep_constant: bool = True, subtract_square: bool = True) -> Outcome:
+    """sympy matrix expressions with a symbolic height k: (20) is multilinear and equals ||Wx - y||^2 on the cube,
+    for every k, n, W, y.
+
+    Per coordinate i: Wx - y = x_i W_i + v with v = sum_{j != i} x_j W_j - y free of x_i (W_i, v symbolic
+    k-vectors, k symbolic).  The x_i-part of (20) is ||x_i W_i + v||^2 - x_i^2 ||W_i||^2 + ||W_i||^2 (the other
+    coordinates' corrections do not contain x_i): sympy expands it, it is affine in x_i, and
+    (20) - ||Wx - y||^2 = (1 - x_i^2) ||W_i||^2 summed over i, which vanishes for x_i in {-1, 1}.
+    ``keep_constant`` / ``subtract_square`` drop a term of (20) (mutants).
+    """
+    k = sympy.Symbol("k", integer=True, positive=True)
+    Wi, v = sympy.MatrixSymbol("W_i", k, 1), sympy.MatrixSymbol("v", k, 1)
+    xi = sympy.Symbol("x_i", real=True)
+    L = (xi * Wi + v).T * (xi * Wi + v)
+    Lt = L
+    if subtract_square:
+        Lt = Lt - xi**2 * (Wi.T * Wi)
+    if keep_constant:
+        Lt = Lt + Wi.T * Wi
+    t = sympy.Symbol("t", real=True)
+
+    def zero(e):
+        e = sympy.expand(e)
+        return e == 0 or bool(getattr(e, "is_ZeroMatrix", False))
+
+    # affine in x_i: f(t) - f(0) - t (f(1) - f(0)) vanishes identically (exact for the quadratic f at hand)
+    affine_gap = sympy.expand(Lt.subs(xi, t) - Lt.subs(xi, 0) - t * (Lt.subs(xi, 1) - Lt.subs(xi, 0)))
+    correction = sympy.expand(Lt - L)
+    on_cube = {str(x): str(sympy.expand(correction.subs(xi, x))) for x in (-1, 1)}
+    affine = zero(affine_gap)
+    cube_ok = all(zero(correction.subs(xi, x)) for x in (-1, 1))
+    evidence = {"(20)_x_i_part_expanded": str(sympy.expand(Lt)), "affine_in_x_i_gap": str(affine_gap),
+                "(20)_minus_L": str(correction), "(20)_minus_L_at_x_i=+-1": on_cube,
+                "argument": "per coordinate; v = sum_{j != i} x_j W_j - y and the other corrections are free of x_i"}
+    if affine and cube_ok:
+        return Outcome(Verdict.PROVED, evidence)
+    return Outcome(Verdict.REFUTED, evidence, counterexample={"affine_in_x_i_gap": str(affine_gap),
+                                                              "on_cube": on_cube})
+
+
+def check_b3_st_unbiased_every_n(ctx: MethodContext) -> Outcome:
+    """Composition of two generic proofs: (20) is multilinear for every k, n, W, y (:func:`check_b3_every_n`) and
+    ST is unbiased for every multilinear L, every n, generic F (:func:`check_b2_coordinate`); so ST on (20) is
+    unbiased for E[(20)] = E[||Wx - y||^2] (the two agree on every state).  PROVED only if both are."""
+    parts = {"(20) multilinear": check_b3_every_n(ctx), "Prop. B.2 every n": check_b2_coordinate(ctx)}
+    evidence = {k: {"verdict": str(o.verdict), **{kk: vv for kk, vv in o.evidence.items() if kk != "argument"}}
+                for k, o in parts.items()}
+    if all(o.verdict is Verdict.PROVED for o in parts.values()):
+        return Outcome(Verdict.PROVED, evidence)
+    if any(o.verdict is Verdict.REFUTED for o in parts.values()):
+        return Outcome(Verdict.REFUTED, evidence, counterexample={k: str(o.verdict) for k, o in parts.items()})
+    return Outcome(Verdict.INCONCLUSIVE, evidence)
+
+
 def _random_problem(rng, n, k=5):
     return rng.normal(size=(k, n)), rng.normal(size=k)
 
@@ -789,18 +843,26 @@ SBN_B3 = Claim(
     ),
     statement_checked=(
         "For every W in R^(k x n), y in R^k: (i) L~ of (20), expanded, has degree <= 1 in each x_i and equals "
-        "||Wx - y||^2 at every x in {-1,1}^n (symbolic for 2 x 3 symbolic W; enumeration for random W, n <= 12); "
-        "(ii) E[2F'(a_i) dL~/dx_i(x)] = d/da_i E[||Wx - y||^2] (enumeration, 4 noises); (iii) the 2^n monomials "
+        "||Wx - y||^2 at every x in {-1,1}^n (symbolic for every k, n per coordinate; fully symbolic 2 x 3 W; "
+        "enumeration for random W, n <= 12); (ii) E[2F'(a_i) dL~/dx_i(x)] = d/da_i E[||Wx - y||^2] (from (i) and "
+        "Prop. B.2 for every n; enumeration, 4 noises); (iii) the 2^n monomials "
         "prod_{i in S} x_i are a basis of the functions {-1,1}^n -> R (exactly, n <= 8; 10 in the full tier), so "
         "the multilinear form is unique (the polynomial form is not: checked as printed)."
     ),
     methods=(
+        Method("sympy-every-n", Kind.SYMBOLIC, check_b3_every_n,
+               "matrix expressions with symbolic height k, per coordinate: (20) has degree <= 1 in x_i and differs "
+               "from ||Wx - y||^2 by (1 - x_i^2)||W_i||^2", part="(20) is the multilinear form",
+               scope=Scope.whole("every k, n, W, y (per-coordinate reduction, symbolic k)")),
         Method("sympy-symbolic-W", Kind.SYMBOLIC, check_b3_symbolic,
                "(20) with symbolic W, y is multilinear and equals x_i^2 -> 1 reduction", part="(20) is the multilinear form",
                scope=Scope("W, y fully symbolic of shape 2 x 3 (also 3 x 4 in the full tier)")),
         Method("enumeration-on-cube", Kind.EXACT, check_b3_on_cube,
                "random W, y: (20) = ||Wx-y||^2 on all 2^n points; Walsh spectrum of order <= 2",
                part="(20) is the multilinear form", scope=Scope("random W (5 x n), y; n in {4, 8, 12}")),
+        Method("sympy-st-unbiased-every-n", Kind.SYMBOLIC, check_b3_st_unbiased_every_n,
+               "(20) multilinear (every k, n) composed with Prop. B.2 (every n, generic F)",
+               part="ST on (20) is unbiased", scope=Scope.whole("every k, n, W, y, generic F")),
         Method("enumeration-st-unbiased", Kind.EXACT, check_b3_st_unbiased,
                "E[ST on (20)] vs exact gradient of E[||Wx-y||^2]", part="ST on (20) is unbiased",
                scope=Scope("random W (5 x n), y, a; n in {2, ..., 10}; 4 noises")),

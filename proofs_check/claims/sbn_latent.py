@@ -27,6 +27,7 @@ default to the paper's and the mutant tests pass false ones.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from fractions import Fraction
 
@@ -502,6 +503,70 @@ def check_p1_symbolic(ctx: MethodContext, *, families=P1_FAMILIES, mirror_map=No
     return Outcome(Verdict.PROVED, evidence)
 
 
+def check_p1_generic(ctx: MethodContext, *, what: str = "step", mirror: str = "F^-1",
+                     smd_rate: sympy.Expr = sympy.Rational(1, 2)) -> Outcome:
+    """sympy with *generic* F and F^{-1} (any differentiable, strictly increasing F with F' > 0): Prop. 1.
+
+    ``what="mirror"``: Phi(theta) = int_0^theta F^{-1} has Phi' = F^{-1} (so (46)'s D_Phi has
+    d_theta D_Phi = F^{-1}(theta) - F^{-1}(theta_t)) and Phi'' = (F^{-1})' = 1/F'(F^{-1}(theta)) > 0 (derived by
+    differentiating F(F^{-1}(theta)) = theta, which is also (50)): Phi is strictly convex, D_Phi a divergence.
+    ``what="step"``: the proximal problem (12) g^ theta + D_Phi(theta, theta_t)/eps' is strictly convex in theta
+    (second derivative Phi''/eps'), and SGD on eta = F^{-1}(theta) with Alg. 2's estimate dL/dw = g^/2 (g^ = 2 dL/dw
+    is the linearized estimate (6)-(7) of d E/d theta with +-1 weights) and rate eps, F(eta_t - eps g^/2), is its
+    stationary point exactly when eps' = ``smd_rate`` * eps = eps/2.  Only F(F^{-1}(t)) = t and F^{-1}(F(u)) = u
+    are used.  ``mirror="F"`` (Phi = int F) and ``smd_rate`` are mutant premises.
+    """
+    th, tht, gh, s_ = sympy.symbols("theta theta_t ghat s", real=True)
+    eps = sympy.Symbol("epsilon", positive=True)
+    Finv, F = sympy.Function("Finv"), sympy.Function("F")
+    pos = sympy.Symbol("Fprime_at_Finv_theta", positive=True)     # F'(F^{-1}(theta)) > 0
+    dFinv = sympy.Symbol("dFinv")
+    inner = Finv if mirror == "F^-1" else F
+    Phi = sympy.Integral(inner(s_), (s_, 0, th))
+    D = Phi - Phi.subs(th, tht) - sympy.diff(Phi, th).subs(th, tht) * (th - tht)
+
+    def cancel_inverses(e):
+        e = e.replace(lambda u: u.func == Finv and u.args[0].func == F, lambda u: u.args[0].args[0])
+        return e.replace(lambda u: u.func == F and u.args[0].func == Finv, lambda u: u.args[0].args[0])
+
+    # (F^{-1})'(theta) from d/dtheta F(F^{-1}(theta)) = 1 ((50)), with F'(F^{-1}(theta)) > 0
+    ident = sympy.diff(F(Finv(th)), th).doit()
+    ident = ident.replace(lambda u: isinstance(u, sympy.Derivative) and getattr(u.expr, "func", None) == Finv,
+                          lambda u: dFinv)
+    ident = ident.replace(lambda u: isinstance(u, (sympy.Subs, sympy.Derivative)) and u.has(F), lambda u: pos)
+    (dFinv_value,) = sympy.solve(sympy.Eq(ident, 1), dFinv)
+    evidence = {"mirror_map": str(Phi), "(F^-1)' from (50)": str(dFinv_value), "what": what}
+    if what == "mirror":
+        dPhi = sympy.diff(Phi, th).doit()
+        dD = sympy.simplify(sympy.diff(D, th).doit() - (Finv(th) - Finv(tht)))
+        d2 = sympy.diff(Phi, th, 2).doit()
+        d2 = d2.replace(lambda u: isinstance(u, sympy.Derivative) and getattr(u.expr, "func", None) == Finv,
+                        lambda u: dFinv).subs(dFinv, dFinv_value)
+        evidence |= {"Phi'": str(dPhi), "dD/dtheta - (F^-1(theta) - F^-1(theta_t))": str(dD), "Phi''": str(d2),
+                     "Phi''_positive": bool(d2.is_positive)}
+        if dD == 0 and sympy.simplify(dPhi - Finv(th)) == 0 and d2.is_positive:
+            return Outcome(Verdict.PROVED, evidence)
+        return Outcome(Verdict.REFUTED, evidence, counterexample={"Phi'": str(dPhi), "Phi''": str(d2),
+                                                                  "dD_residual": str(dD)})
+    eps_smd = smd_rate * eps
+    objective = gh * (th - tht) + D / eps_smd
+    stationarity = sympy.diff(objective, th).doit()
+    second = sympy.diff(objective, th, 2).doit()
+    second = second.replace(lambda u: isinstance(u, sympy.Derivative) and getattr(u.expr, "func", None) == inner,
+                            lambda u: dFinv if inner is Finv else u)
+    second = second.subs(dFinv, dFinv_value)
+    latent_next = F(Finv(tht) - eps * gh / 2)                       # SGD on eta with Alg. 2's g^/2
+    residual = sympy.simplify(cancel_inverses(stationarity.subs(th, latent_next)))
+    evidence |= {"stationarity_of_(12)": str(stationarity), "second_derivative": str(second),
+                 "latent_step": str(latent_next), "smd_rate": str(eps_smd),
+                 "stationarity_at_latent_step": str(residual),
+                 "strictly_convex": bool(second.is_positive)}
+    if residual == 0 and second.is_positive:
+        return Outcome(Verdict.PROVED, evidence)
+    return Outcome(Verdict.REFUTED, evidence, counterexample={"stationarity_at_latent_step": str(residual),
+                                                              "smd_rate": str(eps_smd), "mirror": mirror})
+
+
 def check_p1_prox_solver(ctx: MethodContext, *, families=P1_FAMILIES, kl_scale=None, divergences=None) -> Outcome:
     """The proximal problem (12) solved by cvxpy/scipy vs the latent step F(F^{-1}(theta_t) - eps g), 24 inputs each."""
     rng = ctx.rng()
@@ -624,7 +689,10 @@ SBN_P1 = Claim(
         "dF(F^{-1}(theta))/dtheta = 1 (50)."
     ),
     statement_checked=(
-        "For each noise (logistic F = sigmoid(2z) and the paper's F = sigmoid, uniform, triangular, gaussian): "
+        "For every differentiable strictly increasing F with F' > 0 (generic F, sympy): Phi = int F^{-1} is strictly "
+        "convex with Phi' = F^{-1}, and the minimizer of (12) with D_Phi at rate eps/2 is F(F^{-1}(theta_t) - eps "
+        "g^/2), the latent SGD step with Alg. 2's dL/dw = g^/2 at rate eps. Instances: "
+        "for each noise (logistic F = sigmoid(2z) and the paper's F = sigma, uniform, triangular, gaussian): "
         "Phi(theta) = int_0^theta F^{-1} is strictly convex with Phi' = F^{-1}; D_Phi of (46) has "
         "d_theta D_Phi = F^{-1}(theta) - F^{-1}(theta_t); (50) holds; for F = sigmoid(kz), D_Phi = KL/k. The "
         "proximal problem (12) with D_Phi, minimized over [0, 1], has the solution F(F^{-1}(theta_t) - eps g) "
@@ -634,6 +702,15 @@ SBN_P1 = Claim(
         "bounded support (uniform, triangular) the latent weight must be kept in the support (clipped, as in (11))."
     ),
     methods=(
+        Method("sympy-generic-mirror-map", Kind.SYMBOLIC, functools.partial(check_p1_generic, what="mirror"),
+               "generic F: Phi = int F^-1 has Phi' = F^-1, d_theta D_Phi = F^-1(theta) - F^-1(theta_t), "
+               "Phi'' = 1/F'(F^-1) > 0", part="mirror map",
+               scope=Scope.whole("every differentiable strictly increasing F with F' > 0 (generic F, F^-1)")),
+        Method("sympy-generic-step", Kind.SYMBOLIC, check_p1_generic,
+               "generic F: (12) is strictly convex and latent SGD with Alg. 2 at rate eps is its minimizer at "
+               "rate eps/2", part="MD step = latent step",
+               scope=Scope.whole("every differentiable strictly increasing F with F' > 0, every theta_t in (0, 1), "
+                                 "every (stochastic) gradient estimate, eps > 0 (generic F, F^-1)")),
         Method("sympy-mirror-maps", Kind.SYMBOLIC, check_p1_symbolic,
                "Phi = int F^{-1}, D_Phi, (50) and D_Phi = KL/k per family; Phi'' > 0 at four points",
                part="mirror map",
@@ -648,6 +725,11 @@ SBN_P1 = Claim(
         Method("printed-eq14-rate", Kind.OPTIMIZATION, check_p1_printed_eq14,
                "(14) at rate eps with Alg. 2's estimate, as printed", part="printed: (14) with Alg. 2",
                role="printed", category=Category.CONVENTION, scope=Scope("F = sigma, one loss, 30 steps")),
+        Method("printed-eq14-rate-generic", Kind.SYMBOLIC,
+               functools.partial(check_p1_generic, smd_rate=sympy.Integer(1)),
+               "generic F: is latent SGD with Alg. 2 at rate eps the MD step (12) at the same rate eps?",
+               part="printed: (14) with Alg. 2", role="printed", category=Category.CONVENTION,
+               scope=Scope.whole("every differentiable strictly increasing F (generic F)")),
     ),
     discrepancies=(
         Finding(Category.CONVENTION,

@@ -200,3 +200,9 @@ def test_precision_gate_says_no_when_any_interval_is_too_wide():
     assert gate([0.1, 0.2], 0.2, "r")[0] is True
     decides, ev = gate([0.1, 0.3], [0.2, 0.2], "r")
     assert decides is False and abs(ev["max_half_width_over_required"] - 1.5) < 1e-12
+
+
+@pytest.mark.parametrize("premise", [{"keep_constant": False}, {"subtract_square": False}])
+def test_b3_every_n_proof_refutes_eq20_with_a_term_dropped(premise):
+    out = sbn_bias.check_b3_every_n(_ctx(), **premise)
+    assert out.verdict is Verdict.REFUTED

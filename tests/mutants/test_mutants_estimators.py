@@ -5,7 +5,11 @@
 * a proxy objective (63) whose quadratic term has the wrong sign (symbolic check);
 * the expected improvement (66) with the sign dropped (exact check);
 * a reference gradient that is off by a constant (Monte Carlo check);
-* a non-linear loss given to the "linear L is exact" check.
+* a non-linear loss given to the "linear L is exact" check;
+* (9) against references with no 2F' in them: an ST backward with F' instead of 2F', the identity proxy, the
+  density at the wrong point, or a wrong local derivative upstream of the ST node (backprop vs finite differences);
+* the every-n proof of (6) and (8) with a wrong linearization or an unsigned d p(x_i)/d a_i;
+* Monte Carlo intervals too wide to decide give INCONCLUSIVE.
 """
 
 import numpy as np
@@ -117,3 +121,9 @@ def test_metrics_symbolic_is_proved_for_every_law_of_g():
     checks = out.evidence["checks"]
     assert checks["generic_alpha_star_minus_(64)"] == "0" and checks["generic_objective_minus_(65)"] == "0"
     assert checks["3-outcome_(63)_minus_reduced_form"] == "0"
+
+
+@pytest.mark.parametrize("premise", [{"linearization_factor": 1}, {"with_sign": False}])
+def test_alg1_every_n_proof_refutes_a_wrong_linearization_or_an_unsigned_probability_derivative(premise):
+    out = se.check_alg1_every_n(_ctx(), **premise)
+    assert out.verdict is Verdict.REFUTED

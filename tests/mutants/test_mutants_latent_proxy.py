@@ -204,3 +204,9 @@ def test_corb1_generic_pit_refutes_a_flat_cdf_and_the_01_reading_is_the_identity
     assert prx.check_corb1_pit_smt(_ctx()).verdict is Verdict.PROVED
     assert prx.check_corb1_printed_identity(_ctx(), encoding="01").verdict is Verdict.PROVED
     assert prx.check_corb1_printed_identity(_ctx()).counterexample["line5_factor"] == "2"
+
+
+@pytest.mark.parametrize("premise", [{"mirror": "F"}, {"what": "mirror", "mirror": "F"},
+                                     {"smd_rate": sympy.Integer(1)}])
+def test_p1_generic_proof_refutes_a_wrong_mirror_map_or_rate(premise):
+    _refuted(lat.check_p1_generic(_ctx(), **premise))
