@@ -786,6 +786,35 @@ def check_corb1_printed_identity(ctx: MethodContext, *, name: str = "logistic", 
                                   f"{rows['T = 2F - 1']}) or in the {{0, 1}} encoding. A constant factor only."])
 
 
+def check_identity_only_uniform(ctx: MethodContext, *, names=NOISES, families=None) -> Outcome:
+    """Section 2.2: back-propagating 'as if the threshold were the identity' is Alg. 1 'only for the case of
+    uniform noise'.  Per family: is line 5's factor 2F'(a) = 1 on the interior of the support (sympy, region by
+    region)?  It must hold for the uniform noise and fail (with a witness) for every other family; generically,
+    2F' = 1 on an interval forces F(a) = a/2 + C there (sympy dsolve), i.e. uniform noise.  Outside the uniform
+    noise's support 2F' = 0: recorded (the identity and Htanh differ for |a| > 1)."""
+    a = sympy.Symbol("a", real=True)
+    Fg = sympy.Function("F")
+    ode = sympy.dsolve(sympy.Eq(2 * sympy.diff(Fg(a), a), 1), Fg(a))
+    rows, bad = [], []
+    for name in names:
+        fam = _fam(name, families)
+        lo, hi = (sympy.sympify(v) for v in _SUPPORT.get(name, (-OO, OO)))
+        ok, witness = zero_on_regions(2 * fam.pdf.subs(Z, A) - 1, A, lo, hi)
+        row = {"noise": fam.name, "2F' = 1 on the support interior": ok, "witness": witness,
+               "support": f"({lo}, {hi})"}
+        if name == "uniform":
+            row["2F' outside the support (a = 2)"] = str(sympy.simplify(2 * fam.pdf.subs(Z, 2)))
+        rows.append(row)
+        if (name == "uniform") is not bool(ok):
+            bad.append(row)
+    evidence = {"instances": rows, "generic: 2F' = 1 on an interval gives": str(ode)}
+    if bad:
+        return Outcome(Verdict.REFUTED, evidence, counterexample=bad[0])
+    if any(r["2F' = 1 on the support interior"] is None for r in rows):
+        return Outcome(Verdict.INCONCLUSIVE, evidence)
+    return Outcome(Verdict.PROVED, evidence)
+
+
 SBN_COR_B1 = Claim(
     id="SBN-COR-B1",
     title="Cor. B.1: T = F makes T(z) uniform and line 5 of Alg. 1 the identity",
@@ -800,7 +829,9 @@ SBN_COR_B1 = Claim(
         "For the logistic and gaussian noise (F strictly increasing on R) and the uniform and triangular noise (on "
         "the interior of the support): T(z) = F(z) has cdf G(t) = t on (0, 1); hence line 5 of Alg. 1 for the "
         "transformed model multiplies by the constant 2G'(a~) = 2, and chaining through T gives 2G'(F(a))F'(a) = "
-        "2F'(a), the original estimator. (The constant is 1, the identity proxy, for T = 2F - 1.)"
+        "2F'(a), the original estimator. (The constant is 1, the identity proxy, for T = 2F - 1 or in the {0, 1} "
+        "encoding.) Section 2.2's restatement 'correct only for uniform noise' is checked: 2F' = 1 on the support "
+        "holds for the uniform noise only."
     ),
     readings=(
         Reading("pm1", "x in {-1, 1} as in Alg. 1 (line 5 multiplies by 2G')"),
@@ -819,6 +850,11 @@ SBN_COR_B1 = Claim(
                "F(z) of 1e5 samples inside the DKW band of U(0, 1); slope of E[sign(t - F(z))] contains 2 "
                "(half-width <= 0.1 needed)", part="T(z) uniform, line 5 constant",
                scope=Scope("the four noises' samplers, 10^5 samples")),
+        Method("printed-identity-only-uniform", Kind.SYMBOLIC, check_identity_only_uniform,
+               "section 2.2: line 5 is the identity (2F' = 1) on the support only for uniform noise",
+               part="printed: section 2.2 'only for uniform noise'", role="printed", category=Category.ERROR,
+               scope=Scope.whole("every F: 2F' = 1 on the support forces uniform noise (dsolve); the four families "
+                                 "checked region by region")),
         Method("printed-just-identity", Kind.SYMBOLIC, check_corb1_printed_identity,
                "line 5's factor under T = F vs the identity (1), +-1 encoding", part="printed: 'just identity'",
                role="printed", reading="pm1", category=Category.CONVENTION,
@@ -833,6 +869,11 @@ SBN_COR_B1 = Claim(
         Finding(Category.IMPRECISION,
                 "Cor. B.1 assumes F strictly monotone; the uniform and triangular cdfs (Fig. A.1) are strictly "
                 "monotone only on their support, where the statement holds (checked on the interior)."),
+        Finding(Category.IMPRECISION,
+                "Section 2.2 restates: the description 'back-propagate as if the threshold were the identity' is "
+                "correct 'but only for the case of uniform noise'. Line 5's factor 2F' is 1 only on the support "
+                "[-1, 1] of the uniform noise (method printed-identity-only-uniform) and 0 outside, where the "
+                "identity passes 1: it is Htanh's derivative, the identity only for |a| < 1."),
         Finding(Category.CONVENTION,
                 "'Just identity' is identity up to the factor 2 of the +-1 encoding when T = F (reading 'pm1', method "
                 "printed-just-identity: factor 2); it is exactly the identity in the {0, 1} encoding (reading '01')."),

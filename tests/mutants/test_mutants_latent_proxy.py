@@ -210,3 +210,11 @@ def test_corb1_generic_pit_refutes_a_flat_cdf_and_the_01_reading_is_the_identity
                                      {"smd_rate": sympy.Integer(1)}])
 def test_p1_generic_proof_refutes_a_wrong_mirror_map_or_rate(premise):
     _refuted(lat.check_p1_generic(_ctx(), **premise))
+
+
+def test_identity_only_uniform_refutes_a_uniform_noise_with_the_wrong_scale():
+    fam = NOISE_FAMILIES["uniform"]
+    doubled = NoiseFamily("uniform-doubled", 2 * fam.pdf, fam.cdf, fam.icdf)
+    out = _refuted(prx.check_identity_only_uniform(_ctx(), families={"uniform": doubled}))
+    assert out.counterexample["noise"] == "uniform-doubled"
+    assert prx.check_identity_only_uniform(_ctx()).verdict is Verdict.PROVED
