@@ -778,9 +778,16 @@ def check_metrics_exact(ctx: MethodContext, *, sizes=None, noises=("logistic", "
     if abs(sign_example["EI^2_plus_2(65)"]) > 1e-12 * (ex2.improvement.value**2 + 1) and bad is None:
         bad = {"sign_example": sign_example, "note": "(66)^2 != -(2/eps)(65)"}
     evidence = {"instances": rows, "sign_example": sign_example}
+    found = []
+    if sign_example["EI_(66)"] > 0 and sign_example["alpha_star_(64)"] < 0:
+        found.append(Finding(Category.IMPRECISION,
+                             f"measured: ST on {sign_example['loss']} has EI (66) = {sign_example['EI_(66)']:+.3f} "
+                             f"(ascent predicted) while alpha* (64) = {sign_example['alpha_star_(64)']:.3f} < 0 "
+                             f"reaches (65) = {sign_example['objective_(65)']:.3f} (a decrease): the signed (66) is "
+                             "not equivalent to (65)"))
     if bad:
-        return Outcome(Verdict.REFUTED, evidence, counterexample=bad)
-    return Outcome(Verdict.VERIFIED, evidence)
+        return Outcome(Verdict.REFUTED, evidence, counterexample=bad, discrepancies=found)
+    return Outcome(Verdict.VERIFIED, evidence, discrepancies=found)
 
 
 def check_metrics_montecarlo(ctx: MethodContext, *, n: int = 6, noises=NOISES, samples=None,
@@ -898,10 +905,8 @@ SBN_METRICS = Claim(
         Finding(Category.IMPRECISION,
                 "(66) is called 'an equivalent metric' obtained as the square root of (65); (65) is even in E<G,g> "
                 "(alpha in (64) may be negative), so the signed (66) is equivalent to (65) only for E<G,g> >= 0; the "
-                "paper keeps the sign on purpose, which makes (66) more informative than (65), not equivalent. "
-                "Measured (method exact-vs-formulas, evidence sign_example): ST on Example 2's loss x - sin(2 pi x), "
-                "n = 1, logistic noise, a = 0.3 has EI = +0.915 (ascent predicted) while alpha* = -0.189 < 0 reaches "
-                "(65) = -0.419 (a decrease)."),
+                "paper keeps the sign on purpose, which makes (66) more informative than (65), not equivalent "
+                "(method exact-vs-formulas measures an instance on Example 2's loss)."),
         Finding(Category.CONVENTION,
                 "ECS convention: a draw with G = 0 contributes cosine 0 (the paper does not say; stecheck's choice)."),
     ),

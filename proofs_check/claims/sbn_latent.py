@@ -770,11 +770,28 @@ def check_p2_symbolic(ctx: MethodContext, *, target=EQ57, kl_scale=1) -> Outcome
     (eta_next,) = sympy.solve(sympy.Eq(stat_eta, 0), _ETA)
     convex = sympy.simplify(sympy.diff(objective, th, 2) * th * (1 - th))  # = c/eps + lambda > 0
     diff = sympy.simplify(eta_next - target)
+    # the same derivation for F = sigmoid(2z): D_Phi = KL/2 and logit(theta) = 2 eta; the latent decay is the
+    # lambda-coefficient of eta_next = (eta_t - eps g)/(1 + eps * decay)
+    obj2 = _G * th + sympy.Rational(1, 2) * mr.bernoulli_kl() / _EPS - _LAM * mr.bernoulli_entropy()
+    stat2 = sympy.expand_log(sympy.diff(obj2, th), force=True)
+    stat2 = stat2.subs(sympy.log(th), 2 * _ETA + sympy.log(1 - th)).subs(sympy.log(mr.THETA_T),
+                                                                        2 * _ETA_T + sympy.log(1 - mr.THETA_T))
+    (eta_next2,) = sympy.solve(sympy.Eq(sympy.simplify(stat2), 0), _ETA)
+    decay2 = sympy.simplify(((_ETA_T - _EPS * _G) / eta_next2 - 1) / _EPS)
+    lib_kl, lib_b = mr.vb_step("kl"), mr.vb_step("bregman")
+    library_gaps = {
+        "theory.mirror.vb_step(kl).eta_next - derived": str(sympy.simplify(lib_kl["eta_next"] - eta_next)),
+        "theory.mirror.vb_step(bregman).eta_next - derived": str(sympy.simplify(lib_b["eta_next"] - eta_next2)),
+        "theory.mirror.vb_step(bregman).latent_decay - derived": str(sympy.simplify(lib_b["latent_decay"] - decay2)),
+    }
     evidence = {"objective": str(objective), "stationarity_in_logits": str(stat_eta),
                 "eta_next": str(sympy.simplify(eta_next)), "target": str(target), "difference": str(diff),
                 "second_derivative_times_theta(1-theta)": str(convex),
-                "theory.mirror.vb_step(kl).eta_next": str(mr.vb_step("kl")["eta_next"]),
-                "sigmoid(2z)_scaling_latent_decay": str(mr.vb_step("bregman")["latent_decay"])}
+                "theory.mirror.vb_step(kl).eta_next": str(lib_kl["eta_next"]),
+                "sigmoid(2z)_scaling_latent_decay": str(decay2),
+                "library_vs_derived": library_gaps}
+    if c == 1 and any(v != "0" for v in library_gaps.values()):
+        return Outcome(Verdict.REFUTED, evidence, counterexample={"library_vs_derived": library_gaps})
     if diff != 0:
         point = {_ETA_T: 1, _G: 1, _EPS: sympy.Rational(1, 2), _LAM: 1}
         return Outcome(Verdict.REFUTED, evidence, counterexample={
