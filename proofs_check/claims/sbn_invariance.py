@@ -9,8 +9,9 @@ In contrast a hand-designed proxy ``d`` used as ``d(T(a)) T'(a)`` changes.
 
 The printed statement says "strictly monotone"; a strictly *decreasing* ``T``
 reverses every sign, so (19) holds for strictly increasing ``T`` only.  The
-statement as checked says increasing; a printed-role method measures the
-decreasing case.
+claim has three readings (increasing, decreasing, either) and a verdict for
+each; the generic-T parts are proved by z3 (uninterpreted ``T`` with a
+monotonicity on the pair {a, z}, which is all (19) involves) and sympy (generic ``F``, ``T``, ``T^{-1}``).
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ import sympy
 from stecheck.numerics.noise import get_noise as numeric_noise
 from stecheck.theory.noise import NOISE_FAMILIES, Z
 
-from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Series, Source
-from ..verdict import Verdict
+from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Reading, Series
+from ..verdict import Category, Finding, Scope, Verdict
 from ._common import SbnSource
 
 __all__ = ["CLAIMS", "Transform", "INCREASING", "DECREASING", "check_samples_unchanged"]
@@ -101,26 +102,100 @@ def check_symbolic_transforms(ctx: MethodContext, *, noises=("logistic", "gaussi
                              "method": "sympy.simplify of G(T(a)) - F(a) and 2G'(T(a))T'(a) - 2F'(a) to 0"})
 
 
-def check_generic_chain_rule_smt(ctx: MethodContext, *, factor: int = 1) -> Outcome:
-    """z3: for any reals with Tinv'(T(a)) * T'(a) = 1 (inverse function theorem), F'(a) Tinv'(T(a)) T'(a) = F'(a).
+def z3_sign_obligation(direction: str = "increasing") -> dict:
+    """z3 with an *uninterpreted* T: R -> R, monotone on the pair {a, z}: is sign(a - z) = sign(T(a) - T(z))
+    for all reals a, z?
 
-    This is the one algebraic step of the proof for *generic* F and T:
-    d/da G(T(a)) = F'(Tinv(T(a))) Tinv'(T(a)) T'(a) and Tinv(T(a)) = a.
+    ``direction``: ``"increasing"`` (u < v => T(u) < T(v)), ``"decreasing"`` (u < v => T(u) > T(v)) or
+    ``"non-decreasing"`` (u <= v => T(u) <= T(v); a false premise for mutants).  The negated statement is
+    asserted; ``unsat`` proves (19) for *every* T of that kind (generic T, no instance chosen), ``sat`` gives a
+    counterexample (a, z and T's values at them).  A fresh ``z3.Context`` per call and fixed solver settings make
+    the query text and the verdict independent of whatever else ran in the process.
     """
     import z3
 
-    fp, dtinv, tp = z3.Reals("Fprime_a dTinv_at_Ta dT_a")
-    claim = z3.Implies(z3.And(tp > 0, dtinv * tp == 1), fp * dtinv * tp == factor * fp)
-    solver = z3.Solver()
-    solver.add(z3.Not(claim))
+    zctx = z3.Context()
+    R = z3.RealSort(zctx)
+    T = z3.Function("T", R, R)
+    a, z = z3.Real("a", zctx), z3.Real("z", zctx)
+    # monotonicity of T on the pair {a, z}: the statement involves T only at a and z, and any two values
+    # ordered this way extend (linearly) to a T of that kind on all of R, so the pair is all that matters
+    strict = {"increasing": lambda u, v: z3.Implies(u < v, T(u) < T(v)),
+              "decreasing": lambda u, v: z3.Implies(u < v, T(u) > T(v)),
+              "non-decreasing": lambda u, v: z3.Implies(u <= v, T(u) <= T(v))}[direction]
+    premise = z3.And(strict(a, z), strict(z, a))
+
+    def sgn(e):
+        return z3.If(e > 0, z3.RealVal(1, zctx), z3.If(e < 0, z3.RealVal(-1, zctx), z3.RealVal(0, zctx)))
+
+    solver = z3.Solver(ctx=zctx)
+    solver.set("random_seed", 0)
+    solver.set("timeout", 20_000)
+    solver.add(premise, sgn(a - z) != sgn(T(a) - T(z)))
     status = solver.check()
-    evidence = {"query": solver.sexpr(), "z3_status": str(status), "z3_version": z3.get_version_string()}
-    if status == z3.unsat:
-        return Outcome(Verdict.PROVED, evidence)
+    out = {"T": f"uninterpreted, strictly {direction}" if direction != "non-decreasing" else
+           "uninterpreted, non-decreasing", "query": solver.sexpr(), "z3_status": str(status),
+           "z3_version": z3.get_version_string()}
     if status == z3.sat:
-        model = solver.model()
-        return Outcome(Verdict.REFUTED, evidence, counterexample={str(d): str(model[d]) for d in model.decls()})
+        m = solver.model()
+        av, zv = m.eval(a, model_completion=True), m.eval(z, model_completion=True)
+        out["counterexample"] = {"a": str(av), "z": str(zv), "T(a)": str(m.eval(T(a), model_completion=True)),
+                                 "T(z)": str(m.eval(T(z), model_completion=True))}
+    return out
+
+
+def check_sign_invariance_smt(ctx: MethodContext, *, direction: str = "increasing") -> Outcome:
+    """z3: (19) sign(a - z) = sign(T(a) - T(z)) for all a, z and every T of the given kind (generic T).
+
+    For increasing T this is part (i) of the claim in full generality; the event {z <= a} = {T(z) <= T(a)}
+    follows, so the sampling probability G(T(a)) = F(a) is unchanged for every F.
+    """
+    res = z3_sign_obligation(direction)
+    evidence = {k: v for k, v in res.items() if k != "counterexample"}
+    if res["z3_status"] == "unsat":
+        return Outcome(Verdict.PROVED, evidence)
+    if res["z3_status"] == "sat":
+        return Outcome(Verdict.REFUTED, evidence, counterexample=res["counterexample"])
     return Outcome(Verdict.INCONCLUSIVE, evidence)
+
+
+def check_generic_chain_rule_sympy(ctx: MethodContext, *, transformed_cdf: str = "F o T^-1",
+                                   factor: int = 2) -> Outcome:
+    """sympy with *generic* functions F, T, T^{-1}: 2 G'(T(a)) T'(a) = 2 F'(a) for G = F o T^{-1}.
+
+    Only two facts about T^{-1} are used, both derived here: T^{-1}(T(a)) = a (definition of the inverse,
+    for increasing T; then G(t) = P(T(z) <= t) = F(T^{-1}(t))) and, differentiating it,
+    (T^{-1})'(T(a)) T'(a) = 1 (solved for (T^{-1})'(T(a)) by sympy).  Nothing is assumed about F.
+    ``transformed_cdf="F o T"`` (a wrong transformed cdf) and ``factor`` are mutant premises.
+    """
+    a, t, s = sympy.symbols("a t s", real=True)
+    F, T, Tinv = sympy.Function("F"), sympy.Function("T"), sympy.Function("Tinv")
+    dTinv = sympy.Symbol("dTinv_at_Ta")          # stands for (T^{-1})'(T(a))
+    G = F(Tinv(t)) if transformed_cdf == "F o T^-1" else F(T(t))
+    def is_dTinv(e):
+        return isinstance(e, sympy.Derivative) and getattr(e.expr, "func", None) == Tinv
+
+    # the identity T^{-1}(T(a)) = a, differentiated: (T^{-1})'(T(a)) T'(a) = 1
+    d_identity = sympy.diff(Tinv(T(a)), a).replace(is_dTinv, lambda e: dTinv)
+    (dTinv_value,) = sympy.solve(sympy.Eq(d_identity, 1), dTinv)
+    backward = factor * sympy.diff(G, t).subs(t, T(a)) * sympy.diff(T(a), a)
+    Fp = sympy.Function("Fprime")                # F' as a function, so that its argument can be substituted
+
+    def is_dF(e):
+        return isinstance(e, sympy.Derivative) and getattr(e.expr, "func", None) == F and len(e.variables) == 1
+
+    backward = backward.replace(is_dTinv, lambda e: dTinv).replace(is_dF, lambda e: Fp(e.expr.args[0]))
+    backward = backward.subs(Tinv(T(a)), a).subs(dTinv, dTinv_value)
+    target = 2 * Fp(a)
+    residual = sympy.simplify(backward.doit() - target)
+    evidence = {"transformed_cdf": transformed_cdf, "backward_factor": str(backward),
+                "(T^-1)'(T(a)) from d/da T^-1(T(a)) = 1": str(dTinv_value), "target": str(target),
+                "residual": str(residual), "assumptions": "F differentiable; T differentiable, strictly increasing "
+                "with differentiable inverse (T' != 0); nothing else"}
+    if residual == 0:
+        return Outcome(Verdict.PROVED, evidence)
+    return Outcome(Verdict.REFUTED, evidence, counterexample={"residual": str(residual),
+                                                              "transformed_cdf": transformed_cdf})
 
 
 def check_samples_unchanged(ctx: MethodContext, *, transforms=INCREASING,
@@ -242,38 +317,73 @@ SBN_B1 = Claim(
     statement_printed=(
         "sign(a_i - z_i) = sign(T(a_i) - T(z_i)) for any strictly monotone mapping T: R -> R (19). "
         "The gradient computed by Alg. 1 is invariant to equivalent transformations under sign as in (19). "
-        "Empirical straight-through approaches where the proxy is hand-designed fail to maintain this property."
+        "Empirical straight-through approaches where the proxy is hand-designed fail to maintain this property. "
+        "[Section 2.2 restates: 'for any strictly monotone mapping T. Consistently, the ST gradient by Alg. 1 is "
+        "also invariant to T ... In particular, rescaling the proxy leads to different estimators.']"
     ),
     statement_checked=(
-        "For every continuous strictly increasing noise cdf F and every strictly increasing differentiable T, "
-        "with z~ = T(z), a~ = T(a) and G the cdf of z~: (i) sign(a - z) = sign(a~ - z~) for all z, hence "
-        "P(x = 1) = G(a~) = F(a); (ii) the Alg. 1 backward factor w.r.t. a, 2 G'(a~) T'(a), equals 2 F'(a). "
-        "(iii) For the hand-designed deterministic proxies Htanh, tanh and ApproxSign there is a strictly "
-        "increasing T (T(a) = 3a) and an a where d(T(a)) T'(a) != d(a). Instances: noises logistic, uniform, "
-        "triangular, gaussian (scaled so that 2F'(0) = 1); T in {3a+1, exp(a), atan(a), softplus(a)}."
+        "Reading 'increasing' (the one the proof uses: P(z~ <= a~) = P(z <= a)): for every continuous noise cdf F "
+        "and every strictly increasing differentiable T with differentiable inverse, with z~ = T(z), a~ = T(a) and "
+        "G the cdf of z~: (i) sign(a - z) = sign(a~ - z~) for all a, z (z3, generic T), hence P(x = 1) = G(a~) = "
+        "F(a); (ii) the Alg. 1 backward factor w.r.t. a, 2 G'(a~) T'(a), equals 2 F'(a) (sympy, generic F and T). "
+        "(iii) For the hand-designed deterministic proxies Htanh, tanh and ApproxSign the rescaling T(a) = 3a gives "
+        "an a with d(T(a)) T'(a) != d(a). Readings 'decreasing' and 'either' (the literal 'any strictly "
+        "monotone') are checked too: (19) fails for every strictly decreasing T."
+    ),
+    readings=(
+        Reading("increasing", "T strictly increasing (the reading the proof uses)"),
+        Reading("decreasing", "T strictly decreasing"),
+        Reading("either", "T strictly monotone in either direction (the literal 'any strictly monotone')"),
     ),
     methods=(
+        Method("z3-sign-invariance", Kind.SMT, check_sign_invariance_smt,
+               "z3, uninterpreted T monotone on {a, z} (which every strictly increasing T is, and which extends to "
+               "one): sign(a - z) = sign(T(a) - T(z)) for all a, z", part="(i) binary state and sampling probability unchanged", reading="increasing",
+               scope=Scope.whole("every strictly increasing T: R -> R, all a, z (generic T); hence every F")),
+        Method("samples-unchanged", Kind.PROPERTY, check_samples_unchanged,
+               "on seeded noise samples the binary states coincide exactly; numeric inverse + finite "
+               "differences reproduce the backward factor (tolerance 1e-6)",
+               part="(i) binary state and sampling probability unchanged", reading="increasing",
+               scope=Scope("4 noises x T in {3a+1, exp, atan, softplus}, 20,000 samples x 10 values of a")),
+        Method("sympy-generic-chain-rule", Kind.SYMBOLIC, check_generic_chain_rule_sympy,
+               "generic F, T, T^-1: 2G'(T(a))T'(a) - 2F'(a) simplifies to 0, using only T^-1(T(a)) = a and its "
+               "derivative", part="(ii) backward factor unchanged", reading="increasing",
+               scope=Scope.whole("every differentiable F and every differentiable strictly increasing T with "
+                                 "differentiable inverse (generic functions)")),
         Method("sympy-transforms", Kind.SYMBOLIC, check_symbolic_transforms,
                "G = F o T^{-1} in closed form; sympy simplifies G(T(a)) - F(a) and 2G'(T(a))T'(a) - 2F'(a) to 0",
-               part="invariance"),
-        Method("z3-chain-rule", Kind.SMT, check_generic_chain_rule_smt,
-               "z3 proves the proof's algebraic step for generic F, T (inverse function theorem)",
-               part="invariance"),
-        Method("samples-unchanged", Kind.EXACT, check_samples_unchanged,
-               "on seeded noise samples the binary states coincide exactly; numeric inverse + finite "
-               "differences reproduce the backward factor", part="invariance"),
-        Method("proxy-changes", Kind.EXACT, check_hand_designed_proxy_changes,
-               "hand-designed proxies (Htanh, tanh, ApproxSign) change under T(a) = 3a", part="hand-designed"),
-        Method("printed-decreasing-T", Kind.EXACT,
+               part="(ii) backward factor unchanged", reading="increasing",
+               scope=Scope("noises logistic, gaussian x T in {3a+1, exp(a), atan(a), softplus(a)}")),
+        Method("proxy-changes", Kind.PROPERTY, check_hand_designed_proxy_changes,
+               "hand-designed proxies (Htanh, tanh, ApproxSign) change under T(a) = 3a (401-point grid; "
+               "a change must exceed 1e-9)", part="(iii) hand-designed proxies change",
+               scope=Scope.whole("existential ('fail to maintain'): one witness per proxy decides it")),
+        Method("z3-decreasing-T", Kind.SMT, functools.partial(check_sign_invariance_smt, direction="decreasing"),
+               "z3, uninterpreted strictly decreasing T: does (19) hold?", part="printed: 'strictly monotone' T",
+               role="printed", reading="decreasing", category=Category.IMPRECISION,
+               scope=Scope.whole("every strictly decreasing T (generic T)")),
+        Method("printed-decreasing-T", Kind.PROPERTY,
                functools.partial(check_samples_unchanged, transforms=DECREASING, noises=("logistic",)),
-               "the printed 'strictly monotone': does (19) hold for strictly decreasing T?",
-               part="printed: monotone T", role="printed"),
+               "samples: does (19) hold for T(a) = -a and exp(-a)?", part="printed: 'strictly monotone' T",
+               role="printed", reading="decreasing", category=Category.IMPRECISION,
+               scope=Scope("logistic noise, T in {-a, exp(-a)}")),
+        Method("printed-any-monotone-T", Kind.PROPERTY,
+               functools.partial(check_samples_unchanged, transforms=DECREASING + INCREASING, noises=("logistic",)),
+               "samples: does (19) hold for every strictly monotone T of both directions?",
+               part="printed: 'strictly monotone' T", role="printed", reading="either",
+               category=Category.IMPRECISION,
+               scope=Scope("logistic noise, 2 decreasing and 4 increasing T (one failing T decides the reading)")),
     ),
     discrepancies=(
-        "Printed 'for any strictly monotone mapping T'; for a strictly decreasing T (e.g. T(a) = -a) "
-        "sign(T(a) - T(z)) = -sign(a - z) for every z, so (19) holds only for strictly increasing T "
-        "(method printed-decreasing-T measures this). The proof's argument P(z~ <= a~) = P(z <= a) also uses "
-        "an increasing T.",
+        Finding(Category.IMPRECISION,
+                "Printed 'for any strictly monotone mapping T' (also in section 2.2); for a strictly decreasing T "
+                "(e.g. T(a) = -a) sign(T(a) - T(z)) = -sign(a - z) for every z != a, so (19) and the invariance "
+                "hold only for strictly increasing T, the reading the proof itself uses (P(z~ <= a~) = P(z <= a)). "
+                "Ambiguous wording, not a false intended result: readings 'decreasing' and 'either' are refuted "
+                "(methods z3-decreasing-T, printed-decreasing-T, printed-any-monotone-T), 'increasing' holds."),
+        Finding(Category.MISPRINT,
+                "The proof's last line is extracted as 'd/da G(T(a)) = F'(a)' with the derivative signs garbled; "
+                "reconstructed as d/da G(T(a)) = G'(T(a)) T'(a) = F'(a) (method sympy-generic-chain-rule)."),
     ),
     tags=("sbn", "invariance"),
 )

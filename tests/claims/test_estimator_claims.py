@@ -29,3 +29,23 @@ def test_metrics_discrepancy_on_the_sign_of_66_is_reported(run):
     mc = next(m for m in res.methods if m.name == "monte-carlo-vs-exact")
     assert mc.evidence["intervals_missing_exact"] == 0
     assert ("SBN-METRICS", "ei-exact-vs-mc") in {(res.claim_id, f.name) for m in res.methods for f in m.figures}
+
+
+def test_alg1_nine_is_checked_without_any_2F_prime_in_the_reference(run):
+    res = _claim(run, "SBN-ALG1")
+    fd = next(m for m in res.methods if m.name == "backprop-vs-finite-differences")
+    for r in fd.evidence["instances"]:
+        assert r["per_state_max_abs_gap"] < 1e-9 < r["per_state_max_tolerance"] < 1e-3
+        assert r["expectation_max_abs_gap"] < 1e-9 < r["expectation_tolerance"] < 1e-3
+    every_n = next(m for m in res.methods if m.name == "sympy-every-n")
+    assert every_n.evidence["(6)_minus_gradient"] == "0" and every_n.scope.complete
+    sym = next(m for m in res.methods if m.name == "sympy-generic-F")
+    assert not sym.scope.complete  # n <= 2 only
+
+
+def test_metrics_proof_covers_every_law_and_mc_states_its_precision(run):
+    res = _claim(run, "SBN-METRICS")
+    sym = next(m for m in res.methods if m.name == "sympy-minimisation")
+    assert sym.scope.complete and sym.evidence["checks"]["generic_alpha_star_minus_(64)"] == "0"
+    mc = next(m for m in res.methods if m.name == "monte-carlo-vs-exact")
+    assert mc.evidence["precise_enough_to_decide"]

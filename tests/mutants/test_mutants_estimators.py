@@ -5,7 +5,11 @@
 * a proxy objective (63) whose quadratic term has the wrong sign (symbolic check);
 * the expected improvement (66) with the sign dropped (exact check);
 * a reference gradient that is off by a constant (Monte Carlo check);
-* a non-linear loss given to the "linear L is exact" check.
+* a non-linear loss given to the "linear L is exact" check;
+* (9) against references with no 2F' in them: an ST backward with F' instead of 2F', the identity proxy, the
+  density at the wrong point, or a wrong local derivative upstream of the ST node (backprop vs finite differences);
+* the every-n proof of (6) and (8) with a wrong linearization or an unsigned d p(x_i)/d a_i;
+* Monte Carlo intervals too wide to decide give INCONCLUSIVE.
 """
 
 import numpy as np
@@ -76,3 +80,50 @@ def test_generic_loss_is_really_generic():
     syms |= {L.grad(s, i) for s in [(-1, -1), (-1, 1), (1, -1), (1, 1)] for i in range(2)}
     assert len(syms) == 12
     assert np.isclose(float(L.local_model((1, 1)).subs(dict(zip(xs, (1, 1)))).subs(L.value((1, 1)), 3.0)), 3.0)
+
+
+# ---------------------------------------------------------------- (9) against references with no 2F' in them
+
+
+import pytest
+
+
+@pytest.mark.parametrize("premise", [
+    {"st_backward": "no-factor-2"},       # F' instead of 2F'
+    {"st_backward": "identity"},          # the identity proxy
+    {"st_backward": "shifted-density"},   # 2F' at the wrong point
+    {"tanh_vjp": "input"},                # a wrong local derivative upstream of the ST node
+])
+def test_alg1_backprop_vs_finite_differences_refutes_wrong_backward_passes(premise):
+    out = se.check_alg1_backprop_vs_fd(_ctx(), noises=("logistic", "triangular"), **premise)
+    assert out.verdict is Verdict.REFUTED
+    ce = out.counterexample
+    # the failure is O(1), far beyond the finite-difference tolerance
+    assert ce["per_state_max_abs_gap"] > 1e3 * ce["per_state_max_tolerance"]
+
+
+def test_alg1_backprop_vs_finite_differences_passes_the_correct_backward():
+    out = se.check_alg1_backprop_vs_fd(_ctx())
+    assert out.verdict is Verdict.VERIFIED
+    assert max(r["per_state_max_abs_gap"] for r in out.evidence["instances"]) < 1e-9
+    assert max(r["expectation_max_abs_gap"] for r in out.evidence["instances"]) < 1e-9
+
+
+def test_metrics_montecarlo_is_inconclusive_when_its_intervals_are_too_wide():
+    out = se.check_metrics_montecarlo(_ctx(), noises=("logistic",), samples=200)
+    assert out.verdict is Verdict.INCONCLUSIVE
+    assert out.evidence["max_half_width_over_required"] > 1
+
+
+def test_metrics_symbolic_is_proved_for_every_law_of_g():
+    out = se.check_metrics_symbolic(_ctx())
+    assert out.verdict is Verdict.PROVED
+    checks = out.evidence["checks"]
+    assert checks["generic_alpha_star_minus_(64)"] == "0" and checks["generic_objective_minus_(65)"] == "0"
+    assert checks["3-outcome_(63)_minus_reduced_form"] == "0"
+
+
+@pytest.mark.parametrize("premise", [{"linearization_factor": 1}, {"with_sign": False}])
+def test_alg1_every_n_proof_refutes_a_wrong_linearization_or_an_unsigned_probability_derivative(premise):
+    out = se.check_alg1_every_n(_ctx(), **premise)
+    assert out.verdict is Verdict.REFUTED

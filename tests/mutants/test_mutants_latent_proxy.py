@@ -150,3 +150,71 @@ def test_corb1_symbolic_refutes_a_transform_that_is_not_the_cdf():
 
 def test_corb1_samples_refute_a_transform_that_is_not_the_cdf():
     _refuted(prx.check_corb1_samples(_ctx(), names=("logistic",), transforms={"logistic": lat.LogisticK(1)}))
+
+
+# ---------------------------------------------------------------- issue 8: compared numbers, readings, precision
+
+
+def test_pgd_symbolic_compares_the_library_eps_prime(monkeypatch):
+    monkeypatch.setattr(mr, "pgd_eps_prime", lambda: 2 * sympy.Symbol("epsilon", real=True))
+    out = _refuted(lat.check_pgd_symbolic(_ctx()))
+    assert any(m["what"] == "theory.mirror.pgd_eps_prime" for m in out.counterexample["mismatches"])
+
+
+def test_proxy_backward_is_compared_with_the_named_proxy_itself():
+    # published backward right, forward proxy wrong (tanh(2a)): only the comparison with d/da of the named
+    # forward proxy can notice
+    wrong = prx.ProxyCase("logistic", "tanh(2a)", sympy.tanh(2 * prx.A), 1 - sympy.tanh(prx.A) ** 2)
+    out = _refuted(prx.check_proxy_backward_symbolic(_ctx(), cases=(wrong,)))
+    assert out.counterexample["2F' = d/da named proxy"] is False
+    assert out.counterexample["2F' = published proxy derivative"] is True
+
+
+def test_proxy_backward_is_compared_with_theory_proxy_backward(monkeypatch):
+    monkeypatch.setattr(prx, "proxy_backward", lambda fam: 2 * fam.pdf.subs(prx.Z, prx.A) / 2)
+    out = _refuted(prx.check_proxy_backward_symbolic(_ctx()))
+    assert out.counterexample["2F' = theory.noise.proxy_backward"] is False
+
+
+def test_approxsign_readings():
+    _refuted(prx.check_approxsign_output_scaled(_ctx()))
+    tri = (prx.PROXY_CASES[2],)
+    assert prx.check_proxy_forward_symbolic(_ctx(), cases=tri).verdict is Verdict.PROVED
+
+
+def test_printed_uniform_density_is_refuted_literally():
+    out = _refuted(prx.check_printed_density(_ctx(), which="uniform"))
+    assert out.counterexample["total_mass"] == "2"
+
+
+@pytest.mark.parametrize("check, kwargs", [
+    (prx.check_init_montecarlo, {"samples": 500}),
+    (prx.check_proxy_montecarlo, {"samples": 300}),
+    (prx.check_corb1_samples, {"samples": 300}),
+])
+def test_monte_carlo_methods_are_inconclusive_when_too_wide(check, kwargs):
+    out = check(_ctx(), **kwargs)
+    assert out.verdict is Verdict.INCONCLUSIVE, out.evidence.get("max_half_width_over_required")
+    assert out.evidence["max_half_width_over_required"] > 1
+
+
+def test_corb1_generic_pit_refutes_a_flat_cdf_and_the_01_reading_is_the_identity():
+    out = _refuted(prx.check_corb1_pit_smt(_ctx(), monotone="non-decreasing"))
+    assert out.counterexample["z"] != out.counterexample["w"]
+    assert prx.check_corb1_pit_smt(_ctx()).verdict is Verdict.PROVED
+    assert prx.check_corb1_printed_identity(_ctx(), encoding="01").verdict is Verdict.PROVED
+    assert prx.check_corb1_printed_identity(_ctx()).counterexample["line5_factor"] == "2"
+
+
+@pytest.mark.parametrize("premise", [{"mirror": "F"}, {"what": "mirror", "mirror": "F"},
+                                     {"smd_rate": sympy.Integer(1)}])
+def test_p1_generic_proof_refutes_a_wrong_mirror_map_or_rate(premise):
+    _refuted(lat.check_p1_generic(_ctx(), **premise))
+
+
+def test_identity_only_uniform_refutes_a_uniform_noise_with_the_wrong_scale():
+    fam = NOISE_FAMILIES["uniform"]
+    doubled = NoiseFamily("uniform-doubled", 2 * fam.pdf, fam.cdf, fam.icdf)
+    out = _refuted(prx.check_identity_only_uniform(_ctx(), families={"uniform": doubled}))
+    assert out.counterexample["noise"] == "uniform-doubled"
+    assert prx.check_identity_only_uniform(_ctx()).verdict is Verdict.PROVED
