@@ -42,6 +42,7 @@ to the paper's and the mutant tests pass false ones.
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
 
 import numpy as np
@@ -52,16 +53,20 @@ from stecheck.numerics import enumeration, losses
 from stecheck.numerics.noise import get_noise
 from stecheck.theory import obligations as ob
 
+from fractions import Fraction
+
 from ._common import SEED_FILE, SbnSource
-from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Series, Source
-from ..verdict import Verdict
+from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Reading, Series, Source
+from ..verdict import Category, Finding, Scope, Verdict
 
 __all__ = ["CLAIMS"]
 
 NOISE = "logistic"
 #: relative tolerance of a scalar product computed by enumeration (rounding of sums of <= 2^8 terms)
 REL_TOL = 1e-9
-LIPSCHITZ = ("coordinate", "inf")
+#: Lipschitz readings of "g_i is Lipschitz with constant L" for ``g_i = b_i + (Qx)_i``: in ``x_i`` alone
+#: (Prop. B.5's wording), or in all of ``x`` for the infinity, Euclidean or l1 norm of ``x - y``.
+LIPSCHITZ = ("coordinate", "inf", "l2", "l1")
 
 
 # ---------------------------------------------------------------------------- z3 obligations
@@ -159,11 +164,18 @@ def quadratic_loss(b: np.ndarray, Q: np.ndarray) -> losses.Loss:
 
 
 def lipschitz_constant(Q: np.ndarray, kind: str) -> float:
-    """Exact Lipschitz constant of ``g_i = b_i + (Qx)_i`` over all i: in ``x_i`` alone, or in ``x`` (inf norm)."""
+    """Exact Lipschitz constant of ``g_i = b_i + (Qx)_i``, max over i: in ``x_i`` alone (``|Q_ii|``), or in
+    ``x`` for the norm ``kind`` of ``x - y`` (the dual norm of the row: inf -> l1 row norm, l2 -> l2, l1 -> max)."""
     Q = np.asarray(Q, float)
     if kind == "coordinate":
         return float(np.max(np.abs(np.diag(Q))))
-    return float(np.max(np.abs(Q).sum(axis=1)))
+    if kind == "inf":
+        return float(np.max(np.abs(Q).sum(axis=1)))
+    if kind == "l2":
+        return float(np.max(np.linalg.norm(Q, axis=1)))
+    if kind == "l1":
+        return float(np.max(np.abs(Q)))
+    raise ValueError(f"lipschitz must be one of {LIPSCHITZ}, got {kind!r}")
 
 
 def evaluate(b, Q, a, C) -> dict[str, Any]:
@@ -187,6 +199,61 @@ def evaluate(b, Q, a, C) -> dict[str, Any]:
         "tol": {"B5": REL_TOL * float(scale(tv, sv)) + 1e-300, "B7": REL_TOL * float(scale(dv, sv)) + 1e-300,
                 "B8": REL_TOL * float(scale(dv, tv)) + 1e-300},
     }
+
+
+def closed_forms(b, Q, a) -> dict[str, np.ndarray]:
+    """The three gradients in ``a`` for ``L = b.x + x^T Q x/2`` from closed forms, independent of the enumeration:
+    with ``m = E[x] = 2F(a) - 1`` and ``x_i^2 = 1``, ``E[g] = b + Q m``; ``L(x) - L(x^(i)) = 2 x_i (b_i +
+    sum_{j != i} Q_ij x_j)``, so ``Dbar = 2 (b + (Q - diag Q) m)``; true = ``F' Dbar``, ST = ``2 F' E[g]``,
+    deterministic ST = ``2 F' g(x*)`` with ``x* = sign(a)`` (``+1`` at ``a = 0``)."""
+    b, Q, a = np.asarray(b, float), np.asarray(Q, float), np.asarray(a, float)
+    noise = get_noise(NOISE)
+    fp, m = noise.pdf(a), 2 * noise.cdf(a) - 1
+    xstar = np.where(a >= 0, 1.0, -1.0)
+    off = Q - np.diag(np.diag(Q))
+    return {"true_a": fp * 2 * (b + off @ m), "st_a": 2 * fp * (b + Q @ m), "det_a": 2 * fp * (b + Q @ xstar)}
+
+
+def magnitude_gap(ev: dict, b, Q, a) -> float:
+    """max over the three gradients and units of |enumerated - closed form| / (1 + |closed form|)."""
+    cf = closed_forms(b, Q, a)
+    return float(max(np.max(np.abs(ev[k] - v) / (1 + np.abs(v))) for k, v in cf.items()))
+
+
+#: Tolerance on :func:`magnitude_gap`: both sides are float sums of at most 2^6 terms.
+MAGNITUDE_TOL = 1e-9
+
+
+def exact_quadratic(b, Q, probs, C) -> dict[str, Any]:
+    """Exact rational evaluation (``fractions.Fraction``) of the model for ``L = b.x + x^T Q x/2`` with logistic
+    noise ``F(z) = sigmoid(2z)``, parametrized by ``P(x_i = +1) = F(a_i) = probs_i`` (rational): then
+    ``F'(a_i) = 2 p_i (1 - p_i)`` is rational too, and so are every gradient and scalar product
+    (:func:`closed_forms` in exact arithmetic).  ``a_i = F^{-1}(p_i) = logit(p_i)/2`` is reported as a float."""
+    Fr = lambda x: Fraction(x).limit_denominator(10**6) if isinstance(x, float) else Fraction(x)  # noqa: E731
+    b = [Fr(x) for x in b]
+    Q = [[Fr(x) for x in row] for row in Q]
+    p = [Fr(x) for x in probs]
+    C = [[Fr(x) for x in row] for row in C]
+    n, m_par = len(b), len(C[0])
+    fp = [2 * q * (1 - q) for q in p]
+    mean = [2 * q - 1 for q in p]
+    xstar = [1 if q >= Fraction(1, 2) else -1 for q in p]
+    Eg = [b[i] + sum(Q[i][j] * mean[j] for j in range(n)) for i in range(n)]
+    Dbar = [2 * (b[i] + sum(Q[i][j] * mean[j] for j in range(n) if j != i)) for i in range(n)]
+    gstar = [b[i] + sum(Q[i][j] * xstar[j] for j in range(n)) for i in range(n)]
+    pstar = Fraction(1)
+    for q, xs in zip(p, xstar):
+        pstar *= q if xs > 0 else 1 - q
+    grads = {"true": [fp[i] * Dbar[i] for i in range(n)], "st": [2 * fp[i] * Eg[i] for i in range(n)],
+             "det": [2 * fp[i] * gstar[i] for i in range(n)]}
+    phi = {k: [sum(C[i][k2] * v[i] for i in range(n)) for k2 in range(m_par)] for k, v in grads.items()}
+    dot = lambda u, v: sum(x * y for x, y in zip(u, v))  # noqa: E731
+    return {"probs": [str(q) for q in p], "a": [math.log(q / (1 - q)) / 2 for q in map(float, p)],
+            "E_g": [str(x) for x in Eg], "Dbar": [str(x) for x in Dbar], "g_star": [str(x) for x in gstar],
+            "p_star": str(pstar), "gradients_in_phi": {k: [str(x) for x in v] for k, v in phi.items()},
+            "sp": {"B5": dot(phi["true"], phi["st"]), "B7": dot(phi["det"], phi["st"]),
+                   "B8": dot(phi["det"], phi["true"])},
+            "_Eg": Eg, "_gstar": gstar, "_pstar": pstar}
 
 
 def condition_margins(prop: str, ev: dict, lip: float) -> np.ndarray:
@@ -231,6 +298,7 @@ def check_random_search(ctx: MethodContext, *, prop: str, lipschitz: str = "inf"
     per_size = per_size or (400 if ctx.full else 60)
     worst, met, violated_negative, violated = None, 0, 0, 0
     cos_met, cos_violated = [], []
+    max_gap = [0.0, None]
     for n in sizes:
         for _ in range(per_size):
             b, Q, a, lip = _random_instance(rng, n, lipschitz)
@@ -240,6 +308,9 @@ def check_random_search(ctx: MethodContext, *, prop: str, lipschitz: str = "inf"
             else:
                 C = np.diag(rng.normal(size=n) * rng.choice([0.1, 1.0, 10.0], size=n))
             ev = evaluate(b, Q, a, C)
+            gap = magnitude_gap(ev, b, Q, a)
+            if gap > max_gap[0]:
+                max_gap[:] = [gap, {"n": n, "b": _round(b), "Q": _round(Q), "a": _round(a)}]
             margin = condition_margin(prop, ev, lip * condition_scale)
             sp, tol = ev["sp"][prop], ev["tol"][prop]
             u, v = _pair_phi(prop, ev)
@@ -259,7 +330,10 @@ def check_random_search(ctx: MethodContext, *, prop: str, lipschitz: str = "inf"
                 "sizes": list(sizes), "instances": len(sizes) * per_size, "meeting_condition": met,
                 "violating_condition": violated, "negative_among_violating": violated_negative,
                 "min_cosine_meeting": min(cos_met) if cos_met else None,
-                "min_cosine_violating": min(cos_violated) if cos_violated else None}
+                "min_cosine_violating": min(cos_violated) if cos_violated else None,
+                "max_gradient_gap_vs_closed_form": max_gap[0], "gap_tolerance": MAGNITUDE_TOL,
+                "gap_rule": "every gradient (true, expected ST, deterministic ST) by enumeration equals its closed "
+                            "form (closed_forms) within the tolerance, relative to 1 + |value|; else REFUTED"}
     fig = Figure(f"{prop.lower()}-search-{'shared' if shared else 'diagonal'}",
                  f"{prop}: cosine of the two gradients in phi ({'shared' if shared else 'one per unit'})",
                  "instance", "cosine", (
@@ -267,6 +341,10 @@ def check_random_search(ctx: MethodContext, *, prop: str, lipschitz: str = "inf"
                             style="points"),
                      Series("condition violated", tuple(float(i) for i in range(len(cos_violated))),
                             tuple(sorted(cos_violated)), style="points")), hlines=(0.0,))
+    if max_gap[0] > MAGNITUDE_TOL:
+        return Outcome(Verdict.REFUTED, evidence, figures=[fig], counterexample={
+            "problem": "an enumerated gradient differs from its closed form", "gap": max_gap[0],
+            "instance": max_gap[1]})
     if worst is not None:
         return Outcome(Verdict.REFUTED, evidence, counterexample=worst, figures=[fig])
     if met == 0:
@@ -314,6 +392,8 @@ def lp_worst_case(prop: str, a, unit: int, sign: float, *, lip: float = 1.0, lip
                   slack: float = 0.0, others_sign: float | None = None) -> dict:
     """min over quadratic losses with Lipschitz constant <= ``lip`` (``lipschitz`` kind) of the
     ``unit``-th coordinate of the proposition's product, sign-normalized, at fixed ``a``.
+    ``lipschitz='l2'`` restricts to the box ``|Q_ij| <= lip/sqrt(n)``, a subset of the l2 class (a
+    witness found there is a witness of the l2 reading; a non-negative minimum proves nothing for it).
 
     B5: min s*Dbar_k s.t. s*gbar_k >= lip (the condition), or s*gbar_k = necessity_level (< lip, a
     violation) when ``necessity_level`` is given;  B7: min s*gbar_k s.t. s*g*_k >= 2(1-p*)lip;
@@ -333,7 +413,14 @@ def lp_worst_case(prop: str, a, unit: int, sign: float, *, lip: float = 1.0, lip
             row[n + k], row[n + nq + k] = sgn, -1.0
             A_ub.append(row)
             b_ub.append(0.0)
-    for i in range(n):    # Lipschitz bounds
+    if lipschitz in ("l1", "l2"):   # entrywise |Q_ij| <= lip (l1: exact), <= lip/sqrt(n) (l2: inside the class)
+        cap = lip if lipschitz == "l1" else lip / np.sqrt(n)
+        for k in range(nq):
+            row = np.zeros(nv)
+            row[n + nq + k] = 1.0
+            A_ub.append(row)
+            b_ub.append(cap)
+    for i in range(n if lipschitz in ("coordinate", "inf") else 0):    # Lipschitz bounds
         row = np.zeros(nv)
         for k, (r, c) in enumerate(iu):
             if lipschitz == "coordinate":
@@ -382,17 +469,18 @@ def _coordinate_product(prop, ev, unit):
 
 
 def check_lp_worst_case(ctx: MethodContext, *, prop: str, lipschitz: str = "inf", sizes=(2, 3),
-                        points: int | None = None, condition_scale: float = 1.0) -> Outcome:
+                        points: int | None = None, condition_scale: float = 1.0, a_range: float = 2.5) -> Outcome:
     """LP over all quadratic losses (Lipschitz <= 1) meeting the condition at random ``a``: the worst
     coordinate product; its minimizer is re-evaluated by exact enumeration.  With one parameter per
     unit the scalar product is sum_i C_ii^2 (coordinate product), so min >= 0 everywhere proves it.
-    ``condition_scale`` multiplies the condition's right-hand side (1: the paper's)."""
+    ``condition_scale`` multiplies the condition's right-hand side (1: the paper's); ``a ~ U(-a_range, a_range)``.
+    ``lipschitz='l2'`` searches a box inside the l2 class: no witness there is INCONCLUSIVE, never VERIFIED."""
     rng = ctx.rng()
     points = points or (30 if ctx.full else 8)
     rows, worst = [], None
     for n in sizes:
         for _ in range(points):
-            a = rng.uniform(-2.5, 2.5, size=n)
+            a = rng.uniform(-a_range, a_range, size=n)
             for unit in range(n):
                 for sign in (1.0, -1.0):
                     lp = lp_worst_case(prop, a, unit, sign, lip=1.0, lipschitz=lipschitz,
@@ -429,16 +517,17 @@ def check_lp_worst_case(ctx: MethodContext, *, prop: str, lipschitz: str = "inf"
     evidence["negative_without_witness"] = sum(r["negative_without_witness"] for r in rows)
     if worst is not None:
         return Outcome(Verdict.REFUTED, evidence, counterexample=worst)
-    if not rows or evidence["negative_without_witness"]:
+    if not rows or evidence["negative_without_witness"] or lipschitz == "l2":
         return Outcome(Verdict.INCONCLUSIVE, evidence)
     return Outcome(Verdict.VERIFIED, evidence)
 
 
 def check_b5_necessity_construction(ctx: MethodContext, *, levels=(0.05, 0.3, 0.6, 0.9), sizes=(2, 3),
-                                    points: int | None = None) -> Outcome:
+                                    points: int | None = None, lipschitz: str = "coordinate") -> Outcome:
     """Necessity, constructively: for |E[g_k]| = level * L < L (a violation of (23)), an LP finds a
     loss with Lipschitz constant L in x_k and E[g_k] Dbar_k < 0; a one-parameter-per-unit a(phi) that
     scales unit k up then gives a negative <true gradient, E[ST]>, checked by exact enumeration.
+    ``lipschitz='inf'``: the loss must be L-Lipschitz in all of x (a smaller class of losses).
     REFUTED when for some level no such instance exists (the construction fails)."""
     rng = ctx.rng()
     points = points or (10 if ctx.full else 3)
@@ -450,7 +539,7 @@ def check_b5_necessity_construction(ctx: MethodContext, *, levels=(0.05, 0.3, 0.
                 a = rng.uniform(-2.5, 2.5, size=n)
                 a[0] = rng.choice([-1, 1]) * rng.uniform(1.5, 3.0)    # a confident unit makes (28) nearly tight
                 for sign in (1.0, -1.0):
-                    lp = lp_worst_case("B5", a, 0, sign, lip=1.0, lipschitz="coordinate",
+                    lp = lp_worst_case("B5", a, 0, sign, lip=1.0, lipschitz=lipschitz,
                                        necessity_level=level)
                     if lp["min"] is None:
                         continue
@@ -469,6 +558,7 @@ def check_b5_necessity_construction(ctx: MethodContext, *, levels=(0.05, 0.3, 0.
                         found = {"n": n, "level": level, "a": _round(a), "b": _round(lp["b"]), "Q": _round(lp["Q"]),
                                  "C": _round(np.diag(w)), "E_g": _round(ev["gbar"]), "Dbar": _round(ev["Dbar"]),
                                  "lipschitz_in_x_i": lipschitz_constant(lp["Q"], "coordinate"),
+                                 f"lipschitz_{lipschitz}": lipschitz_constant(lp["Q"], lipschitz),
                                  "scalar_product": sp}
                         break
                 if found:
@@ -479,7 +569,8 @@ def check_b5_necessity_construction(ctx: MethodContext, *, levels=(0.05, 0.3, 0.
                 failure = {"n": n, "level": level, "note": "no loss/a(phi) with a negative scalar product found"}
             if found is not None and witness is None:
                 witness = found
-    evidence = {"levels": list(levels), "sizes": list(sizes), "constructions": rows, "witness": witness}
+    evidence = {"levels": list(levels), "sizes": list(sizes), "lipschitz": lipschitz, "constructions": rows,
+                "witness": witness}
     if failure is not None:
         return Outcome(Verdict.REFUTED, evidence, counterexample=failure)
     return Outcome(Verdict.VERIFIED, evidence)
@@ -544,30 +635,136 @@ def sp_fmt(x: float) -> str:
     return f"{x:.4g}"
 
 
+#: The instances of theory.obligations.coupled_counterexample, as (b, Q, P(x_i = +1), v): L = alpha x1 + x2 + x2^2/2,
+#: one parameter with da/dphi proportional to v (da_i/dphi = v_i / F'(a_i)).
+_COUPLED = {"B5": ((Fraction(6, 5), 1), ((0, 0), (0, 1)), (Fraction(1, 2), Fraction(19, 20)), (1, -1)),
+            "B7": ((Fraction(11, 10), 1), ((0, 0), (0, 1)), (Fraction(19, 20), Fraction(11, 20)), (1, Fraction(-4, 5)))}
+
+
+def _exact_condition_margin(prop: str, ex: dict, lip) -> Fraction:
+    if prop == "B5":
+        return min(abs(g) - lip for g in ex["_Eg"])
+    extra = 0 if prop == "B7" else lip
+    return min(abs(g) - 2 * (1 - ex["_pstar"]) * lip - extra for g in ex["_gstar"])
+
+
 def check_coupled_counterexample(ctx: MethodContext, *, prop: str) -> Outcome:
-    """Replay theory.obligations.coupled_counterexample: condition margin >= 0 and the scalar product."""
+    """theory.obligations.coupled_counterexample (floats, finite differences), replayed in exact rational
+    arithmetic (:func:`exact_quadratic`): the condition's margin is >= 0 and the scalar product < 0, exactly."""
     out = ob.coupled_counterexample(prop)
-    margin = out["condition_23_margin" if prop == "B5" else "condition_34_margin"]
-    evidence = {k: v for k, v in out.items()}
-    if margin >= 0 and out["scalar_product"] < -1e-6:
-        return Outcome(Verdict.REFUTED, evidence, counterexample=evidence)
+    b, Q, probs, v = _COUPLED[prop]
+    fp = [2 * q * (1 - q) for q in probs]
+    C = [[Fraction(vi) / f] for vi, f in zip(v, fp)]
+    ex = exact_quadratic(b, Q, probs, C)
+    margin = _exact_condition_margin(prop, ex, 1)
+    sp = ex["sp"][prop]
+    float_margin = out["condition_23_margin" if prop == "B5" else "condition_34_margin"]
+    evidence = {"theory_float": out, "exact": {k: v for k, v in ex.items() if not k.startswith("_")},
+                "exact_condition_margin": str(margin), "exact_scalar_product": str(sp),
+                "float_vs_exact_scalar_product_gap": abs(float(sp) - out["scalar_product"])}
+    evidence["exact"]["sp"] = {k: str(x) for k, x in ex["sp"].items()}
+    if abs(float(sp) - out["scalar_product"]) > 1e-6 * (1 + abs(float(sp))) or abs(float(margin) - float_margin) > 1e-9:
+        return Outcome(Verdict.REFUTED, evidence, counterexample={
+            "problem": "the float counterexample of theory.obligations and its exact replay disagree",
+            "exact_scalar_product": str(sp), "float_scalar_product": out["scalar_product"]})
+    if margin >= 0 and sp < 0:
+        return Outcome(Verdict.REFUTED, evidence, counterexample={
+            "prop": prop, "loss": out["loss"], "P(x = +1)": [str(q) for q in probs],
+            "a0": ex["a"], "dadphi": [str(c[0]) for c in C], "condition_margin (exact)": str(margin),
+            "scalar_product (exact)": str(sp), "scalar_product": float(sp)})
     return Outcome(Verdict.INCONCLUSIVE if margin < 0 else Verdict.VERIFIED, evidence)
+
+
+def check_b5_per_instance(ctx: MethodContext, *, b1=Fraction(1), q11=Fraction(3), p1=Fraction(11, 20)) -> Outcome:
+    """Section 2.2 III without the quantifier 'for any a(phi) and L': for a *given* L and a, ascent iff
+    |E[g_i]| >= L.  One unit, L(x) = b1 x + q11 x^2/2 (g = b1 + q11 x, Lipschitz constant |q11| in x),
+    P(x = +1) = p1, a(phi) = a + phi; exact rational arithmetic.  REFUTED (the 'only if' fails for this
+    instance) when the condition is violated and yet <true, E[ST]> > 0."""
+    ex = exact_quadratic((b1,), ((q11,),), (p1,), ((1,),))
+    margin = _exact_condition_margin("B5", ex, abs(q11))
+    sp = ex["sp"]["B5"]
+    evidence = {"loss": f"{b1} x + {q11} x^2/2", "lipschitz_in_x": str(abs(q11)), "P(x = +1)": str(p1), "a": ex["a"],
+                "E_g": ex["E_g"], "condition_margin |E g| - L": str(margin), "true_dot_E_st": str(sp)}
+    if margin < 0 and sp > 0:
+        return Outcome(Verdict.REFUTED, evidence, counterexample={**evidence, "note": (
+            "the condition fails (|E g| < L) and yet E[ST] is an ascent direction: per instance the condition is "
+            "sufficient, not necessary; the necessity needs the quantifier 'there exist L, a(phi)'")})
+    return Outcome(Verdict.VERIFIED if margin < 0 or sp >= 0 else Verdict.INCONCLUSIVE, evidence)
+
+
+def check_b8_restatement_multilinear(ctx: MethodContext, *, b=(Fraction(1, 2), 0), q12=Fraction(-1),
+                                     probs=(Fraction(3, 5), Fraction(11, 20)), scale2=Fraction(1, 10)) -> Outcome:
+    """Section 2.2 V: 'deterministic ST positively correlates with the true gradient when L is multilinear'.
+    L(x) = b.x + q12 x1 x2 (multilinear), one parameter per unit (a(phi) = a0 + diag(1, scale2) phi), exact
+    rational arithmetic: REFUTED when <deterministic ST, true gradient> < 0."""
+    Q = ((0, q12), (q12, 0))
+    ex = exact_quadratic(b, Q, probs, ((1, 0), (0, scale2)))
+    sp = ex["sp"]["B8"]
+    evidence = {"loss": f"{b[0]} x1 + {b[1]} x2 + {q12} x1 x2 (multilinear)", "P(x = +1)": [str(q) for q in probs],
+                "a": ex["a"], "dadphi": f"diag(1, {scale2})", "g_star": ex["g_star"], "E_g": ex["E_g"],
+                "Dbar": ex["Dbar"], "gradients_in_phi": ex["gradients_in_phi"], "det_dot_true": str(sp)}
+    if sp < 0:
+        return Outcome(Verdict.REFUTED, evidence, counterexample={**evidence, "scalar_product": float(sp)},
+                       discrepancies=[Finding(Category.ERROR, (
+                           "section 2.2 V concludes that deterministic ST positively correlates with the true gradient "
+                           f"when L is multilinear; for L = {evidence['loss']} at P(x=+1) = {evidence['P(x = +1)']} "
+                           f"with one parameter per unit the scalar product is {float(sp):.4g} (exact {sp}): g*_1 = "
+                           f"{ex['g_star'][0]} and E[Delta_1]/2 = {ex['Dbar'][0]}/2 have opposite signs. Multilinear L "
+                           "has Lipschitz constant 0 only in x_i; Prop. B.8 needs it in all of x"))])
+    return Outcome(Verdict.VERIFIED, evidence)
 
 
 # ---------------------------------------------------------------------------- claims
 
+_COORD = "one coordinate i, every real value of the step's quantities (the step is coordinate-wise, so this covers every n)"
+_TWO = "two units (the obligation is encoded for n = 2)"
+#: What each z3 obligation's proof covers.  Only coordinate-wise steps cover every n.
+STEP_SCOPES = {
+    "B5-(25)-trace": Scope(_TWO + ", two parameters"), "B5-(26)": Scope.whole(_COORD), "B5-(27)": Scope.whole(_COORD),
+    "B5-(28)": Scope(_TWO + ": expectation over their 4 states"), "B5-(29)": Scope.whole(_COORD),
+    "B5-(30)-reconstructed": Scope.whole(_COORD), "B5-(29)-(30)-summary": Scope.whole(_COORD),
+    "B5-psd-outer-product-reconstructed": Scope(_TWO), "B5-(30)-printed": Scope.whole(_COORD),
+    "B5-psd-outer-product-printed": Scope(_TWO), "B5-(23)-coordinate": Scope.whole(_COORD),
+    "B7-(35)-reconstructed": Scope(_TWO + ", two parameters"), "B7-(35)-coordinatewise-reconstructed": Scope(_TWO),
+    "B7-(36)": Scope(_TWO + ": 4 states"), "B7-(37)-reconstructed": Scope(_TWO + ", g_1 bilinear in (x1, x2)"),
+    "B7-(38)": Scope.whole(_COORD), "B7-(39)-bound": Scope(_TWO + ": 4 states"),
+    "B7-(39)-identity": Scope(_TWO + ": 4 states"), "B7-(40)": Scope.whole(_COORD),
+    "B7-(35)-printed": Scope(_TWO + ", two parameters"), "B7-(35)-coordinatewise-printed": Scope(_TWO),
+    "B7-(37)-lipschitz-printed": Scope(_TWO + ", g_1 bilinear"), "B7-(37)-bounds-from-printed": Scope.whole(_COORD),
+    "B7-(37)-coordinate-lipschitz": Scope(_TWO + ", g_1 bilinear"),
+    "B8-(43)": Scope.whole(_COORD), "B8-(44)": Scope.whole(_COORD), "B8-(45)": Scope.whole(_COORD),
+}
+#: What a refutation of each printed-role z3 step means (verdict.Category), and the reading it decides.
+STEP_CATEGORIES = {
+    "B5-(30)-printed": (Category.MISPRINT, None), "B5-(23)-coordinate": (Category.MISPRINT, None),
+    "B5-psd-outer-product-printed": (Category.ERROR, "shared"),
+    "B7-(35)-printed": (Category.MISPRINT, None), "B7-(35)-coordinatewise-printed": (Category.ERROR, "shared"),
+    "B7-(37)-lipschitz-printed": (Category.IMPRECISION, None),
+    "B7-(37)-bounds-from-printed": (Category.IMPRECISION, None),
+    "B7-(37)-coordinate-lipschitz": (Category.IMPRECISION, "coordinate"),
+}
 
-def _step_methods(names_checked, names_printed, part_checked="proof steps (reconstructed)", labels=None):
+
+def _step_methods(names_checked, names_printed, labels=None):
+    """One part per step (a step is its own statement; a proof of one step does not cover another)."""
     labels = labels or {}
     ms = []
     for name in names_checked:
         ms.append(Method(f"z3 {name}", Kind.SMT, functools.partial(check_step, step=name),
-                         f"z3 obligation {name}{labels.get(name, '')}", part=part_checked))
+                         f"z3 obligation {name}{labels.get(name, '')}", part=f"step {name}",
+                         scope=STEP_SCOPES[name]))
     for name in names_printed:
+        cat, reading = STEP_CATEGORIES[name]
         ms.append(Method(f"z3 {name}", Kind.SMT, functools.partial(check_step, step=name),
-                         f"z3 obligation {name} (as printed)", part=f"printed: {name}", role="printed"))
+                         f"z3 obligation {name} (as printed)", part=f"printed: {name}", role="printed",
+                         scope=STEP_SCOPES[name], category=cat, reading=reading))
     return ms
 
+
+_SEARCH_SCOPE = Scope("n in {2, 3, 4} units (6 in full), random quadratic losses, one parameter per unit")
+_LP_SCOPE = Scope("n in {2, 3}, every quadratic loss with the Lipschitz bound (LP), 8 random a per n (30 in full)")
+_Z3_PER_UNIT = Scope("two units, one parameter per unit (J diagonal)")
+_WITNESS = Scope("one witness suffices to refute")
 
 B5_CHECKED_STEPS = ("B5-(25)-trace", "B5-(26)", "B5-(27)", "B5-(28)", "B5-(29)", "B5-(30)-reconstructed",
                     "B5-(29)-(30)-summary", "B5-psd-outer-product-reconstructed")
@@ -576,58 +773,107 @@ B5_PRINTED_STEPS = ("B5-(30)-printed", "B5-psd-outer-product-printed", "B5-(23)-
 SBN_B5 = Claim(
     id="SBN-B5",
     title="Prop. B.5: expected ST is an ascent direction iff |E[g_i]| >= L",
-    source=SbnSource("Appendix B.5 III, Prop. B.5", "(23)-(30)"),
+    source=SbnSource("Appendix B.5 III, Prop. B.5; restated in section 2.2 III", "(23)-(30)"),
     statement_printed=(
         "Let L(x) be such that its partial derivative g_i = dL/dx_i as a function of x_i is Lipschitz continuous "
         "for all i with a constant L. Then the expected ST gradient is an ascent direction for any a(phi) and L(x) "
-        "if and only if E[g_i] > L for all i. (23)  [proof summary: (for all i) |gbar_i| >= L]"
+        "if and only if E[g_i] > L for all i. (23)  [proof summary: (for all i) |gbar_i| >= L]. Section 2.2 III "
+        "restates it without the quantifier: 'Assume that all partial derivatives g_i(x) are L-Lipschitz "
+        "continuous for some L. We show that expected ST gradient is an ascent direction if and only if "
+        "E_x[g_i(x)] > L for all i.'"
     ),
     statement_checked=(
-        "x_i = sign(a_i - z_i), independent noise, a = a(phi) with every parameter driving a single unit "
-        "(da/dphi diagonal), g_i = dL/dx_i L-Lipschitz in x_i. (i) If |E[g_i]| >= L for all i then "
-        "<grad_phi E[L], E[ST_phi]> >= 0. (ii) If 0 < |E[g_i*]| < L for some i*, there are a loss with these "
-        "properties and such an a(phi) with <grad_phi E[L], E[ST_phi]> < 0. Each proof step (25)-(30) is a z3 "
-        "obligation (two units); (i) is also searched by exact enumeration (n <= 4) and by linear programming over "
-        "quadratic losses; (ii) is constructed by linear programming and measured by enumeration."
+        "Reading 'per-unit' (the one the proof supports): x_i = sign(a_i - z_i), independent noise, a = a(phi) with "
+        "every parameter driving a single unit (da/dphi diagonal), g_i = dL/dx_i L-Lipschitz in x_i. (i) If "
+        "|E[g_i]| >= L for all i then <grad_phi E[L], E[ST_phi]> >= 0. (ii) If 0 < |E[g_i*]| < L for some i*, there "
+        "are a loss with these properties and such an a(phi) with <grad_phi E[L], E[ST_phi]> < 0. Each proof step "
+        "(25)-(30) is a z3 obligation (its own part; coordinate-wise steps cover every n, the others two units); "
+        "(i) is proved by z3 for two units and searched by exact enumeration (n <= 4) and linear programming over "
+        "quadratic losses (n <= 3), so it is VERIFIED, not PROVED, for general n; (ii) is constructed by linear "
+        "programming and measured by enumeration. Other readings, each with its own verdict: 'shared' (any a(phi), "
+        "parameters may drive several units), 'lipschitz-in-x' (g_i Lipschitz in all of x, any norm), "
+        "'per-instance' (section 2.2 III: for a given L and a(phi))."
+    ),
+    readings=(
+        Reading("per-unit", "for any a(phi) in which every parameter drives a single unit, g_i Lipschitz in x_i, "
+                            "condition |E[g_i]| >= L"),
+        Reading("shared", "for any a(phi), including parameters that drive several units (a(phi) = a0 + c phi)"),
+        Reading("lipschitz-in-x", "g_i Lipschitz in all of x (infinity norm; the l2 and l1 classes lie between it "
+                                  "and the x_i-only class, so sufficiency and necessity carry over), one parameter per unit"),
+        Reading("per-instance", "section 2.2 III without 'for any a(phi) and L': for a given L and a(phi), ascent iff "
+                                "the condition"),
     ),
     methods=(
         *_step_methods(B5_CHECKED_STEPS, B5_PRINTED_STEPS),
         Method("z3 sufficiency (one parameter per unit)", Kind.SMT,
                functools.partial(check_step, step="B5-sufficiency-reconstructed"),
-               "(29)-(30) imply the scalar product >= 0 for diagonal J", part="sufficiency, one parameter per unit"),
-        Method("search (one parameter per unit)", Kind.EXACT,
+               "(29)-(30) imply the scalar product >= 0 for diagonal J", part="sufficiency, one parameter per unit",
+               scope=_Z3_PER_UNIT, reading="per-unit"),
+        Method("search (one parameter per unit)", Kind.PROPERTY,
                functools.partial(check_random_search, prop="B5", lipschitz="coordinate"),
-               "random quadratic losses, diagonal da/dphi, exact enumeration", part="sufficiency, one parameter per unit"),
+               "random quadratic losses, diagonal da/dphi, exact enumeration; gradients compared with closed forms",
+               part="sufficiency, one parameter per unit", scope=_SEARCH_SCOPE, reading="per-unit"),
         Method("lp worst case (one parameter per unit)", Kind.OPTIMIZATION,
                functools.partial(check_lp_worst_case, prop="B5", lipschitz="coordinate"),
                "LP: min E[g_k] Dbar_k over losses meeting (23); minimizer re-enumerated",
-               part="sufficiency, one parameter per unit"),
+               part="sufficiency, one parameter per unit", scope=_LP_SCOPE, reading="per-unit"),
         Method("z3 necessity (|E[g_i]| >= L)", Kind.SMT,
                functools.partial(check_step, step="B5-necessity-reconstructed"),
-               "0 < |gbar| < L leaves a Dbar in (28) with gbar Dbar < 0", part="necessity"),
+               "0 < |gbar| < L leaves a Dbar in (28) with gbar Dbar < 0", part="necessity",
+               scope=Scope("one coordinate: the bounds (28) alone do not fix the sign (realizability by a loss "
+                           "and a(phi) is the LP construction's job)"), reading="per-unit"),
         Method("lp construction (necessity)", Kind.OPTIMIZATION, check_b5_necessity_construction,
                "LP builds L with E[g_k] Dbar_k < 0 at each violation level; a(phi) scales unit k up",
-               part="necessity"),
+               part="necessity", scope=Scope("n in {2, 3}, violation levels |E g| / L in {0.05, 0.3, 0.6, 0.9}"),
+               reading="per-unit"),
+        Method("lp worst case (Lipschitz in x)", Kind.OPTIMIZATION,
+               functools.partial(check_lp_worst_case, prop="B5", lipschitz="inf"),
+               "LP: sufficiency over losses L-Lipschitz in all of x (infinity norm)",
+               part="sufficiency, g_i Lipschitz in x", scope=_LP_SCOPE, reading="lipschitz-in-x"),
+        Method("lp construction (necessity, Lipschitz in x)", Kind.OPTIMIZATION,
+               functools.partial(check_b5_necessity_construction, lipschitz="inf"),
+               "LP builds the breaking loss within the smaller class of losses L-Lipschitz in all of x",
+               part="necessity, g_i Lipschitz in x",
+               scope=Scope("n in {2, 3}, violation levels |E g| / L in {0.05, 0.3, 0.6, 0.9}"),
+               reading="lipschitz-in-x"),
         Method("z3 sufficiency (any a(phi), printed)", Kind.SMT,
                functools.partial(check_step, step="B5-sufficiency-printed"),
                "(23) and (28) imply a non-negative product when two units share a parameter",
-               part="printed: for any a(phi)", role="printed"),
+               part="printed: for any a(phi)", role="printed", scope=Scope("two units, one shared parameter"),
+               category=Category.ERROR, reading="shared"),
         Method("shared-parameter search", Kind.OPTIMIZATION,
                functools.partial(check_shared_parameter_search, prop="B5", lipschitz="coordinate"),
                "worst shared parameter (eigenvector) for random losses meeting (23), re-measured by enumeration",
-               part="printed: for any a(phi)", role="printed"),
+               part="printed: for any a(phi)", role="printed", scope=_WITNESS, category=Category.ERROR,
+               reading="shared"),
         Method("coupled counterexample", Kind.EXACT, functools.partial(check_coupled_counterexample, prop="B5"),
-               "L = 1.2 x1 + x2 + x2^2/2, a = a0 + c phi", part="printed: for any a(phi)", role="printed"),
+               "L = 1.2 x1 + x2 + x2^2/2, a = a0 + c phi, replayed in exact rational arithmetic",
+               part="printed: for any a(phi)", role="printed", scope=_WITNESS, category=Category.ERROR,
+               reading="shared"),
         Method("z3 necessity as printed (E[g_i] > L)", Kind.SMT,
                functools.partial(check_step, step="B5-necessity-printed"),
-               "only-if with (23) literally, no absolute value", part="printed: necessity with (23)", role="printed"),
+               "only-if with (23) literally, no absolute value", part="printed: necessity with (23)", role="printed",
+               scope=Scope.whole(_COORD), category=Category.MISPRINT),
+        Method("section 2.2 III per instance", Kind.EXACT, check_b5_per_instance,
+               "one unit, L = x + 3x^2/2, P(x=+1) = 11/20: condition violated, still ascent (exact)",
+               part="printed: section 2.2 III, for a given L and a(phi)", role="printed", scope=_WITNESS,
+               category=Category.IMPRECISION, reading="per-instance"),
     ),
     discrepancies=(
-        "(23) prints E[g_i] > L; the proof concludes |gbar_i| >= L; with E[g_i] > L the 'only if' is false "
-        "(E[g_i] < -L also gives an ascent direction).",
-        "(30) as extracted, 2(|gbar_i| + L) <= 0, can never hold; the reconstruction is 2(gbar_i + L) <= 0.",
-        "'gbar Dbar^T is PSD iff gbar_i Dbar_i >= 0 for all i' is false (a rank-one matrix is PSD iff Dbar = c gbar, "
-        "c >= 0); the sufficiency holds when each parameter drives one unit but not 'for any a(phi)'.",
+        Finding(Category.MISPRINT,
+                "(23) and section 2.2 III print E[g_i] > L; the proof concludes '(for all i) |gbar_i| >= L'. With "
+                "E[g_i] > L the 'only if' is false (E[g_i] < -L also gives an ascent direction). The absolute-value "
+                "bars are lost elsewhere in this extraction too and the proof's own summary has them, so the "
+                "intended condition is recoverable: a misprint, not an error."),
+        Finding(Category.MISPRINT,
+                "(30) as extracted, 2(|gbar_i| + L) <= 0, can never hold; the reconstruction is 2(gbar_i + L) <= 0."),
+        Finding(Category.ERROR,
+                "'gbar Dbar^T is PSD iff gbar_i Dbar_i >= 0 for all i' is false (a rank-one matrix is PSD iff Dbar = "
+                "c gbar, c >= 0); the sufficiency holds when each parameter drives one unit but not 'for any a(phi)' "
+                "(reading 'shared': exact counterexample with one parameter driving two units)."),
+        Finding(Category.IMPRECISION,
+                "Section 2.2 III drops 'for any a(phi) and L(x)': read for a given L and a(phi), the 'only if' is "
+                "false (the condition is sufficient, not necessary, for one instance)."),
     ),
     tags=("sbn", "ascent", "appendix-b"),
 )
@@ -637,54 +883,97 @@ B7_CHECKED_STEPS = ("B7-(35)-reconstructed", "B7-(35)-coordinatewise-reconstruct
 B7_PRINTED_STEPS = ("B7-(35)-printed", "B7-(35)-coordinatewise-printed", "B7-(37)-lipschitz-printed",
                     "B7-(37)-bounds-from-printed", "B7-(37)-coordinate-lipschitz")
 
+_LIP_READINGS = (
+    Reading("inf", "g_i L-Lipschitz in all of x for the infinity norm, one parameter per unit"),
+    Reading("l2", "g_i L-Lipschitz in x for the Euclidean norm, one parameter per unit"),
+    Reading("l1", "g_i L-Lipschitz in x for the l1 norm, one parameter per unit"),
+    Reading("coordinate", "g_i L-Lipschitz in x_i only (Prop. B.5's hypothesis), one parameter per unit"),
+    Reading("shared", "for a(phi) in which parameters may drive several units (inf-norm Lipschitz)"),
+)
+
+
+#: Where the l2 reading can fail: near a = 0 (p* = 2^-n) the l2 ball lets g_i move by 2L sqrt(sum_j (1 - p_j)^2)
+#: = L sqrt(n), more than (37)'s 2L(1 - p*) once n >= 4 (B.7) and more than B.8's margin once sqrt(n) > 3 - 2^(1-n),
+#: i.e. n >= 10 (for n <= 3 the l2 reading gives no counterexample to B.7).
+_L2_SEARCH = {"B7": {"sizes": (4,), "a_range": 0.05}, "B8": {"sizes": (10,), "a_range": 0.02, "points": 2}}
+
+
+def _lipschitz_reading_methods(prop: str) -> tuple[Method, ...]:
+    out = []
+    for kind, label in (("coordinate", "x_i only"), ("l1", "l1 norm"), ("l2", "l2 norm")):
+        out.append(Method(
+            f"lp with Lipschitz in {label}" if kind != "coordinate" else "lp with Lipschitz in x_i only",
+            Kind.OPTIMIZATION, functools.partial(check_lp_worst_case, prop=prop, lipschitz=kind, **(
+                _L2_SEARCH[prop] if kind == "l2" else {})),
+            f"LP as for the infinity norm but g_i {label}-Lipschitz"
+            + (" (box |Q_ij| <= L/sqrt(n), inside the l2 class)" if kind == "l2" else ""),
+            part=f"printed: Lipschitz hypothesis ({label})", role="printed",
+            scope=_WITNESS if kind != "l2" else Scope(
+                f"n = {_L2_SEARCH[prop]['sizes'][0]}, |a| <= {_L2_SEARCH[prop]['a_range']}, losses in the box "
+                "|Q_ij| <= L/sqrt(n) (inside the l2 class)"),
+            category=Category.IMPRECISION, reading=kind))
+    return tuple(out)
+
+
 SBN_B7 = Claim(
     id="SBN-B7",
     title="Prop. B.7: deterministic ST vs expected ST, |g*_i| >= 2(1-p*)L",
-    source=SbnSource("Appendix B.5 V, Prop. B.7", "(34)-(40)"),
+    source=SbnSource("Appendix B.5 V, Prop. B.7; restated in section 2.2 V", "(34)-(40)"),
     statement_printed=(
         "Let x* = sign(a). Let g_i = dL/dx_i be Lipschitz continuous with constant L. Let g* = g(x*) and "
         "p* = p(x*|a). The deterministic ST gradient at x* forms a positive scalar product with the expected "
-        "stochastic ST gradient if |g*_i| >= 2(1 - p*)L for all i. (34)"
+        "stochastic ST gradient if |g*_i| >= 2(1 - p*)L for all i. (34) [Section 2.2 V: the same, with "
+        "'|g*| >= 2L(1 - p*)'.]"
     ),
     statement_checked=(
-        "With g_i L-Lipschitz in x for the infinity norm and every parameter driving a single unit (da/dphi "
-        "diagonal): |g*_i| >= 2(1-p*)L for all i implies <det. ST_phi, E[ST_phi]> >= 0 (non-negative; zero is "
-        "possible at the boundary). Steps (35)-(40) are z3 obligations; the claim is also searched by exact "
-        "enumeration (n <= 4) and by linear programming over quadratic losses."
+        "Reading 'inf': with g_i L-Lipschitz in x for the infinity norm and every parameter driving a single unit "
+        "(da/dphi diagonal): |g*_i| >= 2(1-p*)L for all i implies <det. ST_phi, E[ST_phi]> >= 0 (non-negative; zero "
+        "is possible at the boundary). Steps (35)-(40) are z3 obligations (each its own part); the sufficiency is "
+        "proved by z3 for two units and searched by exact enumeration (n <= 4, gradients compared in magnitude with "
+        "closed forms) and linear programming (n <= 3): VERIFIED for general n. Readings l2, l1, x_i-only "
+        "(Lipschitz) and 'shared' (parameters driving several units) get their own verdicts."
     ),
+    readings=_LIP_READINGS,
     methods=(
         *_step_methods(B7_CHECKED_STEPS, B7_PRINTED_STEPS),
         Method("z3 sufficiency (one parameter per unit)", Kind.SMT,
                functools.partial(check_step, step="B7-sufficiency-reconstructed"),
-               "(34), (37) imply the scalar product >= 0 for diagonal J", part="sufficiency, one parameter per unit"),
-        Method("search (one parameter per unit)", Kind.EXACT,
+               "(34), (37) imply the scalar product >= 0 for diagonal J", part="sufficiency, one parameter per unit",
+               scope=_Z3_PER_UNIT, reading="inf"),
+        Method("search (one parameter per unit)", Kind.PROPERTY,
                functools.partial(check_random_search, prop="B7", lipschitz="inf"),
-               "random quadratic losses, diagonal da/dphi, exact enumeration", part="sufficiency, one parameter per unit"),
+               "random quadratic losses, diagonal da/dphi, exact enumeration; gradients compared with closed forms",
+               part="sufficiency, one parameter per unit", scope=_SEARCH_SCOPE, reading="inf"),
         Method("lp worst case (one parameter per unit)", Kind.OPTIMIZATION,
                functools.partial(check_lp_worst_case, prop="B7", lipschitz="inf"),
                "LP: min E[g_k] g*_k over losses meeting (34); minimizer re-enumerated",
-               part="sufficiency, one parameter per unit"),
+               part="sufficiency, one parameter per unit", scope=_LP_SCOPE, reading="inf"),
         Method("z3 sufficiency (any a(phi), printed)", Kind.SMT,
                functools.partial(check_step, step="B7-sufficiency-printed"),
                "(34) and (37) imply a non-negative product when two units share a parameter",
-               part="printed: for any a(phi)", role="printed"),
+               part="printed: for any a(phi)", role="printed", scope=Scope("two units, one shared parameter"),
+               category=Category.ERROR, reading="shared"),
         Method("shared-parameter search", Kind.OPTIMIZATION,
                functools.partial(check_shared_parameter_search, prop="B7", lipschitz="inf"),
                "worst shared parameter for random losses meeting (34), re-measured by enumeration",
-               part="printed: for any a(phi)", role="printed"),
+               part="printed: for any a(phi)", role="printed", scope=_WITNESS, category=Category.ERROR,
+               reading="shared"),
         Method("coupled counterexample", Kind.EXACT, functools.partial(check_coupled_counterexample, prop="B7"),
-               "L = 1.1 x1 + x2 + x2^2/2, a = a0 + c phi", part="printed: for any a(phi)", role="printed"),
-        Method("lp with Lipschitz in x_i only", Kind.OPTIMIZATION,
-               functools.partial(check_lp_worst_case, prop="B7", lipschitz="coordinate"),
-               "LP as above but g_i only Lipschitz in x_i (Prop. B.5's hypothesis)",
-               part="printed: Lipschitz hypothesis", role="printed"),
+               "L = 1.1 x1 + x2 + x2^2/2, a = a0 + c phi, replayed in exact rational arithmetic",
+               part="printed: for any a(phi)", role="printed", scope=_WITNESS, category=Category.ERROR,
+               reading="shared"),
+        *_lipschitz_reading_methods("B7"),
     ),
     discrepancies=(
-        "(35) as extracted lacks one J: Tr(E[g] g*^T J^T) for Tr(J E[g] g*^T J^T).",
-        "(37)'s first inequality |g(x)_i - g*_i| <= L|x_i - x*_i| is false (g_i changes with x_j); the bounds "
-        "g*_i -+ 2L need g_i Lipschitz in all of x (infinity norm), not only in x_i.",
-        "'E[g_i] g*_i >= 0 for all i' gives a non-negative scalar product only when each parameter drives one unit.",
-        "The statement says 'positive'; the proof gives non-negative (>= 0).",
+        Finding(Category.MISPRINT, "(35) as extracted lacks one J: Tr(E[g] g*^T J^T) for Tr(J E[g] g*^T J^T)."),
+        Finding(Category.IMPRECISION,
+                "(37)'s first inequality |g(x)_i - g*_i| <= L|x_i - x*_i| is false (g_i changes with x_j); the bounds "
+                "g*_i -+ 2L need g_i Lipschitz in all of x for the infinity norm, not only in x_i (readings l2, l1 "
+                "and x_i-only are refuted, each with a linear-programming witness)."),
+        Finding(Category.ERROR,
+                "'E[g_i] g*_i >= 0 for all i' gives a non-negative scalar product only when each parameter drives "
+                "one unit (reading 'shared': exact counterexample)."),
+        Finding(Category.IMPRECISION, "The statement says 'positive'; the proof gives non-negative (>= 0)."),
     ),
     tags=("sbn", "ascent", "appendix-b"),
 )
@@ -694,17 +983,22 @@ B8_CHECKED_STEPS = ("B5-(28)", "B7-(37)-reconstructed", "B8-(43)", "B8-(44)", "B
 SBN_B8 = Claim(
     id="SBN-B8",
     title="Prop. B.8: deterministic ST vs the true gradient, |g*_i| >= 2(1-p*)L + L",
-    source=SbnSource("Appendix B.5 V, Prop. B.8", "(41)-(45)"),
+    source=SbnSource("Appendix B.5 V, Prop. B.8; restated in section 2.2 V", "(41)-(45)"),
     statement_printed=(
         "Let x* = sign(a). Let g(x)_i = dL/dx_i be Lipschitz continuous with constant L. Let g* = g(x*) and "
         "p* = p(x*|a). The deterministic ST gradient at x* forms a positive scalar product with the true gradient "
-        "if |g*_i| >= 2(1 - p*)L + L for all i. (41)"
+        "if |g*_i| >= 2(1 - p*)L + L for all i. (41) [Section 2.2 V adds: 'From this we conclude that "
+        "deterministic ST positively correlates with the true gradient when L is multilinear'.]"
     ),
     statement_checked=(
-        "With g_i L-Lipschitz in x for the infinity norm and every parameter driving a single unit (da/dphi "
-        "diagonal): |g*_i| >= 2(1-p*)L + L for all i implies <det. ST_phi, grad_phi E[L]> >= 0. Steps (42) (= (28)), "
-        "(37), (43)-(45) are z3 obligations; also searched by exact enumeration and linear programming."
+        "Reading 'inf': with g_i L-Lipschitz in x for the infinity norm and every parameter driving a single unit "
+        "(da/dphi diagonal): |g*_i| >= 2(1-p*)L + L for all i implies <det. ST_phi, grad_phi E[L]> >= 0. Steps (42) "
+        "(= (28)), (37), (43)-(45) are z3 obligations (each its own part); the sufficiency is proved by z3 for two "
+        "units and searched by exact enumeration (magnitudes compared with closed forms) and linear programming: "
+        "VERIFIED for general n. Readings l2, l1, x_i-only and 'shared' get their own verdicts; the restatement "
+        "for multilinear L is checked as printed."
     ),
+    readings=_LIP_READINGS,
     methods=(
         *_step_methods(B8_CHECKED_STEPS, (), labels={
             "B5-(28)": ", used as (42) (the bounds (28) restated)",
@@ -712,32 +1006,39 @@ SBN_B8 = Claim(
         Method("z3 sufficiency (one parameter per unit)", Kind.SMT,
                functools.partial(check_step, step="B8-sufficiency-reconstructed"),
                "(41), (28), (37) imply the scalar product >= 0 for diagonal J",
-               part="sufficiency, one parameter per unit"),
-        Method("search (one parameter per unit)", Kind.EXACT,
+               part="sufficiency, one parameter per unit", scope=_Z3_PER_UNIT, reading="inf"),
+        Method("search (one parameter per unit)", Kind.PROPERTY,
                functools.partial(check_random_search, prop="B8", lipschitz="inf"),
-               "random quadratic losses, diagonal da/dphi, exact enumeration", part="sufficiency, one parameter per unit"),
+               "random quadratic losses, diagonal da/dphi, exact enumeration; gradients compared with closed forms",
+               part="sufficiency, one parameter per unit", scope=_SEARCH_SCOPE, reading="inf"),
         Method("lp worst case (one parameter per unit)", Kind.OPTIMIZATION,
                functools.partial(check_lp_worst_case, prop="B8", lipschitz="inf"),
                "LP: min Dbar_k g*_k over losses meeting (41); minimizer re-enumerated",
-               part="sufficiency, one parameter per unit"),
+               part="sufficiency, one parameter per unit", scope=_LP_SCOPE, reading="inf"),
         Method("z3 sufficiency (any a(phi), printed)", Kind.SMT,
                functools.partial(check_step, step="B8-sufficiency-printed"),
                "(41) implies a non-negative product when two units share a parameter",
-               part="printed: for any a(phi)", role="printed"),
+               part="printed: for any a(phi)", role="printed", scope=Scope("two units, one shared parameter"),
+               category=Category.ERROR, reading="shared"),
         Method("shared-parameter search", Kind.OPTIMIZATION,
                functools.partial(check_shared_parameter_search, prop="B8", lipschitz="inf"),
                "worst shared parameter for random losses meeting (41), re-measured by enumeration",
-               part="printed: for any a(phi)", role="printed"),
-        Method("lp with Lipschitz in x_i only", Kind.OPTIMIZATION,
-               functools.partial(check_lp_worst_case, prop="B8", lipschitz="coordinate"),
-               "LP as above but g_i only Lipschitz in x_i", part="printed: Lipschitz hypothesis", role="printed"),
+               part="printed: for any a(phi)", role="printed", scope=_WITNESS, category=Category.ERROR,
+               reading="shared"),
+        *_lipschitz_reading_methods("B8"),
+        Method("section 2.2 V: multilinear L", Kind.EXACT, check_b8_restatement_multilinear,
+               "L = x1/2 - x1 x2, one parameter per unit: <det. ST, true gradient> < 0 (exact rationals)",
+               part="printed: section 2.2 V, multilinear L", role="printed", scope=_WITNESS,
+               category=Category.ERROR),
     ),
     discrepancies=(
-        "The proof uses (37), which needs g_i Lipschitz in all of x (infinity norm); the statement says only "
-        "'Lipschitz with constant L'.",
-        "Like Props. B.5 and B.7, coordinate-wise E[Delta_i] g*_i >= 0 gives a non-negative scalar product only "
-        "when each parameter drives one unit.",
-        "The statement says 'positive'; the proof gives non-negative.",
+        Finding(Category.IMPRECISION,
+                "The proof uses (37), which needs g_i Lipschitz in all of x (infinity norm); the statement says only "
+                "'Lipschitz with constant L' (readings l2, l1, x_i-only refuted by linear-programming witnesses)."),
+        Finding(Category.ERROR,
+                "Like Props. B.5 and B.7, coordinate-wise E[Delta_i] g*_i >= 0 gives a non-negative scalar product "
+                "only when each parameter drives one unit."),
+        Finding(Category.IMPRECISION, "The statement says 'positive'; the proof gives non-negative."),
     ),
     tags=("sbn", "ascent", "appendix-b"),
 )
