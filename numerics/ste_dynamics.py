@@ -445,17 +445,20 @@ def ste_gradient(model: STEModel, X: np.ndarray, y: np.ndarray, s: np.ndarray) -
 def reference_trial(model: STEModel, data, steps: int) -> dict[str, Any]:
     """The same method for one trial, written as a plain loop over steps and samples (tests, benchmarks).
 
-    Returns the list of states ``s_t`` (sign vectors, or latent vectors without projection) and losses.
+    Returns the states ``s_t`` (sign vectors; ``sqrt(n) u_t`` without projection), the losses and
+    ``at[t] = (w_t == w*)``.
     """
     X, y, s_star, s0 = data
     n, m, k = model.n, model.m, model.k
     v = model.v_array
     eta = learning_rates(model.schedule, model.lr, steps)
     u = s0 / math.sqrt(n)
-    states, losses = [], []
+    states, losses, at = [], [], []
+    w_star = s_star / math.sqrt(n)
     for t in range(steps + 1):
         s = np.where(u >= 0.0, 1.0, -1.0) if model.project else u * math.sqrt(n)
         states.append(s.copy())
+        at.append(bool(np.array_equal(s, s_star)) if model.project else bool(np.array_equal(u, w_star)))
         g = np.zeros(n)
         loss = 0.0
         for j in range(m):
@@ -471,4 +474,4 @@ def reference_trial(model: STEModel, data, steps: int) -> dict[str, Any]:
         losses.append(loss)
         if t < steps:
             u = u - eta[t] * (g / m)
-    return {"states": states, "losses": losses, "s_star": s_star}
+    return {"states": states, "losses": losses, "s_star": s_star, "at": at}

@@ -14,7 +14,7 @@ def _records_from_reference(model, seed, trials, steps, init_hamming=None):
     for i in range(trials):
         data = sd.generate_trial(model, chunk_seed(seed, i), init_hamming)
         ref = sd.reference_trial(model, data, steps)
-        at = [bool(np.array_equal(s, ref["s_star"])) for s in ref["states"]]
+        at = ref["at"]
         visits = sum(1 for t, a in enumerate(at) if a and (t == 0 or not at[t - 1]))
         escapes = sum(1 for t in range(1, len(at)) if at[t - 1] and not at[t])
         first = next((t for t, a in enumerate(at) if a), -1)
