@@ -99,8 +99,8 @@ def test_zero_proxy_freezes_every_trial_at_its_start():
 def test_no_projection_never_equals_w_star():
     model = sd.STEModel(n=6, m=60, project=False)
     seed = sd.cell_seed(0, "TEST", model.key())
-    tr = sd.simulate(model, trials=5, steps=40, seed=seed)
-    ref = _records_from_reference(model, seed, 5, 40)
+    tr = sd.simulate(model, trials=5, steps=40, seed=seed, init_hamming=2)
+    ref = _records_from_reference(model, seed, 5, 40, init_hamming=2)
     assert tr.time_at.tolist() == [r["time_at"] for r in ref] == [0] * 5
 
 
