@@ -57,6 +57,10 @@ EXPECTED = {
     "SBN-B8": (P, R),
     "QSTE-POP": (P, P),    # closed forms = textbook moments, MC and quadrature agree; sign proved
     "QSTE-LR": (P, P),     # schedules classified; 1/(t+1)^2 cannot reach w* (movement bound)
+    "QSTE-ERG": (V, V),    # holds at n <= 64; m* ~ n^1.2-1.3: O(n^2) loose (imprecision)
+    "QSTE-NONERG": (V, V),  # holds at n <= 10 (C n^4); last-iterate m* ~ n^1.1-1.3: O(n^4) very loose
+    "QSTE-NOISE": (V, V),  # escapes forced (exact per data set), returns keep occurring in [T/2, T]
+    "QSTE-NONGAUSS": (V, V),  # fails for non-centered inputs only ('every' reading refuted: imprecision)
 }
 
 #: Where a claim's verdict alone would hide which method carries it.

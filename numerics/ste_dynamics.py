@@ -1,0 +1,477 @@
+"""Batched STE-gradient dynamics of a two-layer network with binary weights (QSTE, seeds 000/001).
+
+Mathematical object (the model of ``shared/CLAIMS.md``, section QSTE; the
+summaries print no equations, so every choice is stated here):
+
+* data: ``m`` samples ``Z_j in R^(k x n)`` with i.i.d. entries of an input family
+  (:data:`INPUTS`), optionally normalized (:data:`NORMALIZATIONS`) per feature over
+  the ``m`` samples; the normalized ``X_j`` are what the network sees;
+* network: ``F(X; w) = v^T H(X w)``, Heaviside ``H(s) = 1{s > 0}``, fixed ``v in R^k``,
+  trainable ``w in Q1 = {+-1/sqrt(n)}^n``;
+* labels: ``y_j = v^T H(X_j w*) + sigma eps_j`` from a teacher ``w* in Q1``, with
+  ``eps_j ~ N(0, 1)`` drawn once per sample (fixed label noise, part of the data);
+* empirical loss ``f(w) = (1/(2m)) sum_j (F(X_j; w) - y_j)^2``;
+* STE gradient (the proxy derivative replaces ``H' = 0``): with residual
+  ``r_j = F(X_j; w) - y_j``,
+  ``g(w) = (1/m) sum_j r_j sum_a v_a mu'(x_ja . w) x_ja``, where ``mu' = 1{s > 0}``
+  (ReLU derivative, the paper's proxy), ``1`` (identity proxy) or ``0`` (no surrogate);
+* STE-gradient method: latent ``u_0 = w_0``; ``u_(t+1) = u_t - eta_t g(w_t)``;
+  ``w_(t+1) = sign(u_(t+1)) / sqrt(n)`` with the **tie rule** ``sign(0) = +1``.
+  ``project=False`` drops the projection (``w_(t+1) = u_(t+1)``; a mutant).
+  ``eta_t`` is one of the admissible schedules of QSTE-LR (:data:`SCHEDULES`).
+
+The sign pattern is computed as ``1{X_j s > 0}`` with ``s = sqrt(n) w in {+-1}^n``
+(the same float64 expression for student and teacher, so ``w = w*`` gives residual
+exactly ``0`` without label noise).
+
+Engine: a block of trials is advanced with one batched ``matmul`` forward
+(``X s``) and one backward (``c^T X``) per step -- no Python loop over trials or
+samples; float64; the block size is chosen so the block's inputs fit a memory
+budget.  **Certified absorption**: a trial whose STE gradient is exactly zero
+(every float64 entry ``== 0``, checked, not assumed) has ``u_(t+1) = u_t`` bit for
+bit, hence the same state for every later step; it leaves the active set and its
+records are completed in closed form.  Without label noise ``w_t = w*`` gives
+``r = 0`` and so ``g = 0`` -- but the engine certifies it from the computed
+gradient, never from the premise.
+
+Randomness: trial ``i`` of a cell draws its data from
+``seeding.chunk_seed(cell_seed, i)``, ``cell_seed = task_seed(run_seed,
+"<claim>/<cell key>")``: a trial's data and trajectory do not depend on the
+block size, the order of blocks or the worker that runs them (the tests check
+bit-identity across block sizes).  Nothing is approximated: a trajectory is the
+exact float64 recursion above (no error to state); statistics over trials are in
+:mod:`numerics.ste_stats`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from stecheck.errors import InvalidArgument
+
+from ._validation import as_int
+from .seeding import chunk_seed, make_rng, task_seed
+
+__all__ = [
+    "INPUTS",
+    "NORMALIZATIONS",
+    "SCHEDULES",
+    "PROXIES",
+    "STEModel",
+    "Trajectories",
+    "cell_seed",
+    "simulate",
+    "generate_trial",
+    "reference_trial",
+    "ste_gradient",
+    "learning_rates",
+]
+
+#: Input families: name -> (sampler(rng, shape), description, centered, tails, support).
+#: Each centered family has unit variance; the non-centered ones have mean != 0.
+INPUTS: dict[str, tuple[Any, str, bool, str, str]] = {
+    "gaussian": (lambda g, s: g.standard_normal(s), "N(0, 1)", True, "light", "continuous"),
+    "rademacher": (lambda g, s: 2.0 * g.integers(0, 2, size=s) - 1.0, "+-1 with prob. 1/2", True, "light",
+                   "discrete"),
+    "uniform": (lambda g, s: g.uniform(-math.sqrt(3), math.sqrt(3), size=s), "U(-sqrt 3, sqrt 3)", True, "light",
+                "continuous"),
+    "student-t3": (lambda g, s: g.standard_t(3, size=s) / math.sqrt(3), "t(3)/sqrt(3)", True, "heavy",
+                   "continuous"),
+    "centered-exponential": (lambda g, s: g.exponential(1.0, size=s) - 1.0, "Exp(1) - 1 (skewed)", True,
+                             "light", "continuous"),
+    "shifted-gaussian": (lambda g, s: g.standard_normal(s) + 1.0, "N(1, 1)", False, "light", "continuous"),
+    "bernoulli01": (lambda g, s: g.integers(0, 2, size=s).astype(np.float64), "{0, 1} with prob. 1/2", False,
+                    "light", "discrete"),
+    "exponential": (lambda g, s: g.exponential(1.0, size=s), "Exp(1)", False, "light", "continuous"),
+    "lognormal": (lambda g, s: g.lognormal(0.0, 1.0, size=s), "LogNormal(0, 1)", False, "heavy", "continuous"),
+}
+
+#: Normalizations, per feature (entry (a, i) of Z_j) over the m samples: name -> (center, scale).
+NORMALIZATIONS: dict[str, tuple[bool, bool]] = {
+    "none": (False, False),
+    "standardize": (True, True),  # (z - mean) / std
+    "center": (True, False),  # z - mean
+    "scale": (False, True),  # z / std (centering removed)
+}
+
+#: Admissible learning-rate schedules (bounded, non-summable, eta_(t+1)/eta_t -> 1; see QSTE-LR): eta_t / c.
+SCHEDULES: dict[str, Any] = {
+    "constant": lambda t: np.ones_like(t),
+    "inv-sqrt": lambda t: 1.0 / np.sqrt(t + 1.0),
+    "inv-quarter": lambda t: (t + 1.0) ** -0.25,
+    "inv-log": lambda t: 1.0 / np.log(t + 2.0),
+}
+#: Schedules QSTE-LR shows to violate a condition (rejected with a message naming the valid ones).
+_VIOLATING = {"inv-square": "summable", "geometric": "summable and geometric", "sqrt": "unbounded"}
+
+PROXIES = ("relu", "identity", "zero")
+
+
+def learning_rates(schedule: str, c: float, steps: int) -> np.ndarray:
+    """``eta_t = c * schedule(t)`` for ``t = 0..steps-1`` (float64)."""
+    if schedule not in SCHEDULES:
+        why = f" ({schedule!r} is {_VIOLATING[schedule]}, see QSTE-LR)" if schedule in _VIOLATING else ""
+        raise InvalidArgument(f"unknown or inadmissible learning-rate schedule {schedule!r}{why}; "
+                              f"valid: {', '.join(SCHEDULES)}")
+    return float(c) * SCHEDULES[schedule](np.arange(steps, dtype=np.float64))
+
+
+@dataclass(frozen=True)
+class STEModel:
+    """One cell of an experiment: the model, the data distribution and the method's settings."""
+
+    n: int
+    m: int
+    k: int = 1
+    v: tuple[float, ...] | None = None  # None = all-ones of length k
+    noise: float = 0.0  # label-noise standard deviation sigma
+    inputs: str = "gaussian"
+    normalize: str = "none"
+    proxy: str = "relu"
+    project: bool = True
+    schedule: str = "inv-sqrt"
+    lr: float = 1.0  # the constant c of the schedule
+
+    def __post_init__(self) -> None:
+        as_int(self.n, "n", minimum=2)
+        as_int(self.m, "m", minimum=1)
+        as_int(self.k, "k", minimum=1)
+        if self.v is not None:
+            if len(self.v) != self.k or not all(math.isfinite(float(x)) for x in self.v):
+                raise InvalidArgument(f"v={self.v!r} must be {self.k} finite numbers (one per hidden unit, k={self.k})")
+            if not any(float(x) != 0 for x in self.v):
+                raise InvalidArgument("v must not be all zeros (the output would not depend on w)")
+        if not (isinstance(self.noise, (int, float)) and math.isfinite(self.noise) and self.noise >= 0):
+            raise InvalidArgument(f"label noise level {self.noise!r} is invalid; expected a finite number >= 0")
+        if self.inputs not in INPUTS:
+            raise InvalidArgument(f"unknown input distribution {self.inputs!r}; valid: {', '.join(INPUTS)}")
+        if self.normalize not in NORMALIZATIONS:
+            raise InvalidArgument(f"unknown normalization {self.normalize!r}; valid: {', '.join(NORMALIZATIONS)}")
+        if self.proxy not in PROXIES:
+            raise InvalidArgument(f"unknown proxy {self.proxy!r}; valid: {', '.join(PROXIES)}")
+        learning_rates(self.schedule, 1.0, 1)  # validates the schedule name
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise InvalidArgument(f"learning-rate constant lr={self.lr!r} must be a finite number > 0")
+
+    @property
+    def v_array(self) -> np.ndarray:
+        return np.ones(self.k) if self.v is None else np.asarray(self.v, dtype=np.float64)
+
+    def key(self) -> str:
+        """A canonical string of every field (the cell's part of the seed key)."""
+        v = "ones" if self.v is None else ",".join(repr(float(x)) for x in self.v)
+        return (f"n={self.n};m={self.m};k={self.k};v={v};noise={float(self.noise)!r};inputs={self.inputs};"
+                f"normalize={self.normalize};proxy={self.proxy};project={self.project};"
+                f"schedule={self.schedule};lr={float(self.lr)!r}")
+
+    def with_(self, **changes) -> "STEModel":
+        return replace(self, **changes)
+
+
+def cell_seed(run_seed: int, claim_id: str, cell: str) -> np.random.SeedSequence:
+    """The ``SeedSequence`` of one cell: ``task_seed(run_seed, claim_id + "/" + cell)``."""
+    return task_seed(run_seed, f"{claim_id}/{cell}")
+
+
+def _normalize(Z: np.ndarray, how: str) -> np.ndarray:
+    center, scale = NORMALIZATIONS[how]
+    if center:
+        Z = Z - Z.mean(axis=0, keepdims=True)
+    if scale:
+        sd = Z.std(axis=0, keepdims=True) if center else np.sqrt((Z * Z).mean(axis=0, keepdims=True))
+        Z = Z / np.where(sd > 0, sd, 1.0)
+    return Z
+
+
+def generate_trial(model: STEModel, seed: np.random.SeedSequence, init_hamming: int | None = None):
+    """One trial's data: ``(X (m*k, n), y (m,), s_star (n,), s0 (n,))`` in this fixed draw order.
+
+    ``s_star``, ``s0`` are sign vectors (``w = s / sqrt(n)``); ``s0`` is uniform on ``{+-1}^n``
+    or, with ``init_hamming = d``, ``s_star`` with ``d`` uniformly chosen coordinates flipped.
+    ``scale`` (no centering) divides by the root mean square, ``standardize`` by the standard deviation.
+    """
+    n, m, k = model.n, model.m, model.k
+    g = make_rng(seed)
+    s_star = 2.0 * g.integers(0, 2, size=n) - 1.0
+    if init_hamming is None:
+        s0 = 2.0 * g.integers(0, 2, size=n) - 1.0
+    else:
+        d = as_int(init_hamming, "init_hamming", minimum=0, maximum=n)
+        s0 = s_star.copy()
+        s0[g.choice(n, size=d, replace=False)] *= -1.0
+    Z = INPUTS[model.inputs][0](g, (m, k, n))
+    eps = g.standard_normal(m)
+    X = _normalize(Z, model.normalize).reshape(m * k, n)
+    act = (X @ s_star > 0).reshape(m, k).astype(np.float64)
+    y = act @ model.v_array + model.noise * eps
+    return np.ascontiguousarray(X), y, s_star, s0
+
+
+@dataclass
+class Trajectories:
+    """Per-trial records of a cell (arrays of length ``trials``) plus event lists.
+
+    Times are step indices ``t = 0..steps`` (``w_0`` is the start, ``w_steps`` the last iterate).
+    A *visit* is an entry into ``w*`` (``w_t = w*`` and ``t = 0`` or ``w_(t-1) != w*``); a *return* is
+    a visit after an escape; an *escape* is ``w_(t-1) = w*, w_t != w*``.  ``excursions`` lists
+    ``(trial, escape time, return time)``; ``sojourns`` lists ``(trial, entry time, length)`` of
+    completed stays at ``w*``.
+    """
+
+    model: STEModel
+    steps: int
+    first_hit: np.ndarray  # -1 if never
+    time_at: np.ndarray  # number of t in 0..steps with w_t = w*
+    time_at_late: np.ndarray  # same for t in [steps//2, steps]
+    final_at: np.ndarray  # bool: w_steps = w*
+    visits: np.ndarray
+    returns: np.ndarray
+    returns_late: np.ndarray  # returns at t >= steps//2
+    escapes: np.ndarray
+    escapes_late: np.ndarray
+    final_hamming: np.ndarray
+    min_hamming: np.ndarray
+    loss_late: np.ndarray  # mean empirical loss over t in [steps//2, steps]
+    loss_all: np.ndarray  # mean empirical loss over t in 0..steps
+    absorbed_at: np.ndarray  # -1 if never certified; else the t with g(w_t) == 0 exactly
+    checkpoints: np.ndarray  # (n_ckpt,) times
+    hamming: np.ndarray  # (trials, n_ckpt) Hamming distance to w* at the checkpoints
+    excursions: list = field(default_factory=list)
+    sojourns: list = field(default_factory=list)
+
+    @property
+    def trials(self) -> int:
+        return int(self.first_hit.size)
+
+    def fraction_at(self, late: bool = False) -> np.ndarray:
+        """Per trial: the time average of ``1{w_t = w*}`` over ``t in 0..steps`` (or its second half)."""
+        if late:
+            return self.time_at_late / (self.steps - self.steps // 2 + 1)
+        return self.time_at / (self.steps + 1)
+
+    _ARRAYS = ("first_hit", "time_at", "time_at_late", "final_at", "visits", "returns", "returns_late",
+               "escapes", "escapes_late", "final_hamming", "min_hamming", "loss_late", "loss_all",
+               "absorbed_at", "hamming")
+
+    def equal(self, other: "Trajectories") -> bool:
+        """Bit-identical records (every array and event list)."""
+        return (all(np.array_equal(getattr(self, a), getattr(other, a)) for a in self._ARRAYS)
+                and sorted(self.excursions) == sorted(other.excursions)
+                and sorted(self.sojourns) == sorted(other.sojourns))
+
+    @classmethod
+    def concat(cls, parts: list["Trajectories"], offsets: list[int]) -> "Trajectories":
+        first = parts[0]
+        kw = {a: np.concatenate([getattr(p, a) for p in parts]) for a in cls._ARRAYS}
+        exc = [(o + i, a, b) for p, o in zip(parts, offsets) for (i, a, b) in p.excursions]
+        soj = [(o + i, a, b) for p, o in zip(parts, offsets) for (i, a, b) in p.sojourns]
+        return cls(model=first.model, steps=first.steps, checkpoints=first.checkpoints, excursions=exc,
+                   sojourns=soj, **kw)
+
+
+def _checkpoints(steps: int, count: int = 33) -> np.ndarray:
+    return np.unique(np.round(np.linspace(0, steps, min(count, steps + 1))).astype(np.int64))
+
+
+def _simulate_block(model: STEModel, data, steps: int, eta: np.ndarray) -> Trajectories:
+    """Advance a block of trials (``data`` = list of :func:`generate_trial` tuples) ``steps`` steps."""
+    n, m, k = model.n, model.m, model.k
+    B = len(data)
+    v = model.v_array
+    X = np.stack([d[0] for d in data])  # (B, m k, n)
+    Y = np.stack([d[1] for d in data])  # (B, m)
+    S_star = np.stack([d[2] for d in data])  # (B, n)
+    U = np.stack([d[3] for d in data]) / math.sqrt(n)  # latent u_0 = w_0
+    W_star = S_star / math.sqrt(n)
+    half = steps // 2
+    ckpt = _checkpoints(steps)
+    ck_index = {int(t): i for i, t in enumerate(ckpt)}
+
+    first_hit = np.full(B, -1, np.int64)
+    time_at = np.zeros(B, np.int64)
+    time_at_late = np.zeros(B, np.int64)
+    visits = np.zeros(B, np.int64)
+    returns = np.zeros(B, np.int64)
+    returns_late = np.zeros(B, np.int64)
+    escapes = np.zeros(B, np.int64)
+    escapes_late = np.zeros(B, np.int64)
+    min_ham = np.full(B, n + 1, np.int64)
+    loss_late = np.zeros(B)
+    loss_all = np.zeros(B)
+    absorbed_at = np.full(B, -1, np.int64)
+    final_at = np.zeros(B, bool)
+    final_ham = np.zeros(B, np.int64)
+    ham_ck = np.zeros((B, ckpt.size), np.int64)
+    prev_at = np.zeros(B, bool)
+    last_escape = np.full(B, -1, np.int64)
+    last_entry = np.full(B, -1, np.int64)
+    excursions: list = []
+    sojourns: list = []
+
+    idx = np.arange(B)  # global index of each active row
+    for t in range(steps + 1):
+        if idx.size == 0:
+            break
+        if model.project:
+            W = np.where(U >= 0.0, 1.0, -1.0)  # tie rule sign(0) = +1; W holds s = sqrt(n) w
+            at = np.all(W == S_star, axis=1)
+            ham = np.count_nonzero(W != S_star, axis=1)
+        else:
+            W = U * math.sqrt(n)  # no projection: the latent itself (scaled like s)
+            at = np.all(U == W_star, axis=1)
+            ham = np.count_nonzero(np.where(U >= 0.0, 1.0, -1.0) != S_star, axis=1)
+        # ---- records of state t
+        gi = idx
+        first_hit[gi[at & (first_hit[gi] < 0)]] = t
+        time_at[gi] += at
+        if t >= half:
+            time_at_late[gi] += at
+        p_at = prev_at[gi]
+        entry = at & ~p_at
+        visits[gi] += entry
+        ret = entry & (last_escape[gi] >= 0)
+        returns[gi] += ret
+        esc = p_at & ~at
+        escapes[gi] += esc
+        if t >= half:
+            returns_late[gi] += ret
+            escapes_late[gi] += esc
+        for i in gi[ret]:
+            excursions.append((int(i), int(last_escape[i]), t))
+        for i in gi[esc]:
+            sojourns.append((int(i), int(last_entry[i]), t - int(last_entry[i])))
+        last_escape[gi[esc]] = t
+        last_entry[gi[entry]] = t
+        prev_at[gi] = at
+        np.minimum.at(min_ham, gi, ham)
+        if t in ck_index:
+            ham_ck[gi, ck_index[t]] = ham
+        # ---- forward (one batched product) and residual
+        pre = np.matmul(X, W[:, :, None])[:, :, 0]  # (b, m k) = X s
+        act = pre > 0.0
+        out = act.reshape(-1, m, k).astype(np.float64) @ v
+        r = out - Y
+        loss = 0.5 * np.mean(r * r, axis=1)
+        loss_all[gi] += loss
+        if t >= half:
+            loss_late[gi] += loss
+        if t == steps:
+            final_at[gi] = at
+            final_ham[gi] = ham
+            break
+        # ---- backward (one batched product): g = (1/m) sum_j r_j sum_a v_a mu'(pre_ja) x_ja
+        if model.proxy == "relu":
+            coef = (r[:, :, None] * v) * act.reshape(-1, m, k)
+        elif model.proxy == "identity":
+            coef = np.broadcast_to(r[:, :, None] * v, (r.shape[0], m, k))
+        else:
+            coef = np.zeros((r.shape[0], m, k))
+        G = np.matmul(coef.reshape(-1, 1, m * k), X)[:, 0, :] / m  # (b, n)
+        # ---- certified absorption: g == 0 exactly => u_(t+1) = u_t bit for bit, forever
+        zero = ~np.any(G != 0.0, axis=1)
+        if zero.any():
+            zi = gi[zero]
+            rest = steps - t  # states t+1..steps are all equal to state t
+            absorbed_at[zi] = t
+            za = at[zero]
+            time_at[zi] += rest * za
+            late_count = steps - max(t + 1, half) + 1
+            time_at_late[zi] += late_count * za
+            loss_all[zi] += rest * loss[zero]
+            loss_late[zi] += late_count * loss[zero]
+            final_at[zi] = za
+            final_ham[zi] = ham[zero]
+            for c_i, c_t in enumerate(ckpt):
+                if c_t > t:
+                    ham_ck[zi, c_i] = ham[zero]
+            keep = ~zero
+            idx, X, Y, S_star, W_star, U, G = (idx[keep], X[keep], Y[keep], S_star[keep], W_star[keep], U[keep],
+                                               G[keep])
+        U = U - eta[t] * G
+
+    return Trajectories(model=model, steps=steps, first_hit=first_hit, time_at=time_at, time_at_late=time_at_late,
+                        final_at=final_at, visits=visits, returns=returns, returns_late=returns_late,
+                        escapes=escapes, escapes_late=escapes_late, final_hamming=final_ham, min_hamming=min_ham,
+                        loss_late=loss_late / (steps - half + 1), loss_all=loss_all / (steps + 1),
+                        absorbed_at=absorbed_at, checkpoints=ckpt, hamming=ham_ck, excursions=excursions,
+                        sojourns=sojourns)
+
+
+def simulate(model: STEModel, *, trials: int, steps: int, seed: np.random.SeedSequence,
+             init_hamming: int | None = None, block_size: int | None = None,
+             memory_bytes: int = 48 * 2**20) -> Trajectories:
+    """Run ``trials`` independent trials of the STE-gradient method for ``steps`` steps.
+
+    Trial ``i`` uses ``chunk_seed(seed, i)`` (see the module docstring), so the result is bit-identical
+    for any ``block_size``; by default a block holds as many trials as fit ``memory_bytes`` of inputs.
+    """
+    trials = as_int(trials, "trials", minimum=1)
+    steps = as_int(steps, "steps", minimum=1)
+    if not isinstance(seed, np.random.SeedSequence):
+        raise InvalidArgument("seed must be a numpy.random.SeedSequence (see ste_dynamics.cell_seed)")
+    per_trial = model.m * model.k * model.n * 8
+    if block_size is None:
+        block_size = max(1, min(trials, memory_bytes // max(per_trial, 1)))
+    block_size = as_int(block_size, "block_size", minimum=1)
+    eta = learning_rates(model.schedule, model.lr, steps)
+    parts, offsets = [], []
+    for start in range(0, trials, block_size):
+        stop = min(trials, start + block_size)
+        data = [generate_trial(model, chunk_seed(seed, i), init_hamming) for i in range(start, stop)]
+        parts.append(_simulate_block(model, data, steps, eta))
+        offsets.append(start)
+    return Trajectories.concat(parts, offsets)
+
+
+def ste_gradient(model: STEModel, X: np.ndarray, y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(g(w), r)`` for one data set at ``w = s / sqrt(n)``: the STE gradient (float64, the engine's formula)
+    and the residuals ``r_j = F(X_j; w) - y_j``."""
+    m, k = model.m, model.k
+    act = (X @ s > 0.0).reshape(m, k)
+    r = act.astype(np.float64) @ model.v_array - y
+    if model.proxy == "relu":
+        coef = (r[:, None] * model.v_array) * act
+    elif model.proxy == "identity":
+        coef = r[:, None] * model.v_array
+    else:
+        coef = np.zeros((m, k))
+    return coef.reshape(1, m * k) @ X / m, r
+
+
+def reference_trial(model: STEModel, data, steps: int) -> dict[str, Any]:
+    """The same method for one trial, written as a plain loop over steps and samples (tests, benchmarks).
+
+    Returns the states ``s_t`` (sign vectors; ``sqrt(n) u_t`` without projection), the losses and
+    ``at[t] = (w_t == w*)``.
+    """
+    X, y, s_star, s0 = data
+    n, m, k = model.n, model.m, model.k
+    v = model.v_array
+    eta = learning_rates(model.schedule, model.lr, steps)
+    u = s0 / math.sqrt(n)
+    states, losses, at = [], [], []
+    w_star = s_star / math.sqrt(n)
+    for t in range(steps + 1):
+        s = np.where(u >= 0.0, 1.0, -1.0) if model.project else u * math.sqrt(n)
+        states.append(s.copy())
+        at.append(bool(np.array_equal(s, s_star)) if model.project else bool(np.array_equal(u, w_star)))
+        g = np.zeros(n)
+        loss = 0.0
+        for j in range(m):
+            rows = X[j * k:(j + 1) * k]
+            pre = rows @ s
+            act = (pre > 0.0).astype(np.float64)
+            r = float(act @ v) - y[j]
+            loss += 0.5 * r * r / m
+            if model.proxy == "relu":
+                g += (r * v * act) @ rows
+            elif model.proxy == "identity":
+                g += (r * v) @ rows
+        losses.append(loss)
+        if t < steps:
+            u = u - eta[t] * (g / m)
+    return {"states": states, "losses": losses, "s_star": s_star, "at": at}

@@ -1,0 +1,218 @@
+"""Statistics for the STE-dynamics experiments: binomial intervals, sample-size thresholds, exponent fits.
+
+* :func:`clopper_pearson` -- the exact two-sided binomial interval (scipy.stats.binomtest,
+  ``method="exact"``); coverage >= the stated confidence for every ``p``.
+* :func:`lower_bound` / :func:`upper_bound` -- one-sided exact (Clopper-Pearson) bounds.
+* :func:`find_threshold` -- the sample size ``m*`` at which the success probability
+  ``p(m)`` crosses a level (1/2, 0.9), located by an adaptive search over ``m`` (bracket by
+  doubling, then bisection in ``log m``) with every evaluation kept; the estimate is the
+  crossing of the isotonic (non-decreasing, weighted least-squares, scipy
+  ``isotonic_regression``) fit of the evaluated success rates, interpolated linearly in
+  ``log m``.  The returned bracket ``[m_lo, m_hi]`` is an interval for ``m*`` under
+  monotonicity of ``p(m)``: ``p(m_lo) < level < p(m_hi)`` each at the stated confidence
+  (Clopper-Pearson), or ``None`` where the evaluations did not separate.
+* :func:`fit_exponent` -- ``log m* = a + b log n`` by least squares, with a parametric
+  bootstrap interval for ``b`` (every evaluated cell resampled ``Binomial(N, p_hat)``,
+  thresholds recomputed by the same rule, the fit redone; percentile interval).  The
+  interval's error: Monte Carlo error of the bootstrap quantiles (``n_boot`` replicates) plus
+  the bootstrap approximation itself; stated as such, not as an exact coverage.
+* :func:`recurrence_test` -- an exact one-sided binomial test that more than a given
+  fraction of trials return to ``w*`` in the second half of the run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+from scipy.optimize import isotonic_regression
+
+from stecheck.errors import InvalidArgument
+
+__all__ = ["clopper_pearson", "lower_bound", "upper_bound", "Threshold", "find_threshold", "crossing",
+           "ExponentFit", "fit_exponent", "recurrence_test"]
+
+
+def _check(k: int, n: int) -> None:
+    if not (0 <= k <= n) or n < 1:
+        raise InvalidArgument(f"binomial counts k={k}, n={n} are invalid; expected 0 <= k <= n and n >= 1")
+
+
+def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """The exact two-sided ``confidence`` interval for a binomial proportion with ``k`` of ``n`` successes."""
+    _check(k, n)
+    ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=confidence, method="exact")
+    return float(ci.low), float(ci.high)
+
+
+def lower_bound(k: int, n: int, confidence: float = 0.95) -> float:
+    """One-sided exact lower confidence bound: ``P(p >= bound) >= confidence``."""
+    _check(k, n)
+    return 0.0 if k == 0 else float(stats.beta.ppf(1 - confidence, k, n - k + 1))
+
+
+def upper_bound(k: int, n: int, confidence: float = 0.95) -> float:
+    """One-sided exact upper confidence bound: ``P(p <= bound) >= confidence``."""
+    _check(k, n)
+    return 1.0 if k == n else float(stats.beta.ppf(confidence, k + 1, n - k))
+
+
+def crossing(ms, ks, ns, level: float) -> float | None:
+    """The ``m`` where the isotonic fit of ``k/n`` against ``m`` first reaches ``level`` (log-linear interpolation).
+
+    ``None`` if the fit never reaches ``level``; the smallest evaluated ``m`` if it starts above it.
+    """
+    order = np.argsort(ms)
+    ms = np.asarray(ms, float)[order]
+    p = np.asarray(ks, float)[order] / np.asarray(ns, float)[order]
+    fit = isotonic_regression(p, weights=np.asarray(ns, float)[order], increasing=True).x
+    above = np.nonzero(fit >= level)[0]
+    if above.size == 0:
+        return None
+    i = int(above[0])
+    if i == 0:
+        return float(ms[0])
+    lo, hi = fit[i - 1], fit[i]
+    frac = (level - lo) / (hi - lo) if hi > lo else 1.0
+    return float(math.exp(math.log(ms[i - 1]) + frac * (math.log(ms[i]) - math.log(ms[i - 1]))))
+
+
+@dataclass
+class Threshold:
+    """The result of :func:`find_threshold` for one ``n``: every evaluation and the crossing."""
+
+    level: float
+    evaluations: dict[int, tuple[int, int]]  # m -> (successes, trials)
+    m_star: float | None
+    bracket: tuple[int | None, int | None]
+    confidence: float
+
+    def as_evidence(self) -> dict:
+        return {"level": self.level, "m_star": self.m_star, "bracket (CP-separated)": list(self.bracket),
+                "confidence": self.confidence,
+                "evaluations": {str(m): {"successes": k, "trials": N, "rate": k / N,
+                                         "clopper_pearson": clopper_pearson(k, N, self.confidence)}
+                                for m, (k, N) in sorted(self.evaluations.items())}}
+
+
+def find_threshold(success: Callable[[int], tuple[int, int]], level: float, m_start: int, *,
+                   m_max: int, rel_tol: float = 0.12, confidence: float = 0.99,
+                   evaluations: dict[int, tuple[int, int]] | None = None) -> Threshold:
+    """Adaptive search for the crossing of ``level`` by ``m -> success(m) = (successes, trials)``.
+
+    Doubles ``m`` from ``m_start`` until the rate reaches ``level`` (or ``m_max``), halves it until the
+    rate is below ``level`` (or ``m = 1``), then bisects the bracket in ``log m`` until
+    ``m_hi / m_lo <= 1 + rel_tol`` or the two are adjacent integers.  ``evaluations`` may pre-seed (and
+    is shared with) other levels' searches, so no cell is run twice.
+    """
+    if not 0 < level < 1:
+        raise InvalidArgument(f"level={level} must lie strictly between 0 and 1")
+    ev = evaluations if evaluations is not None else {}
+
+    def rate(m: int) -> float:
+        if m not in ev:
+            ev[m] = success(m)
+        k, N = ev[m]
+        return k / N
+
+    m = max(1, int(m_start))
+    if rate(m) >= level:
+        hi = m
+        lo = m
+        while lo > 1 and rate(lo) >= level:
+            lo = max(1, lo // 2)
+        if rate(lo) >= level:  # succeeds already at m = 1
+            return Threshold(level, ev, crossing(*_cols(ev), level), (None, lo), confidence)
+        hi = min(m_ for m_ in ev if m_ > lo and ev[m_][0] / ev[m_][1] >= level)
+    else:
+        lo = m
+        hi = m
+        while hi < m_max and rate(hi) < level:
+            lo = hi
+            hi = min(m_max, hi * 2)
+        if rate(hi) < level:
+            return Threshold(level, ev, crossing(*_cols(ev), level), (hi, None), confidence)
+    while hi > lo + 1 and hi / lo > 1 + rel_tol:
+        mid = int(round(math.sqrt(lo * hi)))
+        mid = min(max(mid, lo + 1), hi - 1)
+        if rate(mid) >= level:
+            hi = mid
+        else:
+            lo = mid
+    ms, ks, ns = _cols(ev)
+    below = [m_ for m_, (k, N) in ev.items() if upper_bound(k, N, confidence) < level]
+    above = [m_ for m_, (k, N) in ev.items() if lower_bound(k, N, confidence) > level]
+    b_lo = max([m_ for m_ in below if not above or m_ < min(above)], default=None)
+    b_hi = min([m_ for m_ in above if b_lo is None or m_ > b_lo], default=None)
+    return Threshold(level, ev, crossing(ms, ks, ns, level), (b_lo, b_hi), confidence)
+
+
+def _cols(ev: dict[int, tuple[int, int]]):
+    ms = sorted(ev)
+    return ms, [ev[m][0] for m in ms], [ev[m][1] for m in ms]
+
+
+@dataclass
+class ExponentFit:
+    """``log m* = a + b log n``: least-squares estimate and a bootstrap interval for ``b``."""
+
+    ns: list[int]
+    m_stars: list[float]
+    a: float
+    b: float
+    b_interval: tuple[float, float]
+    confidence: float
+    n_boot: int
+    b_stderr: float
+    boot_failures: int = 0
+    details: dict = field(default_factory=dict)
+
+    def as_evidence(self) -> dict:
+        return {"n": self.ns, "m_star": self.m_stars, "intercept_a": self.a, "exponent_b": self.b,
+                "b_interval": list(self.b_interval), "confidence": self.confidence,
+                "bootstrap": f"parametric, {self.n_boot} replicates (percentile interval)",
+                "b_least_squares_stderr": self.b_stderr, "bootstrap_replicates_without_crossing": self.boot_failures}
+
+
+def fit_exponent(thresholds: dict[int, Threshold], *, rng: np.random.Generator, n_boot: int = 2000,
+                 confidence: float = 0.95) -> ExponentFit:
+    """Fit ``log m* = a + b log n`` over the ``n`` whose search found a crossing, with a bootstrap interval on ``b``."""
+    ns = sorted(n for n, th in thresholds.items() if th.m_star is not None)
+    if len(ns) < 3:
+        raise InvalidArgument(f"an exponent fit needs thresholds at >= 3 sizes n, got {ns}")
+    x = np.log(np.asarray(ns, float))
+    y = np.log([thresholds[n].m_star for n in ns])
+    lr = stats.linregress(x, y)
+    boot, failures = [], 0
+    cols = {n: _cols(thresholds[n].evaluations) for n in ns}
+    for _ in range(n_boot):
+        ys = []
+        for n in ns:
+            ms, ks, Ns = cols[n]
+            kb = rng.binomial(Ns, np.asarray(ks, float) / np.asarray(Ns, float))
+            c = crossing(ms, kb, Ns, thresholds[n].level)
+            ys.append(math.log(c) if c is not None else math.log(max(ms)))
+            failures += c is None
+        boot.append(np.polyfit(x, ys, 1)[0])
+    alpha = 1 - confidence
+    lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2])
+    return ExponentFit(ns=ns, m_stars=[thresholds[n].m_star for n in ns], a=float(lr.intercept), b=float(lr.slope),
+                       b_interval=(float(lo), float(hi)), confidence=confidence, n_boot=n_boot,
+                       b_stderr=float(lr.stderr), boot_failures=failures)
+
+
+def recurrence_test(returning: int, trials: int, *, fraction: float = 0.5, alpha: float = 0.001) -> dict:
+    """Exact one-sided binomial test of ``H0: P(a trial returns to w* in the second half) <= fraction``.
+
+    ``rejected`` True means: with error probability <= ``alpha``, more than ``fraction`` of the trials keep returning.
+    Also reports the one-sided lower and upper ``1 - alpha`` Clopper-Pearson bounds.
+    """
+    _check(returning, trials)
+    res = stats.binomtest(int(returning), int(trials), p=fraction, alternative="greater")
+    return {"returning": int(returning), "trials": int(trials), "h0_fraction": fraction, "p_value": float(res.pvalue),
+            "alpha": alpha, "rejected": bool(res.pvalue < alpha),
+            "lower_bound": lower_bound(returning, trials, 1 - alpha),
+            "upper_bound": upper_bound(returning, trials, 1 - alpha)}

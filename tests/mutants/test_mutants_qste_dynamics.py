@@ -1,0 +1,86 @@
+"""The STE-dynamics checks can say no: each mutant of the method or the data breaks the claim it is meant to break.
+
+Mutants: the zero surrogate gradient (no proxy), the projection onto Q1 removed, label noise set to zero for
+QSTE-NOISE, centering removed from the normalization (and the raw inputs secretly centered) for QSTE-NONGAUSS.
+(The identity proxy is not a mutant of these claims: it converges as well -- see the report evidence.)
+"""
+
+import pytest
+
+from stecheck.numerics.seeding import task_seed
+from stecheck.proofs_check import Verdict
+from stecheck.proofs_check.claim import MethodContext, Tier
+from stecheck.proofs_check.claims import qste_dynamics as q
+
+R = Verdict.REFUTED
+
+
+def _ctx(name="mutant"):
+    return MethodContext("MUTANT", name, 0, task_seed(0, f"MUTANT/{name}"), Tier.QUICK)
+
+
+ZERO = {"proxy": "zero"}
+NO_PROJECTION = {"project": False}
+
+
+@pytest.mark.parametrize("variant", [ZERO, NO_PROJECTION], ids=["zero-proxy", "no-projection"])
+def test_erg_sweep_refutes_a_broken_method(variant):
+    out = q.check_erg_sweep(_ctx(), variant=variant, n_max=16, trials=30)
+    assert out.verdict is R and out.counterexample["cell"]["rate"] < q.P_OK
+
+
+def test_erg_loss_reading_refutes_the_zero_proxy():
+    assert q.check_erg_sweep(_ctx(), variant=ZERO, criterion="loss", n_max=16, trials=30).verdict is R
+
+
+def test_erg_exponent_refutes_the_zero_proxy():
+    out = q.check_erg_exponent(_ctx(), variant=ZERO, n_max_fit=32, trials_fit=20)
+    assert out.verdict is R
+
+
+@pytest.mark.parametrize("variant", [ZERO, NO_PROJECTION], ids=["zero-proxy", "no-projection"])
+def test_nonerg_sweep_refutes_a_broken_method(variant):
+    out = q.check_nonerg_sweep(_ctx(), variant=variant, n_max=6, trials=30)
+    assert out.verdict is R
+
+
+def test_nonerg_visits_reading_refutes_the_zero_proxy():
+    assert q.check_nonerg_sweep(_ctx(), variant=ZERO, criterion="visits", n_max=6, trials=30).verdict is R
+
+
+def test_nonerg_fixed_points_refute_the_zero_proxy():
+    out = q.check_nonerg_fixed_points(_ctx(), variant=ZERO, n_max_enum=5)
+    assert out.verdict is R
+
+
+def test_nonerg_exponent_refutes_the_zero_proxy():
+    assert q.check_nonerg_exponent(_ctx(), variant=ZERO, n_max_fit=32, trials_fit=20).verdict is R
+
+
+def test_noise_recurrence_refutes_zero_label_noise():
+    out = q.check_noise_recurrence(_ctx(), variant={"noise": 0.0}, steps=300, trials=20)
+    assert out.verdict is R and out.counterexample["test"]["returning"] == 0
+
+
+def test_noise_forced_escape_refutes_zero_label_noise():
+    out = q.check_noise_forced_escape(_ctx(), variant={"noise": 0.0})
+    assert out.verdict is R
+
+
+def test_nongauss_normalized_refutes_normalization_without_centering():
+    out = q.check_nongauss_normalized(_ctx(), variant={"normalize": "scale"}, trials=40)
+    assert out.verdict is R
+    assert "bernoulli01" in out.counterexample["families_not_restored"]
+
+
+def test_nongauss_population_refutes_normalization_without_centering():
+    assert q.check_nongauss_population_normalized(_ctx(), center=False, n_max_enum=6).verdict is R
+
+
+def test_nongauss_raw_refutes_secretly_normalized_raw_inputs():
+    out = q.check_nongauss_raw(_ctx(), variant={"normalize": "standardize"}, trials=40)
+    assert out.verdict is R
+
+
+def test_nongauss_population_traps_refute_centered_raw_inputs():
+    assert q.check_nongauss_population_traps(_ctx(), center_raw=True, n_max_enum=6).verdict is R

@@ -1,0 +1,60 @@
+"""Statistics of the STE-dynamics experiments: exact intervals, the adaptive threshold search, the exponent fit."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from stecheck.errors import InvalidArgument
+from stecheck.numerics import ste_stats as st
+
+
+def test_clopper_pearson_matches_the_beta_quantiles():
+    lo, hi = st.clopper_pearson(7, 20, 0.95)
+    assert lo == pytest.approx(stats.beta.ppf(0.025, 7, 14)) and hi == pytest.approx(stats.beta.ppf(0.975, 8, 13))
+    assert st.clopper_pearson(0, 10)[0] == 0.0 and st.clopper_pearson(10, 10)[1] == 1.0
+    # one-sided bound with all successes: (1 - confidence)^(1/n)
+    assert st.lower_bound(60, 60, 0.99) == pytest.approx(0.01 ** (1 / 60))
+    assert st.upper_bound(0, 60, 0.99) == pytest.approx(1 - 0.01 ** (1 / 60))
+
+
+def test_bad_counts_are_rejected():
+    with pytest.raises(InvalidArgument, match="0 <= k <= n"):
+        st.clopper_pearson(5, 3)
+
+
+def _logistic_success(m_half: float, width: float, trials: int, rng):
+    def success(m: int):
+        p = 1 / (1 + math.exp(-(math.log(m) - math.log(m_half)) / width))
+        return int(rng.binomial(trials, p)), trials
+    return success
+
+
+def test_threshold_search_finds_a_known_crossing_and_brackets_it():
+    rng = np.random.default_rng(1)
+    th = st.find_threshold(_logistic_success(300.0, 0.15, 400, rng), 0.5, 16, m_max=10**5)
+    assert th.m_star == pytest.approx(300, rel=0.15)
+    lo, hi = th.bracket
+    assert lo is not None and hi is not None and lo < 300 < hi
+    assert len(th.evaluations) <= 14  # adaptive: doubling + bisection, not a grid
+
+
+def test_threshold_search_reports_no_crossing():
+    th = st.find_threshold(lambda m: (0, 50), 0.9, 8, m_max=200)
+    assert th.m_star is None and th.bracket[1] is None
+
+
+def test_exponent_fit_recovers_a_known_power():
+    rng = np.random.default_rng(2)
+    ths = {n: st.find_threshold(_logistic_success(3.0 * n ** 1.5, 0.1, 400, rng), 0.5, 2 * n, m_max=10**7)
+           for n in (8, 16, 32, 64, 128)}
+    fit = st.fit_exponent(ths, rng=np.random.default_rng(3), n_boot=300)
+    assert fit.b == pytest.approx(1.5, abs=0.1)
+    assert fit.b_interval[0] < 1.5 + 0.1 and fit.b_interval[1] > 1.5 - 0.1
+
+
+def test_recurrence_test_rejects_only_with_a_clear_majority():
+    assert st.recurrence_test(40, 40)["rejected"]
+    assert not st.recurrence_test(22, 40)["rejected"]
+    assert st.recurrence_test(5, 40)["upper_bound"] < 0.5
