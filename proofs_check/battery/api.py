@@ -75,10 +75,10 @@ class CheckRecord:
         return asdict(self)
 
 
-def _replay_line(spec: EstimatorSpec, check: str, example: dict) -> str:
+def _replay_line(spec: EstimatorSpec, check: str, example: dict, profile: str) -> str:
     ref = repr(spec.ref) if spec.ref else "'<module>:<function> (define the estimator at module level)'"
     return (f"from stecheck.testing import replay_check, LossSpec; "
-            f"replay_check({ref}, {check!r}, {example!r})")
+            f"replay_check({ref}, {check!r}, {example!r}, profile={profile!r})")
 
 
 def replay_check(estimator: Any, check: str, example: dict, *, profile: str | None = None) -> Outcome:
@@ -149,7 +149,7 @@ def run_check(spec: EstimatorSpec, check: Check, *, profile: str | None = None, 
                     "fix the estimator (or declare the noises it supports)")
     n = sum(state["counts"].values())
     if status is not None:
-        replay = _replay_line(spec, check.name, state["last"]) if state["last"] is not None else ""
+        replay = _replay_line(spec, check.name, state["last"], profile) if state["last"] is not None else ""
         evidence = f"{evidence}; minimal example: {state['last']!r}" if state["last"] is not None else evidence
     else:
         counts = state["counts"]
