@@ -61,3 +61,21 @@ def test_a_failure_replays_when_pasted():
     code = rec.replay
     with pytest.raises(AssertionError, match="linear loss"):
         exec(compile(code, "<replay>", "exec"), {})  # the line printed for the user, run as they would paste it
+
+
+@pytest.mark.slow  # ~2 min of quadrature
+def test_the_premise_of_the_tau_check_holds_for_gumbel_softmax_by_quadrature():
+    """relaxation_bias_order assumes |bias(tau/4)| <= |bias(tau)| on its domain; check it for GS exactly (n = 1)."""
+    import numpy as np
+
+    from stecheck.numerics import enumeration
+
+    loss = losses.Linear(np.array([1.0]))
+    gaps = []
+    for a in np.linspace(-2, 2, 41):
+        g = enumeration.exact_gradient(loss, [a], "logistic").value[0]
+        for tau in (0.4, 0.2):
+            b1 = enumeration.expected_estimator("gumbel_softmax", loss, [a], "logistic", tau=tau)
+            b2 = enumeration.expected_estimator("gumbel_softmax", loss, [a], "logistic", tau=tau / 4)
+            gaps.append(abs(b1.value[0] - g) - abs(b2.value[0] - g) - b1.error_bound[0] - b2.error_bound[0])
+    assert min(gaps) > 5e-4
