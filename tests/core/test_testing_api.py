@@ -149,3 +149,118 @@ def test_plugin_fixture_checks_pinned_verdicts(pytester):
     result = pytester.runpytest(*load, "--stecheck-seed", "3")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*SBN-EX1: expected REFUTED, got VERIFIED*"])
+
+
+# ---------------------------------------------------------------- the battery's front ends and bad input
+
+from stecheck.testing import check_estimator, estimator  # noqa: E402
+
+
+def _wrong_shape(loss, a, noise, rng, size):
+    return np.zeros((size, a.size + 1))
+
+
+def _nan(loss, a, noise, rng, size):
+    out = st(loss, a, noise, rng, size)
+    out[0, 0] = np.nan
+    return out
+
+
+def _inf(loss, a, noise, rng, size):
+    return np.full((size, a.size), np.inf)
+
+
+def _a_list(loss, a, noise, rng, size):
+    return st(loss, a, noise, rng, size).tolist()
+
+
+def _raises(loss, a, noise, rng, size):
+    raise ZeroDivisionError("boom")
+
+
+@pytest.mark.parametrize("bad, words", [(_wrong_shape, "shape"), (_nan, "non-finite"), (_inf, "non-finite"),
+                                        (_a_list, "not a numpy array")])
+def test_bad_estimator_output_is_one_clear_line_and_the_battery_continues(bad, words):
+    records = check_estimator(estimator(tags=["st"])(bad), profile="dev",
+                              checks=["output_contract", "seed_determinism", "linear_exact"])
+    assert [r.check for r in records] == ["output_contract", "seed_determinism", "linear_exact"]
+    first = records[0]
+    assert first.status == "FAIL" and words in first.evidence
+    assert bad.__name__ in first.evidence and "output_contract" in first.evidence
+    assert "\n" not in first.evidence
+    assert all(r.status in ("FAIL", "ERROR") for r in records)
+
+
+def test_an_estimator_that_raises_is_an_error_record_not_a_crash():
+    records = check_estimator(_raises, profile="dev", checks=["output_contract", "seed_determinism"])
+    assert [r.status for r in records] == ["ERROR", "ERROR"]
+    assert "raised ZeroDivisionError" in records[0].evidence and "boom" in records[0].evidence
+
+
+def test_unknown_tags_and_reasonless_known_failures_are_reported():
+    from stecheck.errors import InvalidArgument
+
+    records = check_estimator(estimator(tags=["st", "unbaised"])(st), profile="dev", checks=["output_contract"])
+    assert records[0].check == "tags" and records[0].status == "ERROR" and "unbaised" in records[0].evidence
+    assert records[1].status == "PASS"
+    with pytest.raises(InvalidArgument, match="reason"):
+        estimator(xfail={"linear_exact": ""})
+
+
+def test_parametrize_with_checks_gives_one_test_id_per_check(pytester):
+    pytester.makepyfile(
+        """
+        import numpy as np
+        from stecheck.numerics.estimators import estimate_batch
+        from stecheck.testing import estimator, parametrize_with_checks
+
+        @estimator(tags=["st"], bound="st")
+        def good_st(loss, a, noise, rng, size):
+            return estimate_batch("st", loss, a, noise, rng, size)
+
+        @estimator(tags=["st"])
+        def doubled_st(loss, a, noise, rng, size):
+            return 2 * estimate_batch("st", loss, a, noise, rng, size)
+
+        @parametrize_with_checks([good_st, doubled_st])
+        def test_battery(estimator, check):
+            check(estimator)
+        """
+    )
+    from importlib.metadata import entry_points
+
+    installed = any(ep.name == "stecheck" for ep in entry_points(group="pytest11"))
+    load = [] if installed else ["-p", "stecheck.proofs_check.pytest_plugin"]
+    result = pytester.runpytest(*load, "--stecheck-profile", "dev", "-q", "-k",
+                                "output_contract or linear_exact or unbiased_any_loss")
+    result.assert_outcomes(passed=3, failed=1, skipped=2)
+    result.stdout.fnmatch_lines(["*doubled_st-linear_exact*", "*replay*"])
+
+
+def test_cli_check_estimator_table_json_and_exit_codes(tmp_path, monkeypatch, capsys):
+    import json
+
+    from stecheck.proofs_check.cli import main
+
+    (tmp_path / "user_estimators.py").write_text(
+        "from stecheck.numerics.estimators import estimate_batch\n"
+        "from stecheck.testing import estimator\n\n"
+        "@estimator(tags=['st'], bound='st')\n"
+        "def my_st(loss, a, noise, rng, size):\n"
+        "    return estimate_batch('st', loss, a, noise, rng, size)\n\n"
+        "@estimator(tags=['st'])\n"
+        "def my_half_st(loss, a, noise, rng, size):\n"
+        "    return 0.5 * estimate_batch('st', loss, a, noise, rng, size)\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["check-estimator", "user_estimators:my_st", "--profile", "dev", "--check", "linear_exact"]) == 0
+    assert "linear_exact" in capsys.readouterr().out
+    code = main(["check-estimator", "user_estimators:my_half_st", "--profile", "dev", "--check", "linear_exact",
+                 "--json"])
+    records = json.loads(capsys.readouterr().out)
+    assert code == 1 and records[0]["status"] == "FAIL"
+    assert records[0]["replay"].startswith("from stecheck.testing import replay_check")
+    assert "user_estimators:my_half_st" in records[0]["replay"]
+    assert main(["check-estimator", "no_such_module:f"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot import module 'no_such_module'" in err
+    assert main(["check-estimator", "__import__('os').system('true')"]) == 2
