@@ -181,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .estimate_cmd import add_estimate_parser
 
     add_estimate_parser(sub)
+    from .battery.cli_cmd import add_check_estimator_parser
+
+    add_check_estimator_parser(sub)
     return parser
 
 
@@ -454,8 +457,14 @@ def _cmd_estimate(args, console: Console) -> int:
     return cmd_estimate(args, console)
 
 
+def _cmd_check_estimator(args, console: Console) -> int:
+    from .battery.cli_cmd import cmd_check_estimator
+
+    return cmd_check_estimator(args, console)
+
+
 _COMMANDS = {"list": _cmd_list, "run": _cmd_run, "show": _cmd_show, "report": _cmd_report, "derive": _cmd_derive,
-             "estimate": _cmd_estimate}
+             "estimate": _cmd_estimate, "check-estimator": _cmd_check_estimator}
 
 
 def _say(message: str) -> None:

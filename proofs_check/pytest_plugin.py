@@ -9,8 +9,12 @@ Gives every test session a ``stecheck`` fixture::
         for claim_id in stecheck.claim_ids():
             stecheck.check(claim_id)                   # fails on ERROR or INCONCLUSIVE (like --strict)
 
-Options: ``--stecheck-seed N`` (default 0) and ``--stecheck-tier quick|full``
-(default quick).  Claims run in-process, once per session each.  For property
+Options: ``--stecheck-seed N`` (default 0), ``--stecheck-tier quick|full``
+(default quick) and ``--stecheck-profile dev|ci|thorough``: the effort of the
+estimator battery (:func:`proofs_check.testing.parametrize_with_checks`:
+examples per check, Monte Carlo samples per example) and the Hypothesis
+settings profile ``stecheck-<name>`` loaded for the session's own ``@given``
+tests (``ci`` is derandomized).  Claims run in-process, once per session each.  For property
 tests of your own estimators see :mod:`proofs_check.testing`.  Importing this
 plugin imports nothing heavy; the checker loads on first use.
 """
@@ -27,6 +31,21 @@ def pytest_addoption(parser):
     group.addoption("--stecheck-seed", type=int, default=0, help="run seed for the stecheck fixture (default 0)")
     group.addoption("--stecheck-tier", choices=("quick", "full"), default="quick",
                     help="effort tier for the stecheck fixture (default quick)")
+    group.addoption("--stecheck-profile", choices=("dev", "ci", "thorough"), default=None,
+                    help="estimator-battery effort and Hypothesis profile stecheck-<name> (default: battery ci, "
+                         "Hypothesis settings untouched)")
+
+
+def pytest_configure(config):
+    profile = config.getoption("--stecheck-profile", default=None)
+    if profile:
+        from hypothesis import settings
+
+        from stecheck.proofs_check.battery.api import register_hypothesis_profiles, set_default_profile
+
+        register_hypothesis_profiles()
+        settings.load_profile(f"stecheck-{profile}")
+        set_default_profile(profile)
 
 
 class StecheckSession:

@@ -1,23 +1,39 @@
-"""Property tests for your own gradient estimators and pinned claim checks, for pytest and Hypothesis.
+"""Property tests for your own gradient estimators, for pytest and Hypothesis (also ``stecheck.testing``).
 
-An *estimator* here is any callable ``estimator(loss, a, noise, rng, size)``
-returning a ``(size, n)`` array of single-sample gradient estimates of
+An *estimator* is any callable ``estimator(loss, a, noise, rng, size)``
+returning a ``(size, n)`` float array of single-sample estimates of
 ``d E[L(x)] / da`` for ``x_i = sign(a_i - z_i)`` (the signature of
-:func:`numerics.estimators.estimate_batch` without the name).  Example::
+:func:`numerics.estimators.estimate_batch` without the name); the full
+contract and the tags are in :mod:`proofs_check.battery.estimator`.
+
+Two levels:
+
+* the battery -- :func:`check_estimator`, :func:`parametrize_with_checks` and
+  ``stecheck check-estimator module:function`` run every applicable named
+  check (Props. B.1, B.2, B.5, Sec. 2.2 I, E.1, the contract) as Hypothesis
+  properties with a minimal counterexample and a replay line;
+* single assertions -- :func:`assert_unbiased`, :func:`assert_ascent_direction`
+  for your own ``@given`` tests::
 
     from hypothesis import given
-    from stecheck.proofs_check.testing import assert_unbiased, multilinear_losses, preactivations
+    from stecheck.testing import assert_unbiased, multilinear_losses, preactivations
 
     @given(multilinear_losses(n=4), preactivations(n=4))
     def test_my_estimator_is_unbiased_for_multilinear_losses(loss, a):
-        assert_unbiased(my_estimator, loss, a, noise="logistic")
+        assert_unbiased(my_estimator, loss.build(), a, noise="logistic", bound="st")
 
-Each assertion compares a seeded Monte Carlo interval with the exact value
-computed by enumerating ``{-1, 1}^n`` and fails only on evidence: the
-interval (family-wise over coordinates, at ``confidence``) excludes the
-claimed value.  Because Hypothesis runs many examples, the default confidence
-is ``1 - 1e-6`` per call.  A failure message carries everything needed to
-replay it (the loss, ``a``, the noise, the seed, the interval).
+Soundness.  Each assertion fails only on evidence: an empirical-Bernstein
+interval (Maurer-Pontil 2009, Thm. 4; valid for every sample size, rare
+events and zero observed variance included) at family-wise error ``alpha``
+(default ``1e-6``) excludes the exact value (enumerated over ``{-1, 1}^n``,
+with its rounding bound plus an underflow floor).  It needs a range
+``|e_i| <= B_i``: ``bound=`` a name (``"st"``, ``"arm"``, ``"score"``,
+``"local_expectations"``, ``"identity"``, ``"relaxation"``), a number, an
+array or ``f(problem)``; without one the default bound (which covers every
+stecheck estimator with a factor 2 to spare) is used, and values beyond it
+make the assertion *inconclusive* (:class:`InconclusiveWarning`), never a
+failure.  So a correct estimator within its range fails with probability
+``<= alpha`` per assertion, whatever the input.
 """
 
 from __future__ import annotations
@@ -28,120 +44,160 @@ from typing import Any
 
 import numpy as np
 
-from stecheck.numerics import enumeration, losses
-from stecheck.numerics.montecarlo import monte_carlo_mean
-from stecheck.numerics.noise import resolve_noise
-from stecheck.numerics.seeding import task_seed
-
 from stecheck.errors import InvalidArgument
+
+from .battery import (
+    BOUNDS,
+    CHECKS,
+    DEFAULT_ALPHA,
+    PROFILES,
+    CheckRecord,
+    EstimatorContractError,
+    EstimatorSpec,
+    LossSpec,
+    Problem,
+    check_estimator,
+    estimator,
+    load_estimator,
+    parametrize_with_checks,
+    replay_check,
+)
+from .battery.core import Sampler, exact_gradient, mean_interval, resolve_bound
+from .battery.estimator import as_spec
+from .battery.strategies import (
+    b5_quadratic_losses,
+    linear_losses,
+    multilinear_losses,
+    non_multilinear_losses,
+    preactivations,
+)
 
 __all__ = [
     "assert_unbiased",
     "assert_ascent_direction",
     "multilinear_losses",
+    "linear_losses",
+    "non_multilinear_losses",
+    "b5_quadratic_losses",
     "preactivations",
     "InconclusiveWarning",
+    "DEFAULT_ALPHA",
     "DEFAULT_CONFIDENCE",
+    "BOUNDS",
+    "CHECKS",
+    "PROFILES",
+    "CheckRecord",
+    "EstimatorContractError",
+    "EstimatorSpec",
+    "LossSpec",
+    "Problem",
+    "check_estimator",
+    "estimator",
+    "load_estimator",
+    "parametrize_with_checks",
+    "replay_check",
 ]
 
-#: Per-call family-wise confidence of the Monte Carlo intervals.
-DEFAULT_CONFIDENCE = 1 - 1e-6
+#: Per-call family-wise confidence of the intervals (``1 - DEFAULT_ALPHA``).
+DEFAULT_CONFIDENCE = 1 - DEFAULT_ALPHA
 
 
 class InconclusiveWarning(UserWarning):
-    """The Monte Carlo interval could not decide at this budget (no evidence either way)."""
+    """The data could not decide at this budget or range (no evidence either way)."""
 
 
-class _Sampler:
-    """Picklable ``fn_chunk`` for the Monte Carlo engine; optionally projects each estimate on a direction."""
-
-    def __init__(self, estimator, loss, a, noise, direction=None):
-        self.estimator, self.loss, self.a, self.noise, self.direction = estimator, loss, a, noise, direction
-
-    def __call__(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        out = np.asarray(self.estimator(self.loss, self.a, self.noise, rng, size), dtype=float)
-        if out.shape != (size, self.a.size):
-            raise InvalidArgument(
-                f"the estimator returned shape {out.shape}; expected ({size}, {self.a.size}) "
-                "(one row of gradient estimates per sample)"
-            )
-        return out if self.direction is None else out @ self.direction[:, None]
+def _setup(estimator_, loss, a, noise, bound, tau):
+    if not callable(estimator_) and not isinstance(estimator_, EstimatorSpec):
+        raise InvalidArgument(
+            f"estimator must be callable as estimator(loss, a, noise, rng, size), got {estimator_!r}")
+    if isinstance(loss, LossSpec):
+        loss = loss.build()
+    spec = as_spec(estimator_)
+    pr = Problem(loss, np.asarray(a, dtype=float), noise, tau=tau)
+    B, declared = resolve_bound(spec.bound if bound is None else bound, pr)
+    return spec, pr, B, declared
 
 
-def _monte_carlo(estimator, loss, a, noise, samples, seed, confidence, direction=None):
-    if not callable(estimator):
-        raise InvalidArgument(f"estimator must be callable as estimator(loss, a, noise, rng, size), got {estimator!r}")
-    a = np.asarray(a, dtype=float)
-    noise = resolve_noise(noise)
-    mc = monte_carlo_mean(_Sampler(estimator, loss, a, noise, direction), samples,
-                          task_seed(seed, "proofs_check.testing"), confidence=confidence, simultaneous=True)
-    return a, noise, mc
+def _replay(name, loss, a, noise, samples, seed, bound) -> str:
+    return (f"replay: {name}(estimator, {loss!r}, a={np.array2string(np.asarray(a, float), precision=17, separator=', ')}, "
+            f"noise={noise.name!r}, samples={samples}, seed={seed}, bound={bound!r})")
 
 
-def _replay(name, loss, a, noise, samples, seed) -> str:
-    return (f"replay: {name}(estimator, {loss!r}, a={np.array2string(a, precision=17, separator=', ')}, "
-            f"noise={noise.name!r}, samples={samples}, seed={seed})")
+def _alpha(confidence, alpha):
+    if confidence is not None:
+        alpha = 1.0 - float(confidence)
+    if not 0.0 < alpha < 1.0:
+        raise InvalidArgument(f"alpha={alpha!r}; expected a false-alarm rate in (0, 1), e.g. 1e-6.")
+    return alpha
+
+
+def _undecided(mi, what) -> bool:
+    if mi.decided:
+        return False
+    i = int(np.argmax(mi.exceeded))
+    text = f"coordinate {i}: an estimate left the range |e| <= {mi.bound[i]:.6g}"
+    if mi.declared:
+        raise AssertionError(f"{text} declared with bound=...; the bound or the estimator is wrong")
+    warnings.warn(InconclusiveWarning(f"{what}: {text} of the default bound; pass bound=... to decide"), stacklevel=3)
+    return True
 
 
 def assert_unbiased(estimator: Callable[..., Any], loss, a, *, noise="logistic", samples: int = 20_000,
-                    seed: int = 0, confidence: float = DEFAULT_CONFIDENCE) -> None:
-    """Fail if the estimator's mean is shown to differ from the exact gradient of E[L] (n <= 22).
+                    seed: int = 0, alpha: float = DEFAULT_ALPHA, confidence: float | None = None,
+                    bound: Any = None, tau: float | None = None) -> str:
+    """Fail if the estimator's mean is shown to differ from the exact gradient of ``E[L]`` (eqs. (4)-(6), n <= 14).
 
-    The exact gradient is enumerated (:func:`numerics.enumeration.exact_gradient`);
-    the estimator's mean gets a CLT interval at family-wise ``confidence``.
+    Returns ``"pass"`` or ``"inconclusive"``.  False alarm on a correct
+    estimator with ``|e_i| <= B_i``: probability ``<= alpha``.
     """
-    a, noise, mc = _monte_carlo(estimator, loss, a, noise, samples, seed, confidence)
-    exact_result = enumeration.exact_gradient(loss, a, noise)
-    exact, bound = np.asarray(exact_result.value), np.asarray(exact_result.error_bound)
-    outside = (exact + bound < mc.low) | (exact - bound > mc.high)  # the exact value is known to +- its rounding bound
+    alpha = _alpha(confidence, alpha)
+    spec, pr, B, declared = _setup(estimator, loss, a, noise, bound, tau)
+    g, err = exact_gradient(pr)
+    mi = mean_interval(Sampler(spec, pr, "assert_unbiased"), pr.n, B, declared, samples=samples, seed=seed,
+                       key="proofs_check.testing/assert_unbiased", alpha=alpha)
+    if _undecided(mi, "assert_unbiased"):
+        return "inconclusive"
+    outside = (g + err < mi.low) | (g - err > mi.high)
     if outside.any():
         i = int(np.argmax(outside))
         raise AssertionError(
-            f"the estimator is biased: coordinate {i} has exact gradient {exact[i]:.6g} outside the "
-            f"{confidence} family-wise interval [{mc.low[i]:.6g}, {mc.high[i]:.6g}] of its mean "
-            f"({int(outside.sum())} of {a.size} coordinates outside); {_replay('assert_unbiased', loss, a, noise, samples, seed)}"
-        )
+            f"the estimator is biased: coordinate {i} has exact gradient {g[i]:.6g} outside the "
+            f"family-wise 1-{alpha:g} interval [{mi.low[i]:.6g}, {mi.high[i]:.6g}] of its mean "
+            f"({int(outside.sum())} of {pr.n} coordinates outside; empirical Bernstein, |e| <= {B[i]:.3g}); "
+            f"{_replay('assert_unbiased', loss, pr.a, pr.noise, samples, seed, bound)}")
+    return "pass"
 
 
 def assert_ascent_direction(estimator: Callable[..., Any], loss, a, *, noise="logistic", samples: int = 20_000,
-                            seed: int = 0, confidence: float = DEFAULT_CONFIDENCE) -> None:
-    """Fail if <E[estimate], grad E[L]> is shown to be negative (the expected estimate is not an ascent direction).
+                            seed: int = 0, alpha: float = DEFAULT_ALPHA, confidence: float | None = None,
+                            bound: Any = None, tau: float | None = None) -> str:
+    """Fail if ``<E[estimate], grad E[L]>`` is shown to be negative (not an ascent direction).
 
-    The inner product of the exact gradient with each sample is averaged; its
-    interval below zero is evidence of failure.  An interval containing zero
-    is no evidence: an :class:`InconclusiveWarning` is issued and the check passes.
+    Where the exact gradient is 0 within its rounding bound the property is
+    vacuous: returns ``"vacuous"`` silently.  An interval containing 0 is no
+    evidence: :class:`InconclusiveWarning` and ``"inconclusive"``.
     """
-    exact = np.asarray(enumeration.exact_gradient(loss, np.asarray(a, dtype=float), noise).value)
-    a, noise, mc = _monte_carlo(estimator, loss, a, noise, samples, seed, confidence, direction=exact)
-    low, high = float(mc.low[0]), float(mc.high[0])
-    if high < 0:
+    alpha = _alpha(confidence, alpha)
+    spec, pr, B, declared = _setup(estimator, loss, a, noise, bound, tau)
+    g, err = exact_gradient(pr)
+    if not np.any(np.abs(g) > err):
+        return "vacuous"
+    Bd = float(np.sum(B * np.abs(g)))  # |<e, g>| <= sum_i B_i |g_i|
+    mi = mean_interval(Sampler(spec, pr, "assert_ascent_direction", direction=g), 1, np.array([Bd]), declared,
+                       samples=samples, seed=seed, key="proofs_check.testing/assert_ascent_direction", alpha=alpha)
+    if _undecided(mi, "assert_ascent_direction"):
+        return "inconclusive"
+    low, high = float(mi.low[0]), float(mi.high[0])
+    # the computed g differs from the true one by <= err: <E e, g_true> <= high + sum_i B_i err_i
+    slack = float(np.sum(B * err))
+    if high + slack < 0:
         raise AssertionError(
             f"not an ascent direction: <E[estimate], grad E[L]> lies in [{low:.6g}, {high:.6g}] "
-            f"(family-wise {confidence}); {_replay('assert_ascent_direction', loss, a, noise, samples, seed)}"
-        )
+            f"(family-wise 1-{alpha:g}); {_replay('assert_ascent_direction', loss, pr.a, pr.noise, samples, seed, bound)}")
     if low <= 0:
         warnings.warn(InconclusiveWarning(
             f"<E[estimate], grad E[L]> interval [{low:.6g}, {high:.6g}] contains 0 at {samples} samples; "
             "raise `samples` to decide"), stacklevel=2)
+        return "inconclusive"
+    return "pass"
 
-
-def multilinear_losses(n: int, *, max_order: int = 3):
-    """Hypothesis strategy: multilinear losses ``sum_S c_S prod_{i in S} x_i`` on ``n`` units (Prop. B.2)."""
-    from itertools import combinations
-
-    from hypothesis import strategies as st
-
-    if not 1 <= n <= 22:
-        raise InvalidArgument(f"n must be in 1..22 (the exact gradient is enumerated), got {n!r}")
-    monomials = [S for k in range(0, min(max_order, n) + 1) for S in combinations(range(n), k)]
-    coeff = st.floats(-3, 3, allow_nan=False, allow_infinity=False)
-    return st.dictionaries(st.sampled_from(monomials), coeff, min_size=1, max_size=min(12, len(monomials))).map(
-        lambda d: losses.Multilinear(d, n=n))
-
-
-def preactivations(n: int, *, bound: float = 3.0):
-    """Hypothesis strategy: pre-activation vectors ``a`` in ``[-bound, bound]^n``."""
-    from hypothesis import strategies as st
-
-    return st.lists(st.floats(-bound, bound, allow_nan=False, allow_infinity=False), min_size=n, max_size=n).map(
-        lambda v: np.array(v, dtype=float))

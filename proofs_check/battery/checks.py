@@ -1,0 +1,391 @@
+"""The named checks of the estimator battery, one per property of the paper.
+
+Every check has the same signature: ``check.examples(spec)`` is a Hypothesis
+strategy of examples (plain data: a :class:`strategies.LossSpec`, ``a``, a noise
+name, a seed, ...) and ``check.run(spec, example, samples)`` decides one example:
+it returns an :class:`Outcome` (``pass``, ``inconclusive`` or ``vacuous``) or
+raises :class:`CheckFailure` with the evidence.  ``check.applies(spec)`` returns
+``None`` if the estimator's tags make the check applicable, else the reason it
+is skipped.
+
+Soundness.  Each statistical decision is an empirical-Bernstein interval at
+family-wise error ``alpha = 1e-6`` (:mod:`core`), so a correct estimator whose
+values respect its declared range fails one example with probability
+``<= 1e-6`` and one check of ``k`` examples with probability ``<= k 1e-6``.
+Exact comparisons use the enumeration's rounding bound plus an underflow floor.
+
+Checks (``property -- source``):
+
+``output_contract``          shape ``(size, n)``, float dtype, finite values, ``a`` not modified.
+``seed_determinism``         the same generator state gives the same estimates; ``deterministic``:
+                             every row equal and independent of the seed.
+``linear_exact``             linear ``L``: every sample equals the true gradient (zero variance) within
+                             ``1e-9 (B_i + |g_i|)`` plus the enumeration's bound -- Sec. 2.2 I.
+``unbiased_multilinear``     multilinear ``L``: ``E[e] = grad E[L]`` -- Prop. B.2.
+``unbiased_any_loss``        non-multilinear ``L`` too (tag ``unbiased``) -- eqs. (4)-(6).
+``invariance_b1``            strictly increasing ``T`` (``sinh``) applied to noise and pre-activation:
+                             ``e_F(a) = T'(a) e_G(T(a))`` sample by sample (coupled through ``noise.sample``),
+                             or at least in mean -- Prop. B.1, eq. (19).
+``ascent_b5``                quadratic ``L`` with ``|E[g_i]| >= Lip_i`` (B.5's condition): each
+                             ``E[e_i]`` has the sign of the true gradient (an ascent direction for every
+                             diagonal ``a(phi)``) -- Prop. B.5, eqs. (23)-(30).
+``relaxation_bias_order``    linear ``L``, ``n = 1``, ``|a| <= 2``, ``tau in {0.4, 0.2}``: the bias at ``tau/4`` is
+                             not larger than at ``tau`` (the bias vanishes as ``tau -> 0``, Prop. E.1: ``O(tau)``).
+                             O(tau) alone does not imply this monotonicity; on this domain it holds for
+                             GS (and ST-GS, equal to GS for linear L) by quadrature: ``|b(tau)| - |b(tau/4)|
+                             >= 6.8e-4 |c|`` on a grid of 41 values of ``a`` (``tests/properties``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from stecheck.numerics.noise import Noise, get_noise
+
+from . import strategies as S
+from .core import (
+    UNDERFLOW_FLOOR,
+    EstimatorContractError,
+    Problem,
+    Sampler,
+    example_seed,
+    exact_gradient,
+    fmt,
+    mean_interval,
+    resolve_bound,
+)
+
+__all__ = ["Check", "CheckFailure", "Outcome", "CHECKS", "get_check", "SinhNoise", "LINEAR_RTOL"]
+
+#: Relative tolerance (of the range ``B_i + |g_i|``) of ``linear_exact`` and of the coupled ``invariance_b1``.
+LINEAR_RTOL = 1e-9
+
+
+class CheckFailure(AssertionError):
+    """The example is evidence against the property (the message is the evidence)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # "pass" | "inconclusive" | "vacuous"
+    evidence: str = ""
+    margin: float | None = None  # how close to failing (for hypothesis.target)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    source: str
+    applies: Callable[[Any], str | None]
+    examples: Callable[[Any], Any]
+    run: Callable[[Any, dict, int], Outcome]
+    statistical: bool = True
+    doc: str = field(default="", compare=False)
+
+
+def _problem(spec, ex) -> Problem:
+    noise = ex["noise"] if isinstance(ex["noise"], Noise) else get_noise(ex["noise"])
+    return Problem(ex["loss"].build(), np.array(ex["a"], dtype=float), noise, tau=ex.get("tau"))
+
+
+def _interval(spec, pr, check, samples, seed, noise=None):
+    B, declared = resolve_bound(spec.bound, pr)
+    sampler = Sampler(spec, pr, check, noise=noise)
+    return mean_interval(sampler, pr.n, B, declared, samples=samples, seed=seed, key=f"battery/{check}")
+
+
+def _undecided(mi, check) -> Outcome | None:
+    if mi.decided:
+        return None
+    i = int(np.argmax(mi.exceeded))
+    text = (f"coordinate {i}: an estimate left the range |e| <= {mi.bound[i]:.6g}")
+    if mi.declared:
+        raise CheckFailure(f"{text} that the estimator declares (bound=...); the declaration is false or the "
+                           "estimator is wrong -- fix the bound or the estimator")
+    return Outcome("inconclusive", f"{text} of the default bound; declare bound=... to decide")
+
+
+# ------------------------------------------------------------------------ strategies of examples
+
+
+def _base_examples(spec, losses_for_n, n_range=(1, 4), noise_names=None, with_tau=True):
+    from hypothesis import strategies as st
+
+    names = noise_names or spec.noise_names
+
+    @st.composite
+    def ex(draw):
+        n = draw(st.integers(*n_range))
+        noise = draw(st.sampled_from(names))
+        out = {"loss": draw(losses_for_n(n)), "a": draw(S.preactivations(n, noise=noise)), "noise": noise,
+               "seed": draw(st.integers(0, 2**31 - 1))}
+        if with_tau and spec.has("relaxation"):
+            out["tau"] = draw(st.sampled_from(spec.taus))
+        return out
+
+    return ex()
+
+
+# ------------------------------------------------------------------------ the checks
+
+
+def _contract_examples(spec):
+    from hypothesis import strategies as st
+
+    return st.tuples(_base_examples(spec, S.multilinear_losses), st.sampled_from((1, 3, 64))).map(
+        lambda t: {**t[0], "size": t[1]})
+
+
+def _run_contract(spec, ex, samples):
+    pr = _problem(spec, ex)
+    a = pr.a.copy()
+    spec.call(pr.loss, pr.a, pr.noise, np.random.default_rng(ex["seed"]), ex["size"], tau=pr.tau,
+              check="output_contract")
+    if not np.array_equal(a, pr.a):
+        raise CheckFailure(f"the estimator modified its input a (was {fmt(a)}, now {fmt(pr.a)}); work on a copy")
+    return Outcome("pass", f"shape ({ex['size']}, {pr.n}), finite floats")
+
+
+def _run_determinism(spec, ex, samples):
+    pr = _problem(spec, ex)
+    size = 16
+    e1 = spec.call(pr.loss, pr.a, pr.noise, np.random.default_rng(ex["seed"]), size, tau=pr.tau,
+                   check="seed_determinism")
+    e2 = spec.call(pr.loss, pr.a, pr.noise, np.random.default_rng(ex["seed"]), size, tau=pr.tau,
+                   check="seed_determinism")
+    if not np.array_equal(e1, e2):
+        r = int(np.argwhere(e1 != e2)[0][0])
+        raise CheckFailure(f"two calls with generators in the same state differ (row {r}: {fmt(e1[r])} vs "
+                           f"{fmt(e2[r])}); draw all randomness from the rng argument")
+    if spec.has("deterministic"):
+        e3 = spec.call(pr.loss, pr.a, pr.noise, np.random.default_rng(ex["seed"] + 1), size, tau=pr.tau,
+                       check="seed_determinism")
+        if not (np.array_equal(e1, e3) and np.all(e1 == e1[:1])):
+            raise CheckFailure("tagged deterministic, but the rows differ between rows or between seeds")
+    return Outcome("pass", "bit-identical under the same seed")
+
+
+def _run_linear_exact(spec, ex, samples):
+    pr = _problem(spec, ex)
+    g, err = exact_gradient(pr)
+    B, _ = resolve_bound(spec.bound, pr)
+    size = min(samples, 2048)
+    e = spec.call(pr.loss, pr.a, pr.noise, np.random.default_rng(ex["seed"]), size, tau=pr.tau, check="linear_exact")
+    # the estimator's own rounding is unknown (e.g. F'(a) = 2 s (1 - s) loses ~|log2(1 - s)| bits for large a):
+    # allow a relative 1e-9 of its range, far below any modelling error worth finding (a 1 % scale is 1e-2)
+    tol = err + LINEAR_RTOL * (np.where(np.isfinite(B), B, 0.0) + np.abs(g)) + UNDERFLOW_FLOOR
+    dev = np.abs(e - g)
+    if np.any(dev > tol):
+        r, i = np.argwhere(dev > tol)[0]
+        raise CheckFailure(
+            f"linear loss: sample {r} gives e[{i}] = {float(e[r, i])!r} but the true gradient is {float(g[i])!r} "
+            f"(|difference| {dev[r, i]:.3g} > tolerance {tol[i]:.3g}); Sec. 2.2 I: ST is exact with zero variance "
+            "for linear L")
+    return Outcome("pass", f"{size} samples equal the true gradient within {float(tol.max()):.2g}")
+
+
+def _compare_mean(spec, pr, samples, seed, check) -> Outcome:
+    g, err = exact_gradient(pr)
+    mi = _interval(spec, pr, check, samples, seed)
+    und = _undecided(mi, check)
+    if und:
+        return und
+    outside = (g + err < mi.low) | (g - err > mi.high)
+    width = np.maximum(mi.high - mi.low, 1e-300)
+    margin = float(np.max(np.maximum(mi.low - (g + err), (g - err) - mi.high) / width))
+    if outside.any():
+        i = int(np.argmax(outside))
+        raise CheckFailure(
+            f"E[e] differs from the true gradient: coordinate {i} has exact gradient {g[i]:.6g} "
+            f"outside [{mi.low[i]:.6g}, {mi.high[i]:.6g}] (empirical-Bernstein interval of the mean, "
+            f"family-wise 1-{mi.alpha:g}, {mi.n} samples, |e| <= {mi.bound[i]:.3g}); "
+            f"{int(outside.sum())} of {pr.n} coordinates outside")
+    return Outcome("pass", f"true gradient inside the {mi.n}-sample interval", margin)
+
+
+def _run_unbiased(check):
+    def run(spec, ex, samples):
+        pr = _problem(spec, ex)
+        return _compare_mean(spec, pr, samples, example_seed(check, ex), check)
+
+    return run
+
+
+class SinhNoise(Noise):
+    """The law of ``T(z) = sinh(z)`` for ``z ~ base``: ``G(t) = F(asinh t)``, ``G'(t) = F'(asinh t) / sqrt(1 + t^2)``.
+
+    ``sample(rng, shape) = sinh(base.sample(rng, shape))``: with the same
+    generator state it transforms exactly the draws the base noise would give.
+    """
+
+    def __init__(self, base: Noise):
+        self.base = base
+        self.name = f"sinh({base.name})"
+        self.support = (float(np.sinh(base.support[0])), float(np.sinh(base.support[1])))
+
+    def __eq__(self, other):
+        return isinstance(other, SinhNoise) and other.base == self.base
+
+    def __hash__(self):
+        return hash(self.name)
+
+    def _pdf(self, t):
+        return self.base.pdf(np.arcsinh(t)) / np.sqrt(1.0 + t * t)
+
+    def _cdf(self, t):
+        return self.base.cdf(np.arcsinh(t))
+
+    def _icdf(self, u):
+        return np.sinh(self.base.icdf(u))
+
+    def _sample(self, rng, shape):
+        return np.sinh(self.base.sample(rng, shape))
+
+
+def _run_invariance(spec, ex, samples):
+    check = "invariance_b1"
+    pr = _problem(spec, ex)
+    tn = SinhNoise(pr.noise)
+    ta = np.sinh(pr.a)
+    jac = np.cosh(pr.a)  # T'(a)
+    prT = Problem(pr.loss, ta, tn, tau=pr.tau)
+    size = min(samples, 2048)
+    e = spec.call(pr.loss, pr.a, pr.noise, np.random.default_rng(ex["seed"]), size, tau=pr.tau, check=check)
+    eT = spec.call(pr.loss, ta, tn, np.random.default_rng(ex["seed"]), size, tau=pr.tau, check=check) * jac
+    B, _ = resolve_bound(spec.bound, pr)
+    tol = 1e-9 * (np.where(np.isfinite(B), B, 0.0) + np.abs(e).max(axis=0)) + UNDERFLOW_FLOOR
+    if np.all(np.abs(e - eT) <= tol):
+        return Outcome("pass", f"{size} coupled samples: e_F(a) = T'(a) e_G(T(a)) within {float(tol.max()):.2g}")
+    # not coupled sample by sample: compare the means (each interval at alpha/2)
+    seed = example_seed(check, ex)
+    m1 = _interval(spec, pr, check, samples, seed)
+    BT, declT = resolve_bound(spec.bound, prT)
+    m2 = mean_interval(Sampler(spec, prT, check), pr.n, BT, declT, samples=samples, seed=seed + 1,
+                       key=f"battery/{check}/T")
+    for mi in (m1, m2):
+        und = _undecided(mi, check)
+        if und:
+            return und
+    lo2, hi2 = m2.low * jac, m2.high * jac
+    apart = (m1.high < lo2) | (hi2 < m1.low)
+    if apart.any():
+        i = int(np.argmax(apart))
+        raise CheckFailure(
+            f"not invariant (Prop. B.1): with T = sinh on noise and pre-activation, coordinate {i} has "
+            f"E[e_F(a)] in [{m1.low[i]:.6g}, {m1.high[i]:.6g}] but E[T'(a) e_G(T(a))] in [{lo2[i]:.6g}, {hi2[i]:.6g}]")
+    return Outcome("pass", "samples not coupled; means agree (intervals overlap)")
+
+
+def _b5_examples(spec):
+    from hypothesis import strategies as st
+
+    @st.composite
+    def ex(draw):
+        n = draw(st.integers(1, 3))
+        noise = draw(st.sampled_from(spec.noise_names))
+        a = draw(S.preactivations(n, noise=noise, bound=2.0))
+        out = {"loss": draw(S.b5_quadratic_losses(n, a, noise)), "a": a, "noise": noise,
+               "seed": draw(st.integers(0, 2**31 - 1))}
+        if spec.has("relaxation"):
+            out["tau"] = draw(st.sampled_from(spec.taus))
+        return out
+
+    return ex()
+
+
+def _run_ascent(spec, ex, samples):
+    check = "ascent_b5"
+    pr = _problem(spec, ex)
+    g, err = exact_gradient(pr)
+    sure = np.abs(g) > err
+    if not sure.any():
+        return Outcome("vacuous", "the true gradient is 0 within its rounding bound")
+    mi = _interval(spec, pr, check, samples, example_seed(check, ex))
+    und = _undecided(mi, check)
+    if und:
+        return und
+    wrong = sure & (((g > 0) & (mi.high < 0)) | ((g < 0) & (mi.low > 0)))
+    B = np.where(np.isfinite(mi.bound) & (mi.bound > 0), mi.bound, 1.0)
+    margin = float(np.max(np.where(sure, -np.sign(g) * mi.mean / B, -1.0)))
+    if wrong.any():
+        i = int(np.argmax(wrong))
+        raise CheckFailure(
+            f"not an ascent direction under Prop. B.5's condition |E[g_i]| >= Lip_i: coordinate {i} has true "
+            f"gradient {g[i]:.6g} but E[e_{i}] in [{mi.low[i]:.6g}, {mi.high[i]:.6g}] (opposite sign; "
+            f"family-wise 1-{mi.alpha:g}, {mi.n} samples)")
+    return Outcome("pass", "every E[e_i] has the sign of the true gradient or is undecided", margin)
+
+
+def _tau_examples(spec):
+    from hypothesis import strategies as st
+
+    return st.fixed_dictionaries({
+        "loss": S.linear_losses(1), "a": S.preactivations(1, bound=2.0), "noise": st.just("logistic"),
+        "tau": st.sampled_from((0.4, 0.2)), "seed": st.integers(0, 2**31 - 1)})
+
+
+def _run_tau_order(spec, ex, samples):
+    check = "relaxation_bias_order"
+    tau = ex["tau"]
+    seed = example_seed(check, ex)
+    res = []
+    for t in (tau, tau / 4):
+        pr = _problem(spec, {**ex, "tau": t})
+        g, err = exact_gradient(pr)
+        mi = _interval(spec, pr, check, samples, seed + len(res))
+        und = _undecided(mi, check)
+        if und:
+            return und
+        # |bias| lies in [max(0, dist(g, interval)), max(|low - g|, |high - g|)] (+ g's bound)
+        lo = max(0.0, float(mi.low[0] - g[0] - err[0]), float(g[0] - err[0] - mi.high[0]))
+        hi = float(max(abs(mi.low[0] - g[0]), abs(mi.high[0] - g[0])) + err[0])
+        res.append((t, lo, hi))
+    (t1, lo1, hi1), (t2, lo2, hi2) = res
+    if lo2 > hi1:
+        raise CheckFailure(
+            f"the bias does not shrink with tau: |bias| <= {hi1:.4g} at tau={t1:g} but >= {lo2:.4g} at tau={t2:g} "
+            "(Prop. E.1: GS's bias is O(tau); ST-GS is biased even as tau -> 0, eqs. (98)-(100))")
+    return Outcome("pass", f"|bias| at tau={t2:g} <= {hi2:.3g}, at tau={t1:g} <= {hi1:.3g}")
+
+
+def _needs(*tags):
+    def f(spec):
+        return None if spec.has(*tags) else f"needs tag {' or '.join(tags)}"
+
+    return f
+
+
+def _invariance_applies(spec):
+    if not spec.has("st", "unbiased", "invariant"):
+        return "needs tag st, unbiased or invariant"
+    if spec.noises is not None:
+        return "the estimator supports only some noises (the check transforms the noise)"
+    return None
+
+
+CHECKS: tuple[Check, ...] = (
+    Check("output_contract", "estimator contract", lambda s: None, _contract_examples, _run_contract, False),
+    Check("seed_determinism", "reproducibility", lambda s: None,
+          lambda s: _base_examples(s, S.multilinear_losses), _run_determinism, False),
+    Check("linear_exact", "Sec. 2.2 I", _needs("st"), lambda s: _base_examples(s, S.linear_losses),
+          _run_linear_exact, False),
+    Check("unbiased_multilinear", "Prop. B.2", _needs("st", "unbiased"),
+          lambda s: _base_examples(s, S.multilinear_losses), _run_unbiased("unbiased_multilinear")),
+    Check("unbiased_any_loss", "eqs. (4)-(6)", _needs("unbiased"),
+          lambda s: _base_examples(s, S.non_multilinear_losses), _run_unbiased("unbiased_any_loss")),
+    Check("invariance_b1", "Prop. B.1, eq. (19)", _invariance_applies,
+          lambda s: _base_examples(s, S.multilinear_losses, n_range=(1, 3)), _run_invariance),
+    Check("ascent_b5", "Prop. B.5, eqs. (23)-(30)", _needs("st"), _b5_examples, _run_ascent),
+    Check("relaxation_bias_order", "Prop. E.1", _needs("relaxation"), _tau_examples, _run_tau_order),
+)
+
+
+def get_check(name: str) -> Check:
+    for c in CHECKS:
+        if c.name == name or f"check_{c.name}" == name:
+            return c
+    raise EstimatorContractError(f"unknown check {name!r}; valid names are {[c.name for c in CHECKS]}.")

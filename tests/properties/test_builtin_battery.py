@@ -1,0 +1,81 @@
+"""The propositions as property tests of stecheck itself: the battery on every built-in estimator.
+
+Expected outcomes (what the paper says, decided by the battery's own
+Hypothesis properties, profile ``dev``):
+
+* ST (Alg. 1) passes Sec. 2.2 I (exact on linear L), Prop. B.2 (unbiased on
+  multilinear L), B.1 (invariance) and B.5 (ascent under the condition);
+  claimed unbiased for every loss it fails on non-multilinear L ((sum x)^2).
+* identity ST fails exactness, unbiasedness and invariance (it is not Alg. 1).
+* deterministic ST: its bias is a declared known failure (XFAIL).
+* ARM, REINFORCE-LOO and local expectations pass every check an unbiased
+  estimator must (B.2, any loss, invariance).
+* Gumbel-Softmax and ST-GS: the bias does not grow as tau falls fourfold.
+"""
+
+from dataclasses import replace
+
+import pytest
+
+from stecheck.numerics import losses
+from stecheck.proofs_check.battery import check_estimator, get_check, run_check
+from stecheck.proofs_check.battery.builtins import BUILTINS
+from stecheck.testing import assert_unbiased
+
+P, F, S, X = "PASS", "FAIL", "SKIP", "XFAIL"
+ORDER = ("output_contract", "seed_determinism", "linear_exact", "unbiased_multilinear", "unbiased_any_loss",
+         "invariance_b1", "ascent_b5", "relaxation_bias_order")
+EXPECTED = {
+    "st":                 (P, P, P, P, S, P, P, S),
+    "identity_st":        (P, P, F, F, S, F, P, S),
+    "deterministic_st":   (P, P, P, X, S, P, P, S),
+    "local_expectations": (P, P, S, P, P, P, S, S),
+    "arm":                (P, P, S, P, P, P, S, S),
+    "reinforce":          (P, P, S, P, P, P, S, S),
+    "gumbel_softmax":     (P, P, S, S, S, S, S, P),
+    "st_gumbel_softmax":  (P, P, S, S, S, S, S, P),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_the_battery_gives_the_expected_outcome_for_each_builtin(name):
+    records = check_estimator(BUILTINS[name], profile="dev")
+    got = {r.check: r.status for r in records}
+    assert tuple(got[c] for c in ORDER) == EXPECTED[name], [(r.check, r.status, r.evidence) for r in records]
+    for r in records:
+        if r.status == F:
+            assert "minimal example" in r.evidence and r.replay.startswith("from stecheck.testing import")
+
+
+def test_st_claimed_unbiased_for_every_loss_is_caught_on_a_non_multilinear_loss():
+    rec = run_check(replace(BUILTINS["st"], tags=frozenset({"unbiased"})), get_check("unbiased_any_loss"),
+                    profile="dev")
+    assert rec.status == F, rec
+    with pytest.raises(AssertionError, match="biased"):
+        assert_unbiased(BUILTINS["st"], losses.SquareSum(), [0.3, -0.7, 1.1])
+
+
+def test_a_failure_replays_when_pasted():
+    rec = run_check(BUILTINS["identity_st"], get_check("linear_exact"), profile="dev")
+    assert rec.status == F
+    code = rec.replay
+    with pytest.raises(AssertionError, match="linear loss"):
+        exec(compile(code, "<replay>", "exec"), {})  # the line printed for the user, run as they would paste it
+
+
+@pytest.mark.slow  # ~2 min of quadrature
+def test_the_premise_of_the_tau_check_holds_for_gumbel_softmax_by_quadrature():
+    """relaxation_bias_order assumes |bias(tau/4)| <= |bias(tau)| on its domain; check it for GS exactly (n = 1)."""
+    import numpy as np
+
+    from stecheck.numerics import enumeration
+
+    loss = losses.Linear(np.array([1.0]))
+    gaps = []
+    for a in np.linspace(-2, 2, 41):
+        g = enumeration.exact_gradient(loss, [a], "logistic").value[0]
+        for tau in (0.4, 0.2):
+            b1 = enumeration.expected_estimator("gumbel_softmax", loss, [a], "logistic", tau=tau)
+            b2 = enumeration.expected_estimator("gumbel_softmax", loss, [a], "logistic", tau=tau / 4)
+            gaps.append(abs(b1.value[0] - g) - abs(b2.value[0] - g) - b1.error_bound[0] - b2.error_bound[0])
+    assert min(gaps) > 5e-4
