@@ -28,6 +28,7 @@ CLAIM_MODULES = (
     "stecheck.proofs_check.claims.sbn_rescaling",
     "stecheck.proofs_check.claims.sbn_ascent",
     "stecheck.proofs_check.claims.qste",
+    "stecheck.proofs_check.claims.sbn_training",
 )
 
 

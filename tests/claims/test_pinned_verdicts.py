@@ -43,6 +43,8 @@ EXPECTED = {
     "SBN-B8": (P, R),
     "QSTE-POP": (P, P),    # closed forms = textbook moments, MC and quadrature agree; sign proved
     "QSTE-LR": (P, P),     # schedules classified; 1/(t+1)^2 cannot reach w* (movement bound)
+    "SBN-F1": (V, V),      # each published-code step is a (107) step (sign rate <= 1%); same trajectory: no (imprecision)
+    "SBN-F2": (P, P),      # rescaling proved; with BayesBiNN's fixed +-10 init the result depends on tau/N (imprecision)
 }
 
 #: Where a claim's verdict alone would hide which method carries it.
