@@ -36,6 +36,7 @@ approximated except the ST backward of the binary units, which is an estimator
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +62,9 @@ __all__ = [
     "load_digits_split",
     "check_estimator",
     "check_width",
+    "DeepSBN",
+    "Adam",
+    "train_deep_sbn",
 ]
 
 #: The straight-through backward passes a binary unit supports (names of :mod:`numerics.estimators`).
@@ -132,17 +136,24 @@ class BatchNorm:
     through ``m`` and ``v``.  ``affine=False`` fixes ``gamma = 1``, ``beta = 0`` (BayesBiNN's ``bn_affine=0``).
     """
 
-    def __init__(self, width: int, *, eps: float = 1e-5, affine: bool = True):
+    def __init__(self, width: int, *, eps: float = 1e-5, affine: bool = True, momentum: float = 0.1):
         width = check_width(width, "width")
         if not eps > 0:
             raise InvalidArgument(f"BatchNorm: eps={short_repr(eps)}; expected a positive float such as 1e-5.")
-        self.eps, self.affine = float(eps), bool(affine)
+        self.eps, self.affine, self.momentum = float(eps), bool(affine), float(momentum)
         self.gamma, self.beta = np.ones(width), np.zeros(width)
+        self.running_mean, self.running_var = np.zeros(width), np.ones(width)
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        """Batch statistics (and an update of the running ones) when ``training``, else the running statistics."""
+        if not training:
+            return self.gamma * (x - self.running_mean) / np.sqrt(self.running_var + self.eps) + self.beta
         m = x.mean(axis=0)
         xc = x - m
         v = (xc * xc).mean(axis=0)  # not np.var: complex-step safe
+        if not np.iscomplexobj(x):
+            self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * m
+            self.running_var = (1 - self.momentum) * self.running_var + self.momentum * v
         inv = 1.0 / np.sqrt(v + self.eps)
         self._xhat, self._inv = xc * inv, inv
         return self.gamma * self._xhat + self.beta
@@ -302,3 +313,176 @@ def load_digits_split(seed: int = 0, test_fraction: float = 0.2) -> DigitsData:
     n_test = int(round(float(test_fraction) * y.size))
     te, tr = perm[:n_test], perm[n_test:]
     return DigitsData(X[tr], y[tr], X[te], y[te])
+
+
+# ---------------------------------------------------------------------------- a deep SBN (Fig. D.2, scaled down)
+
+
+class Adam:
+    """Adam (Kingma & Ba 2014; PyTorch defaults beta = (0.9, 0.999), eps = 1e-8) over a dict of arrays, in place."""
+
+    def __init__(self, params: dict, lr: float = 0.01, betas=(0.9, 0.999), eps: float = 1e-8):
+        if not lr > 0:
+            raise InvalidArgument(f"Adam: lr={short_repr(lr)}; expected a positive float such as 0.01.")
+        self.params, self.lr, self.b1, self.b2, self.eps = params, float(lr), betas[0], betas[1], eps
+        self.m = {k: np.zeros_like(v) for k, v in params.items()}
+        self.v = {k: np.zeros_like(v) for k, v in params.items()}
+        self.t = 0
+
+    def step(self, grads: dict) -> None:
+        self.t += 1
+        c1, c2 = 1 - self.b1 ** self.t, 1 - self.b2 ** self.t
+        for k, g in grads.items():
+            self.m[k] = self.b1 * self.m[k] + (1 - self.b1) * g
+            self.v[k] = self.b2 * self.v[k] + (1 - self.b2) * g * g
+            self.params[k] -= self.lr * (self.m[k] / c1) / (np.sqrt(self.v[k] / c2) + self.eps)
+
+
+class DeepSBN:
+    """A deep stochastic binary network in the spirit of the paper's Fig. D.2, as an MLP.
+
+    ``x0 -> Dense_0 (real) -> BN_0 -> SB_0 -> [BernoulliDense_j -> BN_j -> SB_j]_{j=1..depth} -> Dense_out (real)
+    -> softmax``.  ``SB`` are stochastic binary units ``sign(a - z)`` (noise ``F``, ST backward ``2F'(a)``,
+    Alg. 1), BN has affine terms (section 4: they set the pre-activation scale relative to the noise), the
+    hidden weights are +-1 Bernoulli with latent ``eta`` (``w = sign(eta - z)``, identity backward, Alg. 2),
+    initialized as in section 4: ``theta ~ U(0, 1)``, ``eta = F^{-1}(theta)``.  For noise with bounded support
+    ``eta`` is clipped to the support after each step (PGD on theta, eqs. (10)-(11)).  One weight sample per
+    mini-batch, one activation-noise sample per data point (D.2).  ``mode``: ``"train"`` (noise, batch BN
+    statistics), ``"det"`` (all noises 0, running statistics) or ``"sample"`` (noise, running statistics).
+    """
+
+    def __init__(self, rng: np.random.Generator, noise: Noise | str, *, d: int = 64, h: int = 64, k: int = 10,
+                 depth: int = 1):
+        self.noise = resolve_noise(noise)
+        self.d, self.h, self.k = check_width(d, "d"), check_width(h, "hidden width"), check_width(k, "k")
+        self.depth = as_int(depth, "depth", minimum=0)
+        p = {"W0": rng.standard_normal((self.h, self.d)) / np.sqrt(self.d),
+             "Wout": rng.standard_normal((self.k, self.h)) / np.sqrt(self.h), "bout": np.zeros(self.k)}
+        for j in range(1, self.depth + 1):
+            p[f"eta{j}"] = self.noise.icdf(rng.uniform(0.0, 1.0, (self.h, self.h)))
+        for j in range(self.depth + 1):
+            p[f"gamma{j}"], p[f"beta{j}"] = np.ones(self.h), np.zeros(self.h)
+        self.params = p
+        self.bns = [BatchNorm(self.h, affine=True) for _ in range(self.depth + 1)]
+        self.units = [StochasticBinary(self.noise, "st") for _ in range(self.depth + 1)]
+        lo, hi = self.noise.support
+        self.clip = None if (math.isinf(lo) and math.isinf(hi)) else (lo, hi)
+
+    def _weights(self, j: int, mode: str, rng) -> np.ndarray:
+        eta = self.params[f"eta{j}"]
+        if mode == "det":
+            return encode(eta >= 0.0, "pm1")
+        return encode(eta >= self.noise.sample(rng, eta.shape), "pm1")
+
+    def forward(self, X: np.ndarray, rng: np.random.Generator | None, mode: str = "train", *, surrogate=None):
+        """Logits ``(B, k)``.  ``surrogate`` (tests only): the record of an earlier pass; binary states become
+        ``x_rec + 2 (F(a) - F(a_rec))`` and weights ``w_rec + (eta - eta_rec)``, smooth functions whose exact
+        derivatives at the recorded point are the ST / Alg. 2 backward."""
+        if mode not in ("train", "det", "sample"):
+            raise InvalidArgument(f"DeepSBN.forward: mode={short_repr(mode)}; expected 'train', 'det' or 'sample'.")
+        training = mode == "train"
+        p, rec = self.params, {"x": [], "a": [], "w": [], "eta": []}
+        cache = {"X": X, "pre": [], "ws": [], "hs": []}
+        h = X
+        for j in range(self.depth + 1):
+            if j == 0:
+                W = p["W0"]
+            elif surrogate is not None:
+                W = surrogate["w"][j] + (p[f"eta{j}"] - surrogate["eta"][j])
+            else:
+                W = self._weights(j, mode, rng)
+            rec["w"].append(W)
+            rec["eta"].append(p.get(f"eta{j}"))
+            cache["ws"].append(W)
+            cache["hs"].append(h)
+            bn = self.bns[j]
+            bn.gamma, bn.beta = p[f"gamma{j}"], p[f"beta{j}"]
+            a = bn.forward(h @ W.T, training=training)
+            unit = self.units[j]
+            if surrogate is not None:
+                xr, ar = surrogate["x"][j], surrogate["a"][j]
+                unit._a = a
+                h = xr + 2.0 * (self.noise.cdf(a) - self.noise.cdf(ar))
+            else:
+                h = unit.forward(a, None if mode == "det" else rng)
+            rec["x"].append(h)
+            rec["a"].append(a)
+        cache["hlast"] = h
+        self._cache, self.record = cache, rec
+        return h @ p["Wout"].T + p["bout"]
+
+    def backward(self, g_logits: np.ndarray) -> dict:
+        """Gradients of the loss whose logit gradient is ``g_logits``: ST through the units, Alg. 2 for eta."""
+        p, c = self.params, self._cache
+        grads = {"Wout": g_logits.T @ c["hlast"], "bout": g_logits.sum(axis=0)}
+        g = g_logits @ p["Wout"]
+        for j in range(self.depth, -1, -1):
+            g = self.units[j].backward(g)
+            bn = self.bns[j]
+            g_pre = bn.backward(g)
+            grads[f"gamma{j}"], grads[f"beta{j}"] = bn.dgamma, bn.dbeta
+            gW = g_pre.T @ c["hs"][j]
+            grads["W0" if j == 0 else f"eta{j}"] = gW  # Alg. 2: dL/deta := dL/dw
+            g = g_pre @ c["ws"][j]
+        return grads
+
+    def project(self) -> None:
+        """Clip the latent weights to the noise support (bounded noise only; eq. (11))."""
+        if self.clip is not None:
+            for j in range(1, self.depth + 1):
+                np.clip(self.params[f"eta{j}"], *self.clip, out=self.params[f"eta{j}"])
+
+    def predict_proba(self, X: np.ndarray, rng: np.random.Generator | None, samples: int = 0) -> np.ndarray:
+        """Class probabilities: the deterministic network (``samples = 0``) or the mean over ``samples`` draws (69)."""
+        if samples == 0:
+            Z = self.forward(X, None, "det")
+            return _softmax(Z)
+        return np.mean([_softmax(self.forward(X, rng, "sample")) for _ in range(samples)], axis=0)
+
+
+def _softmax(Z: np.ndarray) -> np.ndarray:
+    e = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def train_deep_sbn(data: DigitsData, noise: Noise | str, seed_seq: np.random.SeedSequence, *, h: int = 64,
+                   depth: int = 1, epochs: int = 40, batch: int = 64, lr: float = 0.01, ensemble: int = 10) -> dict:
+    """Train a :class:`DeepSBN` with Adam on the expected loss (68) (one noise sample per data point), then report
+    train / test accuracy of the deterministic network and of the ``ensemble``-sample predictive (69)."""
+    rng = np.random.Generator(np.random.PCG64(seed_seq))
+    net = DeepSBN(rng, noise, d=data.X_train.shape[1], h=h, k=int(data.y_train.max()) + 1, depth=depth)
+    opt = Adam(net.params, lr=lr)
+    n = data.n_train
+    for _ in range(as_int(epochs, "epochs", minimum=1)):
+        perm = rng.permutation(n)
+        for i in range(0, n - batch + 1, batch):
+            idx = perm[i:i + batch]
+            _, g = softmax_cross_entropy(net.forward(data.X_train[idx], rng, "train"), data.y_train[idx])
+            opt.step(net.backward(g))
+            net.project()
+    out = {}
+    for split, X, y in (("train", data.X_train, data.y_train), ("test", data.X_test, data.y_test)):
+        out[f"{split}_det"] = float(np.mean(net.predict_proba(X, None, 0).argmax(axis=1) == y))
+        out[f"{split}_ens"] = float(np.mean(net.predict_proba(X, rng, ensemble).argmax(axis=1) == y))
+    return out
+
+
+def tost_ind(x: Any, y: Any, margin: float) -> dict:
+    """Two one-sided Welch t-tests (TOST) of ``|mean(x) - mean(y)| < margin``; returns both p-values and their max.
+
+    H0: ``mean(x) - mean(y) <= -margin`` or ``>= margin``; equivalence is shown at level ``alpha`` when
+    ``p = max(p_low, p_high) < alpha`` (Schuirmann 1987), computed with ``scipy.stats.ttest_ind``.
+    """
+    from scipy import stats
+
+    if not (isinstance(margin, (int, float)) and math.isfinite(margin) and margin > 0):
+        raise InvalidArgument(f"equivalence margin={short_repr(margin)}; expected a positive number such as 0.02.")
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x.size < 2 or y.size < 2:
+        raise InvalidArgument(f"TOST needs >= 2 values per group, got {x.size} and {y.size}; run more seeds.")
+    p_low = stats.ttest_ind(x + margin, y, equal_var=False, alternative="greater").pvalue
+    p_high = stats.ttest_ind(x - margin, y, equal_var=False, alternative="less").pvalue
+    # zero variance in both groups makes the t statistic undefined: count it as no evidence (p = 1)
+    p_low, p_high = (1.0 if not math.isfinite(p) else float(p) for p in (p_low, p_high))
+    return {"diff": float(x.mean() - y.mean()), "p_low": p_low, "p_high": p_high, "p": max(p_low, p_high),
+            "margin": float(margin)}

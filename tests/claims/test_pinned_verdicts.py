@@ -15,6 +15,7 @@ from stecheck.proofs_check import Verdict
 from stecheck.proofs_check.registry import default_registry
 
 P, V, R = Verdict.PROVED, Verdict.VERIFIED, Verdict.REFUTED
+I = Verdict.INCONCLUSIVE
 
 EXPECTED = {
     # id: (verdict as checked, verdict as printed)
@@ -45,6 +46,7 @@ EXPECTED = {
     "QSTE-LR": (P, P),     # schedules classified; 1/(t+1)^2 cannot reach w* (movement bound)
     "SBN-F1": (V, V),      # each published-code step is a (107) step (sign rate <= 1%); same trajectory: no (imprecision)
     "SBN-F2": (P, P),      # rescaling proved; with BayesBiNN's fixed +-10 init the result depends on tau/N (imprecision)
+    "SBN-TABLE1": (I, I),  # quick tier: noises equivalent (TOST), train acc >= 99%; ensemble gain +0.25 pt not significant
 }
 
 #: Where a claim's verdict alone would hide which method carries it.

@@ -160,3 +160,53 @@ def test_bad_input_is_one_clear_line(bad):
     with pytest.raises(InvalidArgument) as exc:
         bad()
     assert "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize("noise", ["logistic", "uniform", "triangular"])
+def test_deep_sbn_backward_is_the_st_surrogate_gradient(noise):
+    """The deep SBN's backward = the exact gradient (central differences) of the surrogate network in which each
+    binary state is x_rec + 2(F(a) - F(a_rec)) and each binary weight w_rec + (eta - eta_rec): ST (Alg. 1) through
+    the units, identity (Alg. 2) through the weights, exact through BN, dense layers and the loss."""
+    rng = np.random.default_rng(11)
+    net = sn.DeepSBN(rng, noise, d=6, h=5, k=3, depth=2)
+    X, y = rng.uniform(0, 1, (8, 6)), rng.integers(0, 3, 8)
+    _, g = sn.softmax_cross_entropy(net.forward(X, rng, "train"), y)
+    grads = net.backward(g)
+    rec = {k: [v.copy() if v is not None else None for v in vs] for k, vs in net.record.items()}
+
+    def loss():
+        return sn.softmax_cross_entropy(net.forward(X, None, "train", surrogate=rec), y)[0]
+
+    assert abs(loss() - sn.softmax_cross_entropy(net.forward(X, None, "train", surrogate=rec), y)[0]) == 0
+    h = 1e-6
+    for name, value in net.params.items():
+        for i in rng.choice(value.size, size=min(4, value.size), replace=False):
+            old = value.flat[i]
+            value.flat[i] = old + h
+            up = loss()
+            value.flat[i] = old - h
+            down = loss()
+            value.flat[i] = old
+            assert abs((up - down) / (2 * h) - grads[name].flat[i]) <= 1e-6 + 1e-5 * abs(grads[name].flat[i]), name
+
+
+def test_deep_sbn_init_and_projection():
+    rng = np.random.default_rng(12)
+    net = sn.DeepSBN(rng, "uniform", d=4, h=50, k=2, depth=1)
+    eta = net.params["eta1"]
+    assert eta.min() >= -1 and eta.max() <= 1            # eta = F^{-1}(theta), theta ~ U(0, 1)
+    assert abs(np.mean(net.noise.cdf(eta)) - 0.5) < 0.05
+    eta += 5.0
+    net.project()
+    assert eta.max() == 1.0
+
+
+def test_tost():
+    same = sn.tost_ind([0.90, 0.91, 0.92, 0.905], [0.905, 0.915, 0.91, 0.90], 0.02)
+    assert same["p"] < 0.01
+    far = sn.tost_ind([0.90, 0.91, 0.92, 0.905], [0.95, 0.96, 0.955, 0.965], 0.02)
+    assert far["p"] > 0.5
+    with pytest.raises(InvalidArgument):
+        sn.tost_ind([1, 2], [1, 2], 0.0)
+    with pytest.raises(InvalidArgument):
+        sn.tost_ind([1], [1, 2], 0.1)
