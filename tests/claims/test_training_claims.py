@@ -16,7 +16,7 @@ P, V, R = Verdict.PROVED, Verdict.VERIFIED, Verdict.REFUTED
 
 @pytest.fixture(scope="module")
 def results():
-    run = run_claims(default_registry().select(["SBN-F1", "SBN-F2"]), seed=0, workers=0)
+    run = run_claims(default_registry().select(["SBN-F1", "SBN-F2", "SBN-TABLE1"]), seed=0, workers=0)
     return {c.claim_id: c for c in run.claims}
 
 
@@ -74,6 +74,20 @@ def test_f2_verdicts_per_reading(results):
     assert ev["equal_tau_over_N_runs_agree"]
     by = {(r["tau"], r["N"]): r["fraction_of_binary_weights_differing"] for r in ev["runs"]}
     assert by[(1e-10, 14380)] == 0.0 and by[(1.0, 1438)] > 0.3
+
+
+def test_table1_methods(results):
+    res = results["SBN-TABLE1"]
+    assert not res.errors and not res.disagreements
+    verdicts = {m.name: m.verdict for m in res.methods}
+    assert verdicts["sympy-noise-scaling"] is P
+    assert verdicts["tost-noises"] is V            # all 6 TOSTs below the Bonferroni level
+    assert verdicts["training-accuracy"] is V      # every run >= 99% training accuracy (det)
+    ens = _method(res, "paired-ensemble-vs-det").evidence
+    assert ens["pairs"] == 18 and ens["p_ensemble_worse"] > 0.05
+    assert res.verdict is Verdict.INCONCLUSIVE     # (ii): the ensemble gain is not significant at this budget
+    tab = _method(res, "tost-noises").evidence["table"]
+    assert set(tab) == {"logistic", "uniform", "triangular"}
 
 
 def test_published_step_matches_the_code_by_hand():

@@ -50,6 +50,26 @@ MUTANTS = {
 }
 
 
+#: SBN-TABLE1 mutants share the claim's training runs (one cached set per process): their ctx names the claim.
+TABLE1_MUTANTS = {
+    "t1 noise scaling: logistic with 2F'(0) = 1/2": "misscaled",
+    "t1 tost: logistic 5 points better": functools.partial(tr.check_t1_equivalence, shift={"logistic": 0.05}),
+    "t1 ensemble: gain >= 5 points": functools.partial(tr.check_t1_ensemble, min_gain=0.05),
+    "t1 training: every run 100%": functools.partial(tr.check_t1_training, target=1.0, refute_below=True),
+}
+
+
+@pytest.mark.parametrize("name", list(TABLE1_MUTANTS))
+def test_table1_mutant_is_refuted(name):
+    check = TABLE1_MUTANTS[name]
+    if check == "misscaled":
+        check = functools.partial(tr.check_t1_noise_scaling, noise_objects={"logistic": _MisScaledLogistic()})
+    ctx = MethodContext("SBN-TABLE1", name, 0, task_seed(0, f"SBN-TABLE1/{name}"), Tier.QUICK)
+    out = check(ctx)
+    assert out.verdict is Verdict.REFUTED, (name, out.verdict, out.evidence)
+    assert out.counterexample
+
+
 @pytest.mark.parametrize("name", list(MUTANTS))
 def test_mutant_is_refuted(name):
     out = MUTANTS[name](_ctx(name))
@@ -59,7 +79,8 @@ def test_mutant_is_refuted(name):
 
 def test_every_checked_method_has_a_mutant():
     funcs = {getattr(m.check, "func", m.check) for c in tr.CLAIMS for m in c.methods if m.role == "checked"}
-    assert funcs <= {p.func for p in MUTANTS.values()}
+    mutated = {p.func for p in MUTANTS.values()} | {p.func for p in TABLE1_MUTANTS.values() if p != "misscaled"}
+    assert funcs <= mutated | {tr.check_t1_noise_scaling}
 
 
 class _MisScaledLogistic(Logistic):
