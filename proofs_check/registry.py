@@ -29,6 +29,7 @@ CLAIM_MODULES = (
     "stecheck.proofs_check.claims.sbn_ascent",
     "stecheck.proofs_check.claims.qste",
     "stecheck.proofs_check.claims.qste_dynamics",
+    "stecheck.proofs_check.claims.sbn_training",
 )
 
 

@@ -15,6 +15,7 @@ from stecheck.proofs_check import Verdict
 from stecheck.proofs_check.registry import default_registry
 
 P, V, R = Verdict.PROVED, Verdict.VERIFIED, Verdict.REFUTED
+I = Verdict.INCONCLUSIVE
 
 EXPECTED = {
     # id: (verdict as checked, verdict as printed)
@@ -61,6 +62,9 @@ EXPECTED = {
     "QSTE-NONERG": (V, V),  # holds at n <= 10 (C n^4); last-iterate m* ~ n^1.1-1.3: O(n^4) very loose
     "QSTE-NOISE": (V, V),  # escapes forced (exact per data set), returns keep occurring in [T/2, T]
     "QSTE-NONGAUSS": (V, V),  # fails for non-centered inputs only ('every' reading refuted: imprecision)
+    "SBN-F1": (V, V),      # each published-code step is a (107) step (sign rate <= 1%); same trajectory: no (imprecision)
+    "SBN-F2": (P, P),      # rescaling proved; with BayesBiNN's fixed +-10 init the result depends on tau/N (imprecision)
+    "SBN-TABLE1": (I, I),  # quick tier: noises equivalent (TOST), train acc >= 99%; ensemble gain +0.25 pt not significant
 }
 
 #: Where a claim's verdict alone would hide which method carries it.

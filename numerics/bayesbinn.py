@@ -1,0 +1,264 @@
+"""BayesBiNN (Meng et al., 2020) as its published optimizer computes it, and the update (107) of the SBN paper.
+
+Sources.  The SBN paper, appendix F, eqs. (102)-(103) and (107)-(108); the authors' code,
+``team-approx-bayes/BayesBiNN``, file ``optimizers/BayesBiNN.py`` (commit 67e0c6f, read for this module,
+not copied), with the defaults of ``main_mnist.py`` (lr 1e-4, temperature 1e-10, lamda init +-10,
+lamda_std 0, one training MC sample, momentum 0, KL reweight 1, prior natural parameters 0, N the size of
+the training split).  One step of the published optimizer, in the paper's notation (``lambda`` = eta):
+
+1. ``u ~ U(0, 1)`` per weight, ``delta = log(u / (1 - u)) / 2`` (logistic noise with scale 1/2, i.e. the
+   noise ``-z`` with ``F(z) = sigmoid(2 z)`` of :mod:`numerics.noise`);
+2. relaxed weights ``w = tanh((lambda + delta) / tau)`` (the paper's (102a) prints ``tanh(eta - z)``: the
+   temperature was lost in the extraction);
+3. ``g = dL/dw`` at ``w``, ``L`` the mean mini-batch loss;
+4. ``scale = (1 - w^2 + eps) / tau / (1 - mu^2 + eps)`` with ``eps = 1e-10`` (hard-coded) and ``mu`` the
+   optimizer's stored ``tanh`` of the natural parameters; the paper's (103) is ``s = N scale``;
+5. ``lambda <- lambda - lr (N scale g + reweight (lambda - prior))``, i.e. (102c) with ``alpha = lr``;
+6. ``mu <- tanh(lambda_before_the_update)``: the code stores ``tanh`` of the *previous* natural parameters
+   (the local alias is taken before the update), so step ``t`` uses ``mu = tanh(lambda_{t-2})``
+   (``tanh(lambda_0)`` at steps 1 and 2).  ``mu_lag=False`` gives the form (103) as printed.
+
+The published code runs in PyTorch's default float32; ``dtype`` selects float32 (default) or float64 for
+the optimizer state (the network's gradient is computed in float64 and rounded).
+
+(107): ``w = sign(eta)``, ``g = dL/dw(w)``, ``eta <- (1 - alpha) eta - alpha (N / tau) g``.  (108) is (107)
+for ``eta~ = tau eta / N``: ``eta~ <- (1 - alpha) eta~ - alpha g``.
+
+Accuracy: elementwise float arithmetic in the stated dtype (relative error a few ``u``); the equivalence
+measured here is between two computed trajectories, each exact up to that rounding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from stecheck.errors import InvalidArgument
+
+from ._validation import as_int, short_repr
+
+__all__ = ["BayesBiNNSettings", "PUBLISHED", "bayesbinn_step", "eq107_step", "eq108_step", "init_natural",
+           "run_side_by_side", "SideBySide", "minibatches"]
+
+
+@dataclass(frozen=True)
+class BayesBiNNSettings:
+    """Hyper-parameters of the published optimizer (defaults of ``main_mnist.py``); ``n_train`` = N."""
+
+    n_train: int
+    lr: float = 1e-4
+    temperature: float = 1e-10
+    eps: float = 1e-10
+    lamda_init: float = 10.0
+    kl_reweight: float = 1.0
+    dtype: str = "float32"
+    mu_lag: bool = True
+
+    def __post_init__(self):
+        as_int(self.n_train, "n_train", minimum=1)
+        for name in ("lr", "temperature"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and v > 0):
+                raise InvalidArgument(f"{name}={short_repr(v)}; expected a positive float (published: "
+                                      f"{'1e-4' if name == 'lr' else '1e-10'}).")
+        if not (isinstance(self.eps, (int, float)) and self.eps >= 0):
+            raise InvalidArgument(f"eps={short_repr(self.eps)}; expected a float >= 0 (published: 1e-10).")
+        if self.dtype not in ("float32", "float64"):
+            raise InvalidArgument(f"dtype={short_repr(self.dtype)}; expected 'float32' (PyTorch default) or 'float64'.")
+
+    @property
+    def np_dtype(self):
+        return np.dtype(self.dtype)
+
+
+def PUBLISHED(n_train: int, **changes) -> BayesBiNNSettings:
+    """The published settings for a training set of size ``n_train`` (with optional changes)."""
+    return replace(BayesBiNNSettings(n_train), **changes)
+
+
+def init_natural(rng: np.random.Generator, size: int, lamda_init: float = 10.0) -> np.ndarray:
+    """``+-lamda_init`` with a fair random sign per weight (the code's mixture init with ``lamda_std = 0``)."""
+    return np.where(rng.integers(0, 2, size) == 1, lamda_init, -lamda_init).astype(np.float64)
+
+
+@dataclass
+class StepInfo:
+    """What one BayesBiNN step saw: the forward weights, the scale, whether the noise flipped a sign."""
+
+    w: np.ndarray
+    scale: np.ndarray
+    flips: int
+    soft: int
+    grad: np.ndarray
+
+
+def bayesbinn_step(lam: np.ndarray, mu: np.ndarray, grad_fn: Callable[[np.ndarray], np.ndarray],
+                   u: np.ndarray, s: BayesBiNNSettings) -> tuple[np.ndarray, np.ndarray, StepInfo]:
+    """One step of the published optimizer (steps 1-6 of the module docstring); returns (lambda, mu, info)."""
+    dt = s.np_dtype
+    lam = lam.astype(dt, copy=False)
+    u = u.astype(dt)
+    delta = np.log(u / (dt.type(1) - u)) / dt.type(2)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        w = np.tanh((lam + delta) / dt.type(s.temperature))
+    g = np.asarray(grad_fn(w.astype(np.float64)), dtype=dt)
+    one, eps, tau = dt.type(1), dt.type(s.eps), dt.type(s.temperature)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        scale = (one - w * w + eps) / tau / (one - mu * mu + eps)
+        grad_hat = scale * g * dt.type(s.n_train)
+        new = lam - dt.type(s.lr) * (grad_hat + dt.type(s.kl_reweight) * lam)
+    new_mu = np.tanh(lam if s.mu_lag else new)
+    flips = int(np.count_nonzero(np.sign(lam + delta) != np.sign(lam)))
+    soft = int(np.count_nonzero(np.abs(w) < 1))
+    return new, new_mu, StepInfo(w, scale, flips, soft, g)
+
+
+def eq107_step(eta: np.ndarray, grad_fn: Callable[[np.ndarray], np.ndarray], *, alpha: float, n_train: int,
+               tau: float) -> tuple[np.ndarray, np.ndarray]:
+    """(107): ``w = sign(eta)`` (``sign(0) = +1``), ``eta <- (1 - alpha) eta - alpha (N / tau) dL/dw(w)``."""
+    w = np.where(eta >= 0, 1.0, -1.0)
+    g = np.asarray(grad_fn(w), dtype=np.float64)
+    return (1.0 - alpha) * eta - alpha * (n_train / tau) * g, g
+
+
+def eq108_step(eta_t: np.ndarray, grad_fn: Callable[[np.ndarray], np.ndarray], *, alpha: float):
+    """(108): ``w = sign(eta~)``, ``eta~ <- (1 - alpha) eta~ - alpha dL/dw(w)`` (no tau, no N)."""
+    w = np.where(eta_t >= 0, 1.0, -1.0)
+    g = np.asarray(grad_fn(w), dtype=np.float64)
+    return (1.0 - alpha) * eta_t - alpha * g, g
+
+
+def minibatches(rng: np.random.Generator, n: int, batch: int, steps: int) -> list[np.ndarray]:
+    """``steps`` index batches: epochs of seeded permutations cut into batches of ``batch`` (last partial dropped)."""
+    n, batch, steps = as_int(n, "n", minimum=1), as_int(batch, "batch", minimum=1), as_int(steps, "steps", minimum=1)
+    if batch > n:
+        raise InvalidArgument(f"batch={batch} exceeds the training-set size {n}; pass batch <= {n}.")
+    out: list[np.ndarray] = []
+    while len(out) < steps:
+        perm = rng.permutation(n)
+        out.extend(perm[i:i + batch] for i in range(0, n - batch + 1, batch))
+    return out[:steps]
+
+
+@dataclass
+class SideBySide:
+    """Per-step records of BayesBiNN (published) and (107) run on the same data stream from the same init."""
+
+    sign_agree: list[float] = field(default_factory=list)      # mean(sign(lambda_t) == sign(eta_t))
+    forward_agree: list[float] = field(default_factory=list)   # mean(w_BayesBiNN == sign(eta_t-1)) in the forward pass
+    flips: list[int] = field(default_factory=list)             # weights whose sign the noise flipped
+    soft: list[int] = field(default_factory=list)              # weights with |w| < 1 in the forward pass
+    scale_ratio_min: list[float] = field(default_factory=list)  # min over weights of scale * tau (1 = (107)'s N/tau)
+    scale_ratio_max: list[float] = field(default_factory=list)
+    lam_abs_median: list[float] = field(default_factory=list)
+    lam_abs_min: list[float] = field(default_factory=list)
+    eta_abs_median: list[float] = field(default_factory=list)
+    step_pred_median: list[float] = field(default_factory=list)  # median alpha N |g| / tau of this step
+    nonfinite: int = 0
+    lam: np.ndarray | None = None
+    eta: np.ndarray | None = None
+
+
+def run_side_by_side(grad_fn_factory, batches, lam0: np.ndarray, s: BayesBiNNSettings, rng: np.random.Generator,
+                     *, tau107: float | None = None) -> SideBySide:
+    """BayesBiNN (published) and (107) (with ``tau107``, default ``s.temperature``) on the same batches.
+
+    ``grad_fn_factory(batch)`` returns ``w -> dL/dw`` on that mini-batch.  Both start at ``lam0``; BayesBiNN
+    draws its uniforms from ``rng``.
+    """
+    tau107 = s.temperature if tau107 is None else tau107
+    dt = s.np_dtype
+    lam = lam0.astype(dt)
+    mu = np.tanh(lam)
+    eta = lam0.astype(np.float64).copy()
+    rec = SideBySide()
+    for idx in batches:
+        gf = grad_fn_factory(idx)
+        w107 = np.where(eta >= 0, 1.0, -1.0)
+        lam, mu, info = bayesbinn_step(lam, mu, gf, rng.random(lam.shape), s)
+        eta, g107 = eq107_step(eta, gf, alpha=s.lr, n_train=s.n_train, tau=tau107)
+        if not (np.all(np.isfinite(lam)) and np.all(np.isfinite(eta))):
+            rec.nonfinite += 1
+        rec.sign_agree.append(float(np.mean(np.sign(lam) == np.sign(eta))))
+        rec.forward_agree.append(float(np.mean(np.where(info.w >= 0, 1.0, -1.0) == w107)))
+        rec.flips.append(info.flips)
+        rec.soft.append(info.soft)
+        r = info.scale.astype(np.float64) * s.temperature
+        rec.scale_ratio_min.append(float(np.nanmin(r)) if np.any(np.isfinite(r)) else float("nan"))
+        rec.scale_ratio_max.append(float(np.nanmax(r)) if np.any(np.isfinite(r)) else float("nan"))
+        la = np.abs(lam.astype(np.float64))
+        rec.lam_abs_median.append(float(np.median(la)))
+        rec.lam_abs_min.append(float(np.min(la)))
+        rec.eta_abs_median.append(float(np.median(np.abs(eta))))
+        rec.step_pred_median.append(float(s.lr * s.n_train * np.median(np.abs(g107)) / tau107))
+    rec.lam, rec.eta = lam, eta
+    return rec
+
+
+@dataclass
+class Stepwise:
+    """Per-step comparison of one BayesBiNN step with the (107) step taken from the same state and batch."""
+
+    mismatch: list[int] = field(default_factory=list)       # weights whose new lambda differs from (107)'s (rel > rtol)
+    sign_mismatch: list[int] = field(default_factory=list)  # weights whose new sign differs from (107)'s
+    flips: list[int] = field(default_factory=list)          # forward weights sign(lambda + delta) != sign(lambda)
+    soft: list[int] = field(default_factory=list)           # forward weights with |w| < 1
+    scale_ratio_median: list[float] = field(default_factory=list)  # median scale * tau (1 in the (107) regime)
+    lam_abs_median: list[float] = field(default_factory=list)
+    lam_abs_min: list[float] = field(default_factory=list)
+    step_pred_median: list[float] = field(default_factory=list)    # median alpha N |g| / tau
+    step_median: list[float] = field(default_factory=list)         # median |lambda_{t+1} - (1 - alpha) lambda_t|
+    unexplained: list[int] = field(default_factory=list)    # mismatches in flip-free steps at weights in the regime
+    nonfinite: int = 0
+    n_weights: int = 0
+    rtol: float = 0.0
+
+
+def stepwise_equivalence(grad_fn_factory, batches, lam0: np.ndarray, s: BayesBiNNSettings, rng: np.random.Generator,
+                         *, tau107: float | None = None, rtol: float = 1e-4) -> Stepwise:
+    """Run BayesBiNN (published form); at every step also take the (107) step from the same ``lambda_t``.
+
+    A weight's step *matches* when ``|lambda_{t+1} - eta'| <= rtol |eta' - (1 - alpha) lambda_t| + 16 u max(|lambda_t|,
+    |eta'|)``, ``eta'`` the (107) step from ``lambda_t`` (float64) on the same batch, ``u`` the unit roundoff of the
+    optimizer's dtype: the second term covers the rounding of the state, ``rtol = 1e-4`` (~800 float32 ulps of the
+    step) covers the rounding of the step and is far below any change of the scale ``s``.
+    """
+    tau107 = s.temperature if tau107 is None else tau107
+    dt = s.np_dtype
+    lam = lam0.astype(dt)
+    mu = np.tanh(lam)
+    rec = Stepwise(n_weights=int(lam0.size), rtol=rtol)
+    for idx in batches:
+        gf = grad_fn_factory(idx)
+        lam64 = lam.astype(np.float64)
+        mu_used = mu.astype(np.float64)
+        new, mu, info = bayesbinn_step(lam, mu, gf, rng.random(lam.shape), s)
+        with np.errstate(over="ignore", invalid="ignore"):
+            eta_next, g = eq107_step(lam64, gf, alpha=s.lr, n_train=s.n_train, tau=tau107)
+            new64 = new.astype(np.float64)
+            tol = rtol * np.abs(eta_next - (1.0 - s.lr) * lam64) + 16 * np.finfo(dt).eps * np.maximum(
+                np.abs(lam64), np.abs(eta_next))
+            bad = ~(np.abs(new64 - eta_next) <= tol)
+        if not np.all(np.isfinite(new)):
+            rec.nonfinite += 1
+        rec.mismatch.append(int(np.count_nonzero(bad)))
+        # the proof's regime: 1 - w^2 and 1 - mu^2 negligible against eps (then scale = 1/tau to 1e-5)
+        w64 = info.w.astype(np.float64)
+        regime = (1.0 - w64 * w64 <= 1e-5 * s.eps) & (1.0 - mu_used * mu_used <= 1e-5 * s.eps)
+        clean = info.flips == 0 and info.soft == 0
+        rec.unexplained.append(int(np.count_nonzero(bad & regime)) if clean else 0)
+        rec.sign_mismatch.append(int(np.count_nonzero(np.sign(new64) != np.sign(eta_next))))
+        rec.flips.append(info.flips)
+        rec.soft.append(info.soft)
+        r = info.scale.astype(np.float64) * s.temperature
+        rec.scale_ratio_median.append(float(np.median(r)))
+        la = np.abs(new64)
+        rec.lam_abs_median.append(float(np.median(la)))
+        rec.lam_abs_min.append(float(np.min(la)))
+        rec.step_pred_median.append(float(s.lr * s.n_train * np.median(np.abs(g)) / tau107))
+        with np.errstate(invalid="ignore"):
+            rec.step_median.append(float(np.median(np.abs(new64 - (1.0 - s.lr) * lam64))))
+        lam = new
+    return rec

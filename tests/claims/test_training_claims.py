@@ -1,0 +1,127 @@
+"""SBN-F1 / SBN-F2 (appendix F, BayesBiNN): verdicts per reading, the measured numbers, the optimizer as coded."""
+
+import numpy as np
+import pytest
+
+from stecheck.errors import InvalidArgument
+from stecheck.numerics import bayesbinn as bb
+from stecheck.proofs_check import Verdict
+from stecheck.proofs_check.claims import sbn_training as tr
+from stecheck.proofs_check.registry import default_registry
+from stecheck.proofs_check.runner import run_claims
+from stecheck.proofs_check.verdict import Category
+
+P, V, R = Verdict.PROVED, Verdict.VERIFIED, Verdict.REFUTED
+
+
+@pytest.fixture(scope="module")
+def results():
+    run = run_claims(default_registry().select(["SBN-F1", "SBN-F2", "SBN-TABLE1"]), seed=0, workers=0)
+    return {c.claim_id: c for c in run.claims}
+
+
+def _method(res, name):
+    return next(m for m in res.methods if m.name == name)
+
+
+def test_f1_verdicts_per_reading(results):
+    res = results["SBN-F1"]
+    assert not res.errors
+    assert (res.verdict, res.verdict_as_printed) == (V, V)
+    assert res.reading_verdicts == {"update-rule": V, "same-trajectory": R}
+    assert _method(res, "sympy-asymptotics").verdict is P
+    cats = {f.category for f in res.findings}
+    assert {Category.MISPRINT, Category.CONVENTION, Category.IMPRECISION} <= cats
+    assert Category.ERROR not in cats
+
+
+def test_f1_stepwise_numbers(results):
+    ev = _method(results["SBN-F1"], "f1-stepwise").evidence["per_dtype"]
+    f32, f64 = ev["float32"], ev["float64"]
+    assert f32["transient_steps"] == 0          # tanh(10) rounds to 1 in float32
+    assert f64["transient_steps"] == 2          # mu lags one step: two steps with 1 - tanh(10)^2 >> eps
+    assert abs(f64["scale_ratio_median_first5"][0] - 1e-10 / (1 - np.tanh(10.0) ** 2 + 1e-10)) < 1e-6
+    for d in (f32, f64):
+        assert d["unexplained_mismatches"] == 0 and d["nonfinite_steps"] == 0
+        assert d["sign_mismatch_rate_ci"][1] <= tr.MAX_RATE
+        assert d["noise_flips"] > 0             # the noise still flips a few weights
+
+
+def test_f1_growth_and_trajectory_numbers(results):
+    res = results["SBN-F1"]
+    g = _method(res, "f1-growth").evidence
+    assert g["max_rel_gap_median_step_vs_alpha_N_g_over_tau"] <= 0.01
+    assert g["final_median_abs_lambda_over_one_step"] > 2
+    t = _method(res, "f1-same-trajectory").evidence
+    assert t["control_min_agreement"] == {"float32": 1.0, "lambda0*(1+1e-6)": 1.0}
+    assert t["min_sign_agreement"] < 1.0
+    eps = _method(res, "f1-eps-needed").evidence["test_accuracy"]
+    assert eps["eps=1e-10"] > 0.8 and eps["eps=0"] < 0.2
+
+
+def test_f1_phase_diagram(results):
+    ev = _method(results["SBN-F1"], "f1-phase-diagram").evidence["sign_agreement"]
+    assert all(v == 0.0 for v in ev["eps=0"].values())
+    assert ev["eps=1e-10"]["tau=1e-10"] >= 1 - tr.MAX_RATE
+
+
+def test_f2_verdicts_per_reading(results):
+    res = results["SBN-F2"]
+    assert (res.verdict, res.verdict_as_printed) == (P, P)
+    assert res.reading_verdicts == {"rescaled-init": P, "fixed-init": R}
+    assert all(r["bitwise_equal"] for r in _method(res, "float-exact-rescaling").evidence["runs"])
+    ev = _method(res, "f2-fixed-init").evidence
+    assert ev["equal_tau_over_N_runs_agree"]
+    by = {(r["tau"], r["N"]): r["fraction_of_binary_weights_differing"] for r in ev["runs"]}
+    assert by[(1e-10, 14380)] == 0.0 and by[(1.0, 1438)] > 0.3
+
+
+def test_table1_methods(results):
+    res = results["SBN-TABLE1"]
+    assert not res.errors and not res.disagreements
+    verdicts = {m.name: m.verdict for m in res.methods}
+    assert verdicts["sympy-noise-scaling"] is P
+    assert verdicts["tost-noises"] is V            # all 6 TOSTs below the Bonferroni level
+    assert verdicts["training-accuracy"] is V      # every run >= 99% training accuracy (det)
+    ens = _method(res, "paired-ensemble-vs-det").evidence
+    assert ens["pairs"] == 18 and ens["p_ensemble_worse"] > 0.05
+    assert res.verdict is Verdict.INCONCLUSIVE     # (ii): the ensemble gain is not significant at this budget
+    tab = _method(res, "tost-noises").evidence["table"]
+    assert set(tab) == {"logistic", "uniform", "triangular"}
+
+
+def test_published_step_matches_the_code_by_hand():
+    """One step of bayesbinn_step against the formulas of optimizers/BayesBiNN.py written out by hand (float64)."""
+    lam = np.array([10.0, -10.0, 0.3])
+    mu = np.tanh(lam)
+    u = np.array([0.2, 0.7, 0.5])
+    g = np.array([0.5, -2.0, 1.0])
+    s = bb.PUBLISHED(1000, dtype="float64", temperature=0.5, eps=1e-3)
+    new, new_mu, info = bb.bayesbinn_step(lam, mu, lambda w: g, u, s)
+    w = np.tanh((lam + np.log(u / (1 - u)) / 2) / 0.5)
+    scale = (1 - w * w + 1e-3) / 0.5 / (1 - mu * mu + 1e-3)
+    np.testing.assert_allclose(new, lam - 1e-4 * (1000 * scale * g + lam), rtol=1e-15)
+    np.testing.assert_array_equal(new_mu, np.tanh(lam))  # the code's lag: tanh of the old lambda
+    np.testing.assert_allclose(info.w, w, rtol=1e-15)
+
+
+def test_eq107_and_eq108():
+    eta = np.array([2.0, -3.0, 0.0])
+    g = np.array([1.0, 1.0, -1.0])
+    new, _ = bb.eq107_step(eta, lambda w: g * w, alpha=0.1, n_train=10, tau=0.5)
+    np.testing.assert_allclose(new, 0.9 * eta - 0.1 * 20 * g * np.array([1, -1, 1]))
+    new8, _ = bb.eq108_step(eta * 0.05, lambda w: g * w, alpha=0.1)
+    np.testing.assert_allclose(new8, new * 0.05)
+
+
+@pytest.mark.parametrize("bad", [
+    lambda: bb.PUBLISHED(0),
+    lambda: bb.PUBLISHED(100, eps=-1.0),
+    lambda: bb.PUBLISHED(100, temperature=0.0),
+    lambda: bb.PUBLISHED(100, dtype="float16"),
+    lambda: bb.minibatches(np.random.default_rng(0), 10, 20, 3),
+])
+def test_bad_input_is_one_clear_line(bad):
+    with pytest.raises(InvalidArgument) as exc:
+        bad()
+    assert "\n" not in str(exc.value)

@@ -1,0 +1,113 @@
+"""SBN-F1 / SBN-F2 can say no: each checked method, given a false premise, REFUTES.
+
+Mutants: BayesBiNN without its technical eps (eps = 0) must stop being (107); a wrong leading coefficient or
+threshold in (104)-(106); a step-size prediction off by 2; a (107) whose data term is not scaled by N/tau cannot
+be rescaled into (108) (symbolically and in floating point); the eps = 0 run compared with itself shows no
+accuracy gap; a noise family mis-scaled so that 2F'(0) != 1 changes the ST backward of the network core.
+"""
+
+import functools
+
+import numpy as np
+import pytest
+
+from stecheck.numerics import bayesbinn as bb
+from stecheck.numerics import sbn_net as sn
+from stecheck.numerics.noise import Logistic
+from stecheck.numerics.seeding import task_seed
+from stecheck.proofs_check import Verdict
+from stecheck.proofs_check.claim import MethodContext, Tier
+from stecheck.proofs_check.claims import sbn_training as tr
+
+
+def _ctx(name="mutant"):
+    return MethodContext("MUTANT", name, 0, task_seed(0, f"MUTANT/{name}"), Tier.QUICK)
+
+
+def _wrong107(eta, g, alpha, N, tau):
+    return (1 - alpha) * eta - alpha * N * g  # the 1/tau dropped: no rescaling removes tau
+
+
+def _wrong107_step(eta, grad_fn, *, alpha, n_train, tau):
+    w = np.where(eta >= 0, 1.0, -1.0)
+    g = grad_fn(w)
+    return (1.0 - alpha) * eta - alpha * n_train * g, g
+
+
+MUTANTS = {
+    "f1 stepwise: eps = 0 (float64: no data gradient)": functools.partial(tr.check_f1_stepwise, eps=0.0,
+                                                                           dtypes=("float64",)),
+    "f1 stepwise: eps = 0 (float32: 0/0)": functools.partial(tr.check_f1_stepwise, eps=0.0, dtypes=("float32",)),
+    "f1 sympy: (104) leading 2/x^2": functools.partial(tr.check_f1_asymptotics, leading=2),
+    "f1 sympy: asymptote at 4 log 10": functools.partial(tr.check_f1_asymptotics, threshold_factor=4.0),
+    "f1 growth: step predicted 2x": functools.partial(tr.check_f1_growth, predicted_factor=2.0),
+    "f1 phase diagram: eps = 0 taken as published": functools.partial(tr.check_f1_phase_diagram, published=(1e-10, 0.0),
+                                                                      taus=(1e-10,), epss=(0.0,)),
+    "f1 eps needed: eps = 1e-10 against itself": functools.partial(tr.check_f1_eps_needed, eps_alt=1e-10),
+    "f2 sympy: (107) without 1/tau": functools.partial(tr.check_f2_symbolic, update=_wrong107),
+    "f2 float: (107) without 1/tau": functools.partial(tr.check_f2_exact_rescaling, update=_wrong107_step,
+                                                       taus=(2.0 ** -20,), ns=(2 ** 10,)),
+}
+
+
+#: SBN-TABLE1 mutants share the claim's training runs (one cached set per process): their ctx names the claim.
+TABLE1_MUTANTS = {
+    "t1 noise scaling: logistic with 2F'(0) = 1/2": "misscaled",
+    "t1 tost: logistic 5 points better": functools.partial(tr.check_t1_equivalence, shift={"logistic": 0.05}),
+    "t1 ensemble: gain >= 5 points": functools.partial(tr.check_t1_ensemble, min_gain=0.05),
+    "t1 training: every run 100%": functools.partial(tr.check_t1_training, target=1.0, refute_below=True),
+}
+
+
+@pytest.mark.parametrize("name", list(TABLE1_MUTANTS))
+def test_table1_mutant_is_refuted(name):
+    check = TABLE1_MUTANTS[name]
+    if check == "misscaled":
+        check = functools.partial(tr.check_t1_noise_scaling, noise_objects={"logistic": _MisScaledLogistic()})
+    ctx = MethodContext("SBN-TABLE1", name, 0, task_seed(0, f"SBN-TABLE1/{name}"), Tier.QUICK)
+    out = check(ctx)
+    assert out.verdict is Verdict.REFUTED, (name, out.verdict, out.evidence)
+    assert out.counterexample
+
+
+@pytest.mark.parametrize("name", list(MUTANTS))
+def test_mutant_is_refuted(name):
+    out = MUTANTS[name](_ctx(name))
+    assert out.verdict is Verdict.REFUTED, (name, out.verdict, out.evidence)
+    assert out.counterexample
+
+
+def test_every_checked_method_has_a_mutant():
+    funcs = {getattr(m.check, "func", m.check) for c in tr.CLAIMS for m in c.methods if m.role == "checked"}
+    mutated = {p.func for p in MUTANTS.values()} | {p.func for p in TABLE1_MUTANTS.values() if p != "misscaled"}
+    assert funcs <= mutated | {tr.check_t1_noise_scaling}
+
+
+class _MisScaledLogistic(Logistic):
+    """F(z) = sigmoid(z): 2 F'(0) = 1/2, not 1."""
+
+    name = "logistic-misscaled"
+
+    def _pdf(self, z):
+        from scipy import special
+        return special.expit(z) * special.expit(-z)
+
+    def _cdf(self, z):
+        from scipy import special
+        return special.expit(z)
+
+
+def test_misscaled_noise_breaks_the_identity_jacobian_at_zero():
+    """Section 4's init needs 2F'(0) = 1: the ST backward at a = 0 is then the identity; a mis-scaled family is not."""
+    for noise, expect in (("logistic", 1.0), (_MisScaledLogistic(), 0.5)):
+        unit = sn.StochasticBinary(noise, "st")
+        unit.forward(np.zeros((1, 3)), np.random.default_rng(0))
+        np.testing.assert_allclose(unit.backward(np.ones((1, 3))), expect)
+
+
+def test_eps_zero_breaks_the_published_optimizer_in_float32():
+    """With eps = 0 and tanh(10) = 1 in float32 the scale is 0/0: every state becomes NaN."""
+    lam = np.full(4, 10.0, dtype=np.float32)
+    s = bb.PUBLISHED(100, eps=0.0)
+    new, _, _ = bb.bayesbinn_step(lam, np.tanh(lam), lambda w: np.ones_like(w), np.full(4, 0.3), s)
+    assert np.all(np.isnan(new))

@@ -1,0 +1,212 @@
+"""numerics.sbn_net: every backward against complex-step (or finite) differences; the binary units against
+numerics.estimators; bad input gives one InvalidArgument."""
+
+import numpy as np
+import pytest
+
+from stecheck.errors import InvalidArgument
+from stecheck.numerics import estimators, losses
+from stecheck.numerics import sbn_net as sn
+from stecheck.numerics.noise import NOISES
+
+H = 1e-30  # complex step: f'(x) = Im f(x + iH) / H with no cancellation, error O(H^2)
+
+
+def _cs_grad(f, x, idx):
+    """Complex-step derivative of the real scalar f at x along the flat coordinates idx."""
+    out = []
+    for i in idx:
+        xc = x.astype(np.complex128)
+        xc.flat[i] += 1j * H
+        out.append(np.imag(f(xc)) / H)
+    return np.array(out)
+
+
+def test_dense_backward_matches_complex_step():
+    rng = np.random.default_rng(1)
+    x, C = rng.standard_normal((5, 4)), rng.standard_normal((5, 3))
+    layer = sn.Dense.init(rng, 4, 3)
+    layer.b = rng.standard_normal(3)
+    layer.forward(x)
+    gx = layer.backward(C)
+    W = layer.W
+
+    def via_W(Wc):
+        return (C * (x @ Wc.T + layer.b)).sum()
+
+    def via_x(xc):
+        return (C * (xc @ W.T + layer.b)).sum()
+
+    np.testing.assert_allclose(layer.dW.ravel(), _cs_grad(via_W, W, range(W.size)), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(gx.ravel(), _cs_grad(via_x, x, range(x.size)), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(layer.db, C.sum(axis=0), rtol=1e-14)
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_batchnorm_backward_matches_complex_step(affine):
+    rng = np.random.default_rng(2)
+    x, C = rng.standard_normal((7, 3)) * 2 + 1, rng.standard_normal((7, 3))
+    bn = sn.BatchNorm(3, affine=affine)
+    if affine:
+        bn.gamma, bn.beta = rng.uniform(0.5, 2, 3), rng.standard_normal(3)
+    bn.forward(x)
+    gx = bn.backward(C)
+
+    def f(xc):
+        return (C * bn.forward(xc)).sum()
+
+    np.testing.assert_allclose(gx.ravel(), _cs_grad(f, x, range(x.size)), rtol=1e-10, atol=1e-12)
+    if affine:
+        gam = bn.gamma.copy()
+
+        def fg(gc):
+            bn.gamma = gc
+            try:
+                return (C * bn.forward(x)).sum()
+            finally:
+                bn.gamma = gam
+        np.testing.assert_allclose(bn.dgamma, _cs_grad(fg, gam, range(3)), rtol=1e-12, atol=1e-12)
+
+
+def test_softmax_cross_entropy_gradient_and_value():
+    rng = np.random.default_rng(3)
+    Z, y = rng.standard_normal((6, 4)) * 3, rng.integers(0, 4, 6)
+    loss, g = sn.softmax_cross_entropy(Z, y)
+    ref = -np.mean([Z[b, y[b]] - np.log(np.exp(Z[b]).sum()) for b in range(6)])
+    assert abs(loss - ref) < 1e-13
+    np.testing.assert_allclose(g.ravel(), _cs_grad(lambda Zc: sn.softmax_cross_entropy(Zc, y)[0], Z, range(Z.size)),
+                               rtol=1e-12, atol=1e-14)
+
+
+def test_relu_backward():
+    a = np.array([[-1.0, 0.5, 2.0]])
+    np.testing.assert_array_equal(sn.relu_backward(a, np.ones_like(a)), [[0.0, 1.0, 1.0]])
+    np.testing.assert_array_equal(sn.relu(a), [[0.0, 0.5, 2.0]])
+
+
+def test_mlp_weight_gradient_matches_complex_step():
+    rng = np.random.default_rng(4)
+    X, y = rng.uniform(0, 1, (9, 5)), rng.integers(0, 3, 9)
+    net = sn.BinaryWeightMLP(5, 4, 3)
+    w = np.tanh(rng.standard_normal(net.n_weights))  # soft weights: the gradient is the same function
+    _, g = net.loss_and_grad(w, X, y)
+    fd = _cs_grad(lambda wc: sn.softmax_cross_entropy(net.logits(wc, X), y)[0], w, range(net.n_weights))
+    np.testing.assert_allclose(g, fd, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("noise", list(NOISES))
+@pytest.mark.parametrize("encoding", ["pm1", "01"])
+def test_st_backward_is_derivative_of_expected_state(noise, encoding):
+    """For a linear downstream loss ST is exact: its scale c F'(a) = d E[x] / da (central differences, h = 1e-6)."""
+    unit = sn.StochasticBinary(noise, "st", encoding=encoding)
+    a = np.linspace(-1.7, 1.7, 8)[None, :]  # avoids a = 0, the kink of the triangular density
+    unit.forward(a, np.random.default_rng(0))
+    lo = 0.0 if encoding == "01" else -1.0
+    mean = lambda t: lo + (1.0 - lo) * unit.noise.cdf(t)  # E[x] = lo + c F(a)
+    h = 1e-6
+    fd = (mean(a + h) - mean(a - h)) / (2 * h)
+    np.testing.assert_allclose(unit.backward(np.ones_like(a)), fd, atol=1e-8)
+
+
+@pytest.mark.parametrize("estimator", sn.BINARY_ESTIMATORS)
+def test_binary_unit_backward_equals_numerics_estimators(estimator):
+    """One layer, shared pre-activation a, loss L(x) = |x W^T - y|^2: the layer's backward = estimators.<name>."""
+    rng = np.random.default_rng(5)
+    n, B = 4, 64
+    a = rng.standard_normal(n)
+    loss = losses.Quadratic(rng.standard_normal((3, n)), rng.standard_normal(3))
+    unit = sn.StochasticBinary("logistic", estimator)
+    X = unit.forward(np.broadcast_to(a, (B, n)).copy(), rng)
+    mine = unit.backward(loss.grad(X))
+    ref = {"st": estimators.st_estimates, "identity_st": estimators.identity_st_estimates,
+           "deterministic_st": estimators.deterministic_st_estimates}[estimator](loss, a, "logistic", X)
+    np.testing.assert_allclose(mine, ref, rtol=1e-14, atol=1e-14)
+
+
+def test_binary_unit_sampling_frequency():
+    rng = np.random.default_rng(6)
+    a = np.array([-1.0, 0.0, 0.7])
+    unit = sn.StochasticBinary("uniform", "st")
+    X = unit.forward(np.broadcast_to(a, (40000, 3)).copy(), rng)
+    # E[x] = 2F(a) - 1 = a for uniform noise; 6 sigma of a +-1 mean over 40000 samples is 0.03
+    np.testing.assert_allclose(X.mean(axis=0), a, atol=0.03)
+
+
+def test_bernoulli_weights():
+    rng = np.random.default_rng(7)
+    bw = sn.BernoulliWeights(np.array([-3.0, 0.0, 0.4]), "logistic")
+    W = np.stack([bw.sample(rng) for _ in range(20000)])
+    np.testing.assert_allclose((W == 1).mean(axis=0), bw.probabilities(), atol=0.02)
+    np.testing.assert_array_equal(bw.mode(), [-1.0, 1.0, 1.0])
+    g = rng.standard_normal(3)
+    assert bw.backward(g) is g
+
+
+def test_digits_split_is_seeded():
+    a, b = sn.load_digits_split(0), sn.load_digits_split(0)
+    np.testing.assert_array_equal(a.y_train, b.y_train)
+    assert a.X_train.shape[1] == 64 and a.n_train + a.y_test.size == 1797
+    assert 0.0 <= a.X_train.min() and a.X_train.max() <= 1.0
+
+
+@pytest.mark.parametrize("bad", [
+    lambda: sn.StochasticBinary("cauchy"),
+    lambda: sn.StochasticBinary("logistic", "arm-ish"),
+    lambda: sn.BinaryWeightMLP(64, 0, 10),
+    lambda: sn.BatchNorm(0),
+    lambda: sn.load_digits_split(0, test_fraction=1.5),
+])
+def test_bad_input_is_one_clear_line(bad):
+    with pytest.raises(InvalidArgument) as exc:
+        bad()
+    assert "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize("noise", ["logistic", "uniform", "triangular"])
+def test_deep_sbn_backward_is_the_st_surrogate_gradient(noise):
+    """The deep SBN's backward = the exact gradient (central differences) of the surrogate network in which each
+    binary state is x_rec + 2(F(a) - F(a_rec)) and each binary weight w_rec + (eta - eta_rec): ST (Alg. 1) through
+    the units, identity (Alg. 2) through the weights, exact through BN, dense layers and the loss."""
+    rng = np.random.default_rng(11)
+    net = sn.DeepSBN(rng, noise, d=6, h=5, k=3, depth=2)
+    X, y = rng.uniform(0, 1, (8, 6)), rng.integers(0, 3, 8)
+    _, g = sn.softmax_cross_entropy(net.forward(X, rng, "train"), y)
+    grads = net.backward(g)
+    rec = {k: [v.copy() if v is not None else None for v in vs] for k, vs in net.record.items()}
+
+    def loss():
+        return sn.softmax_cross_entropy(net.forward(X, None, "train", surrogate=rec), y)[0]
+
+    assert abs(loss() - sn.softmax_cross_entropy(net.forward(X, None, "train", surrogate=rec), y)[0]) == 0
+    h = 1e-6
+    for name, value in net.params.items():
+        for i in rng.choice(value.size, size=min(4, value.size), replace=False):
+            old = value.flat[i]
+            value.flat[i] = old + h
+            up = loss()
+            value.flat[i] = old - h
+            down = loss()
+            value.flat[i] = old
+            assert abs((up - down) / (2 * h) - grads[name].flat[i]) <= 1e-6 + 1e-5 * abs(grads[name].flat[i]), name
+
+
+def test_deep_sbn_init_and_projection():
+    rng = np.random.default_rng(12)
+    net = sn.DeepSBN(rng, "uniform", d=4, h=50, k=2, depth=1)
+    eta = net.params["eta1"]
+    assert eta.min() >= -1 and eta.max() <= 1            # eta = F^{-1}(theta), theta ~ U(0, 1)
+    assert abs(np.mean(net.noise.cdf(eta)) - 0.5) < 0.05
+    eta += 5.0
+    net.project()
+    assert eta.max() == 1.0
+
+
+def test_tost():
+    same = sn.tost_ind([0.90, 0.91, 0.92, 0.905], [0.905, 0.915, 0.91, 0.90], 0.02)
+    assert same["p"] < 0.01
+    far = sn.tost_ind([0.90, 0.91, 0.92, 0.905], [0.95, 0.96, 0.955, 0.965], 0.02)
+    assert far["p"] > 0.5
+    with pytest.raises(InvalidArgument):
+        sn.tost_ind([1, 2], [1, 2], 0.0)
+    with pytest.raises(InvalidArgument):
+        sn.tost_ind([1], [1, 2], 0.1)
