@@ -266,6 +266,23 @@ def check_b2_biased_example(ctx: MethodContext, *, loss_family=_non_multilinear_
     return Outcome(Verdict.PROVED, {**evidence, "witness": biased[0]}, figures=[figure])
 
 
+def check_b2_function_reading(ctx: MethodContext) -> Outcome:
+    """Reading 'L multilinear as a function on {-1, 1}^n': every such function is multilinear (its unique
+    multilinear form), so the reading claims ST unbiased for *every* differentiable L.  L(x) = x^2 equals the
+    multilinear constant 1 on {-1, 1}, yet E[2F'(a) L'(x)] = 4F'(a)(2F(a) - 1) != 0 = d E[L]/da (logistic F,
+    a = 1, exact value): a counterexample to this reading."""
+    ex = examples.example1()
+    on_cube = [int((sympy.Integer(x) ** 2)) for x in (-1, 1)]
+    value = sympy.simplify(examples.substitute_noise(ex.expected_st_gradient, "logistic").subs(examples.A, 1))
+    evidence = {"L": "x^2", "values_on_cube": on_cube, "multilinear_form": "1",
+                "expected_st_at_a=1_logistic": str(value), "numeric": float(value), "true_gradient": str(ex.true_gradient)}
+    if on_cube == [1, 1] and value != 0 and ex.true_gradient == 0:
+        return Outcome(Verdict.REFUTED, evidence, counterexample={"L": "x^2 (= 1 on the cube)", "a": 1,
+                                                                  "noise": "logistic", "E[ST]": str(value),
+                                                                  "gradient": "0"})
+    return Outcome(Verdict.PROVED, evidence)
+
+
 SBN_B2 = Claim(
     id="SBN-B2",
     title="Multilinear L makes Alg. 1 unbiased; linear L makes it exact (Prop. B.2, section 2.2 I)",
@@ -283,10 +300,15 @@ SBN_B2 = Claim(
         "linear in x_i, the ST estimate 2F'(a_i) c_i is the same for every x and equals the gradient. (iii) For some "
         "non-multilinear L the expected ST gradient differs from the gradient."
     ),
+    readings=(
+        Reading("expression", "L multilinear as the differentiable expression that Alg. 1 differentiates"),
+        Reading("function", "L multilinear as a function on {-1, 1}^n (true of every L: its multilinear form)"),
+    ),
     methods=(
         Method("sympy-every-n", Kind.SYMBOLIC, check_b2_coordinate,
                "per coordinate L = x_i A(x_-i) + B(x_-i), generic F, E[A], E[B] symbolic: bias simplifies to 0",
                part="unbiased for multilinear L",
+               reading="expression",
                scope=Scope.whole("every n, every multilinear L, generic F (per-coordinate reduction)")),
         Method("sympy-generic", Kind.SYMBOLIC, check_b2_symbolic,
                "all multilinear L with symbolic coefficients, generic cdf F: bias simplifies to 0",
@@ -298,6 +320,10 @@ SBN_B2 = Claim(
                f"n = 40: ST sample mean interval ({CONFIDENCE} family-wise) vs complex-step gradient of E[L]; decides "
                "only if every half-width <= 10% of max |gradient|",
                part="unbiased for multilinear L", scope=Scope("one random multilinear L, n = 40, logistic noise")),
+        Method("printed-multilinear-function", Kind.SYMBOLIC, check_b2_function_reading,
+               "reading 'multilinear as a function on the cube': L = x^2 (= 1 on the cube) is biased",
+               part="printed: 'multilinear' read as a function on the cube", role="printed", reading="function",
+               category=Category.IMPRECISION, scope=Scope.whole("one counterexample decides the reading")),
         Method("sympy-linear-every-n", Kind.SYMBOLIC, functools.partial(check_b2_coordinate, linear=True),
                "L = c_i x_i + B(x_-i): the estimate 2F'(a_i) c_i does not depend on x and equals the gradient",
                part="linear L is exact", scope=Scope.whole("every n, every L linear in x, generic F")),
@@ -316,8 +342,9 @@ SBN_B2 = Claim(
         Finding(Category.IMPRECISION,
                 "Section 2.2 gives L(x) = x^2 as the counter-example, but x^2 = 1 on {-1, 1}: its multilinear form "
                 "is the constant 1, and the bias exists only because ST differentiates the non-multilinear "
-                "expression (Example 1, SBN-EX1); 'L' in the proposition means the differentiable expression, not "
-                "the function on the cube."),
+                "expression (Example 1, SBN-EX1); 'L is multilinear' must mean the differentiable expression "
+                "(reading 'expression', proved), not the function on the cube (reading 'function', refuted by "
+                "x^2: every function on the cube is multilinear)."),
     ),
     tags=("sbn", "bias"),
 )

@@ -51,6 +51,8 @@ def test_recorded_methods_carry_their_scope_and_findings_their_category(run, cla
 # reading id -> verdict, per claim: which readings make the printed statement true and which refute it
 READINGS = {
     "SBN-B1": {"increasing": P, "decreasing": R, "either": R},
+    "SBN-B2": {"expression": P, "function": R},
+    "SBN-PGD": {"slope": P, "cdf-derivative": R},
     "SBN-EX2": {"pm1": R, "01": R},   # the opposite direction holds in both; the printed "-1" is wrong in both
     "SBN-PROXY": {"input-scaled": P, "output-scaled": R},
     "SBN-COR-B1": {"pm1": R, "01": P},

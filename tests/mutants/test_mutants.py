@@ -6,7 +6,6 @@ reformulation).  If any of these passed, the check would be unable to detect
 the error it exists for.
 """
 
-import functools
 
 import numpy as np
 import pytest
