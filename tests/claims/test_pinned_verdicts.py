@@ -19,9 +19,9 @@ P, V, R = Verdict.PROVED, Verdict.VERIFIED, Verdict.REFUTED
 EXPECTED = {
     # id: (verdict as checked, verdict as printed)
     # issue 8: (i), (ii) proved for generic T (z3) and generic F, T (sympy); (iii) hand-designed proxies change:
-    # verified on a grid. Printed "strictly monotone" is an imprecision (reading "increasing" holds,
-    # "decreasing"/"either" refuted), no longer a refutation.
-    "SBN-B1": (V, V),
+    # witnesses certified with arb balls. Printed "strictly monotone" is an imprecision (reading "increasing"
+    # holds, "decreasing"/"either" refuted), no longer a refutation.
+    "SBN-B1": (P, P),
     # issue 8: every-n proof per coordinate (L = x_i A + B) and linear-in-x_i proof make parts (i), (ii) PROVED
     # over their whole range; (iii) an enumerated witness beyond the certified rounding bound proves existence
     "SBN-B2": (P, P),

@@ -205,3 +205,12 @@ def test_precision_gate_says_no_when_any_interval_is_too_wide():
 def test_b3_every_n_proof_refutes_eq20_with_a_term_dropped(premise):
     out = sbn_bias.check_b3_every_n(_ctx(), **premise)
     assert out.verdict is Verdict.REFUTED
+
+
+def test_b1_proxy_change_is_certified_and_a_non_integer_scale_is_only_verified():
+    out = sbn_invariance.check_hand_designed_proxy_changes(_ctx())
+    assert out.verdict is Verdict.PROVED
+    assert len(out.evidence["certified_witnesses"]) == 3
+    exp = sbn_invariance.Transform("exp(a)", sbn_invariance.sympy.exp(sbn_invariance.A), sbn_invariance.sympy.log(
+        sbn_invariance.T_))
+    assert sbn_invariance.check_hand_designed_proxy_changes(_ctx(), transforms=(exp,)).verdict is Verdict.VERIFIED
