@@ -858,6 +858,25 @@ def check_b3_printed_unique_polynomial(ctx: MethodContext) -> Outcome:
     return Outcome(Verdict.PROVED, evidence)
 
 
+def check_b3_basis_every_n(ctx: MethodContext, *, points=(-1, 1)) -> Outcome:
+    """Every n: the Gram matrix of the 2^n monomials m_S(x) = prod_{i in S} x_i over {-1, 1}^n is 2^n I.
+
+    Entry (S, T) = sum_x prod_i x_i^(e_i) with e_i = [i in S] + [i in T] in {0, 1, 2}; the sum over the product
+    set factorizes into prod_i sum_{x_i in {-1, 1}} x_i^(e_i), and sympy evaluates the three one-coordinate sums:
+    2 (e = 0), 0 (e = 1), 2 (e = 2).  So the entry is 2^n if S = T and 0 otherwise: 2^n functions that are
+    orthogonal on 2^n points form a basis, and every f: {-1,1}^n -> R has exactly one multilinear form.
+    ``points`` replaces the binary values (mutant: {0, 1}, where x_i = 0 breaks orthogonality).
+    """
+    x = sympy.Symbol("x")
+    sums = {e: sum(sympy.Integer(p) ** e for p in points) for e in (0, 1, 2)}
+    evidence = {"one_coordinate_sums": {f"sum x^{e}": str(v) for e, v in sums.items()},
+                "argument": "Gram entry factorizes over coordinates: prod_i sum_{x_i} x_i^(e_i); diagonal e_i in "
+                            "{0, 2}, off-diagonal some e_i = 1", "variable": str(x)}
+    if sums[1] == 0 and sums[0] == sums[2] == 2:
+        return Outcome(Verdict.PROVED, evidence)
+    return Outcome(Verdict.REFUTED, evidence, counterexample={"one_coordinate_sums": evidence["one_coordinate_sums"]})
+
+
 SBN_B3 = Claim(
     id="SBN-B3",
     title="Multilinear reformulation of ||Wx - y||^2 (Prop. B.3, eq. (20))",
@@ -893,6 +912,9 @@ SBN_B3 = Claim(
         Method("enumeration-st-unbiased", Kind.EXACT, check_b3_st_unbiased,
                "E[ST on (20)] vs exact gradient of E[||Wx-y||^2]", part="ST on (20) is unbiased",
                scope=Scope("random W (5 x n), y, a; n in {2, ..., 10}; 4 noises")),
+        Method("sympy-basis-every-n", Kind.SYMBOLIC, check_b3_basis_every_n,
+               "Gram matrix of the monomials = 2^n I for every n (factorization over coordinates)",
+               part="unique multilinear form", scope=Scope.whole("every n")),
         Method("walsh-basis", Kind.EXACT, check_b3_uniqueness,
                "H^T H = 2^n I in integers: the multilinear form exists and is unique", part="unique multilinear form",
                scope=Scope("n <= 8 (10 in the full tier), exact integers")),

@@ -29,7 +29,9 @@ EXPECTED = {
     # "2L(a) - 1" is a misprint (section 2.2 prints 2F(a) - 1), not a refutation
     "SBN-EX1": (V, V),
     "SBN-EX2": (P, R),     # ratio = 1 - 2 pi proved in both encodings; printed derivative "-1" is 1-2pi (an error)
-    "SBN-B3": (V, V),
+    # issue 8: (20) multilinear for every k, n (matrix expressions), ST on it unbiased (composition with B.2),
+    # uniqueness for every n (Gram matrix factorizes): PROVED; "unique polynomial" is an imprecision
+    "SBN-B3": (P, P),
     "SBN-E1": (P, P),      # c1, c2 derived = printed (c2 as reconstructed); bias O(tau)
     "SBN-E2": (P, P),      # (87) and the rate (1/tau) C^(1/tau), tight
     "SBN-E3": (V, R),      # 1/tau missing in (88); (91) sign and factor 2

@@ -214,3 +214,8 @@ def test_b1_proxy_change_is_certified_and_a_non_integer_scale_is_only_verified()
     exp = sbn_invariance.Transform("exp(a)", sbn_invariance.sympy.exp(sbn_invariance.A), sbn_invariance.sympy.log(
         sbn_invariance.T_))
     assert sbn_invariance.check_hand_designed_proxy_changes(_ctx(), transforms=(exp,)).verdict is Verdict.VERIFIED
+
+
+def test_b3_basis_proof_refutes_the_01_points():
+    out = sbn_bias.check_b3_basis_every_n(_ctx(), points=(0, 1))
+    assert out.verdict is Verdict.REFUTED
