@@ -625,7 +625,10 @@ def check_ex2_printed_difference(ctx: MethodContext, *, encoding: str = "01") ->
     if sympy.simplify(diff - examples.EX2_PRINTED_FINITE_DIFFERENCE) == 0:
         return Outcome(Verdict.PROVED, evidence)
     return Outcome(Verdict.REFUTED, evidence, counterexample={"encoding": encoding, "finite_difference": str(diff),
-                                                              "printed": "1"})
+                                                              "printed": "1"},
+                   discrepancies=[f"in the {encoding} encoding the finite difference between the two states is "
+                                  f"{diff}, not the printed L(1) - L(0) = 1 (which is the {{0, 1}} encoding's): the "
+                                  "encoding convention, the conclusion is unaffected"])
 
 
 SBN_EX2 = Claim(
