@@ -19,6 +19,7 @@ premises default to the paper's, and the mutant tests pass false ones.
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
@@ -31,7 +32,7 @@ from stecheck.theory import bernoulli_layer
 
 from ._common import CONFIDENCE, NOISES, SbnSource
 from ._mc_precision import gate
-from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Series
+from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Reading, Series
 from ..verdict import Category, Finding, Scope, Verdict
 
 __all__ = ["CLAIMS"]
@@ -861,6 +862,33 @@ def check_metrics_linear_exact(ctx: MethodContext, *, n: int = 8, loss=None) -> 
     return Outcome(Verdict.VERIFIED, {"instances": rows})
 
 
+def check_metrics_66_reading(ctx: MethodContext, *, reading: str = "magnitude") -> Outcome:
+    """(66) 'an equivalent metric' obtained from (65), under two readings (generic A = E<G,g>, Q = E|G|^2 > 0).
+
+    ``"magnitude"``: |(66)| = sqrt(-(2/eps)(65)), i.e. (66)^2 + (2/eps)(65) = 0 identically (sympy).
+    ``"ranking"``: (66) orders estimators as (65) does.  Two estimators with the same Q and A = +-1 have the same
+    (65) but (66) = -1 and +1 (exact): a counterexample.
+    """
+    A = sympy.Symbol("A", real=True)
+    Q, eps = sympy.Symbol("Q", positive=True), sympy.Symbol("epsilon", positive=True)
+    ei = -A / sympy.sqrt(Q)
+    obj65 = -eps / 2 * A**2 / Q
+    if reading == "magnitude":
+        gap = sympy.simplify(ei**2 + 2 / eps * obj65)
+        evidence = {"(66)^2 + (2/eps)(65)": str(gap)}
+        if gap == 0:
+            return Outcome(Verdict.PROVED, evidence)
+        return Outcome(Verdict.REFUTED, evidence, counterexample={"gap": str(gap)})
+    pts = [{A: 1, Q: 1, eps: 1}, {A: -1, Q: 1, eps: 1}]
+    vals = [{"A": str(p[A]), "(65)": str(obj65.subs(p)), "(66)": str(ei.subs(p))} for p in pts]
+    same65, diff66 = obj65.subs(pts[0]) == obj65.subs(pts[1]), ei.subs(pts[0]) != ei.subs(pts[1])
+    evidence = {"estimators": vals}
+    if same65 and diff66:
+        return Outcome(Verdict.REFUTED, evidence, counterexample={"estimators": vals,
+                                                                  "note": "same (65), different (66)"})
+    return Outcome(Verdict.PROVED, evidence)
+
+
 SBN_METRICS = Claim(
     id="SBN-METRICS",
     title="Estimator accuracy metrics: ECS, expected improvement, RMSE, optimal step (eqs. (18), (61)-(67))",
@@ -881,6 +909,10 @@ SBN_METRICS = Claim(
         "metrics equal the formulas over an independent enumeration, its Monte Carlo intervals contain the exact "
         "values, and for linear L (ST exact) it gives ECS = 1, RMSE = 0, alpha* = eps, EI = -|g|."
     ),
+    readings=(
+        Reading("magnitude", "(66) equivalent to (65) as its signed square root: |(66)| = sqrt(-(2/eps)(65))"),
+        Reading("ranking", "(66) equivalent to (65) as a criterion: it orders estimators as (65) does"),
+    ),
     methods=(
         Method("sympy-minimisation", Kind.SYMBOLIC, check_metrics_symbolic,
                "(63) minimised symbolically for generic A = E<G,g>, Q = E|G|^2 and for a 3-outcome G: (64), (65), "
@@ -897,6 +929,13 @@ SBN_METRICS = Claim(
         Method("linear-L-exact", Kind.PROPERTY, check_metrics_linear_exact,
                "linear L: ECS = 1, RMSE = 0, alpha* = eps, EI = -|g| (tolerance 1e-9)", part="metrics implemented",
                scope=Scope("one random linear L, n = 8, 4 noises")),
+        Method("printed-66-magnitude", Kind.SYMBOLIC, check_metrics_66_reading,
+               "(66)^2 = -(2/eps)(65) for generic A, Q", part="printed: (66) 'equivalent' to (65)", role="printed",
+               reading="magnitude", category=Category.IMPRECISION, scope=Scope.whole("generic A, Q > 0, eps > 0")),
+        Method("printed-66-ranking", Kind.SYMBOLIC, functools.partial(check_metrics_66_reading, reading="ranking"),
+               "does (66) rank estimators as (65)? (A = +-1, same Q)", part="printed: (66) 'equivalent' to (65)",
+               role="printed", reading="ranking", category=Category.IMPRECISION,
+               scope=Scope.whole("one pair of estimators decides the reading")),
     ),
     discrepancies=(
         Finding(Category.MISPRINT,

@@ -426,11 +426,6 @@ SBN_PGD = Claim(
         Reading("cdf-derivative", "h_t = F'(eta_t) g_t with the cdf's derivative, 0 at the clipped ends eta = +-1"),
     ),
     methods=(
-        Method("printed-h-with-cdf-derivative", Kind.EXACT,
-               functools.partial(check_pgd_trajectory_rational, boundary_derivative=Fraction(0)),
-               "(10) vs (11) when h_t uses the cdf's derivative, 0 at the clipped ends eta = +-1",
-               part="printed: h_t at the ends", role="printed", reading="cdf-derivative",
-               category=Category.IMPRECISION, scope=Scope("6 weights x 30 steps; one mismatch decides")),
         Method("sympy-derive-eps-prime", Kind.SYMBOLIC, check_pgd_symbolic,
                "derive eps' from the chain rule for uniform noise on [-s, s] (s = 1): 4 s^2 eps, compared with the "
                "printed 4 eps and with theory.mirror.pgd_eps_prime; and 2F' = 1",
@@ -446,6 +441,11 @@ SBN_PGD = Claim(
         Method("loss-trajectories", Kind.PROPERTY, check_pgd_trajectory_loss,
                "30 steps with exact gradients of E||Ww - y||^2 (enumeration; h by complex step in eta; "
                "tolerance 1e-12)", scope=Scope("one random W (3 x 4), y; 30 steps")),
+        Method("printed-h-with-cdf-derivative", Kind.EXACT,
+               functools.partial(check_pgd_trajectory_rational, boundary_derivative=Fraction(0)),
+               "(10) vs (11) when h_t uses the cdf's derivative, 0 at the clipped ends eta = +-1",
+               part="printed: h_t at the ends", role="printed", reading="cdf-derivative",
+               category=Category.IMPRECISION, scope=Scope("6 weights x 30 steps; one mismatch decides")),
     ),
     discrepancies=(
         Finding(Category.MISPRINT,

@@ -53,6 +53,7 @@ READINGS = {
     "SBN-B1": {"increasing": P, "decreasing": R, "either": R},
     "SBN-B2": {"expression": P, "function": R},
     "SBN-PGD": {"slope": P, "cdf-derivative": R},
+    "SBN-METRICS": {"magnitude": P, "ranking": R},
     "SBN-EX2": {"pm1": R, "01": R},   # the opposite direction holds in both; the printed "-1" is wrong in both
     "SBN-PROXY": {"input-scaled": P, "output-scaled": R},
     "SBN-COR-B1": {"pm1": R, "01": P},
