@@ -945,7 +945,8 @@ SBN_METRICS = Claim(
                 "(66) is called 'an equivalent metric' obtained as the square root of (65); (65) is even in E<G,g> "
                 "(alpha in (64) may be negative), so the signed (66) is equivalent to (65) only for E<G,g> >= 0; the "
                 "paper keeps the sign on purpose, which makes (66) more informative than (65), not equivalent "
-                "(method exact-vs-formulas measures an instance on Example 2's loss)."),
+                "(method exact-vs-formulas measures an instance on Example 2's loss; reading 'magnitude' holds, "
+                "'ranking' is refuted)."),
         Finding(Category.CONVENTION,
                 "ECS convention: a draw with G = 0 contributes cosine 0 (the paper does not say; stecheck's choice)."),
     ),
