@@ -13,6 +13,14 @@ estimate (Alg. 1) of ``d E[L] / d a_i`` is ``2 F'(a_i) dL/dx_i(x)``.
   ``||Wx - y||^2``; ST on it is unbiased; every pseudo-Boolean function has a
   unique multilinear form.
 
+Generic statements (every n) are proved per coordinate: with the other units
+fixed, a multilinear L is ``x_i A + B`` (B.2), (20) is ``||x_i W_i + v||^2`` with
+a symbolic-height vector ``v`` (B.3), and the monomials' Gram matrix factorizes
+(uniqueness).  Ambiguous wordings get readings (B.2: multilinear as an
+expression or as a function on the cube; EX2: the +-1 or the {0,1} encoding).
+Monte Carlo methods decide only when their intervals are narrow enough
+(:mod:`._mc_precision`).
+
 Every check is a module-level function ``check_*(ctx, **premises)``; the
 premises default to the paper's, and the mutant tests pass false ones.
 """
