@@ -368,6 +368,21 @@ def check_proxy_forward_symbolic(ctx: MethodContext, *, cases=PROXY_CASES, famil
     return Outcome(Verdict.PROVED, evidence)
 
 
+def check_sign_mean_generic(ctx: MethodContext, *, plus_probability: str = "F") -> Outcome:
+    """sympy, generic continuous F: E[sign(a - z)] = (+1) P(z < a) + (-1) P(z > a) = 2F(a) - 1 (P(z = a) = 0), and
+    its derivative is 2F'(a), the lower row of Fig. A.1.  ``plus_probability="1-F"`` swaps the events (mutant)."""
+    F = sympy.Function("F")
+    a = sympy.Symbol("a", real=True)
+    p_plus = F(a) if plus_probability == "F" else 1 - F(a)
+    mean = p_plus * 1 + (1 - p_plus) * (-1)
+    gap = sympy.simplify(mean - (2 * F(a) - 1))
+    dgap = sympy.simplify(sympy.diff(mean, a) - 2 * sympy.diff(F(a), a))
+    evidence = {"E[sign(a - z)]": str(mean), "minus_(2F - 1)": str(gap), "derivative_minus_2F'": str(dgap)}
+    if gap == 0 and dgap == 0:
+        return Outcome(Verdict.PROVED, evidence)
+    return Outcome(Verdict.REFUTED, evidence, counterexample={"gap": str(gap), "derivative_gap": str(dgap)})
+
+
 def check_proxy_backward_symbolic(ctx: MethodContext, *, cases=PROXY_CASES, families=None) -> Outcome:
     """sympy, on R region by region: 2F'(a) = 2 p(a) equals (i) the derivative of the *named forward proxy*
     (d/da Htanh, d/da tanh, d/da ApproxSign(a/2), differentiated here by sympy), (ii) the proxy's published
@@ -623,6 +638,9 @@ SBN_PROXY = Claim(
         Reading("output-scaled", "'a scaled version of ApproxSign' = c ApproxSign(a) for some c > 0"),
     ),
     methods=(
+        Method("sympy-generic-sign-mean", Kind.SYMBOLIC, check_sign_mean_generic,
+               "generic continuous F: E[sign(a - z)] = 2F(a) - 1 and its derivative 2F'(a)", part="forward proxy",
+               scope=Scope.whole("every continuous cdf F, every a")),
         Method("sympy-forward", Kind.SYMBOLIC, check_proxy_forward_symbolic,
                "(P+1)/2 is the antiderivative of p vanishing at -oo, for each named proxy P", part="forward proxy",
                scope=Scope.whole("the three noise/proxy pairs of the caption, every a in R (region by region)")),

@@ -224,3 +224,8 @@ def test_init_generic_refutes_the_literal_fprime0_2():
     out = _refuted(prx.check_init_generic(_ctx(), fprime0=2))
     assert "4" in out.counterexample["jacobian_at_0"]
     assert prx.check_init_generic(_ctx()).verdict is Verdict.PROVED
+
+
+def test_sign_mean_generic_refutes_swapped_events():
+    _refuted(prx.check_sign_mean_generic(_ctx(), plus_probability="1-F"))
+    assert prx.check_sign_mean_generic(_ctx()).verdict is Verdict.PROVED
