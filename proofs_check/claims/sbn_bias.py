@@ -390,6 +390,34 @@ def check_ex1_sign_change(ctx: MethodContext, *, points=(-1, 1)) -> Outcome:
     return Outcome(Verdict.PROVED, {"instances": rows})
 
 
+def check_ex1_sign_change_generic(ctx: MethodContext, *, expected_st=None) -> Outcome:
+    """Every continuous cdf F: the expected ST gradient g(a) = 4F'(a)(2F(a) - 1) is negative for some a and positive
+    for some a.
+
+    Write g = F'(a) h(F(a)) (sympy checks g / F' depends on a only through F) and H' = h: then H(F(a)) is an
+    antiderivative of g, so with a median m (F(m) = 1/2, by the intermediate value theorem) int_{-oo}^m g =
+    H(1/2) - H(0) and int_m^oo g = H(1) - H(1/2).  An integral < 0 forces g < 0 somewhere, > 0 forces g > 0
+    somewhere.  sympy computes H and the two integrals (-1 and +1).  ``expected_st`` replaces g (mutants).
+    """
+    ex = examples.example1()
+    g = ex.expected_st_gradient if expected_st is None else expected_st
+    u = sympy.Symbol("u", real=True)
+    Fp = sympy.Derivative(examples.F_GENERIC(examples.A), examples.A)
+    h = sympy.simplify((g / Fp).xreplace({examples.F_GENERIC(examples.A): u}))
+    evidence = {"g": str(g), "h(u) = g / F' at F = u": str(h)}
+    if h.has(examples.A) or h.has(Fp):
+        return Outcome(Verdict.INCONCLUSIVE, {**evidence, "note": "g is not of the form F' h(F)"})
+    H = sympy.integrate(h, u)
+    left, right = sympy.simplify(H.subs(u, sympy.Rational(1, 2)) - H.subs(u, 0)), \
+        sympy.simplify(H.subs(u, 1) - H.subs(u, sympy.Rational(1, 2)))
+    evidence |= {"H(u)": str(H), "int_{-oo}^m g": str(left), "int_m^oo g": str(right)}
+    signs = {bool(left < 0) or bool(right < 0), bool(left > 0) or bool(right > 0)}
+    if signs == {True}:
+        return Outcome(Verdict.PROVED, evidence)
+    return Outcome(Verdict.REFUTED, evidence, counterexample={"int_{-oo}^m g": str(left), "int_m^oo g": str(right),
+                                                              "note": "g keeps one sign on both halves"})
+
+
 _EX1_GRID = np.linspace(-3.0, 3.0, 61)
 
 
@@ -472,8 +500,9 @@ SBN_EX1 = Claim(
     ),
     statement_checked=(
         "For x = sign(a - z), z with cdf F, L(x) = x^2: E[L] = 1 for all a, d E[L]/da = 0, "
-        "E[2F'(a) L'(x)] = 4F'(a)(2F(a) - 1) for every F (generic F); for each of the logistic, uniform, "
-        "triangular and gaussian noises it is negative at a = -1 and positive at a = +1."
+        "E[2F'(a) L'(x)] = 4F'(a)(2F(a) - 1) for every F (generic F); for every F it takes both signs (its integrals "
+        "below and above the median are -1 and +1); for each of the logistic, uniform, triangular and gaussian "
+        "noises it is negative at a = -1 and positive at a = +1."
     ),
     methods=(
         Method("sympy-derivation", Kind.SYMBOLIC, check_ex1_symbolic,
@@ -482,6 +511,10 @@ SBN_EX1 = Claim(
         Method("enumeration", Kind.PROPERTY, check_ex1_enumeration,
                "enumerate x in {-1,1} on a grid of a for 4 noises (tolerance 1e-12)", part="closed form",
                scope=Scope("4 noises x 61 points of [-3, 3]")),
+        Method("sympy-sign-change-generic", Kind.SYMBOLIC, check_ex1_sign_change_generic,
+               "generic F: int_{-oo}^median g = -1 and int_median^oo g = +1 (antiderivative (2F - 1)^2)",
+               part="sign changes with a",
+               scope=Scope.whole("every continuous cdf F with a density (generic F)")),
         Method("sympy-sign-change", Kind.SYMBOLIC, check_ex1_sign_change,
                "exact values at a = -1 and a = +1 for 4 noises", part="sign changes with a",
                scope=Scope("the 4 noise families (witnesses a = -1, +1); not every F")),

@@ -219,3 +219,14 @@ def test_b1_proxy_change_is_certified_and_a_non_integer_scale_is_only_verified()
 def test_b3_basis_proof_refutes_the_01_points():
     out = sbn_bias.check_b3_basis_every_n(_ctx(), points=(0, 1))
     assert out.verdict is Verdict.REFUTED
+
+
+def test_ex1_generic_sign_change_refutes_a_one_signed_expected_st():
+    import sympy
+
+    from stecheck.theory import examples
+
+    Fp = sympy.Derivative(examples.F_GENERIC(examples.A), examples.A)
+    out = sbn_bias.check_ex1_sign_change_generic(_ctx(), expected_st=4 * Fp * examples.F_GENERIC(examples.A))
+    assert out.verdict is Verdict.REFUTED
+    assert sbn_bias.check_ex1_sign_change_generic(_ctx()).evidence["int_{-oo}^m g"] == "-1"
