@@ -13,6 +13,14 @@ estimate (Alg. 1) of ``d E[L] / d a_i`` is ``2 F'(a_i) dL/dx_i(x)``.
   ``||Wx - y||^2``; ST on it is unbiased; every pseudo-Boolean function has a
   unique multilinear form.
 
+Generic statements (every n) are proved per coordinate: with the other units
+fixed, a multilinear L is ``x_i A + B`` (B.2), (20) is ``||x_i W_i + v||^2`` with
+a symbolic-height vector ``v`` (B.3), and the monomials' Gram matrix factorizes
+(uniqueness).  Ambiguous wordings get readings (B.2: multilinear as an
+expression or as a function on the cube; EX2: the +-1 or the {0,1} encoding).
+Monte Carlo methods decide only when their intervals are narrow enough
+(:mod:`._mc_precision`).
+
 Every check is a module-level function ``check_*(ctx, **premises)``; the
 premises default to the paper's, and the mutant tests pass false ones.
 """
@@ -266,6 +274,23 @@ def check_b2_biased_example(ctx: MethodContext, *, loss_family=_non_multilinear_
     return Outcome(Verdict.PROVED, {**evidence, "witness": biased[0]}, figures=[figure])
 
 
+def check_b2_function_reading(ctx: MethodContext) -> Outcome:
+    """Reading 'L multilinear as a function on {-1, 1}^n': every such function is multilinear (its unique
+    multilinear form), so the reading claims ST unbiased for *every* differentiable L.  L(x) = x^2 equals the
+    multilinear constant 1 on {-1, 1}, yet E[2F'(a) L'(x)] = 4F'(a)(2F(a) - 1) != 0 = d E[L]/da (logistic F,
+    a = 1, exact value): a counterexample to this reading."""
+    ex = examples.example1()
+    on_cube = [int((sympy.Integer(x) ** 2)) for x in (-1, 1)]
+    value = sympy.simplify(examples.substitute_noise(ex.expected_st_gradient, "logistic").subs(examples.A, 1))
+    evidence = {"L": "x^2", "values_on_cube": on_cube, "multilinear_form": "1",
+                "expected_st_at_a=1_logistic": str(value), "numeric": float(value), "true_gradient": str(ex.true_gradient)}
+    if on_cube == [1, 1] and value != 0 and ex.true_gradient == 0:
+        return Outcome(Verdict.REFUTED, evidence, counterexample={"L": "x^2 (= 1 on the cube)", "a": 1,
+                                                                  "noise": "logistic", "E[ST]": str(value),
+                                                                  "gradient": "0"})
+    return Outcome(Verdict.PROVED, evidence)
+
+
 SBN_B2 = Claim(
     id="SBN-B2",
     title="Multilinear L makes Alg. 1 unbiased; linear L makes it exact (Prop. B.2, section 2.2 I)",
@@ -283,10 +308,15 @@ SBN_B2 = Claim(
         "linear in x_i, the ST estimate 2F'(a_i) c_i is the same for every x and equals the gradient. (iii) For some "
         "non-multilinear L the expected ST gradient differs from the gradient."
     ),
+    readings=(
+        Reading("expression", "L multilinear as the differentiable expression that Alg. 1 differentiates"),
+        Reading("function", "L multilinear as a function on {-1, 1}^n (true of every L: its multilinear form)"),
+    ),
     methods=(
         Method("sympy-every-n", Kind.SYMBOLIC, check_b2_coordinate,
                "per coordinate L = x_i A(x_-i) + B(x_-i), generic F, E[A], E[B] symbolic: bias simplifies to 0",
                part="unbiased for multilinear L",
+               reading="expression",
                scope=Scope.whole("every n, every multilinear L, generic F (per-coordinate reduction)")),
         Method("sympy-generic", Kind.SYMBOLIC, check_b2_symbolic,
                "all multilinear L with symbolic coefficients, generic cdf F: bias simplifies to 0",
@@ -298,6 +328,10 @@ SBN_B2 = Claim(
                f"n = 40: ST sample mean interval ({CONFIDENCE} family-wise) vs complex-step gradient of E[L]; decides "
                "only if every half-width <= 10% of max |gradient|",
                part="unbiased for multilinear L", scope=Scope("one random multilinear L, n = 40, logistic noise")),
+        Method("printed-multilinear-function", Kind.SYMBOLIC, check_b2_function_reading,
+               "reading 'multilinear as a function on the cube': L = x^2 (= 1 on the cube) is biased",
+               part="printed: 'multilinear' read as a function on the cube", role="printed", reading="function",
+               category=Category.IMPRECISION, scope=Scope.whole("one counterexample decides the reading")),
         Method("sympy-linear-every-n", Kind.SYMBOLIC, functools.partial(check_b2_coordinate, linear=True),
                "L = c_i x_i + B(x_-i): the estimate 2F'(a_i) c_i does not depend on x and equals the gradient",
                part="linear L is exact", scope=Scope.whole("every n, every L linear in x, generic F")),
@@ -316,8 +350,9 @@ SBN_B2 = Claim(
         Finding(Category.IMPRECISION,
                 "Section 2.2 gives L(x) = x^2 as the counter-example, but x^2 = 1 on {-1, 1}: its multilinear form "
                 "is the constant 1, and the bias exists only because ST differentiates the non-multilinear "
-                "expression (Example 1, SBN-EX1); 'L' in the proposition means the differentiable expression, not "
-                "the function on the cube."),
+                "expression (Example 1, SBN-EX1); 'L is multilinear' must mean the differentiable expression "
+                "(reading 'expression', proved), not the function on the cube (reading 'function', refuted by "
+                "x^2: every function on the cube is multilinear)."),
     ),
     tags=("sbn", "bias"),
 )
@@ -353,6 +388,34 @@ def check_ex1_sign_change(ctx: MethodContext, *, points=(-1, 1)) -> Outcome:
     if failed:
         return Outcome(Verdict.REFUTED, {"instances": rows}, counterexample=failed[0])
     return Outcome(Verdict.PROVED, {"instances": rows})
+
+
+def check_ex1_sign_change_generic(ctx: MethodContext, *, expected_st=None) -> Outcome:
+    """Every continuous cdf F: the expected ST gradient g(a) = 4F'(a)(2F(a) - 1) is negative for some a and positive
+    for some a.
+
+    Write g = F'(a) h(F(a)) (sympy checks g / F' depends on a only through F) and H' = h: then H(F(a)) is an
+    antiderivative of g, so with a median m (F(m) = 1/2, by the intermediate value theorem) int_{-oo}^m g =
+    H(1/2) - H(0) and int_m^oo g = H(1) - H(1/2).  An integral < 0 forces g < 0 somewhere, > 0 forces g > 0
+    somewhere.  sympy computes H and the two integrals (-1 and +1).  ``expected_st`` replaces g (mutants).
+    """
+    ex = examples.example1()
+    g = ex.expected_st_gradient if expected_st is None else expected_st
+    u = sympy.Symbol("u", real=True)
+    Fp = sympy.Derivative(examples.F_GENERIC(examples.A), examples.A)
+    h = sympy.simplify((g / Fp).xreplace({examples.F_GENERIC(examples.A): u}))
+    evidence = {"g": str(g), "h(u) = g / F' at F = u": str(h)}
+    if h.has(examples.A) or h.has(Fp):
+        return Outcome(Verdict.INCONCLUSIVE, {**evidence, "note": "g is not of the form F' h(F)"})
+    H = sympy.integrate(h, u)
+    left, right = sympy.simplify(H.subs(u, sympy.Rational(1, 2)) - H.subs(u, 0)), \
+        sympy.simplify(H.subs(u, 1) - H.subs(u, sympy.Rational(1, 2)))
+    evidence |= {"H(u)": str(H), "int_{-oo}^m g": str(left), "int_m^oo g": str(right)}
+    signs = {bool(left < 0) or bool(right < 0), bool(left > 0) or bool(right > 0)}
+    if signs == {True}:
+        return Outcome(Verdict.PROVED, evidence)
+    return Outcome(Verdict.REFUTED, evidence, counterexample={"int_{-oo}^m g": str(left), "int_m^oo g": str(right),
+                                                              "note": "g keeps one sign on both halves"})
 
 
 _EX1_GRID = np.linspace(-3.0, 3.0, 61)
@@ -437,8 +500,9 @@ SBN_EX1 = Claim(
     ),
     statement_checked=(
         "For x = sign(a - z), z with cdf F, L(x) = x^2: E[L] = 1 for all a, d E[L]/da = 0, "
-        "E[2F'(a) L'(x)] = 4F'(a)(2F(a) - 1) for every F (generic F); for each of the logistic, uniform, "
-        "triangular and gaussian noises it is negative at a = -1 and positive at a = +1."
+        "E[2F'(a) L'(x)] = 4F'(a)(2F(a) - 1) for every F (generic F); for every F it takes both signs (its integrals "
+        "below and above the median are -1 and +1); for each of the logistic, uniform, triangular and gaussian "
+        "noises it is negative at a = -1 and positive at a = +1."
     ),
     methods=(
         Method("sympy-derivation", Kind.SYMBOLIC, check_ex1_symbolic,
@@ -447,6 +511,10 @@ SBN_EX1 = Claim(
         Method("enumeration", Kind.PROPERTY, check_ex1_enumeration,
                "enumerate x in {-1,1} on a grid of a for 4 noises (tolerance 1e-12)", part="closed form",
                scope=Scope("4 noises x 61 points of [-3, 3]")),
+        Method("sympy-sign-change-generic", Kind.SYMBOLIC, check_ex1_sign_change_generic,
+               "generic F: int_{-oo}^median g = -1 and int_median^oo g = +1 (antiderivative (2F - 1)^2)",
+               part="sign changes with a",
+               scope=Scope.whole("every continuous cdf F with a density (generic F)")),
         Method("sympy-sign-change", Kind.SYMBOLIC, check_ex1_sign_change,
                "exact values at a = -1 and a = +1 for 4 noises", part="sign changes with a",
                scope=Scope("the 4 noise families (witnesses a = -1, +1); not every F")),
@@ -598,7 +666,10 @@ def check_ex2_printed_difference(ctx: MethodContext, *, encoding: str = "01") ->
     if sympy.simplify(diff - examples.EX2_PRINTED_FINITE_DIFFERENCE) == 0:
         return Outcome(Verdict.PROVED, evidence)
     return Outcome(Verdict.REFUTED, evidence, counterexample={"encoding": encoding, "finite_difference": str(diff),
-                                                              "printed": "1"})
+                                                              "printed": "1"},
+                   discrepancies=[f"in the {encoding} encoding the finite difference between the two states is "
+                                  f"{diff}, not the printed L(1) - L(0) = 1 (which is the {{0, 1}} encoding's): the "
+                                  "encoding convention, the conclusion is unaffected"])
 
 
 SBN_EX2 = Claim(
@@ -831,6 +902,25 @@ def check_b3_printed_unique_polynomial(ctx: MethodContext) -> Outcome:
     return Outcome(Verdict.PROVED, evidence)
 
 
+def check_b3_basis_every_n(ctx: MethodContext, *, points=(-1, 1)) -> Outcome:
+    """Every n: the Gram matrix of the 2^n monomials m_S(x) = prod_{i in S} x_i over {-1, 1}^n is 2^n I.
+
+    Entry (S, T) = sum_x prod_i x_i^(e_i) with e_i = [i in S] + [i in T] in {0, 1, 2}; the sum over the product
+    set factorizes into prod_i sum_{x_i in {-1, 1}} x_i^(e_i), and sympy evaluates the three one-coordinate sums:
+    2 (e = 0), 0 (e = 1), 2 (e = 2).  So the entry is 2^n if S = T and 0 otherwise: 2^n functions that are
+    orthogonal on 2^n points form a basis, and every f: {-1,1}^n -> R has exactly one multilinear form.
+    ``points`` replaces the binary values (mutant: {0, 1}, where x_i = 0 breaks orthogonality).
+    """
+    x = sympy.Symbol("x")
+    sums = {e: sum(sympy.Integer(p) ** e for p in points) for e in (0, 1, 2)}
+    evidence = {"one_coordinate_sums": {f"sum x^{e}": str(v) for e, v in sums.items()},
+                "argument": "Gram entry factorizes over coordinates: prod_i sum_{x_i} x_i^(e_i); diagonal e_i in "
+                            "{0, 2}, off-diagonal some e_i = 1", "variable": str(x)}
+    if sums[1] == 0 and sums[0] == sums[2] == 2:
+        return Outcome(Verdict.PROVED, evidence)
+    return Outcome(Verdict.REFUTED, evidence, counterexample={"one_coordinate_sums": evidence["one_coordinate_sums"]})
+
+
 SBN_B3 = Claim(
     id="SBN-B3",
     title="Multilinear reformulation of ||Wx - y||^2 (Prop. B.3, eq. (20))",
@@ -866,6 +956,9 @@ SBN_B3 = Claim(
         Method("enumeration-st-unbiased", Kind.EXACT, check_b3_st_unbiased,
                "E[ST on (20)] vs exact gradient of E[||Wx-y||^2]", part="ST on (20) is unbiased",
                scope=Scope("random W (5 x n), y, a; n in {2, ..., 10}; 4 noises")),
+        Method("sympy-basis-every-n", Kind.SYMBOLIC, check_b3_basis_every_n,
+               "Gram matrix of the monomials = 2^n I for every n (factorization over coordinates)",
+               part="unique multilinear form", scope=Scope.whole("every n")),
         Method("walsh-basis", Kind.EXACT, check_b3_uniqueness,
                "H^T H = 2^n I in integers: the multilinear form exists and is unique", part="unique multilinear form",
                scope=Scope("n <= 8 (10 in the full tier), exact integers")),

@@ -7,8 +7,10 @@ Model: ``x_i = sign(a_i - z_i)``, independent noises with cdf ``F``,
 * SBN-ALG1: (6) ``d E[L] / d phi = E_x[sum_i d p(x_i; phi)/d phi (L(x) - L(x^{~i}))]``
   is exact; replacing ``L(x) - L(x^{~i})`` by the linearization (7)
   ``2 x_i dL/dx_i(x)`` turns each summand into ``2 F'(a_i) da_i/dphi dL/dx_i``
-  (8), i.e. Alg. 1; and the chain-rule (backpropagation) form (9) computes
-  the same number.
+  (8), i.e. Alg. 1 (both proved per coordinate for every n); and the chain-rule
+  (backpropagation) form (9) computes the same number -- checked against finite
+  differences of the probabilities and of E[L], references that contain no 2F'
+  (a surrogate with Jacobian 2F' would make (9) true by construction).
 * SBN-METRICS: expected cosine (61), expected improvement (66) (= (18)),
   RMSE (67), optimal step (64) and its objective (65) as the minimizer and
   minimum of (63).
@@ -19,6 +21,7 @@ premises default to the paper's, and the mutant tests pass false ones.
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
@@ -31,7 +34,7 @@ from stecheck.theory import bernoulli_layer
 
 from ._common import CONFIDENCE, NOISES, SbnSource
 from ._mc_precision import gate
-from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Series
+from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Reading, Series
 from ..verdict import Category, Finding, Scope, Verdict
 
 __all__ = ["CLAIMS"]
@@ -623,7 +626,8 @@ SBN_ALG1 = Claim(
                "(multilinear L); no 2F' in the reference", part="(9): backprop computes (8)",
                scope=Scope("n = 6 units sharing 3 parameters through a tanh layer, all 64 states, 4 noises")),
         Method("backprop-a=W.phi", Kind.PROPERTY, check_alg1_backprop,
-               "reverse-mode backprop through a = W phi vs the sum form; (6) through phi vs finite differences",
+               "reverse-mode backprop through a = W phi vs the sum form (both contain 2F': a consistency check of the "
+               "reverse-mode code only); (6) through phi vs finite differences (independent)",
                part="(9): backprop computes (8)",
                scope=Scope("n = 8 units sharing 3 parameters (a = W phi), 200 samples, 4 noises")),
     ),
@@ -861,6 +865,33 @@ def check_metrics_linear_exact(ctx: MethodContext, *, n: int = 8, loss=None) -> 
     return Outcome(Verdict.VERIFIED, {"instances": rows})
 
 
+def check_metrics_66_reading(ctx: MethodContext, *, reading: str = "magnitude") -> Outcome:
+    """(66) 'an equivalent metric' obtained from (65), under two readings (generic A = E<G,g>, Q = E|G|^2 > 0).
+
+    ``"magnitude"``: |(66)| = sqrt(-(2/eps)(65)), i.e. (66)^2 + (2/eps)(65) = 0 identically (sympy).
+    ``"ranking"``: (66) orders estimators as (65) does.  Two estimators with the same Q and A = +-1 have the same
+    (65) but (66) = -1 and +1 (exact): a counterexample.
+    """
+    A = sympy.Symbol("A", real=True)
+    Q, eps = sympy.Symbol("Q", positive=True), sympy.Symbol("epsilon", positive=True)
+    ei = -A / sympy.sqrt(Q)
+    obj65 = -eps / 2 * A**2 / Q
+    if reading == "magnitude":
+        gap = sympy.simplify(ei**2 + 2 / eps * obj65)
+        evidence = {"(66)^2 + (2/eps)(65)": str(gap)}
+        if gap == 0:
+            return Outcome(Verdict.PROVED, evidence)
+        return Outcome(Verdict.REFUTED, evidence, counterexample={"gap": str(gap)})
+    pts = [{A: 1, Q: 1, eps: 1}, {A: -1, Q: 1, eps: 1}]
+    vals = [{"A": str(p[A]), "(65)": str(obj65.subs(p)), "(66)": str(ei.subs(p))} for p in pts]
+    same65, diff66 = obj65.subs(pts[0]) == obj65.subs(pts[1]), ei.subs(pts[0]) != ei.subs(pts[1])
+    evidence = {"estimators": vals}
+    if same65 and diff66:
+        return Outcome(Verdict.REFUTED, evidence, counterexample={"estimators": vals,
+                                                                  "note": "same (65), different (66)"})
+    return Outcome(Verdict.PROVED, evidence)
+
+
 SBN_METRICS = Claim(
     id="SBN-METRICS",
     title="Estimator accuracy metrics: ECS, expected improvement, RMSE, optimal step (eqs. (18), (61)-(67))",
@@ -881,6 +912,10 @@ SBN_METRICS = Claim(
         "metrics equal the formulas over an independent enumeration, its Monte Carlo intervals contain the exact "
         "values, and for linear L (ST exact) it gives ECS = 1, RMSE = 0, alpha* = eps, EI = -|g|."
     ),
+    readings=(
+        Reading("magnitude", "(66) equivalent to (65) as its signed square root: |(66)| = sqrt(-(2/eps)(65))"),
+        Reading("ranking", "(66) equivalent to (65) as a criterion: it orders estimators as (65) does"),
+    ),
     methods=(
         Method("sympy-minimisation", Kind.SYMBOLIC, check_metrics_symbolic,
                "(63) minimised symbolically for generic A = E<G,g>, Q = E|G|^2 and for a 3-outcome G: (64), (65), "
@@ -897,6 +932,13 @@ SBN_METRICS = Claim(
         Method("linear-L-exact", Kind.PROPERTY, check_metrics_linear_exact,
                "linear L: ECS = 1, RMSE = 0, alpha* = eps, EI = -|g| (tolerance 1e-9)", part="metrics implemented",
                scope=Scope("one random linear L, n = 8, 4 noises")),
+        Method("printed-66-magnitude", Kind.SYMBOLIC, check_metrics_66_reading,
+               "(66)^2 = -(2/eps)(65) for generic A, Q", part="printed: (66) 'equivalent' to (65)", role="printed",
+               reading="magnitude", category=Category.IMPRECISION, scope=Scope.whole("generic A, Q > 0, eps > 0")),
+        Method("printed-66-ranking", Kind.SYMBOLIC, functools.partial(check_metrics_66_reading, reading="ranking"),
+               "does (66) rank estimators as (65)? (A = +-1, same Q)", part="printed: (66) 'equivalent' to (65)",
+               role="printed", reading="ranking", category=Category.IMPRECISION,
+               scope=Scope.whole("one pair of estimators decides the reading")),
     ),
     discrepancies=(
         Finding(Category.MISPRINT,
@@ -906,7 +948,8 @@ SBN_METRICS = Claim(
                 "(66) is called 'an equivalent metric' obtained as the square root of (65); (65) is even in E<G,g> "
                 "(alpha in (64) may be negative), so the signed (66) is equivalent to (65) only for E<G,g> >= 0; the "
                 "paper keeps the sign on purpose, which makes (66) more informative than (65), not equivalent "
-                "(method exact-vs-formulas measures an instance on Example 2's loss)."),
+                "(method exact-vs-formulas measures an instance on Example 2's loss; reading 'magnitude' holds, "
+                "'ranking' is refuted)."),
         Finding(Category.CONVENTION,
                 "ECS convention: a draw with G = 0 contributes cosine 0 (the paper does not say; stecheck's choice)."),
     ),

@@ -43,7 +43,7 @@ from stecheck.theory.noise import NOISE_FAMILIES, U, Z, NoiseFamily
 from stecheck.theory.obligations import prove_step
 
 from ._common import SbnSource
-from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Series
+from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Reading, Series
 from ..verdict import Category, Finding, Scope, Verdict
 
 __all__ = ["CLAIMS", "logistic_k_family", "LogisticK"]
@@ -329,16 +329,20 @@ def _pgd_paths_rational(rng, eps_factor, steps, m, *, boundary_derivative=Fracti
     return first_gap, clips
 
 
-def check_pgd_trajectory_rational(ctx: MethodContext, *, eps_factor=4, steps: int = 30, m: int = 6) -> Outcome:
-    """Exact rational arithmetic: 30 steps of (10) and (11) for random rational gradients, F(eta_t) == theta_t."""
+def check_pgd_trajectory_rational(ctx: MethodContext, *, eps_factor=4, steps: int = 30, m: int = 6,
+                                  boundary_derivative: Fraction = Fraction(1, 2)) -> Outcome:
+    """Exact rational arithmetic: 30 steps of (10) and (11) for random rational gradients, F(eta_t) == theta_t.
+
+    ``boundary_derivative`` is F' used at eta = +-1: 1/2 (the slope of the linear piece, Alg. 1's '2F' = 1') or 0
+    (the cdf's derivative from outside its support): the two readings of h_t in (11)."""
     rng = ctx.rng()
-    first_gap, clips = _pgd_paths_rational(rng, eps_factor, steps, m)
+    first_gap, clips = _pgd_paths_rational(rng, eps_factor, steps, m, boundary_derivative=boundary_derivative)
     # the same paths with F'(+-1) = 0 (the cdf's derivative from outside): a reading of (11) that breaks it
     strict_gap, _ = _pgd_paths_rational(ctx.rng(), eps_factor, steps, m, boundary_derivative=Fraction(0))
     evidence = {"steps": steps, "weights": m, "arithmetic": "fractions.Fraction (exact)", "eps": "1/10",
                 "eps_prime": f"{eps_factor}/10", "clipping_events_in_(10)": clips,
                 "gradients": "uniform random rationals in [-4, 4] (step 1/100)",
-                "with_F'(+-1)=0_first_mismatch": strict_gap}
+                "with_F'(+-1)=0_first_mismatch": strict_gap, "F'_at_+-1": str(boundary_derivative)}
     if first_gap is not None:
         return Outcome(Verdict.REFUTED, evidence, counterexample=first_gap)
     # exact equality, but on drawn instances only (the z3 method covers all of them): VERIFIED, not PROVED
@@ -417,6 +421,10 @@ SBN_PGD = Claim(
         "eps > 0, F^{-1}(clip(theta - eps g, 0, 1)) = clip(eta - 4 eps h, -1, 1), and 4 is the only factor for "
         "which this holds; hence the trajectories of (10) and (11) coincide, theta_t = F(eta_t) for all t."
     ),
+    readings=(
+        Reading("slope", "h_t = F'(eta_t) g_t with F' = 1/2 on the closed interval [-1, 1] (Alg. 1 with 2F' = 1)"),
+        Reading("cdf-derivative", "h_t = F'(eta_t) g_t with the cdf's derivative, 0 at the clipped ends eta = +-1"),
+    ),
     methods=(
         Method("sympy-derive-eps-prime", Kind.SYMBOLIC, check_pgd_symbolic,
                "derive eps' from the chain rule for uniform noise on [-s, s] (s = 1): 4 s^2 eps, compared with the "
@@ -424,13 +432,20 @@ SBN_PGD = Claim(
                scope=Scope("interior steps (no clipping), symbolic theta, g, eps")),
         Method("z3-clipped-step", Kind.SMT, check_pgd_smt,
                "z3 proves one clipped step of (10) equals one of (11) for all theta, g, eps (eps' = 4 eps)",
+               reading="slope",
                scope=Scope.whole("all theta in [0, 1], g in R, eps > 0, clipped or not; by induction every step")),
         Method("rational-trajectories", Kind.EXACT, check_pgd_trajectory_rational,
                "30 steps of (10) and (11) in exact rational arithmetic, random gradients, many clippings",
+               reading="slope",
                scope=Scope("6 weights x 30 steps, random rational gradients")),
         Method("loss-trajectories", Kind.PROPERTY, check_pgd_trajectory_loss,
                "30 steps with exact gradients of E||Ww - y||^2 (enumeration; h by complex step in eta; "
                "tolerance 1e-12)", scope=Scope("one random W (3 x 4), y; 30 steps")),
+        Method("printed-h-with-cdf-derivative", Kind.EXACT,
+               functools.partial(check_pgd_trajectory_rational, boundary_derivative=Fraction(0)),
+               "(10) vs (11) when h_t uses the cdf's derivative, 0 at the clipped ends eta = +-1",
+               part="printed: h_t at the ends", role="printed", reading="cdf-derivative",
+               category=Category.IMPRECISION, scope=Scope("6 weights x 30 steps; one mismatch decides")),
     ),
     discrepancies=(
         Finding(Category.MISPRINT,

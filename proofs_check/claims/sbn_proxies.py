@@ -180,6 +180,32 @@ def check_init_symbolic(ctx: MethodContext, *, families=None, names=NOISES, n: i
     return Outcome(Verdict.PROVED, evidence)
 
 
+def check_init_generic(ctx: MethodContext, *, fprime0=sympy.Rational(1, 2), n: int = 4) -> Outcome:
+    """sympy, generic F and any batch size m: (i) line 5's backward v -> 2 diag(F'(a)) v has Jacobian 2F'(0) I at
+    a = 0, which is I exactly when F'(0) = 1/2 (the unit-wise map is the same for every n; shown for n = 4 with
+    generic F); (ii) BN with s = 1, b = 0 has mean output 0 for any batch size m (symbolic m), so a = 0 is the mean
+    pre-activation.  ``fprime0`` is the value imposed on F'(0) (mutant: the literal 2)."""
+    a = sympy.symbols(f"a1:{n + 1}", real=True)
+    v = sympy.symbols(f"v1:{n + 1}", real=True)
+    Fp = sympy.Function("Fprime")  # F' of a generic cdf F
+    backward = sympy.Matrix([2 * Fp(ai) * vi for ai, vi in zip(a, v)])
+    J = backward.jacobian(v).subs({ai: 0 for ai in a}).subs(Fp(0), fprime0)
+    m = sympy.Symbol("m", integer=True, positive=True)
+    k, j = sympy.symbols("k j", integer=True)
+    x = sympy.IndexedBase("x")
+    total_x = sympy.Sum(x[k], (k, 1, m))
+    mean = sympy.Sum(x[j], (j, 1, m)) / m
+    centred = sympy.expand(sympy.Sum(x[k] - mean, (k, 1, m)).doit())
+    centred = sympy.simplify(centred.xreplace({sympy.Sum(x[j], (j, 1, m)): total_x}))
+    evidence = {"jacobian_at_0": str(J.tolist()), "F'(0)": str(fprime0),
+                "sum_k (x_k - mean) (batch size m symbolic)": str(centred),
+                "bn_mean_with_s=1_b=0": "sum_k (x_k - mean)/(m sigma) = 0"}
+    if J == sympy.eye(n) and centred == 0:
+        return Outcome(Verdict.PROVED, evidence)
+    return Outcome(Verdict.REFUTED, evidence, counterexample={"jacobian_at_0": str(J.tolist()),
+                                                              "centred_sum": str(centred)})
+
+
 def check_init_alg1_numeric(ctx: MethodContext, *, noises=None, names=NOISES, n: int = 4) -> Outcome:
     """numerics: the Jacobian of Alg. 1's backward map dL/dx -> dL/da at a = 0, column by column (linear losses
     L = e_j . x through numerics' 'st' estimator), equals I; with a non-linear loss ||Wx - y||^2 each sampled ST
@@ -276,16 +302,21 @@ SBN_INIT = Claim(
         "gradients do not vanish."
     ),
     statement_checked=(
+        "For every noise cdf F with F'(0) = 1/2 (generic F): the Jacobian of line 5 at a = 0 is I, and BN with "
+        "s = 1, b = 0 has mean output 0 for any batch size. "
         "For each noise of the repository (logistic sigmoid(2z), uniform [-1, 1], triangular [-2, 2], gaussian with "
         "std sqrt(2/pi)): the density is symmetric (zero mean) and F'(0) = 1/2; BN with s = 1, b = 0 has mean "
         "output 0; the Jacobian of line 5, d(2 diag(F'(a)) v)/dv at a = 0, is the identity (n = 3 symbolic; "
         "n = 4 through numerics' Alg. 1)."
     ),
     methods=(
+        Method("sympy-generic", Kind.SYMBOLIC, check_init_generic,
+               "generic F with F'(0) = 1/2: the Jacobian of line 5 at a = 0 is I; BN with s = 1, b = 0 has mean "
+               "output 0 for any batch size", scope=Scope.whole("every F with F'(0) = 1/2, every batch size "
+                                                               "(line 5 acts unit by unit)")),
         Method("sympy-jacobian", Kind.SYMBOLIC, check_init_symbolic,
                "symmetry, F'(0) = 1/2 and the Jacobian of line 5 at a = 0 per noise; BN mean",
-               scope=Scope.whole("the four noises of the statement, every n (line 5 is 2 diag(F'(a)), so J = I_n "
-                                 "iff 2F'(0) = 1 unit by unit; decided exactly per noise)")),
+               scope=Scope("the four noises of the repository, n = 3, batch of 4")),
         Method("alg1-jacobian-numeric", Kind.PROPERTY, check_init_alg1_numeric,
                "Jacobian of numerics' Alg. 1 backward at a = 0 column by column (linear losses) and per sample for a "
                "non-linear loss; 2F'(0) by central differences",
@@ -335,6 +366,21 @@ def check_proxy_forward_symbolic(ctx: MethodContext, *, cases=PROXY_CASES, famil
     if any(r["d/da (P+1)/2 = p"] is None or r["P = 2F - 1 (stated cdf)"] is None for r in rows):
         return Outcome(Verdict.INCONCLUSIVE, evidence)
     return Outcome(Verdict.PROVED, evidence)
+
+
+def check_sign_mean_generic(ctx: MethodContext, *, plus_probability: str = "F") -> Outcome:
+    """sympy, generic continuous F: E[sign(a - z)] = (+1) P(z < a) + (-1) P(z > a) = 2F(a) - 1 (P(z = a) = 0), and
+    its derivative is 2F'(a), the lower row of Fig. A.1.  ``plus_probability="1-F"`` swaps the events (mutant)."""
+    F = sympy.Function("F")
+    a = sympy.Symbol("a", real=True)
+    p_plus = F(a) if plus_probability == "F" else 1 - F(a)
+    mean = p_plus * 1 + (1 - p_plus) * (-1)
+    gap = sympy.simplify(mean - (2 * F(a) - 1))
+    dgap = sympy.simplify(sympy.diff(mean, a) - 2 * sympy.diff(F(a), a))
+    evidence = {"E[sign(a - z)]": str(mean), "minus_(2F - 1)": str(gap), "derivative_minus_2F'": str(dgap)}
+    if gap == 0 and dgap == 0:
+        return Outcome(Verdict.PROVED, evidence)
+    return Outcome(Verdict.REFUTED, evidence, counterexample={"gap": str(gap), "derivative_gap": str(dgap)})
 
 
 def check_proxy_backward_symbolic(ctx: MethodContext, *, cases=PROXY_CASES, families=None) -> Outcome:
@@ -592,6 +638,9 @@ SBN_PROXY = Claim(
         Reading("output-scaled", "'a scaled version of ApproxSign' = c ApproxSign(a) for some c > 0"),
     ),
     methods=(
+        Method("sympy-generic-sign-mean", Kind.SYMBOLIC, check_sign_mean_generic,
+               "generic continuous F: E[sign(a - z)] = 2F(a) - 1 and its derivative 2F'(a)", part="forward proxy",
+               scope=Scope.whole("every continuous cdf F, every a")),
         Method("sympy-forward", Kind.SYMBOLIC, check_proxy_forward_symbolic,
                "(P+1)/2 is the antiderivative of p vanishing at -oo, for each named proxy P", part="forward proxy",
                scope=Scope.whole("the three noise/proxy pairs of the caption, every a in R (region by region)")),

@@ -6,7 +6,6 @@ reformulation).  If any of these passed, the check would be unable to detect
 the error it exists for.
 """
 
-import functools
 
 import numpy as np
 import pytest
@@ -206,3 +205,28 @@ def test_precision_gate_says_no_when_any_interval_is_too_wide():
 def test_b3_every_n_proof_refutes_eq20_with_a_term_dropped(premise):
     out = sbn_bias.check_b3_every_n(_ctx(), **premise)
     assert out.verdict is Verdict.REFUTED
+
+
+def test_b1_proxy_change_is_certified_and_a_non_integer_scale_is_only_verified():
+    out = sbn_invariance.check_hand_designed_proxy_changes(_ctx())
+    assert out.verdict is Verdict.PROVED
+    assert len(out.evidence["certified_witnesses"]) == 3
+    exp = sbn_invariance.Transform("exp(a)", sbn_invariance.sympy.exp(sbn_invariance.A), sbn_invariance.sympy.log(
+        sbn_invariance.T_))
+    assert sbn_invariance.check_hand_designed_proxy_changes(_ctx(), transforms=(exp,)).verdict is Verdict.VERIFIED
+
+
+def test_b3_basis_proof_refutes_the_01_points():
+    out = sbn_bias.check_b3_basis_every_n(_ctx(), points=(0, 1))
+    assert out.verdict is Verdict.REFUTED
+
+
+def test_ex1_generic_sign_change_refutes_a_one_signed_expected_st():
+    import sympy
+
+    from stecheck.theory import examples
+
+    Fp = sympy.Derivative(examples.F_GENERIC(examples.A), examples.A)
+    out = sbn_bias.check_ex1_sign_change_generic(_ctx(), expected_st=4 * Fp * examples.F_GENERIC(examples.A))
+    assert out.verdict is Verdict.REFUTED
+    assert sbn_bias.check_ex1_sign_change_generic(_ctx()).evidence["int_{-oo}^m g"] == "-1"

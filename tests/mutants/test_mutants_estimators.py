@@ -127,3 +127,11 @@ def test_metrics_symbolic_is_proved_for_every_law_of_g():
 def test_alg1_every_n_proof_refutes_a_wrong_linearization_or_an_unsigned_probability_derivative(premise):
     out = se.check_alg1_every_n(_ctx(), **premise)
     assert out.verdict is Verdict.REFUTED
+
+
+def test_metrics_66_readings():
+    assert se.check_metrics_66_reading(_ctx()).verdict is Verdict.PROVED
+    out = se.check_metrics_66_reading(_ctx(), reading="ranking")
+    assert out.verdict is Verdict.REFUTED
+    a, b = out.counterexample["estimators"]
+    assert a["(65)"] == b["(65)"] and a["(66)"] != b["(66)"]

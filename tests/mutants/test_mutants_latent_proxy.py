@@ -218,3 +218,14 @@ def test_identity_only_uniform_refutes_a_uniform_noise_with_the_wrong_scale():
     out = _refuted(prx.check_identity_only_uniform(_ctx(), families={"uniform": doubled}))
     assert out.counterexample["noise"] == "uniform-doubled"
     assert prx.check_identity_only_uniform(_ctx()).verdict is Verdict.PROVED
+
+
+def test_init_generic_refutes_the_literal_fprime0_2():
+    out = _refuted(prx.check_init_generic(_ctx(), fprime0=2))
+    assert "4" in out.counterexample["jacobian_at_0"]
+    assert prx.check_init_generic(_ctx()).verdict is Verdict.PROVED
+
+
+def test_sign_mean_generic_refutes_swapped_events():
+    _refuted(prx.check_sign_mean_generic(_ctx(), plus_probability="1-F"))
+    assert prx.check_sign_mean_generic(_ctx()).verdict is Verdict.PROVED
