@@ -29,6 +29,10 @@ Checks (``property -- source``):
 ``ascent_b5``                quadratic ``L`` with ``|E[g_i]| >= Lip_i`` (B.5's condition): each
                              ``E[e_i]`` has the sign of the true gradient (an ascent direction for every
                              diagonal ``a(phi)``) -- Prop. B.5, eqs. (23)-(30).
+``ascent_b8``                tag ``deterministic``: quadratic ``L`` with ``|g_i(x*)| >= 2 (1 - p*) L + L``
+                             (B.8's condition, ``L`` the infinity-norm Lipschitz constant of every ``g_i``):
+                             each ``e_i`` has the sign of the true gradient (exact: the estimate is not
+                             random) -- Prop. B.8, eqs. (42)-(45).
 ``relaxation_bias_order``    linear ``L``, ``n = 1``, ``|a| <= 2``, ``tau in {0.4, 0.2}``: the bias at ``tau/4`` is
                              not larger than at ``tau`` (the bias vanishes as ``tau -> 0``, Prop. E.1: ``O(tau)``).
                              O(tau) alone does not imply this monotonicity; on this domain it holds for
@@ -320,6 +324,39 @@ def _run_ascent(spec, ex, samples):
     return Outcome("pass", "every E[e_i] has the sign of the true gradient or is undecided", margin)
 
 
+def _b8_examples(spec):
+    from hypothesis import strategies as st
+
+    @st.composite
+    def ex(draw):
+        n = draw(st.integers(1, 3))
+        noise = draw(st.sampled_from(spec.noise_names))
+        a = draw(S.preactivations(n, noise=noise, bound=2.0))
+        return {"loss": draw(S.b8_quadratic_losses(n, a, noise)), "a": a, "noise": noise,
+                "seed": draw(st.integers(0, 2**31 - 1))}
+
+    return ex()
+
+
+def _run_ascent_b8(spec, ex, samples):
+    check = "ascent_b8"
+    pr = _problem(spec, ex)
+    g, err = exact_gradient(pr)
+    e = spec.call(pr.loss, pr.a, pr.noise, np.random.default_rng(ex["seed"]), 4, tau=pr.tau, check=check)[0]
+    B, _ = resolve_bound(spec.bound, pr)
+    tol = LINEAR_RTOL * (np.where(np.isfinite(B), B, 0.0) + np.abs(e)) + UNDERFLOW_FLOOR
+    sure = (np.abs(g) > err) & (np.abs(e) > tol)
+    wrong = sure & (np.sign(e) != np.sign(g))
+    if wrong.any():
+        i = int(np.argmax(wrong))
+        raise CheckFailure(
+            f"not an ascent direction under Prop. B.8's condition |g_i(x*)| >= 2(1-p*)L + L: coordinate {i} has "
+            f"true gradient {g[i]:.6g} but the deterministic estimate {e[i]:.6g} (opposite sign)")
+    if not sure.any():
+        return Outcome("vacuous", "true gradient or estimate 0 within rounding")
+    return Outcome("pass", "every e_i has the sign of the true gradient")
+
+
 def _tau_examples(spec):
     from hypothesis import strategies as st
 
@@ -380,6 +417,7 @@ CHECKS: tuple[Check, ...] = (
     Check("invariance_b1", "Prop. B.1, eq. (19)", _invariance_applies,
           lambda s: _base_examples(s, S.multilinear_losses, n_range=(1, 3)), _run_invariance),
     Check("ascent_b5", "Prop. B.5, eqs. (23)-(30)", _needs("st"), _b5_examples, _run_ascent),
+    Check("ascent_b8", "Prop. B.8, eqs. (42)-(45)", _needs("deterministic"), _b8_examples, _run_ascent_b8, False),
     Check("relaxation_bias_order", "Prop. E.1", _needs("relaxation"), _tau_examples, _run_tau_order),
 )
 
