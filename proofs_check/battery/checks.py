@@ -52,6 +52,7 @@ from stecheck.numerics.noise import Noise, get_noise
 
 from . import strategies as S
 from .core import (
+    DEFAULT_ALPHA,
     UNDERFLOW_FLOOR,
     EstimatorContractError,
     Problem,
@@ -96,10 +97,10 @@ def _problem(spec, ex) -> Problem:
     return Problem(ex["loss"].build(), np.array(ex["a"], dtype=float), noise, tau=ex.get("tau"))
 
 
-def _interval(spec, pr, check, samples, seed, noise=None):
+def _interval(spec, pr, check, samples, seed, noise=None, alpha=DEFAULT_ALPHA):
     B, declared = resolve_bound(spec.bound, pr)
     sampler = Sampler(spec, pr, check, noise=noise)
-    return mean_interval(sampler, pr.n, B, declared, samples=samples, seed=seed, key=f"battery/{check}")
+    return mean_interval(sampler, pr.n, B, declared, samples=samples, seed=seed, key=f"battery/{check}", alpha=alpha)
 
 
 def _undecided(mi, check) -> Outcome | None:
@@ -266,10 +267,10 @@ def _run_invariance(spec, ex, samples):
         return Outcome("pass", f"{size} coupled samples: e_F(a) = T'(a) e_G(T(a)) within {float(tol.max()):.2g}")
     # not coupled sample by sample: compare the means (each interval at alpha/2)
     seed = example_seed(check, ex)
-    m1 = _interval(spec, pr, check, samples, seed)
+    m1 = _interval(spec, pr, check, samples, seed, alpha=DEFAULT_ALPHA / 2)
     BT, declT = resolve_bound(spec.bound, prT)
     m2 = mean_interval(Sampler(spec, prT, check), pr.n, BT, declT, samples=samples, seed=seed + 1,
-                       key=f"battery/{check}/T")
+                       key=f"battery/{check}/T", alpha=DEFAULT_ALPHA / 2)
     for mi in (m1, m2):
         und = _undecided(mi, check)
         if und:
@@ -373,7 +374,7 @@ def _run_tau_order(spec, ex, samples):
     for t in (tau, tau / 4):
         pr = _problem(spec, {**ex, "tau": t})
         g, err = exact_gradient(pr)
-        mi = _interval(spec, pr, check, samples, seed + len(res))
+        mi = _interval(spec, pr, check, samples, seed + len(res), alpha=DEFAULT_ALPHA / 2)  # two intervals
         und = _undecided(mi, check)
         if und:
             return und
