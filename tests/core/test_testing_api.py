@@ -306,3 +306,15 @@ def test_a_bad_expect_file_or_other_seed_is_a_usage_error_before_computing(pytes
     f.write_text(json.dumps({"seed": 5, "tier": "quick", "verdicts": {"SBN-EX1": "PROVED"}}))
     r = pytester.runpytest_subprocess(*_plugin_args(), "--stecheck=SBN-EX1", f"--stecheck-expect={f}")
     assert r.ret == 4 and "pins seed 5" in r.stderr.str()
+
+
+def test_an_estimator_with_hidden_randomness_fails_determinism():
+    fresh = np.random.default_rng()  # not the rng argument: irreproducible
+
+    def sloppy(loss, a, noise, rng, size):
+        return st(loss, a, noise, fresh, size)
+
+    records = check_estimator(estimator(tags=["st"])(sloppy), profile="dev",
+                              checks=["seed_determinism", "unbiased_multilinear"])
+    assert records[0].status == "FAIL" and "rng argument" in records[0].evidence
+    assert records[1].status == "PASS"  # unbiased all the same
