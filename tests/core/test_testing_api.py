@@ -318,3 +318,10 @@ def test_an_estimator_with_hidden_randomness_fails_determinism():
                               checks=["seed_determinism", "unbiased_multilinear"])
     assert records[0].status == "FAIL" and "rng argument" in records[0].evidence
     assert records[1].status == "PASS"  # unbiased all the same
+
+
+@pytest.mark.parametrize("bad", [mis_scaled_st, f_prime_not_2f_prime])
+def test_power_the_battery_catches_both_mis_scalings_under_every_seed(bad):
+    for seed in range(5):
+        (rec,) = check_estimator(estimator(tags=["st"])(bad), profile="dev", seed=seed, checks=["linear_exact"])
+        assert rec.status == "FAIL" and rec.replay, rec
