@@ -111,6 +111,7 @@ def run_check(spec: EstimatorSpec, check: Check, *, profile: str | None = None, 
     from hypothesis import HealthCheck, Phase, Verbosity, given, settings
     from hypothesis import seed as hseed
     from hypothesis import target as htarget
+    from hypothesis.errors import Flaky
 
     profile = profile or _DEFAULT_PROFILE[0]
     if profile not in PROFILES:
@@ -143,6 +144,10 @@ def run_check(spec: EstimatorSpec, check: Check, *, profile: str | None = None, 
         prop()
     except (CheckFailure, EstimatorContractError) as exc:
         status, evidence = "FAIL", _one_line(exc)
+    except Flaky as exc:  # a failure that did not reproduce on the same example and seed
+        status = "FAIL"
+        evidence = (f"estimator {spec.name!r} in check {check.name!r}: a failure did not reproduce on the same example "
+                    f"and seed ({type(exc).__name__}); draw all randomness from the rng argument")
     except Exception as exc:  # the estimator itself raised: the battery continues
         status = "ERROR"
         evidence = (f"estimator {spec.name!r} raised {type(exc).__name__} in check {check.name!r}: {_one_line(exc)}; "

@@ -29,6 +29,10 @@ Checks (``property -- source``):
 ``ascent_b5``                quadratic ``L`` with ``|E[g_i]| >= Lip_i`` (B.5's condition): each
                              ``E[e_i]`` has the sign of the true gradient (an ascent direction for every
                              diagonal ``a(phi)``) -- Prop. B.5, eqs. (23)-(30).
+``ascent_b8``                tag ``deterministic``: quadratic ``L`` with ``|g_i(x*)| >= 2 (1 - p*) L + L``
+                             (B.8's condition, ``L`` the infinity-norm Lipschitz constant of every ``g_i``):
+                             each ``e_i`` has the sign of the true gradient (exact: the estimate is not
+                             random) -- Prop. B.8, eqs. (42)-(45).
 ``relaxation_bias_order``    linear ``L``, ``n = 1``, ``|a| <= 2``, ``tau in {0.4, 0.2}``: the bias at ``tau/4`` is
                              not larger than at ``tau`` (the bias vanishes as ``tau -> 0``, Prop. E.1: ``O(tau)``).
                              O(tau) alone does not imply this monotonicity; on this domain it holds for
@@ -48,6 +52,7 @@ from stecheck.numerics.noise import Noise, get_noise
 
 from . import strategies as S
 from .core import (
+    DEFAULT_ALPHA,
     UNDERFLOW_FLOOR,
     EstimatorContractError,
     Problem,
@@ -92,10 +97,10 @@ def _problem(spec, ex) -> Problem:
     return Problem(ex["loss"].build(), np.array(ex["a"], dtype=float), noise, tau=ex.get("tau"))
 
 
-def _interval(spec, pr, check, samples, seed, noise=None):
+def _interval(spec, pr, check, samples, seed, noise=None, alpha=DEFAULT_ALPHA):
     B, declared = resolve_bound(spec.bound, pr)
     sampler = Sampler(spec, pr, check, noise=noise)
-    return mean_interval(sampler, pr.n, B, declared, samples=samples, seed=seed, key=f"battery/{check}")
+    return mean_interval(sampler, pr.n, B, declared, samples=samples, seed=seed, key=f"battery/{check}", alpha=alpha)
 
 
 def _undecided(mi, check) -> Outcome | None:
@@ -262,10 +267,10 @@ def _run_invariance(spec, ex, samples):
         return Outcome("pass", f"{size} coupled samples: e_F(a) = T'(a) e_G(T(a)) within {float(tol.max()):.2g}")
     # not coupled sample by sample: compare the means (each interval at alpha/2)
     seed = example_seed(check, ex)
-    m1 = _interval(spec, pr, check, samples, seed)
+    m1 = _interval(spec, pr, check, samples, seed, alpha=DEFAULT_ALPHA / 2)
     BT, declT = resolve_bound(spec.bound, prT)
     m2 = mean_interval(Sampler(spec, prT, check), pr.n, BT, declT, samples=samples, seed=seed + 1,
-                       key=f"battery/{check}/T")
+                       key=f"battery/{check}/T", alpha=DEFAULT_ALPHA / 2)
     for mi in (m1, m2):
         und = _undecided(mi, check)
         if und:
@@ -320,6 +325,39 @@ def _run_ascent(spec, ex, samples):
     return Outcome("pass", "every E[e_i] has the sign of the true gradient or is undecided", margin)
 
 
+def _b8_examples(spec):
+    from hypothesis import strategies as st
+
+    @st.composite
+    def ex(draw):
+        n = draw(st.integers(1, 3))
+        noise = draw(st.sampled_from(spec.noise_names))
+        a = draw(S.preactivations(n, noise=noise, bound=2.0))
+        return {"loss": draw(S.b8_quadratic_losses(n, a, noise)), "a": a, "noise": noise,
+                "seed": draw(st.integers(0, 2**31 - 1))}
+
+    return ex()
+
+
+def _run_ascent_b8(spec, ex, samples):
+    check = "ascent_b8"
+    pr = _problem(spec, ex)
+    g, err = exact_gradient(pr)
+    e = spec.call(pr.loss, pr.a, pr.noise, np.random.default_rng(ex["seed"]), 4, tau=pr.tau, check=check)[0]
+    B, _ = resolve_bound(spec.bound, pr)
+    tol = LINEAR_RTOL * (np.where(np.isfinite(B), B, 0.0) + np.abs(e)) + UNDERFLOW_FLOOR
+    sure = (np.abs(g) > err) & (np.abs(e) > tol)
+    wrong = sure & (np.sign(e) != np.sign(g))
+    if wrong.any():
+        i = int(np.argmax(wrong))
+        raise CheckFailure(
+            f"not an ascent direction under Prop. B.8's condition |g_i(x*)| >= 2(1-p*)L + L: coordinate {i} has "
+            f"true gradient {g[i]:.6g} but the deterministic estimate {e[i]:.6g} (opposite sign)")
+    if not sure.any():
+        return Outcome("vacuous", "true gradient or estimate 0 within rounding")
+    return Outcome("pass", "every e_i has the sign of the true gradient")
+
+
 def _tau_examples(spec):
     from hypothesis import strategies as st
 
@@ -336,7 +374,7 @@ def _run_tau_order(spec, ex, samples):
     for t in (tau, tau / 4):
         pr = _problem(spec, {**ex, "tau": t})
         g, err = exact_gradient(pr)
-        mi = _interval(spec, pr, check, samples, seed + len(res))
+        mi = _interval(spec, pr, check, samples, seed + len(res), alpha=DEFAULT_ALPHA / 2)  # two intervals
         und = _undecided(mi, check)
         if und:
             return und
@@ -380,6 +418,7 @@ CHECKS: tuple[Check, ...] = (
     Check("invariance_b1", "Prop. B.1, eq. (19)", _invariance_applies,
           lambda s: _base_examples(s, S.multilinear_losses, n_range=(1, 3)), _run_invariance),
     Check("ascent_b5", "Prop. B.5, eqs. (23)-(30)", _needs("st"), _b5_examples, _run_ascent),
+    Check("ascent_b8", "Prop. B.8, eqs. (42)-(45)", _needs("deterministic"), _b8_examples, _run_ascent_b8, False),
     Check("relaxation_bias_order", "Prop. E.1", _needs("relaxation"), _tau_examples, _run_tau_order),
 )
 

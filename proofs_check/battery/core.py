@@ -31,7 +31,6 @@ accumulated underflow error is below ``10^20 * 2^-1074 < 1e-300``.
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -252,7 +251,3 @@ def fmt(v: Any) -> str:
 
 def fmt_exact(v: Any) -> str:
     return "[" + ", ".join(repr(float(x)) for x in np.asarray(v, dtype=float).ravel()) + "]"
-
-
-def _is_finite_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)

@@ -20,7 +20,7 @@ from stecheck.numerics import losses
 from stecheck.numerics.noise import get_noise
 
 __all__ = ["LossSpec", "coefficients", "multilinear_losses", "linear_losses", "non_multilinear_losses",
-           "b5_quadratic_losses", "preactivations", "noises"]
+           "b5_quadratic_losses", "b8_quadratic_losses", "preactivations", "noises"]
 
 
 @dataclass(frozen=True)
@@ -180,6 +180,34 @@ def b5_quadratic_losses(n: int, a: Any, noise: str):
         Q = np.array(M).reshape(n, n)
         Q = (Q + Q.T) / 2
         b = -(Q @ mu) + np.array(signs) * (np.abs(np.diag(Q)) + np.array(margins))
+        return LossSpec("quadratic", n, (tuple(b.tolist()), tuple(map(tuple, Q.tolist()))))
+
+    return st.tuples(st.lists(coeff, min_size=n * n, max_size=n * n),
+                     st.lists(st.floats(0.0, 2.0, allow_subnormal=False), min_size=n, max_size=n),
+                     st.lists(st.sampled_from((-1.0, 1.0)), min_size=n, max_size=n)).map(build)
+
+
+def b8_quadratic_losses(n: int, a: Any, noise: str):
+    """Quadratic ``LossSpec``s meeting Prop. B.8's condition ``|g_i(x*)| >= 2 (1 - p*) L + L`` at ``(a, noise)``.
+
+    ``x* = sign(a)`` (``sign(0) = +1``), ``p* = P(x = x*) = prod_i max(p_i, q_i)``, ``L = max_i sum_j |Q_ij|``
+    the Lipschitz constant of every ``g_i = b_i + (Q x)_i`` in the infinity norm.  Built: ``b_i = -(Q x*)_i +
+    s_i ((3 - 2 p*) L + t_i)``, ``t_i >= 0``.
+    """
+    from hypothesis import strategies as st
+
+    nz = get_noise(noise)
+    av = np.asarray(a, float)
+    xs = np.where(av >= 0, 1.0, -1.0)
+    pstar = float(np.prod(np.maximum(nz.cdf(av), nz.sf(av))))
+    coeff = coefficients(allow_zero=True)
+
+    def build(t):
+        M, margins, signs = t
+        Q = np.array(M).reshape(n, n)
+        Q = (Q + Q.T) / 2
+        L = float(np.abs(Q).sum(axis=1).max())
+        b = -(Q @ xs) + np.array(signs) * ((3.0 - 2.0 * pstar) * L + np.array(margins))
         return LossSpec("quadratic", n, (tuple(b.tolist()), tuple(map(tuple, Q.tolist()))))
 
     return st.tuples(st.lists(coeff, min_size=n * n, max_size=n * n),

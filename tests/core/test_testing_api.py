@@ -264,3 +264,64 @@ def test_cli_check_estimator_table_json_and_exit_codes(tmp_path, monkeypatch, ca
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot import module 'no_such_module'" in err
     assert main(["check-estimator", "__import__('os').system('true')"]) == 2
+
+
+def _plugin_args():
+    from importlib.metadata import entry_points
+
+    installed = any(ep.name == "stecheck" for ep in entry_points(group="pytest11"))
+    return [] if installed else ["-p", "stecheck.proofs_check.pytest_plugin"]
+
+
+def test_claims_as_test_items_pin_both_verdicts_and_write_junit(pytester):
+    """Claims run in subprocesses: one pytest process per claim session, as in CI."""
+    import json
+
+    out = pytester.path / "pins.json"
+    first = pytester.runpytest_subprocess(*_plugin_args(), "--stecheck=SBN-EX1", f"--stecheck-write-expect={out}", "-p",
+                               "no:cacheprovider")
+    first.assert_outcomes(passed=1)
+    pins = json.loads(out.read_text())
+    got = pins["verdicts"]["SBN-EX1"]
+    assert pins["version"] == 2 and set(got) == {"checked", "printed", "readings"}
+    ok = pytester.runpytest_subprocess(*_plugin_args(), "--stecheck=SBN-EX1", f"--stecheck-expect={out}",
+                            f"--junitxml={pytester.path / 'j.xml'}")
+    ok.assert_outcomes(passed=1)
+    ok.stdout.fnmatch_lines(["*stecheck: 2 verdicts match*"])
+    assert 'name="verdict_checked"' in (pytester.path / "j.xml").read_text()
+    wrong = "REFUTED" if got["printed"] != "REFUTED" else "PROVED"
+    out.write_text(json.dumps({**pins, "verdicts": {"SBN-EX1": {**got, "printed": wrong}}}))
+    bad = pytester.runpytest_subprocess(*_plugin_args(), "--stecheck=SBN-EX1", f"--stecheck-expect={out}")
+    bad.assert_outcomes(failed=1)
+    bad.stdout.fnmatch_lines([f"*printed: expected {wrong}, got {got['printed']}*"])
+
+
+def test_a_bad_expect_file_or_other_seed_is_a_usage_error_before_computing(pytester):
+    import json
+
+    f = pytester.path / "pins.json"
+    f.write_text(json.dumps({"seed": 0, "tier": "quick", "verdicts": {"SBN-NOPE": "PROVED"}}))
+    r = pytester.runpytest_subprocess(*_plugin_args(), "--stecheck=SBN-EX1", f"--stecheck-expect={f}")
+    assert r.ret == 4 and "unknown claim id 'SBN-NOPE'" in r.stderr.str()
+    f.write_text(json.dumps({"seed": 5, "tier": "quick", "verdicts": {"SBN-EX1": "PROVED"}}))
+    r = pytester.runpytest_subprocess(*_plugin_args(), "--stecheck=SBN-EX1", f"--stecheck-expect={f}")
+    assert r.ret == 4 and "pins seed 5" in r.stderr.str()
+
+
+def test_an_estimator_with_hidden_randomness_fails_determinism():
+    fresh = np.random.default_rng()  # not the rng argument: irreproducible
+
+    def sloppy(loss, a, noise, rng, size):
+        return st(loss, a, noise, fresh, size)
+
+    records = check_estimator(estimator(tags=["st"])(sloppy), profile="dev",
+                              checks=["seed_determinism", "unbiased_multilinear"])
+    assert records[0].status == "FAIL" and "rng argument" in records[0].evidence
+    assert records[1].status == "PASS"  # unbiased all the same
+
+
+@pytest.mark.parametrize("bad", [mis_scaled_st, f_prime_not_2f_prime])
+def test_power_the_battery_catches_both_mis_scalings_under_every_seed(bad):
+    for seed in range(5):
+        (rec,) = check_estimator(estimator(tags=["st"])(bad), profile="dev", seed=seed, checks=["linear_exact"])
+        assert rec.status == "FAIL" and rec.replay, rec
