@@ -136,7 +136,7 @@ def test_plugin_fixture_checks_pinned_verdicts(pytester):
     pytester.makepyfile(
         """
         def test_ok(stecheck):
-            stecheck.check("SBN-EX1", expect="VERIFIED")
+            stecheck.check("SBN-EX1", expect="PROVED")
 
         def test_changed(stecheck):
             stecheck.check("SBN-EX1", expect="REFUTED")
@@ -148,7 +148,7 @@ def test_plugin_fixture_checks_pinned_verdicts(pytester):
     load = [] if installed else ["-p", "stecheck.proofs_check.pytest_plugin"]  # from a source checkout, load it by hand
     result = pytester.runpytest(*load, "--stecheck-seed", "3")
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*SBN-EX1: expected REFUTED, got VERIFIED*"])
+    result.stdout.fnmatch_lines(["*SBN-EX1: expected REFUTED, got PROVED*"])
 
 
 # ---------------------------------------------------------------- the battery's front ends and bad input
