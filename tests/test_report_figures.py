@@ -23,6 +23,39 @@ def test_identical_data_gives_identical_png_bytes(tmp_path):
     assert b"Software" not in a.read_bytes()  # no matplotlib version stamped into the file
 
 
+def test_svg_is_deterministic_and_carries_no_date(tmp_path):
+    a = render_figure(band_figure(), tmp_path / "a.svg", fmt="svg").read_bytes()
+    b = render_figure(band_figure(), tmp_path / "b.svg", fmt="svg").read_bytes()
+    assert a == b and a.lstrip().startswith(b"<?xml") and b"<dc:date>" not in a
+
+
+def test_png_is_150_dpi(tmp_path):
+    from PIL import Image
+
+    with Image.open(render_figure(band_figure(), tmp_path / "a.png")) as im:
+        assert tuple(round(v) for v in im.info["dpi"]) == (150, 150)
+        assert im.size == (960, 600)  # 6.4 x 4.0 inches
+
+
+def test_points_with_an_interval_get_error_bars_and_lines_get_a_band():
+    """Every Monte Carlo point shows its interval: error bars on points, a band on lines and steps."""
+    from matplotlib.collections import LineCollection, PolyCollection
+
+    from stecheck.proofs_check.report import figures
+
+    fig = Figure("f", "t", "$n$", "$y$", (
+        Series("MC", (1.0, 2.0), (0.5, 0.6), y_low=(0.4, 0.5), y_high=(0.6, 0.7), style="points"),
+        Series("band", (1.0, 2.0), (0.5, 0.6), y_low=(0.4, 0.5), y_high=(0.6, 0.7), style="line"),
+    ))
+    ax = figures._draw(fig)
+    bars = [c for c in ax.collections if isinstance(c, LineCollection)]
+    bands = [c for c in ax.collections if isinstance(c, PolyCollection) and not isinstance(c, LineCollection)]
+    assert len(bars) == 1 and len(bars[0].get_segments()) == 2
+    seg = bars[0].get_segments()[0]
+    assert seg[0][1] == 0.4 and seg[1][1] == 0.6
+    assert len(bands) == 1
+
+
 def test_different_data_gives_different_png(tmp_path):
     a = render_figure(step_figure(), tmp_path / "a.png").read_bytes()
     changed = step_figure()

@@ -11,11 +11,11 @@ from test_report_support import sample_run
 
 from stecheck.proofs_check.claim import Figure
 from stecheck.errors import InvalidArgument, OutputNotWritable
-from stecheck.proofs_check.report import check_writable, load_report, render_markdown, write_reports
+from stecheck.proofs_check.report import check_writable, load_report, render_markdown, render_summary, write_reports
 from stecheck.proofs_check.report import writer
 
-EXPECTED = ["figures/SBN-B5-threshold.png", "figures/SBN-COR-B1-bias.png", "report.html", "report.json",
-            "report.md"]
+EXPECTED = ["figures/SBN-B5-threshold.png", "figures/SBN-B5-threshold.svg", "figures/SBN-COR-B1-bias.png",
+            "figures/SBN-COR-B1-bias.svg", "report-full.md", "report.html", "report.json", "report.md"]
 
 
 def _snapshot(root: Path) -> dict[str, bytes]:
@@ -29,8 +29,8 @@ def _leftovers(root: Path) -> list[str]:
 @pytest.fixture
 def fake_figures(monkeypatch):
     """matplotlib costs ~0.3 s a figure: tests about files, not pixels, write the figure's repr instead."""
-    def fake(fig, path):
-        Path(path).write_bytes(b"\x89PNG fake " + repr(fig).encode())
+    def fake(fig, path, fmt="png"):
+        Path(path).write_bytes(fmt.encode() + b" fake " + repr(fig).encode())
         return Path(path)
 
     monkeypatch.setattr(writer, "render_figure", fake)
@@ -87,7 +87,7 @@ def test_writes_every_file_and_returns_their_paths(written):
 
 def test_markdown_links_resolve_and_html_embeds_the_same_pngs(written):
     out, _, files = written
-    md = files["report.md"].decode()
+    md = files["report-full.md"].decode()
     for rel in ("figures/SBN-COR-B1-bias.png", "figures/SBN-B5-threshold.png"):
         assert f"]({rel})" in md and (out / rel).is_file()
     html = files["report.html"].decode()
@@ -103,7 +103,25 @@ def test_json_round_trips_through_write_load_and_render(written, tmp_path):
     assert _snapshot(tmp_path) == files
     assert render_markdown(run, {("SBN-COR-B1", "bias"): "figures/SBN-COR-B1-bias.png",
                                  ("SBN-B5", "threshold"): "figures/SBN-B5-threshold.png"}) == \
-        files["report.md"].decode()
+        files["report-full.md"].decode()
+    assert render_summary(run) == files["report.md"].decode()
+
+
+def test_report_md_is_the_short_summary_and_links_the_full_evidence(written):
+    out, _, files = written
+    md = files["report.md"].decode()
+    assert "](report-full.md#claim-SBN-B4)" in md and "[report.html](report.html)" in md
+    assert len(md) < len(files["report-full.md"]) / 2 and "![" not in md
+
+
+def test_figures_are_150_dpi_png_and_svg(written):
+    out, _, files = written
+    from PIL import Image
+
+    with Image.open(out / "figures/SBN-COR-B1-bias.png") as im:
+        assert tuple(round(v) for v in im.info["dpi"]) == (150, 150)
+    svg = files["figures/SBN-COR-B1-bias.svg"].decode()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
 
 
 def _second_run():
@@ -161,7 +179,7 @@ def test_report_json_is_moved_into_place_last(tmp_path, monkeypatch, fake_figure
     write_reports(sample_run(), tmp_path)
     assert sorted(order) == EXPECTED
     assert order[-1] == "report.json"
-    assert all(p.startswith("figures/") for p in order[:2])
+    assert all(p.startswith("figures/") for p in order[:4])
 
 
 def test_a_new_run_replaces_the_old_reports(tmp_path, fake_figures):
@@ -187,5 +205,5 @@ def test_a_run_without_figures_writes_no_figures_directory(tmp_path):
     for c in run.claims:
         for m in c.methods:
             m.figures = []
-    assert sorted(write_reports(run, tmp_path)) == ["report.html", "report.json", "report.md"]
+    assert sorted(write_reports(run, tmp_path)) == ["report-full.md", "report.html", "report.json", "report.md"]
     assert not (tmp_path / "figures").exists()

@@ -1,9 +1,13 @@
-"""Write ``report.json``, ``report.md``, ``report.html`` and the figure PNGs, atomically.
+"""Write ``report.json``, ``report.md``, ``report-full.md``, ``report.html`` and the figures, atomically.
+
+``report.md`` is the short summary (the first screen: papers, both verdict
+counts, finding counts, one line per claim) meant to be pasted into a review;
+``report-full.md`` and ``report.html`` hold the full evidence.
 
 Everything is rendered first into a private temporary directory inside the
 output directory (``.stecheck-tmp-XXXX``, same file system, so renames are
 atomic), each file is fsynced, and only then are the files moved into place
-with :func:`os.replace`: the PNGs first, then ``report.md`` and ``report.html``,
+with :func:`os.replace`: the figures first, then the Markdown and HTML reports,
 and ``report.json`` last.  If anything fails while rendering, the temporary
 directory is removed and the previous reports are left exactly as they were.
 
@@ -25,13 +29,13 @@ from stecheck.errors import InvalidArgument, OutputNotWritable
 from ..results import RunResult
 from .figures import figure_filename, render_figure
 from .html import render_html
-from .markdown import render_markdown
+from .markdown import render_markdown, render_summary
 from .schema import dumps_report
 
 __all__ = ["check_writable", "write_reports", "REPORT_FILES", "FIGURES_DIR", "TMP_PREFIX"]
 
 #: The report files, in the order they are moved into place (``report.json`` last).
-REPORT_FILES = ("report.md", "report.html", "report.json")
+REPORT_FILES = ("report-full.md", "report.md", "report.html", "report.json")
 FIGURES_DIR = "figures"
 TMP_PREFIX = ".stecheck-tmp-"
 
@@ -82,8 +86,8 @@ def write_reports(run: RunResult, out_dir: str | os.PathLike[str]) -> dict[str, 
     """Render ``run`` and write every report file into ``out_dir`` atomically.
 
     Returns the written files keyed by their path relative to ``out_dir``:
-    ``"report.json"``, ``"report.md"``, ``"report.html"`` and one
-    ``"figures/<claim-id>-<name>.png"`` per figure.  Raises
+    ``"report.json"``, ``"report.md"``, ``"report-full.md"``, ``"report.html"`` and one
+    ``"figures/<claim-id>-<name>.png"`` and ``.svg`` per figure.  Raises
     :class:`OutputNotWritable` if ``out_dir`` cannot be written and
     :class:`InvalidArgument` if two figures of one claim share a name.
     """
@@ -107,15 +111,18 @@ def write_reports(run: RunResult, out_dir: str | os.PathLike[str]) -> dict[str, 
                             "give every figure of a claim its own name")
                     owner[rel] = key
                     render_figure(fig, tmp / rel)
+                    svg = f"{FIGURES_DIR}/{figure_filename(claim.claim_id, fig.name, 'svg')}"
+                    render_figure(fig, tmp / svg, fmt="svg")
                     figure_pngs[key] = (tmp / rel).read_bytes()
                     figure_paths[key] = rel
-                    staged.append(rel)
+                    staged += [rel, svg]
         texts = {
-            "report.md": render_markdown(run, figure_paths),
+            "report-full.md": render_markdown(run, figure_paths),
+            "report.md": render_summary(run),
             "report.html": render_html(run, figure_pngs),
             "report.json": dumps_report(run),
         }
-        for rel in staged:  # PNGs were written by matplotlib: make them durable too
+        for rel in staged:  # figures were written by matplotlib: make them durable too
             with open(tmp / rel, "rb+") as fh:
                 os.fsync(fh.fileno())
         for name in REPORT_FILES:
