@@ -493,7 +493,7 @@ class _PlainProgress:
             except ValueError:
                 raise InvalidArgument("STECHECK_PROGRESS_SECONDS must be a number of seconds, e.g. 5") from None
         self.total, self.interval, self.stream = total, max(interval, 0.1), stream or sys.stderr
-        self.done, self.last = 0, ""
+        self.done, self.last, self.started = 0, "", False  # lines begin with the first task (cluster ready)
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name="stecheck-progress", daemon=True)
@@ -511,10 +511,11 @@ class _PlainProgress:
             return
         self._stop.set()
         self._thread.join()
-        if exc[0] is None:
+        if exc[0] is None and self.started:
             self.line()
 
     def event(self, event: str, result) -> None:
+        self.started = True
         if event == "done":
             with self._lock:
                 self.done += 1
@@ -531,7 +532,8 @@ class _PlainProgress:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
-            self.line()
+            if self.started:
+                self.line()
 
 
 _COMMANDS = {"list": _cmd_list, "run": _cmd_run, "show": _cmd_show, "report": _cmd_report, "derive": _cmd_derive,

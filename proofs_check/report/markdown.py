@@ -244,7 +244,9 @@ def render_summary(run: RunResult, *, full: str = "report-full.md", html: str = 
             f"evidence, counterexamples and figures): [{_esc(full)}]({full}), [{_esc(html)}]({html}); "
             f"data: [{_esc(data)}]({data}) (report schema {d['schema_version']}).", ""]
     info = d["run"]
-    version = info["environment"].get("stecheck") if isinstance(info["environment"], Mapping) else None
+    env = info["environment"] if isinstance(info["environment"], Mapping) else {}
+    versions = env.get("versions") if isinstance(env.get("versions"), Mapping) else {}
+    version = env.get("stecheck") or versions.get("stecheck")
     out += [f"*Run: seed {_code(str(info['seed']))}, tier {_esc(info['tier'])}, workers {_esc(info['workers'])}, "
             f"started {_esc(info['started_at'])}, {seconds(info['seconds'], 1)}"
             f"{', stecheck ' + _esc(version) if version else ''}.*", ""]

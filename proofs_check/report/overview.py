@@ -28,7 +28,7 @@ __all__ = ["papers", "reason", "finding_summary", "UNNAMED_PAPER", "REASON_CHARS
 #: How a claim whose Source names no paper is grouped.
 UNNAMED_PAPER = "(paper not named by the claim's source)"
 #: A reason is cut to this many characters (the full text is in the claim's section).
-REASON_CHARS = 220
+REASON_CHARS = 160
 
 _ORDER = ("ERROR", "REFUTED", "INCONCLUSIVE", "VERIFIED", "PROVED")
 
