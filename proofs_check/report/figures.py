@@ -12,6 +12,8 @@ with ``where="post"`` (the value at ``x[i]`` holds until ``x[i+1]``); the
 uncertainty of a series (``y_low``/``y_high``, e.g. a Monte Carlo confidence
 interval) is drawn as error bars on ``points`` and as a translucent band on
 ``line`` and ``step`` series; ``hlines`` are dashed grey reference lines.
+The legend sits below the axes (it never covers data) and long titles and
+axis labels wrap.
 Labels may use matplotlib mathtext (``$\\mathbb{E}[\\hat g]$``); the layout is
 constrained, so long labels and legends are never clipped.
 """
@@ -32,6 +34,9 @@ _SCALES = ("linear", "log", "symlog", "logit")
 _SIZE_INCHES = (6.4, 4.0)
 _DPI = 150
 _TITLE_WIDTH = 70  # characters per title line: long titles wrap instead of being cut off
+_XLABEL_WIDTH = 70  # characters per x-label line (the 6.4 in axis holds about 75 at 10 pt)
+_YLABEL_WIDTH = 48  # characters per y-label line (the axis is shorter than it is wide)
+_LEGEND_ROW_INCHES = 0.24
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -67,8 +72,12 @@ def _draw(fig: Figure):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure as MplFigure
 
+    labelled = [s.label for s in fig.series if s.label]
+    ncols = 2 if len(labelled) > 3 and max(map(len, labelled)) <= 45 else 1
+    rows = -(-len(labelled) // ncols) if labelled else 0
+    size = (_SIZE_INCHES[0], _SIZE_INCHES[1] + _LEGEND_ROW_INCHES * rows)
     with matplotlib.style.context("default"), matplotlib.rc_context(_RC):
-        mfig = MplFigure(figsize=_SIZE_INCHES, dpi=_DPI, layout="constrained")
+        mfig = MplFigure(figsize=size, dpi=_DPI, layout="constrained")
         FigureCanvasAgg(mfig)
         ax = mfig.add_subplot()
         for i, s in enumerate(fig.series):
@@ -86,7 +95,9 @@ def _draw(fig: Figure):
                 ax.errorbar(x, y, yerr=[low, high], color=color, label=s.label, linestyle="none", marker="o",
                             markersize=4, capsize=3, elinewidth=1)
             elif s.style == "points":
-                ax.plot(x, y, color=color, label=s.label, linestyle="none", marker="o", markersize=4)
+                # hollow and on top: an exact point over a Monte Carlo point with its bar shows both
+                ax.plot(x, y, color=color, label=s.label, linestyle="none", marker="o", markersize=6,
+                        markerfacecolor="none", markeredgewidth=1.2, zorder=3)
             else:
                 ax.step(x, y, color=color, label=s.label, where="post")
         for h in fig.hlines:
@@ -94,11 +105,11 @@ def _draw(fig: Figure):
         ax.set_xscale(fig.xscale)
         ax.set_yscale(fig.yscale)
         ax.set_title(textwrap.fill(fig.title, _TITLE_WIDTH), fontsize=11)
-        ax.set_xlabel(fig.xlabel)
-        ax.set_ylabel(fig.ylabel)
+        ax.set_xlabel(textwrap.fill(fig.xlabel, _XLABEL_WIDTH))
+        ax.set_ylabel(textwrap.fill(fig.ylabel, _YLABEL_WIDTH))
         ax.grid(True, alpha=0.3)
-        if any(s.label for s in fig.series):
-            ax.legend(loc="best")
+        if labelled:  # below the axes: a legend never covers data, and constrained layout keeps it in the figure
+            mfig.legend(loc="outside lower center", ncols=ncols, frameon=False)
     return ax
 
 
