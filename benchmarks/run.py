@@ -26,6 +26,12 @@ Measures, in one run (best-of-N wall-clock timings, BLAS pinned to one thread):
 * ``enum_n20_seconds`` -- ``E[L]`` and the exact gradient (eqs. (4)-(6)) at
   ``n = 20`` by :func:`numerics.enumeration.exact_loss_and_gradient`, quadratic
   loss, one core.  Target ``< 2`` s.
+* ``enum_n26_seconds`` -- the same at ``n = 26`` (``2^26`` states) by
+  :func:`numerics.enumeration_blocks.exact_loss_and_gradient_blocks` on a
+  local Dask cluster of two single-threaded workers (started and warmed up
+  beforehand, not timed), 64 blocks; the result is asserted bit-identical to
+  a 1-worker run of ``n = 16``'s blocks (cheap) -- the reproducibility check.
+  Target ``< 30`` s.  Full mode only (``--quick`` skips it with a note).
 * ``dask_2v1_speedup`` -- a Monte Carlo job of about 20 s (6 s with
   ``--quick``) on one Dask worker process divided by the same job on two
   (both clusters started beforehand and warmed up, not timed; runs
@@ -79,6 +85,7 @@ TARGETS = {
     "mc_vs_loop": (">=", 50.0, "x"),
     "torch_vs_stecheck": (">=", 1.5, "x"),
     "enum_n20_seconds": ("<", 2.0, "s"),
+    "enum_n26_seconds": ("<", 30.0, "s"),
     "dask_2v1_speedup": (">=", 1.7, "x"),
 }
 
@@ -305,6 +312,22 @@ def bench_enum(repeats: int) -> dict[str, float]:
     return {"enum_n20_seconds": min(times), "spread": spread(times)}
 
 
+def bench_enum_blocks(n: int, repeats: int) -> dict[str, Any]:
+    from stecheck.numerics.enumeration_blocks import exact_loss_and_gradient_blocks
+
+    loss, a = layer_problem(n)
+    small_loss, small_a = layer_problem(16)
+    with local_client(2) as two, local_client(1) as one:
+        check = [exact_loss_and_gradient_blocks(small_loss, small_a, "logistic", chunk_bits=10, client=c)
+                 for c in (one, two)]
+        identical = (check[0][0] == check[1][0]) and np.array_equal(check[0][1].value, check[1][1].value)
+        if not identical:
+            raise AssertionError("block enumeration differs between 1 and 2 workers; reproducibility is broken")
+        t, out = best_of(lambda: exact_loss_and_gradient_blocks(loss, a, "logistic", client=two), repeats)
+    return {"n": n, "enum_n26_seconds": t, "identical_1_vs_2_workers": identical,
+            "value": out[0].value, "error_bound": out[0].error_bound}
+
+
 def bench_dask(target_seconds: float, repeats: int) -> dict[str, Any]:
     loss, a = layer_problem(N_LAYER)
     sampler = EstimatorSampler("st", loss, a, "logistic")
@@ -363,6 +386,13 @@ def section_enum(quick: bool, repeats: int, context: dict[str, Any]):
     return {"enum_n20_seconds": enum["enum_n20_seconds"]}, {"enum": enum}, {"enum_n20_seconds": enum["spread"]}
 
 
+def section_enum26(quick: bool, repeats: int, context: dict[str, Any]):
+    if quick:
+        return {}, {"enum26": {"skipped": "enum_n26_seconds runs in full mode only (drop --quick)"}}, {}
+    enum = bench_enum_blocks(26, 1)
+    return {"enum_n26_seconds": enum["enum_n26_seconds"]}, {"enum26": enum}, {}
+
+
 def section_dask(quick: bool, repeats: int, context: dict[str, Any]):
     dask = bench_dask(6.0 if quick else 20.0, 2 if quick else 3)
     return {"dask_2v1_speedup": dask["dask_2v1_speedup"]}, {"dask": dask}, {"dask_2v1_speedup": dask["spread"]}
@@ -374,6 +404,7 @@ SECTIONS = [
     ("loop", section_loop),
     ("torch", section_torch),
     ("enum", section_enum),
+    ("enum26", section_enum26),
     ("dask", section_dask),
 ]
 
@@ -498,7 +529,7 @@ def print_table(result: dict[str, Any]) -> None:
         table.add_column(col)
     for name, (_, _, unit) in TARGETS.items():
         if name not in result:
-            reason = next((v for v in result.get("skipped", {}).values() if name.split("_")[0] in v), "not run")
+            reason = next((v for v in result.get("skipped", {}).values() if name in v), "not run")
             table.add_row(name, "-", "-", result["targets"][name], f"skipped ({reason})")
             continue
         ok = result["passed"][name]
