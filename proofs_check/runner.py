@@ -163,18 +163,12 @@ def configured_scheduler() -> str | None:
 
 def cluster_size(client) -> dict[str, int]:
     """``{"workers": N, "threads": T}`` of the cluster behind ``client`` (``T`` summed over workers)."""
-    workers = client.scheduler_info(n_workers=-1).get("workers", {}) if _takes_n_workers(client) else \
-        client.scheduler_info().get("workers", {})
-    return {"workers": len(workers), "threads": int(sum(int(w.get("nthreads", 0)) for w in workers.values()))}
-
-
-def _takes_n_workers(client) -> bool:
-    import inspect
-
     try:
-        return "n_workers" in inspect.signature(client.scheduler_info).parameters
-    except (TypeError, ValueError):  # pragma: no cover
-        return False
+        info = client.scheduler_info(n_workers=-1)  # newer distributed lists only 5 workers by default
+    except TypeError:  # pragma: no cover - older distributed: every worker is listed
+        info = client.scheduler_info()
+    workers = info.get("workers", {})
+    return {"workers": len(workers), "threads": int(sum(int(w.get("nthreads", 0)) for w in workers.values()))}
 
 
 def _check_client(client) -> None:
