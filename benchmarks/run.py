@@ -533,7 +533,8 @@ def print_table(result: dict[str, Any]) -> None:
             table.add_row(name, "-", "-", result["targets"][name], f"skipped ({reason})")
             continue
         ok = result["passed"][name]
-        table.add_row(name, f"{result[name]:.3g}{unit}", f"+-{result['spread'].get(name, 0.0):.0%}",
+        sp = result["spread"].get(name)
+        table.add_row(name, f"{result[name]:.3g}{unit}", "-" if sp is None else f"+-{sp:.0%}",
                       result["targets"][name], "[green]pass[/]" if ok else "[red]MISS[/]")
     console = Console()
     console.print(table)
