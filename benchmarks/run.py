@@ -1,33 +1,53 @@
 """Performance benchmarks of the numerical engine, with targets.
 
-    python benchmarks/run.py [--quick] [--json FILE] [--strict]
+    python benchmarks/run.py [--quick] [--json FILE] [--strict] [--compare OLD.json] [--only KEY ...]
 
 Measures, in one run (best-of-N wall-clock timings, BLAS pinned to one thread):
 
-* ``mc_vs_rng``        -- Monte Carlo of the ST estimator (Alg. 1) on a
+* ``mc_vs_floor``      -- Monte Carlo of the ST estimator (Alg. 1) on a
   factorised layer, ``n = 64``, quadratic loss ``||Wx - y||^2`` with
   ``W (64, 64)``, through :func:`numerics.montecarlo.monte_carlo_mean`
   (sampling, estimator, validation, chunk moments and merge), divided by the
-  time numpy needs to draw the same number ``N x 64`` of logistic variates.
-  Target ``<= 3``.
+  *floor*: the work no implementation can avoid, done by numpy alone on the
+  same chunks -- drawing the ``N x 64`` logistic variates, the sign, the
+  forward product ``W x - y`` and the backward product ``(W x - y) W`` (two
+  GEMMs per chunk).  Target ``<= 1.2``.
 * ``mc_vs_loop``       -- the same estimator written as a straightforward
   per-sample Python loop (plain Python floats and lists, Welford accumulation:
   what one writes without numpy), time per sample, divided by the engine's
   time per sample.  Target ``>= 50``.  ``details.loop.mc_vs_numpy_loop``
   also reports the stronger baseline of a per-sample loop of numpy vector
   operations (no target).
+* ``torch_vs_stecheck`` -- the peer a user would write instead: the same
+  estimator in PyTorch eager mode with autograd (``x = hard + soft -
+  soft.detach()``, float64, one thread, per-sample gradients of a batch, mean
+  and variance), divided by the engine.  Target ``>= 1.5``.  Skipped with a
+  note when torch is not installed.
 * ``enum_n20_seconds`` -- ``E[L]`` and the exact gradient (eqs. (4)-(6)) at
   ``n = 20`` by :func:`numerics.enumeration.exact_loss_and_gradient`, quadratic
   loss, one core.  Target ``< 2`` s.
+* ``enum_n26_seconds`` -- the same at ``n = 26`` (``2^26`` states) by
+  :func:`numerics.enumeration_blocks.exact_loss_and_gradient_blocks` on a
+  local Dask cluster of two single-threaded workers (started and warmed up
+  beforehand, not timed), 64 blocks; the result is asserted bit-identical to
+  a 1-worker run of ``n = 16``'s blocks (cheap) -- the reproducibility check.
+  Target ``< 30`` s.  Full mode only (``--quick`` skips it with a note).
 * ``dask_2v1_speedup`` -- a Monte Carlo job of about 20 s (6 s with
   ``--quick``) on one Dask worker process divided by the same job on two
   (both clusters started beforehand and warmed up, not timed; runs
   alternate); the two results are asserted bit-identical.  Target ``>= 1.7`` (needs two otherwise idle cores).
 
 Timings are wall clock, best of N, with the contenders of a ratio run in
-alternation; on a shared machine they still move with the load: the JSON
-records the load average before and after, so a missed target on a busy
-machine can be told apart from a slow engine.
+alternation; on a shared machine they still move with the load.  Every result
+records, asv-style, the machine (host, CPU model, cores), the load average
+before and after, and the commit it measured, plus each key's run-to-run
+*spread* (the relative half-range of its per-round values), so ``--compare
+OLD.json`` can tell a change from noise: a key changed when ``|new/old - 1|``
+exceeds twice the larger spread of the two runs (and 5 %).
+
+Adding a benchmark: write a function ``section(quick, repeats, context) ->
+(values, details, spreads)`` and add one entry to :data:`SECTIONS` and its
+keys to :data:`TARGETS`; nothing else changes.
 """
 
 from __future__ import annotations
@@ -59,11 +79,13 @@ from stecheck.numerics.montecarlo import monte_carlo_mean  # noqa: E402
 from stecheck.numerics.noise import get_noise  # noqa: E402
 from stecheck.numerics.seeding import make_rng, task_seed  # noqa: E402
 
-#: name -> (comparison, threshold, unit)
+#: name -> (comparison, threshold, unit).  One entry per key; keep one key per line so additions merge.
 TARGETS = {
-    "mc_vs_rng": ("<=", 3.0, "x"),
+    "mc_vs_floor": ("<=", 1.2, "x"),
     "mc_vs_loop": (">=", 50.0, "x"),
+    "torch_vs_stecheck": (">=", 1.5, "x"),
     "enum_n20_seconds": ("<", 2.0, "s"),
+    "enum_n26_seconds": ("<", 30.0, "s"),
     "dask_2v1_speedup": (">=", 1.7, "x"),
 }
 
@@ -81,20 +103,41 @@ def best_of(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
     return best, out
 
 
+#: Per-round times of the last :func:`paired_best` call, for the spreads (name -> list of seconds).
+_ROUNDS: dict[str, list[float]] = {}
+
+
 def paired_best(fns: dict[str, Callable[[], Any]], repeats: int) -> tuple[dict[str, float], dict[str, Any]]:
     """Best-of-``repeats`` times of several functions, run in alternation.
 
     On a shared machine the load drifts during a run; alternating the
-    contenders makes each ratio compare like with like.
+    contenders makes each ratio compare like with like.  The per-round times
+    are kept in ``_ROUNDS`` for :func:`ratio_spread`.
     """
     best = {k: float("inf") for k in fns}
     out: dict[str, Any] = {}
+    _ROUNDS.clear()
     for _ in range(repeats):
         for k, fn in fns.items():
             t = time.perf_counter()
             out[k] = fn()
-            best[k] = min(best[k], time.perf_counter() - t)
+            dt = time.perf_counter() - t
+            _ROUNDS.setdefault(k, []).append(dt)
+            best[k] = min(best[k], dt)
     return best, out
+
+
+def spread(values: list[float]) -> float:
+    """Relative half-range ``(max - min) / (2 median)`` of repeated measurements (0 for fewer than 2)."""
+    if len(values) < 2:
+        return 0.0
+    med = float(np.median(values))
+    return float((max(values) - min(values)) / (2 * med)) if med > 0 else 0.0
+
+
+def ratio_spread(num: str, den: str) -> float:
+    """Spread of the per-round ratios ``num / den`` of the last :func:`paired_best` call."""
+    return spread([a / b for a, b in zip(_ROUNDS.get(num, []), _ROUNDS.get(den, []))])
 
 
 def layer_problem(n: int, seed: int = 0):
@@ -106,6 +149,26 @@ def layer_problem(n: int, seed: int = 0):
     return L.Quadratic(W, y), a
 
 
+def numpy_floor(sampler: EstimatorSampler, n_samples: int, chunk: int, rng: np.random.Generator) -> np.ndarray:
+    """The unavoidable numpy work of the ST Monte Carlo, on the engine's chunks: variates, sign, two products.
+
+    Per chunk of ``m`` samples: ``z ~ logistic(0, 1/2)`` (``m x n``), ``x = sign(a - z)`` as ``+-1``,
+    ``r = x W^T - y`` and ``g = (r W) * 2 (2 F'(a))`` -- what any implementation of the estimator
+    must compute.  Returns the last chunk's gradients (so nothing is optimised away).
+    """
+    loss, a = sampler.loss, sampler.a
+    W, y = loss.W, loss.y
+    scale = 4.0 * get_noise("logistic").pdf(a)
+    g = None
+    for start in range(0, n_samples, chunk):
+        m = min(chunk, n_samples - start)
+        z = rng.logistic(0.0, 0.5, size=(m, a.size))
+        x = (a >= z) * 2.0 - 1.0
+        r = x @ W.T - y
+        g = (r @ W) * scale
+    return g
+
+
 def bench_mc(n_samples: int, repeats: int) -> dict[str, float]:
     loss, a = layer_problem(N_LAYER)
     sampler = EstimatorSampler("st", loss, a, "logistic")
@@ -113,9 +176,71 @@ def bench_mc(n_samples: int, repeats: int) -> dict[str, float]:
     rng = make_rng(seed)
     t, _ = paired_best({
         "mc": lambda: monte_carlo_mean(sampler, n_samples, seed, chunk_size=MC_CHUNK),
-        "rng": lambda: rng.logistic(0.0, 0.5, size=(n_samples, N_LAYER)),
+        "floor": lambda: numpy_floor(sampler, n_samples, MC_CHUNK, rng),
     }, repeats)
-    return {"samples": n_samples, "mc_seconds": t["mc"], "rng_seconds": t["rng"], "mc_vs_rng": t["mc"] / t["rng"]}
+    return {"samples": n_samples, "mc_seconds": t["mc"], "floor_seconds": t["floor"],
+            "mc_vs_floor": t["mc"] / t["floor"], "spread": ratio_spread("mc", "floor")}
+
+
+def torch_st(W, y, a, n_samples: int, chunk: int, seed: int = 0):
+    """The ST estimator as a PyTorch user writes it: ``x = hard + soft - soft.detach()``, autograd, float64.
+
+    ``soft = 2 F(a) - 1`` (its derivative is Alg. 1's ``2 F'(a)``); per-sample gradients come from a
+    batch of rows of ``a`` that each require grad; mean and variance of the chunk gradients are
+    accumulated with Welford's update over chunks (Chan et al.).
+    """
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    Wt, yt, at = (torch.as_tensor(v, dtype=torch.float64) for v in (W, y, a))
+    mean = torch.zeros_like(at)
+    m2 = torch.zeros_like(at)
+    count = 0
+    for start in range(0, n_samples, chunk):
+        m = min(chunk, n_samples - start)
+        A = at.expand(m, -1).clone().requires_grad_(True)
+        u = torch.rand(m, at.numel(), generator=gen, dtype=torch.float64).clamp_(1e-300, 1.0)
+        z = 0.5 * torch.log(u / (1.0 - u))  # logistic(0, 1/2)
+        hard = torch.where(A.detach() >= z, 1.0, -1.0)
+        soft = 2.0 * torch.sigmoid(2.0 * A) - 1.0
+        x = hard + soft - soft.detach()
+        loss = ((x @ Wt.T - yt) ** 2).sum()
+        (g,) = torch.autograd.grad(loss, A)
+        bm, bv = g.mean(0), g.var(0, unbiased=False) * m
+        delta = bm - mean
+        total = count + m
+        mean = mean + delta * (m / total)
+        m2 = m2 + bv + delta ** 2 * (count * m / total)
+        count = total
+    return mean, m2 / (count - 1)
+
+
+def bench_torch(n_samples: int, repeats: int) -> dict[str, Any]:
+    try:
+        import torch
+    except ImportError:
+        return {"skipped": "torch is not installed (pip install torch); torch_vs_stecheck not measured"}
+    torch.set_num_threads(1)
+    loss, a = layer_problem(N_LAYER)
+    sampler = EstimatorSampler("st", loss, a, "logistic")
+    seed = task_seed(0, "benchmark/mc")
+    t, out = paired_best({
+        "torch": lambda: torch_st(loss.W, loss.y, a, n_samples, MC_CHUNK),
+        "mc": lambda: monte_carlo_mean(sampler, n_samples, seed, chunk_size=MC_CHUNK),
+    }, repeats)
+    # The two estimate the same mean from independent streams: the peer must agree with the engine
+    # within the engine's interval width (its half-width bounds each side's error at the engine's
+    # confidence), or it is not the same estimator and the ratio means nothing.
+    diff = np.abs(out["torch"][0].numpy() - out["mc"].mean)
+    width = out["mc"].high - out["mc"].low
+    agrees = bool(np.all(diff <= width))
+    if not agrees:
+        raise AssertionError(f"the torch peer's mean differs from stecheck's by up to {float(np.max(diff)):.3g} "
+                             f"(interval widths {float(np.min(width)):.3g}..): not the same estimator")
+    return {"samples": n_samples, "torch": torch.__version__, "torch_seconds": t["torch"], "mc_seconds": t["mc"],
+            "torch_vs_stecheck": t["torch"] / t["mc"], "spread": ratio_spread("torch", "mc"),
+            "max_mean_difference": float(np.max(diff)), "min_interval_width": float(np.min(width)),
+            "same_estimator": agrees}
 
 
 def python_loop_st(loss: L.Quadratic, a: np.ndarray, n_samples: int, seed: int = 0):
@@ -171,18 +296,36 @@ def numpy_loop_st(loss: L.Quadratic, a: np.ndarray, n_samples: int, rng: np.rand
 def bench_loop(n_loop: int, mc_per_sample: float, repeats: int) -> dict[str, float]:
     loss, a = layer_problem(N_LAYER)
     rng = make_rng(task_seed(0, "benchmark/loop"))
-    t_py, _ = best_of(lambda: python_loop_st(loss, a, n_loop), repeats)
-    t_np, _ = best_of(lambda: numpy_loop_st(loss, a, 10 * n_loop, rng), repeats)
-    per_py, per_np = t_py / n_loop, t_np / (10 * n_loop)
+    t, _ = paired_best({"python": lambda: python_loop_st(loss, a, n_loop),
+                        "numpy": lambda: numpy_loop_st(loss, a, 10 * n_loop, rng)}, repeats)
+    per_py, per_np = t["python"] / n_loop, t["numpy"] / (10 * n_loop)
     return {"python_loop_samples": n_loop, "python_loop_seconds_per_sample": per_py,
             "numpy_loop_seconds_per_sample": per_np, "mc_seconds_per_sample": mc_per_sample,
-            "mc_vs_loop": per_py / mc_per_sample, "mc_vs_numpy_loop": per_np / mc_per_sample}
+            "mc_vs_loop": per_py / mc_per_sample, "mc_vs_numpy_loop": per_np / mc_per_sample,
+            "spread": spread(_ROUNDS["python"])}  # the engine's own spread is in mc_vs_floor's
 
 
 def bench_enum(repeats: int) -> dict[str, float]:
     loss, a = layer_problem(20)
-    t, _ = best_of(lambda: exact_loss_and_gradient(loss, a, "logistic"), repeats)
-    return {"enum_n20_seconds": t}
+    _, _ = paired_best({"enum": lambda: exact_loss_and_gradient(loss, a, "logistic")}, repeats)
+    times = list(_ROUNDS["enum"])
+    return {"enum_n20_seconds": min(times), "spread": spread(times)}
+
+
+def bench_enum_blocks(n: int, repeats: int) -> dict[str, Any]:
+    from stecheck.numerics.enumeration_blocks import exact_loss_and_gradient_blocks
+
+    loss, a = layer_problem(n)
+    small_loss, small_a = layer_problem(16)
+    with local_client(2) as two, local_client(1) as one:
+        check = [exact_loss_and_gradient_blocks(small_loss, small_a, "logistic", chunk_bits=10, client=c)
+                 for c in (one, two)]
+        identical = (check[0][0] == check[1][0]) and np.array_equal(check[0][1].value, check[1][1].value)
+        if not identical:
+            raise AssertionError("block enumeration differs between 1 and 2 workers; reproducibility is broken")
+        t, out = best_of(lambda: exact_loss_and_gradient_blocks(loss, a, "logistic", client=two), repeats)
+    return {"n": n, "enum_n26_seconds": t, "identical_1_vs_2_workers": identical,
+            "value": out[0].value, "error_bound": out[0].error_bound}
 
 
 def bench_dask(target_seconds: float, repeats: int) -> dict[str, Any]:
@@ -207,7 +350,7 @@ def bench_dask(target_seconds: float, repeats: int) -> dict[str, Any]:
     if not identical:
         raise AssertionError("1-worker and 2-worker Dask runs differ; reproducibility is broken")
     return {"samples": n_samples, "chunks": n_chunks, "seconds_1_worker": times[1], "seconds_2_workers": times[2],
-            "identical": identical, "dask_2v1_speedup": times[1] / times[2]}
+            "identical": identical, "dask_2v1_speedup": times[1] / times[2], "spread": ratio_spread(1, 2)}
 
 
 def passed(name: str, value: float) -> bool:
@@ -215,28 +358,166 @@ def passed(name: str, value: float) -> bool:
     return {"<=": value <= threshold, ">=": value >= threshold, "<": value < threshold}[op]
 
 
-def run(quick: bool) -> dict[str, Any]:
+# ---------------------------------------------------------------------------- sections
+# A section measures one or more keys: section(quick, repeats, context) -> (values, details, spreads).
+# ``context`` carries results earlier sections share (the engine's time per sample).
+
+
+def section_mc(quick: bool, repeats: int, context: dict[str, Any]):
+    mc = bench_mc(100_000 if quick else 400_000, repeats)
+    context["mc_seconds_per_sample"] = mc["mc_seconds"] / mc["samples"]
+    return {"mc_vs_floor": mc["mc_vs_floor"]}, {"mc": mc}, {"mc_vs_floor": mc["spread"]}
+
+
+def section_loop(quick: bool, repeats: int, context: dict[str, Any]):
+    loop = bench_loop(300 if quick else 1_000, context["mc_seconds_per_sample"], repeats)
+    return {"mc_vs_loop": loop["mc_vs_loop"]}, {"loop": loop}, {"mc_vs_loop": loop["spread"]}
+
+
+def section_torch(quick: bool, repeats: int, context: dict[str, Any]):
+    peer = bench_torch(50_000 if quick else 200_000, repeats)
+    if "skipped" in peer:
+        return {}, {"torch": peer}, {}
+    return {"torch_vs_stecheck": peer["torch_vs_stecheck"]}, {"torch": peer}, {"torch_vs_stecheck": peer["spread"]}
+
+
+def section_enum(quick: bool, repeats: int, context: dict[str, Any]):
+    enum = bench_enum(repeats)
+    return {"enum_n20_seconds": enum["enum_n20_seconds"]}, {"enum": enum}, {"enum_n20_seconds": enum["spread"]}
+
+
+def section_enum26(quick: bool, repeats: int, context: dict[str, Any]):
+    if quick:
+        return {}, {"enum26": {"skipped": "enum_n26_seconds runs in full mode only (drop --quick)"}}, {}
+    enum = bench_enum_blocks(26, 1)
+    return {"enum_n26_seconds": enum["enum_n26_seconds"]}, {"enum26": enum}, {}
+
+
+def section_dask(quick: bool, repeats: int, context: dict[str, Any]):
+    dask = bench_dask(6.0 if quick else 20.0, 2 if quick else 3)
+    return {"dask_2v1_speedup": dask["dask_2v1_speedup"]}, {"dask": dask}, {"dask_2v1_speedup": dask["spread"]}
+
+
+#: (name, section) in the order they run; ``--only NAME`` selects some.  One entry per line.
+SECTIONS = [
+    ("mc", section_mc),
+    ("loop", section_loop),
+    ("torch", section_torch),
+    ("enum", section_enum),
+    ("enum26", section_enum26),
+    ("dask", section_dask),
+]
+
+
+def passed(name: str, value: float) -> bool:
+    op, threshold, _ = TARGETS[name]
+    return {"<=": value <= threshold, ">=": value >= threshold, "<": value < threshold}[op]
+
+
+def _git(*args: str) -> str | None:
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", *args], cwd=Path(__file__).resolve().parent, capture_output=True, text=True,
+                             timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> dict[str, Any]:
+    """asv-style machine and code identity: host, CPU, cores, OS, Python, numpy, commit."""
+    commit = _git("rev-parse", "HEAD")
+    dirty = _git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "host": platform.node(), "cpu": _cpu_model(), "machine": platform.machine(),
+        "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "os": platform.platform(), "python": platform.python_version(), "numpy": np.__version__,
+        "commit": commit, "commit_dirty": None if dirty is None else bool(dirty),
+        "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
+    }
+
+
+def run(quick: bool, only: list[str] | None = None) -> dict[str, Any]:
     repeats = 3 if quick else 5
     load_before = os.getloadavg()
-    mc = bench_mc(100_000 if quick else 400_000, repeats)
-    loop = bench_loop(300 if quick else 1_000, mc["mc_seconds"] / mc["samples"], repeats)
-    enum = bench_enum(repeats)
-    dask = bench_dask(6.0 if quick else 20.0, 2 if quick else 3)
-    ratios = {"mc_vs_rng": mc["mc_vs_rng"], "mc_vs_loop": loop["mc_vs_loop"],
-              "enum_n20_seconds": enum["enum_n20_seconds"], "dask_2v1_speedup": dask["dask_2v1_speedup"]}
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    values: dict[str, float] = {}
+    details: dict[str, Any] = {}
+    spreads: dict[str, float] = {}
+    context: dict[str, Any] = {}
+    names = [n for n, _ in SECTIONS]
+    unknown = sorted(set(only or []) - set(names))
+    if unknown:
+        raise SystemExit(f"run.py: unknown section(s) {', '.join(unknown)}; valid: {', '.join(names)}")
+    for name, section in SECTIONS:
+        if only and name not in only and not (name == "mc" and "loop" in only):  # loop needs mc's time
+            continue
+        v, d, sp = section(quick, repeats, context)
+        values.update(v)
+        details.update(d)
+        spreads.update(sp)
+    skipped = {k: d["skipped"] for k, d in details.items() if isinstance(d, dict) and "skipped" in d}
     return {
-        **ratios,
-        "passed": {k: passed(k, v) for k, v in ratios.items()},
+        **values,
+        "passed": {k: passed(k, v) for k, v in values.items()},
         "targets": {k: f"{op} {th:g}{unit}" for k, (op, th, unit) in TARGETS.items()},
-        "details": {"mc": mc, "loop": loop, "enum": enum, "dask": dask},
+        "spread": spreads,
+        "skipped": skipped,
+        "details": details,
         "mode": "quick" if quick else "full",
+        "started_at": started,
         "environment": {
-            "python": platform.python_version(), "numpy": np.__version__, "machine": platform.machine(),
-            "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+            **machine(),
             "loadavg_before": list(load_before), "loadavg_after": list(os.getloadavg()),
-            "blas_threads": os.environ["OPENBLAS_NUM_THREADS"],
         },
     }
+
+
+def compare(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per key measured in both runs: change, the larger spread, and whether it exceeds the noise.
+
+    A key *changed* when ``|new / old - 1| > max(2 * spread_old, 2 * spread_new, 0.05)``; ``better``
+    says whether the change moves towards the target.
+    """
+    rows = []
+    for key, (op, _, _) in TARGETS.items():
+        if not isinstance(old.get(key), (int, float)) or not isinstance(new.get(key), (int, float)):
+            continue
+        o, n = float(old[key]), float(new[key])
+        change = n / o - 1 if o else float("inf")
+        noise = max(2 * old.get("spread", {}).get(key, 0.0), 2 * new.get("spread", {}).get(key, 0.0), 0.05)
+        rows.append({"key": key, "old": o, "new": n, "change": change, "noise": noise,
+                     "changed": abs(change) > noise, "better": (change < 0) if op in ("<", "<=") else (change > 0)})
+    return rows
+
+
+def print_compare(rows: list[dict[str, Any]], old: dict[str, Any], new: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    def ident(r):
+        env = r.get("environment", {})
+        return f"{str(env.get('commit') or '?')[:10]} on {env.get('host', '?')}, load {env.get('loadavg_before', ['?'])[0]}"
+
+    table = Table(title=f"change: {ident(old)} -> {ident(new)}")
+    for col in ("measure", "old", "new", "change", "noise", "verdict"):
+        table.add_column(col)
+    for r in rows:
+        verdict = ("[green]better[/]" if r["better"] else "[red]worse[/]") if r["changed"] else "within noise"
+        table.add_row(r["key"], f"{r['old']:.3g}", f"{r['new']:.3g}", f"{r['change']:+.1%}", f"+-{r['noise']:.0%}",
+                      verdict)
+    Console().print(table)
 
 
 def print_table(result: dict[str, Any]) -> None:
@@ -244,26 +525,23 @@ def print_table(result: dict[str, Any]) -> None:
     from rich.table import Table
 
     table = Table(title=f"stecheck benchmarks ({result['mode']})")
-    for col in ("measure", "value", "target", "status"):
+    for col in ("measure", "value", "spread", "target", "status"):
         table.add_column(col)
     for name, (_, _, unit) in TARGETS.items():
+        if name not in result:
+            reason = next((v for v in result.get("skipped", {}).values() if name in v), "not run")
+            table.add_row(name, "-", "-", result["targets"][name], f"skipped ({reason})")
+            continue
         ok = result["passed"][name]
-        table.add_row(name, f"{result[name]:.3g}{unit}", result["targets"][name],
-                      "[green]pass[/]" if ok else "[red]MISS[/]")
+        sp = result["spread"].get(name)
+        table.add_row(name, f"{result[name]:.3g}{unit}", "-" if sp is None else f"+-{sp:.0%}",
+                      result["targets"][name], "[green]pass[/]" if ok else "[red]MISS[/]")
     console = Console()
     console.print(table)
-    d = result["details"]
-    console.print(
-        f"MC: {d['mc']['samples']} samples in {d['mc']['mc_seconds']:.3f} s, rng {d['mc']['rng_seconds']:.3f} s; "
-        f"Python loop {d['loop']['python_loop_seconds_per_sample'] * 1e6:.0f} us/sample, numpy loop "
-        f"{d['loop']['numpy_loop_seconds_per_sample'] * 1e6:.1f} us/sample (x{d['loop']['mc_vs_numpy_loop']:.1f}), "
-        f"{d['loop']['mc_seconds_per_sample'] * 1e6:.2f} us (engine); "
-        f"Dask {d['dask']['chunks']} chunks: {d['dask']['seconds_1_worker']:.2f} s (1) / "
-        f"{d['dask']['seconds_2_workers']:.2f} s (2), identical={d['dask']['identical']}; "
-        f"load average {result['environment']['loadavg_before'][0]:.1f} -> "
-        f"{result['environment']['loadavg_after'][0]:.1f} on {result['environment']['cpus']} cpus",
-        highlight=False,
-    )
+    env = result["environment"]
+    console.print(f"{env['host']} ({env['cpu']}, {env['cpus']} cpus), commit {str(env['commit'])[:10]}"
+                  f"{' (dirty)' if env['commit_dirty'] else ''}, load average {env['loadavg_before'][0]:.1f} -> "
+                  f"{env['loadavg_after'][0]:.1f}", highlight=False)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -271,9 +549,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller problems (about a minute in all)")
     parser.add_argument("--json", metavar="FILE", help="write the measurements as JSON to FILE")
     parser.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
+    parser.add_argument("--compare", metavar="OLD.json", help="show the changes from an earlier --json result that "
+                                                                  "exceed the run-to-run spread")
+    parser.add_argument("--only", nargs="+", metavar="SECTION", help=f"run only these sections "
+                                                                     f"({', '.join(n for n, _ in SECTIONS)})")
     args = parser.parse_args(argv)
-    result = run(args.quick)
+    old = None
+    if args.compare:
+        try:
+            old = json.loads(Path(args.compare).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            print(f"run.py: cannot read --compare file {args.compare}: {exc}", file=sys.stderr)
+            return 2
+    result = run(args.quick, args.only)
     print_table(result)
+    if old is not None:
+        print_compare(compare(old, result), old, result)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")

@@ -397,6 +397,12 @@ class ClaimResult:
                 out.append(Finding(m.refutation_category, f"the literal check `{m.name}` is refuted", m.name))
         return out
 
+    def _repr_html_(self) -> str:
+        """Jupyter: verdicts, reason, findings, parts and methods with their scopes."""
+        from .report.notebook import claim_html
+
+        return claim_html(self)
+
     def finding_counts(self) -> dict[str, int]:
         counts = {c.value: 0 for c in Category}
         for f in self.findings:

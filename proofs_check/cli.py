@@ -184,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .battery.cli_cmd import add_check_estimator_parser
 
     add_check_estimator_parser(sub)
+    _add_output_options(parser, sub)
     return parser
 
 
@@ -263,6 +264,9 @@ def _write_json_atomic(path: Path, data: object) -> None:
 def _cmd_list(args, console: Console) -> int:
     from .registry import default_registry
 
+    if args.json:
+        return _print_json(_claims_json(default_registry()))
+
     table = Table(title="stecheck claims")
     for col in ("id", "title", "tiers", "methods", "source"):
         table.add_column(col)
@@ -286,13 +290,15 @@ def _cmd_run(args, console: Console) -> int:
     out_dir = check_writable(args.out)
 
     n_tasks = sum(len(c.methods_for(args.tier)) for c in claims)
+    plain = _PlainProgress(n_tasks, enabled=not args.quiet and not console.is_terminal)  # logs: a line every few s
     with Progress(
         TextColumn("[bold]checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("{task.description}"), console=console, disable=args.quiet, transient=True,
-    ) as bar:
+        TextColumn("{task.description}"), console=console, disable=args.quiet or plain.enabled, transient=True,
+    ) as bar, plain:
         task = bar.add_task("", total=n_tasks)
 
         def progress(event, result):
+            plain.event(event, result)
             if event == "done":
                 bar.update(task, advance=1, description=f"{result.name}: {result.verdict}")
 
@@ -339,6 +345,8 @@ def _cmd_show(args, console: Console) -> int:
     from .report import load_report
 
     claim = default_registry().get(args.id)
+    if args.json:
+        return _print_json(_show_json(claim, Path(args.out) / "report.json"))
     console.rule(f"[bold]{claim.id}[/]: {claim.title}")
     console.print(f"[bold]source[/]: {claim.source}")
     console.print(f"[bold]statement as printed[/]: {claim.statement_printed}")
@@ -388,6 +396,8 @@ def _cmd_show(args, console: Console) -> int:
 def _cmd_report(args, console: Console) -> int:
     from .report import check_writable, load_report, write_reports
 
+    if args.latex:
+        return _report_latex(args)
     run = load_report(Path(args.json))
     # beside the JSON as named (DIR/report.json is a link into DIR/.stecheck/: do not resolve it)
     out_dir = check_writable(args.out if args.out else Path(args.json).absolute().parent)
@@ -413,7 +423,7 @@ def _cmd_derive(args, console: Console) -> int:
 
     from stecheck.theory import rendered_cache  # sympy-free: a warm call never imports sympy
 
-    fmt = "json" if args.json else f"text-{console.width}"
+    fmt = "json" if args.json else "latex" if args.latex else f"text-{console.width}"
     key_args = {"expr": args.expr}
     text = rendered_cache.load(args.name, key_args, fmt)
     if text is None:
@@ -436,6 +446,10 @@ def _render_derivation(args, width: int) -> str:
     result = derivations.derive(args.name, **kwargs)
     if args.json:
         return json.dumps(derivations.to_json(result), indent=2) + "\n"
+    if args.latex:
+        from stecheck.theory.result import to_latex
+
+        return to_latex(result)
     out = Console(file=io.StringIO(), width=width, record=True)
     out.rule(f"[bold]{result.name}[/]")
     out.print(f"[bold]reproduces[/]: {result.equation}")
@@ -463,6 +477,156 @@ def _cmd_check_estimator(args, console: Console) -> int:
     return cmd_check_estimator(args, console)
 
 
+# ---------------------------------------------------------------------------- machine-readable and LaTeX output
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("stecheck")
+    except PackageNotFoundError:  # pragma: no cover - uninstalled tree
+        return "0+unknown"
+
+
+def _add_output_options(parser: argparse.ArgumentParser, sub) -> None:
+    """``--version``, ``list --json``, ``show --json``, ``report --latex``, ``derive --latex``."""
+    parser.add_argument("--version", action="version", version=f"stecheck {_version()}")
+    sub.choices["list"].add_argument("--json", action="store_true",
+                                     help="machine-readable: one JSON object per claim (id, paper, methods, scopes)")
+    sub.choices["show"].add_argument("--json", action="store_true",
+                                     help="machine-readable: the claim's definition and its last result")
+    sub.choices["report"].add_argument("--latex", action="store_true",
+                                       help="print the verdict table (booktabs) and the findings as a LaTeX "
+                                            "fragment to stdout instead of re-rendering the reports")
+    sub.choices["derive"].add_argument("--latex", action="store_true", help="print the derived expressions as LaTeX")
+
+
+def _print_json(data: object) -> int:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    return EXIT_OK
+
+
+def _method_json(m) -> dict:
+    return {"name": m.name, "kind": m.kind.value, "part": m.part, "role": m.role, "reading": m.reading,
+            "category": None if m.category is None else m.category.value,
+            "scope": {"covers": m.scope.covers, "complete": m.scope.complete},
+            "tiers": [t.value for t in m.tiers], "description": m.description}
+
+
+def _claim_json(c) -> dict:
+    return {"id": c.id, "title": c.title, "source": str(c.source), "paper": c.source.paper,
+            "statement_printed": c.statement_printed, "statement_checked": c.statement_checked,
+            "tiers": [t.value for t in c.tiers],
+            "readings": [{"id": r.id, "text": r.text} for r in c.readings],
+            "findings": [{"category": f.category.value, "text": f.text, "source": f.source} for f in c.findings],
+            "methods": [_method_json(m) for m in c.methods]}
+
+
+def _claims_json(registry) -> dict:
+    return {"tool": "stecheck", "version": _version(), "claims": [_claim_json(c) for c in registry]}
+
+
+def _show_json(claim, report_path: Path) -> dict:
+    """The claim's definition, and its result in the last report (``null`` if none), as report.json holds it."""
+    from .report import load_report
+    from .report.schema import _claim_to_dict
+
+    last = None
+    if report_path.exists():
+        run = load_report(report_path)
+        found = [c for c in run.claims if c.claim_id == claim.id]
+        if found:
+            fingerprints = {m.name: m.fingerprint() for m in claim.methods}
+            last = {"report": str(report_path), "started_at": run.started_at, "seed": run.seed, "tier": run.tier,
+                    "stale_methods": [m.name for m in found[0].methods if fingerprints.get(m.name) != m.fingerprint],
+                    "result": _claim_to_dict(found[0])}
+    return {"tool": "stecheck", "version": _version(), "claim": _claim_json(claim), "last_run": last}
+
+
+def _report_latex(args) -> int:
+    from .report import load_report
+    from .report.latex import render_latex
+
+    if args.out is not None:
+        raise InvalidArgument("--latex prints the LaTeX fragment to stdout and writes no files; drop --out and "
+                              "redirect the output instead (`stecheck report JSON --latex > verdicts.tex`)")
+    sys.stdout.write(render_latex(load_report(Path(args.json))))
+    return EXIT_OK
+
+
+def _check_output_flags(args) -> None:
+    """Refuse --json/--latex combinations that have no meaning (one line, exit 2)."""
+    if args.command == "derive":
+        if args.json and args.latex:
+            raise InvalidArgument("give either --json or --latex to `stecheck derive`, not both")
+        if args.latex and (args.list or not args.name):
+            raise InvalidArgument("--latex prints one derivation: give its NAME (`stecheck derive --list` lists them)")
+        if args.json and args.list:
+            raise InvalidArgument("--json prints one derivation: give its NAME without --list")
+
+
+class _PlainProgress:
+    """Progress for logs (stdout is not a terminal): one line to stderr every ``interval`` seconds.
+
+    ``STECHECK_PROGRESS_SECONDS`` sets the interval (default 5).  A line says how
+    many methods are done, the elapsed time and the last method that finished.
+    """
+
+    def __init__(self, total: int, interval: float | None = None, stream=None, *, enabled: bool = True) -> None:
+        import os
+        import threading
+
+        self.enabled = enabled
+        if interval is None:
+            try:
+                interval = float(os.environ.get("STECHECK_PROGRESS_SECONDS", "5"))
+            except ValueError:
+                raise InvalidArgument("STECHECK_PROGRESS_SECONDS must be a number of seconds, e.g. 5") from None
+        self.total, self.interval, self.stream = total, max(interval, 0.1), stream or sys.stderr
+        self.done, self.last, self.started = 0, "", False  # lines begin with the first task (cluster ready)
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._loop, name="stecheck-progress", daemon=True)
+
+    def __enter__(self) -> "_PlainProgress":
+        import time
+
+        self._t0 = time.monotonic()
+        if self.enabled:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if not self.enabled:
+            return
+        self._stop.set()
+        self._thread.join()
+        if exc[0] is None and self.started:
+            self.line()
+
+    def event(self, event: str, result) -> None:
+        self.started = True
+        if event == "done":
+            with self._lock:
+                self.done += 1
+                self.last = f"{result.name}: {result.verdict}" if result is not None else ""
+
+    def line(self) -> None:
+        import time
+
+        with self._lock:
+            done, last = self.done, self.last
+        tail = f" (last: {last})" if last else ""
+        print(f"stecheck: {done}/{self.total} methods done, {time.monotonic() - self._t0:.0f} s elapsed{tail}",
+              file=self.stream, flush=True)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            if self.started:
+                self.line()
+
+
 _COMMANDS = {"list": _cmd_list, "run": _cmd_run, "show": _cmd_show, "report": _cmd_report, "derive": _cmd_derive,
              "estimate": _cmd_estimate, "check-estimator": _cmd_check_estimator}
 
@@ -482,6 +646,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         command = args.command
+        _check_output_flags(args)
         return _COMMANDS[args.command](args, console)
     except EnvironmentFailure as exc:
         _say(f"error: {exc}")

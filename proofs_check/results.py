@@ -41,6 +41,12 @@ class RunResult:
                 out[k] += v
         return out
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the report's first screen (papers, verdict counts, one line per claim)."""
+        from .report.notebook import run_html
+
+        return run_html(self)
+
     def summary(self) -> dict[str, Any]:
         """The ``summary`` object of ``report.json``: both verdict counts and the finding counts."""
         return {"as_checked": self.counts("checked"), "as_printed": self.counts("printed"),

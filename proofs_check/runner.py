@@ -12,6 +12,16 @@ Executors:
 * ``workers=N`` (N >= 1): an embedded ``distributed.LocalCluster`` with N
   single-threaded worker processes, closed at the end of the run.
 * ``scheduler="tcp://host:8786"``: an existing Dask cluster (see the README).
+* ``client=distributed.Client(...)``: a client the caller already holds (e.g. of a
+  ``dask_jobqueue.SLURMCluster``); it is used and left open.
+
+Dask's conventions: when neither ``scheduler`` nor ``client`` is given and
+``workers`` is ``None`` (the default: "a cluster of some size"), the scheduler
+address of Dask's configuration is used if one is set -- the
+``DASK_SCHEDULER_ADDRESS`` environment variable or ``scheduler-address`` in a
+Dask YAML file (``dask.config.get("scheduler-address")``); see
+:func:`configured_scheduler`.  The run records the cluster's size (workers and
+threads) in ``environment["cluster"]``.
 
 The engine never prints: progress goes to an optional ``progress`` callback.
 """
@@ -37,7 +47,8 @@ from stecheck.errors import InvalidArgument, SchedulerLost
 from .results import RunResult
 from .verdict import Finding, Scope, Verdict
 
-__all__ = ["execute_method", "run_claims", "default_workers", "environment", "replay_command"]
+__all__ = ["execute_method", "run_claims", "default_workers", "environment", "replay_command",
+           "configured_scheduler", "cluster_size"]
 
 ProgressCallback = Callable[[str, MethodResult | None], None]
 """Called with ("start", None) once per task and ("done", result) when a task finishes."""
@@ -132,6 +143,42 @@ def _validate(seed: int, workers: int | None) -> None:
         )
 
 
+def configured_scheduler() -> str | None:
+    """The scheduler address from Dask's configuration, or ``None``.
+
+    Dask maps the environment variable ``DASK_SCHEDULER_ADDRESS`` and the key
+    ``scheduler-address`` of its YAML files (``~/.config/dask/*.yaml``,
+    ``DASK_CONFIG``) onto the same setting; an empty value counts as unset.
+    """
+    import dask
+
+    address = dask.config.get("scheduler-address", None)
+    if address is None or (isinstance(address, str) and not address.strip()):
+        return None
+    if not isinstance(address, str):
+        raise InvalidArgument(f"Dask's 'scheduler-address' setting must be an address string such as "
+                              f"tcp://host:8786, got {address!r}; fix DASK_SCHEDULER_ADDRESS or your Dask config")
+    return address.strip()
+
+
+def cluster_size(client) -> dict[str, int]:
+    """``{"workers": N, "threads": T}`` of the cluster behind ``client`` (``T`` summed over workers)."""
+    try:
+        info = client.scheduler_info(n_workers=-1)  # newer distributed lists only 5 workers by default
+    except TypeError:  # pragma: no cover - older distributed: every worker is listed
+        info = client.scheduler_info()
+    workers = info.get("workers", {})
+    return {"workers": len(workers), "threads": int(sum(int(w.get("nthreads", 0)) for w in workers.values()))}
+
+
+def _check_client(client) -> None:
+    status = getattr(client, "status", None)
+    if status in ("closed", "closing", "failed") or not hasattr(client, "submit"):
+        raise InvalidArgument(f"the distributed.Client passed to stecheck is {status or 'not a Client'}; pass an "
+                              "open Client (distributed.Client(address) or Client(cluster)), or leave client out "
+                              "to use a local cluster")
+
+
 def _in_process(tasks, seed, tier):
     for t in tasks:
         yield t, execute_method(t.claim, t.method, seed, tier)
@@ -180,14 +227,25 @@ def run_claims(
     scheduler: str | None = None,
     scheduler_timeout: float = 10.0,
     progress: ProgressCallback | None = None,
+    client=None,
 ) -> RunResult:
     """Run every method of ``claims`` that belongs to ``tier`` and collect the results.
 
-    ``workers=None`` means an embedded local cluster with :func:`default_workers`
-    processes; ``workers=0`` runs in this process.  The returned results are in
-    claim and method order whatever the completion order.
+    ``workers=None`` means the scheduler of Dask's configuration if one is set
+    (:func:`configured_scheduler`), else an embedded local cluster with
+    :func:`default_workers` processes; ``workers=0`` runs in this process.
+    ``client`` is an open ``distributed.Client`` to run on (left open).  The
+    returned results are in claim and method order whatever the completion order.
     """
     _validate(seed, workers)
+    from_config = False
+    if client is not None:
+        if scheduler is not None or workers is not None:
+            raise InvalidArgument("give one of client=, scheduler= or workers=, not several")
+        _check_client(client)
+    elif scheduler is None and workers is None:
+        scheduler = configured_scheduler()
+        from_config = scheduler is not None
     try:
         tier = Tier(tier)
     except ValueError:
@@ -197,21 +255,34 @@ def run_claims(
     started_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     notify = progress or (lambda event, result: None)
-    for _ in tasks:
-        notify("start", None)
 
     results: dict[tuple[str, str], MethodResult] = {}
+    cluster: dict[str, object] = {"workers": 0, "threads": 1, "kind": "in-process"}
     with contextlib.ExitStack() as stack:
-        if scheduler is not None:
+        kind = "client" if client is not None else "scheduler" if scheduler is not None else "local"
+        if client is not None:
             stack.enter_context(quiet_distributed_logs())  # a lost scheduler is reported in one line
-            client = stack.enter_context(contextlib.closing(connect(scheduler, timeout=scheduler_timeout)))
-            workers_label: int | str = scheduler
+            workers_label: int | str = getattr(client.scheduler, "address", None) or "client"
+        elif scheduler is not None:
+            stack.enter_context(quiet_distributed_logs())  # a lost scheduler is reported in one line
+            try:
+                client = stack.enter_context(contextlib.closing(connect(scheduler, timeout=scheduler_timeout)))
+            except InvalidArgument as exc:
+                if not from_config:
+                    raise
+                raise type(exc)(f"{exc} (the address came from DASK_SCHEDULER_ADDRESS or the 'scheduler-address' "
+                                "setting of your Dask config; unset it or pass --workers N for a local cluster)") from None
+            workers_label = scheduler
         elif workers == 0:
             client, workers_label = None, 0
         else:
             workers_label = workers if workers is not None else default_workers()
             client = stack.enter_context(local_client(workers_label))
 
+        if client is not None:
+            cluster = {**cluster_size(client), "kind": kind}
+        for _ in tasks:  # once the executor is ready: a scheduler that does not answer fails before any "start"
+            notify("start", None)
         completed = _in_process(tasks, seed, tier) if client is None else _on_cluster(client, tasks, seed, tier)
         for task, res in completed:
             results[(task.claim.id, task.method.name)] = res
@@ -229,5 +300,5 @@ def run_claims(
     ]
     return RunResult(
         claims=claim_results, seed=seed, tier=tier.value, workers=workers_label,
-        started_at=started_at, seconds=time.perf_counter() - t0, environment=environment(),
+        started_at=started_at, seconds=time.perf_counter() - t0, environment={**environment(), "cluster": cluster},
     )

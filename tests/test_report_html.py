@@ -74,7 +74,10 @@ def test_same_content_as_markdown(page):
     for text in ("seed", "quick", "2025-01-02T03:04:05Z", "12.8 s", "3.12.1",
                  "For any PSD diagonal Lambda, &lt;Lambda g, g&gt; &gt;= 0.",
                  "the printed statement omits that units share parameters",
-                 "search-J: eq. (22) drops the off-diagonal terms of J1",
+                 "<strong>error</strong>: <code>search-J</code>: eq. (22) drops the off-diagonal terms of J1",
+                 "<strong>misprint</strong>: <code>as-printed</code>", "role printed (misprint)",
+                 "<code>l2</code>", "L Lipschitz in the max norm", "2 x 2 matrices, 16 restarts",
+                 "all a, L (symbolic) (whole range)",
                  "Methods disagree (1)", "methods disagree (smt-necessity: PROVED, opt-necessity: REFUTED)",
                  "stecheck run SBN-B5 --seed 7 --tier quick",
                  "ZeroDivisionError: division by zero", "role printed", "fedcba9876543210"):
@@ -92,6 +95,22 @@ def test_evidence_is_collapsible_and_counterexamples_are_open(page):
 def test_claim_links_point_at_sections(page):
     for cid in ("SBN-COR-B1", "SBN-B4", "SBN-B5", "QSTE-ERG"):
         assert f'<a href="#claim-{cid}">{cid}</a>' in page and f'<section id="claim-{cid}">' in page
+
+
+def test_first_screen_names_papers_counts_and_reasons_and_run_metadata_comes_last(page):
+    head = page[: page.index('<section id="claim-')]
+    assert "<strong>Papers checked</strong>" in head
+    assert "Reintroducing Straight-Through Estimators (A. Shekhovtsov, V. Yanush; arXiv:2006.06880): 3 claims" in head
+    assert "4 claims checked (tier quick, seed 7); findings: 2 errors, 1 misprint, 1 imprecision." in head
+    assert "<th>claims as checked</th><th>claims as printed</th>" in head
+    assert ('<tr><td><span class="badge v-REFUTED">REFUTED</span></td><td class="num">1</td>'
+            '<td class="num">2</td></tr>') in head
+    assert "error (literal-constant): the printed constant 2 should be 1" in head
+    assert "readings: l2 VERIFIED, linf REFUTED" in head
+    assert "fedcba9876543210" not in head and "3.12.1" not in head
+    run = page[page.index('<h2 id="run">Run</h2>'):]
+    assert page.rindex('<section id="claim-') < page.index('<h2 id="run">Run</h2>')
+    assert "<td>seed</td><td><code>7</code></td>" in run and "3.12.1" in run
 
 
 def test_rendering_is_deterministic(page):

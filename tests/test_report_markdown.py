@@ -1,4 +1,4 @@
-"""report.md: run header, summary, claims table, per-claim detail, escaping."""
+"""report.md (summary) and report-full.md: first screen, claims in detail, run metadata last, escaping."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import re
 import pytest
 from test_report_support import HOSTILE, sample_run
 
-from stecheck.proofs_check.report import render_markdown
+from stecheck.proofs_check.report import render_markdown, render_summary
 from stecheck.proofs_check.report.markdown import compact, full_json
 from stecheck.proofs_check.results import RunResult
+from stecheck.proofs_check.verdict import Scope
 
 FIGS = {("SBN-COR-B1", "bias"): "figures/SBN-COR-B1-bias.png", ("SBN-B5", "threshold"): "figures/SBN-B5-threshold.png"}
 
@@ -35,43 +36,94 @@ def _table_rows(md: str, header: str) -> list[list[str]]:
     return rows
 
 
-def test_header_shows_the_run(md):
+def test_first_screen_names_the_papers_and_what_was_found(md):
     assert md.startswith("# stecheck report\n")
+    head = md[: md.index('<a id="claim-')]
+    assert "**Papers checked**" in head
+    assert ("- Reintroducing Straight-Through Estimators (A. Shekhovtsov, V. Yanush; arXiv:2006.06880): 3 claims "
+            "(SBN-COR-B1, SBN-B4, SBN-B5)") in head
+    assert "- Beyond Discreteness (H. Jeong, J. Xin, P. Yin; arXiv:2505.18113): 1 claim (QSTE-ERG)" in head
+    assert "4 claims checked (tier quick, seed 7); findings: 2 errors, 1 misprint, 1 imprecision." in head
+    # run metadata is not on the first screen: it is the last section
+    assert "| seed |" not in head and "## Run" not in head
+
+
+def test_run_metadata_comes_last(md):
+    tail = md[md.index("## Run\n"):]
+    assert md.index("## Run\n") > md.rindex('<a id="claim-')
     for text in ("| seed | `7` |", "| tier | quick |", "| workers | 2 |", "2025-01-02T03:04:05Z",
-                 "| duration | 12.8 s |", "| python | 3.12.1 |", "| numpy | 2.1.0 |", "| stecheck | 0.1.0 |"):
-        assert text in md
+                 "| duration | 12.8 s |", "| report schema | 2 |", "| python | 3.12.1 |", "| numpy | 2.1.0 |",
+                 "| stecheck | 0.1.0 |"):
+        assert text in tail, text
 
 
-def test_summary_counts_every_verdict(md):
-    rows = _table_rows(md, "| verdict | claims |")
-    assert rows == [["**PROVED**", "1"], ["**VERIFIED**", "0"], ["**REFUTED**", "1"],
-                    ["**INCONCLUSIVE**", "1"], ["**ERROR**", "1"], ["total", "4"]]
+def test_summary_counts_both_verdicts_and_every_finding_category(md):
+    rows = _table_rows(md, "| verdict | claims as checked | claims as printed |")
+    # SBN-COR-B1 is PROVED as checked but REFUTED as printed (a printed check of category error refutes it)
+    assert rows == [["**PROVED**", "1", "0"], ["**VERIFIED**", "0", "0"], ["**REFUTED**", "1", "2"],
+                    ["**INCONCLUSIVE**", "1", "1"], ["**ERROR**", "1", "1"], ["total", "4", "4"]]
+    rows = _table_rows(md, "| finding | count | meaning |")
+    assert [r[:2] for r in rows] == [["error", "2"], ["misprint", "1"], ["convention", "0"], ["imprecision", "1"]]
+    assert rows[0][2] == "the mathematics as intended is false"
 
 
-def test_claims_table_has_one_well_formed_row_per_claim(md):
-    rows = _table_rows(md, "| id | title | verdict | as printed | methods |")
+def test_claims_table_gives_one_reason_per_claim(md):
+    rows = _table_rows(md, "| id | title | as checked | as printed | findings | why |")
     assert [r[0] for r in rows] == ["[SBN-COR-B1](#claim-SBN-COR-B1)", "[SBN-B4](#claim-SBN-B4)",
                                     "[SBN-B5](#claim-SBN-B5)", "[QSTE-ERG](#claim-QSTE-ERG)"]
-    assert all(len(r) == 5 for r in rows), "a '|' in a title must not add a column"
+    assert all(len(r) == 6 for r in rows), "a '|' in a title must not add a column"
     assert [r[2] for r in rows] == ["**PROVED**", "**REFUTED**", "**INCONCLUSIVE**", "**ERROR**"]
-    assert [r[4] for r in rows] == ["2", "3", "3", "2"]
+    assert [r[3] for r in rows] == ["**REFUTED**", "**REFUTED**", "**INCONCLUSIVE**", "**ERROR**"]
+    assert [r[4] for r in rows] == ["1 error", "1 error, 1 misprint, 1 imprecision", "none", "none"]
+    why = [r[5] for r in rows]
+    assert why[0] == "error (literal-constant): the printed constant 2 should be 1"  # the first error finding
+    assert why[1] == "error (search-J): eq. (22) drops the off-diagonal terms of J1"
+    assert why[2].startswith("\\[necessity\\] methods disagree (smt-necessity: PROVED, opt-necessity: REFUTED)")
+    assert why[2].endswith("readings: l2 VERIFIED, linf REFUTED")  # each reading's verdict
+    assert why[3] == "method failed: threshold-fit: ZeroDivisionError: division by zero"
 
 
-def test_claim_section_shows_source_statements_and_verdicts(md):
+def test_reason_of_a_supported_claim_states_the_part_and_its_scope():
+    from stecheck.proofs_check.report.overview import reason
+    from stecheck.proofs_check.report.schema import run_to_dict
+
+    run = sample_run()
+    claim = run.claims[0]
+    claim.methods = claim.methods[:2]  # drop the refuted printed check: PROVED both ways
+    d = run_to_dict(run)["claims"][0]
+    assert reason(d) == ("proved for all x in (0, 1), three noises (symbolic x) (sympy-identity). verified "
+                         "numerically for x on a 1000-point grid (mc-identity)")
+    claim.methods[0].scope = Scope("n <= 3")  # a proof of a sub-range: VERIFIED, and the reason says so
+    d = run_to_dict(run)["claims"][0]
+    assert d["verdict"] == "VERIFIED"
+    assert "proved for n <= 3 (sympy-identity)" in reason(d) and "VERIFIED at best" in reason(d)
+
+
+def test_claim_section_shows_paper_source_statements_and_verdicts(md):
     sec = _section(md, "SBN-B4")
+    assert "**Paper:** Reintroducing Straight-Through Estimators (A. Shekhovtsov, V. Yanush; arXiv:2006.06880)" in sec
     assert "**Source:** 002\\_6db3e70c79559b51.txt, appendix B, eqs. (21)-(22)" in sec
     assert "> For any PSD diagonal Lambda, \\<Lambda g, g\\> \\>= 0." in sec
     assert "> For all J1, J2 and PSD diagonal Lambda, Lambda0:\n>   tr(J1 Lambda J2) \\>= 0." in sec
     assert "**Verdict (statement as checked):** **REFUTED**" in sec
     assert "**Verdict (statement as printed):** **REFUTED**" in sec
+    assert "(differs from the verdict on the statement as checked)" in _section(md, "SBN-COR-B1")
 
 
-def test_discrepancies_are_prominent_bullets(md):
+def test_findings_are_categorized_bullets(md):
     sec = _section(md, "SBN-B4")
-    assert "### Discrepancies (2)" in sec
-    assert "- **the printed statement omits that units share parameters**" in sec
-    assert "- **search-J: eq. (22) drops the off-diagonal terms of J1**" in sec
-    assert "### Discrepancies (0)\n\nNone recorded." in _section(md, "SBN-COR-B1")
+    assert "### Findings (3)" in sec
+    assert "- **imprecision**: the printed statement omits that units share parameters" in sec
+    assert "- **error**: `search-J`: eq. (22) drops the off-diagonal terms of J1" in sec
+    assert "- **misprint**: `as-printed`: the literal check \\`as-printed\\` is refuted" in sec
+    assert "### Findings (0)\n\nNone recorded." in _section(md, "SBN-B5")
+
+
+def test_readings_get_their_own_verdicts(md):
+    sec = _section(md, "SBN-B5")
+    rows = _table_rows(sec, "| reading | meaning | verdict |")
+    assert rows == [["`l2`", "L Lipschitz in the Euclidean norm", "**VERIFIED**"],
+                    ["`linf`", "L Lipschitz in the max norm", "**REFUTED**"]]
 
 
 def test_disagreement_is_shown_once_in_its_own_block(md):
@@ -81,13 +133,26 @@ def test_disagreement_is_shown_once_in_its_own_block(md):
     assert "**Verdict (statement as checked):** **INCONCLUSIVE**" in sec
 
 
-def test_methods_table_and_printed_role(md):
-    rows = _table_rows(_section(md, "SBN-B4"), "| method | kind | part | role | verdict | seconds |")
+def test_parts_table_states_the_scope_of_each_part_verdict(md):
+    rows = _table_rows(_section(md, "SBN-B4"), "| part | role | verdict | scope of the evidence |")
     assert rows == [
-        ["`search-J`", "optimization", "main", "checked", "**REFUTED**", "3.25 s"],
-        ["`trace-step`", "interval", "trace-identity", "checked", "**VERIFIED**", "0.05 s"],
-        ["`as-printed`", "exact", "main", "printed", "**REFUTED**", "0.01 s"],
+        ["main", "checked", "**REFUTED**", "counterexample: search-J"],
+        ["trace-identity", "checked", "**VERIFIED**", "verified numerically for n \\<= 4 (trace-step)"],
+        ["main", "printed", "**REFUTED**", "counterexample: search-J"],
+        ["trace-identity", "printed", "**VERIFIED**", "verified numerically for n \\<= 4 (trace-step)"],
     ]
+
+
+def test_methods_table_shows_each_verdict_with_its_scope_and_printed_category(md):
+    rows = _table_rows(_section(md, "SBN-B4"), "| method | kind | part | role | verdict | scope | seconds |")
+    assert rows == [
+        ["`search-J`", "optimization", "main", "checked", "**REFUTED**", "2 x 2 matrices, 16 restarts", "3.25 s"],
+        ["`trace-step`", "interval", "trace-identity", "checked", "**VERIFIED**", "n \\<= 4", "0.05 s"],
+        ["`as-printed`", "exact", "main", "printed (misprint)", "**REFUTED**", "the printed vector form, 12 cases",
+         "0.01 s"],
+    ]
+    rows = _table_rows(_section(md, "SBN-B5"), "| method | kind | part | role | verdict | scope | seconds |")
+    assert rows[0][3] == "checked, reading `l2`" and rows[2][5] == "all a, L (symbolic) (whole range)"
 
 
 def test_evidence_is_compact(md):
@@ -103,7 +168,7 @@ def test_counterexample_error_and_multiline_evidence_are_blocks(md):
     sec = _section(md, "QSTE-ERG")
     assert "**Error:**\n\n```\nZeroDivisionError: division by zero\n```" in sec
     assert '`traceback`:\n\n```\nTraceback (most recent call last):\n  File "fit.py", line 3\n' in sec
-    assert "- **threshold-fit: method failed with an error: ZeroDivisionError: division by zero**" in sec
+    assert "### Methods failed (1)\n\n- **threshold-fit: ZeroDivisionError: division by zero**" in sec
 
 
 def test_figures_are_relative_image_links_and_missing_ones_are_noted(md):
@@ -128,6 +193,22 @@ def test_rendering_is_deterministic_and_empty_runs_work(md):
     assert render_markdown(sample_run(), FIGS) == md
     empty = RunResult(claims=[], seed=0, tier="quick", workers=0, started_at="t", seconds=0.0)
     assert "No claims were checked." in render_markdown(empty, {})
+    assert "No claims were checked." in render_summary(empty)
+
+
+def test_summary_is_the_first_screen_and_points_at_the_evidence(md):
+    summary = render_summary(sample_run())
+    first_screen = md[: md.index('<a id="claim-')]
+    # the same papers, counts and reasons, with claim links into the full report
+    assert summary.startswith(first_screen.replace("](#claim-", "](report-full.md#claim-").rstrip("\n"))
+    assert "[report-full.md](report-full.md), [report.html](report.html)" in summary
+    assert "[report.json](report.json) (report schema 2)" in summary
+    assert summary.rstrip().endswith("*Run: seed `7`, tier quick, workers 2, started 2025-01-02T03:04:05Z, "
+                                     "12.8 s, stecheck 0.1.0.*")
+    # short enough to paste into a review: no per-claim sections, evidence or figures
+    assert "<a id=" not in summary and "Evidence" not in summary and "![" not in summary
+    assert len(summary.splitlines()) <= 40 + len(sample_run().claims)
+    assert HOSTILE not in summary and "<script>" not in summary
 
 
 @pytest.mark.parametrize(("value", "expected"), [

@@ -13,12 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_report_support import sample_run
 
-from stecheck.proofs_check.claim import ClaimResult, Figure, Kind, MethodResult, Series
+from stecheck.proofs_check.claim import ClaimResult, Figure, Kind, MethodResult, Reading, Series
 from stecheck.errors import MalformedFile
 from stecheck.proofs_check.report import dumps_report, load_report, run_from_dict, run_to_dict
 from stecheck.proofs_check.report import schema
 from stecheck.proofs_check.results import SCHEMA_VERSION, RunResult
-from stecheck.proofs_check.verdict import Verdict
+from stecheck.proofs_check.verdict import Category, Finding, Scope, Verdict
 
 
 # ------------------------------------------------------------------ layout and round trip
@@ -27,15 +27,28 @@ from stecheck.proofs_check.verdict import Verdict
 def test_top_level_layout_matches_the_documented_schema():
     d = run_to_dict(sample_run())
     assert list(d) == ["schema_version", "tool", "run", "summary", "claims"]
-    assert d["schema_version"] == SCHEMA_VERSION and d["tool"] == "stecheck"
+    assert d["schema_version"] == SCHEMA_VERSION == 2 and d["tool"] == "stecheck"
     assert list(d["run"]) == ["seed", "tier", "workers", "started_at", "seconds", "environment"]
-    assert d["summary"] == {"PROVED": 1, "VERIFIED": 0, "REFUTED": 1, "INCONCLUSIVE": 1, "ERROR": 1}
+    assert d["summary"] == {
+        "as_checked": {"PROVED": 1, "VERIFIED": 0, "REFUTED": 1, "INCONCLUSIVE": 1, "ERROR": 1},
+        "as_printed": {"PROVED": 0, "VERIFIED": 0, "REFUTED": 2, "INCONCLUSIVE": 1, "ERROR": 1},
+        "findings": {"error": 2, "misprint": 1, "convention": 0, "imprecision": 1},
+    }
     claim = d["claims"][1]
-    assert list(claim) == ["id", "title", "source", "verdict", "verdict_as_printed", "statement_printed",
-                           "statement_checked", "discrepancies", "disagreements", "replay",
-                           "static_discrepancies", "methods"]
-    assert list(claim["methods"][0]) == ["name", "kind", "part", "role", "verdict", "evidence", "seconds",
-                                         "discrepancies", "counterexample", "fingerprint", "error", "figures"]
+    assert list(claim) == ["id", "title", "source", "paper", "verdict", "verdict_as_printed", "statement_printed",
+                           "statement_checked", "parts", "readings", "findings", "finding_counts",
+                           "disagreements", "errors", "replay", "static_discrepancies", "methods"]
+    assert list(claim["methods"][0]) == ["name", "kind", "part", "role", "reading", "category", "scope", "verdict",
+                                         "evidence", "seconds", "discrepancies", "counterexample", "fingerprint",
+                                         "error", "figures"]
+    assert claim["methods"][0]["scope"] == {"covers": "2 x 2 matrices, 16 restarts", "complete": False}
+    assert claim["methods"][2]["category"] == "misprint"
+    assert list(claim["parts"][0]) == ["part", "role", "verdict", "scope", "methods", "disagreement"]
+    assert claim["findings"][0] == {"category": "imprecision", "source": "",
+                                    "text": "the printed statement omits that units share parameters"}
+    assert d["claims"][2]["readings"] == [
+        {"id": "l2", "text": "L Lipschitz in the Euclidean norm", "verdict": "VERIFIED"},
+        {"id": "linf", "text": "L Lipschitz in the max norm", "verdict": "REFUTED"}]
     fig = d["claims"][0]["methods"][1]["figures"][0]
     assert list(fig) == ["name", "title", "xlabel", "ylabel", "xscale", "yscale", "hlines", "series"]
     assert list(fig["series"][0]) == ["label", "x", "y", "y_low", "y_high", "style"]
@@ -46,8 +59,12 @@ def test_derived_fields_are_the_claim_results_own():
     for c, d in zip(run.claims, run_to_dict(run)["claims"]):
         assert d["verdict"] == c.verdict.value
         assert d["verdict_as_printed"] == c.verdict_as_printed.value
-        assert d["discrepancies"] == c.discrepancies
+        assert d["findings"] == [{"category": f.category.value, "text": f.text, "source": f.source}
+                                 for f in c.findings]
+        assert d["finding_counts"] == c.finding_counts()
         assert d["disagreements"] == c.disagreements
+        assert d["errors"] == c.errors
+        assert d["paper"] == c.paper
     disagreeing = run_to_dict(run)["claims"][2]
     assert disagreeing["verdict"] == "INCONCLUSIVE" and len(disagreeing["disagreements"]) == 1
 
@@ -106,17 +123,23 @@ _figure = st.builds(Figure, name=st.text(max_size=4), title=st.text(max_size=4),
                     ylabel=st.text(max_size=3), series=st.lists(_series(), max_size=2).map(tuple),
                     xscale=st.sampled_from(["linear", "log"]), yscale=st.sampled_from(["linear", "log"]),
                     hlines=st.lists(_num, max_size=2).map(tuple))
+_finding = st.builds(Finding, st.sampled_from(list(Category)), st.text(max_size=6), st.text(max_size=4))
 _method = st.builds(
     MethodResult, name=st.text(max_size=6), kind=st.sampled_from(list(Kind)),
     part=st.sampled_from(["main", "a", "b"]), role=st.sampled_from(["checked", "printed"]),
     verdict=st.sampled_from(list(Verdict)), evidence=st.dictionaries(st.text(max_size=4), _json, max_size=3),
-    seconds=st.floats(0, 1e4), discrepancies=st.lists(st.text(max_size=6), max_size=2),
+    seconds=st.floats(0, 1e4), discrepancies=st.lists(_finding, max_size=2),
+    scope=st.builds(Scope, st.text(max_size=6), st.booleans()), reading=st.none() | st.sampled_from(["r1", "r2"]),
+    category=st.none() | st.sampled_from(list(Category)),
     counterexample=st.none() | st.dictionaries(st.text(max_size=4), _json, max_size=2),
     figures=st.lists(_figure, max_size=1), fingerprint=st.text(max_size=4), error=st.none() | st.text(max_size=6))
 _claim = st.builds(ClaimResult, claim_id=st.text(max_size=6), title=st.text(max_size=6),
                    source=st.text(max_size=6), statement_printed=st.text(max_size=6),
                    statement_checked=st.text(max_size=6), methods=st.lists(_method, max_size=3),
-                   static_discrepancies=st.lists(st.text(max_size=6), max_size=2), replay=st.text(max_size=6))
+                   static_discrepancies=st.lists(_finding, max_size=2), replay=st.text(max_size=6),
+                   readings=st.lists(st.sampled_from([Reading("r1", "one reading"), Reading("r2", "another")]),
+                                     max_size=2, unique=True),
+                   paper=st.text(max_size=6))
 _run = st.builds(RunResult, claims=st.lists(_claim, max_size=3, unique_by=lambda c: c.claim_id),
                  seed=st.integers(0, 2 ** 64), tier=st.sampled_from(["quick", "full"]),
                  workers=st.integers(0, 64) | st.just("tcp://127.0.0.1:8786"), started_at=st.text(max_size=8),
@@ -280,8 +303,16 @@ def test_an_edited_verdict_is_refused_not_trusted(report_file):
 def test_edited_derived_lists_and_summary_are_refused(report_file):
     d = _mutated(lambda d: d["claims"][2].update(disagreements=[]))
     assert "disagreements: does not match" in _refused(report_file(d))
-    d = _mutated(lambda d: d["summary"].update(PROVED=4))
+    d = _mutated(lambda d: d["summary"]["as_checked"].update(PROVED=4))
     assert "summary" in _refused(report_file(d))
+    d = _mutated(lambda d: d["summary"]["findings"].update(error=0))
+    assert "summary" in _refused(report_file(d))
+    d = _mutated(lambda d: d["claims"][1]["finding_counts"].update(misprint=0))
+    assert "finding_counts: does not match" in _refused(report_file(d))
+    d = _mutated(lambda d: d["claims"][1]["methods"][2].update(category="convention"))
+    assert "claims[1] (SBN-B4).findings: does not match" in _refused(report_file(d))
+    d = _mutated(lambda d: d["claims"][2]["readings"][1].update(verdict="PROVED"))
+    assert "readings: does not match" in _refused(report_file(d))
 
 
 def test_run_from_dict_names_its_source():
@@ -320,3 +351,57 @@ def test_doc_example_is_a_valid_report():
     example = example[: example.index("```")]
     run = run_from_dict(json.loads(example), source="docs example")
     assert run.claims[0].verdict is Verdict.REFUTED
+
+
+# ------------------------------------------------------------------ the published JSON Schema
+
+jsonschema = pytest.importorskip("jsonschema")
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "docs" / "report.schema.json"
+
+
+def test_published_schema_is_the_packaged_one_and_is_a_valid_json_schema():
+    from stecheck.proofs_check.report import json_schema
+
+    published = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    assert published == json_schema()
+    jsonschema.Draft202012Validator.check_schema(published)
+    assert published["properties"]["schema_version"] == {"const": SCHEMA_VERSION}
+
+
+def _validator():
+    return jsonschema.Draft202012Validator(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")))
+
+
+def test_reports_validate_against_the_json_schema():
+    v = _validator()
+    v.validate(json.loads(dumps_report(sample_run())))
+    doc = DOC.read_text(encoding="utf-8")
+    example = doc[doc.index("## Example"):]
+    example = example[example.index("```json") + len("```json"):]
+    v.validate(json.loads(example[: example.index("```")]))
+
+
+@settings(max_examples=25, deadline=None)
+@given(_run)
+def test_any_run_validates_against_the_json_schema(run):
+    _validator().validate(json.loads(dumps_report(run)))
+
+
+@pytest.mark.parametrize("edit", [
+    lambda d: d.pop("claims"),
+    lambda d: d["run"].update(seed="7"),
+    lambda d: d["summary"]["as_checked"].pop("PROVED"),
+    lambda d: d["summary"].update(PROVED=1),
+    lambda d: d["claims"][0].update(extra=1),
+    lambda d: d["claims"][0]["methods"][0].update(verdict="MAYBE"),
+    lambda d: d["claims"][0]["methods"][0]["scope"].update(complete="yes"),
+    lambda d: d["claims"][1]["findings"][0].update(category="typo"),
+    lambda d: d["claims"][1]["static_discrepancies"].append("a plain string"),
+    lambda d: d["claims"][2]["readings"][0].pop("verdict"),
+    lambda d: d["claims"][0]["methods"][1]["figures"][0]["series"][0].update(style="bars"),
+    lambda d: d.update(schema_version=1),
+])
+def test_the_json_schema_rejects_what_the_loader_rejects(edit, report_file):
+    d = _mutated(edit)
+    assert not _validator().is_valid(d)
+    _refused(report_file(d))

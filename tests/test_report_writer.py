@@ -12,12 +12,12 @@ from test_report_support import sample_run as _support_sample_run
 
 from stecheck.errors import InvalidArgument, OutputNotWritable
 from stecheck.proofs_check.claim import Figure
-from stecheck.proofs_check.report import check_writable, load_report, render_markdown, write_reports
+from stecheck.proofs_check.report import check_writable, load_report, render_markdown, render_summary, write_reports
 from stecheck.proofs_check.report import writer
 from stecheck.proofs_check.verdict import Category, Finding
 
-EXPECTED = ["figures/SBN-B5-threshold.png", "figures/SBN-COR-B1-bias.png", "report.html", "report.json",
-            "report.md"]
+EXPECTED = ["figures/SBN-B5-threshold.png", "figures/SBN-B5-threshold.svg", "figures/SBN-COR-B1-bias.png",
+            "figures/SBN-COR-B1-bias.svg", "report-full.md", "report.html", "report.json", "report.md"]
 
 
 def sample_run():
@@ -34,7 +34,7 @@ def sample_run():
 
 def _snapshot(root: Path) -> dict[str, bytes]:
     """The visible report set: report.* and figures/* as a reader of ``root`` sees them (through links)."""
-    files = {name: (root / name).read_bytes() for name in ("report.json", "report.md", "report.html")
+    files = {name: (root / name).read_bytes() for name in ("report.json", "report.md", "report-full.md", "report.html")
              if (root / name).is_file()}
     if (root / "figures").is_dir():
         files.update({f"figures/{p.name}": p.read_bytes() for p in sorted((root / "figures").iterdir())})
@@ -53,8 +53,8 @@ def _leftovers(root: Path) -> list[str]:
 @pytest.fixture
 def fake_figures(monkeypatch):
     """matplotlib costs ~0.3 s a figure: tests about files, not pixels, write the figure's repr instead."""
-    def fake(fig, path):
-        Path(path).write_bytes(b"\x89PNG fake " + repr(fig).encode())
+    def fake(fig, path, fmt="png"):
+        Path(path).write_bytes(fmt.encode() + b" fake " + repr(fig).encode())
         return Path(path)
 
     monkeypatch.setattr(writer, "render_figure", fake)
@@ -113,7 +113,7 @@ def test_the_set_lives_in_one_run_folder_with_a_manifest(written):
     out, _, files = written
     run_dir = writer.current_run_dir(out)
     assert run_dir is not None and run_dir.parent == out / ".stecheck" / "runs"
-    for name in ("report.json", "report.md", "report.html", "figures"):
+    for name in ("report.json", "report.md", "report-full.md", "report.html", "figures"):
         assert os.readlink(out / name) == f".stecheck/current/{name}"
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["run_id"] == run_dir.name and manifest["seed"] == 7
@@ -124,7 +124,7 @@ def test_the_set_lives_in_one_run_folder_with_a_manifest(written):
 
 def test_markdown_links_resolve_and_html_embeds_the_same_pngs(written):
     out, _, files = written
-    md = files["report.md"].decode()
+    md = files["report-full.md"].decode()
     for rel in ("figures/SBN-COR-B1-bias.png", "figures/SBN-B5-threshold.png"):
         assert f"]({rel})" in md and (out / rel).is_file()
     html = files["report.html"].decode()
@@ -140,7 +140,25 @@ def test_json_round_trips_through_write_load_and_render(written, tmp_path):
     assert _snapshot(tmp_path) == files
     assert render_markdown(run, {("SBN-COR-B1", "bias"): "figures/SBN-COR-B1-bias.png",
                                  ("SBN-B5", "threshold"): "figures/SBN-B5-threshold.png"}) == \
-        files["report.md"].decode()
+        files["report-full.md"].decode()
+    assert render_summary(run) == files["report.md"].decode()
+
+
+def test_report_md_is_the_short_summary_and_links_the_full_evidence(written):
+    out, _, files = written
+    md = files["report.md"].decode()
+    assert "](report-full.md#claim-SBN-B4)" in md and "[report.html](report.html)" in md
+    assert len(md) < len(files["report-full.md"]) / 2 and "![" not in md
+
+
+def test_figures_are_150_dpi_png_and_svg(written):
+    out, _, files = written
+    from PIL import Image
+
+    with Image.open(out / "figures/SBN-COR-B1-bias.png") as im:
+        assert tuple(round(v) for v in im.info["dpi"]) == (150, 150)
+    svg = files["figures/SBN-COR-B1-bias.svg"].decode()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
 
 
 def _second_run():
@@ -210,7 +228,7 @@ def test_a_run_without_figures_writes_no_figures_directory(tmp_path):
     for c in run.claims:
         for m in c.methods:
             m.figures = []
-    assert sorted(write_reports(run, tmp_path)) == ["report.html", "report.json", "report.md"]
+    assert sorted(write_reports(run, tmp_path)) == ["report-full.md", "report.html", "report.json", "report.md"]
     assert list((tmp_path / "figures").iterdir()) == []
 
 

@@ -32,7 +32,7 @@ import sympy
 
 from stecheck.errors import MalformedFile
 
-__all__ = ["DerivationResult", "to_json", "from_json", "parse_srepr", "SREPR_CLASSES", "MAX_SREPR"]
+__all__ = ["DerivationResult", "to_json", "from_json", "to_latex", "parse_srepr", "SREPR_CLASSES", "MAX_SREPR"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,19 @@ class DerivationResult:
     checks: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    def _repr_html_(self) -> str:
+        """Jupyter: one table row per derived expression, typeset by MathJax (``$...$``), then checks and notes."""
+        import html
+
+        rows = "".join(f"<tr><td><code>{html.escape(k)}</code></td><td>$${html.escape(sympy.latex(v))}$$</td></tr>"
+                       for k, v in self.result.items())
+        items = "".join(f"<li>{html.escape(c)}</li>" for c in self.checks)
+        notes = "".join(f"<li><em>differs from the paper</em>: {html.escape(n)}</li>" for n in self.notes)
+        return (f"<div><strong>{html.escape(self.name)}</strong> (reproduces {html.escape(self.equation)})"
+                f"<table><tbody>{rows}</tbody></table>"
+                + (f"<p>cross-checks:</p><ul>{items}</ul>" if items else "")
+                + (f"<ul>{notes}</ul>" if notes else "") + "</div>")
+
 
 def to_json(result: DerivationResult) -> dict[str, Any]:
     """JSON-plain dict of ``result`` (see the module docstring for the layout)."""
@@ -55,6 +68,29 @@ def to_json(result: DerivationResult) -> dict[str, Any]:
         "checks": list(result.checks),
         "notes": list(result.notes),
     }
+
+
+def to_latex(result: DerivationResult) -> str:
+    """A LaTeX fragment (needs amsmath): each derived expression as ``key = expr`` in an ``align*``.
+
+    Keys are set in ``\\mathrm{}`` with LaTeX's special characters escaped; the
+    expressions are ``sympy.latex``; checks and notes become ``%`` comments.
+    """
+    def key(k: str) -> str:
+        special = {"\\": r"\backslash ", "_": r"\_", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                   "{": r"\{", "}": r"\}", "~": r"\sim ", "^": r"\hat{}"}
+        return r"\mathrm{" + "".join(special.get(ch, ch) for ch in k) + "}"
+
+    def comment(text: str) -> str:
+        return "% " + " ".join(str(text).split())
+
+    lines = [comment(f"stecheck derive {result.name}: reproduces {result.equation}"), r"\begin{align*}"]
+    rows = [f"  {key(k)} &= {sympy.latex(v)}" for k, v in result.result.items()]
+    lines.append(" \\\\\n".join(rows))
+    lines.append(r"\end{align*}")
+    lines += [comment(f"cross-check: {c}") for c in result.checks]
+    lines += [comment(f"differs from the paper: {n}") for n in result.notes]
+    return "\n".join(lines) + "\n"
 
 
 def from_json(data: Any) -> DerivationResult:

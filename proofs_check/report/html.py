@@ -1,6 +1,6 @@
 """``report.html``: the run as one self-contained page.
 
-Same content as ``report.md`` (both format :func:`~.schema.run_to_dict`), with
+Same content as ``report-full.md`` (first screen, claims, run metadata last; both format :func:`~.schema.run_to_dict`), with
 inline CSS, figures embedded as base64 PNG data URIs and no external resources
 (no scripts, fonts, stylesheets or remote images), so the file can be mailed or
 archived on its own.  All text is escaped with :func:`html.escape`.
@@ -16,6 +16,7 @@ from typing import Any
 from ..results import RunResult
 from ..verdict import Category
 from .markdown import _role, anchor, compact, environment_rows, full_json, is_text_block, seconds, text_block
+from .overview import UNNAMED_PAPER, finding_summary, papers, reason
 from .schema import run_to_dict
 
 __all__ = ["render_html", "VERDICT_COLORS"]
@@ -102,6 +103,44 @@ def render_html(run: RunResult, figure_pngs: Mapping[tuple[str, str], bytes] | N
         "<body>",
         "<h1>stecheck report</h1>",
     ]
+    out += _first_screen(d)
+    for c in d["claims"]:
+        out += _claim(c, pngs)
+    out += _run_table(d)
+    out += ["</body>", "</html>"]
+    return "\n".join(out) + "\n"
+
+
+def _first_screen(d: Mapping[str, Any]) -> list[str]:
+    """Papers, both verdict counts, finding counts, one line per claim (as in ``report.md``)."""
+    claims = d["claims"]
+    if not claims:
+        return ["<p>No claims were checked.</p>"]
+    listed = papers(d)
+    out = [f"<p><strong>Paper{'s' if len(listed) > 1 else ''} checked</strong></p>", "<ul>"]
+    out += [f"<li>{_e(paper)}: {len(ids)} claim{'s' if len(ids) != 1 else ''} ({_e(', '.join(ids))})</li>"
+            for paper, ids in listed] + ["</ul>"]
+    summary = d["summary"]
+    out += ["<h2>What was found</h2>",
+            f"<p>{len(claims)} claim{'s' if len(claims) != 1 else ''} checked (tier {_e(d['run']['tier'])}, "
+            f"seed {_e(d['run']['seed'])}); findings: {_e(finding_summary(summary['findings']))}.</p>"]
+    counts = [[_badge(v), _e(n), _e(summary["as_printed"][v])] for v, n in summary["as_checked"].items()]
+    counts.append(["total", _e(len(claims)), _e(len(claims))])
+    out += _table(["verdict", "claims as checked", "claims as printed"], counts, numeric=(1, 2))
+    out += _table(["finding", "count", "meaning"],
+                  [[_e(k), _e(n), _e(Category(k).meaning)] for k, n in summary["findings"].items()], numeric=(1,))
+    out += ["<h2>Claims</h2>"]
+    out += _table(
+        ["id", "title", "as checked", "as printed", "findings", "why"],
+        [[f'<a href="#{_e(anchor(c["id"]))}">{_e(c["id"])}</a>', _e(c["title"]), _badge(c["verdict"]),
+          _badge(c["verdict_as_printed"]), _e(finding_summary(c["finding_counts"])), _e(reason(c))]
+         for c in claims],
+    )
+    return out
+
+
+def _run_table(d: Mapping[str, Any]) -> list[str]:
+    info = d["run"]
     rows = [
         ["seed", f"<code>{_e(info['seed'])}</code>"],
         ["tier", _e(info["tier"])],
@@ -111,35 +150,12 @@ def render_html(run: RunResult, figure_pngs: Mapping[tuple[str, str], bytes] | N
         ["report schema", _e(d["schema_version"])],
     ]
     rows += [[_e(k), _e(v)] for k, v in environment_rows(info["environment"])]
-    out += _table(["run", ""], rows)
-
-    out += ["<h2>Summary</h2>"]
-    summary = d["summary"]
-    counts = [[_badge(v), _e(n), _e(summary["as_printed"][v])] for v, n in summary["as_checked"].items()]
-    counts.append(["total", _e(len(d["claims"])), _e(len(d["claims"]))])
-    out += _table(["verdict", "claims as checked", "claims as printed"], counts, numeric=(1, 2))
-    out += _table(["finding", "count", "meaning"],
-                  [[_e(k), _e(n), _e(Category(k).meaning)] for k, n in summary["findings"].items()], numeric=(1,))
-
-    out += ["<h2>Claims</h2>"]
-    if d["claims"]:
-        out += _table(
-            ["id", "title", "verdict", "as printed", "methods"],
-            [[f'<a href="#{_e(anchor(c["id"]))}">{_e(c["id"])}</a>', _e(c["title"]), _badge(c["verdict"]),
-              _badge(c["verdict_as_printed"]), _e(len(c["methods"]))] for c in d["claims"]],
-            numeric=(4,),
-        )
-    else:
-        out += ["<p>No claims were checked.</p>"]
-
-    for c in d["claims"]:
-        out += _claim(c, pngs)
-    out += ["</body>", "</html>"]
-    return "\n".join(out) + "\n"
+    return ['<h2 id="run">Run</h2>'] + _table(["run", ""], rows)
 
 
 def _claim(c: Mapping[str, Any], pngs: Mapping[tuple[str, str], bytes]) -> list[str]:
     out = [f'<section id="{_e(anchor(c["id"]))}">', f"<h2>{_e(c['id'])}: {_e(c['title'])}</h2>", "<ul>",
+           f"<li><strong>Paper:</strong> {_e(c['paper'] or UNNAMED_PAPER)}</li>",
            f"<li><strong>Source:</strong> {_e(c['source'])}</li>",
            f"<li><strong>Verdict (statement as checked):</strong> {_badge(c['verdict'])}</li>"]
     differs = (" (differs from the verdict on the statement as checked)"

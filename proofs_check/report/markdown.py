@@ -1,4 +1,9 @@
-"""``report.md``: the run as GitHub-flavoured Markdown.
+"""``report.md`` (a short summary) and ``report-full.md`` (all evidence) as GitHub-flavoured Markdown.
+
+:func:`render_summary` writes the first screen only -- the papers checked, both
+verdict counts, the finding counts and one line per claim with its reason --
+short enough to paste into a review; :func:`render_markdown` writes the same
+first screen followed by every claim's section and, last, the run's metadata.
 
 The renderer does no computation: it formats :func:`~.schema.run_to_dict` of
 the run, so ``report.md``, ``report.html`` and ``report.json`` always show the
@@ -19,9 +24,10 @@ from typing import Any
 
 from ..results import RunResult
 from ..verdict import Category
+from .overview import UNNAMED_PAPER, finding_summary, papers, reason
 from .schema import run_to_dict
 
-__all__ = ["render_markdown", "compact", "full_json", "anchor"]
+__all__ = ["render_markdown", "render_summary", "compact", "full_json", "anchor"]
 
 _MAX_ITEMS = 6
 _MAX_CHARS = 160
@@ -175,17 +181,43 @@ def anchor(claim_id: str) -> str:
 # ----------------------------------------------------------------------- rendering
 
 
-def render_markdown(run: RunResult, figure_paths: Mapping[tuple[str, str], str | PurePath] | None = None) -> str:
-    """The Markdown report of ``run``.
+def _claim_link(cid: str, base: str) -> str:
+    return f"[{_esc(cid)}]({base}#{anchor(cid)})"
 
-    ``figure_paths`` maps ``(claim_id, figure_name)`` to the PNG's path relative
-    to where ``report.md`` is written (e.g. ``figures/SBN-B4-bias.png``); a
-    figure without an entry is listed as not rendered.
-    """
-    d = run_to_dict(run)
-    paths = {k: Path(v).as_posix() for k, v in (figure_paths or {}).items()}
-    info = d["run"]
+
+def _first_screen(d: Mapping[str, Any], base: str = "") -> list[str]:
+    """The papers, both verdict counts, finding counts and one line per claim (see :mod:`.overview`)."""
     out: list[str] = ["# stecheck report", ""]
+    claims = d["claims"]
+    if not claims:
+        return out + ["No claims were checked.", ""]
+    listed = papers(d)
+    out += [f"**Paper{'s' if len(listed) > 1 else ''} checked**", ""]
+    out += [f"- {_esc(paper)}: {len(ids)} claim{'s' if len(ids) != 1 else ''} ({', '.join(_esc(i) for i in ids)})"
+            for paper, ids in listed] + [""]
+
+    summary = d["summary"]
+    out += ["## What was found", ""]
+    out += [f"{len(claims)} claim{'s' if len(claims) != 1 else ''} checked (tier {_esc(d['run']['tier'])}, "
+            f"seed {_esc(d['run']['seed'])}); findings: {_esc(finding_summary(summary['findings']))}.", ""]
+    counts = [[_verdict(v), str(n), str(summary["as_printed"][v])] for v, n in summary["as_checked"].items()]
+    counts.append(["total", str(len(claims)), str(len(claims))])
+    out += _table(["verdict", "claims as checked", "claims as printed"], counts, "lrr") + [""]
+    out += _table(["finding", "count", "meaning"],
+                  [[k, str(n), _esc(Category(k).meaning)] for k, n in summary["findings"].items()], "lrl") + [""]
+
+    out += ["## Claims", ""]
+    out += _table(
+        ["id", "title", "as checked", "as printed", "findings", "why"],
+        [[_claim_link(c["id"], base), _esc(c["title"]), _verdict(c["verdict"]), _verdict(c["verdict_as_printed"]),
+          _esc(finding_summary(c["finding_counts"])), _esc(reason(c))] for c in claims],
+        "llllll",
+    ) + [""]
+    return out
+
+
+def _run_table(d: Mapping[str, Any]) -> list[str]:
+    info = d["run"]
     rows = [
         ["seed", _code(str(info["seed"]))],
         ["tier", _esc(info["tier"])],
@@ -195,29 +227,45 @@ def render_markdown(run: RunResult, figure_paths: Mapping[tuple[str, str], str |
         ["report schema", str(d["schema_version"])],
     ]
     rows += [[_esc(k), _esc(v)] for k, v in environment_rows(info["environment"])]
-    out += _table(["run", ""], rows) + [""]
+    return ["## Run", ""] + _table(["run", ""], rows) + [""]
 
-    out += ["## Summary", ""]
-    summary = d["summary"]
-    counts = [[_verdict(v), str(n), str(summary["as_printed"][v])] for v, n in summary["as_checked"].items()]
-    counts.append(["total", str(len(d["claims"])), str(len(d["claims"]))])
-    out += _table(["verdict", "claims as checked", "claims as printed"], counts, "lrr") + [""]
-    out += _table(["finding", "count", "meaning"],
-                  [[k, str(n), _esc(Category(k).meaning)] for k, n in summary["findings"].items()], "lrl") + [""]
 
-    out += ["## Claims", ""]
-    if d["claims"]:
-        out += _table(
-            ["id", "title", "verdict", "as printed", "methods"],
-            [[f"[{_esc(c['id'])}](#{anchor(c['id'])})", _esc(c["title"]), _verdict(c["verdict"]),
-              _verdict(c["verdict_as_printed"]), str(len(c["methods"]))] for c in d["claims"]],
-            "llllr",
-        ) + [""]
-    else:
-        out += ["No claims were checked.", ""]
+def render_summary(run: RunResult, *, full: str = "report-full.md", html: str = "report.html",
+                   data: str = "report.json") -> str:
+    """The short ``report.md``: the first screen, where the evidence is, and the run in one line.
 
+    Its length grows only with the number of claims (one table row each), so it
+    can be pasted into a review or a pull request.  Claim ids link to their
+    sections in ``full`` (the full Markdown report).
+    """
+    d = run_to_dict(run)
+    out = _first_screen(d, base=full)
+    out += [f"Full evidence (statements, parts with the scope of each verdict, every method with its scope, "
+            f"evidence, counterexamples and figures): [{_esc(full)}]({full}), [{_esc(html)}]({html}); "
+            f"data: [{_esc(data)}]({data}) (report schema {d['schema_version']}).", ""]
+    info = d["run"]
+    env = info["environment"] if isinstance(info["environment"], Mapping) else {}
+    versions = env.get("versions") if isinstance(env.get("versions"), Mapping) else {}
+    version = env.get("stecheck") or versions.get("stecheck")
+    out += [f"*Run: seed {_code(str(info['seed']))}, tier {_esc(info['tier'])}, workers {_esc(info['workers'])}, "
+            f"started {_esc(info['started_at'])}, {seconds(info['seconds'], 1)}"
+            f"{', stecheck ' + _esc(version) if version else ''}.*", ""]
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def render_markdown(run: RunResult, figure_paths: Mapping[tuple[str, str], str | PurePath] | None = None) -> str:
+    """The full Markdown report of ``run`` (``report-full.md``): first screen, every claim, then the run.
+
+    ``figure_paths`` maps ``(claim_id, figure_name)`` to the PNG's path relative
+    to where the report is written (e.g. ``figures/SBN-B4-bias.png``); a
+    figure without an entry is listed as not rendered.
+    """
+    d = run_to_dict(run)
+    paths = {k: Path(v).as_posix() for k, v in (figure_paths or {}).items()}
+    out = _first_screen(d)
     for c in d["claims"]:
         out += _claim(c, paths)
+    out += _run_table(d)
     return "\n".join(out).rstrip("\n") + "\n"
 
 
@@ -226,6 +274,7 @@ def _claim(c: Mapping[str, Any], paths: Mapping[tuple[str, str], str]) -> list[s
     differs = (" (differs from the verdict on the statement as checked)"
                if c["verdict_as_printed"] != c["verdict"] else "")
     out += [
+        f"- **Paper:** {_esc(c['paper'] or UNNAMED_PAPER)}",
         f"- **Source:** {_esc(c['source'])}",
         f"- **Verdict (statement as checked):** {_verdict(c['verdict'])}",
         f"- **Verdict (statement as printed):** {_verdict(c['verdict_as_printed'])}{differs}",

@@ -31,7 +31,7 @@ from stecheck.errors import MalformedFile
 from ..results import SCHEMA_VERSION, RunResult
 from ..verdict import Category, Finding, Scope, Verdict
 
-__all__ = ["run_to_dict", "run_from_dict", "load_report", "dumps_report", "TOOL", "MIGRATIONS"]
+__all__ = ["run_to_dict", "run_from_dict", "load_report", "dumps_report", "json_schema", "TOOL", "MIGRATIONS"]
 
 #: Value of the top-level ``"tool"`` key.
 TOOL = "stecheck"
@@ -58,6 +58,18 @@ _READING_KEYS = ("id", "text", "verdict")
 _PART_KEYS = ("part", "role", "verdict", "scope", "methods", "disagreement")
 _FIGURE_KEYS = ("name", "title", "xlabel", "ylabel", "xscale", "yscale", "hlines", "series")
 _SERIES_KEYS = ("label", "x", "y", "y_low", "y_high", "style")
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of ``report.json``, shipped as ``report.schema.json`` beside this module.
+
+    ``docs/report.schema.json`` is the same file.  The loader below does not need
+    it (it checks the same layout with one-line messages, and the derived fields
+    a JSON Schema cannot express); it is published for other tools.
+    """
+    from importlib.resources import files
+
+    return json.loads(files(__package__).joinpath("report.schema.json").read_text(encoding="utf-8"))
 
 
 # --------------------------------------------------------------------------- writing

@@ -1,9 +1,14 @@
-"""Write ``report.json``, ``report.md``, ``report.html`` and the figure PNGs as one set, atomically.
+"""Write ``report.json``, ``report.md``, ``report-full.md``, ``report.html`` and the figures as one set, atomically.
+
+``report.md`` is the short summary (the first screen: papers, both verdict
+counts, finding counts, one line per claim) meant to be pasted into a review;
+``report-full.md`` and ``report.html`` hold the full evidence.
 
 Layout of a report directory ``DIR`` (``--out DIR``)::
 
     DIR/report.json  -> .stecheck/current/report.json     (symbolic links, created once)
     DIR/report.md    -> .stecheck/current/report.md
+    DIR/report-full.md -> .stecheck/current/report-full.md
     DIR/report.html  -> .stecheck/current/report.html
     DIR/figures      -> .stecheck/current/figures
     DIR/.stecheck/current -> runs/<run-id>                 (the one pointer that is swapped)
@@ -51,14 +56,14 @@ from stecheck.errors import InvalidArgument, OutputNotWritable
 from ..results import RunResult
 from .figures import figure_filename, render_figure
 from .html import render_html
-from .markdown import render_markdown
+from .markdown import render_markdown, render_summary
 from .schema import dumps_report
 
 __all__ = ["check_writable", "write_reports", "REPORT_FILES", "FIGURES_DIR", "TMP_PREFIX", "STATE_DIR",
            "MANIFEST", "current_run_dir"]
 
-#: The report files of a set (visible in the report directory).
-REPORT_FILES = ("report.md", "report.html", "report.json")
+#: The report files of a set (visible in the report directory; ``report.json`` last when copied one by one).
+REPORT_FILES = ("report-full.md", "report.md", "report.html", "report.json")
 FIGURES_DIR = "figures"
 TMP_PREFIX = ".stecheck-tmp-"
 PROBE_PREFIX = ".stecheck-probe-"
@@ -213,11 +218,14 @@ def _stage(run: RunResult, tmp: Path) -> list[str]:
                         "give every figure of a claim its own name")
                 owner[rel] = key
                 render_figure(fig, tmp / rel)
+                svg = f"{FIGURES_DIR}/{figure_filename(claim.claim_id, fig.name, 'svg')}"
+                render_figure(fig, tmp / svg, fmt="svg")
                 figure_pngs[key] = (tmp / rel).read_bytes()
                 figure_paths[key] = rel
-                staged.append(rel)
+                staged += [rel, svg]
     texts = {
-        "report.md": render_markdown(run, figure_paths),
+        "report-full.md": render_markdown(run, figure_paths),
+        "report.md": render_summary(run),
         "report.html": render_html(run, figure_pngs),
         "report.json": dumps_report(run),
     }
@@ -369,8 +377,8 @@ def write_reports(run: RunResult, out_dir: str | os.PathLike[str]) -> dict[str, 
     """Render ``run`` and write every report file into ``out_dir`` as one atomic set.
 
     Returns the written files keyed by their path relative to ``out_dir``:
-    ``"report.json"``, ``"report.md"``, ``"report.html"`` and one
-    ``"figures/<claim-id>-<name>.png"`` per figure (paths under ``out_dir``,
+    ``"report.json"``, ``"report.md"``, ``"report-full.md"``, ``"report.html"`` and one
+    ``"figures/<claim-id>-<name>.png"`` and ``.svg`` per figure (paths under ``out_dir``,
     which resolve through the links of the module docstring).  Raises
     :class:`OutputNotWritable` if ``out_dir`` cannot be written (or the disk
     fills up; the previous set is then kept) and :class:`InvalidArgument` if

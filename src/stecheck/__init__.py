@@ -68,18 +68,25 @@ def __getattr__(name: str):  # lazy: importing stecheck must not import sympy, d
     raise AttributeError(f"module 'stecheck' has no attribute {name!r}")
 
 
-def run(claim_ids=None, *, seed: int = 0, tier: str = "quick", workers=0, scheduler=None):
+def run(claim_ids=None, *, seed: int = 0, tier: str = "quick", workers=0, scheduler=None, client=None):
     """Check claims and return a :class:`RunResult` (the Python form of ``stecheck run``).
 
     ``claim_ids``: ids from ``stecheck list`` (default: all).  ``workers=0`` runs in this
-    process; ``workers=N`` on an embedded local Dask cluster; ``scheduler`` is the address of
-    an existing cluster.
+    process; ``workers=N`` on an embedded local Dask cluster; ``workers=None`` on the
+    scheduler of Dask's configuration (``DASK_SCHEDULER_ADDRESS``) if one is set, else a local
+    cluster; ``scheduler`` is the address of an existing cluster; ``client`` an open
+    ``distributed.Client`` you already hold (e.g. of a ``dask_jobqueue.SLURMCluster``), used
+    and left open.  A closed client is refused with one line (:class:`InvalidArgument`).
     """
     from .proofs_check.registry import default_registry as _registry
     from .proofs_check.runner import run_claims
 
+    if client is not None:
+        if workers not in (0, None) or scheduler is not None:
+            raise InvalidArgument("give one of client=, scheduler= or workers=, not several")
+        workers = None
     claims = _registry().select(claim_ids) if claim_ids else list(_registry())
-    return run_claims(claims, seed=seed, tier=tier, workers=workers, scheduler=scheduler)
+    return run_claims(claims, seed=seed, tier=tier, workers=workers, scheduler=scheduler, client=client)
 
 
 def check(claim_id: str, *, seed: int = 0, tier: str = "quick"):

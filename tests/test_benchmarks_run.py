@@ -1,0 +1,84 @@
+"""benchmarks/run.py: the --compare logic tells a change from run-to-run noise; results carry machine and commit."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+
+RUN = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    saved = {k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    spec = importlib.util.spec_from_file_location("stecheck_benchmarks_run", RUN)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for k, v in saved.items():  # the module pins BLAS threads for itself; do not leak that into other tests
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    return module
+
+
+def test_every_section_key_has_a_target_and_the_new_keys_exist(bench):
+    assert {"mc_vs_floor", "mc_vs_loop", "torch_vs_stecheck"} <= set(bench.TARGETS)
+    assert "mc_vs_rng" not in bench.TARGETS
+    assert bench.TARGETS["mc_vs_floor"] == ("<=", 1.2, "x") and bench.TARGETS["torch_vs_stecheck"] == (">=", 1.5, "x")
+
+
+def test_spread_is_the_relative_half_range(bench):
+    assert bench.spread([1.0]) == 0.0
+    assert bench.spread([0.9, 1.0, 1.1]) == pytest.approx(0.1)
+
+
+def test_compare_separates_changes_from_noise(bench):
+    old = {"mc_vs_floor": 2.0, "enum_n20_seconds": 1.0, "mc_vs_loop": 100.0,
+           "spread": {"mc_vs_floor": 0.05, "enum_n20_seconds": 0.02, "mc_vs_loop": 0.2}}
+    new = {"mc_vs_floor": 1.5, "enum_n20_seconds": 1.03, "mc_vs_loop": 130.0, "torch_vs_stecheck": 2.0,
+           "spread": {"mc_vs_floor": 0.05, "enum_n20_seconds": 0.02, "mc_vs_loop": 0.1}}
+    rows = {r["key"]: r for r in bench.compare(old, new)}
+    assert set(rows) == {"mc_vs_floor", "enum_n20_seconds", "mc_vs_loop"}  # only keys measured in both
+    assert rows["mc_vs_floor"]["changed"] and rows["mc_vs_floor"]["better"]  # -25 % beyond +-10 %, lower is better
+    assert not rows["enum_n20_seconds"]["changed"]  # +3 % is inside the 5 % floor
+    assert not rows["mc_vs_loop"]["changed"]  # +30 % is inside twice the old spread (40 %)
+
+
+def test_machine_records_host_cpu_and_commit(bench):
+    m = bench.machine()
+    assert {"host", "cpu", "cpus", "commit", "commit_dirty", "python", "numpy"} <= set(m)
+    assert m["commit"] is None or len(m["commit"]) == 40
+
+
+def test_the_numpy_floor_computes_the_estimator(bench):
+    """The floor is the estimator's own arithmetic: its last chunk averages to the engine's mean."""
+    import numpy as np
+
+    from stecheck.numerics.estimators import EstimatorSampler
+    from stecheck.numerics.montecarlo import monte_carlo_mean
+    from stecheck.numerics.seeding import make_rng, task_seed
+
+    loss, a = bench.layer_problem(8)
+    sampler = EstimatorSampler("st", loss, a, "logistic")
+    g = bench.numpy_floor(sampler, 20_000, 20_000, make_rng(task_seed(1, "floor")))
+    res = monte_carlo_mean(sampler, 20_000, task_seed(0, "t"), chunk_size=20_000)
+    assert np.all(np.abs(g.mean(0) - res.mean) <= res.high - res.low)
+
+
+def test_the_torch_peer_computes_the_estimator(bench):
+    pytest.importorskip("torch")
+    import numpy as np
+
+    from stecheck.numerics.estimators import EstimatorSampler
+    from stecheck.numerics.montecarlo import monte_carlo_mean
+    from stecheck.numerics.seeding import task_seed
+
+    loss, a = bench.layer_problem(8)
+    mean, var = bench.torch_st(loss.W, loss.y, a, 20_000, 4096)
+    res = monte_carlo_mean(EstimatorSampler("st", loss, a, "logistic"), 20_000, task_seed(0, "t"), chunk_size=4096)
+    assert np.all(np.abs(mean.numpy() - res.mean) <= res.high - res.low)
+    assert np.all(var.numpy() > 0)
