@@ -835,7 +835,7 @@ QSTE_LR = Claim(
         Method("sympy-conditions", Kind.SYMBOLIC, check_lr_symbolic,
                "limits, monotonicity, series convergence and ratio limit per schedule",
                part="schedules meet the conditions",
-               scope=Scope("the 8 listed schedules and c/(t+1)^p for symbolic p in (0, 1)")),
+               scope=Scope.whole("the 8 listed schedules and c/(t+1)^p for symbolic p in (0, 1)")),
         Method("mpmath-condensation", Kind.PROPERTY, check_lr_condensation,
                "Cauchy condensation ratio at 2^60 (30 digits)", part="schedules meet the conditions",
                scope=Scope("the 8 listed schedules, tails up to t = 2^60")),
