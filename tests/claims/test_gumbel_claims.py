@@ -3,7 +3,8 @@
 Verdicts are pinned in test_pinned_verdicts.py.
 """
 
-from stecheck.proofs_check import Category, Verdict
+from stecheck.proofs_check import Verdict
+from stecheck.proofs_check.verdict import Category
 
 P, V, R = Verdict.PROVED, Verdict.VERIFIED, Verdict.REFUTED
 
