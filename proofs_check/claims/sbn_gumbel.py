@@ -1109,7 +1109,7 @@ def _variance_rows(loss, eta, taus, digits):
     return rows
 
 
-def check_e4_variance_rate(ctx: MethodContext, *, growth: float = 1.0) -> Outcome:
+def check_e4_variance_rate(ctx: MethodContext, *, growth: float = 1.0, lead_scale: float = 1.0) -> Outcome:
     """Certified Var[G_tau] over tau (L = y, y^3): log-log slope between the two smallest tau vs -growth."""
     taus = ("0.3", "0.1", "0.03", "0.01", "0.003", "0.001") if ctx.full else ("0.3", "0.1", "0.03", "0.01")
     digits = 25 if ctx.full else 15
@@ -1124,11 +1124,20 @@ def check_e4_variance_rate(ctx: MethodContext, *, growth: float = 1.0) -> Outcom
     series.append(Series("tau^-1 (through the first L = y point)", ts, tuple(series[0].y[0] * ts[0] / t for t in ts)))
     fig = Figure("variance-vs-tau", "Prop. E.4: Var[G_tau] (certified quadrature)", "tau", "variance",
                  tuple(series), xscale="log", yscale="log")
-    lead = _num(gs.second_moment_coefficients(gs.LINEAR_LOSS, 0)[0], 1)
+    lead = _num(gs.second_moment_coefficients(gs.LINEAR_LOSS, 0)[0], 1) * lead_scale
+    # tau Var -> p(eta) A0 (the leading coefficient), with an O(tau) correction: within 10% at tau = 0.01
+    tv = [r for r in all_rows if r["loss"] == "L = y, eta = 1"][-1]
+    lead_gap = abs(tv["tau_times_variance"] - lead) / lead
     evidence = {"rows": all_rows, "growth_exponents": orders, "claimed_growth_exponent": growth,
                 "leading_coefficient_L=y_eta=1 (p(eta)/6)": lead,
+                "tau_times_variance_at_smallest_tau": tv["tau_times_variance"], "relative_gap_to_leading": lead_gap,
                 "positive_variance_for_one_unit": all(r["variance_ball_positive"] for r in all_rows),
-                "rule": "VERIFIED if every |exponent - growth| <= 0.1; REFUTED if any > 0.3"}
+                "rule": "VERIFIED if every |exponent - growth| <= 0.1 and tau Var at the smallest tau is within 10% "
+                        "of p(eta) A0 (L = y, eta = 1); REFUTED if an exponent is off by > 0.3 or the coefficient by > 10%"}
+    if lead_gap > 0.1:
+        return Outcome(Verdict.REFUTED, evidence, figures=[fig], counterexample={
+            "problem": "tau Var does not approach the leading coefficient p(eta) A0", "leading": lead,
+            "tau_times_variance": tv["tau_times_variance"], "tau": tv["tau"]})
     gap = max(abs(o - growth) for o in orders.values())
     if gap > 0.3:
         name = max(orders, key=lambda k: abs(orders[k] - growth))

@@ -55,6 +55,8 @@ MUTANTS = {
     "e4 sympy: variance O(1)": functools.partial(g.check_e4_symbolic, growth=0),
     "e4 variance rate: O(1)": functools.partial(g.check_e4_variance_rate, growth=0.0),
     "e4 variance rate: O(1/tau^2)": functools.partial(g.check_e4_variance_rate, growth=2.0),
+    "e4 variance rate: leading coefficient p(eta) A0 doubled": functools.partial(g.check_e4_variance_rate,
+                                                                                 lead_scale=2.0),
     "e4 monte carlo: O(1)": functools.partial(g.check_e4_montecarlo, growth=0.0),
     "e4 expansion: c1 A1 term with the wrong sign": functools.partial(
         g.check_e4_expansion_quadrature,
