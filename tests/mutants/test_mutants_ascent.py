@@ -121,3 +121,16 @@ def test_l2_box_search_never_verifies():
     # a box inside the l2 class can find a witness, never prove its absence
     out = sa.check_lp_worst_case(_ctx(), prop="B7", lipschitz="l2", sizes=(2,), points=2)
     assert out.verdict is Verdict.INCONCLUSIVE
+
+
+@pytest.mark.parametrize("prop,lipschitz,scale", [("B5", "coordinate", 0.25), ("B7", "inf", 0.25), ("B8", "inf", 0.25)])
+def test_hypothesis_search_with_weakened_condition_is_refuted(prop, lipschitz, scale):
+    out = sa.check_hypothesis_search(_ctx(), prop=prop, lipschitz=lipschitz, shared=False, condition_scale=scale)
+    assert out.verdict is Verdict.REFUTED
+    assert out.counterexample["scalar_product"] < 0
+
+
+def test_hypothesis_search_is_reproducible():
+    a = sa.check_hypothesis_search(_ctx(), prop="B5", lipschitz="coordinate", shared=True)
+    b = sa.check_hypothesis_search(_ctx(), prop="B5", lipschitz="coordinate", shared=True)
+    assert a.verdict is Verdict.REFUTED and a.counterexample == b.counterexample
