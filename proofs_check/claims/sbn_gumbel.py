@@ -337,6 +337,9 @@ def check_e1_linear_symbolic(ctx: MethodContext, *, loss=gs.LINEAR_LOSS, eta=0) 
                 "eta": str(eta), "zeros_of_b2": "e^eta = 2 +- sqrt(3) (eta = +-1.317): there the tau^2 term vanishes"}
     b2_at = sympy.simplify(b2.subs(ETA, sympy.sympify(eta)))
     evidence["b2_at_eta"] = str(b2_at)
+    if b1 != 0:   # the statement asserts that the tau term vanishes for linear L
+        return Outcome(Verdict.REFUTED, evidence, counterexample={"loss": str(L), "b1": str(b1),
+                                                                  "note": "the tau term does not vanish"})
     if b2_at == 0:
         return Outcome(Verdict.REFUTED, evidence, counterexample={"loss": str(L), "eta": str(eta), "b2": str(b2),
                                                                   "note": "no tau^2 bias term at this eta"})
@@ -1425,9 +1428,13 @@ def check_stgs_variance_montecarlo(ctx: MethodContext, *, loss_coeffs=None) -> O
     evidence = {"samples": samples, "stgs_sample_variance": var, "stgs_variance_lower_bound": lower,
                 "st_spread": spread,
                 "lower_bound_rule": "mean of 20 batch variances minus 4 standard errors (approximate, ~99.99%)"}
-    if lower > 0 and spread == 0:
+    evidence["precision_rule"] = "the variance lower bound must be > 0 to decide; otherwise INCONCLUSIVE"
+    if spread != 0:
+        return Outcome(Verdict.REFUTED, evidence, counterexample={"stgs_variance_lower_bound": lower, "st_spread": spread,
+                                                                  "note": "ST takes several values for one unit"})
+    if lower > 0:
         return Outcome(Verdict.VERIFIED, evidence)
-    return Outcome(Verdict.REFUTED, evidence, counterexample={"stgs_variance_lower_bound": lower, "st_spread": spread})
+    return Outcome(Verdict.INCONCLUSIVE, {**evidence, "problem": "variance lower bound not above 0: too few samples"})
 
 
 def check_stgs_printed_half(ctx: MethodContext, *, printed_ratio=sympy.Rational(1, 2),

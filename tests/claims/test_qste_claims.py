@@ -17,6 +17,7 @@ def test_pop_numbers(run):
     assert mc["max_z"] < 3.5 and mc["family_confidence"] > 0.98
     assert all(r["precise_enough"] for r in mc["instances"])
     assert by["sympy-vs-textbook-moments"].evidence["f (v* = v)"] == "theta*v_sq/(2*pi)"
+    assert by["sympy-vs-textbook-moments"].evidence["identity_is_twice_relu"]   # the number a finding asserts
     lo, hi = by["monte-carlo-sign"].evidence["instances"][0]["interval"]
     assert 0 < lo < hi
     names = {f.name for m in res.methods for f in m.figures}

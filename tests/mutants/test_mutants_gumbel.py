@@ -34,6 +34,7 @@ MUTANTS = {
     "e1 bias rate: O(tau^2)": functools.partial(g.check_e1_bias_rate_quadrature, rate=2.0),
     "e1 bias rate: b1 10% too large (magnitude)": functools.partial(g.check_e1_bias_rate_quadrature, b1_scale=1.1),
     "e1 cubic Monte Carlo: the sampler uses L = y^2": functools.partial(g.check_e1_cubic_montecarlo, loss_power=2),
+    "e1 linear: a quadratic L (the tau term does not vanish)": functools.partial(g.check_e1_linear_symbolic, loss=Y**2),
     "e1 linear: at eta = log(2 + sqrt 3) (c2 = 0)": functools.partial(
         g.check_e1_linear_symbolic, eta=sympy.log(2 + sympy.sqrt(3))),
     "e1 linear Monte Carlo: ST instead of GS": functools.partial(g.check_e1_linear_montecarlo, estimator="st"),
