@@ -131,6 +131,16 @@ def test_hypothesis_search_with_weakened_condition_is_refuted(prop, lipschitz, s
 
 
 def test_hypothesis_search_is_reproducible():
-    a = sa.check_hypothesis_search(_ctx(), prop="B5", lipschitz="coordinate", shared=True)
-    b = sa.check_hypothesis_search(_ctx(), prop="B5", lipschitz="coordinate", shared=True)
+    # the run's own task seed (run seed 0); the same seed gives the same examples in any process
+    name = "hypothesis search (shared parameter)"
+    ctx = MethodContext("SBN-B5", name, 0, task_seed(0, f"SBN-B5/{name}"), Tier.QUICK)
+    a = sa.check_hypothesis_search(ctx, prop="B5", lipschitz="coordinate", shared=True)
+    b = sa.check_hypothesis_search(ctx, prop="B5", lipschitz="coordinate", shared=True)
     assert a.verdict is Verdict.REFUTED and a.counterexample == b.counterexample
+    assert a.evidence == b.evidence
+
+
+def test_hypothesis_hunt_that_finds_nothing_is_inconclusive():
+    out = sa.check_hypothesis_search(_ctx(), prop="B5", lipschitz="coordinate", shared=False,
+                                     none_found=Verdict.INCONCLUSIVE)
+    assert out.verdict is Verdict.INCONCLUSIVE
