@@ -122,6 +122,10 @@ def check_pop_symbolic(ctx: MethodContext, *, formulas: pop.PopulationFormulas |
         "grad_f - chain rule of f(theta)": [str(d) for d in gf_diff],
         "f_general_vstar": str(F.f),
     }
+    # the static finding "E[g_identity] = 2 E[g_relu] for v* = v" is a number we assert: compared here
+    twice = [sympy.simplify(pop.same_teacher(a) - 2 * pop.same_teacher(b)) for a, b in zip(F.g["identity"], F.g["relu"])]
+    evidence["E[g_identity] - 2 E[g_relu] (v* = v)"] = [str(d) for d in twice]
+    evidence["identity_is_twice_relu"] = all(d == 0 for d in twice)
     if f_diff != 0:
         bad.append("f")
     if any(d != 0 for d in g_diff):
@@ -835,7 +839,7 @@ QSTE_LR = Claim(
         Method("sympy-conditions", Kind.SYMBOLIC, check_lr_symbolic,
                "limits, monotonicity, series convergence and ratio limit per schedule",
                part="schedules meet the conditions",
-               scope=Scope("the 8 listed schedules and c/(t+1)^p for symbolic p in (0, 1)")),
+               scope=Scope.whole("the 8 listed schedules and c/(t+1)^p for symbolic p in (0, 1)")),
         Method("mpmath-condensation", Kind.PROPERTY, check_lr_condensation,
                "Cauchy condensation ratio at 2^60 (30 digits)", part="schedules meet the conditions",
                scope=Scope("the 8 listed schedules, tails up to t = 2^60")),

@@ -576,6 +576,100 @@ def check_b5_necessity_construction(ctx: MethodContext, *, levels=(0.05, 0.3, 0.
     return Outcome(Verdict.VERIFIED, evidence)
 
 
+# ---------------------------------------------------------------------------- Hypothesis search with target()
+
+
+class _Found(Exception):
+    pass
+
+
+def _no_module_constants():
+    """Hypothesis mixes constants harvested from the modules loaded in the process into its draws, so the same
+    seed would give different examples in different worker processes; switch constant draws off for the search
+    (the same seed then gives the same examples everywhere).  Fails loudly if Hypothesis's internals moved."""
+    from unittest import mock
+
+    from hypothesis.internal.conjecture import providers
+
+    if not hasattr(providers.HypothesisProvider, "_maybe_draw_constant"):
+        raise RuntimeError("hypothesis no longer has HypothesisProvider._maybe_draw_constant: the search cannot be "
+                           "made independent of the loaded modules; pin hypothesis or update sbn_ascent")
+    return mock.patch.object(providers.HypothesisProvider, "_maybe_draw_constant",
+                             lambda self, *args, **kwargs: None)
+
+
+def check_hypothesis_search(ctx: MethodContext, *, prop: str, lipschitz: str = "inf", shared: bool = True,
+                            n: int = 2, max_examples: int | None = None, condition_scale: float = 1.0,
+                            none_found: Verdict = Verdict.VERIFIED) -> Outcome:
+    """Hypothesis (seeded from the task's SeedSequence, no example database) over quadratic losses, logits and
+    da/dphi, with ``target()`` on the violation margin -cos(the two gradients in phi) among instances meeting the
+    condition (L scaled by ``condition_scale``), normalized to [-1, 1] by sum_i |c_i|^2 |u_i||v_i|: a guided second
+    search next to the random one.  ``shared``: one
+    parameter driving all n units (dense column); otherwise diagonal da/dphi.  A violation (cosine below -1e-6,
+    scalar product below the enumeration tolerance) is REFUTED with the instance; none gives ``none_found``
+    (VERIFIED: evidence, not proof; INCONCLUSIVE for a pure counterexample hunt on a reading known to fail)."""
+    from hypothesis import HealthCheck, Phase, given, seed, settings, strategies as st, target
+
+    max_examples = max_examples or (1500 if ctx.full else 300)
+    nq = n * (n + 1) // 2
+    iu = [(i, j) for i in range(n) for j in range(i, n)]
+    box = st.floats(-2.0, 2.0, allow_nan=False, allow_infinity=False)
+    best = {"margin": -np.inf, "examples": 0, "meeting": 0}
+
+    @seed(int(ctx.seed.generate_state(1)[0]))
+    @settings(max_examples=max_examples, database=None, deadline=None, derandomize=False,
+              phases=(Phase.generate, Phase.target), suppress_health_check=list(HealthCheck))
+    @given(st.lists(box, min_size=2 * n + nq + n, max_size=2 * n + nq + n))
+    def search(theta):
+        t = np.asarray(theta)
+        b, a = t[:n], t[n:2 * n]
+        Q = np.zeros((n, n))
+        for k, (i, j) in enumerate(iu):
+            Q[i, j] = Q[j, i] = t[2 * n + k]
+        lip = lipschitz_constant(Q, lipschitz)
+        if lip < 1e-3:
+            return
+        cvec = t[2 * n + nq:]
+        C = cvec[:, None] if shared else np.diag(cvec)
+        ev = evaluate(b, Q, a, C)
+        best["examples"] += 1
+        if condition_margin(prop, ev, lip * condition_scale) < 0:
+            return
+        best["meeting"] += 1
+        ua, va = (ev[k] for k in _PAIRS[prop])
+        # |sp| <= sum_i |c_i|^2 |ua_i| |va_i| for one shared column or a diagonal C: a continuous margin in [-1, 1]
+        weights = (C**2).sum(axis=1)
+        scale = float(weights @ (np.abs(ua) * np.abs(va)))
+        if scale < 1e-12:
+            return
+        viol = -float(ev["sp"][prop]) / scale
+        target(viol, label="violation margin -sp / sum_i |c_i|^2 |u_i||v_i|")
+        if viol > best["margin"]:
+            best["margin"] = viol
+        if viol > 1e-6 and ev["sp"][prop] < -ev["tol"][prop]:
+            best["witness"] = {"prop": prop, "n": n, "b": _round(b), "Q": _round(Q), "a": _round(a),
+                               "dadphi": _round(C), "lipschitz": lip, "lipschitz_kind": lipschitz,
+                               "condition_margin": condition_margin(prop, ev, lip * condition_scale),
+                               "scalar_product": float(ev["sp"][prop]), "normalized_margin": viol, "noise": NOISE}
+            raise _Found
+
+    with _no_module_constants():
+        try:
+            search()
+        except _Found:
+            pass
+    evidence = {"prop": prop, "lipschitz": lipschitz, "shared_parameter": shared, "n": n,
+                "max_examples": max_examples, "examples_evaluated": best["examples"],
+                "meeting_condition": best["meeting"], "max_violation_margin": best["margin"],
+                "search": "hypothesis, seeded from the task seed, target() on -sp / sum_i |c_i|^2 |u_i||v_i|, "
+                          "no database, no shrinking"}
+    if "witness" in best:
+        return Outcome(Verdict.REFUTED, evidence, counterexample=best["witness"])
+    if best["meeting"] == 0:
+        return Outcome(Verdict.INCONCLUSIVE, evidence)
+    return Outcome(none_found, evidence)
+
+
 # ---------------------------------------------------------------------------- shared parameters
 
 
@@ -765,6 +859,7 @@ _SEARCH_SCOPE = Scope("n in {2, 3, 4} units (6 in full), random quadratic losses
 _LP_SCOPE = Scope("n in {2, 3}, every quadratic loss with the Lipschitz bound (LP), 8 random a per n (30 in full)")
 _Z3_PER_UNIT = Scope("two units, one parameter per unit (J diagonal)")
 _WITNESS = Scope("one witness suffices to refute")
+_HYP_SCOPE = Scope("n = 2, 300 Hypothesis examples (1500 in full) guided by target(), one parameter per unit")
 
 B5_CHECKED_STEPS = ("B5-(25)-trace", "B5-(26)", "B5-(27)", "B5-(28)", "B5-(29)", "B5-(30)-reconstructed",
                     "B5-(29)-(30)-summary", "B5-psd-outer-product-reconstructed")
@@ -817,6 +912,10 @@ SBN_B5 = Claim(
                functools.partial(check_lp_worst_case, prop="B5", lipschitz="coordinate"),
                "LP: min E[g_k] Dbar_k over losses meeting (23); minimizer re-enumerated",
                part="sufficiency, one parameter per unit", scope=_LP_SCOPE, reading="per-unit"),
+        Method("hypothesis search (one parameter per unit)", Kind.PROPERTY,
+               functools.partial(check_hypothesis_search, prop="B5", lipschitz="coordinate", shared=False),
+               "Hypothesis with target() on the normalized violation margin, diagonal da/dphi",
+               part="sufficiency, one parameter per unit", scope=_HYP_SCOPE, reading="per-unit"),
         Method("z3 necessity (|E[g_i]| >= L)", Kind.SMT,
                functools.partial(check_step, step="B5-necessity-reconstructed"),
                "0 < |gbar| < L leaves a Dbar in (28) with gbar Dbar < 0", part="necessity",
@@ -844,6 +943,13 @@ SBN_B5 = Claim(
         Method("shared-parameter search", Kind.OPTIMIZATION,
                functools.partial(check_shared_parameter_search, prop="B5", lipschitz="coordinate"),
                "worst shared parameter (eigenvector) for random losses meeting (23), re-measured by enumeration",
+               part="printed: for any a(phi)", role="printed", scope=_WITNESS, category=Category.ERROR,
+               reading="shared"),
+        Method("hypothesis search (shared parameter)", Kind.PROPERTY,
+               functools.partial(check_hypothesis_search, prop="B5", lipschitz="coordinate", shared=True,
+                                 none_found=Verdict.INCONCLUSIVE),
+               "Hypothesis with target() on the violation margin, one parameter driving both units (a counterexample "
+               "hunt: finding none is INCONCLUSIVE)",
                part="printed: for any a(phi)", role="printed", scope=_WITNESS, category=Category.ERROR,
                reading="shared"),
         Method("coupled counterexample", Kind.EXACT, functools.partial(check_coupled_counterexample, prop="B5"),
@@ -944,6 +1050,10 @@ SBN_B7 = Claim(
                functools.partial(check_random_search, prop="B7", lipschitz="inf"),
                "random quadratic losses, diagonal da/dphi, exact enumeration; gradients compared with closed forms",
                part="sufficiency, one parameter per unit", scope=_SEARCH_SCOPE, reading="inf"),
+        Method("hypothesis search (one parameter per unit)", Kind.PROPERTY,
+               functools.partial(check_hypothesis_search, prop="B7", lipschitz="inf", shared=False),
+               "Hypothesis with target() on the normalized violation margin, diagonal da/dphi",
+               part="sufficiency, one parameter per unit", scope=_HYP_SCOPE, reading="inf"),
         Method("lp worst case (one parameter per unit)", Kind.OPTIMIZATION,
                functools.partial(check_lp_worst_case, prop="B7", lipschitz="inf"),
                "LP: min E[g_k] g*_k over losses meeting (34); minimizer re-enumerated",
@@ -1011,6 +1121,10 @@ SBN_B8 = Claim(
                functools.partial(check_random_search, prop="B8", lipschitz="inf"),
                "random quadratic losses, diagonal da/dphi, exact enumeration; gradients compared with closed forms",
                part="sufficiency, one parameter per unit", scope=_SEARCH_SCOPE, reading="inf"),
+        Method("hypothesis search (one parameter per unit)", Kind.PROPERTY,
+               functools.partial(check_hypothesis_search, prop="B8", lipschitz="inf", shared=False),
+               "Hypothesis with target() on the normalized violation margin, diagonal da/dphi",
+               part="sufficiency, one parameter per unit", scope=_HYP_SCOPE, reading="inf"),
         Method("lp worst case (one parameter per unit)", Kind.OPTIMIZATION,
                functools.partial(check_lp_worst_case, prop="B8", lipschitz="inf"),
                "LP: min Dbar_k g*_k over losses meeting (41); minimizer re-enumerated",

@@ -33,11 +33,15 @@ EXPECTED = {
     # issue 8: (20) multilinear for every k, n (matrix expressions), ST on it unbiased (composition with B.2),
     # uniqueness for every n (Gram matrix factorizes): PROVED; "unique polynomial" is an imprecision
     "SBN-B3": (P, P),
-    "SBN-E1": (P, P),      # c1, c2 derived = printed (c2 as reconstructed); bias O(tau)
-    "SBN-E2": (P, P),      # (87) and the rate (1/tau) C^(1/tau), tight
-    "SBN-E3": (V, R),      # 1/tau missing in (88); (91) sign and factor 2
-    "SBN-E4": (V, R),      # variance grows like 1/tau, printed "O(1)"
-    "SBN-STGS": (V, R),    # linear L: limit ratio 1 ({0,1} and +-1), not 1/2
+    # v8b (issue 8): c1, c2 proved for every eta; bias O(tau) shown for L = y^3 only (no general-L proof, so VERIFIED);
+    # biased at every tau proved at eta = 0; the printed c1/c2 are reconstructions (consistency with fragments only)
+    "SBN-E1": (V, V),
+    "SBN-E2": (P, P),      # (87) and the rate (1/tau) C^(1/tau), tight (sympy, every x and tau)
+    "SBN-E3": (V, R),      # 1/tau missing in (88), (91) sign and factor 2: errors; joint/tau->0 readings refuted
+    # v8b: "O(1)" is extraction damage of O(1/tau) (the tau of 1/tau is lost throughout this extraction and the
+    # proof ends "dominated by the O(1/tau) term"): a misprint, listed, not a refutation
+    "SBN-E4": (V, V),
+    "SBN-STGS": (V, R),    # linear L: limit ratio 1 ({0,1} and +-1), not 1/2 (1/2 only in the mixed convention)
     "SBN-PGD": (P, P),     # eps' = 4 eps: z3 proves every clipped step for all inputs; library eps' compared
     # issue 8: Prop. 1 proved for generic F (mirror map and step, sympy); (14) at Alg. 2's rate off by the +-1
     # factor 2 is a convention, not a refutation
@@ -53,13 +57,17 @@ EXPECTED = {
     # (6) exact, ST = (6) + (7): proved n <= 2, verified beyond; (9) backprop vs finite differences (no 2F')
     "SBN-ALG1": (V, V),
     "SBN-METRICS": (V, V),  # (64)-(65) proved; (61), (66), (67) verified
-    "SBN-B4": (P, R),      # holds when no parameter drives two units; fails for shared parameters
-    "SBN-B6": (V, R),      # Lipschitz O(n^-1/2) (flip constant ~ n^-1), bias shrinks; printed (33) false
-    "SBN-B5": (P, R),      # one parameter per unit: proved; "for any a(phi)" refuted
-    "SBN-B7": (P, R),
-    "SBN-B8": (P, R),
+    # v8b: per-unit case proved only for n = 2 (z3) / n = 3 (sympy), verified beyond: VERIFIED; shared parameters fail
+    "SBN-B4": (V, R),
+    "SBN-B6": (V, R),      # flip and l2 readings proved for all n; sup reading refuted; bias shrinks; (33) false
+    # v8b: one parameter per unit: z3 proofs cover two units only, so VERIFIED (searches and LPs beyond);
+    # "for any a(phi)" (shared parameters) refuted with exact counterexamples
+    "SBN-B5": (V, R),
+    "SBN-B7": (V, R),
+    "SBN-B8": (V, R),
     "QSTE-POP": (P, P),    # closed forms = textbook moments, MC and quadrature agree; sign proved
-    "QSTE-LR": (P, P),     # schedules classified; 1/(t+1)^2 cannot reach w* (movement bound)
+    # v8b: the movement bound covers one drawn instance and c below its c0, the simulation one n: VERIFIED
+    "QSTE-LR": (V, V),
     "QSTE-ERG": (V, V),    # holds at n <= 64; m* ~ n^1.2-1.3: O(n^2) loose (imprecision)
     "QSTE-NONERG": (V, V),  # holds at n <= 10 (C n^4); last-iterate m* ~ n^1.1-1.3: O(n^4) very loose
     "QSTE-NOISE": (V, V),  # escapes forced (exact per data set), returns keep occurring in [T/2, T]

@@ -74,3 +74,73 @@ def test_shared_parameter_search_finds_nothing_for_one_unit():
     # one unit: a shared parameter is a single parameter, and (23) suffices -- no refutation
     out = sa.check_shared_parameter_search(_ctx(), prop="B5", lipschitz="coordinate", sizes=(1,), per_size=40)
     assert out.verdict is not Verdict.REFUTED
+
+
+def test_necessity_construction_in_the_smaller_class_fails_when_the_condition_holds():
+    out = sa.check_b5_necessity_construction(_ctx(), levels=(1.2,), lipschitz="inf")
+    assert out.verdict is Verdict.REFUTED
+
+
+@pytest.mark.parametrize("prop", ["B7", "B8"])
+def test_a_wrong_deterministic_st_magnitude_is_caught(monkeypatch, prop):
+    # deterministic ST with F'(a) instead of 2F'(a): no sign changes, only the magnitude -- the closed-form
+    # comparison of the search must refute
+    real = sa.enumeration.expected_estimator
+
+    class Half:
+        def __init__(self, r):
+            self.value, self.error_bound = 0.5 * sa.np.asarray(r.value), r.error_bound
+
+    def wrong(name, *args, **kw):
+        r = real(name, *args, **kw)
+        return Half(r) if name == "deterministic_st" else r
+
+    monkeypatch.setattr(sa.enumeration, "expected_estimator", wrong)
+    out = sa.check_random_search(_ctx(), prop=prop, lipschitz="inf", per_size=5)
+    assert out.verdict is Verdict.REFUTED
+    assert out.counterexample["problem"].startswith("an enumerated gradient differs")
+
+
+def test_printed_exact_checks_can_come_out_the_other_way():
+    from fractions import Fraction
+
+    # per instance: with the condition met there is nothing to refute
+    assert sa.check_b5_per_instance(_ctx(), b1=Fraction(3), q11=Fraction(1)).verdict is Verdict.VERIFIED
+    # section 2.2 V: a linear loss (no interaction) makes deterministic ST an ascent direction
+    assert sa.check_b8_restatement_multilinear(_ctx(), q12=Fraction(0)).verdict is Verdict.VERIFIED
+
+
+@pytest.mark.parametrize("prop,kind", [("B7", "l1"), ("B8", "l1")])
+def test_lipschitz_reading_lp_verifies_in_the_infinity_norm(prop, kind):
+    # the same LP in the infinity-norm class finds no witness: the l1 refutation is the norm's doing
+    assert sa.check_lp_worst_case(_ctx(), prop=prop, lipschitz="inf", points=3).verdict is Verdict.VERIFIED
+    assert sa.check_lp_worst_case(_ctx(), prop=prop, lipschitz=kind, points=3).verdict is Verdict.REFUTED
+
+
+def test_l2_box_search_never_verifies():
+    # a box inside the l2 class can find a witness, never prove its absence
+    out = sa.check_lp_worst_case(_ctx(), prop="B7", lipschitz="l2", sizes=(2,), points=2)
+    assert out.verdict is Verdict.INCONCLUSIVE
+
+
+@pytest.mark.parametrize("prop,lipschitz,scale", [("B5", "coordinate", 0.25), ("B7", "inf", 0.25), ("B8", "inf", 0.25)])
+def test_hypothesis_search_with_weakened_condition_is_refuted(prop, lipschitz, scale):
+    out = sa.check_hypothesis_search(_ctx(), prop=prop, lipschitz=lipschitz, shared=False, condition_scale=scale)
+    assert out.verdict is Verdict.REFUTED
+    assert out.counterexample["scalar_product"] < 0
+
+
+def test_hypothesis_search_is_reproducible():
+    # the run's own task seed (run seed 0); the same seed gives the same examples in any process
+    name = "hypothesis search (shared parameter)"
+    ctx = MethodContext("SBN-B5", name, 0, task_seed(0, f"SBN-B5/{name}"), Tier.QUICK)
+    a = sa.check_hypothesis_search(ctx, prop="B5", lipschitz="coordinate", shared=True)
+    b = sa.check_hypothesis_search(ctx, prop="B5", lipschitz="coordinate", shared=True)
+    assert a.verdict is Verdict.REFUTED and a.counterexample == b.counterexample
+    assert a.evidence == b.evidence
+
+
+def test_hypothesis_hunt_that_finds_nothing_is_inconclusive():
+    out = sa.check_hypothesis_search(_ctx(), prop="B5", lipschitz="coordinate", shared=False,
+                                     none_found=Verdict.INCONCLUSIVE)
+    assert out.verdict is Verdict.INCONCLUSIVE

@@ -30,13 +30,16 @@ MUTANTS = {
     "e1 series: c2 halved": functools.partial(g.check_e1_series_symbolic, c2=C[2] / 2),
     "e1 remainder: c1 with the wrong sign": functools.partial(g.check_e1_remainder_quadrature, c1=-C[1]),
     "e1 remainder: c2 halved": functools.partial(g.check_e1_remainder_quadrature, c2=C[2] / 2),
-    "e1 limit: +-1 true gradient (L(1) - L(-1)) p": functools.partial(
-        g.check_e1_limit_symbolic, true_gradient=2 * gs.logistic_pdf(ETA)),
+    "e1 limit: d y1/d eta without the 1/tau (as (88))": functools.partial(g.check_e1_limit_symbolic, tau_power=0),
     "e1 bias rate: O(tau^2)": functools.partial(g.check_e1_bias_rate_quadrature, rate=2.0),
+    "e1 bias rate: b1 10% too large (magnitude)": functools.partial(g.check_e1_bias_rate_quadrature, b1_scale=1.1),
+    "e1 cubic Monte Carlo: the sampler uses L = y^2": functools.partial(g.check_e1_cubic_montecarlo, loss_power=2),
+    "e1 linear: a quadratic L (the tau term does not vanish)": functools.partial(g.check_e1_linear_symbolic, loss=Y**2),
     "e1 linear: at eta = log(2 + sqrt 3) (c2 = 0)": functools.partial(
         g.check_e1_linear_symbolic, eta=sympy.log(2 + sympy.sqrt(3))),
     "e1 linear Monte Carlo: ST instead of GS": functools.partial(g.check_e1_linear_montecarlo, estimator="st"),
-    "e1 printed: c1 with the wrong sign": functools.partial(g.check_e1_printed_coefficients, c1_printed=-gs.C1_PRINTED),
+    "e1 printed: c1 with denominator (e^eta + 1)^2": functools.partial(
+        g.check_e1_printed_coefficients, c1=C[1] / (sympy.exp(ETA) + 1)),
     # SBN-E2
     "e2 sympy: rate C^(2/tau)": functools.partial(g.check_e2_symbolic, exponent=2),
     "e2 sympy: rate tau^-2 C^(1/tau)": functools.partial(g.check_e2_symbolic, power=2),
@@ -53,6 +56,8 @@ MUTANTS = {
     "e4 sympy: variance O(1)": functools.partial(g.check_e4_symbolic, growth=0),
     "e4 variance rate: O(1)": functools.partial(g.check_e4_variance_rate, growth=0.0),
     "e4 variance rate: O(1/tau^2)": functools.partial(g.check_e4_variance_rate, growth=2.0),
+    "e4 variance rate: leading coefficient p(eta) A0 doubled": functools.partial(g.check_e4_variance_rate,
+                                                                                 lead_scale=2.0),
     "e4 monte carlo: O(1)": functools.partial(g.check_e4_montecarlo, growth=0.0),
     "e4 expansion: c1 A1 term with the wrong sign": functools.partial(
         g.check_e4_expansion_quadrature,
@@ -102,7 +107,8 @@ def test_stgs_printed_half_holds_in_the_mixed_convention_only():
 
 @pytest.mark.parametrize("claim", g.CLAIMS, ids=lambda c: c.id)
 def test_every_checked_method_has_a_mutant(claim):
-    covered = {getattr(f, "func", f).__name__ for f in MUTANTS.values()} | {"check_e1_linear_quadrature"}
+    covered = {getattr(f, "func", f).__name__ for f in MUTANTS.values()} | {"check_e1_linear_quadrature",
+                                                                              "check_e1_linear_every_tau"}
     for m in claim.methods:
         if m.role == "checked":
             assert getattr(m.check, "func", m.check).__name__ in covered, m.name
@@ -117,3 +123,32 @@ def test_e4_expansion_refutes_a_wrong_tau_term():
     m = gs.second_moment_coefficients(gs.DEFAULT_LOSS, 2)
     out = g.check_e4_expansion_quadrature(_ctx(), coefficients=(m[0], m[1], m[2] / 2))
     assert out.verdict is Verdict.REFUTED
+
+
+def test_e1_every_tau_proof_does_not_apply_away_from_the_mode():
+    # at eta = 3 the pointwise inequality p(eta - x) < p(eta) fails: the all-tau argument must not prove anything
+    assert g.check_e1_linear_every_tau(_ctx(), eta=3).verdict is not Verdict.PROVED
+    assert g.check_e1_linear_every_tau(_ctx()).verdict is Verdict.PROVED
+
+
+def test_e1_every_eta_reading_is_refuted_by_a_sign_change():
+    out = g.check_e1_every_eta(_ctx())
+    signs = [e["certified_sign"] for e in out.evidence["certified_bias_at_ends"]]
+    assert out.verdict is Verdict.REFUTED and sorted(signs) == [-1, 1]
+
+
+@pytest.mark.parametrize("check", [g.check_e1_linear_montecarlo, g.check_e1_cubic_montecarlo, g.check_e3_montecarlo,
+                                   g.check_e4_montecarlo, g.check_stgs_montecarlo], ids=lambda f: f.__name__)
+def test_monte_carlo_too_wide_is_inconclusive(check):
+    # each Monte Carlo method states the precision it needs; with 300 samples its intervals are too wide
+    out = check(_ctx(), samples=300)
+    assert out.verdict is Verdict.INCONCLUSIVE, (check.__name__, out.verdict, out.evidence)
+    assert check(_ctx()).verdict is Verdict.VERIFIED
+
+
+def test_e3_fixed_eps_path_holds_for_the_printed_threshold():
+    assert g.check_e3_printed_rate(_ctx(), path="tau", printed_threshold=True).verdict is Verdict.VERIFIED
+
+
+def test_stgs_printed_half_holds_in_the_mixed_convention():
+    assert g.check_stgs_printed_half(_ctx(), encodings=("pm1-mixed",)).verdict is Verdict.VERIFIED

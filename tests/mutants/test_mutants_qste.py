@@ -101,3 +101,20 @@ def test_lr_simulation_refutes_when_the_failing_schedule_is_non_summable():
 def test_lr_movement_bound_refutes_a_non_summable_schedule():
     out = qste.check_lr_movement_bound(_ctx(), eta=1 / sympy.sqrt(qste._T + 1))
     assert out.verdict is Verdict.REFUTED
+
+
+def test_teacher_flip_is_not_claimed_when_w_star_stops_being_the_minimizer():
+    # v.v* < 0 makes -w* the minimizer: "away from w*" is then the right direction, not a flip
+    for check in (qste.check_teacher_flip_symbolic, qste.check_teacher_flip_montecarlo):
+        out = check(_ctx(), v=(1.0, -1.0), v_star=(-1.0, 2.0))
+        assert out.verdict is Verdict.INCONCLUSIVE and "minimizer" in out.evidence["problem"]
+
+
+def test_pop_montecarlo_too_few_samples_is_inconclusive():
+    out = qste.check_pop_montecarlo(_ctx(), n_samples=2_000)
+    assert out.verdict is Verdict.INCONCLUSIVE and "standard errors" in out.evidence["problem"]
+
+
+def test_lr_movement_bound_does_not_prove_above_the_freeze_threshold():
+    out = qste.check_lr_movement_bound(_ctx(), c=1.0)
+    assert out.verdict is Verdict.INCONCLUSIVE and out.evidence["c0 (freeze threshold)"] < 1.0
