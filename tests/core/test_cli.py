@@ -2,10 +2,11 @@
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 
-from stecheck.proofs_check.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+from stecheck.proofs_check.cli import EXIT_ENVIRONMENT, EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 
 
 def _run(capsys, *argv):
@@ -44,19 +45,19 @@ def test_negative_workers_is_a_usage_error(capsys, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_unwritable_out_is_a_usage_error(capsys, tmp_path):
+def test_unwritable_out_is_an_environment_failure(capsys, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
     code, _, err = _run(capsys, "run", "SBN-EX1", "--workers", "0", "--out", str(blocker / "reports"))
-    assert code == EXIT_USAGE
+    assert code == EXIT_ENVIRONMENT
     line = _one_line(err)
     assert "cannot write reports" in line and "--out" in line
 
 
-def test_unreachable_scheduler_is_a_usage_error(capsys, tmp_path):
+def test_unreachable_scheduler_is_an_environment_failure(capsys, tmp_path):
     start = time.monotonic()
     code, _, err = _run(capsys, "run", "SBN-EX1", "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "r"))
-    assert code == EXIT_USAGE
+    assert code == EXIT_ENVIRONMENT
     line = _one_line(err)
     assert "cannot reach the Dask scheduler" in line and "dask scheduler" in line
     assert not (tmp_path / "r" / "report.json").exists()
@@ -203,3 +204,103 @@ def test_warm_derive_answers_from_the_rendered_cache_without_sympy(tmp_path):
     assert cold.stdout.strip().endswith("SYMPY-LOADED 0")
     assert warm.stdout.strip().endswith("SYMPY-NOT-LOADED 0")
     assert cold.stdout.replace("SYMPY-LOADED", "") == warm.stdout.replace("SYMPY-NOT-LOADED", "")
+
+
+# ------------------------------------------------------------------ issue 7: every bad input is one clear line
+
+
+@pytest.mark.parametrize("address, needle", [
+    ("foo", "is not a scheduler address"),
+    ("tls://127.0.0.1:8786", "only tcp://"),
+    ("ucx://127.0.0.1:8786", "only tcp://"),
+    ("tcp://127.0.0.1", "is not a scheduler address"),
+    ("tcp://127.0.0.1:70000", "port in 1..65535"),
+    ("", "must not be empty"),
+    ("tcp://" + "a" * 5000 + ":1", "is not a scheduler address"),
+])
+def test_malformed_scheduler_addresses_are_refused_at_once(capsys, tmp_path, address, needle):
+    start = time.monotonic()
+    code, _, err = _run(capsys, "run", "SBN-EX1", "--scheduler", address, "--out", str(tmp_path / "r"))
+    assert code == EXIT_USAGE and needle in _one_line(err) and len(err) < 600
+    assert time.monotonic() - start < 5 and not (tmp_path / "r").exists()
+
+
+def test_too_many_workers_are_refused(capsys, tmp_path):
+    code, _, err = _run(capsys, "run", "SBN-EX1", "--workers", "64000", "--out", str(tmp_path / "r"))
+    assert code == EXIT_USAGE and "more than this machine can run" in _one_line(err)
+
+
+@pytest.mark.parametrize("kind", ["empty", "folder", "device", "missing-folder-under-a-file"])
+def test_write_expect_is_validated_before_computing(capsys, tmp_path, kind, monkeypatch):
+    from stecheck.proofs_check import runner
+
+    monkeypatch.setattr(runner, "execute_method", lambda *a, **k: pytest.fail("computed before validating"))
+    target = {"empty": "", "folder": str(tmp_path), "device": "/dev/full",
+              "missing-folder-under-a-file": str(tmp_path / "f" / "x.json")}[kind]
+    (tmp_path / "f").write_text("a file")
+    code, _, err = _run(capsys, "run", "SBN-EX1", "--workers", "0", "--out", str(tmp_path / "r"),
+                        "--write-expect", target)
+    assert code == EXIT_USAGE and "--write-expect" in _one_line(err)
+    assert Path("/dev/full").is_char_device()
+
+
+@pytest.mark.parametrize("content, needle", [
+    (b"[" * 100_000 + b"]" * 100_000, "nested more than"),
+    (b'{"verdicts": {"SBN-EX1": ' + b"9" * 5000 + b"}}", "digits"),
+    (b"\xff\xfe\x00", "not UTF-8"),
+    (b'{"verdicts": {"SBN-EX1": NaN}}', "NaN"),
+])
+def test_hostile_expect_files_are_one_line(capsys, tmp_path, content, needle):
+    expect = tmp_path / "expect.json"
+    expect.write_bytes(content)
+    code, _, err = _run(capsys, "run", "SBN-EX1", "--workers", "0", "--expect", str(expect),
+                        "--out", str(tmp_path / "r"))
+    assert code == EXIT_USAGE and needle in _one_line(err)
+
+
+@pytest.mark.parametrize("path, needle", [("/dev/zero", "not a regular file"), (".", "is a folder")])
+def test_expect_from_a_device_or_folder_is_refused_without_hanging(capsys, tmp_path, path, needle):
+    code, _, err = _run(capsys, "run", "SBN-EX1", "--workers", "0", "--expect", path, "--out", str(tmp_path / "r"))
+    assert code == EXIT_USAGE and needle in _one_line(err)
+
+
+def test_report_json_being_a_folder_is_exit_4_and_keeps_the_previous_set(capsys, ex1_run, tmp_path):
+    out = tmp_path / "r"
+    out.mkdir()
+    (out / "report.md").write_text("old md")
+    (out / "report.html").write_text("old html")
+    (out / "report.json").mkdir()
+    code, _, err = _run(capsys, "run", "SBN-EX1", "--workers", "0", "--out", str(out), "--quiet")
+    assert code == EXIT_ENVIRONMENT and "report.json there is a folder" in _one_line(err)
+    assert (out / "report.md").read_text() == "old md" and (out / "report.html").read_text() == "old html"
+
+
+def test_a_full_disk_while_writing_reports_is_exit_4(capsys, tmp_path, monkeypatch):
+    from stecheck.proofs_check.report import writer
+
+    def full(path, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(writer, "_write", full)
+    code, _, err = _run(capsys, "run", "SBN-EX1", "--workers", "0", "--out", str(tmp_path / "r"), "--quiet")
+    assert code == EXIT_ENVIRONMENT and "No space left on device" in _one_line(err)
+
+
+def test_report_rerenders_beside_a_linked_report_json(capsys, ex1_run, tmp_path):
+    import shutil
+
+    out, _ = ex1_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy, symlinks=True)
+    code, _, err = _run(capsys, "report", str(copy / "report.json"))
+    assert code == EXIT_OK, err
+    assert (copy / "report.md").read_text() == (out / "report.md").read_text()
+    assert not (copy / ".stecheck" / "current" / ".stecheck").exists()  # not written inside the run folder
+
+
+@pytest.mark.parametrize("argv", [["derive", "multilinear", "--expr", "x" * 100_000],
+                                  ["run", "--tier", "q" * 100_000], ["show", "S" * 100_000],
+                                  ["estimate", "e" * 100_000]])
+def test_error_lines_never_echo_unbounded_input(capsys, argv):
+    code, _, err = _run(capsys, *argv)
+    assert code == EXIT_USAGE and len(_one_line(err)) <= 420
