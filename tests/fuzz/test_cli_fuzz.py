@@ -232,6 +232,18 @@ class Fuzz:
         return out
 
     def check(self, argv: list[str]) -> None:
+        before = len(self.findings)
+        try:
+            self._check(argv)
+        finally:
+            log = os.environ.get("STECHECK_FUZZ_LOG")  # watch a long run: findings and tallies as they come
+            if log:
+                with open(log, "a", encoding="utf-8") as fh:
+                    for finding in self.findings[before:]:
+                        fh.write(finding + "\n\n")
+                    fh.write(f"-- {dict(self.tally)}\n")
+
+    def _check(self, argv: list[str]) -> None:
         argv = self.resolve(argv)
         start = time.monotonic()
         try:
