@@ -304,3 +304,62 @@ def test_report_rerenders_beside_a_linked_report_json(capsys, ex1_run, tmp_path)
 def test_error_lines_never_echo_unbounded_input(capsys, argv):
     code, _, err = _run(capsys, *argv)
     assert code == EXIT_USAGE and len(_one_line(err)) <= 420
+
+
+def _session_processes(sid: int) -> list[int]:
+    """Pids of live processes in session ``sid`` (from /proc)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == sid and fields[0] != "Z":
+                pids.append(int(entry.name))
+    return pids
+
+
+def _workers(sid: int) -> list[int]:
+    """The worker processes (multiprocessing spawns, not the resource tracker) of session ``sid``."""
+    out = []
+    for pid in _session_processes(sid):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in cmd and b"resource_tracker" not in cmd:
+            out.append(pid)
+    return out
+
+
+@pytest.mark.cluster
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_ctrl_c_with_the_embedded_cluster_is_one_line_exit_130_and_stops_the_workers(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "r"
+    proc = subprocess.Popen([sys.executable, "-m", "stecheck.proofs_check.cli", "run", "--workers", "2", "--quiet",
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len(_workers(proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        time.sleep(8)  # Ctrl-C while the cluster starts is ignored (the workers must inherit SIG_IGN)
+        assert proc.poll() is None, "the run ended before it could be interrupted"
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground group
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130
+    assert err.strip().splitlines() == ["stecheck: interrupted; no report was written, the previous report set was kept"]
+    deadline = time.monotonic() + 30
+    while _session_processes(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _session_processes(proc.pid) == [], "worker processes outlived the interrupted run"
+    assert not (out / "report.json").exists()

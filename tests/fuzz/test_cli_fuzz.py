@@ -162,6 +162,10 @@ def invocations(draw) -> list[str]:
             argv += draw(_opt("--seed", seeds))
             argv += draw(st.one_of(_opt("--workers", st.one_of(st.just("0"), bad_workers)),
                                    _opt("--scheduler", schedulers)))
+            if len(ids) == 0:  # all claims: a real full run, slow by design, not hostile
+                argv.insert(1, "SBN-EX1")
+            if "--workers" not in argv and "--scheduler" not in argv:  # not the embedded cluster (slow to start)
+                argv += ["--workers", "0"]
         argv += draw(_opt("--out", st.one_of(file_arg, st.just("@fresh"))))
         argv += draw(_opt("--expect", file_arg))
         argv += draw(_opt("--write-expect", st.one_of(file_arg, st.just("@fresh"))))
