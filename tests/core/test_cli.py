@@ -363,3 +363,31 @@ def test_ctrl_c_with_the_embedded_cluster_is_one_line_exit_130_and_stops_the_wor
         time.sleep(0.5)
     assert _session_processes(proc.pid) == [], "worker processes outlived the interrupted run"
     assert not (out / "report.json").exists()
+
+
+@pytest.mark.cluster
+def test_a_scheduler_lost_mid_run_stops_cleanly_saying_what_completed(tmp_path):
+    from distributed import LocalCluster
+
+    from stecheck.errors import SchedulerLost
+    from stecheck.proofs_check.registry import default_registry
+    from stecheck.proofs_check.runner import run_claims
+
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0")
+    claims = default_registry().select(["SBN-EX1", "SBN-EX2", "SBN-B1", "SBN-B2"])
+    seen = []
+
+    def progress(event, result):
+        if event == "done":
+            seen.append(result.name)
+            if len(seen) == 1:
+                cluster.close()  # the scheduler and its worker go away after the first result
+
+    start = time.monotonic()
+    try:
+        with pytest.raises(SchedulerLost, match=r"lost the Dask cluster .* after 1 of \d+ tasks completed "
+                                                r"\(.*\); no report was written"):
+            run_claims(claims, workers=None, scheduler=cluster.scheduler_address, progress=progress)
+    finally:
+        cluster.close()
+    assert time.monotonic() - start < 120
