@@ -391,3 +391,14 @@ def test_a_scheduler_lost_mid_run_stops_cleanly_saying_what_completed(tmp_path):
     finally:
         cluster.close()
     assert time.monotonic() - start < 120
+
+
+def test_a_derivation_past_its_time_budget_is_one_line_exit_2(capsys, tmp_path, monkeypatch):
+    from stecheck.proofs_check import cli
+
+    monkeypatch.setenv("STECHECK_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(cli, "DERIVE_SECONDS", 0.05)
+    start = time.monotonic()
+    code, _, err = _run(capsys, "derive", "multilinear", "--expr", "sin(x1+x2+x3+x4+x5+x6+x7+x8)**9*exp(x8)")
+    assert code == EXIT_USAGE and "took more than 0.05 s" in _one_line(err)
+    assert time.monotonic() - start < 30
