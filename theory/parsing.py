@@ -16,8 +16,9 @@ names, and building the sympy expression node by node.  Attributes,
 subscripts, lambdas, keywords, strings, comparisons and every other construct
 are refused.  Limits keep every step fast: at most :data:`MAX_TEXT`
 characters, :data:`MAX_DEPTH` levels of nesting, :data:`MAX_INT_DIGITS`
-digits per integer literal and numeric exponents of magnitude at most
-:data:`MAX_EXPONENT`.  A sub-expression that is not a finite real number
+digits per integer literal (and per exact number computed from them),
+numeric exponents of magnitude at most :data:`MAX_EXPONENT` and at most
+:data:`MAX_TERMS` terms once expanded.  A sub-expression that is not a finite real number
 (``x1/0``, ``log(0)``, ``nan``, ``1e999``) is refused with one line naming it.
 """
 
