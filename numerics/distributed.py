@@ -70,6 +70,8 @@ __all__ = [
 
 CHECKPOINT_FORMAT = "stecheck-mc-checkpoint"
 CHECKPOINT_VERSION = 1
+#: Largest checkpoint file read (bytes).
+MAX_CHECKPOINT_BYTES = 256 * 1024 * 1024
 
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(done_chunks, total_chunks)`` after every finished chunk (and once at the start)."""
@@ -250,18 +252,29 @@ def _save_checkpoint(path: Path, header: dict[str, Any], parts: dict[int, Runnin
 
 def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[int, RunningMoments]]:
     """``(header, {chunk_index: RunningMoments})`` stored in a checkpoint; a bad file is :class:`MalformedFile`."""
+    import io
+
+    from stecheck.safeio import loads_json, read_bytes
+
     p = Path(path)
     fix = "delete it to start the run afresh"
+    shown = short_repr(str(p))
+    raw = read_bytes(p, limit=MAX_CHECKPOINT_BYTES, what="checkpoint", fix=fix)  # regular file, bounded
     try:
-        with np.load(p, allow_pickle=False) as z:
-            header = json.loads(str(z["header"]))
+        with np.load(io.BytesIO(raw), allow_pickle=False) as z:
+            header_text = str(z["header"])
             idx, count = z["index"], z["count"]
             arrays = {k: z[k] for k in ("total", "comp", "m2", "minimum", "maximum")}
-    except FileNotFoundError:
-        raise MalformedFile(f"checkpoint {str(p)!r} does not exist") from None
-    except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+        header = loads_json(header_text, what=f"checkpoint {shown} header", fix=fix, max_depth=4)
+        if idx.ndim != 1 or count.shape != idx.shape or any(a.ndim != 2 or a.shape[0] != idx.size
+                                                             for a in arrays.values()):
+            raise ValueError("arrays of inconsistent shapes")
+    except MalformedFile:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a damaged archive can fail in many ways; all mean the same
         raise MalformedFile(
-            f"checkpoint {str(p)!r} is not a stecheck Monte Carlo checkpoint ({type(exc).__name__}: {exc}); {fix}"
+            f"checkpoint {shown} is not a stecheck Monte Carlo checkpoint ({type(exc).__name__}: "
+            f"{str(exc)[:80]}); {fix}"
         ) from None
     if not isinstance(header, dict) or header.get("format") != CHECKPOINT_FORMAT:
         raise MalformedFile(f"checkpoint {str(p)!r} has no {CHECKPOINT_FORMAT!r} header; {fix}")
@@ -281,7 +294,7 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[int, 
 
 
 def _resume(path: Path, header: dict[str, Any], plan: list[tuple[int, int]]) -> dict[int, RunningMoments]:
-    if not path.exists():
+    if not os.path.lexists(path):
         return {}
     stored, parts = load_checkpoint(path)
     for key in ("entropy", "spawn_key", "pool_size", "n_samples", "chunk_size", "fn_fingerprint"):

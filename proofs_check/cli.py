@@ -14,6 +14,7 @@ set is left intact), 130 interrupted (Ctrl-C: one line).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -443,7 +444,23 @@ def _render_derivation(args, width: int) -> str:
 
     derivations.get_derivation(args.name)  # unknown names fail before any work
     kwargs = {"expr_text": args.expr} if args.expr is not None else {}
-    result = derivations.derive(args.name, **kwargs)
+    try:
+        with _time_limit(DERIVE_SECONDS if args.expr is not None else None):
+            result = derivations.derive(args.name, **kwargs)
+    except _TimeLimit:
+        raise InvalidArgument(
+            f"deriving the multilinear form of {shorten(args.expr, 60)} took more than {DERIVE_SECONDS} s; "
+            "use fewer variables, lower powers or fewer non-polynomial functions"
+        ) from None
+    except RecursionError:
+        if args.expr is None:
+            raise
+        # a user loss whose exact multilinear form is too big to compile (e.g. a high power of a function
+        # of many variables): a limit of the input, not a bug
+        raise InvalidArgument(
+            f"the loss {shorten(args.expr, 60)} is too large to derive its multilinear form exactly (its "
+            "expression tree grows too deep); use fewer variables or a lower power"
+        ) from None
     if args.json:
         return json.dumps(derivations.to_json(result), indent=2) + "\n"
     if args.latex:
@@ -463,6 +480,37 @@ def _render_derivation(args, width: int) -> str:
     for n in getattr(result, "notes", []) or []:
         out.print(f"[bold]differs from the paper[/]: {n}", highlight=False)
     return out.export_text()
+
+
+#: Wall-clock budget (seconds) of `derive multilinear --expr`: the exact multilinear form of a user loss can
+#: grow without bound (e.g. a non-polynomial function of 12 variables); past it, one line and exit 2.
+DERIVE_SECONDS = 60
+
+
+class _TimeLimit(BaseException):
+    """Raised by SIGALRM inside :func:`_time_limit` (a BaseException, so no ``except Exception`` hides it)."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None):
+    """Interrupt the block after ``seconds`` of wall-clock time (main thread on POSIX; elsewhere no limit)."""
+    import signal
+    import threading
+
+    if seconds is None or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise _TimeLimit
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _cmd_estimate(args, console: Console) -> int:
@@ -671,8 +719,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except OSError as exc:  # the environment failed: disk full, read-only folder, file-size limit, ...
         where = f" ({shorten(exc.filename, 80)})" if getattr(exc, "filename", None) else ""
-        _say(f"error: {exc.strerror or type(exc).__name__}{where}; the previous report set was kept; "
-             "free space or fix the folder and run again")
+        kept = " the previous report set was kept;" if command in ("run", "report") else ""
+        _say(f"error: {exc.strerror or type(exc).__name__}{where};{kept} free space or fix the folder and run again")
         return EXIT_ENVIRONMENT
     except Exception:
         import traceback

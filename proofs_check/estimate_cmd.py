@@ -64,10 +64,17 @@ __all__ = [
 ]
 
 LOSSES = ("linear", "square-sum", "quadratic", "ex2")
+#: Size limits, checked before anything is allocated (see the README's "Exit codes and limits").
+MAX_N = 2048
+MAX_SAMPLES = 10**9
+#: Largest ``samples * n`` (the work of one run, in coordinate draws).
+MAX_WORK = 2 * 10**10
+#: Largest ``chunk_size * n`` (the floats of one chunk in memory).
+MAX_CHUNK_CELLS = 2**24
 ENCODINGS = ("pm1", "01")
 JSON_KEYS = (
     "estimator", "loss", "noise", "encoding", "n", "a", "samples",
-    "mean", "ci_low", "ci_high", "exact_gradient", "bias", "variance", "cosine",
+    "mean", "ci_low", "ci_high", "exact_gradient", "bias", "variance", "cosine", "null",
 )
 
 
@@ -91,7 +98,29 @@ class EstimateReport:
     cosine: float | None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The report as JSON-plain data; a non-finite number becomes ``null`` and is explained in ``"null"``.
+
+        ``json.dumps`` would print ``NaN``/``Infinity``, which is not JSON.  ``"null"`` maps each
+        field with such entries to a reason, e.g. ``{"variance": "entries [2] are inf (overflow)"}``;
+        it is ``{}`` when every number is finite.
+        """
+        data = asdict(self)
+        reasons: dict[str, str] = {}
+        for key, value in data.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                reasons[key] = f"{value} ({_why(value)})"
+                data[key] = None
+            elif isinstance(value, list) and any(isinstance(v, float) and not math.isfinite(v) for v in value):
+                bad = [i for i, v in enumerate(value) if isinstance(v, float) and not math.isfinite(v)]
+                kinds = sorted({_why(value[i]) for i in bad})
+                reasons[key] = f"entries {bad[:10]}{'...' if len(bad) > 10 else ''} are not finite ({', '.join(kinds)})"
+                data[key] = [v if not (isinstance(v, float) and not math.isfinite(v)) else None for v in value]
+        data["null"] = reasons
+        return data
+
+
+def _why(value: float) -> str:
+    return "nan: undefined, e.g. 0/0 or inf - inf" if value != value else "inf: overflow"
 
 
 # ---------------------------------------------------------------------------- the problem
@@ -127,17 +156,21 @@ def _make_loss(loss: str, n: int, problem_seed: int):
 
 def parse_a(text: str) -> list[float]:
     """``"0.5,-1,2"`` -> ``[0.5, -1.0, 2.0]``; anything else is a one-line :class:`InvalidArgument`."""
+    from stecheck.safeio import shorten
+
     parts = [p.strip() for p in str(text).split(",")]
+    if len(parts) > MAX_N:
+        raise InvalidArgument(f"--a has {len(parts)} values, more than the limit of n <= {MAX_N}")
     out = []
     for p in parts:
         try:
             v = float(p)
         except ValueError:
             raise InvalidArgument(
-                f"--a must be comma-separated numbers such as --a 0.5,-1,2; {p!r} in {text!r} is not a number"
+                f"--a must be comma-separated numbers such as --a 0.5,-1,2; {shorten(p, 40)} is not a number"
             ) from None
         if not math.isfinite(v):
-            raise InvalidArgument(f"--a must hold finite numbers; got {p!r} in {text!r}")
+            raise InvalidArgument(f"--a must hold finite numbers; got {shorten(p, 40)}")
         out.append(v)
     return out
 
@@ -246,6 +279,22 @@ def _check_enumerable(est: Any, n: int) -> None:
         )
 
 
+def _check_sizes(n: int, samples: int, chunk_size: int) -> None:
+    """Refuse, before any allocation, a Monte Carlo run too large for one machine (limits in the module)."""
+    if samples > MAX_SAMPLES:
+        raise InvalidArgument(f"--samples {samples} is more than the limit of {MAX_SAMPLES:.0e}; use fewer samples")
+    if samples * n > MAX_WORK:
+        raise InvalidArgument(
+            f"--samples {samples} with n = {n} is {samples * n:.2g} coordinate draws, more than the limit of "
+            f"{MAX_WORK:.0e}; use fewer samples or a smaller n"
+        )
+    if min(chunk_size, samples) * n > MAX_CHUNK_CELLS:
+        raise InvalidArgument(
+            f"--chunk-size {chunk_size} with n = {n} holds {chunk_size * n:.2g} numbers per chunk, more than the "
+            f"limit of {MAX_CHUNK_CELLS}; use --chunk-size {max(1, MAX_CHUNK_CELLS // n)} or less"
+        )
+
+
 def estimate(
     estimator: str,
     *,
@@ -288,16 +337,21 @@ def estimate(
         raise InvalidArgument(f"--tau must be a positive number, got {tau!r}")
     if not exact and (isinstance(samples, bool) or not isinstance(samples, int) or samples < 2):
         raise InvalidArgument(f"--samples must be an integer >= 2 (an interval needs two samples), got {samples!r}")
+    if n is not None and n > MAX_N:
+        raise InvalidArgument(f"--n {n} is more than the limit of {MAX_N}; use a smaller n")
     noise_obj = get_noise(noise)
     a_vec = np.asarray(_pre_activations(n, a, a_seed), dtype=np.float64)
     n = a_vec.size
-    loss_obj = _make_loss(loss, n, problem_seed)
     est = ESTIMATORS[name]
     params = _params(est, tau)
+    if exact:
+        _check_enumerable(est, n)  # before the loss is built: W alone has n^2 entries
+    else:
+        _check_sizes(n, samples, chunk_size)
+    loss_obj = _make_loss(loss, n, problem_seed)
     grad = exact_gradient_closed_form(loss, loss_obj, a_vec, noise_obj, encoding)
 
     if exact:
-        _check_enumerable(est, n)
         mean, variance, bound = _exact_statistics(name, loss_obj, a_vec, noise_obj, encoding, params)
         low, high, used = mean - bound, mean + bound, 0
     else:
@@ -323,17 +377,36 @@ def estimate(
 # ---------------------------------------------------------------------------- CLI
 
 
-def _int_at_least(lo: int, flag: str, why: str = ""):
+def _int_at_least(lo: int, flag: str, why: str = "", hi: int | None = None):
     def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag} must be an integer >= {lo}{why}, got {text!r}") from None
+        from stecheck.safeio import shorten
+
+        digits = text.strip().lstrip("+-")
+        if not (digits.isascii() and digits.isdigit()) or len(digits) > 30:
+            raise argparse.ArgumentTypeError(f"{flag} must be an integer >= {lo}{why}, got {shorten(text, 40)}")
+        v = int(text)
         if v < lo:
             raise argparse.ArgumentTypeError(f"{flag} must be an integer >= {lo}{why}, got {v}")
+        if hi is not None and v > hi:
+            raise argparse.ArgumentTypeError(f"{flag} must be at most {hi}, got {shorten(text, 40)}")
         return v
 
     return parse
+
+
+def _workers(text: str) -> int:
+    from .cli import _workers as run_workers
+
+    return run_workers(text)
+
+
+def _scheduler(text: str) -> str:
+    from stecheck.numerics.distributed import scheduler_address
+
+    try:
+        return scheduler_address(text)
+    except InvalidArgument as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive_float(flag: str):
@@ -341,9 +414,9 @@ def _positive_float(flag: str):
         try:
             v = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag} must be a positive number, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"{flag} must be a positive number, got {text[:40]!r}") from None
         if not (math.isfinite(v) and v > 0):
-            raise argparse.ArgumentTypeError(f"{flag} must be a positive number, got {text!r}")
+            raise argparse.ArgumentTypeError(f"{flag} must be a positive number, got {text[:40]!r}")
         return v
 
     return parse
@@ -355,7 +428,7 @@ def _confidence(text: str) -> float:
     except ValueError:
         v = float("nan")
     if not (0.0 < v < 1.0):
-        raise argparse.ArgumentTypeError(f"--confidence must be in the open interval (0, 1), got {text!r}")
+        raise argparse.ArgumentTypeError(f"--confidence must be in the open interval (0, 1), got {text[:40]!r}")
     return v
 
 
@@ -372,7 +445,7 @@ def add_estimate_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--loss", choices=LOSSES, default="quadratic",
                    help="linear: sum x; square-sum: (sum x)^2; quadratic: ||Wx - y||^2, W (n, n) ~ N(0, 1/n), "
                         "y ~ N(0, 1) from --problem-seed; ex2: sum (x - sin(2 pi x)) (default: quadratic)")
-    p.add_argument("--n", type=_int_at_least(1, "--n"), default=None,
+    p.add_argument("--n", type=_int_at_least(1, "--n", hi=MAX_N), default=None,
                    help="number of binary variables (default: 8, or the length of --a)")
     p.add_argument("--noise", choices=sorted(NOISES), default="logistic", help="noise family (default: logistic)")
     p.add_argument("--encoding", choices=ENCODINGS, default="pm1", help="binary states in {-1,+1} or {0,1}")
@@ -382,18 +455,19 @@ def add_estimate_parser(sub: Any) -> argparse.ArgumentParser:
                    help="draw a ~ N(0, 1) from this seed (default: 0 when --a is not given)")
     p.add_argument("--problem-seed", type=_int_at_least(0, "--problem-seed"), default=0,
                    help="seed of W and y for --loss quadratic (default: 0)")
-    p.add_argument("--samples", type=_int_at_least(2, "--samples", " (an interval needs two samples)"),
+    p.add_argument("--samples", type=_int_at_least(2, "--samples", " (an interval needs two samples)", MAX_SAMPLES),
                    default=100_000, help="Monte Carlo samples (default: 100000)")
     p.add_argument("--seed", type=_int_at_least(0, "--seed"), default=0, help="Monte Carlo seed (default: 0)")
     p.add_argument("--exact", action="store_true", help="enumerate all 2^n states instead of sampling (n <= 22)")
     p.add_argument("--tau", type=_positive_float("--tau"), default=None,
                    help="temperature of Gumbel-softmax estimators (only for estimators that take it)")
     p.add_argument("--confidence", type=_confidence, default=0.99, help="interval confidence (default: 0.99)")
-    p.add_argument("--chunk-size", type=_int_at_least(1, "--chunk-size"), default=4096,
+    p.add_argument("--chunk-size", type=_int_at_least(1, "--chunk-size", hi=MAX_CHUNK_CELLS), default=4096,
                    help="samples per Monte Carlo chunk; part of the random stream (default: 4096)")
-    p.add_argument("--workers", type=_int_at_least(0, "--workers"), default=0,
+    p.add_argument("--workers", type=_workers, default=0,
                    help="0 = this process (default); N = local Dask cluster of N processes (same numbers)")
-    p.add_argument("--scheduler", metavar="ADDRESS", default=None, help="use an existing Dask scheduler")
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None, type=_scheduler,
+                   help="use an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--checkpoint", metavar="FILE", default=None,
                    help="save finished chunks here and resume from it (a .npz)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -425,7 +499,7 @@ def cmd_estimate(args: argparse.Namespace, console: Any) -> int:
         report = estimate(args.estimator, client=args.scheduler, **kwargs)
 
     if args.json:
-        sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
+        sys.stdout.write(json.dumps(report.to_json(), indent=2, allow_nan=False) + "\n")
         return 0
     from rich.table import Table
 

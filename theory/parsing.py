@@ -16,8 +16,9 @@ names, and building the sympy expression node by node.  Attributes,
 subscripts, lambdas, keywords, strings, comparisons and every other construct
 are refused.  Limits keep every step fast: at most :data:`MAX_TEXT`
 characters, :data:`MAX_DEPTH` levels of nesting, :data:`MAX_INT_DIGITS`
-digits per integer literal and numeric exponents of magnitude at most
-:data:`MAX_EXPONENT`.  A sub-expression that is not a finite real number
+digits per integer literal (and per exact number computed from them),
+numeric exponents of magnitude at most :data:`MAX_EXPONENT` and at most
+:data:`MAX_TERMS` terms once expanded.  A sub-expression that is not a finite real number
 (``x1/0``, ``log(0)``, ``nan``, ``1e999``) is refused with one line naming it.
 """
 
@@ -56,7 +57,7 @@ MAX_EXPONENT = 64
 MAX_INT_DIGITS = 15
 MAX_NAME = 32
 #: Largest number of terms the expression may expand to (products of sums, integer powers of sums).
-MAX_TERMS = 5000
+MAX_TERMS = 2000
 #: Largest number of decimal digits of an exact (Integer or Rational) value, literal or computed:
 #: larger ones would leave float64 (write 1e20 for a large float).
 _MAX_NUMBER_DIGITS = MAX_INT_DIGITS
@@ -298,8 +299,8 @@ def parse_expression(text: str) -> sympy.Expr:
                               f"{_show(str(expr), 40)}); write a real-valued expression, {_EXAMPLE}")
     terms = _expanded_terms(expr)
     if terms > MAX_TERMS:
-        raise _refuse(text, f"expanded, it has about {terms:.3g} terms, more than {MAX_TERMS}; "
-                            f"use smaller powers of sums")
+        size = f"about {terms:.3g}" if math.isfinite(terms) else "a function argument with too many"
+        raise _refuse(text, f"expanded, it has {size} terms, more than {MAX_TERMS}; use smaller powers of sums")
     return expr
 
 
@@ -315,8 +316,8 @@ def _expanded_terms(expr: sympy.Basic) -> float:
     if expr.is_Pow and expr.exp.is_Integer:
         k, e = _expanded_terms(expr.base), abs(int(expr.exp))
         return math.comb(int(min(k, 1e6)) + e - 1, e) if k > 1 else 1.0
-    if expr.args:  # a function: its argument may be expanded on its own
-        return max(1.0, max(_expanded_terms(a) for a in expr.args))
+    if expr.args:  # a function: one term; its arguments are expanded on their own
+        return 1.0 if max(_expanded_terms(a) for a in expr.args) <= MAX_TERMS else math.inf
     return 1.0
 
 

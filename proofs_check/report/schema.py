@@ -455,28 +455,47 @@ def _migrate(r: _Reader, d: Any) -> Any:
     return d
 
 
+#: Largest report.json read back (bytes).
+MAX_REPORT_BYTES = 512 * 1024 * 1024
+
+
 def load_report(path: str | Path) -> RunResult:
-    """Read and validate a ``report.json``; every problem is a one-line :class:`MalformedFile`."""
+    """Read and validate a ``report.json``; every problem is a one-line :class:`MalformedFile`.
+
+    The read is bounded (:func:`stecheck.safeio.read_bytes`): a regular file of at most
+    ``MAX_REPORT_BYTES`` bytes, never a device or pipe; nesting and integer sizes are bounded too.
+    """
+    import os
+
+    from stecheck.safeio import MAX_INT_DIGITS, read_bytes
+
     path = Path(path)
     r = _Reader(str(path))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         r.fail("", "no such file", "pass the report.json that `stecheck run` wrote (in its --out directory)")
-    except IsADirectoryError:
+    if path.is_dir():
         r.fail("", "is a directory, not a report file", f"pass {path / 'report.json'}")
+    raw = read_bytes(path, limit=MAX_REPORT_BYTES, what="report", fix="pass a report.json written by `stecheck run`")
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         r.fail("", f"is not UTF-8 text ({exc.reason} at byte {exc.start})",
                "pass a report.json written by `stecheck run`")
-    except OSError as exc:
-        r.fail("", f"cannot be read ({exc.strerror or exc})", "check the path and its permissions")
 
     def no_constants(name: str) -> NoReturn:
         r.fail("", f"invalid JSON: {name} is not a JSON value", "the file is damaged; " + _REGENERATE)
 
+    def bounded_int(digits: str) -> int:
+        if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+            r.fail("", f"an integer of {len(digits.lstrip('-'))} digits (more than {MAX_INT_DIGITS})",
+                   "the file is damaged; " + _REGENERATE)
+        return int(digits)
+
     try:
-        data = json.loads(text, parse_constant=no_constants)
+        data = json.loads(text, parse_constant=no_constants, parse_int=bounded_int)
     except json.JSONDecodeError as exc:
         r.fail("", f"invalid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})",
                "the file is damaged or not a report; " + _REGENERATE)
+    except RecursionError:
+        r.fail("", "is nested too deeply to be a report", "the file is damaged or not a report; " + _REGENERATE)
     return run_from_dict(data, source=str(path))

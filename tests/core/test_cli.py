@@ -2,10 +2,11 @@
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 
-from stecheck.proofs_check.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+from stecheck.proofs_check.cli import EXIT_ENVIRONMENT, EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 
 
 def _run(capsys, *argv):
@@ -44,19 +45,19 @@ def test_negative_workers_is_a_usage_error(capsys, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_unwritable_out_is_a_usage_error(capsys, tmp_path):
+def test_unwritable_out_is_an_environment_failure(capsys, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
     code, _, err = _run(capsys, "run", "SBN-EX1", "--workers", "0", "--out", str(blocker / "reports"))
-    assert code == EXIT_USAGE
+    assert code == EXIT_ENVIRONMENT
     line = _one_line(err)
     assert "cannot write reports" in line and "--out" in line
 
 
-def test_unreachable_scheduler_is_a_usage_error(capsys, tmp_path):
+def test_unreachable_scheduler_is_an_environment_failure(capsys, tmp_path):
     start = time.monotonic()
     code, _, err = _run(capsys, "run", "SBN-EX1", "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "r"))
-    assert code == EXIT_USAGE
+    assert code == EXIT_ENVIRONMENT
     line = _one_line(err)
     assert "cannot reach the Dask scheduler" in line and "dask scheduler" in line
     assert not (tmp_path / "r" / "report.json").exists()
@@ -203,3 +204,201 @@ def test_warm_derive_answers_from_the_rendered_cache_without_sympy(tmp_path):
     assert cold.stdout.strip().endswith("SYMPY-LOADED 0")
     assert warm.stdout.strip().endswith("SYMPY-NOT-LOADED 0")
     assert cold.stdout.replace("SYMPY-LOADED", "") == warm.stdout.replace("SYMPY-NOT-LOADED", "")
+
+
+# ------------------------------------------------------------------ issue 7: every bad input is one clear line
+
+
+@pytest.mark.parametrize("address, needle", [
+    ("foo", "is not a scheduler address"),
+    ("tls://127.0.0.1:8786", "only tcp://"),
+    ("ucx://127.0.0.1:8786", "only tcp://"),
+    ("tcp://127.0.0.1", "is not a scheduler address"),
+    ("tcp://127.0.0.1:70000", "port in 1..65535"),
+    ("", "must not be empty"),
+    ("tcp://" + "a" * 5000 + ":1", "is not a scheduler address"),
+])
+def test_malformed_scheduler_addresses_are_refused_at_once(capsys, tmp_path, address, needle):
+    start = time.monotonic()
+    code, _, err = _run(capsys, "run", "SBN-EX1", "--scheduler", address, "--out", str(tmp_path / "r"))
+    assert code == EXIT_USAGE and needle in _one_line(err) and len(err) < 600
+    assert time.monotonic() - start < 5 and not (tmp_path / "r").exists()
+
+
+def test_too_many_workers_are_refused(capsys, tmp_path):
+    code, _, err = _run(capsys, "run", "SBN-EX1", "--workers", "64000", "--out", str(tmp_path / "r"))
+    assert code == EXIT_USAGE and "more than this machine can run" in _one_line(err)
+
+
+@pytest.mark.parametrize("kind", ["empty", "folder", "device", "missing-folder-under-a-file"])
+def test_write_expect_is_validated_before_computing(capsys, tmp_path, kind, monkeypatch):
+    from stecheck.proofs_check import runner
+
+    monkeypatch.setattr(runner, "execute_method", lambda *a, **k: pytest.fail("computed before validating"))
+    target = {"empty": "", "folder": str(tmp_path), "device": "/dev/full",
+              "missing-folder-under-a-file": str(tmp_path / "f" / "x.json")}[kind]
+    (tmp_path / "f").write_text("a file")
+    code, _, err = _run(capsys, "run", "SBN-EX1", "--workers", "0", "--out", str(tmp_path / "r"),
+                        "--write-expect", target)
+    assert code == EXIT_USAGE and "--write-expect" in _one_line(err)
+    assert Path("/dev/full").is_char_device()
+
+
+@pytest.mark.parametrize("content, needle", [
+    (b"[" * 100_000 + b"]" * 100_000, "nested more than"),
+    (b'{"verdicts": {"SBN-EX1": ' + b"9" * 5000 + b"}}", "digits"),
+    (b"\xff\xfe\x00", "not UTF-8"),
+    (b'{"verdicts": {"SBN-EX1": NaN}}', "NaN"),
+])
+def test_hostile_expect_files_are_one_line(capsys, tmp_path, content, needle):
+    expect = tmp_path / "expect.json"
+    expect.write_bytes(content)
+    code, _, err = _run(capsys, "run", "SBN-EX1", "--workers", "0", "--expect", str(expect),
+                        "--out", str(tmp_path / "r"))
+    assert code == EXIT_USAGE and needle in _one_line(err)
+
+
+@pytest.mark.parametrize("path, needle", [("/dev/zero", "not a regular file"), (".", "is a folder")])
+def test_expect_from_a_device_or_folder_is_refused_without_hanging(capsys, tmp_path, path, needle):
+    code, _, err = _run(capsys, "run", "SBN-EX1", "--workers", "0", "--expect", path, "--out", str(tmp_path / "r"))
+    assert code == EXIT_USAGE and needle in _one_line(err)
+
+
+def test_report_json_being_a_folder_is_exit_4_and_keeps_the_previous_set(capsys, ex1_run, tmp_path):
+    out = tmp_path / "r"
+    out.mkdir()
+    (out / "report.md").write_text("old md")
+    (out / "report.html").write_text("old html")
+    (out / "report.json").mkdir()
+    code, _, err = _run(capsys, "run", "SBN-EX1", "--workers", "0", "--out", str(out), "--quiet")
+    assert code == EXIT_ENVIRONMENT and "report.json there is a folder" in _one_line(err)
+    assert (out / "report.md").read_text() == "old md" and (out / "report.html").read_text() == "old html"
+
+
+def test_a_full_disk_while_writing_reports_is_exit_4(capsys, tmp_path, monkeypatch):
+    from stecheck.proofs_check.report import writer
+
+    def full(path, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(writer, "_write", full)
+    code, _, err = _run(capsys, "run", "SBN-EX1", "--workers", "0", "--out", str(tmp_path / "r"), "--quiet")
+    assert code == EXIT_ENVIRONMENT and "No space left on device" in _one_line(err)
+
+
+def test_report_rerenders_beside_a_linked_report_json(capsys, ex1_run, tmp_path):
+    import shutil
+
+    out, _ = ex1_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy, symlinks=True)
+    code, _, err = _run(capsys, "report", str(copy / "report.json"))
+    assert code == EXIT_OK, err
+    assert (copy / "report.md").read_text() == (out / "report.md").read_text()
+    assert not (copy / ".stecheck" / "current" / ".stecheck").exists()  # not written inside the run folder
+
+
+@pytest.mark.parametrize("argv", [["derive", "multilinear", "--expr", "x" * 100_000],
+                                  ["run", "--tier", "q" * 100_000], ["show", "S" * 100_000],
+                                  ["estimate", "e" * 100_000]])
+def test_error_lines_never_echo_unbounded_input(capsys, argv):
+    code, _, err = _run(capsys, *argv)
+    assert code == EXIT_USAGE and len(_one_line(err)) <= 420
+
+
+def _session_processes(sid: int) -> list[int]:
+    """Pids of live processes in session ``sid`` (from /proc)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == sid and fields[0] != "Z":
+                pids.append(int(entry.name))
+    return pids
+
+
+def _workers(sid: int) -> list[int]:
+    """The worker processes (multiprocessing spawns, not the resource tracker) of session ``sid``."""
+    out = []
+    for pid in _session_processes(sid):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in cmd and b"resource_tracker" not in cmd:
+            out.append(pid)
+    return out
+
+
+@pytest.mark.cluster
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_ctrl_c_with_the_embedded_cluster_is_one_line_exit_130_and_stops_the_workers(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "r"
+    proc = subprocess.Popen([sys.executable, "-m", "stecheck.proofs_check.cli", "run", "--workers", "2", "--quiet",
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len(_workers(proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        time.sleep(8)  # Ctrl-C while the cluster starts is ignored (the workers must inherit SIG_IGN)
+        assert proc.poll() is None, "the run ended before it could be interrupted"
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground group
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130
+    assert err.strip().splitlines() == ["stecheck: interrupted; no report was written, the previous report set was kept"]
+    deadline = time.monotonic() + 30
+    while _session_processes(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _session_processes(proc.pid) == [], "worker processes outlived the interrupted run"
+    assert not (out / "report.json").exists()
+
+
+@pytest.mark.cluster
+def test_a_scheduler_lost_mid_run_stops_cleanly_saying_what_completed(tmp_path):
+    from distributed import LocalCluster
+
+    from stecheck.errors import SchedulerLost
+    from stecheck.proofs_check.registry import default_registry
+    from stecheck.proofs_check.runner import run_claims
+
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0")
+    claims = default_registry().select(["SBN-EX1", "SBN-EX2", "SBN-B1", "SBN-B2"])
+    seen = []
+
+    def progress(event, result):
+        if event == "done":
+            seen.append(result.name)
+            if len(seen) == 1:
+                cluster.close()  # the scheduler and its worker go away after the first result
+
+    start = time.monotonic()
+    try:
+        with pytest.raises(SchedulerLost, match=r"lost the Dask cluster .* after 1 of \d+ tasks completed "
+                                                r"\(.*\); no report was written"):
+            run_claims(claims, workers=None, scheduler=cluster.scheduler_address, progress=progress)
+    finally:
+        cluster.close()
+    assert time.monotonic() - start < 120
+
+
+def test_a_derivation_past_its_time_budget_is_one_line_exit_2(capsys, tmp_path, monkeypatch):
+    from stecheck.proofs_check import cli
+
+    monkeypatch.setenv("STECHECK_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(cli, "DERIVE_SECONDS", 0.05)
+    start = time.monotonic()
+    code, _, err = _run(capsys, "derive", "multilinear", "--expr", "sin(x1+x2+x3+x4+x5+x6+x7+x8)**9*exp(x8)")
+    assert code == EXIT_USAGE and "took more than 0.05 s" in _one_line(err)
+    assert time.monotonic() - start < 30

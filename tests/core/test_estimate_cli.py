@@ -132,7 +132,19 @@ def test_python_api_returns_report():
         (["no_such_thing"], "valid names: "),
         (["st", "--n", "30", "--exact"], "drop --exact"),
         (["st", "--n", "3", "--a", "1,2"], "--a has 2 values but --n is 3"),
-        (["st", "--a", "1,x"], "'x' in '1,x' is not a number"),
+        (["st", "--a", "1,x"], "'x' is not a number"),
+        (["st", "--n", "1e30"], "--n must be an integer >= 1"),
+        (["st", "--n", "1000000", "--exact"], "--n must be at most 2048"),
+        (["st", "--n", "10000000000000000000000000000000000"], "--n must be an integer >= 1"),
+        (["st", "--samples", "1e18"], "--samples must be an integer >= 2"),
+        (["st", "--samples", "1000000000000000000"], "--samples must be at most 1000000000"),
+        (["st", "--n", "2000", "--samples", "100000000"], "coordinate draws, more than the limit"),
+        (["st", "--n", "2000", "--chunk-size", "100000"], "numbers per chunk, more than the limit"),
+        (["st", "--a", ",".join(["1"] * 3000)], "more than the limit of n <= 2048"),
+        (["st", "--workers", "100000"], "more than this machine can run"),
+        (["st", "--scheduler", "foo"], "is not a scheduler address"),
+        (["st", "--scheduler", "tls://127.0.0.1:8786"], "only tcp://"),
+        (["st", "--seed", "9" * 5000], "--seed must be an integer >= 0"),
         (["st", "--a", "1,nan"], "finite"),
         (["st", "--samples", "1"], "--samples must be an integer >= 2"),
         (["st", "--samples", "many"], "--samples must be an integer >= 2"),
@@ -199,3 +211,45 @@ def test_tau_reaches_gumbel_softmax(capsys):
 def test_estimator_specific_errors(capsys, argv, needle):
     code, out, err = _run(capsys, "estimate", *argv, "--n", "3", "--samples", "100")
     assert code == EXIT_USAGE and needle in _one_line(err) and out == ""
+
+
+def test_exact_with_a_huge_n_is_refused_before_any_allocation(capsys):
+    import time
+
+    start = time.perf_counter()
+    code, out, err = _run(capsys, "estimate", "st", "--n", "2048", "--exact", "--loss", "quadratic")
+    assert code == EXIT_USAGE and "drop --exact" in _one_line(err)
+    assert time.perf_counter() - start < 2
+
+
+def test_json_never_prints_nan_or_infinity(capsys):
+    from stecheck.proofs_check.estimate_cmd import EstimateReport
+
+    rep = EstimateReport("st", "linear", "logistic", "pm1", 2, [0.0, 1.0], 10, [1.0, float("nan")], [0.0, 0.0],
+                         [2.0, 2.0], [1.0, 1.0], [0.0, float("inf")], [1.0, 1.0], float("nan"))
+    data = rep.to_json()
+    text = json.dumps(data, allow_nan=False)  # would raise on NaN/Infinity
+    assert data["mean"] == [1.0, None] and data["cosine"] is None and data["bias"] == [0.0, None]
+    assert set(data["null"]) == {"mean", "bias", "cosine"} and "overflow" in data["null"]["bias"]
+    assert "NaN" not in text and "Infinity" not in text
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04garbage", b"\x93NUMPY broken", None])
+def test_broken_checkpoints_are_one_line_exit_2(capsys, tmp_path, content):
+    path = tmp_path / "ck.npz"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    code, out, err = _run(capsys, "estimate", "st", "--n", "2", "--samples", "100", "--checkpoint", str(path))
+    assert code == EXIT_USAGE and "checkpoint" in _one_line(err) and out == ""
+
+
+def test_a_checkpoint_that_is_a_device_or_fifo_is_refused_without_hanging(capsys, tmp_path):
+    import os
+
+    fifo = tmp_path / "ck.npz"
+    os.mkfifo(fifo)
+    for path in (str(fifo), "/dev/zero"):
+        code, out, err = _run(capsys, "estimate", "st", "--n", "2", "--samples", "100", "--checkpoint", path)
+        assert code == EXIT_USAGE and "not a regular file" in _one_line(err)
