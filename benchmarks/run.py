@@ -19,6 +19,9 @@ Measures, in one run (best-of-N wall-clock timings, BLAS pinned to one thread):
 * ``enum_n20_seconds`` -- ``E[L]`` and the exact gradient (eqs. (4)-(6)) at
   ``n = 20`` by :func:`numerics.enumeration.exact_loss_and_gradient`, quadratic
   loss, one core.  Target ``< 2`` s.
+* ``net_step_vs_matmul`` -- one training step (forward, backward, Adam) of the deep SBN of
+  :mod:`numerics.sbn_net` (batch 256, d = 64, two binary hidden layers of width 256, logistic
+  noise) divided by the time of the 12 matrix products it needs.  Target ``<= 2``.
 * ``dask_2v1_speedup`` -- a Monte Carlo job of about 20 s (6 s with
   ``--quick``) on one Dask worker process divided by the same job on two
   (both clusters started beforehand and warmed up, not timed; runs
@@ -65,6 +68,7 @@ TARGETS = {
     "mc_vs_loop": (">=", 50.0, "x"),
     "enum_n20_seconds": ("<", 2.0, "s"),
     "dask_2v1_speedup": (">=", 1.7, "x"),
+    "net_step_vs_matmul": ("<=", 2.0, "x"),
 }
 
 N_LAYER = 64
@@ -210,6 +214,33 @@ def bench_dask(target_seconds: float, repeats: int) -> dict[str, Any]:
             "identical": identical, "dask_2v1_speedup": times[1] / times[2]}
 
 
+def bench_net(repeats: int, batch: int = 256, h: int = 256) -> dict[str, Any]:
+    """One training step (forward + backward + Adam) of the deep SBN of numerics.sbn_net (d = 64, two binary
+    hidden layers of width h, logistic noise) against the matrix products the step needs (3 per layer)."""
+    from stecheck.numerics.sbn_net import Adam, DeepSBN, softmax_cross_entropy
+
+    rng = make_rng(task_seed(0, "benchmark/net"))
+    net = DeepSBN(rng, "logistic", d=64, h=h, k=10, depth=2)
+    opt = Adam(net.params, lr=1e-3)
+    X, y = rng.random((batch, 64)), rng.integers(0, 10, batch)
+
+    def step():
+        _, g = softmax_cross_entropy(net.forward(X, rng, "train"), y)
+        opt.step(net.backward(g))
+
+    mats = [(rng.random((batch, i)), rng.random((o, i))) for i, o in ((64, h), (h, h), (h, h), (h, 10))]
+
+    def products():
+        for A, W in mats:
+            out = A @ W.T          # forward
+            _ = out.T @ A          # weight gradient
+            _ = out @ W            # input gradient
+
+    times, _ = paired_best({"step": step, "matmul": products}, 5 * repeats)
+    return {"batch": batch, "width": h, "step_seconds": times["step"], "matmul_seconds": times["matmul"],
+            "samples_per_second": batch / times["step"], "net_step_vs_matmul": times["step"] / times["matmul"]}
+
+
 def passed(name: str, value: float) -> bool:
     op, threshold, _ = TARGETS[name]
     return {"<=": value <= threshold, ">=": value >= threshold, "<": value < threshold}[op]
@@ -222,13 +253,15 @@ def run(quick: bool) -> dict[str, Any]:
     loop = bench_loop(300 if quick else 1_000, mc["mc_seconds"] / mc["samples"], repeats)
     enum = bench_enum(repeats)
     dask = bench_dask(6.0 if quick else 20.0, 2 if quick else 3)
+    net = bench_net(repeats)
     ratios = {"mc_vs_rng": mc["mc_vs_rng"], "mc_vs_loop": loop["mc_vs_loop"],
-              "enum_n20_seconds": enum["enum_n20_seconds"], "dask_2v1_speedup": dask["dask_2v1_speedup"]}
+              "enum_n20_seconds": enum["enum_n20_seconds"], "dask_2v1_speedup": dask["dask_2v1_speedup"],
+              "net_step_vs_matmul": net["net_step_vs_matmul"]}
     return {
         **ratios,
         "passed": {k: passed(k, v) for k, v in ratios.items()},
         "targets": {k: f"{op} {th:g}{unit}" for k, (op, th, unit) in TARGETS.items()},
-        "details": {"mc": mc, "loop": loop, "enum": enum, "dask": dask},
+        "details": {"mc": mc, "loop": loop, "enum": enum, "dask": dask, "net": net},
         "mode": "quick" if quick else "full",
         "environment": {
             "python": platform.python_version(), "numpy": np.__version__, "machine": platform.machine(),
