@@ -47,10 +47,17 @@ def _sizes(ctx: MethodContext) -> dict:
     return {"steps": 1500, "hidden": 64} if ctx.full else {"steps": 150, "hidden": 32}
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=2)
+def _digits(data_seed: int):
+    return load_digits_split(data_seed)
+
+
 def problem(hidden: int = 32, data_seed: int = 0):
-    """``(data, net, grad_factory)``: the digits split, the MLP and ``idx -> (w -> dL/dw on that batch)``."""
-    data = load_digits_split(data_seed)
+    """``(data, net, grad_factory)``: the digits split, the MLP and ``idx -> (w -> dL/dw on that batch)``.
+
+    The network keeps per-call caches (BN), so every call builds its own: methods running in threads of one
+    worker never share one."""
+    data = _digits(data_seed)
     net = BinaryWeightMLP(64, hidden, 10)
 
     def factory(idx):
