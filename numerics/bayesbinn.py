@@ -215,6 +215,7 @@ class Stepwise:
     nonfinite: int = 0
     n_weights: int = 0
     rtol: float = 0.0
+    lam_final: np.ndarray | None = None
 
 
 def stepwise_equivalence(grad_fn_factory, batches, lam0: np.ndarray, s: BayesBiNNSettings, rng: np.random.Generator,
@@ -262,4 +263,5 @@ def stepwise_equivalence(grad_fn_factory, batches, lam0: np.ndarray, s: BayesBiN
         with np.errstate(invalid="ignore"):
             rec.step_median.append(float(np.median(np.abs(new64 - (1.0 - s.lr) * lam64))))
         lam = new
+    rec.lam_final = lam.astype(np.float64)
     return rec

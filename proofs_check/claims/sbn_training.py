@@ -210,7 +210,7 @@ def check_f1_stepwise(ctx: MethodContext, *, eps: float = EPS, tau: float = TAU,
             "noise_flips": k_flip, "noise_flip_rate_ci": [flo, fhi],
             "steps_with_a_flip": int(sum(1 for f in rec.flips if f)), "soft_forward_weights": int(sum(rec.soft)),
             "nonfinite_steps": rec.nonfinite, "scale_ratio_median_first5": rec.scale_ratio_median[:5],
-            "weights_never_past_5log10": int(rec.lam_abs_min[-1] < 5 * math.log(10)),
+            "weights_below_5log10_at_the_end": int(np.count_nonzero(np.abs(rec.lam_final) < 5 * math.log(10))),
             "n_weights": P, "N": n_train}
         if rec.nonfinite or t0 > MAX_TRANSIENT or k_unexp or lo > MAX_RATE:
             verdicts.append(Verdict.REFUTED)
