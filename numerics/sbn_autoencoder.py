@@ -136,17 +136,22 @@ class StochasticAutoencoder:
             G[b] = estimators.estimate_batch("arm", loss, a[b], NOISE, rng, 1, encoding="01")[0]
             Xs[b] = estimators.sample_states(rng, a[b], NOISE, 1, "01")[0]
         grads = dict(zip(self.ENCODER, self._split_encoder(self.encoder_vjp(cache, G / Y.shape[0]))))
-        # decoder: exact gradient of the mean loss at the sampled codes
+        loss, dec = self.decoder_grads(Xs, Y)
+        grads.update(dec)
+        opt.step(grads)
+        return loss
+
+    def decoder_grads(self, Xs: np.ndarray, Y: np.ndarray) -> tuple[float, dict]:
+        """Mean reconstruction loss at the codes ``Xs (B, n)`` and its exact gradient in ``(V1, c1, V2, c2)``."""
         V1, c1, V2, c2 = self.p["V1"], self.p["c1"], self.p["V2"], self.p["c2"]
         pre = Xs @ V1.T + c1
         H = relu(pre)
         Z = H @ V2.T + c2
         gZ = (Y.sum(axis=1, keepdims=True) * _softmax_rows(Z) - Y) / Y.shape[0]
         gH = (gZ @ V2) * (pre > 0)
-        grads.update({"V2": gZ.T @ H, "c2": gZ.sum(axis=0), "V1": gH.T @ Xs, "c1": gH.sum(axis=0)})
-        opt.step(grads)
         Zs = Z - Z.max(axis=1, keepdims=True)
-        return float(np.mean(-(Zs * Y).sum(axis=1) + Y.sum(axis=1) * np.log(np.exp(Zs).sum(axis=1))))
+        loss = float(np.mean(-(Zs * Y).sum(axis=1) + Y.sum(axis=1) * np.log(np.exp(Zs).sum(axis=1))))
+        return loss, {"V2": gZ.T @ H, "c2": gZ.sum(axis=0), "V1": gH.T @ Xs, "c1": gH.sum(axis=0)}
 
     def _split_encoder(self, flat: np.ndarray):
         out, k = [], 0
