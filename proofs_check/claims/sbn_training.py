@@ -258,7 +258,7 @@ def check_f1_growth(ctx: MethodContext, *, predicted_factor: float = 1.0, dtype:
     step over weights within 1% of the median prediction), so |lambda| passes the asymptote 5 log 10 at once."""
     size = _sizes(ctx)
     rec, P, n_train = _stepwise(ctx.run_seed, f"{ctx.claim_id}/bayesbinn-stream", size["hidden"], size["steps"], dtype,
-                                EPS, TAU)
+                                EPS, TAU, True)  # the same positional key as f1-stepwise: one cached run
     t0 = _transient(rec)
     ratios = np.array(rec.step_median[t0:]) / (predicted_factor * np.array(rec.step_pred_median[t0:]))
     worst = float(np.max(np.abs(ratios - 1.0)))
