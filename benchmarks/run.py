@@ -32,6 +32,9 @@ Measures, in one run (best-of-N wall-clock timings, BLAS pinned to one thread):
   beforehand, not timed), 64 blocks; the result is asserted bit-identical to
   a 1-worker run of ``n = 16``'s blocks (cheap) -- the reproducibility check.
   Target ``< 30`` s.  Full mode only (``--quick`` skips it with a note).
+* ``net_step_vs_matmul`` -- one training step (forward, backward, Adam) of the deep SBN of
+  :mod:`numerics.sbn_net` (batch 256, d = 64, two binary hidden layers of width 256, logistic
+  noise) divided by the time of the 12 matrix products it needs.  Target ``<= 2``.
 * ``dask_2v1_speedup`` -- a Monte Carlo job of about 20 s (6 s with
   ``--quick``) on one Dask worker process divided by the same job on two
   (both clusters started beforehand and warmed up, not timed; runs
@@ -87,6 +90,7 @@ TARGETS = {
     "enum_n20_seconds": ("<", 2.0, "s"),
     "enum_n26_seconds": ("<", 30.0, "s"),
     "dask_2v1_speedup": (">=", 1.7, "x"),
+    "net_step_vs_matmul": ("<=", 2.0, "x"),
 }
 
 N_LAYER = 64
@@ -353,9 +357,31 @@ def bench_dask(target_seconds: float, repeats: int) -> dict[str, Any]:
             "identical": identical, "dask_2v1_speedup": times[1] / times[2], "spread": ratio_spread(1, 2)}
 
 
-def passed(name: str, value: float) -> bool:
-    op, threshold, _ = TARGETS[name]
-    return {"<=": value <= threshold, ">=": value >= threshold, "<": value < threshold}[op]
+def bench_net(repeats: int, batch: int = 256, h: int = 256) -> dict[str, Any]:
+    """One training step (forward + backward + Adam) of the deep SBN of numerics.sbn_net (d = 64, two binary
+    hidden layers of width h, logistic noise) against the matrix products the step needs (3 per layer)."""
+    from stecheck.numerics.sbn_net import Adam, DeepSBN, softmax_cross_entropy
+
+    rng = make_rng(task_seed(0, "benchmark/net"))
+    net = DeepSBN(rng, "logistic", d=64, h=h, k=10, depth=2)
+    opt = Adam(net.params, lr=1e-3)
+    X, y = rng.random((batch, 64)), rng.integers(0, 10, batch)
+
+    def step():
+        _, g = softmax_cross_entropy(net.forward(X, rng, "train"), y)
+        opt.step(net.backward(g))
+
+    mats = [(rng.random((batch, i)), rng.random((o, i))) for i, o in ((64, h), (h, h), (h, h), (h, 10))]
+
+    def products():
+        for A, W in mats:
+            out = A @ W.T          # forward
+            _ = out.T @ A          # weight gradient
+            _ = out @ W            # input gradient
+
+    times, _ = paired_best({"step": step, "matmul": products}, 5 * repeats)
+    return {"batch": batch, "width": h, "step_seconds": times["step"], "matmul_seconds": times["matmul"],
+            "samples_per_second": batch / times["step"], "net_step_vs_matmul": times["step"] / times["matmul"]}
 
 
 # ---------------------------------------------------------------------------- sections
@@ -393,6 +419,11 @@ def section_enum26(quick: bool, repeats: int, context: dict[str, Any]):
     return {"enum_n26_seconds": enum["enum_n26_seconds"]}, {"enum26": enum}, {}
 
 
+def section_net(quick: bool, repeats: int, context: dict[str, Any]):
+    net = bench_net(repeats)
+    return {"net_step_vs_matmul": net["net_step_vs_matmul"]}, {"net": net}, {}
+
+
 def section_dask(quick: bool, repeats: int, context: dict[str, Any]):
     dask = bench_dask(6.0 if quick else 20.0, 2 if quick else 3)
     return {"dask_2v1_speedup": dask["dask_2v1_speedup"]}, {"dask": dask}, {"dask_2v1_speedup": dask["spread"]}
@@ -406,6 +437,7 @@ SECTIONS = [
     ("enum", section_enum),
     ("enum26", section_enum26),
     ("dask", section_dask),
+    ("net", section_net),
 ]
 
 

@@ -99,8 +99,9 @@ def bayesbinn_step(lam: np.ndarray, mu: np.ndarray, grad_fn: Callable[[np.ndarra
     """One step of the published optimizer (steps 1-6 of the module docstring); returns (lambda, mu, info)."""
     dt = s.np_dtype
     lam = lam.astype(dt, copy=False)
-    u = u.astype(dt)
-    delta = np.log(u / (dt.type(1) - u)) / dt.type(2)
+    u = u.astype(dt)  # draw u in the optimizer's dtype (PyTorch's rand_like): in [0, 1), so delta < +inf
+    with np.errstate(divide="ignore"):
+        delta = np.log(u / (dt.type(1) - u)) / dt.type(2)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         w = np.tanh((lam + delta) / dt.type(s.temperature))
     g = np.asarray(grad_fn(w.astype(np.float64)), dtype=dt)
@@ -177,7 +178,7 @@ def run_side_by_side(grad_fn_factory, batches, lam0: np.ndarray, s: BayesBiNNSet
     for idx in batches:
         gf = grad_fn_factory(idx)
         w107 = np.where(eta >= 0, 1.0, -1.0)
-        lam, mu, info = bayesbinn_step(lam, mu, gf, rng.random(lam.shape), s)
+        lam, mu, info = bayesbinn_step(lam, mu, gf, rng.random(lam.shape, dtype=dt), s)
         eta, g107 = eq107_step(eta, gf, alpha=s.lr, n_train=s.n_train, tau=tau107)
         if not (np.all(np.isfinite(lam)) and np.all(np.isfinite(eta))):
             rec.nonfinite += 1
@@ -214,6 +215,7 @@ class Stepwise:
     nonfinite: int = 0
     n_weights: int = 0
     rtol: float = 0.0
+    lam_final: np.ndarray | None = None
 
 
 def stepwise_equivalence(grad_fn_factory, batches, lam0: np.ndarray, s: BayesBiNNSettings, rng: np.random.Generator,
@@ -234,7 +236,7 @@ def stepwise_equivalence(grad_fn_factory, batches, lam0: np.ndarray, s: BayesBiN
         gf = grad_fn_factory(idx)
         lam64 = lam.astype(np.float64)
         mu_used = mu.astype(np.float64)
-        new, mu, info = bayesbinn_step(lam, mu, gf, rng.random(lam.shape), s)
+        new, mu, info = bayesbinn_step(lam, mu, gf, rng.random(lam.shape, dtype=dt), s)
         with np.errstate(over="ignore", invalid="ignore"):
             eta_next, g = eq107_step(lam64, gf, alpha=s.lr, n_train=s.n_train, tau=tau107)
             new64 = new.astype(np.float64)
@@ -261,4 +263,5 @@ def stepwise_equivalence(grad_fn_factory, batches, lam0: np.ndarray, s: BayesBiN
         with np.errstate(invalid="ignore"):
             rec.step_median.append(float(np.median(np.abs(new64 - (1.0 - s.lr) * lam64))))
         lam = new
+    rec.lam_final = lam.astype(np.float64)
     return rec

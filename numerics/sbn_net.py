@@ -197,16 +197,21 @@ class StochasticBinary:
         self.c = span(self.encoding)
 
     def forward(self, a: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+        """Sample ``x = enc(a - z >= 0)``.  Drawn by inversion: ``a - z >= 0`` with ``z = F^{-1}(u)``,
+        ``u ~ U(0, 1)``, is ``u <= F(a)`` (``F`` non-decreasing), the same law with one uniform per unit."""
         self._a = a
+        self._p = None
         if self.estimator == "deterministic_st" or rng is None:
-            self._z = np.zeros_like(a)
-        else:
-            self._z = self.noise.sample(rng, a.shape)
-        return encode(a >= self._z, self.encoding)
+            return encode(a >= 0.0, self.encoding)
+        self._p = self.noise.cdf(a)
+        return encode(rng.random(a.shape) <= self._p, self.encoding)
 
     def backward(self, gy: np.ndarray) -> np.ndarray:
         if self.estimator == "identity_st":
             return gy
+        if self.noise.name == "logistic" and self._p is not None:
+            # F = sigmoid(2z): F'(a) = 2 F(a) (1 - F(a)), from the probabilities of the forward pass
+            return self.c * 2.0 * self._p * (1.0 - self._p) * gy
         return self.c * self.noise.pdf(self._a) * gy
 
 
@@ -222,7 +227,8 @@ class BernoulliWeights:
         self.noise = resolve_noise(noise)
 
     def sample(self, rng: np.random.Generator) -> np.ndarray:
-        return encode(self.eta >= self.noise.sample(rng, self.eta.shape), "pm1")
+        """``sign(eta - z)``, drawn by inversion as ``u <= F(eta)`` (see :meth:`StochasticBinary.forward`)."""
+        return encode(rng.random(self.eta.shape) <= self.noise.cdf(self.eta), "pm1")
 
     def mode(self) -> np.ndarray:
         return encode(self.eta >= 0.0, "pm1")
@@ -372,7 +378,7 @@ class DeepSBN:
         eta = self.params[f"eta{j}"]
         if mode == "det":
             return encode(eta >= 0.0, "pm1")
-        return encode(eta >= self.noise.sample(rng, eta.shape), "pm1")
+        return encode(rng.random(eta.shape) <= self.noise.cdf(eta), "pm1")  # sign(eta - z) by inversion
 
     def forward(self, X: np.ndarray, rng: np.random.Generator | None, mode: str = "train", *, surrogate=None):
         """Logits ``(B, k)``.  ``surrogate`` (tests only): the record of an earlier pass; binary states become

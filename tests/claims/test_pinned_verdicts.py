@@ -75,6 +75,7 @@ EXPECTED = {
     "SBN-F1": (V, V),      # each published-code step is a (107) step (sign rate <= 1%); same trajectory: no (imprecision)
     "SBN-F2": (P, P),      # rescaling proved; with BayesBiNN's fixed +-10 init the result depends on tau/N (imprecision)
     "SBN-TABLE1": (I, I),  # quick tier: noises equivalent (TOST), train acc >= 99%; ensemble gain +0.25 pt not significant
+    "SBN-BITS": (I, I),    # quick tier: ST beats identity/det ST; no significant ECS trend over bits; det-ST gap undecided
 }
 
 #: Where a claim's verdict alone would hide which method carries it.

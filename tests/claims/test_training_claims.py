@@ -16,7 +16,7 @@ P, V, R = Verdict.PROVED, Verdict.VERIFIED, Verdict.REFUTED
 
 @pytest.fixture(scope="module")
 def results():
-    run = run_claims(default_registry().select(["SBN-F1", "SBN-F2", "SBN-TABLE1"]), seed=0, workers=0)
+    run = run_claims(default_registry().select(["SBN-F1", "SBN-F2", "SBN-TABLE1", "SBN-BITS"]), seed=0, workers=0)
     return {c.claim_id: c for c in run.claims}
 
 
@@ -88,6 +88,21 @@ def test_table1_methods(results):
     assert res.verdict is Verdict.INCONCLUSIVE     # (ii): the ensemble gain is not significant at this budget
     tab = _method(res, "tost-noises").evidence["table"]
     assert set(tab) == {"logistic", "uniform", "triangular"}
+
+
+def test_bits_methods(results):
+    res = results["SBN-BITS"]
+    assert not res.errors and not res.disagreements
+    verdicts = {m.name: m.verdict for m in res.methods}
+    assert verdicts["sympy-det-st-limit"] is P
+    assert verdicts["st-vs-variants"] is V
+    cmp = _method(res, "st-vs-variants").evidence["comparisons"]
+    assert cmp["identity_st"]["st_above"] > cmp["identity_st"]["st_below"]
+    assert cmp["deterministic_st"]["st_above"] > cmp["deterministic_st"]["st_below"]
+    tests = _method(res, "ecs-trend-over-bits").evidence["tests"]
+    assert len(tests) == 10 and all(len(t["ecs"]) == 6 for t in tests)
+    assert res.verdict is Verdict.INCONCLUSIVE
+    assert {f.name for m in res.methods for f in m.figures} >= {"bits-ecs-topics", "bits-ecs-digits"}
 
 
 def test_published_step_matches_the_code_by_hand():

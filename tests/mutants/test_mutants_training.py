@@ -59,6 +59,25 @@ TABLE1_MUTANTS = {
 }
 
 
+#: SBN-BITS mutants (they share the claim's cached measurements).
+BITS_MUTANTS = {
+    "bits trend: ARM (unbiased, variance grows with n) improves with bits": functools.partial(
+        tr.check_bits_trend, estimators=("arm",), checkpoint="init"),
+    "bits det-ST: the ST - ARM gap shrinks with more bits": functools.partial(
+        tr.check_bits_det_st, pair=("st", "arm"), x="bits"),
+    "bits best: identity ST beats ST": functools.partial(tr.check_bits_st_best, better="identity_st", others=("st",)),
+    "bits sympy: gap with (1 - F)^2": functools.partial(tr.check_bits_det_limit, power=2),
+}
+
+
+@pytest.mark.parametrize("name", list(BITS_MUTANTS))
+def test_bits_mutant_is_refuted(name):
+    ctx = MethodContext("SBN-BITS", name, 0, task_seed(0, f"SBN-BITS/{name}"), Tier.QUICK)
+    out = BITS_MUTANTS[name](ctx)
+    assert out.verdict is Verdict.REFUTED, (name, out.verdict, out.evidence)
+    assert out.counterexample
+
+
 @pytest.mark.parametrize("name", list(TABLE1_MUTANTS))
 def test_table1_mutant_is_refuted(name):
     check = TABLE1_MUTANTS[name]
@@ -79,7 +98,8 @@ def test_mutant_is_refuted(name):
 
 def test_every_checked_method_has_a_mutant():
     funcs = {getattr(m.check, "func", m.check) for c in tr.CLAIMS for m in c.methods if m.role == "checked"}
-    mutated = {p.func for p in MUTANTS.values()} | {p.func for p in TABLE1_MUTANTS.values() if p != "misscaled"}
+    mutated = ({p.func for p in MUTANTS.values()} | {p.func for p in TABLE1_MUTANTS.values() if p != "misscaled"}
+               | {p.func for p in BITS_MUTANTS.values()})
     assert funcs <= mutated | {tr.check_t1_noise_scaling}
 
 

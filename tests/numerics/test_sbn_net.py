@@ -210,3 +210,59 @@ def test_tost():
         sn.tost_ind([1, 2], [1, 2], 0.0)
     with pytest.raises(InvalidArgument):
         sn.tost_ind([1], [1, 2], 0.1)
+
+
+def _fd(f, x, idx, h=1e-6):
+    out = []
+    for i in idx:
+        old = x.flat[i]
+        x.flat[i] = old + h
+        up = f()
+        x.flat[i] = old - h
+        down = f()
+        x.flat[i] = old
+        out.append((up - down) / (2 * h))
+    return np.array(out)
+
+
+def test_autoencoder_gradients_match_finite_differences():
+    from stecheck.numerics import sbn_autoencoder as sa
+
+    rng = np.random.default_rng(13)
+    Y = rng.poisson(2.0, (5, 7)).astype(float)
+    ae = sa.StochasticAutoencoder.init(rng, 7, 4, h=6)
+    # decoder loss gradient in the code x (what ST differentiates)
+    loss = ae.decoder_loss(Y[0])
+    X = rng.uniform(0, 1, (1, 4))
+    np.testing.assert_allclose(loss.grad(X)[0], _fd(lambda: loss.value(X)[0], X, range(4)), rtol=1e-6, atol=1e-7)
+    # encoder vector-Jacobian product: d/dphi sum(G * a(phi))
+    G = rng.standard_normal((5, 4))
+    _, cache = ae.encode(Y)
+    vjp = ae.encoder_vjp(cache, G)
+    flat = np.concatenate([ae.p[k].ravel() for k in ae.ENCODER])
+    k = 0
+    for name in ae.ENCODER:
+        P = ae.p[name]
+        idx = range(min(5, P.size))
+        fd = _fd(lambda: float((G * ae.encode(Y)[0]).sum()), P, idx)
+        np.testing.assert_allclose(vjp[k:k + len(idx)], fd, rtol=1e-6, atol=1e-7)
+        k += P.size
+    assert k == flat.size
+    # decoder parameter gradient at fixed codes
+    Xs = (rng.uniform(0, 1, (5, 4)) < 0.5).astype(float)
+    _, dec = ae.decoder_grads(Xs, Y)
+    for name in ("V1", "c1", "V2", "c2"):
+        P = ae.p[name]
+        idx = range(min(5, P.size))
+        np.testing.assert_allclose(dec[name].ravel()[:len(idx)], _fd(lambda: ae.decoder_grads(Xs, Y)[0], P, idx),
+                                   rtol=1e-6, atol=1e-7)
+
+
+def test_topic_corpus_is_reproducible_and_unknown_corpus_fails():
+    from stecheck.numerics import sbn_autoencoder as sa
+
+    np.testing.assert_array_equal(sa.topic_corpus(), sa.topic_corpus())
+    with pytest.raises(InvalidArgument):
+        sa.load_corpus("20newsgroups")
+    with pytest.raises(InvalidArgument):
+        sa.StochasticAutoencoder.init(np.random.default_rng(0), 10, 0)
