@@ -34,7 +34,7 @@ from scipy import stats
 from stecheck.numerics import ste_stats as st
 from stecheck.numerics.ste_dynamics import INPUTS, STEModel, cell_seed, generate_trial, simulate, ste_gradient
 
-from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Reading, Series
+from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Parameter, Reading, Series
 from ..verdict import Category, Finding, Scope, Verdict
 from ._common import QsteSource
 
@@ -81,6 +81,17 @@ PARAMETERS: dict[str, dict[str, tuple[type, Any, Any, str]]] = {
         "n_max_enum": (int, 8, 10, "largest n of the exact population enumeration ({0,1}^n inputs)"),
     },
 }
+
+
+#: The smallest value each parameter accepts (so a sweep is never empty).
+_MINIMUM = {"n_max": 8, "n_max_fit": 32, "n_max_enum": 6, "trials": 1, "trials_fit": 1, "steps": 2, "n": 2}
+
+
+def _parameters(claim_id: str) -> tuple[Parameter, ...]:
+    mins = dict(_MINIMUM, **({"n_max": 6} if claim_id == "QSTE-NONERG" else {}),
+                **({"n_max_enum": 4} if claim_id == "QSTE-NONERG" else {}),
+                **({"n_max_enum": 3} if claim_id == "QSTE-NONGAUSS" else {}))
+    return tuple(Parameter(k, t, q, f, h, minimum=mins.get(k)) for k, (t, q, f, h) in PARAMETERS[claim_id].items())
 
 
 def params(ctx: MethodContext, overrides: dict) -> dict:
@@ -778,6 +789,7 @@ _MODEL_TEXT = (
 
 QSTE_ERG = Claim(
     id="QSTE-ERG",
+    parameters=_parameters("QSTE-ERG"),
     title="O(n^2) samples give ergodic convergence of the STE-gradient method to w*",
     source=QsteSource("Results: ergodic convergence; abstract", ""),
     statement_printed="Ergodic Convergence: Guaranteed convergence to the global minimum with a sample complexity of "
@@ -816,6 +828,7 @@ QSTE_ERG = Claim(
 
 QSTE_NONERG = Claim(
     id="QSTE-NONERG",
+    parameters=_parameters("QSTE-NONERG"),
     title="O(n^4) samples give non-ergodic convergence: the iterates visit w* infinitely often",
     source=QsteSource("Results: non-ergodic convergence; abstract", ""),
     statement_printed="Non-Ergodic Convergence: Iterates visit the optimal weights infinitely often with a "
@@ -854,6 +867,7 @@ QSTE_NONERG = Claim(
 
 QSTE_NOISE = Claim(
     id="QSTE-NOISE",
+    parameters=_parameters("QSTE-NOISE"),
     title="With label noise the STE iterates repeatedly escape from and return to w* (recurrence)",
     source=QsteSource("Results: label noise behavior; abstract", ""),
     statement_printed="Label Noise Behavior: Analysis reveals the recurrence property where optimization iterates "
@@ -885,6 +899,7 @@ QSTE_NOISE = Claim(
 
 QSTE_NONGAUSS = Claim(
     id="QSTE-NONGAUSS",
+    parameters=_parameters("QSTE-NONGAUSS"),
     title="STE fails for general non-Gaussian data; normalization restores it",
     source=QsteSource("abstract (seed 001): empirical evaluations", ""),
     statement_printed="Empirical evaluations reveal that while STE is ineffective for general non-Gaussian data, its "
