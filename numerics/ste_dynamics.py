@@ -65,6 +65,8 @@ __all__ = [
     "Trajectories",
     "cell_seed",
     "simulate",
+    "simulate_block",
+    "run_block",
     "generate_trial",
     "reference_trial",
     "ste_gradient",
@@ -277,15 +279,24 @@ def _checkpoints(steps: int, count: int = 33) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, steps, min(count, steps + 1))).astype(np.int64))
 
 
-def _simulate_block(model: STEModel, data, steps: int, eta: np.ndarray) -> Trajectories:
-    """Advance a block of trials (``data`` = list of :func:`generate_trial` tuples) ``steps`` steps."""
-    n, m, k = model.n, model.m, model.k
-    B = len(data)
-    v = model.v_array
+def simulate_block(model: STEModel, data, steps: int, eta: np.ndarray) -> Trajectories:
+    """Advance a block of trials (``data`` = list of :func:`generate_trial` tuples) ``steps`` steps.
+
+    Per step: one batched product ``X s`` (forward), one ``c^T X`` (backward), and O(trials x m) bookkeeping."""
     X = np.stack([d[0] for d in data])  # (B, m k, n)
     Y = np.stack([d[1] for d in data])  # (B, m)
     S_star = np.stack([d[2] for d in data])  # (B, n)
-    U = np.stack([d[3] for d in data]) / math.sqrt(n)  # latent u_0 = w_0
+    S0 = np.stack([d[3] for d in data])
+    return run_block(model, X, Y, S_star, S0, steps, eta)
+
+
+def run_block(model: STEModel, X: np.ndarray, Y: np.ndarray, S_star: np.ndarray, S0: np.ndarray, steps: int,
+              eta: np.ndarray) -> Trajectories:
+    """:func:`simulate_block` on stacked arrays ``X (B, m k, n)``, ``Y (B, m)``, ``S_star, S0 (B, n)`` (not modified)."""
+    n, m, k = model.n, model.m, model.k
+    B = X.shape[0]
+    v = model.v_array
+    U = S0 / math.sqrt(n)  # latent u_0 = w_0
     W_star = S_star / math.sqrt(n)
     half = steps // 2
     ckpt = _checkpoints(steps)
@@ -353,7 +364,10 @@ def _simulate_block(model: STEModel, data, steps: int, eta: np.ndarray) -> Traje
         # ---- forward (one batched product) and residual
         pre = np.matmul(X, W[:, :, None])[:, :, 0]  # (b, m k) = X s
         act = pre > 0.0
-        out = act.reshape(-1, m, k).astype(np.float64) @ v
+        if k == 1:
+            out = np.where(act, v[0], 0.0)
+        else:
+            out = np.where(act.reshape(-1, m, k), v, 0.0).sum(axis=2)
         r = out - Y
         loss = 0.5 * np.mean(r * r, axis=1)
         loss_all[gi] += loss
@@ -365,7 +379,7 @@ def _simulate_block(model: STEModel, data, steps: int, eta: np.ndarray) -> Traje
             break
         # ---- backward (one batched product): g = (1/m) sum_j r_j sum_a v_a mu'(pre_ja) x_ja
         if model.proxy == "relu":
-            coef = (r[:, :, None] * v) * act.reshape(-1, m, k)
+            coef = np.where(act.reshape(-1, m, k), r[:, :, None] * v, 0.0)
         elif model.proxy == "identity":
             coef = np.broadcast_to(r[:, :, None] * v, (r.shape[0], m, k))
         else:
@@ -422,7 +436,7 @@ def simulate(model: STEModel, *, trials: int, steps: int, seed: np.random.SeedSe
     for start in range(0, trials, block_size):
         stop = min(trials, start + block_size)
         data = [generate_trial(model, chunk_seed(seed, i), init_hamming) for i in range(start, stop)]
-        parts.append(_simulate_block(model, data, steps, eta))
+        parts.append(simulate_block(model, data, steps, eta))
         offsets.append(start)
     return Trajectories.concat(parts, offsets)
 
