@@ -23,7 +23,7 @@ def test_parameter_parsing_never_evaluates_and_checks_types():
 def test_resolve_params_uses_tier_defaults_and_declared_keys_only():
     claim = default_registry().get("QSTE-NOISE")
     quick = resolve_params(claim, Tier.QUICK)
-    assert quick["steps"] == 1000 and resolve_params(claim, Tier.FULL)["steps"] == 8000
+    assert quick["steps"] == 1000 and resolve_params(claim, Tier.FULL)["steps"] == 4000
     assert resolve_params(claim, Tier.QUICK, {"steps": "50", "other": "1"})["steps"] == 50
 
 
@@ -50,3 +50,24 @@ def test_settings_reach_the_methods_and_the_report(tmp_path):
         assert m["evidence"]["parameters"] == {"n": 16, "trials": 8, "steps": 30, "n_max_enum": 4}
     raw = next(m for m in claim["methods"] if m["name"] == "raw-success-by-family")
     assert raw["evidence"]["families"]["gaussian"]["trials"] == 8
+
+
+@pytest.mark.cluster
+def test_ste_claims_give_identical_evidence_in_process_and_on_two_workers():
+    import json
+
+    from stecheck.proofs_check.report import run_to_dict
+    from stecheck.proofs_check.runner import run_claims
+
+    def evidence(run):
+        d = run_to_dict(run)
+        for c in d["claims"]:
+            for m in c["methods"]:
+                m.pop("seconds")
+        return json.dumps(d["claims"], sort_keys=True)
+
+    claims = default_registry().select(["QSTE-NONGAUSS", "QSTE-NOISE"])
+    settings = {"trials": "6", "steps": "40", "n_max_enum": "4", "n": "8"}
+    local = run_claims(claims, seed=2, workers=0, settings=settings)
+    cluster = run_claims(claims, seed=2, workers=2, settings=settings)
+    assert evidence(local) == evidence(cluster)
