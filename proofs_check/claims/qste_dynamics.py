@@ -58,7 +58,7 @@ PARAMETERS: dict[str, dict[str, tuple[type, Any, Any, str]]] = {
         "n_max_fit": (int, 64, 256, "largest n of the threshold search / exponent fit"),
         "trials": (int, 60, 200, "trials per cell of the m = C n^2 sweep"),
         "trials_fit": (int, 40, 200, "trials per evaluated m of the threshold search"),
-        "fit_configs": (int, 1, 3, "number of (k, v) configurations in the threshold fit (1 = k = 1 only)"),
+        "fit_configs": (int, 1, 1, "number of (k, v) configurations in the threshold fit (1 = k = 1 only, 3 = all)"),
         "steps": (int, 200, 400, "horizon T of every run"),
         "n_max_enum": (int, 10, 12, "largest n of the exhaustive enumeration over Q1"),
     },
@@ -67,7 +67,7 @@ PARAMETERS: dict[str, dict[str, tuple[type, Any, Any, str]]] = {
         "n_max_fit": (int, 64, 256, "largest n of the threshold search / exponent fit"),
         "trials": (int, 60, 200, "trials per cell of the m = C n^4 sweep"),
         "trials_fit": (int, 40, 200, "trials per evaluated m of the threshold search"),
-        "fit_configs": (int, 1, 3, "number of (k, v) configurations in the threshold fit (1 = k = 1 only)"),
+        "fit_configs": (int, 1, 1, "number of (k, v) configurations in the threshold fit (1 = k = 1 only, 3 = all)"),
         "steps": (int, 200, 400, "horizon T of every run"),
         "n_max_enum": (int, 8, 10, "largest n of the fixed-point enumeration over Q1"),
     },
@@ -824,7 +824,7 @@ QSTE_ERG = Claim(
         "'visit': the time average of 1{w_t = w*} over t in [T/2, T] is >= 0.9 (a trial certified absorbed at w* has "
         "Cesaro limit 1); reading 'loss': the time average of the empirical loss over [T/2, T] is <= 1e-3. Checked at "
         "n = 8, 16, 32 (quick; to n_max in the full tier), C in {1/4, 1/2, 1}; plus the threshold m*(n) (success "
-        "level 0.9 and 1/2, adaptive search up to 16 n^2; k = 1 in the quick tier, every (k, v) in the full tier) "
+        "level 0.9 and 1/2, adaptive search up to 16 n^2; k = 1, every (k, v) with --set fit_configs=3) "
         "with log m* = a + b log n, n = 8..64 (quick): consistent with O(n^2) if the 95 % interval of b is <= 2, "
         "refuted if it lies above 2 or if 16 n^2 samples do not reach level 0.9 at the largest n; and, by exhaustive enumeration of Q1 (n <= 10), w* is the unique global minimiser "
         "of f at m = n^2 (probability >= 0.8). Holds at the measured sizes only (VERIFIED at best)."),
