@@ -31,7 +31,9 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from stecheck.errors import InvalidArgument
 from stecheck.numerics import ste_stats as st
+from stecheck.numerics.seeding import chunk_seed
 from stecheck.numerics.ste_dynamics import INPUTS, STEModel, cell_seed, generate_trial, simulate, ste_gradient
 
 from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Parameter, Reading, Series
@@ -98,7 +100,10 @@ def _parameters(claim_id: str) -> tuple[Parameter, ...]:
 
 def params(ctx: MethodContext, overrides: dict) -> dict:
     """The claim's parameters for this run: tier default, then ``ctx.params`` (``--set``), then ``overrides``."""
-    spec = PARAMETERS[ctx.claim_id] if ctx.claim_id in PARAMETERS else PARAMETERS[overrides.pop("_claim")]
+    spec = PARAMETERS[ctx.claim_id] if ctx.claim_id in PARAMETERS else PARAMETERS[overrides["_claim"]]
+    unknown = sorted(k for k in overrides if not k.startswith("_") and k not in spec)
+    if unknown:
+        raise InvalidArgument(f"unknown parameter(s) {unknown} for {ctx.claim_id}; valid: {', '.join(spec)}")
     out = {k: (full if ctx.full else quick) for k, (_, quick, full, _) in spec.items()}
     out.update({k: v for k, v in dict(getattr(ctx, "params", None) or {}).items() if k in spec})
     out.update({k: v for k, v in overrides.items() if not k.startswith("_")})
@@ -413,7 +418,6 @@ def check_erg_enumeration(ctx: MethodContext, *, variant: dict | None = None, **
         seed = cell_seed(ctx.run_seed, ctx.claim_id, f"enumeration/{model.key()}")
         unique = 0
         for i in range(data_sets):
-            from stecheck.numerics.seeding import chunk_seed
             X, y, s_star, _ = generate_trial(model, chunk_seed(seed, i))
             pre, ok = _certified_pre(X, S)
             uncertified += not ok
@@ -448,7 +452,6 @@ def check_nonerg_fixed_points(ctx: MethodContext, *, variant: dict | None = None
     ns = [n for n in (4, 5, 6, 8, 10) if n <= p["n_max_enum"]]
     data_sets = 30 if not ctx.full else 100
     rows, uncertified = [], 0
-    from stecheck.numerics.seeding import chunk_seed
     for n in ns:
         m = math.ceil(n ** 4 / 4)
         model = _model(n, m, variant=variant)
@@ -573,7 +576,6 @@ def check_noise_forced_escape(ctx: MethodContext, *, variant: dict | None = None
     """Exact per data set: with label noise, g(w*) has a coordinate i with g_i s*_i > 0 beyond its rounding bound,
     so an iterate at w* must leave it (while at w*, u_i s*_i decreases by eta_t g_i s*_i each step and sum eta_t = oo).
     Contrast sigma = 0: r = 0 at w*, g(w*) = 0 exactly, w* absorbing."""
-    from stecheck.numerics.seeding import chunk_seed
     p = params(ctx, {**overrides, "_claim": "QSTE-NOISE"})
     n, m = p["n"], p["n"] ** 2
     data_sets = 100 if not ctx.full else 400
