@@ -81,6 +81,8 @@ from stecheck.numerics.estimators import EstimatorSampler  # noqa: E402
 from stecheck.numerics.montecarlo import monte_carlo_mean  # noqa: E402
 from stecheck.numerics.noise import get_noise  # noqa: E402
 from stecheck.numerics.seeding import make_rng, task_seed  # noqa: E402
+from stecheck.numerics import ste_dynamics as SD  # noqa: E402
+from stecheck.numerics.seeding import chunk_seed  # noqa: E402
 
 #: name -> (comparison, threshold, unit).  One entry per key; keep one key per line so additions merge.
 TARGETS = {
@@ -91,6 +93,8 @@ TARGETS = {
     "enum_n26_seconds": ("<", 30.0, "s"),
     "dask_2v1_speedup": (">=", 1.7, "x"),
     "net_step_vs_matmul": ("<=", 2.0, "x"),
+    "ste_step_vs_matmul": ("<=", 1.5, "x"),
+    "ste_vs_loop": (">=", 30.0, "x"),
 }
 
 N_LAYER = 64
@@ -424,6 +428,11 @@ def section_net(quick: bool, repeats: int, context: dict[str, Any]):
     return {"net_step_vs_matmul": net["net_step_vs_matmul"]}, {"net": net}, {}
 
 
+def section_ste(quick: bool, repeats: int, context: dict[str, Any]):
+    ste = bench_ste(quick, repeats)
+    return {k: ste[k] for k in ("ste_step_vs_matmul", "ste_vs_loop")}, {"ste": ste}, {}
+
+
 def section_dask(quick: bool, repeats: int, context: dict[str, Any]):
     dask = bench_dask(6.0 if quick else 20.0, 2 if quick else 3)
     return {"dask_2v1_speedup": dask["dask_2v1_speedup"]}, {"dask": dask}, {"dask_2v1_speedup": dask["spread"]}
@@ -438,7 +447,44 @@ SECTIONS = [
     ("enum26", section_enum26),
     ("dask", section_dask),
     ("net", section_net),
+    ("ste", section_ste),
 ]
+
+
+def bench_ste(quick: bool, repeats: int) -> dict[str, float]:
+    """STE-dynamics engine (numerics.ste_dynamics.simulate_block).
+
+    ``ste_step_vs_matmul``: one step for a block of trials (label noise 0.1, so no trial is absorbed and every
+    step is computed; records included) divided by the two unavoidable batched products ``X s`` and ``c^T X`` for
+    the same block in numpy alone.  ``ste_vs_loop``: the plain per-trial loop over steps and samples
+    (``reference_trial``) divided by the engine, time per trial-step on a small cell (n = 32, m = 256)."""
+    n, m, B, S = (128, 2048, 16, 20) if quick else (128, 4096, 32, 40)
+    model = SD.STEModel(n=n, m=m, noise=0.1)
+    seed = task_seed(0, "benchmark/ste")
+    data = [SD.generate_trial(model, chunk_seed(seed, i)) for i in range(B)]
+    eta = SD.learning_rates(model.schedule, model.lr, S)
+    X, Y, S_star, S0 = (np.stack([d[i] for d in data]) for i in range(4))
+    W = S0[:, :, None]
+    C = make_rng(seed).normal(size=(B, 1, m))
+
+    def products():
+        for _ in range(S):
+            np.matmul(X, W)
+            np.matmul(C, X)
+
+    times, _ = paired_best({"engine": lambda: SD.run_block(model, X, Y, S_star, S0, S, eta), "matmul": products},
+                           repeats)
+    small = SD.STEModel(n=32, m=256, noise=0.1)
+    sdata = [SD.generate_trial(small, chunk_seed(seed, i)) for i in range(32)]
+    s_steps = 40
+    eta_s = SD.learning_rates(small.schedule, small.lr, s_steps)
+    t_engine, _ = best_of(lambda: SD.simulate_block(small, sdata, s_steps, eta_s), repeats)
+    t_loop, _ = best_of(lambda: SD.reference_trial(small, sdata[0], s_steps), repeats)
+    per_engine, per_loop = t_engine / (32 * s_steps), t_loop / s_steps
+    return {"block": {"n": n, "m": m, "trials": B, "steps": S}, "engine_seconds": times["engine"],
+            "matmul_seconds": times["matmul"], "ste_step_vs_matmul": times["engine"] / times["matmul"],
+            "loop_seconds_per_trial_step": per_loop, "engine_seconds_per_trial_step": per_engine,
+            "ste_vs_loop": per_loop / per_engine}
 
 
 def passed(name: str, value: float) -> bool:

@@ -35,6 +35,7 @@ import hashlib
 import inspect
 import json
 import math
+import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +52,7 @@ __all__ = [
     "Category",
     "Finding",
     "Reading",
+    "Parameter",
     "Source",
     "Figure",
     "Series",
@@ -144,6 +146,8 @@ class MethodContext:
     run_seed: int
     seed: np.random.SeedSequence
     tier: Tier = Tier.QUICK
+    #: The claim's resolved parameters (tier defaults, then ``--set`` values): read-only.
+    params: Mapping[str, Any] = field(default_factory=lambda: types.MappingProxyType({}))
 
     def rng(self) -> np.random.Generator:
         """A fresh PCG64 generator on this task's stream."""
@@ -182,6 +186,68 @@ class Reading:
     def __post_init__(self) -> None:
         if not self.id or not self.text:
             raise InvalidArgument("a Reading needs a non-empty id and text")
+
+
+_PARAM_TYPES = (int, float, bool, str)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A per-claim parameter a user may set (``stecheck run ID --set name=value``), with its tier defaults."""
+
+    name: str
+    type: type
+    quick: Any
+    full: Any
+    help: str = ""
+    minimum: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.type not in _PARAM_TYPES:
+            raise InvalidArgument(f"parameter {self.name!r}: type must be one of int, float, bool, str")
+
+    def default(self, tier: "Tier") -> Any:
+        return self.full if Tier(tier) is Tier.FULL else self.quick
+
+    def parse(self, value: Any) -> Any:
+        """``value`` (a string from the command line, or a Python value) as this parameter's type; never evaluated."""
+        want = self.type.__name__ + (f" >= {self.minimum:g}" if self.minimum is not None else "")
+        hint = f" ({self.help})" if self.help else ""
+        if isinstance(value, str):
+            text = value.strip()
+            try:
+                if self.type is bool:
+                    if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                        raise ValueError
+                    out = text.lower() in ("true", "1", "yes")
+                elif self.type is int:
+                    out = int(text, 10)
+                else:
+                    out = self.type(text)
+            except ValueError:
+                raise InvalidArgument(f"--set {self.name}={value}: expected {want}{hint}") from None
+        else:
+            if self.type is bool:
+                ok = isinstance(value, bool)
+            elif self.type is float:
+                ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            else:
+                ok = isinstance(value, self.type) and not isinstance(value, bool)
+            if not ok:
+                raise InvalidArgument(f"--set {self.name}={value!r}: expected {want}{hint}")
+            out = self.type(value)
+        if self.minimum is not None and self.type in (int, float) and not out >= self.minimum:
+            raise InvalidArgument(f"--set {self.name}={value}: expected {want}{hint}")
+        return out
+
+
+def resolve_params(claim: "Claim", tier: "Tier", settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The claim's parameters for ``tier``: defaults, overridden by the ``settings`` keys the claim declares."""
+    out = {p.name: p.default(tier) for p in claim.parameters}
+    for p in claim.parameters:
+        if settings and p.name in settings:
+            out[p.name] = p.parse(settings[p.name])
+    return out
 
 
 @dataclass(frozen=True)
@@ -243,6 +309,7 @@ class Claim:
     discrepancies: tuple[Finding, ...] = ()
     tags: tuple[str, ...] = ()
     readings: tuple[Reading, ...] = ()
+    parameters: tuple[Parameter, ...] = ()
 
     def __post_init__(self) -> None:
         names = [m.name for m in self.methods]

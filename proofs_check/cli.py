@@ -164,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--expect", metavar="FILE", help="exit 1 if any verdict differs from this pinned verdict file")
     run.add_argument("--write-expect", metavar="FILE", help="write the verdicts of this run as a pinned verdict file")
     run.add_argument("--quiet", action="store_true", help="no progress bar or tables")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
+                     help="a per-claim parameter, e.g. --set n_max=1024 --set trials=2000 (repeatable; "
+                          "`stecheck list` claims declare them)")
 
     show = sub.add_parser("show", help="show a claim, its formal statement, methods and last evidence")
     show.add_argument("id", metavar="ID")
@@ -286,6 +289,14 @@ def _cmd_run(args, console: Console) -> int:
         raise InvalidArgument("give either --workers (local cluster) or --scheduler (existing cluster), not both")
     registry = default_registry()
     claims = registry.select(args.ids)  # unknown ids fail here, before any work
+    settings = {}
+    for item in args.settings:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidArgument(f"--set {item!r}: expected KEY=VALUE, e.g. --set trials=2000")
+        settings[key.strip()] = value
+    from .runner import check_settings
+    check_settings([c for c in claims if c.methods_for(args.tier)], settings)
     expected = _read_expect(args.expect, registry.ids()) if args.expect else None
     write_expect = check_output_file(args.write_expect, "--write-expect") if args.write_expect is not None else None
     out_dir = check_writable(args.out)
@@ -304,7 +315,7 @@ def _cmd_run(args, console: Console) -> int:
                 bar.update(task, advance=1, description=f"{result.name}: {result.verdict}")
 
         run = run_claims(claims, seed=args.seed, tier=args.tier, workers=args.workers,
-                         scheduler=args.scheduler, progress=progress)
+                         scheduler=args.scheduler, progress=progress, settings=settings)
 
     paths = write_reports(run, out_dir)
     if not args.quiet:

@@ -42,7 +42,11 @@ from dataclasses import dataclass
 from stecheck.numerics.distributed import connect, local_client, quiet_distributed_logs
 from stecheck.numerics.seeding import task_seed
 
-from .claim import Claim, ClaimResult, Method, MethodContext, MethodResult, Outcome, Tier, jsonable
+import types
+from collections.abc import Mapping
+from typing import Any
+
+from .claim import Claim, ClaimResult, Method, MethodContext, MethodResult, Outcome, Tier, jsonable, resolve_params
 from stecheck.errors import InvalidArgument, SchedulerLost
 from .results import RunResult
 from .verdict import Finding, Scope, Verdict
@@ -83,17 +87,36 @@ def environment() -> dict[str, object]:
     }
 
 
-def replay_command(claim_id: str, seed: int, tier: Tier | str) -> str:
-    """The command that reproduces a claim's evidence."""
-    return f"stecheck run {claim_id} --seed {seed} --tier {Tier(tier).value} --workers 0"
+def replay_command(claim_id: str, seed: int, tier: Tier | str, settings: Mapping[str, Any] | None = None) -> str:
+    """The command that reproduces a claim's evidence (with the ``--set`` values the claim uses)."""
+    sets = "".join(f" --set {k}={v}" for k, v in sorted((settings or {}).items()))
+    return f"stecheck run {claim_id} --seed {seed} --tier {Tier(tier).value} --workers 0{sets}"
 
 
-def execute_method(claim: Claim, method: Method, run_seed: int, tier: Tier | str) -> MethodResult:
+def check_settings(claims: Sequence[Claim], settings: Mapping[str, Any] | None) -> None:
+    """Reject a ``--set`` key no selected claim declares, or a value of the wrong type (before any work)."""
+    if not settings:
+        return
+    valid = {p.name: p for c in claims for p in c.parameters}
+    for key, value in settings.items():
+        if key not in valid:
+            names = ", ".join(sorted(valid)) or "none (the selected claims have no parameters)"
+            raise InvalidArgument(f"--set {key}: no selected claim has a parameter {key!r}; valid keys: {names}")
+        for c in claims:
+            for p in c.parameters:
+                if p.name == key:
+                    p.parse(value)
+
+
+def execute_method(claim: Claim, method: Method, run_seed: int, tier: Tier | str,
+                   settings: Mapping[str, Any] | None = None) -> MethodResult:
     """Run one method and record its outcome; an exception becomes an ERROR result, never a crash."""
     tier = Tier(tier)
     key = f"{claim.id}/{method.name}"
     seed = task_seed(run_seed, key)
-    ctx = MethodContext(claim_id=claim.id, method=method.name, run_seed=run_seed, seed=seed, tier=tier)
+    params = resolve_params(claim, tier, settings)
+    ctx = MethodContext(claim_id=claim.id, method=method.name, run_seed=run_seed, seed=seed, tier=tier,
+                        params=types.MappingProxyType(params))
     start = time.perf_counter()
     try:
         outcome = method.check(ctx)
@@ -103,6 +126,8 @@ def execute_method(claim: Claim, method: Method, run_seed: int, tier: Tier | str
             raise TypeError(f"{key}: Outcome.scope must be a Scope, got {outcome.scope!r}")
         evidence = jsonable(outcome.evidence)
         evidence.setdefault("seed", {"run_seed": run_seed, "task_key": key, "spawn_key": list(seed.spawn_key)})
+        if params:
+            evidence.setdefault("parameters", jsonable(params))
         return MethodResult(
             name=method.name, kind=method.kind, part=method.part, role=method.role,
             verdict=outcome.verdict, evidence=evidence, seconds=time.perf_counter() - start,
@@ -179,12 +204,12 @@ def _check_client(client) -> None:
                               "to use a local cluster")
 
 
-def _in_process(tasks, seed, tier):
+def _in_process(tasks, seed, tier, settings=None):
     for t in tasks:
-        yield t, execute_method(t.claim, t.method, seed, tier)
+        yield t, execute_method(t.claim, t.method, seed, tier, settings)
 
 
-def _on_cluster(client, tasks, seed, tier):
+def _on_cluster(client, tasks, seed, tier, settings=None):
     """One future per method; yields in completion order (the caller re-orders).
 
     ``execute_method`` turns every failure of a check into an ERROR result, so an exception from a
@@ -194,7 +219,7 @@ def _on_cluster(client, tasks, seed, tier):
     from distributed import as_completed
 
     futures = {
-        client.submit(execute_method, t.claim, t.method, seed, tier, pure=False,
+        client.submit(execute_method, t.claim, t.method, seed, tier, settings, pure=False,
                       key=f"{t.claim.id}/{t.method.name}-{os.getpid()}-{time.time_ns()}"): t
         for t in tasks
     }
@@ -228,6 +253,7 @@ def run_claims(
     scheduler_timeout: float = 10.0,
     progress: ProgressCallback | None = None,
     client=None,
+    settings: Mapping[str, Any] | None = None,
 ) -> RunResult:
     """Run every method of ``claims`` that belongs to ``tier`` and collect the results.
 
@@ -251,6 +277,8 @@ def run_claims(
     except ValueError:
         raise InvalidArgument(f"--tier must be 'quick' or 'full', got {tier!r}") from None
     claims = [c for c in claims if c.methods_for(tier)]
+    check_settings(claims, settings)
+    settings = dict(settings or {})
     tasks = [_Task(c, m) for c in claims for m in c.methods_for(tier)]
     started_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
@@ -283,7 +311,8 @@ def run_claims(
             cluster = {**cluster_size(client), "kind": kind}
         for _ in tasks:  # once the executor is ready: a scheduler that does not answer fails before any "start"
             notify("start", None)
-        completed = _in_process(tasks, seed, tier) if client is None else _on_cluster(client, tasks, seed, tier)
+        completed = (_in_process(tasks, seed, tier, settings) if client is None
+                     else _on_cluster(client, tasks, seed, tier, settings))
         for task, res in completed:
             results[(task.claim.id, task.method.name)] = res
             notify("done", res)
@@ -294,7 +323,8 @@ def run_claims(
             statement_printed=c.statement_printed, statement_checked=c.statement_checked,
             methods=[results[(c.id, m.name)] for m in c.methods_for(tier)],
             static_discrepancies=list(c.findings), readings=list(c.readings), paper=c.source.paper,
-            replay=replay_command(c.id, seed, tier),
+            replay=replay_command(c.id, seed, tier, {k: v for k, v in settings.items()
+                                                     if any(p.name == k for p in c.parameters)}),
         )
         for c in claims
     ]

@@ -31,10 +31,12 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from stecheck.errors import InvalidArgument
 from stecheck.numerics import ste_stats as st
+from stecheck.numerics.seeding import chunk_seed
 from stecheck.numerics.ste_dynamics import INPUTS, STEModel, cell_seed, generate_trial, simulate, ste_gradient
 
-from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Reading, Series
+from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Parameter, Reading, Series
 from ..verdict import Category, Finding, Scope, Verdict
 from ._common import QsteSource
 
@@ -54,10 +56,11 @@ CONFIGS = ((1, None), (3, None), (3, (1.0, -1.0, 0.5)))
 #: Per-claim parameters: name -> (type, quick default, full default, meaning).
 PARAMETERS: dict[str, dict[str, tuple[type, Any, Any, str]]] = {
     "QSTE-ERG": {
-        "n_max": (int, 32, 256, "largest n of the m = C n^2 sweep (n = 8, 16, ... doubling)"),
+        "n_max": (int, 32, 128, "largest n of the m = C n^2 sweep (n = 8, 16, ... doubling)"),
         "n_max_fit": (int, 64, 256, "largest n of the threshold search / exponent fit"),
         "trials": (int, 60, 200, "trials per cell of the m = C n^2 sweep"),
         "trials_fit": (int, 40, 200, "trials per evaluated m of the threshold search"),
+        "fit_configs": (int, 1, 1, "number of (k, v) configurations in the threshold fit (1 = k = 1 only, 3 = all)"),
         "steps": (int, 200, 400, "horizon T of every run"),
         "n_max_enum": (int, 10, 12, "largest n of the exhaustive enumeration over Q1"),
     },
@@ -66,26 +69,41 @@ PARAMETERS: dict[str, dict[str, tuple[type, Any, Any, str]]] = {
         "n_max_fit": (int, 64, 256, "largest n of the threshold search / exponent fit"),
         "trials": (int, 60, 200, "trials per cell of the m = C n^4 sweep"),
         "trials_fit": (int, 40, 200, "trials per evaluated m of the threshold search"),
+        "fit_configs": (int, 1, 1, "number of (k, v) configurations in the threshold fit (1 = k = 1 only, 3 = all)"),
         "steps": (int, 200, 400, "horizon T of every run"),
         "n_max_enum": (int, 8, 10, "largest n of the fixed-point enumeration over Q1"),
     },
     "QSTE-NOISE": {
         "n": (int, 16, 32, "dimension n (m = n^2 samples)"),
         "trials": (int, 40, 200, "trials per noise level"),
-        "steps": (int, 1000, 8000, "horizon T of every run"),
+        "steps": (int, 1000, 4000, "horizon T of every run"),
     },
     "QSTE-NONGAUSS": {
         "n": (int, 16, 64, "dimension n (m = 8 n samples)"),
         "trials": (int, 100, 200, "trials per input family and normalization"),
         "steps": (int, 200, 400, "horizon T of every run"),
-        "n_max_enum": (int, 8, 10, "largest n of the exact population enumeration ({0,1}^n inputs)"),
+        "n_max_enum": (int, 8, 9, "largest n of the exact population enumeration ({0,1}^n inputs)"),
     },
 }
 
 
+#: The smallest value each parameter accepts (so a sweep is never empty).
+_MINIMUM = {"fit_configs": 1, "n_max": 8, "n_max_fit": 32, "n_max_enum": 6, "trials": 1, "trials_fit": 1, "steps": 2, "n": 2}
+
+
+def _parameters(claim_id: str) -> tuple[Parameter, ...]:
+    mins = dict(_MINIMUM, **({"n_max": 6} if claim_id == "QSTE-NONERG" else {}),
+                **({"n_max_enum": 4} if claim_id == "QSTE-NONERG" else {}),
+                **({"n_max_enum": 3} if claim_id == "QSTE-NONGAUSS" else {}))
+    return tuple(Parameter(k, t, q, f, h, minimum=mins.get(k)) for k, (t, q, f, h) in PARAMETERS[claim_id].items())
+
+
 def params(ctx: MethodContext, overrides: dict) -> dict:
     """The claim's parameters for this run: tier default, then ``ctx.params`` (``--set``), then ``overrides``."""
-    spec = PARAMETERS[ctx.claim_id] if ctx.claim_id in PARAMETERS else PARAMETERS[overrides.pop("_claim")]
+    spec = PARAMETERS[ctx.claim_id] if ctx.claim_id in PARAMETERS else PARAMETERS[overrides["_claim"]]
+    unknown = sorted(k for k in overrides if not k.startswith("_") and k not in spec)
+    if unknown:
+        raise InvalidArgument(f"unknown parameter(s) {unknown} for {ctx.claim_id}; valid: {', '.join(spec)}")
     out = {k: (full if ctx.full else quick) for k, (_, quick, full, _) in spec.items()}
     out.update({k: v for k, v in dict(getattr(ctx, "params", None) or {}).items() if k in spec})
     out.update({k: v for k, v in overrides.items() if not k.startswith("_")})
@@ -221,14 +239,14 @@ def _phase_figure(table: dict, ns, *, power: int, name: str, what: str) -> Figur
 
 
 def _thresholds(ctx: MethodContext, *, ns, criterion: str, trials: int, steps: int, variant, c_max: float,
-                power: int, levels=(0.5, 0.9)):
-    """Adaptive search of m*(n) at each level (shared evaluations per n), for k = 1, v = 1."""
+                power: int, k: int = 1, v=None, levels=(0.5, 0.9)):
+    """Adaptive search of m*(n) at each level (shared evaluations per n), for the configuration (k, v)."""
     out: dict[float, dict[int, st.Threshold]] = {lv: {} for lv in levels}
     for n in ns:
         ev: dict[int, tuple[int, int]] = {}
 
         def success(m: int, n=n) -> tuple[int, int]:
-            tr = _runs(ctx.run_seed, ctx.claim_id, "threshold", _model(n, m, variant=variant), trials, steps)
+            tr = _runs(ctx.run_seed, ctx.claim_id, "threshold", _model(n, m, k, v, variant=variant), trials, steps)
             ok = _success(tr, criterion)
             return int(ok.sum()), int(ok.size)
 
@@ -238,59 +256,79 @@ def _thresholds(ctx: MethodContext, *, ns, criterion: str, trials: int, steps: i
     return out
 
 
-def _exponent_check(ctx: MethodContext, *, claim_power: int, criterion: str, trials: int, steps: int, ns,
-                    variant, reading_name: str) -> Outcome:
-    """m*(n) at levels 1/2 and 0.9 by adaptive search, log m* = a + b log n, and the verdict on O(n^p):
+#: The threshold search looks for m* up to C_MAX n^2 (n^4 is out of reach at n = 64 in either claim).
+C_MAX = 16.0
 
-    VERIFIED (consistent at the measured sizes) if the conservative 95 % interval of b at level 0.9 lies at or
-    below p; REFUTED if it lies above p, or if no crossing is found by m = 16 n^p at the largest n (while the
-    search could look there); INCONCLUSIVE otherwise.  The interval is the union of the parametric-bootstrap
-    percentile interval and the least-squares t interval (model misfit)."""
-    c_max = 16.0 if claim_power == 2 else 1.0
-    search_power = 2  # the search range is 16 n^2 in both claims (n^4 is out of reach at n = 64)
-    ths = _thresholds(ctx, ns=ns, criterion=criterion, trials=trials, steps=steps, variant=variant, c_max=c_max,
-                      power=search_power)
+
+def _fit_config(ctx, *, k, v, claim_power, criterion, trials, steps, ns, variant):
+    """(verdict, evidence, findings, thresholds, fits, counterexample) of the exponent check for one (k, v)."""
+    ths = _thresholds(ctx, ns=ns, criterion=criterion, trials=trials, steps=steps, variant=variant, c_max=C_MAX,
+                      power=2, k=k, v=v)
     rng = ctx.rng()
     fits, ev_levels, findings = {}, {}, []
+    label = _config_label(k, v)
     for lv, by_n in ths.items():
         ev_levels[str(lv)] = {str(n): th.as_evidence() for n, th in by_n.items()}
         found = [n for n, th in by_n.items() if th.m_star is not None]
         if len(found) >= 3:
             f = st.fit_exponent({n: by_n[n] for n in found}, rng=rng, n_boot=1000, confidence=0.95)
             t = stats.t.ppf(0.975, len(found) - 2)
-            lo = min(f.b_interval[0], f.b - t * f.b_stderr)
-            hi = max(f.b_interval[1], f.b + t * f.b_stderr)
-            fits[lv] = (f, (lo, hi))
-    evidence = {"criterion": criterion, "k": 1, "v": "ones", "n_values": list(ns), "trials_per_evaluation": trials,
-                "steps_T": steps, "search": f"doubling from m = 2n, then bisection in log m to 12 %, up to "
-                f"m = {c_max:g} n^{search_power}", "thresholds": ev_levels, "claimed_power": claim_power,
-                "fits": {str(lv): {**f.as_evidence(), "conservative_interval": list(iv)} for lv, (f, iv) in fits.items()},
-                "variant": variant or {}}
-    scope = Scope(f"k = 1, v = 1, n in {list(ns)}, {trials} trials per evaluated m, T = {steps}; the exponent "
-                  "describes these sizes only (an O(.) bound is asymptotic)")
-    figs = [_mstar_figure(ths, fits, claim_power, ns, f"m-star-{reading_name}"),
-            _threshold_phase_figure(ths, ns, f"phase-{reading_name}")]
-    missing_top = ths[0.9][ns[-1]].m_star is None
-    if 0.9 not in fits:
-        if missing_top:
-            return Outcome(Verdict.REFUTED, evidence, figures=figs, scope=scope, counterexample={
-                "n": ns[-1], "note": f"success probability never reached 0.9 up to m = {c_max:g} n^{search_power}",
-                "evaluations": ev_levels["0.9"][str(ns[-1])]["evaluations"]})
-        return Outcome(Verdict.INCONCLUSIVE, evidence, figures=figs, scope=scope)
-    f, (lo, hi) = fits[0.9]
+            fits[lv] = (f, (min(f.b_interval[0], f.b - t * f.b_stderr), max(f.b_interval[1], f.b + t * f.b_stderr)))
+    evidence = {"config": label, "thresholds": ev_levels,
+                "fits": {str(lv): {**f.as_evidence(), "conservative_interval": list(iv)} for lv, (f, iv) in fits.items()}}
     for lv, (fl, (l2, h2)) in fits.items():
         if h2 < claim_power:
             findings.append(Finding(Category.IMPRECISION, (
-                f"the O(n^{claim_power}) sample size is loose at n in {fl.ns}: the measured threshold m*(n) at "
-                f"success level {lv} grows like n^{fl.b:.2f} (95 % interval [{l2:.2f}, {h2:.2f}], criterion "
-                f"'{criterion}', k = 1, v = 1); m*/n^{claim_power} falls from {fl.m_stars[0] / fl.ns[0] ** claim_power:.3g} "
+                f"the O(n^{claim_power}) sample size is loose at n in {fl.ns} ({label}): the measured threshold m*(n) "
+                f"at success level {lv} grows like n^{fl.b:.2f} (95 % interval [{l2:.2f}, {h2:.2f}], criterion "
+                f"'{criterion}'); m*/n^{claim_power} falls from {fl.m_stars[0] / fl.ns[0] ** claim_power:.3g} "
                 f"to {fl.m_stars[-1] / fl.ns[-1] ** claim_power:.3g}")))
-    if hi <= claim_power and not missing_top:
+    missing_top = ths[0.9][ns[-1]].m_star is None
+    if missing_top and claim_power == 2:  # m* > 16 n^2 at the largest n: no C <= 16 works there
+        return Verdict.REFUTED, evidence, findings, ths, fits, {
+            "config": label, "n": ns[-1], "note": f"success probability never reached 0.9 up to m = {C_MAX:g} n^2",
+            "evaluations": ev_levels["0.9"][str(ns[-1])]["evaluations"]}
+    if 0.9 not in fits or missing_top:
+        return Verdict.INCONCLUSIVE, evidence, findings, ths, fits, None
+    f, (lo, hi) = fits[0.9]
+    if hi <= claim_power:
+        return Verdict.VERIFIED, evidence, findings, ths, fits, None
+    if lo > claim_power:
+        return Verdict.REFUTED, evidence, findings, ths, fits, {
+            "config": label, "exponent_b": f.b, "interval": [lo, hi], "claimed_power": claim_power,
+            "note": "the threshold grows faster than the claimed power at the measured sizes"}
+    return Verdict.INCONCLUSIVE, evidence, findings, ths, fits, None
+
+
+def _exponent_check(ctx: MethodContext, *, claim_power: int, criterion: str, trials: int, steps: int, ns,
+                    variant, reading_name: str, configs=CONFIGS[:1]) -> Outcome:
+    """m*(n) at levels 1/2 and 0.9 by adaptive search (up to 16 n^2), log m* = a + b log n, verdict on O(n^p):
+
+    per configuration (k, v): VERIFIED (consistent at the measured sizes) if the conservative 95 % interval of b at
+    level 0.9 lies at or below p; REFUTED if it lies above p, or (p = 2) if no crossing is found by m = 16 n^2 at
+    the largest n; INCONCLUSIVE otherwise (for p = 4 a missing crossing is undecided: the search stops at 16 n^2).
+    The interval is the union of the parametric-bootstrap percentile interval and the least-squares t interval
+    (model misfit).  Any REFUTED configuration refutes; VERIFIED needs every configuration."""
+    verdicts, per_config, findings, figs, cex = [], [], [], [], None
+    for i, (k, v) in enumerate(configs):
+        verdict, ev, fnd, ths, fits, c = _fit_config(ctx, k=k, v=v, claim_power=claim_power, criterion=criterion,
+                                                     trials=trials, steps=steps, ns=ns, variant=variant)
+        verdicts.append(verdict)
+        per_config.append({**ev, "verdict": verdict.value})
+        findings.extend(fnd)
+        cex = cex or c
+        if i == 0:
+            figs = [_mstar_figure(ths, fits, claim_power, ns, f"m-star-{reading_name}"),
+                    _threshold_phase_figure(ths, ns, f"phase-{reading_name}")]
+    evidence = {"criterion": criterion, "n_values": list(ns), "trials_per_evaluation": trials, "steps_T": steps,
+                "search": f"doubling from m = 2n, then bisection in log m to 12 %, up to m = {C_MAX:g} n^2",
+                "claimed_power": claim_power, "configs": per_config, "variant": variant or {}}
+    scope = Scope(f"{', '.join(_config_label(k, v) for k, v in configs)}; n in {list(ns)}, {trials} trials per "
+                  f"evaluated m, T = {steps}; the exponent describes these sizes only (an O(.) bound is asymptotic)")
+    if Verdict.REFUTED in verdicts:
+        return Outcome(Verdict.REFUTED, evidence, figures=figs, scope=scope, counterexample=cex, discrepancies=findings)
+    if all(v is Verdict.VERIFIED for v in verdicts):
         return Outcome(Verdict.VERIFIED, evidence, figures=figs, discrepancies=findings, scope=scope)
-    if lo > claim_power or missing_top:
-        return Outcome(Verdict.REFUTED, evidence, figures=figs, scope=scope, counterexample={
-            "exponent_b": f.b, "interval": [lo, hi], "claimed_power": claim_power,
-            "note": "the threshold grows faster than the claimed power at the measured sizes"})
     return Outcome(Verdict.INCONCLUSIVE, evidence, figures=figs, discrepancies=findings, scope=scope)
 
 
@@ -337,13 +375,15 @@ def _threshold_phase_figure(ths, ns, name: str) -> Figure:
 def check_erg_exponent(ctx: MethodContext, *, variant: dict | None = None, **overrides) -> Outcome:
     p = params(ctx, {**overrides, "_claim": "QSTE-ERG"})
     return _exponent_check(ctx, claim_power=2, criterion="visit", trials=p["trials_fit"], steps=p["steps"],
-                           ns=_doubling(8, p["n_max_fit"]), variant=variant, reading_name="ergodic")
+                           ns=_doubling(8, p["n_max_fit"]), variant=variant, reading_name="ergodic",
+                           configs=CONFIGS[:p["fit_configs"]])
 
 
 def check_nonerg_exponent(ctx: MethodContext, *, variant: dict | None = None, **overrides) -> Outcome:
     p = params(ctx, {**overrides, "_claim": "QSTE-NONERG"})
     return _exponent_check(ctx, claim_power=4, criterion="last", trials=p["trials_fit"], steps=p["steps"],
-                           ns=_doubling(8, p["n_max_fit"]), variant=variant, reading_name="last-iterate")
+                           ns=_doubling(8, p["n_max_fit"]), variant=variant, reading_name="last-iterate",
+                           configs=CONFIGS[:p["fit_configs"]])
 
 
 # ============================================================================ exhaustive enumeration over Q1
@@ -378,7 +418,6 @@ def check_erg_enumeration(ctx: MethodContext, *, variant: dict | None = None, **
         seed = cell_seed(ctx.run_seed, ctx.claim_id, f"enumeration/{model.key()}")
         unique = 0
         for i in range(data_sets):
-            from stecheck.numerics.seeding import chunk_seed
             X, y, s_star, _ = generate_trial(model, chunk_seed(seed, i))
             pre, ok = _certified_pre(X, S)
             uncertified += not ok
@@ -413,7 +452,6 @@ def check_nonerg_fixed_points(ctx: MethodContext, *, variant: dict | None = None
     ns = [n for n in (4, 5, 6, 8, 10) if n <= p["n_max_enum"]]
     data_sets = 30 if not ctx.full else 100
     rows, uncertified = [], 0
-    from stecheck.numerics.seeding import chunk_seed
     for n in ns:
         m = math.ceil(n ** 4 / 4)
         model = _model(n, m, variant=variant)
@@ -538,7 +576,6 @@ def check_noise_forced_escape(ctx: MethodContext, *, variant: dict | None = None
     """Exact per data set: with label noise, g(w*) has a coordinate i with g_i s*_i > 0 beyond its rounding bound,
     so an iterate at w* must leave it (while at w*, u_i s*_i decreases by eta_t g_i s*_i each step and sum eta_t = oo).
     Contrast sigma = 0: r = 0 at w*, g(w*) = 0 exactly, w* absorbing."""
-    from stecheck.numerics.seeding import chunk_seed
     p = params(ctx, {**overrides, "_claim": "QSTE-NOISE"})
     n, m = p["n"], p["n"] ** 2
     data_sets = 100 if not ctx.full else 400
@@ -716,17 +753,20 @@ def _population_traps(n: int, center: bool, scale: bool = False) -> tuple[int, i
         Z = 2 * Z
     S = np.array(list(itertools.product((-1, 1), repeat=n)), dtype=np.int64)
     H = (Z @ S.T > 0).astype(np.int64)  # exact integers
+    # the products below run in float64 (BLAS); every entry is an integer of magnitude <= 2 n 2^n < 2^53, so
+    # every partial sum is exact and the float results are the integer ones
+    Zf, Hf = Z.astype(np.float64), H.astype(np.float64)
     traps, example = 0, None
     for j in range(len(S)):
-        r = H - H[:, j:j + 1]
-        G = Z.T @ (r * H)  # (n, 2^n): 2^n E g at every s, teacher s_j
+        r = Hf - Hf[:, j:j + 1]
+        G = Zf.T @ (r * Hf)  # (n, 2^n): 2^n E g at every s, teacher s_j
         pushed = np.any(G.T * S > 0, axis=1)
         pushed[j] = True
         t = np.nonzero(~pushed)[0]
         traps += t.size
         if t.size and example is None:
             example = {"w_signs": S[t[0]].tolist(), "w_star_signs": S[j].tolist(),
-                       "2^n E[g]": G[:, t[0]].tolist()}
+                       "2^n E[g]": [int(x) for x in G[:, t[0]]]}
     return traps, len(S) * (len(S) - 1), example
 
 
@@ -739,7 +779,7 @@ def check_nongauss_population_traps(ctx: MethodContext, *, center_raw: bool = Fa
         traps, pairs, ex = _population_traps(n, center_raw)
         rows.append({"n": n, "pairs": pairs, "traps": traps, "example": ex})
     evidence = {"inputs": "z uniform on {0,1}^n" + (" centered (mutant premise)" if center_raw else ", raw"),
-                "arithmetic": "exact int64 (|values| <= n 2^n)", "rows": rows}
+                "arithmetic": "integers, summed in float64 (|values| <= 2 n 2^n < 2^53: exact)", "rows": rows}
     scope = Scope(f"n in {ns}: every pair (w, w*) in Q1 x Q1, the population (expected) STE step", complete=False)
     if all(r["traps"] > 0 for r in rows):
         return Outcome(Verdict.PROVED, evidence, scope=scope)
@@ -756,7 +796,7 @@ def check_nongauss_population_normalized(ctx: MethodContext, *, center: bool = T
         traps, pairs, ex = _population_traps(n, center, scale=not center)
         rows.append({"n": n, "pairs": pairs, "traps": traps, "example": ex})
     evidence = {"inputs": "z uniform on {0,1}^n, normalized " + ("(2z - 1)" if center else "without centering (2z)"),
-                "arithmetic": "exact int64", "rows": rows}
+                "arithmetic": "integers, summed in float64 (exact, < 2^53)", "rows": rows}
     scope = Scope(f"n in {ns}: every pair (w, w*) in Q1 x Q1, the population (expected) STE step")
     bad = [r for r in rows if r["traps"] > 0]
     if bad:
@@ -778,6 +818,7 @@ _MODEL_TEXT = (
 
 QSTE_ERG = Claim(
     id="QSTE-ERG",
+    parameters=_parameters("QSTE-ERG"),
     title="O(n^2) samples give ergodic convergence of the STE-gradient method to w*",
     source=QsteSource("Results: ergodic convergence; abstract", ""),
     statement_printed="Ergodic Convergence: Guaranteed convergence to the global minimum with a sample complexity of "
@@ -788,8 +829,9 @@ QSTE_ERG = Claim(
         "'visit': the time average of 1{w_t = w*} over t in [T/2, T] is >= 0.9 (a trial certified absorbed at w* has "
         "Cesaro limit 1); reading 'loss': the time average of the empirical loss over [T/2, T] is <= 1e-3. Checked at "
         "n = 8, 16, 32 (quick; to n_max in the full tier), C in {1/4, 1/2, 1}; plus the threshold m*(n) (success "
-        "level 0.9 and 1/2, adaptive search, k = 1) with log m* = a + b log n: consistent with O(n^2) if the 95 % "
-        "interval of b is <= 2; and, by exhaustive enumeration of Q1 (n <= 10), w* is the unique global minimiser "
+        "level 0.9 and 1/2, adaptive search up to 16 n^2; k = 1, every (k, v) with --set fit_configs=3) "
+        "with log m* = a + b log n, n = 8..64 (quick): consistent with O(n^2) if the 95 % interval of b is <= 2, "
+        "refuted if it lies above 2 or if 16 n^2 samples do not reach level 0.9 at the largest n; and, by exhaustive enumeration of Q1 (n <= 10), w* is the unique global minimiser "
         "of f at m = n^2 (probability >= 0.8). Holds at the measured sizes only (VERIFIED at best)."),
     methods=(
         Method("success-at-C-n2", Kind.MONTECARLO, check_erg_sweep,
@@ -816,6 +858,7 @@ QSTE_ERG = Claim(
 
 QSTE_NONERG = Claim(
     id="QSTE-NONERG",
+    parameters=_parameters("QSTE-NONERG"),
     title="O(n^4) samples give non-ergodic convergence: the iterates visit w* infinitely often",
     source=QsteSource("Results: non-ergodic convergence; abstract", ""),
     statement_printed="Non-Ergodic Convergence: Iterates visit the optimal weights infinitely often with a "
@@ -825,7 +868,8 @@ QSTE_NONERG = Claim(
         "the iterates converge non-ergodically. Reading 'last': the last iterate w_T = w*; reading 'visits': w_t = w* "
         "for some t in [T/2, T] and that visit is certified permanent (zero gradient) or returns keep occurring in "
         "[T/2, T]. Checked at n = 4, 6, 8, 10 (quick), C in {1/64, 1/16, 1/4}; the threshold m*(n) of the last "
-        "iterate with its exponent (consistent with O(n^4) if the 95 % interval of b is <= 4); and, by exhaustive "
+        "iterate with its exponent (n = 8..64 quick; consistent with O(n^4) if the 95 % interval of b is <= 4; a "
+        "missing crossing below 16 n^2 leaves it undecided); and, by exhaustive "
         "enumeration of Q1 (n <= 8), w* is the only fixed point of the STE map at m = n^4/4 (a second fixed point "
         "would trap trials forever). Holds at the measured sizes only (VERIFIED at best)."),
     methods=(
@@ -854,6 +898,7 @@ QSTE_NONERG = Claim(
 
 QSTE_NOISE = Claim(
     id="QSTE-NOISE",
+    parameters=_parameters("QSTE-NOISE"),
     title="With label noise the STE iterates repeatedly escape from and return to w* (recurrence)",
     source=QsteSource("Results: label noise behavior; abstract", ""),
     statement_printed="Label Noise Behavior: Analysis reveals the recurrence property where optimization iterates "
@@ -885,6 +930,7 @@ QSTE_NOISE = Claim(
 
 QSTE_NONGAUSS = Claim(
     id="QSTE-NONGAUSS",
+    parameters=_parameters("QSTE-NONGAUSS"),
     title="STE fails for general non-Gaussian data; normalization restores it",
     source=QsteSource("abstract (seed 001): empirical evaluations", ""),
     statement_printed="Empirical evaluations reveal that while STE is ineffective for general non-Gaussian data, its "

@@ -53,8 +53,9 @@ def test_nonerg_fixed_points_refute_the_zero_proxy():
     assert out.verdict is R
 
 
-def test_nonerg_exponent_refutes_the_zero_proxy():
-    assert q.check_nonerg_exponent(_ctx(), variant=ZERO, n_max_fit=32, trials_fit=20).verdict is R
+def test_nonerg_exponent_cannot_decide_the_zero_proxy_below_its_search_range():
+    # the search stops at 16 n^2: a missing crossing says nothing about O(n^4)
+    assert q.check_nonerg_exponent(_ctx(), variant=ZERO, n_max_fit=32, trials_fit=20).verdict is Verdict.INCONCLUSIVE
 
 
 def test_noise_recurrence_refutes_zero_label_noise():
