@@ -47,7 +47,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .claim import Claim, ClaimResult, Method, MethodContext, MethodResult, Outcome, Tier, jsonable, resolve_params
-from stecheck.errors import InvalidArgument, SchedulerLost
+from stecheck.errors import InvalidArgument, SchedulerLost, SchedulerUnreachable
 from .results import RunResult
 from .verdict import Finding, Scope, Verdict
 
@@ -295,7 +295,7 @@ def run_claims(
             stack.enter_context(quiet_distributed_logs())  # a lost scheduler is reported in one line
             try:
                 client = stack.enter_context(contextlib.closing(connect(scheduler, timeout=scheduler_timeout)))
-            except InvalidArgument as exc:
+            except (InvalidArgument, SchedulerUnreachable) as exc:
                 if not from_config:
                     raise
                 raise type(exc)(f"{exc} (the address came from DASK_SCHEDULER_ADDRESS or the 'scheduler-address' "

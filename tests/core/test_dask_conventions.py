@@ -9,7 +9,7 @@ import dask
 import pytest
 
 from stecheck.errors import InvalidArgument
-from stecheck.proofs_check.cli import EXIT_OK, EXIT_USAGE, main
+from stecheck.proofs_check.cli import EXIT_ENVIRONMENT, EXIT_OK, EXIT_USAGE, main
 from stecheck.proofs_check.registry import default_registry
 from stecheck.proofs_check.runner import configured_scheduler, run_claims
 
@@ -44,12 +44,14 @@ def test_environment_variable_and_config_key_name_the_scheduler(dask_env):
             configured_scheduler()
 
 
-def test_unreachable_scheduler_from_the_environment_is_one_line_exit_2(capsys, dask_env, tmp_path):
+def test_unreachable_scheduler_from_the_environment_is_one_line_exit_4(capsys, dask_env, tmp_path):
+    # an unreachable scheduler is an environment failure (exit 4) wherever its address came from:
+    # --scheduler, DASK_SCHEDULER_ADDRESS or the Dask config
     dask_env(DASK_SCHEDULER_ADDRESS="tcp://127.0.0.1:9")
     code = main(["run", "SBN-EX1", "--out", str(tmp_path / "r")])
     err = capsys.readouterr().err
     lines = [l for l in err.splitlines() if l.strip()]
-    assert code == EXIT_USAGE and len(lines) == 1 and "Traceback" not in err
+    assert code == EXIT_ENVIRONMENT and len(lines) == 1 and "Traceback" not in err
     assert "tcp://127.0.0.1:9" in lines[0] and "DASK_SCHEDULER_ADDRESS" in lines[0]
     assert not (tmp_path / "r" / "report.json").exists()
 
