@@ -5,10 +5,10 @@
 Three phases (issue 8, section 7):
 
 1. **Coverage and baseline.**  Every claim of the quick tier is run once
-   in-process (seed 0), one claim at a time with every ``lru_cache`` cleared
-   and an empty ``STECHECK_CACHE_DIR``, under a line tracer restricted to
-   ``theory/`` and ``numerics/``: which lines each claim executes, and the
-   verdicts it gets.  A null run of the unmutated tree in a subprocess (the
+   (seed 0) in a fresh process of its own with an empty ``STECHECK_CACHE_DIR``
+   (so no cache or memo filled by another claim hides a line), under a line
+   tracer restricted to ``theory/`` and ``numerics/``: which lines each claim
+   executes, and the verdicts it gets.  A null run of the unmutated tree in a subprocess (the
    same way mutants run) must give the same verdicts; claims that do not are
    reported and left out (their verdicts are not reproducible).
 2. **Mutants.**  One AST node on a covered line is rewritten at a time:
@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import copy
 import json
 import os
 import random
@@ -102,55 +101,57 @@ def changes(base: dict, mutant: dict) -> list[str]:
 # ----------------------------------------------------------------------------- phase 1: coverage
 
 
-def _clear_caches() -> None:
-    import functools
-
-    for name, module in list(sys.modules.items()):
-        if not name.startswith("stecheck") or module is None:
-            continue
-        for value in list(vars(module).values()):
-            for t in [value, *(vars(value).values() if isinstance(value, type) else ())]:
-                t = getattr(t, "__func__", t)
-                if isinstance(t, functools._lru_cache_wrapper):
-                    t.cache_clear()
-
-
-def coverage(work: Path) -> dict:
-    """Run every claim in-process under a line tracer; ``{claim: {"lines": {file: [lines]}, "signature", "seconds"}}``."""
+def coverage_one(claim_id: str, work: Path) -> dict:
+    """Run one claim in this (fresh) process under a line tracer restricted to theory/ and numerics/."""
     from stecheck.proofs_check.registry import default_registry
     from stecheck.proofs_check.runner import run_claims
 
     prefixes = tuple(str(ROOT / t) + os.sep for t in TARGETS)
-    out = {}
-    for claim in default_registry():
-        hits: dict[str, set[int]] = {}
+    hits: dict[str, set[int]] = {}
 
-        def tracer(frame, event, arg):
-            fn = frame.f_code.co_filename
-            if not fn.startswith(prefixes):
-                return None
-            lines = hits.setdefault(os.path.relpath(fn, ROOT), set())
+    def tracer(frame, event, arg):
+        fn = frame.f_code.co_filename
+        if not fn.startswith(prefixes):
+            return None
+        lines = hits.setdefault(os.path.relpath(fn, ROOT), set())
 
-            def local(frame, event, arg):
-                if event == "line":
-                    lines.add(frame.f_lineno)
-                return local
-            lines.add(frame.f_lineno)
+        def local(frame, event, arg):
+            if event == "line":
+                lines.add(frame.f_lineno)
             return local
+        lines.add(frame.f_lineno)
+        return local
 
-        _clear_caches()
-        os.environ["STECHECK_CACHE_DIR"] = tempfile.mkdtemp(dir=work, prefix="cache-")
-        t = time.perf_counter()
-        sys.settrace(tracer)
-        try:
-            run = run_claims([claim], seed=0, workers=0)
-        finally:
-            sys.settrace(None)
-        out[claim.id] = {"lines": {f: sorted(v) for f, v in hits.items()}, "signature": signature(run)[claim.id],
-                         "traced_seconds": time.perf_counter() - t}
-        print(f"  coverage {claim.id}: {sum(len(v) for v in hits.values())} lines, "
-              f"{out[claim.id]['traced_seconds']:.0f} s", flush=True)
-    return out
+    claim = default_registry().get(claim_id)
+    t = time.perf_counter()
+    sys.settrace(tracer)
+    try:
+        run = run_claims([claim], seed=0, workers=0)
+    finally:
+        sys.settrace(None)
+    return {"lines": {f: sorted(v) for f, v in hits.items()}, "signature": signature(run)[claim.id],
+            "traced_seconds": time.perf_counter() - t}
+
+
+def coverage(work: Path, jobs: int) -> dict:
+    """Per claim, in a fresh process each (so no cache or memo filled by another claim hides a line):
+    ``{claim: {"lines": {file: [lines]}, "signature", "traced_seconds"}}``."""
+    from stecheck.proofs_check.registry import default_registry
+
+    def one(cid):
+        env = dict(os.environ, STECHECK_CACHE_DIR=tempfile.mkdtemp(dir=work, prefix="cache-"), MPLBACKEND="Agg")
+        proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--coverage-one", cid,
+                               "--work", str(work)], capture_output=True, text=True, env=env, cwd=str(work))
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("@@")]
+        if proc.returncode != 0 or not lines:
+            raise RuntimeError(f"coverage run of {cid} failed: {proc.stderr.strip().splitlines()[-1:]}")
+        rec = json.loads(lines[-1][2:])
+        print(f"  coverage {cid}: {sum(len(v) for v in rec['lines'].values())} lines, "
+              f"{rec['traced_seconds']:.0f} s", flush=True)
+        return cid, rec
+
+    with ThreadPoolExecutor(jobs) as pool:
+        return dict(pool.map(one, default_registry().ids()))
 
 
 # ----------------------------------------------------------------------------- phase 2: mutants
@@ -280,17 +281,21 @@ def main(argv=None) -> int:
     ap.add_argument("--max-mutants", type=int, default=1000)
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "stecheck-mutation")
     ap.add_argument("--json", type=Path, default=None, help="write the results here")
+    ap.add_argument("--coverage-one", default=None, help=argparse.SUPPRESS)  # internal: one claim, traced
     args = ap.parse_args(argv)
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
+    if args.coverage_one:
+        print("@@" + json.dumps(coverage_one(args.coverage_one, work)))
+        return 0
 
     cov_file = work / "coverage.json"
     if cov_file.exists():
         cov = json.loads(cov_file.read_text())
         print(f"coverage and baseline from {cov_file}")
     else:
-        print("phase 1: coverage and baseline (every claim, traced)", flush=True)
-        cov = coverage(work)
+        print("phase 1: coverage and baseline (every claim traced, each in a fresh process)", flush=True)
+        cov = coverage(work, args.jobs)
         cov_file.write_text(json.dumps(cov))
     base = {cid: c["signature"] for cid, c in cov.items()}
 

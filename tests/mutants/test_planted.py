@@ -58,9 +58,9 @@ MUTANTS = {
         ["SBN-B2", "SBN-EX1", "SBN-B5", "SBN-B7"],
         [(th_enum.state_probabilities, "np.where(X > 0, p_plus, 1.0 - p_plus)",
           "np.where(X > 0, 1.0 - p_plus, p_plus)")],
-        "theory.enumeration feeds only the B.5/B.7 shared-parameter counterexamples in the quick tier, and "
-        "they remain counterexamples with the weights swapped (a -> -a); its other users are cross-checks "
-        "of `stecheck derive`"),
+        "no quick-tier verdict changes: theory.enumeration feeds only the replays of the B.5/B.7 "
+        "shared-parameter counterexamples (and the cross-checks of `stecheck derive`), whose verdicts "
+        "survive the swap"),
     "gaussian-noise-scale-doubled": (
         ["SBN-INIT", "SBN-PROXY"],
         [(noise.Gaussian._pdf, "t = z / _GAUSS_STD", "t = z / (2 * _GAUSS_STD)"),
@@ -96,7 +96,9 @@ MUTANTS = {
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory):
     claims = sorted({cid for ids, _, _ in MUTANTS.values() for cid in ids})
-    return signature(run_claims(default_registry().select(claims), seed=0, workers=0))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("STECHECK_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        return signature(run_claims(default_registry().select(claims), seed=0, workers=0))
 
 
 @pytest.mark.parametrize("name", [
