@@ -75,7 +75,6 @@ def test_a_reading_method_and_the_claim_agree_on_reading_ids():
     assert Registry([claim]).get("T-2").readings[0].id == "l2"
 
 
-@pytest.mark.xfail(strict=False, reason="claim modules are being converted")
 def test_every_registered_claim_categorizes_its_findings_and_states_its_scopes():
     from stecheck.proofs_check.verdict import UNSTATED, Category, Finding
 
