@@ -320,8 +320,10 @@ def _cmd_run(args, console: Console) -> int:
     paths = write_reports(run, out_dir)
     if not args.quiet:
         table = Table(title=f"stecheck run (tier {run.tier}, seed {run.seed}, workers {run.workers})")
-        for col in ("id", "verdict", "as printed", "methods (checked | printed)", "findings"):
-            table.add_column(col, no_wrap=col != "methods (checked | printed)")
+        for col in ("id", "verdict", "as printed"):
+            table.add_column(col, no_wrap=True)
+        table.add_column("methods (checked | printed)", min_width=18)
+        table.add_column("findings", min_width=14)
         for c in run.claims:
             table.add_row(c.claim_id, _verdict(c.verdict), _verdict(c.verdict_as_printed), _method_counts(c),
                           ", ".join(f"{n} {k}" for k, n in c.finding_counts().items() if n) or "-")

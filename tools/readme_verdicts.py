@@ -6,7 +6,10 @@ Usage::
     python tools/readme_verdicts.py /tmp/quick/report.json README.md
 
 The table sits between the markers ``<!-- verdicts:start -->`` and
-``<!-- verdicts:end -->``; everything else in the README is left as it is.
+``<!-- verdicts:end -->``; the first screen of ``report.md`` beside the JSON
+(papers and counts, up to its per-claim table) is quoted between
+``<!-- excerpt:start -->`` and ``<!-- excerpt:end -->``.  Everything else in
+the README is left as it is.
 Each row: the claim, its verdict as checked and as printed, the verdict of each
 reading of the printed statement, the findings per category, and the first
 finding of the most serious category as the one-line reason.
@@ -54,19 +57,30 @@ def table(report_path: str) -> str:
     return "\n".join(lines)
 
 
+def excerpt(report_path: str) -> str:
+    """The first screen of the ``report.md`` beside ``report_path``, up to its per-claim table, as a quote."""
+    md = (Path(report_path).parent / "report.md").read_text(encoding="utf-8")
+    head = md.split("\n## Claims", 1)[0].strip().splitlines()
+    return "\n".join(("> " + line).rstrip() for line in head)
+
+
+def _replace(text: str, start: str, end: str, body: str, readme: str) -> str:
+    if start not in text or end not in text:
+        raise SystemExit(f"{readme}: the markers {start} and {end} are missing; add them where the text goes")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{body}\n{end}{tail}"
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python tools/readme_verdicts.py REPORT_JSON README_MD", file=sys.stderr)
         return 2
     report, readme = argv
     text = Path(readme).read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        print(f"{readme}: the markers {START} and {END} are missing; add them where the table goes",
-              file=sys.stderr)
-        return 2
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    Path(readme).write_text(f"{head}{START}\n{table(report)}\n{END}{tail}", encoding="utf-8")
+    text = _replace(text, START, END, table(report), readme)
+    text = _replace(text, "<!-- excerpt:start -->", "<!-- excerpt:end -->", excerpt(report), readme)
+    Path(readme).write_text(text, encoding="utf-8")
     return 0
 
 
