@@ -252,6 +252,37 @@ def _reencode(loss: Any, encoding: str) -> Any:
     return Reencoded(_as_loss(loss), source="01")
 
 
+def accumulate_chunks(cube: "_Cube", loss: Any, first: int, count: int):
+    """Neumaier sums over chunks ``first .. first + count - 1`` of ``cube``: ``(s, c, abs_sum, max_abs)``.
+
+    Entry 0 of ``s + c`` is the chunks' share of ``E[L]``, entries ``1..n`` of
+    ``dE[L]/dp`` (eq. (5)); ``abs_sum`` holds the same sums with ``|L|`` (for the
+    rounding bounds) and ``max_abs`` the largest ``|L(x)|`` seen.  Used whole by
+    :func:`exact_loss_and_gradient` and block by block by
+    :mod:`numerics.enumeration_blocks`.
+    """
+    D, absD = cube.D_low()
+    n, k = cube.n, cube.k
+    s = c = np.zeros(n + 1)
+    abs_sum = np.zeros(n + 1)
+    max_abs = 0.0
+    for ci in range(first, first + count):
+        X, x_high, P_high, loo_high = cube.chunk(ci)
+        L = loss.value(X)
+        absL = np.abs(L)
+        w, w_abs = _dot(L, cube.P_low), _dot(absL, cube.P_low)
+        term = np.empty(n + 1)
+        term[0] = P_high * w
+        term[1 : k + 1] = P_high * _dot(L, D)
+        term[k + 1 :] = (w * x_high) * loo_high
+        s, c = neumaier_add(s, c, term)
+        abs_sum[0] += P_high * w_abs
+        abs_sum[1 : k + 1] += P_high * _dot(absL, absD)
+        abs_sum[k + 1 :] += w_abs * loo_high
+        max_abs = max(max_abs, float(absL.max()))
+    return s, c, abs_sum, max_abs
+
+
 def exact_loss_and_gradient(
     loss: Any, a: Any, noise: Noise | str, *, chunk_bits: int = MAX_CHUNK_BITS, encoding: str = "pm1"
 ) -> tuple[ExactResult, ExactResult]:
@@ -268,26 +299,7 @@ def exact_loss_and_gradient(
     n = a.size
     _check_n(n)
     cube = _Cube(noise.cdf(a), noise.sf(a), _chunk_bits(chunk_bits))
-    D, absD = cube.D_low()
-    k = cube.k
-    zero_n = np.zeros(n + 1)
-    s = c = zero_n  # entry 0: E[L]; entries 1..n: dE/dp
-    abs_sum = np.zeros(n + 1)
-    max_abs = 0.0
-    for ci in range(cube.K):
-        X, x_high, P_high, loo_high = cube.chunk(ci)
-        L = loss.value(X)
-        absL = np.abs(L)
-        w, w_abs = _dot(L, cube.P_low), _dot(absL, cube.P_low)
-        term = np.empty(n + 1)
-        term[0] = P_high * w
-        term[1 : k + 1] = P_high * _dot(L, D)
-        term[k + 1 :] = (w * x_high) * loo_high
-        s, c = neumaier_add(s, c, term)
-        abs_sum[0] += P_high * w_abs
-        abs_sum[1 : k + 1] += P_high * _dot(absL, absD)
-        abs_sum[k + 1 :] += w_abs * loo_high
-        max_abs = max(max_abs, float(absL.max()))
+    s, c, abs_sum, max_abs = accumulate_chunks(cube, loss, 0, cube.K)  # entry 0: E[L]; entries 1..n: dE/dp
     total = s + c
     fprime = noise.pdf(a)
     m = _m(n, cube.C, cube.K, C_F)

@@ -43,7 +43,7 @@ from stecheck.errors import InvalidArgument
 
 from ._compensated import gamma, neumaier_add
 from ._validation import as_int
-from .enumeration import C_F, MAX_CHUNK_BITS, ExactResult, _Cube, _dot, _m, _reencode, _underflow
+from .enumeration import C_F, MAX_CHUNK_BITS, ExactResult, _Cube, _m, _reencode, _underflow, accumulate_chunks
 from .estimators import prepare
 
 __all__ = ["exact_loss_and_gradient_blocks", "MAX_N_BLOCKS", "DEFAULT_BLOCK_BITS"]
@@ -56,27 +56,7 @@ DEFAULT_BLOCK_BITS = 6
 
 def _block(loss: Any, p_plus: np.ndarray, p_minus: np.ndarray, chunk_bits: int, first: int, count: int):
     """Neumaier partial of chunks ``first .. first + count - 1``: ``(s, c, abs_sum, max_abs)``."""
-    cube = _Cube(p_plus, p_minus, chunk_bits)
-    D, absD = cube.D_low()
-    n, k = cube.n, cube.k
-    s = c = np.zeros(n + 1)
-    abs_sum = np.zeros(n + 1)
-    max_abs = 0.0
-    for ci in range(first, first + count):
-        X, x_high, P_high, loo_high = cube.chunk(ci)
-        L = loss.value(X)
-        absL = np.abs(L)
-        w, w_abs = _dot(L, cube.P_low), _dot(absL, cube.P_low)
-        term = np.empty(n + 1)
-        term[0] = P_high * w
-        term[1 : k + 1] = P_high * _dot(L, D)
-        term[k + 1 :] = (w * x_high) * loo_high
-        s, c = neumaier_add(s, c, term)
-        abs_sum[0] += P_high * w_abs
-        abs_sum[1 : k + 1] += P_high * _dot(absL, absD)
-        abs_sum[k + 1 :] += w_abs * loo_high
-        max_abs = max(max_abs, float(absL.max()))
-    return s, c, abs_sum, max_abs
+    return accumulate_chunks(_Cube(p_plus, p_minus, chunk_bits), loss, first, count)
 
 
 def exact_loss_and_gradient_blocks(
