@@ -33,6 +33,16 @@ Checks (``property -- source``):
                              (B.8's condition, ``L`` the infinity-norm Lipschitz constant of every ``g_i``):
                              each ``e_i`` has the sign of the true gradient (exact: the estimate is not
                              random) -- Prop. B.8, eqs. (42)-(45).
+``rescaling_b4``             tag ``st`` (multilinear ``L``) or ``unbiased`` (any ``L``), not ``deterministic``: every
+                             PSD diagonal rescaling ``D`` of the estimate keeps ``<D E[e], g> >= 0`` with the original
+                             expected estimator, which under the claim is the true gradient ``g``; with one parameter
+                             per unit (diagonal ``J1``) "for every ``D``" is "``E[e_i] g_i >= 0`` for every ``i``"
+                             (the worst ``D`` puts all weight on one coordinate) -- Prop. B.4, eqs. (21)-(22).
+                             ``identity_st`` (``D = diag(1 / F'(a))`` applied to Alg. 1) passes, as the paper says.
+``deterministic_b7``         tag ``deterministic``: quadratic ``L`` meeting (34) ``|g_i(x*)| >= 2 (1 - p*) L``: each
+                             ``e_i`` has the sign of the expected stochastic ST ``E[c F'(a_i) g_i(x)]`` (Alg. 1,
+                             enumerated exactly), so ``<e, E[ST]> >= 0`` for every diagonal ``a(phi)`` --
+                             Prop. B.7, eqs. (34)-(40).
 ``relaxation_bias_order``    linear ``L``, ``n = 1``, ``|a| <= 2``, ``tau in {0.4, 0.2}``: the bias at ``tau/4`` is
                              not larger than at ``tau`` (the bias vanishes as ``tau -> 0``, Prop. E.1: ``O(tau)``).
                              O(tau) alone does not imply this monotonicity; on this domain it holds for
@@ -358,6 +368,80 @@ def _run_ascent_b8(spec, ex, samples):
     return Outcome("pass", "every e_i has the sign of the true gradient")
 
 
+def _b4_examples(spec):
+    from hypothesis import strategies as st
+
+    def losses(n):
+        if spec.has("unbiased"):
+            return st.one_of(S.multilinear_losses(n), S.non_multilinear_losses(n))
+        return S.multilinear_losses(n)  # ST-type: unbiased (the premise of B.4's remark) for multilinear L only
+
+    return _base_examples(spec, losses)
+
+
+def _run_rescaling_b4(spec, ex, samples):
+    check = "rescaling_b4"
+    pr = _problem(spec, ex)
+    g, err = exact_gradient(pr)
+    sure = np.abs(g) > err
+    if not sure.any():
+        return Outcome("vacuous", "the true gradient is 0 within its rounding bound")
+    mi = _interval(spec, pr, check, samples, example_seed(check, ex))
+    und = _undecided(mi, check)
+    if und:
+        return und
+    # <D E[e], g> = sum_i D_i E[e_i] g_i >= 0 for every D = diag(d), d >= 0  <=>  E[e_i] g_i >= 0 for every i
+    wrong = sure & (((g > 0) & (mi.high < 0)) | ((g < 0) & (mi.low > 0)))
+    B = np.where(np.isfinite(mi.bound) & (mi.bound > 0), mi.bound, 1.0)
+    margin = float(np.max(np.where(sure, -np.sign(g) * mi.mean / B, -1.0)))
+    if wrong.any():
+        i = int(np.argmax(wrong))
+        worst = mi.high[i] * g[i] if g[i] > 0 else mi.low[i] * g[i]
+        raise CheckFailure(
+            f"a PSD diagonal rescaling breaks the ascent direction (Prop. B.4): with D = e_{i} e_{i}^T (all weight on "
+            f"coordinate {i}) <D E[e], g> = E[e_{i}] g_{i} <= {worst:.6g} < 0; true gradient g_{i} = {g[i]:.6g}, "
+            f"E[e_{i}] in [{mi.low[i]:.6g}, {mi.high[i]:.6g}] (family-wise 1-{mi.alpha:g}, {mi.n} samples)")
+    return Outcome("pass", f"E[e_i] g_i >= 0 for every decided coordinate ({int(sure.sum())} of {pr.n}): every PSD "
+                           "diagonal rescaling keeps a non-negative scalar product", margin)
+
+
+def _b7_examples(spec):
+    from hypothesis import strategies as st
+
+    @st.composite
+    def ex(draw):
+        n = draw(st.integers(1, 3))
+        noise = draw(st.sampled_from(spec.noise_names))
+        a = draw(S.preactivations(n, noise=noise, bound=2.0))
+        return {"loss": draw(S.b7_quadratic_losses(n, a, noise)), "a": a, "noise": noise,
+                "seed": draw(st.integers(0, 2**31 - 1))}
+
+    return ex()
+
+
+def _run_deterministic_b7(spec, ex, samples):
+    from stecheck.numerics import enumeration
+
+    check = "deterministic_b7"
+    pr = _problem(spec, ex)
+    ref = enumeration.expected_estimator("st", pr.loss, pr.a, pr.noise)  # E[Alg. 1 ST], exact with a bound
+    m, merr = np.asarray(ref.value, float), np.asarray(ref.error_bound, float) + UNDERFLOW_FLOOR
+    e = spec.call(pr.loss, pr.a, pr.noise, np.random.default_rng(ex["seed"]), 4, tau=pr.tau, check=check)[0]
+    B, _ = resolve_bound(spec.bound, pr)
+    tol = LINEAR_RTOL * (np.where(np.isfinite(B), B, 0.0) + np.abs(e)) + UNDERFLOW_FLOOR
+    sure = (np.abs(m) > merr) & (np.abs(e) > tol)
+    wrong = sure & (np.sign(e) != np.sign(m))
+    if wrong.any():
+        i = int(np.argmax(wrong))
+        raise CheckFailure(
+            f"under Prop. B.7's condition (34) |g_i(x*)| >= 2(1-p*)L, coordinate {i} of the deterministic estimate "
+            f"{e[i]:.6g} has the opposite sign of the expected stochastic ST {m[i]:.6g} (exact, error <= "
+            f"{merr[i]:.2g}): <e, E[ST]> < 0 for a(phi) that weights coordinate {i}")
+    if not sure.any():
+        return Outcome("vacuous", "expected ST or estimate 0 within rounding")
+    return Outcome("pass", "every e_i has the sign of the expected stochastic ST (exact)")
+
+
 def _tau_examples(spec):
     from hypothesis import strategies as st
 
@@ -405,6 +489,12 @@ def _invariance_applies(spec):
     return None
 
 
+def _rescaling_applies(spec):
+    if spec.has("deterministic"):
+        return "deterministic: not Alg. 1 in expectation (Props. B.7, B.8 apply)"
+    return None if spec.has("st", "unbiased") else "needs tag st or unbiased"
+
+
 CHECKS: tuple[Check, ...] = (
     Check("output_contract", "estimator contract", lambda s: None, _contract_examples, _run_contract, False),
     Check("seed_determinism", "reproducibility", lambda s: None,
@@ -420,6 +510,9 @@ CHECKS: tuple[Check, ...] = (
     Check("ascent_b5", "Prop. B.5, eqs. (23)-(30)", _needs("st"), _b5_examples, _run_ascent),
     Check("ascent_b8", "Prop. B.8, eqs. (42)-(45)", _needs("deterministic"), _b8_examples, _run_ascent_b8, False),
     Check("relaxation_bias_order", "Prop. E.1", _needs("relaxation"), _tau_examples, _run_tau_order),
+    Check("rescaling_b4", "Prop. B.4, eqs. (21)-(22)", _rescaling_applies, _b4_examples, _run_rescaling_b4),
+    Check("deterministic_b7", "Prop. B.7, eqs. (34)-(40)", _needs("deterministic"), _b7_examples,
+          _run_deterministic_b7, False),
 )
 
 
