@@ -25,8 +25,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from stecheck.errors import EnvironmentFailure, InvalidArgument, MalformedFile, StecheckError
-from stecheck.safeio import load_json, shorten
+from stecheck.errors import EnvironmentFailure, InvalidArgument, StecheckError
+from stecheck.safeio import shorten
 from .pins import EXPECT_FORMAT, MAX_EXPECT_BYTES  # noqa: F401 - re-exported names of the expect file
 from .verdict import Verdict
 
