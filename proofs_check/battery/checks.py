@@ -453,7 +453,9 @@ def _run_deterministic_b7(spec, ex, samples):
             f"{merr[i]:.2g}): <e, E[ST]> < 0 for a(phi) that weights coordinate {i}")
     if not sure.any():
         return Outcome("vacuous", "expected ST or estimate 0 within rounding")
-    return Outcome("pass", "every e_i has the sign of the expected stochastic ST (exact)")
+    scale = np.where(np.isfinite(B) & (B > 0), B, np.abs(e) + 1.0)
+    margin = float(np.max(np.where(sure, -np.sign(m) * e / scale, -1.0)))
+    return Outcome("pass", "every e_i has the sign of the expected stochastic ST (exact)", margin)
 
 
 #: Tolerance of ``width_bias_b6`` on the mean cosine (absolute, on [-1, 1]).
