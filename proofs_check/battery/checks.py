@@ -54,7 +54,11 @@ Checks (``property -- source``):
                              contradict it by chance, so the premise is verified per example on the same ensemble
                              with Alg. 1's exactly enumerated ``E[ST]`` (mean cosine at ``n = 10`` >= at ``n = 2`` minus
                              the tolerance); an ensemble where Alg. 1 itself fails it is vacuous.  So a FAIL means:
-                             the estimator's bias grows with width where Alg. 1's does not.
+                             the estimator's bias grows with width where Alg. 1's does not.  Measured (profile
+                             ``thorough``, 100 examples): ST and identity ST pass 81 and 82, the rest vacuous --
+                             on ~1 in 5 ensembles Alg. 1's own mean cosine falls by more than the tolerance
+                             between n = 2 and n = 10 (Cor. B.2 is a statement about the mean over W, not about
+                             8 draws); an ST plus a constant bias 3 F'(a) fails (``tests/properties``).
 ``relaxation_bias_order``    linear ``L``, ``n = 1``, ``|a| <= 2``, ``tau in {0.4, 0.2}``: the bias at ``tau/4`` is
                              not larger than at ``tau`` (the bias vanishes as ``tau -> 0``, Prop. E.1: ``O(tau)``).
                              O(tau) alone does not imply this monotonicity; on this domain it holds for
