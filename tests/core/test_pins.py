@@ -134,3 +134,12 @@ def test_cli_writes_version_2_and_reports_matches_and_each_difference(capsys, ex
                  "--expect", str(out / "pins.json"), "--allow-other-seed"])
     err = capsys.readouterr().err
     assert (code, "verdicts match" in err) in ((EXIT_OK, True), (EXIT_FAILED, False))
+
+
+def test_the_pytest_plugin_uses_the_same_reader_with_its_own_option_names(tmp_path):
+    from stecheck.proofs_check import pytest_plugin
+
+    f = _write(tmp_path, {**_v2(**{"SBN-EX1": "PROVED"}), "tier": "full"})
+    with pytest.raises(InvalidArgument, match="pass --stecheck-tier full, or --stecheck-allow-other-seed"):
+        pytest_plugin.read_expect(f, KNOWN, 0, "quick", False)
+    assert pytest_plugin.read_expect(f, KNOWN, 0, "quick", True) == {"SBN-EX1": Pin(checked="PROVED")}
