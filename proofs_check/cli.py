@@ -25,8 +25,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from stecheck.errors import EnvironmentFailure, InvalidArgument, MalformedFile, StecheckError
-from stecheck.safeio import load_json, shorten
+from stecheck.errors import EnvironmentFailure, InvalidArgument, StecheckError
+from stecheck.safeio import shorten
+from .pins import EXPECT_FORMAT, MAX_EXPECT_BYTES  # noqa: F401 - re-exported names of the expect file
 from .verdict import Verdict
 
 __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_INTERNAL", "EXIT_ENVIRONMENT",
@@ -36,8 +37,6 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_ENVIRONMENT = 0, 1, 2, 3, 
 EXIT_INTERRUPTED = 130
 #: Longest error line printed (characters): a message never echoes unbounded input.
 MAX_MESSAGE = 400
-#: Largest --expect file read (bytes).
-MAX_EXPECT_BYTES = 1024 * 1024
 
 VERDICT_STYLE = {
     "PROVED": "bold green",
@@ -46,7 +45,6 @@ VERDICT_STYLE = {
     "INCONCLUSIVE": "yellow",
     "ERROR": "magenta",
 }
-EXPECT_FORMAT = "stecheck-expect"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -161,8 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
     run.add_argument("--out", metavar="DIR", default="reports", help="report directory (default: reports/)")
     run.add_argument("--strict", action="store_true", help="exit 1 if any verdict is ERROR or INCONCLUSIVE")
-    run.add_argument("--expect", metavar="FILE", help="exit 1 if any verdict differs from this pinned verdict file")
-    run.add_argument("--write-expect", metavar="FILE", help="write the verdicts of this run as a pinned verdict file")
+    run.add_argument("--expect", metavar="FILE",
+                     help="exit 1 if any pinned verdict (checked, printed, per reading) differs from this file")
+    run.add_argument("--write-expect", metavar="FILE",
+                     help="write this run's verdicts (checked, printed, per reading; seed, tier) as a pinned file")
+    run.add_argument("--allow-other-seed", action="store_true",
+                     help="compare with an --expect file pinned for another seed or tier")
     run.add_argument("--quiet", action="store_true", help="no progress bar or tables")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
                      help="a per-claim parameter, e.g. --set n_max=1024 --set trials=2000 (repeatable; "
@@ -209,29 +211,6 @@ def _method_counts(claim) -> str:
         counts = Counter(m.verdict.value for m in claim.methods if m.role == role)
         parts.append(", ".join(f"{n} {_verdict(v)}" for v, n in sorted(counts.items())) or "-")
     return " | ".join(parts)
-
-
-def _read_expect(path: str, known_ids: Sequence[str]) -> dict[str, str]:
-    """Parse a pinned-verdict file; any problem is a one-line :class:`MalformedFile`."""
-    fix = "write one with `stecheck run --write-expect FILE`"
-    data = load_json(path, what="--expect file", fix=fix, limit=MAX_EXPECT_BYTES)
-    path = shorten(path, 80)
-    verdicts = data.get("verdicts") if isinstance(data, dict) and "verdicts" in data else data
-    if not isinstance(verdicts, dict) or not verdicts:
-        raise MalformedFile(
-            f"--expect file {path} must map claim ids to verdicts, e.g. "
-            f'{{"verdicts": {{"SBN-B2": "PROVED"}}}}; {fix}'
-        )
-    valid = {v.value for v in Verdict}
-    for cid, v in verdicts.items():
-        if cid not in known_ids:
-            raise MalformedFile(f"--expect file {path} names unknown claim id {shorten(cid, 40)}; "
-                                f"run `stecheck list` for ids")
-        if not isinstance(v, str) or v.upper() not in valid:
-            raise MalformedFile(
-                f"--expect file {path}: verdict {shorten(v, 40)} for {cid} is not one of {', '.join(sorted(valid))}"
-            )
-    return {cid: v.upper() for cid, v in verdicts.items()}
 
 
 def _write_json_atomic(path: Path, data: object) -> None:
@@ -297,7 +276,16 @@ def _cmd_run(args, console: Console) -> int:
         settings[key.strip()] = value
     from .runner import check_settings
     check_settings([c for c in claims if c.methods_for(args.tier)], settings)
-    expected = _read_expect(args.expect, registry.ids()) if args.expect else None
+    expected = None
+    if args.expect:
+        from .pins import read_expect
+
+        expected = read_expect(args.expect, list(registry), seed=args.seed, tier=args.tier,
+                               allow_other=args.allow_other_seed)
+        if not any(c.id in expected.pins for c in claims):
+            raise InvalidArgument(f"--expect file {shorten(args.expect, 80)} pins none of the claims selected "
+                                  f"({', '.join(c.id for c in claims[:5])}{', ...' if len(claims) > 5 else ''}); "
+                                  f"select pinned claims or write a new file with --write-expect")
     write_expect = check_output_file(args.write_expect, "--write-expect") if args.write_expect is not None else None
     out_dir = check_writable(args.out)
 
@@ -332,10 +320,9 @@ def _cmd_run(args, console: Console) -> int:
                       f"  ({run.seconds:.1f} s)")
 
     if write_expect is not None:
-        _write_json_atomic(write_expect, {
-            "format": EXPECT_FORMAT, "version": 1, "tier": run.tier, "seed": run.seed,
-            "verdicts": {c.claim_id: c.verdict.value for c in run.claims},
-        })
+        from .pins import expect_document
+
+        _write_json_atomic(write_expect, expect_document(run.claims, seed=run.seed, tier=run.tier))
 
     status = EXIT_OK
     if args.strict:
@@ -345,12 +332,22 @@ def _cmd_run(args, console: Console) -> int:
             print(f"stecheck: --strict: undecided or failed claims: {', '.join(bad)}", file=sys.stderr)
             status = EXIT_FAILED
     if expected is not None:
-        got = {c.claim_id: c.verdict.value for c in run.claims}
-        diffs = [f"{cid}: expected {v}, got {got.get(cid, 'not run')}"
-                 for cid, v in expected.items() if cid in got and got[cid] != v]
+        from .pins import compare, verdicts_of
+
+        matched, diffs, unpinned = 0, [], []
+        for c in run.claims:
+            if c.claim_id not in expected.pins:
+                unpinned.append(c.claim_id)
+                continue
+            n, d = compare(expected.pins[c.claim_id], verdicts_of(c), c.claim_id)
+            matched, diffs = matched + n, diffs + d
+        for line in diffs:
+            print(f"stecheck: --expect: {_clip(line)}", file=sys.stderr)
+        note = f" ({len(unpinned)} claims run are not pinned: {_clip(', '.join(unpinned), 120)})" if unpinned else ""
         if diffs:
-            print(f"stecheck: --expect: verdicts differ from {args.expect}: {'; '.join(diffs)}", file=sys.stderr)
             status = EXIT_FAILED
+        else:
+            print(f"stecheck: {matched} verdicts match{note}", file=sys.stderr)
     return status
 
 

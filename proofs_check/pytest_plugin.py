@@ -27,9 +27,9 @@ the terminal summary ends with "N verdicts match".  Expect file::
     {"format": "stecheck-expect", "version": 2, "seed": 0, "tier": "quick",
      "verdicts": {"SBN-EX1": {"checked": "VERIFIED", "printed": "REFUTED", "readings": {}}}}
 
-(``"SBN-EX1": "VERIFIED"`` -- the version-1 form written by ``stecheck run --write-expect`` --
-pins the checked verdict only; ``stecheck-write-expect`` via ``--stecheck-write-expect FILE``
-writes the version-2 form from the session's results.)  Claims run in-process, once per session each.  For property
+(``"SBN-EX1": "VERIFIED"`` -- the version-1 form -- pins the checked verdict only;
+``--stecheck-write-expect FILE`` and ``stecheck run --write-expect FILE`` write the version-2 form.
+Reading, validation and comparison are :mod:`proofs_check.pins`, shared with ``stecheck run --expect``.)  Claims run in-process, once per session each.  For property
 tests of your own estimators see :mod:`proofs_check.testing`.  Importing this
 plugin imports nothing heavy; the checker loads on first use.
 """
@@ -61,49 +61,13 @@ def pytest_addoption(parser):
                     help="allow a seed or tier different from the one pinned in --stecheck-expect")
 
 
-def _verdict_names():
-    from stecheck.proofs_check.verdict import Verdict
+def read_expect(path: str, known_ids, seed: int, tier: str, allow_other: bool):
+    """Validate an expect file (v1 or v2) before any computing: :func:`proofs_check.pins.read_expect`."""
+    from stecheck.proofs_check.pins import read_expect as _read
 
-    return {v.value for v in Verdict}
-
-
-def read_expect(path: str, known_ids, seed: int, tier: str, allow_other: bool) -> dict:
-    """Validate an expect file (v1 or v2) before any computing; returns ``{id: {"checked", "printed", "readings"}}``."""
-    import json
-    from pathlib import Path
-
-    from stecheck.errors import MalformedFile
-
-    fix = "write one with `pytest --stecheck=IDS --stecheck-write-expect FILE` or `stecheck run --write-expect FILE`"
-    try:
-        data = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise MalformedFile(f"--stecheck-expect file {path!r} does not exist; {fix}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedFile(f"--stecheck-expect file {path!r} cannot be read as JSON ({exc}); {fix}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("verdicts"), dict) or not data["verdicts"]:
-        raise MalformedFile(f"--stecheck-expect file {path!r} must have a non-empty \"verdicts\" object; {fix}")
-    for key, want in (("seed", seed), ("tier", tier)):
-        if key in data and data[key] != want and not allow_other:
-            raise MalformedFile(f"--stecheck-expect file {path!r} pins {key} {data[key]!r} but this session uses "
-                                f"{want!r}; pass --stecheck-{key} {data[key]} or --stecheck-allow-other-seed")
-    valid = _verdict_names()
-    out = {}
-    for cid, v in data["verdicts"].items():
-        if cid not in known_ids:
-            raise MalformedFile(f"--stecheck-expect file {path!r} names unknown claim id {cid!r}; see `stecheck list`")
-        entry = {"checked": v} if isinstance(v, str) else v
-        if not isinstance(entry, dict) or set(entry) - {"checked", "printed", "readings"}:
-            raise MalformedFile(f"--stecheck-expect file {path!r}: {cid} must be a verdict or an object with "
-                                "checked, printed and readings")
-        pins = [entry.get("checked"), entry.get("printed"), *dict(entry.get("readings") or {}).values()]
-        bad = [p for p in pins if p is not None and (not isinstance(p, str) or p.upper() not in valid)]
-        if bad:
-            raise MalformedFile(f"--stecheck-expect file {path!r}: {cid} has verdict {bad[0]!r}, not one of "
-                                f"{', '.join(sorted(valid))}")
-        out[cid] = {"checked": entry.get("checked"), "printed": entry.get("printed"),
-                    "readings": dict(entry.get("readings") or {})}
-    return out
+    return _read(path, known_ids, seed=seed, tier=tier, allow_other=allow_other, flag="--stecheck-expect",
+                 seed_flag="--stecheck-seed", tier_flag="--stecheck-tier",
+                 allow_flag="--stecheck-allow-other-seed").pins
 
 
 class ClaimItem(pytest.Item):
@@ -114,31 +78,23 @@ class ClaimItem(pytest.Item):
         self.claim_id, self.session_obj, self.pins = claim_id, session_obj, pins
 
     def runtest(self):
+        from stecheck.proofs_check.pins import compare, verdicts_of
         from stecheck.proofs_check.verdict import Verdict
 
         res = self.session_obj.result(self.claim_id)
-        got = {"checked": res.verdict.value, "printed": res.verdict_as_printed.value,
-               "readings": {k: v.value for k, v in res.reading_verdicts.items()}}
+        got = verdicts_of(res)
         self.user_properties += [("verdict_checked", got["checked"]), ("verdict_printed", got["printed"])]
         self.user_properties += [(f"verdict_reading_{k}", v) for k, v in got["readings"].items()]
         self.config.stash.setdefault(_RESULTS, {})[self.claim_id] = got
-        problems = []
         if self.pins is None:
-            if res.verdict in (Verdict.ERROR, Verdict.INCONCLUSIVE):
-                problems.append(f"verdict {res.verdict.value}")
+            problems = [f"verdict {res.verdict.value}"] if res.verdict in (Verdict.ERROR, Verdict.INCONCLUSIVE) else []
+            matched = 1
         else:
-            for which in ("checked", "printed"):
-                want = self.pins.get(which)
-                if want is not None and want.upper() != got[which]:
-                    problems.append(f"{which}: expected {want.upper()}, got {got[which]}")
-            for rid, want in self.pins["readings"].items():
-                if want.upper() != got["readings"].get(rid):
-                    problems.append(f"reading {rid}: expected {want.upper()}, got {got['readings'].get(rid, 'none')}")
+            matched, problems = compare(self.pins, got, self.claim_id)
+            problems = [p.removeprefix(f"{self.claim_id} ") for p in problems]
         if problems:
             raise _ClaimMismatch(f"{self.claim_id}: {'; '.join(problems)}\n{res.replay}")
-        n = 1 if self.pins is None else (sum(self.pins.get(w) is not None for w in ("checked", "printed"))
-                                         + len(self.pins["readings"]))
-        self.config.stash[_MATCHED] = self.config.stash.get(_MATCHED, 0) + n
+        self.config.stash[_MATCHED] = self.config.stash.get(_MATCHED, 0) + matched
 
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, _ClaimMismatch):
@@ -172,7 +128,7 @@ def pytest_collection_modifyitems(session, config, items):
     try:  # every input is validated before any claim is computed; a problem is one line (pytest exit 4)
         claims = registry.select(wanted)
         if expect:
-            pins = read_expect(expect, registry.ids(), seed, tier, config.getoption("--stecheck-allow-other-seed"))
+            pins = read_expect(expect, list(registry), seed, tier, config.getoption("--stecheck-allow-other-seed"))
     except StecheckError as exc:
         raise pytest.UsageError(f"stecheck: {exc}") from None
     sess = StecheckSession(seed=seed, tier=tier)
@@ -192,10 +148,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         import json
         from pathlib import Path
 
-        Path(out).write_text(json.dumps({"format": "stecheck-expect", "version": 2,
-                                         "seed": config.getoption("--stecheck-seed"),
-                                         "tier": config.getoption("--stecheck-tier"),
-                                         "verdicts": config.stash[_RESULTS]}, indent=2, sort_keys=True) + "\n")
+        from stecheck.proofs_check.pins import expect_document
+
+        doc = expect_document(config.stash[_RESULTS], seed=config.getoption("--stecheck-seed"),
+                              tier=config.getoption("--stecheck-tier"))
+        Path(out).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
         terminalreporter.write_line(f"stecheck: wrote {out}")
 
 

@@ -33,6 +33,32 @@ Checks (``property -- source``):
                              (B.8's condition, ``L`` the infinity-norm Lipschitz constant of every ``g_i``):
                              each ``e_i`` has the sign of the true gradient (exact: the estimate is not
                              random) -- Prop. B.8, eqs. (42)-(45).
+``rescaling_b4``             tag ``st`` (multilinear ``L``) or ``unbiased`` (any ``L``), not ``deterministic``: every
+                             PSD diagonal rescaling ``D`` of the estimate keeps ``<D E[e], g> >= 0`` with the original
+                             expected estimator, which under the claim is the true gradient ``g``; with one parameter
+                             per unit (diagonal ``J1``) "for every ``D``" is "``E[e_i] g_i >= 0`` for every ``i``"
+                             (the worst ``D`` puts all weight on one coordinate) -- Prop. B.4, eqs. (21)-(22).
+                             ``identity_st`` (``D = diag(1 / F'(a))`` applied to Alg. 1) passes, as the paper says.
+``deterministic_b7``         tag ``deterministic``: quadratic ``L`` meeting (34) ``|g_i(x*)| >= 2 (1 - p*) L``: each
+                             ``e_i`` has the sign of the expected stochastic ST ``E[c F'(a_i) g_i(x)]`` (Alg. 1,
+                             enumerated exactly), so ``<e, E[ST]> >= 0`` for every diagonal ``a(phi)`` --
+                             Prop. B.7, eqs. (34)-(40).
+``width_bias_b6``            tag ``st``, not ``deterministic``: ``L = ||W x - y||^2`` with fan-in normalized Gaussian
+                             ``W`` (``K x n``, unit rows, ``K`` in 1..3), ``m = 8`` draws of ``(W, y, a)`` per width: the
+                             mean cosine between ``E[e]`` and the exact gradient at ``n = 10`` is not below the one at
+                             ``n = 2`` by more than ``B6_TOLERANCE`` -- Prop. B.6, Cor. B.2 ("the bias of ST decreases
+                             with n, at least at initialization").  Decision: each ``E[e]`` is an empirical-Bernstein
+                             box (family-wise over all ``2m`` boxes), each cosine is bracketed over its box, and the
+                             check FAILs only if the ``n = 10`` upper bracket is below the ``n = 2`` lower bracket
+                             minus the tolerance.  Cor. B.2 is about the mean over ``W``; a finite ensemble can
+                             contradict it by chance, so the premise is verified per example on the same ensemble
+                             with Alg. 1's exactly enumerated ``E[ST]`` (mean cosine at ``n = 10`` >= at ``n = 2`` minus
+                             the tolerance); an ensemble where Alg. 1 itself fails it is vacuous.  So a FAIL means:
+                             the estimator's bias grows with width where Alg. 1's does not.  Measured (profile
+                             ``thorough``, 100 examples): ST and identity ST pass 81 and 82, the rest vacuous --
+                             on ~1 in 5 ensembles Alg. 1's own mean cosine falls by more than the tolerance
+                             between n = 2 and n = 10 (Cor. B.2 is a statement about the mean over W, not about
+                             8 draws); an ST plus a constant bias 3 F'(a) fails (``tests/properties``).
 ``relaxation_bias_order``    linear ``L``, ``n = 1``, ``|a| <= 2``, ``tau in {0.4, 0.2}``: the bias at ``tau/4`` is
                              not larger than at ``tau`` (the bias vanishes as ``tau -> 0``, Prop. E.1: ``O(tau)``).
                              O(tau) alone does not imply this monotonicity; on this domain it holds for
@@ -45,6 +71,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import math
 
 import numpy as np
 
@@ -358,6 +386,213 @@ def _run_ascent_b8(spec, ex, samples):
     return Outcome("pass", "every e_i has the sign of the true gradient")
 
 
+def _b4_examples(spec):
+    from hypothesis import strategies as st
+
+    def losses(n):
+        if spec.has("unbiased"):
+            return st.one_of(S.multilinear_losses(n), S.non_multilinear_losses(n))
+        return S.multilinear_losses(n)  # ST-type: unbiased (the premise of B.4's remark) for multilinear L only
+
+    return _base_examples(spec, losses)
+
+
+def _run_rescaling_b4(spec, ex, samples):
+    check = "rescaling_b4"
+    pr = _problem(spec, ex)
+    g, err = exact_gradient(pr)
+    sure = np.abs(g) > err
+    if not sure.any():
+        return Outcome("vacuous", "the true gradient is 0 within its rounding bound")
+    mi = _interval(spec, pr, check, samples, example_seed(check, ex))
+    und = _undecided(mi, check)
+    if und:
+        return und
+    # <D E[e], g> = sum_i D_i E[e_i] g_i >= 0 for every D = diag(d), d >= 0  <=>  E[e_i] g_i >= 0 for every i
+    wrong = sure & (((g > 0) & (mi.high < 0)) | ((g < 0) & (mi.low > 0)))
+    B = np.where(np.isfinite(mi.bound) & (mi.bound > 0), mi.bound, 1.0)
+    margin = float(np.max(np.where(sure, -np.sign(g) * mi.mean / B, -1.0)))
+    if wrong.any():
+        i = int(np.argmax(wrong))
+        worst = mi.high[i] * g[i] if g[i] > 0 else mi.low[i] * g[i]
+        raise CheckFailure(
+            f"a PSD diagonal rescaling breaks the ascent direction (Prop. B.4): with D = e_{i} e_{i}^T (all weight on "
+            f"coordinate {i}) <D E[e], g> = E[e_{i}] g_{i} <= {worst:.6g} < 0; true gradient g_{i} = {g[i]:.6g}, "
+            f"E[e_{i}] in [{mi.low[i]:.6g}, {mi.high[i]:.6g}] (family-wise 1-{mi.alpha:g}, {mi.n} samples)")
+    return Outcome("pass", f"E[e_i] g_i >= 0 for every decided coordinate ({int(sure.sum())} of {pr.n}): every PSD "
+                           "diagonal rescaling keeps a non-negative scalar product", margin)
+
+
+def _b7_examples(spec):
+    from hypothesis import strategies as st
+
+    @st.composite
+    def ex(draw):
+        n = draw(st.integers(1, 3))
+        noise = draw(st.sampled_from(spec.noise_names))
+        a = draw(S.preactivations(n, noise=noise, bound=2.0))
+        return {"loss": draw(S.b7_quadratic_losses(n, a, noise)), "a": a, "noise": noise,
+                "seed": draw(st.integers(0, 2**31 - 1))}
+
+    return ex()
+
+
+def _run_deterministic_b7(spec, ex, samples):
+    from stecheck.numerics import enumeration
+
+    check = "deterministic_b7"
+    pr = _problem(spec, ex)
+    ref = enumeration.expected_estimator("st", pr.loss, pr.a, pr.noise)  # E[Alg. 1 ST], exact with a bound
+    m, merr = np.asarray(ref.value, float), np.asarray(ref.error_bound, float) + UNDERFLOW_FLOOR
+    e = spec.call(pr.loss, pr.a, pr.noise, np.random.default_rng(ex["seed"]), 4, tau=pr.tau, check=check)[0]
+    B, _ = resolve_bound(spec.bound, pr)
+    tol = LINEAR_RTOL * (np.where(np.isfinite(B), B, 0.0) + np.abs(e)) + UNDERFLOW_FLOOR
+    sure = (np.abs(m) > merr) & (np.abs(e) > tol)
+    wrong = sure & (np.sign(e) != np.sign(m))
+    if wrong.any():
+        i = int(np.argmax(wrong))
+        raise CheckFailure(
+            f"under Prop. B.7's condition (34) |g_i(x*)| >= 2(1-p*)L, coordinate {i} of the deterministic estimate "
+            f"{e[i]:.6g} has the opposite sign of the expected stochastic ST {m[i]:.6g} (exact, error <= "
+            f"{merr[i]:.2g}): <e, E[ST]> < 0 for a(phi) that weights coordinate {i}")
+    if not sure.any():
+        return Outcome("vacuous", "expected ST or estimate 0 within rounding")
+    scale = np.where(np.isfinite(B) & (B > 0), B, np.abs(e) + 1.0)
+    margin = float(np.max(np.where(sure, -np.sign(m) * e / scale, -1.0)))
+    return Outcome("pass", "every e_i has the sign of the expected stochastic ST (exact)", margin)
+
+
+#: Tolerance of ``width_bias_b6`` on the mean cosine (absolute, on [-1, 1]).
+B6_TOLERANCE = 0.05
+#: Widths compared by ``width_bias_b6`` and draws of (W, y, a) per width.
+B6_WIDTHS, B6_DRAWS = (2, 10), 8
+
+
+def _b6_examples(spec):
+    from hypothesis import strategies as st
+
+    return st.fixed_dictionaries({"noise": st.sampled_from(spec.noise_names), "K": st.integers(1, 3),
+                                  "seed": st.integers(0, 2**31 - 1)})
+
+
+def _b6_instances(ex, n):
+    """``B6_DRAWS`` instances ``(W, y, a)``: ``W`` ``K x n`` Gaussian with unit rows (fan-in normalized), ``y ~ N(0, I)``,
+    ``a ~ U[-1.5, 1.5]^n``; from the example's seed (a separate stream per width)."""
+    from stecheck.numerics import losses
+
+    rng = np.random.default_rng([ex["seed"], n])
+    out = []
+    for _ in range(B6_DRAWS):
+        W = rng.normal(size=(ex["K"], n))
+        W /= np.linalg.norm(W, axis=1, keepdims=True)
+        out.append((losses.Quadratic(W, rng.normal(size=ex["K"])), rng.uniform(-1.5, 1.5, size=n)))
+    return out
+
+
+def cosine_bracket(low: np.ndarray, high: np.ndarray, g: np.ndarray) -> tuple[float, float]:
+    """``[lo, hi]`` containing ``cos(m, g)`` for every ``m`` in the box ``[low, high]`` (``g != 0``).
+
+    The scalar product ranges over ``[sum min(low g, high g), sum max(...)]`` exactly, ``|m|`` over
+    ``[|dist(0, box)|, |max(|low|, |high|)|]``; each end divides by the norm that makes it extreme
+    (a box touching 0 leaves the end at -1 or 1).  Exact up to rounding.
+    """
+    gn = float(np.linalg.norm(g))
+    dlo = float(np.sum(np.minimum(low * g, high * g)))
+    dhi = float(np.sum(np.maximum(low * g, high * g)))
+    mmax = float(np.linalg.norm(np.maximum(np.abs(low), np.abs(high))))
+    mmin = float(np.linalg.norm(np.where(low > 0, low, np.where(high < 0, -high, 0.0))))
+    if dlo >= 0:
+        lo = dlo / (mmax * gn) if mmax > 0 else -1.0
+    else:
+        lo = dlo / (mmin * gn) if mmin > 0 else -1.0
+    if dhi >= 0:
+        hi = dhi / (mmin * gn) if mmin > 0 else 1.0
+        # tighter: sin(m, g) >= dist(box, span(g)) / |m|_max  (the distance is a 1-d convex minimization over t)
+        if mmax > 0:
+            hi = min(hi, math.sqrt(max(0.0, 1.0 - (_distance_to_line(low, high, g / gn) / mmax) ** 2)))
+    else:
+        hi = dhi / (mmax * gn)
+    return max(-1.0, lo), min(1.0, hi)
+
+
+def _distance_to_line(low, high, u) -> float:
+    """A lower bound of ``min {|m - t u| : m in [low, high], t real}`` (``|u| = 1``).
+
+    ``d(t) = |clip(t u, low, high) - t u|`` is convex in ``t`` (distance from a convex set to a moving point on a
+    line); it is minimized by golden-section search on ``[-T, T]`` (``T`` = the box's largest norm) to 1e-12
+    relative in ``t``; the value found is then lowered by the Lipschitz bound ``|u| = 1`` times the bracket
+    width, so the result is a lower bound of the minimum.
+    """
+    T = float(np.linalg.norm(np.maximum(np.abs(low), np.abs(high)))) + 1.0
+
+    def d(t):
+        p = t * u
+        return float(np.linalg.norm(np.clip(p, low, high) - p))
+
+    a, b = -T, T
+    r = (math.sqrt(5.0) - 1.0) / 2.0
+    c, e = b - r * (b - a), a + r * (b - a)
+    fc, fe = d(c), d(e)
+    for _ in range(80):
+        if fc <= fe:
+            b, e, fe = e, c, fc
+            c = b - r * (b - a)
+            fc = d(c)
+        else:
+            a, c, fc = c, e, fe
+            e = a + r * (b - a)
+            fe = d(e)
+    return max(0.0, min(fc, fe) - (b - a))
+
+
+def _cos(m, g) -> float:
+    return float(m @ g / (np.linalg.norm(m) * np.linalg.norm(g)))
+
+
+def _run_width_bias_b6(spec, ex, samples):
+    from stecheck.numerics import enumeration
+
+    check = "width_bias_b6"
+    noise = get_noise(ex["noise"])
+    alpha = DEFAULT_ALPHA / (len(B6_WIDTHS) * B6_DRAWS)  # Bonferroni over every box of the example
+    seed = example_seed(check, ex)
+    brackets, reference = {}, {}
+    for n in B6_WIDTHS:
+        inst = [(Problem(loss, a, noise), loss, a) for loss, a in _b6_instances(ex, n)]
+        grads = [exact_gradient(pr) for pr, _, _ in inst]
+        if any(np.linalg.norm(g) == 0 or np.linalg.norm(err) > 1e-9 * np.linalg.norm(g) for g, err in grads):
+            return Outcome("vacuous", f"n={n}: an exact gradient is 0 or not accurate to 1e-9 relative")
+        # premise (Cor. B.2 on this ensemble) with Alg. 1's exact E[ST]: rounding <= 1e-9 relative, far below tolerance
+        ref = [np.asarray(enumeration.expected_estimator("st", loss, a, noise).value, float) for _, loss, a in inst]
+        if any(np.linalg.norm(r) == 0 for r in ref):
+            return Outcome("vacuous", f"n={n}: Alg. 1's expected estimate is 0")
+        reference[n] = float(np.mean([_cos(r, g) for r, (g, _) in zip(ref, grads)]))
+        los, his = [], []
+        for j, ((pr, _, _), (g, _)) in enumerate(zip(inst, grads)):
+            mi = _interval(spec, pr, check, samples, seed + 97 * n + j, alpha=alpha)
+            und = _undecided(mi, check)
+            if und:
+                return und
+            lo, hi = cosine_bracket(mi.low, mi.high, g)
+            los.append(lo)
+            his.append(hi)
+        brackets[n] = (float(np.mean(los)), float(np.mean(his)))
+    small, large = B6_WIDTHS
+    if reference[large] < reference[small] - B6_TOLERANCE:
+        return Outcome("vacuous", f"on this ensemble Alg. 1's own mean cosine falls from {reference[small]:.3f} "
+                                  f"(n={small}) to {reference[large]:.3f} (n={large}): the premise does not hold")
+    (slo, shi), (llo, lhi) = brackets[small], brackets[large]
+    margin = (slo - B6_TOLERANCE - lhi) / 2.0
+    if lhi < slo - B6_TOLERANCE:
+        raise CheckFailure(
+            f"the bias grows with width at initialization (Cor. B.2): mean cosine(E[e], true gradient) over "
+            f"{B6_DRAWS} fan-in normalized Gaussian layers is <= {lhi:.3f} at n={large} but >= {slo:.3f} at "
+            f"n={small} (tolerance {B6_TOLERANCE}); Alg. 1 (exact): {reference[small]:.3f} -> {reference[large]:.3f} "
+            f"(family-wise 1-{DEFAULT_ALPHA:g} over the {2 * B6_DRAWS} boxes)")
+    return Outcome("pass", f"mean cosine in [{slo:.3f}, {shi:.3f}] at n={small}, [{llo:.3f}, {lhi:.3f}] at n={large}; "
+                           f"Alg. 1 exact {reference[small]:.3f} -> {reference[large]:.3f}", margin)
+
+
 def _tau_examples(spec):
     from hypothesis import strategies as st
 
@@ -405,6 +640,18 @@ def _invariance_applies(spec):
     return None
 
 
+def _rescaling_applies(spec):
+    if spec.has("deterministic"):
+        return "deterministic: not Alg. 1 in expectation (Props. B.7, B.8 apply)"
+    return None if spec.has("st", "unbiased") else "needs tag st or unbiased"
+
+
+def _width_applies(spec):
+    if spec.has("deterministic"):
+        return "deterministic: Cor. B.2 is about the stochastic ST"
+    return None if spec.has("st") else "needs tag st"
+
+
 CHECKS: tuple[Check, ...] = (
     Check("output_contract", "estimator contract", lambda s: None, _contract_examples, _run_contract, False),
     Check("seed_determinism", "reproducibility", lambda s: None,
@@ -420,6 +667,10 @@ CHECKS: tuple[Check, ...] = (
     Check("ascent_b5", "Prop. B.5, eqs. (23)-(30)", _needs("st"), _b5_examples, _run_ascent),
     Check("ascent_b8", "Prop. B.8, eqs. (42)-(45)", _needs("deterministic"), _b8_examples, _run_ascent_b8, False),
     Check("relaxation_bias_order", "Prop. E.1", _needs("relaxation"), _tau_examples, _run_tau_order),
+    Check("rescaling_b4", "Prop. B.4, eqs. (21)-(22)", _rescaling_applies, _b4_examples, _run_rescaling_b4),
+    Check("width_bias_b6", "Prop. B.6, Cor. B.2", _width_applies, _b6_examples, _run_width_bias_b6),
+    Check("deterministic_b7", "Prop. B.7, eqs. (34)-(40)", _needs("deterministic"), _b7_examples,
+          _run_deterministic_b7, False),
 )
 
 

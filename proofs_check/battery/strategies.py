@@ -20,7 +20,7 @@ from stecheck.numerics import losses
 from stecheck.numerics.noise import get_noise
 
 __all__ = ["LossSpec", "coefficients", "multilinear_losses", "linear_losses", "non_multilinear_losses",
-           "b5_quadratic_losses", "b8_quadratic_losses", "preactivations", "noises"]
+           "b5_quadratic_losses", "b7_quadratic_losses", "b8_quadratic_losses", "preactivations", "noises"]
 
 
 @dataclass(frozen=True)
@@ -187,6 +187,14 @@ def b5_quadratic_losses(n: int, a: Any, noise: str):
                      st.lists(st.sampled_from((-1.0, 1.0)), min_size=n, max_size=n)).map(build)
 
 
+def b7_quadratic_losses(n: int, a: Any, noise: str):
+    """Quadratic ``LossSpec``s meeting Prop. B.7's condition (34) ``|g_i(x*)| >= 2 (1 - p*) L`` at ``(a, noise)``.
+
+    As :func:`b8_quadratic_losses` without B.8's extra ``+ L``: ``b_i = -(Q x*)_i + s_i (2 (1 - p*) L + t_i)``.
+    """
+    return _deterministic_quadratic_losses(n, a, noise, extra_lipschitz=0.0)
+
+
 def b8_quadratic_losses(n: int, a: Any, noise: str):
     """Quadratic ``LossSpec``s meeting Prop. B.8's condition ``|g_i(x*)| >= 2 (1 - p*) L + L`` at ``(a, noise)``.
 
@@ -194,6 +202,11 @@ def b8_quadratic_losses(n: int, a: Any, noise: str):
     the Lipschitz constant of every ``g_i = b_i + (Q x)_i`` in the infinity norm.  Built: ``b_i = -(Q x*)_i +
     s_i ((3 - 2 p*) L + t_i)``, ``t_i >= 0``.
     """
+    return _deterministic_quadratic_losses(n, a, noise, extra_lipschitz=1.0)
+
+
+def _deterministic_quadratic_losses(n: int, a: Any, noise: str, *, extra_lipschitz: float):
+    """``b_i = -(Q x*)_i + s_i ((2 (1 - p*) + extra_lipschitz) L + t_i)``: ``|g_i(x*)| >= (2 (1 - p*) + extra) L``."""
     from hypothesis import strategies as st
 
     nz = get_noise(noise)
@@ -207,7 +220,7 @@ def b8_quadratic_losses(n: int, a: Any, noise: str):
         Q = np.array(M).reshape(n, n)
         Q = (Q + Q.T) / 2
         L = float(np.abs(Q).sum(axis=1).max())
-        b = -(Q @ xs) + np.array(signs) * ((3.0 - 2.0 * pstar) * L + np.array(margins))
+        b = -(Q @ xs) + np.array(signs) * ((2.0 - 2.0 * pstar + extra_lipschitz) * L + np.array(margins))
         return LossSpec("quadratic", n, (tuple(b.tolist()), tuple(map(tuple, Q.tolist()))))
 
     return st.tuples(st.lists(coeff, min_size=n * n, max_size=n * n),

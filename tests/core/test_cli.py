@@ -124,7 +124,10 @@ def test_run_writes_three_reports_and_a_pinned_file(ex1_run):
     for name in ("report.json", "report.md", "report.html"):
         assert (out / name).stat().st_size > 0
     pinned = json.loads(expect.read_text())
-    assert pinned["verdicts"] == {"SBN-EX1": json.loads((out / "report.json").read_text())["claims"][0]["verdict"]}
+    claim = json.loads((out / "report.json").read_text())["claims"][0]
+    assert pinned["version"] == 2 and pinned["seed"] == 3 and pinned["tier"] == "quick"
+    assert list(pinned["verdicts"]) == ["SBN-EX1"]
+    assert pinned["verdicts"]["SBN-EX1"]["checked"] == claim["verdict"]
 
 
 def test_expect_passes_on_pinned_and_fails_on_changed_verdict(capsys, ex1_run, tmp_path):
