@@ -104,7 +104,7 @@ def _flip_first(name):
 @pytest.mark.parametrize("name, check", [("st", "rescaling_b4"), ("arm", "rescaling_b4"),
                                          ("deterministic_st", "deterministic_b7")])
 def test_a_sign_flipped_estimator_fails_the_rescaling_and_b7_checks(name, check):
-    rec = run_check(_flip_first(name), get_check(check), profile="dev")
+    rec = run_check(_flip_first(name), get_check(check), profile="ci")  # 12 examples: power, not luck
     assert rec.status == F, rec
     assert "minimal example" in rec.evidence
 
