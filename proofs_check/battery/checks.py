@@ -353,7 +353,9 @@ def _run_ascent(spec, ex, samples):
     return Outcome("pass", "every E[e_i] has the sign of the true gradient or is undecided", margin)
 
 
-def _b8_examples(spec):
+def _quadratic_condition_examples(spec, losses_for):
+    """Examples ``{loss, a, noise, seed}`` with ``n <= 3`` units and a quadratic loss drawn by ``losses_for``
+    (``S.b7_quadratic_losses`` or ``S.b8_quadratic_losses``: losses meeting that proposition's condition)."""
     from hypothesis import strategies as st
 
     @st.composite
@@ -361,10 +363,14 @@ def _b8_examples(spec):
         n = draw(st.integers(1, 3))
         noise = draw(st.sampled_from(spec.noise_names))
         a = draw(S.preactivations(n, noise=noise, bound=2.0))
-        return {"loss": draw(S.b8_quadratic_losses(n, a, noise)), "a": a, "noise": noise,
+        return {"loss": draw(losses_for(n, a, noise)), "a": a, "noise": noise,
                 "seed": draw(st.integers(0, 2**31 - 1))}
 
     return ex()
+
+
+def _b8_examples(spec):
+    return _quadratic_condition_examples(spec, S.b8_quadratic_losses)
 
 
 def _run_ascent_b8(spec, ex, samples):
@@ -424,17 +430,7 @@ def _run_rescaling_b4(spec, ex, samples):
 
 
 def _b7_examples(spec):
-    from hypothesis import strategies as st
-
-    @st.composite
-    def ex(draw):
-        n = draw(st.integers(1, 3))
-        noise = draw(st.sampled_from(spec.noise_names))
-        a = draw(S.preactivations(n, noise=noise, bound=2.0))
-        return {"loss": draw(S.b7_quadratic_losses(n, a, noise)), "a": a, "noise": noise,
-                "seed": draw(st.integers(0, 2**31 - 1))}
-
-    return ex()
+    return _quadratic_condition_examples(spec, S.b7_quadratic_losses)
 
 
 def _run_deterministic_b7(spec, ex, samples):
