@@ -330,8 +330,14 @@ def _b5_examples(spec):
     return ex()
 
 
-def _run_ascent(spec, ex, samples):
-    check = "ascent_b5"
+def _sign_agreement(spec, ex, samples, check):
+    """Coordinates where the interval of E[e_i] lies strictly on the other side of 0 than the exact g_i.
+
+    Returns an :class:`Outcome` when the example cannot decide (g = 0 within its rounding bound, or an
+    undecided interval), else ``(pr, g, mi, sure, wrong, margin)``: ``sure`` marks the coordinates whose
+    gradient is non-zero beyond its bound, ``wrong`` those with a sign certainly opposite, ``margin`` the
+    normalized violation that Hypothesis's ``target()`` maximizes.
+    """
     pr = _problem(spec, ex)
     g, err = exact_gradient(pr)
     sure = np.abs(g) > err
@@ -344,6 +350,14 @@ def _run_ascent(spec, ex, samples):
     wrong = sure & (((g > 0) & (mi.high < 0)) | ((g < 0) & (mi.low > 0)))
     B = np.where(np.isfinite(mi.bound) & (mi.bound > 0), mi.bound, 1.0)
     margin = float(np.max(np.where(sure, -np.sign(g) * mi.mean / B, -1.0)))
+    return pr, g, mi, sure, wrong, margin
+
+
+def _run_ascent(spec, ex, samples):
+    decided = _sign_agreement(spec, ex, samples, "ascent_b5")
+    if isinstance(decided, Outcome):
+        return decided
+    pr, g, mi, sure, wrong, margin = decided
     if wrong.any():
         i = int(np.argmax(wrong))
         raise CheckFailure(
@@ -404,20 +418,11 @@ def _b4_examples(spec):
 
 
 def _run_rescaling_b4(spec, ex, samples):
-    check = "rescaling_b4"
-    pr = _problem(spec, ex)
-    g, err = exact_gradient(pr)
-    sure = np.abs(g) > err
-    if not sure.any():
-        return Outcome("vacuous", "the true gradient is 0 within its rounding bound")
-    mi = _interval(spec, pr, check, samples, example_seed(check, ex))
-    und = _undecided(mi, check)
-    if und:
-        return und
+    decided = _sign_agreement(spec, ex, samples, "rescaling_b4")
+    if isinstance(decided, Outcome):
+        return decided
     # <D E[e], g> = sum_i D_i E[e_i] g_i >= 0 for every D = diag(d), d >= 0  <=>  E[e_i] g_i >= 0 for every i
-    wrong = sure & (((g > 0) & (mi.high < 0)) | ((g < 0) & (mi.low > 0)))
-    B = np.where(np.isfinite(mi.bound) & (mi.bound > 0), mi.bound, 1.0)
-    margin = float(np.max(np.where(sure, -np.sign(g) * mi.mean / B, -1.0)))
+    pr, g, mi, sure, wrong, margin = decided
     if wrong.any():
         i = int(np.argmax(wrong))
         worst = mi.high[i] * g[i] if g[i] > 0 else mi.low[i] * g[i]
