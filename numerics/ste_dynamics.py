@@ -70,6 +70,11 @@ __all__ = [
     "run_block",
     "simulate_range",
     "simulate_distributed",
+    "simulate_cells",
+    "CellJob",
+    "block_ranges",
+    "cell_digest",
+    "timed_range",
     "generate_trial",
     "reference_trial",
     "ste_gradient",
@@ -473,11 +478,12 @@ _EVENT_KEYS = ("excursions", "sojourns")
 def _save_block(path, tr: Trajectories) -> None:
     """A block's records as a plain .npz (no pickle: loading evaluates nothing), written atomically."""
     import os
+    import threading
 
     arrays = {a: getattr(tr, a) for a in Trajectories._ARRAYS}
     arrays.update({e: np.asarray(getattr(tr, e), dtype=np.int64).reshape(-1, 3) for e in _EVENT_KEYS})
     arrays["checkpoints"] = tr.checkpoints
-    tmp = f"{path}.tmp.npz"
+    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp.npz"  # unique: two writers never share a temp file
     np.savez(tmp, **arrays)
     os.replace(tmp, path)
 
@@ -489,46 +495,133 @@ def _load_block(path, model: STEModel, steps: int) -> Trajectories:
         return Trajectories(model=model, steps=steps, checkpoints=z["checkpoints"], **kw, **events)
 
 
+#: Work units (``m k n steps`` per trial) a block task aims at: about 10-30 s of one core here.
+BLOCK_WORK = 4.0e9
+#: Fewest trials in a block task (below this, Dask's per-task overhead dominates small cells).
+BLOCK_MIN_TRIALS = 8
+
+
+def block_ranges(model: STEModel, trials: int, steps: int, block_size: int | None = None) -> list[tuple[int, int]]:
+    """The trial ranges ``[a, b)`` of a cell's block tasks: ``block_size`` trials each, or (``None``) as many as
+    make about :data:`BLOCK_WORK` units of ``m k n steps`` (at least :data:`BLOCK_MIN_TRIALS`).  The split never
+    changes a number (trial ``i`` always draws from ``chunk_seed(seed, i)``); it only balances the load."""
+    trials = as_int(trials, "trials", minimum=1)
+    if block_size is None:
+        per_trial = max(1, model.m * model.k * model.n * steps)
+        block_size = max(BLOCK_MIN_TRIALS, min(trials, int(BLOCK_WORK // per_trial)))
+    block_size = as_int(block_size, "block_size", minimum=1)
+    return [(a, min(trials, a + block_size)) for a in range(0, trials, block_size)]
+
+
+def cell_digest(model: STEModel, seed: np.random.SeedSequence, steps: int, init_hamming: int | None) -> str:
+    """A content hash of a cell (model, seed, horizon, start): names its block tasks and checkpoint files."""
+    import hashlib
+
+    text = (f"{model.key()}|{seed.entropy}|{tuple(int(x) for x in seed.spawn_key)}|{seed.pool_size}|{steps}|"
+            f"{init_hamming}")
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def timed_range(model: STEModel, start: int, stop: int, steps: int, seed: np.random.SeedSequence,
+                init_hamming: int | None = None) -> tuple[Trajectories, float]:
+    """:func:`simulate_range` and the wall seconds it took (one block task; its core-seconds on a 1-thread worker)."""
+    import time
+
+    t0 = time.perf_counter()
+    tr = simulate_range(model, start, stop, steps, seed, init_hamming)
+    return tr, time.perf_counter() - t0
+
+
+@dataclass(frozen=True)
+class CellJob:
+    """One cell to simulate: ``trials`` trials of ``model`` for ``steps`` steps on ``seed``."""
+
+    model: STEModel
+    trials: int
+    steps: int
+    seed: np.random.SeedSequence
+    init_hamming: int | None = None
+
+    @property
+    def digest(self) -> str:
+        return cell_digest(self.model, self.seed, self.steps, self.init_hamming) + f"-{self.trials}"
+
+
+def simulate_cells(jobs: list[CellJob], *, client: Any = None, block_size: int | None = None,
+                   checkpoint_dir: str | None = None) -> list[tuple[Trajectories, dict]]:
+    """Simulate several cells as one batch of block tasks; returns ``(trajectories, compute)`` per job, in order.
+
+    ``client=None`` runs the blocks in this process; a ``distributed.Client`` gets every block of every cell at
+    once (one task per block, :func:`block_ranges`), with a content-addressed key (cell digest and trial range),
+    so two callers that ask for the same block at the same time share one computation.  ``checkpoint_dir``:
+    every finished block is saved there (plain ``.npz``, atomic) and a rerun loads it instead of recomputing.
+    ``compute = {"blocks": B, "seconds": S}``: the block tasks and the sum of their wall seconds (core-seconds
+    on single-threaded workers; a block loaded from a checkpoint counts 0).  Results are bit-identical for any
+    client, worker count, block split and resume point (trial ``i`` of a cell draws from ``chunk_seed(seed, i)``).
+    """
+    from pathlib import Path
+
+    plans = []
+    for job in jobs:
+        ranges = block_ranges(job.model, job.trials, job.steps, block_size)
+        digest = cell_digest(job.model, job.seed, job.steps, job.init_hamming)
+        paths = {r: (Path(checkpoint_dir) / f"ste-{digest}-{r[0]}-{r[1]}.npz") if checkpoint_dir else None
+                 for r in ranges}
+        plans.append((job, ranges, digest, paths))
+    if checkpoint_dir:
+        Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
+    done: dict[tuple[int, tuple[int, int]], tuple[Trajectories, float]] = {}
+    todo = []
+    for j, (job, ranges, digest, paths) in enumerate(plans):
+        for r in ranges:
+            if paths[r] is not None and paths[r].exists():
+                done[(j, r)] = (_load_block(paths[r], job.model, job.steps), 0.0)
+            else:
+                todo.append((j, r))
+
+    def finished(j: int, r: tuple[int, int], result: tuple[Trajectories, float]) -> None:
+        done[(j, r)] = result
+        path = plans[j][3][r]
+        if path is not None:
+            _save_block(path, result[0])
+
+    if client is None:
+        for j, r in todo:
+            job = plans[j][0]
+            finished(j, r, timed_range(job.model, r[0], r[1], job.steps, job.seed, job.init_hamming))
+    elif todo:
+        from distributed import as_completed
+
+        futures = {}
+        for j, r in todo:
+            job, digest = plans[j][0], plans[j][2]
+            fut = client.submit(timed_range, job.model, r[0], r[1], job.steps, job.seed, job.init_hamming,
+                                key=f"ste-block-{digest}-{r[0]}-{r[1]}", pure=True)
+            futures[fut] = (j, r)
+        try:
+            for fut in as_completed(list(futures), loop=client.loop):
+                finished(*futures[fut], fut.result())
+        finally:
+            client.cancel(list(futures))
+    out = []
+    for j, (job, ranges, _, _) in enumerate(plans):
+        parts = [done[(j, r)] for r in ranges]
+        tr = Trajectories.concat([p[0] for p in parts], [r[0] for r in ranges])
+        out.append((tr, {"blocks": len(ranges), "seconds": float(sum(p[1] for p in parts))}))
+    return out
+
+
 def simulate_distributed(model: STEModel, *, trials: int, steps: int, seed: np.random.SeedSequence,
                          client: Any = None, block_size: int = 64, checkpoint_dir: str | None = None,
                          init_hamming: int | None = None) -> Trajectories:
     """:func:`simulate` as one Dask task per block of ``block_size`` trials (``client=None``: in this process),
-    with checkpoint/resume: each finished block is saved under ``checkpoint_dir`` (file name = a hash of the
-    cell, the seed, the horizon and the trial range) and a rerun loads it instead of recomputing.  The result
-    is bit-identical to :func:`simulate` for any worker count, block size and resume point (tested)."""
-    import hashlib
-    from pathlib import Path
-
+    with checkpoint/resume (see :func:`simulate_cells`, which this calls for one cell).  The result is
+    bit-identical to :func:`simulate` for any worker count, block size and resume point (tested)."""
     trials = as_int(trials, "trials", minimum=1)
     steps = as_int(steps, "steps", minimum=1)
     block_size = as_int(block_size, "block_size", minimum=1)
-    ranges = [(a, min(trials, a + block_size)) for a in range(0, trials, block_size)]
-    tag = hashlib.sha256(f"{model.key()}|{seed.entropy}|{tuple(seed.spawn_key)}|{steps}|{init_hamming}".encode()
-                         ).hexdigest()[:16]
-    paths = {r: (Path(checkpoint_dir) / f"ste-{tag}-{r[0]}-{r[1]}.npz") if checkpoint_dir else None for r in ranges}
-    if checkpoint_dir:
-        Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
-    parts: dict[tuple[int, int], Trajectories] = {}
-    for r, path in paths.items():
-        if path is not None and path.exists():
-            parts[r] = _load_block(path, model, steps)
-    todo = [r for r in ranges if r not in parts]
-    if client is None:
-        for r in todo:
-            parts[r] = simulate_range(model, r[0], r[1], steps, seed, init_hamming)
-            if paths[r] is not None:
-                _save_block(paths[r], parts[r])
-    else:
-        from distributed import as_completed
-
-        futures = {client.submit(simulate_range, model, r[0], r[1], steps, seed, init_hamming, pure=False): r
-                   for r in todo}
-        for fut in as_completed(list(futures), loop=client.loop):
-            r = futures[fut]
-            parts[r] = fut.result()
-            if paths[r] is not None:
-                _save_block(paths[r], parts[r])
-    return Trajectories.concat([parts[r] for r in ranges], [r[0] for r in ranges])
+    job = CellJob(model, trials, steps, seed, init_hamming)
+    return simulate_cells([job], client=client, block_size=block_size, checkpoint_dir=checkpoint_dir)[0][0]
 
 
 def ste_gradient(model: STEModel, X: np.ndarray, y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

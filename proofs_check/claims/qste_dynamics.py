@@ -23,9 +23,13 @@ centering), ``overrides`` the per-claim parameters (sizes, trials, horizon).
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import functools
 import itertools
 import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -34,7 +38,8 @@ from scipy import stats
 from stecheck.errors import InvalidArgument
 from stecheck.numerics import ste_stats as st
 from stecheck.numerics.seeding import chunk_seed
-from stecheck.numerics.ste_dynamics import INPUTS, STEModel, cell_seed, generate_trial, simulate, ste_gradient
+from stecheck.numerics.ste_dynamics import (INPUTS, CellJob, STEModel, cell_seed, generate_trial, simulate_cells,
+                                             ste_gradient)
 
 from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Parameter, Reading, Series
 from ..verdict import Category, Finding, Scope, Verdict
@@ -60,7 +65,8 @@ PARAMETERS: dict[str, dict[str, tuple[type, Any, Any, str]]] = {
         "n_max_fit": (int, 64, 256, "largest n of the threshold search / exponent fit"),
         "trials": (int, 60, 200, "trials per cell of the m = C n^2 sweep"),
         "trials_fit": (int, 40, 200, "trials per evaluated m of the threshold search"),
-        "fit_configs": (int, 1, 1, "number of (k, v) configurations in the threshold fit (1 = k = 1 only, 3 = all)"),
+        "fit_configs": (int, 1, 3, "number of (k, v) configurations in the threshold fit (1 = k = 1 only, 3 = all)"),
+        "n_max_fit_k3": (int, 64, 128, "largest n of the threshold fit for the k = 3 configurations"),
         "steps": (int, 200, 400, "horizon T of every run"),
         "n_max_enum": (int, 10, 12, "largest n of the exhaustive enumeration over Q1"),
     },
@@ -69,7 +75,8 @@ PARAMETERS: dict[str, dict[str, tuple[type, Any, Any, str]]] = {
         "n_max_fit": (int, 64, 256, "largest n of the threshold search / exponent fit"),
         "trials": (int, 60, 200, "trials per cell of the m = C n^4 sweep"),
         "trials_fit": (int, 40, 200, "trials per evaluated m of the threshold search"),
-        "fit_configs": (int, 1, 1, "number of (k, v) configurations in the threshold fit (1 = k = 1 only, 3 = all)"),
+        "fit_configs": (int, 1, 3, "number of (k, v) configurations in the threshold fit (1 = k = 1 only, 3 = all)"),
+        "n_max_fit_k3": (int, 64, 128, "largest n of the threshold fit for the k = 3 configurations"),
         "steps": (int, 200, 400, "horizon T of every run"),
         "n_max_enum": (int, 8, 10, "largest n of the fixed-point enumeration over Q1"),
     },
@@ -88,7 +95,7 @@ PARAMETERS: dict[str, dict[str, tuple[type, Any, Any, str]]] = {
 
 
 #: The smallest value each parameter accepts (so a sweep is never empty).
-_MINIMUM = {"fit_configs": 1, "n_max": 8, "n_max_fit": 32, "n_max_enum": 6, "trials": 1, "trials_fit": 1, "steps": 2, "n": 2}
+_MINIMUM = {"fit_configs": 1, "n_max_fit_k3": 32, "n_max": 8, "n_max_fit": 32, "n_max_enum": 6, "trials": 1, "trials_fit": 1, "steps": 2, "n": 2}
 
 
 def _parameters(claim_id: str) -> tuple[Parameter, ...]:
@@ -118,13 +125,85 @@ def _doubling(lo: int, hi: int) -> list[int]:
     return out
 
 
-@functools.lru_cache(maxsize=512)
-def _runs(run_seed: int, claim_id: str, tag: str, model: STEModel, trials: int, steps: int,
-          init_hamming: int | None = None):
-    """One cell's trajectories (cached within a process; the seed depends only on the cell, never on the cache)."""
-    key = f"{tag}/{model.key()}/T={steps}/init={init_hamming}"
-    return simulate(model, trials=trials, steps=steps, seed=cell_seed(run_seed, claim_id, key),
-                    init_hamming=init_hamming)
+#: Trajectories of finished cells in this process (LRU, keyed by the cell's seed key, size and start): a cell
+#: shared by two methods of one claim (e.g. both readings of a sweep) is simulated once per process.
+_CACHE: collections.OrderedDict = collections.OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 512
+
+
+class _Compute:
+    """The executor of one method's cells, and its meter.
+
+    ``client`` is ``None`` (this process, the cells one after another) or the Dask client of the worker the
+    method runs on (:func:`_compute`): every cell a method needs at one point becomes one batch of block tasks
+    (:func:`~stecheck.numerics.ste_dynamics.simulate_cells`; one task per trial block, content-addressed keys,
+    so methods asking for the same block at the same time share it).  Each cell's ``SeedSequence`` is
+    ``cell_seed(run_seed, claim, "<tag>/<model key>/T=<steps>/init=<start>")`` and trial ``i`` draws from
+    ``chunk_seed(cell seed, i)``, so the evidence is bit-identical for any worker count and block split.
+    The meter records, per cell digest, the summed wall seconds of its block tasks (the core-seconds on
+    single-threaded workers; the coordinating thread, which only waits, is not counted)."""
+
+    def __init__(self, client=None):
+        self.client = client
+        self._lock = threading.Lock()
+        self.cells: dict[str, dict] = {}
+
+    def runs(self, ctx: MethodContext, specs) -> list:
+        """Trajectories of every ``(tag, model, trials, steps, init_hamming)`` in ``specs``, in order."""
+        jobs, keys = [], []
+        for tag, model, trials, steps, init in specs:
+            key = f"{tag}/{model.key()}/T={steps}/init={init}"
+            jobs.append(CellJob(model, trials, steps, cell_seed(ctx.run_seed, ctx.claim_id, key), init))
+            keys.append((ctx.run_seed, ctx.claim_id, key, trials))
+        with _CACHE_LOCK:
+            cached = {i: _CACHE[k] for i, k in enumerate(keys) if k in _CACHE}
+            for k in keys:
+                if k in _CACHE:
+                    _CACHE.move_to_end(k)
+        missing = [i for i in range(len(jobs)) if i not in cached]
+        if missing:
+            fresh = simulate_cells([jobs[i] for i in missing], client=self.client)
+            with _CACHE_LOCK:
+                for i, res in zip(missing, fresh):
+                    cached[i] = _CACHE[keys[i]] = (jobs[i].digest, *res)
+                while len(_CACHE) > _CACHE_SIZE:
+                    _CACHE.popitem(last=False)
+        out = []
+        with self._lock:
+            for i in range(len(jobs)):
+                digest, tr, compute = cached[i]
+                self.cells[digest] = compute
+                out.append(tr)
+        return out
+
+    def run(self, ctx: MethodContext, tag: str, model: STEModel, trials: int, steps: int, init=None):
+        return self.runs(ctx, [(tag, model, trials, steps, init)])[0]
+
+    def evidence(self) -> dict:
+        """Deterministic counts plus ``seconds`` entries (timings, stripped by the reproducibility comparison)."""
+        return {"cells": len(self.cells), "block_tasks": sum(c["blocks"] for c in self.cells.values()),
+                "seconds": round(sum(c["seconds"] for c in self.cells.values()), 3),
+                "per_cell": {d: {"blocks": c["blocks"], "seconds": round(c["seconds"], 3)}
+                             for d, c in sorted(self.cells.items())},
+                "note": "seconds = summed wall seconds of the cells' block tasks (core-seconds on single-threaded "
+                        "workers); per_cell is keyed by a content hash of the cell, so cells shared between methods "
+                        "can be counted once"}
+
+
+@contextlib.contextmanager
+def _compute():
+    """A :class:`_Compute` on the Dask cluster this method runs on (seceded from the worker's thread pool while it
+    waits for its block tasks), or in this process when the method does not run on a Dask worker."""
+    try:
+        from distributed import get_worker, worker_client
+
+        get_worker()
+    except (ImportError, ValueError):
+        yield _Compute(None)
+        return
+    with worker_client() as client:
+        yield _Compute(client)
 
 
 def _model(n: int, m: int, k: int = 1, v=None, variant: dict | None = None, **kw) -> STEModel:
@@ -156,17 +235,19 @@ def _success(tr, criterion: str) -> np.ndarray:
     raise ValueError(criterion)
 
 
-def _scaling_sweep(ctx: MethodContext, *, power: int, ns, Cs, criterion: str, tag: str, trials: int, steps: int,
-                   variant: dict | None) -> tuple[Outcome, dict]:
+def _scaling_sweep(ctx: MethodContext, cx: _Compute, *, power: int, ns, Cs, criterion: str, tag: str, trials: int,
+                   steps: int, variant: dict | None) -> tuple[Outcome, dict]:
     """Success rate at m = ceil(C n^power) for every (k, v) configuration, C and n; the verdict rule:
 
     VERIFIED if some C has, for every configuration and every n, a one-sided CONFIDENCE lower bound >= P_OK;
     REFUTED if for every C some configuration's rate at the largest n has an upper bound < P_OK (the stated
     size does not suffice there, whatever C in the tested set); INCONCLUSIVE otherwise."""
     rows, table = [], {}
-    for (k, v), C, n in itertools.product(CONFIGS, Cs, ns):
+    grid = list(itertools.product(CONFIGS, Cs, ns))
+    runs = cx.runs(ctx, [(tag, _model(n, max(1, math.ceil(C * n ** power)), k, v, variant), trials, steps, None)
+                         for (k, v), C, n in grid])  # every cell of the sweep: one batch of block tasks
+    for ((k, v), C, n), tr in zip(grid, runs):
         m = max(1, math.ceil(C * n ** power))
-        tr = _runs(ctx.run_seed, ctx.claim_id, tag, _model(n, m, k, v, variant), trials, steps)
         ok = _success(tr, criterion)
         row = {"config": _config_label(k, v), "C": C, "n": n, "m": m, **_cell_row(int(ok.sum()), ok.size),
                "certified_absorbed_at_w_star": int(((tr.absorbed_at >= 0) & tr.final_at).sum()),
@@ -197,8 +278,10 @@ def check_erg_sweep(ctx: MethodContext, *, variant: dict | None = None, criterio
     """Ergodic success (time average of 1{w_t = w*} over [T/2, T] >= 0.9, or of the loss <= 1e-3) at m = C n^2."""
     p = params(ctx, {**overrides, "_claim": "QSTE-ERG"})
     ns = _doubling(8, p["n_max"])
-    out, table = _scaling_sweep(ctx, power=2, ns=ns, Cs=(0.25, 0.5, 1.0), criterion=criterion, tag="sweep",
-                                trials=p["trials"], steps=p["steps"], variant=variant)
+    with _compute() as cx:
+        out, table = _scaling_sweep(ctx, cx, power=2, ns=ns, Cs=(0.25, 0.5, 1.0), criterion=criterion, tag="sweep",
+                                    trials=p["trials"], steps=p["steps"], variant=variant)
+    out.evidence["compute"] = cx.evidence()
     out.figures.append(_phase_figure(table, ns, power=2, name=f"success-at-C-n2-{criterion}",
                                      what="ergodic success" if criterion == "visit" else "loss-average success"))
     return out
@@ -209,15 +292,16 @@ def check_nonerg_sweep(ctx: MethodContext, *, variant: dict | None = None, crite
     """Non-ergodic success (last iterate w_T = w*, or certified/recurring visits in [T/2, T]) at m = C n^4."""
     p = params(ctx, {**overrides, "_claim": "QSTE-NONERG"})
     ns = [n for n in (4, 6, 8, 10, 12, 16, 24, 32) if n <= p["n_max"]]
-    out, table = _scaling_sweep(ctx, power=4, ns=ns, Cs=(1 / 64, 1 / 16, 1 / 4), criterion=criterion, tag="sweep",
-                                trials=p["trials"], steps=p["steps"], variant=variant)
-    # both readings on the same runs: how often do they differ?
-    differ = 0
-    for (k, v), C, n in itertools.product(CONFIGS, (1 / 64, 1 / 16, 1 / 4), ns):
-        m = max(1, math.ceil(C * n ** 4))
-        tr = _runs(ctx.run_seed, ctx.claim_id, "sweep", _model(n, m, k, v, variant), p["trials"], p["steps"])
-        differ += int(np.sum(_success(tr, "last") != _success(tr, "visits")))
+    with _compute() as cx:
+        out, table = _scaling_sweep(ctx, cx, power=4, ns=ns, Cs=(1 / 64, 1 / 16, 1 / 4), criterion=criterion,
+                                    tag="sweep", trials=p["trials"], steps=p["steps"], variant=variant)
+        # both readings on the same runs: how often do they differ?
+        grid = list(itertools.product(CONFIGS, (1 / 64, 1 / 16, 1 / 4), ns))
+        runs = cx.runs(ctx, [("sweep", _model(n, max(1, math.ceil(C * n ** 4)), k, v, variant), p["trials"],
+                              p["steps"], None) for (k, v), C, n in grid])
+    differ = sum(int(np.sum(_success(tr, "last") != _success(tr, "visits"))) for tr in runs)
     out.evidence["trials_where_last_iterate_and_late_visit_readings_differ"] = differ
+    out.evidence["compute"] = cx.evidence()
     out.figures.append(_phase_figure(table, ns, power=4, name=f"success-at-C-n4-{criterion}",
                                      what="non-ergodic success"))
     return out
@@ -238,21 +322,45 @@ def _phase_figure(table: dict, ns, *, power: int, name: str, what: str) -> Figur
 # ============================================================================ threshold m*(n) and its exponent
 
 
-def _thresholds(ctx: MethodContext, *, ns, criterion: str, trials: int, steps: int, variant, c_max: float,
-                power: int, k: int = 1, v=None, levels=(0.5, 0.9)):
-    """Adaptive search of m*(n) at each level (shared evaluations per n), for the configuration (k, v)."""
-    out: dict[float, dict[int, st.Threshold]] = {lv: {} for lv in levels}
-    for n in ns:
-        ev: dict[int, tuple[int, int]] = {}
+def _search(ctx: MethodContext, cx: _Compute, *, n: int, k: int, v, criterion: str, trials: int, steps: int,
+            variant, c_max: float, power: int, levels=(0.5, 0.9)) -> dict[float, st.Threshold]:
+    """Adaptive search of m*(n) at each level for one (k, v) and n (the levels share their evaluations).
 
-        def success(m: int, n=n) -> tuple[int, int]:
-            tr = _runs(ctx.run_seed, ctx.claim_id, "threshold", _model(n, m, k, v, variant=variant), trials, steps)
-            ok = _success(tr, criterion)
-            return int(ok.sum()), int(ok.size)
+    The search is sequential in m (each step depends on the last rate); each evaluated m is one cell, split into
+    block tasks by ``cx``; different (k, v, n) searches run side by side (:func:`_thresholds`)."""
+    ev: dict[int, tuple[int, int]] = {}
 
-        for lv in levels:
-            out[lv][n] = st.find_threshold(success, lv, 2 * n, m_max=math.ceil(c_max * n ** power), evaluations=ev,
-                                           confidence=CONFIDENCE)
+    def success(m: int) -> tuple[int, int]:
+        tr = cx.run(ctx, "threshold", _model(n, m, k, v, variant=variant), trials, steps)
+        ok = _success(tr, criterion)
+        return int(ok.sum()), int(ok.size)
+
+    return {lv: st.find_threshold(success, lv, 2 * n, m_max=math.ceil(c_max * n ** power), evaluations=ev,
+                                  confidence=CONFIDENCE) for lv in levels}
+
+
+def _thresholds(ctx: MethodContext, cx: _Compute, *, configs, ns_by_config, criterion: str, trials: int, steps: int, variant,
+                c_max: float, power: int, levels=(0.5, 0.9)) -> dict[tuple, dict[float, dict[int, st.Threshold]]]:
+    """``{(k, v): {level: {n: Threshold}}}``: every (k, v, n) search; on a cluster the searches run in parallel
+    threads of this (seceded) task, each waiting for its own block tasks, so the cluster holds the block tasks
+    of all searches at once.  Each search depends only on its own cells, so the result does not depend on how
+    the searches interleave."""
+    keys = [(k, v, n) for k, v in configs for n in ns_by_config[(k, v)]]
+
+    def one(key):
+        k, v, n = key
+        return _search(ctx, cx, n=n, k=k, v=v, criterion=criterion, trials=trials, steps=steps, variant=variant,
+                       c_max=c_max, power=power, levels=levels)
+
+    if cx.client is None:
+        found = [one(key) for key in keys]
+    else:
+        with ThreadPoolExecutor(max_workers=len(keys), thread_name_prefix="qste-search") as pool:
+            found = list(pool.map(one, keys))
+    out: dict[tuple, dict[float, dict[int, st.Threshold]]] = {(k, v): {lv: {} for lv in levels} for k, v in configs}
+    for (k, v, n), by_level in zip(keys, found):
+        for lv, th in by_level.items():
+            out[(k, v)][lv][n] = th
     return out
 
 
@@ -260,10 +368,9 @@ def _thresholds(ctx: MethodContext, *, ns, criterion: str, trials: int, steps: i
 C_MAX = 16.0
 
 
-def _fit_config(ctx, *, k, v, claim_power, criterion, trials, steps, ns, variant):
-    """(verdict, evidence, findings, thresholds, fits, counterexample) of the exponent check for one (k, v)."""
-    ths = _thresholds(ctx, ns=ns, criterion=criterion, trials=trials, steps=steps, variant=variant, c_max=C_MAX,
-                      power=2, k=k, v=v)
+def _fit_config(ctx, *, k, v, claim_power, criterion, ns, ths):
+    """(verdict, evidence, findings, thresholds, fits, counterexample) of the exponent check for one (k, v),
+    from its thresholds ``ths = {level: {n: Threshold}}``."""
     rng = ctx.rng()
     fits, ev_levels, findings = {}, {}, []
     label = _config_label(k, v)
@@ -300,7 +407,7 @@ def _fit_config(ctx, *, k, v, claim_power, criterion, trials, steps, ns, variant
     return Verdict.INCONCLUSIVE, evidence, findings, ths, fits, None
 
 
-def _exponent_check(ctx: MethodContext, *, claim_power: int, criterion: str, trials: int, steps: int, ns,
+def _exponent_check(ctx: MethodContext, *, claim_power: int, criterion: str, trials: int, steps: int, ns_by_config,
                     variant, reading_name: str, configs=CONFIGS[:1]) -> Outcome:
     """m*(n) at levels 1/2 and 0.9 by adaptive search (up to 16 n^2), log m* = a + b log n, verdict on O(n^p):
 
@@ -310,20 +417,29 @@ def _exponent_check(ctx: MethodContext, *, claim_power: int, criterion: str, tri
     The interval is the union of the parametric-bootstrap percentile interval and the least-squares t interval
     (model misfit).  Any REFUTED configuration refutes; VERIFIED needs every configuration."""
     verdicts, per_config, findings, figs, cex = [], [], [], [], None
+    with _compute() as cx:
+        all_ths = _thresholds(ctx, cx, configs=configs, ns_by_config=ns_by_config, criterion=criterion, trials=trials, steps=steps,
+                              variant=variant, c_max=C_MAX, power=2)
     for i, (k, v) in enumerate(configs):
+        ns = ns_by_config[(k, v)]
         verdict, ev, fnd, ths, fits, c = _fit_config(ctx, k=k, v=v, claim_power=claim_power, criterion=criterion,
-                                                     trials=trials, steps=steps, ns=ns, variant=variant)
+                                                     ns=ns, ths=all_ths[(k, v)])
         verdicts.append(verdict)
-        per_config.append({**ev, "verdict": verdict.value})
+        per_config.append({**ev, "n_values": list(ns), "verdict": verdict.value})
         findings.extend(fnd)
         cex = cex or c
         if i == 0:
             figs = [_mstar_figure(ths, fits, claim_power, ns, f"m-star-{reading_name}"),
                     _threshold_phase_figure(ths, ns, f"phase-{reading_name}")]
+    ns = ns_by_config[configs[0]]
     evidence = {"criterion": criterion, "n_values": list(ns), "trials_per_evaluation": trials, "steps_T": steps,
                 "search": f"doubling from m = 2n, then bisection in log m to 12 %, up to m = {C_MAX:g} n^2",
-                "claimed_power": claim_power, "configs": per_config, "variant": variant or {}}
-    scope = Scope(f"{', '.join(_config_label(k, v) for k, v in configs)}; n in {list(ns)}, {trials} trials per "
+                "claimed_power": claim_power, "configs": per_config, "variant": variant or {},
+                "configs_fitted": [_config_label(k, v) for k, v in configs],
+                "configs_not_fitted": [_config_label(k, v) for k, v in CONFIGS if (k, v) not in configs],
+                "compute": cx.evidence()}
+    scope = Scope(f"{'; '.join(f'{_config_label(k, v)}: n in {list(ns_by_config[(k, v)])}' for k, v in configs)}; "
+                  f"{trials} trials per "
                   f"evaluated m, T = {steps}; the exponent describes these sizes only (an O(.) bound is asymptotic)")
     if Verdict.REFUTED in verdicts:
         return Outcome(Verdict.REFUTED, evidence, figures=figs, scope=scope, counterexample=cex, discrepancies=findings)
@@ -374,16 +490,26 @@ def _threshold_phase_figure(ths, ns, name: str) -> Figure:
 
 def check_erg_exponent(ctx: MethodContext, *, variant: dict | None = None, **overrides) -> Outcome:
     p = params(ctx, {**overrides, "_claim": "QSTE-ERG"})
+    configs = CONFIGS[:p["fit_configs"]]
     return _exponent_check(ctx, claim_power=2, criterion="visit", trials=p["trials_fit"], steps=p["steps"],
-                           ns=_doubling(8, p["n_max_fit"]), variant=variant, reading_name="ergodic",
-                           configs=CONFIGS[:p["fit_configs"]])
+                           ns_by_config=_fit_sizes(p, configs), variant=variant, reading_name="ergodic",
+                           configs=configs)
 
 
 def check_nonerg_exponent(ctx: MethodContext, *, variant: dict | None = None, **overrides) -> Outcome:
     p = params(ctx, {**overrides, "_claim": "QSTE-NONERG"})
+    configs = CONFIGS[:p["fit_configs"]]
     return _exponent_check(ctx, claim_power=4, criterion="last", trials=p["trials_fit"], steps=p["steps"],
-                           ns=_doubling(8, p["n_max_fit"]), variant=variant, reading_name="last-iterate",
-                           configs=CONFIGS[:p["fit_configs"]])
+                           ns_by_config=_fit_sizes(p, configs), variant=variant, reading_name="last-iterate",
+                           configs=configs)
+
+
+def _fit_sizes(p: dict, configs) -> dict:
+    """The n of each configuration's threshold fit: n = 8, 16, ... up to ``n_max_fit`` for k = 1 and up to
+    ``min(n_max_fit, n_max_fit_k3)`` for k = 3 (a k = 3 sample costs three times a k = 1 sample; the full tier's
+    60-minute budget on two workers fits k = 3 to n = 128, k = 1 to n = 256)."""
+    return {(k, v): _doubling(8, p["n_max_fit"] if k == 1 else min(p["n_max_fit"], p["n_max_fit_k3"]))
+            for k, v in configs}
 
 
 # ============================================================================ exhaustive enumeration over Q1
@@ -511,11 +637,15 @@ def check_noise_recurrence(ctx: MethodContext, *, variant: dict | None = None, n
     m = n * n
     rows, figs_h, hist = [], [], []
     decided = []
+    grid = [(sigma, init) for sigma in tuple(noise_levels) + (0.0,) for init in (0, None)]
+    with _compute() as cx:  # every (sigma, start) cell: one batch of block tasks
+        runs = dict(zip(grid, cx.runs(ctx, [("noise", _model(n, m, noise=sigma, variant=variant if sigma else None),
+                                             trials, T, init) for sigma, init in grid])))
     for sigma in tuple(noise_levels) + (0.0,):
         per_init = {}
         for init in (0, None):
             model = _model(n, m, noise=sigma, variant=variant if sigma else None)
-            tr = _runs(ctx.run_seed, ctx.claim_id, "noise", model, trials, T, init)
+            tr = runs[(sigma, init)]
             returning = int((tr.returns_late > 0).sum())
             test = st.recurrence_test(returning, tr.trials)
             lengths = [b - a for (_, a, b) in tr.excursions]
@@ -543,7 +673,8 @@ def check_noise_recurrence(ctx: MethodContext, *, variant: dict | None = None, n
                 "label_noise": "y_j = v^T H(x_j w*) + sigma eps_j, eps_j ~ N(0,1) fixed per sample",
                 "schedule": "eta_t = 1/sqrt(t+1)", "levels": rows,
                 "definition": "return = entry into w* after an escape; recurrence = more than half of the trials "
-                              "return in [T/2, T] (exact binomial test, alpha = 0.001)", "variant": variant or {}}
+                              "return in [T/2, T] (exact binomial test, alpha = 0.001)", "variant": variant or {},
+                "compute": cx.evidence()}
     figs = [Figure("hamming-over-time", f"Hamming distance to w* over time, runs started at w* (n = {n}, m = {m}); "
                    "band: 10 % - 90 % of trials", "t", "Hamming distance", tuple(figs_h)),
             _return_histogram(hist)]
@@ -617,12 +748,16 @@ def check_noise_forced_escape(ctx: MethodContext, *, variant: dict | None = None
 NON_GAUSSIAN = tuple(f for f in INPUTS if f != "gaussian")
 
 
-def _family_rates(ctx, p, normalize: str, variant) -> dict[str, dict]:
-    n = p["n"]
+def _family_specs(p, normalize: str, variant) -> list:
+    return [("family", _model(p["n"], 8 * p["n"], inputs=fam, normalize=normalize, variant=variant), p["trials"],
+             p["steps"], None) for fam in INPUTS]
+
+
+def _family_rates(ctx, cx: _Compute, p, normalize: str, variant) -> dict[str, dict]:
     out = {}
-    for fam in INPUTS:
-        model = _model(n, 8 * n, inputs=fam, normalize=normalize, variant=variant)
-        tr = _runs(ctx.run_seed, ctx.claim_id, "family", model, p["trials"], p["steps"])
+    for fam, spec in zip(INPUTS, _family_specs(p, normalize, variant)):
+        model = spec[1]
+        tr = cx.run(ctx, *spec)
         ok = _success(tr, "last")
         _, centered, tails, support = INPUTS[fam][1:]
         out[fam] = {"normalization": model.normalize, "centered": centered, "tails": tails, "support": support,
@@ -636,7 +771,9 @@ def check_nongauss_raw(ctx: MethodContext, *, variant: dict | None = None, **ove
     """Success (last iterate = w*) per input family, raw inputs, m = 8n: VERIFIED if the Gaussian baseline succeeds
     (lower bound >= 0.8) and some non-Gaussian family fails (upper bound < 1/2); REFUTED if every family succeeds."""
     p = params(ctx, {**overrides, "_claim": "QSTE-NONGAUSS"})
-    raw = _family_rates(ctx, p, "none", variant)
+    with _compute() as cx:
+        cx.runs(ctx, _family_specs(p, "none", variant))  # one batch of block tasks
+        raw = _family_rates(ctx, cx, p, "none", variant)
     base = raw["gaussian"]
     failing = [f for f in NON_GAUSSIAN if raw[f]["upper_bound"] < 0.5]
     succeeding = [f for f in NON_GAUSSIAN if raw[f]["lower_bound"] >= P_OK]
@@ -648,7 +785,7 @@ def check_nongauss_raw(ctx: MethodContext, *, variant: dict | None = None, **ove
     evidence = {"n": p["n"], "m": 8 * p["n"], "trials": p["trials"], "steps_T": p["steps"], "families": raw,
                 "failing (upper bound < 1/2)": failing, "succeeding (lower bound >= 0.8)": succeeding,
                 "centered_vs_noncentered_successes": table, "fisher_p_centered_succeed_more": float(p_center),
-                "variant": variant or {}}
+                "variant": variant or {}, "compute": cx.evidence()}
     scope = Scope(f"n = {p['n']}, m = 8n, the {len(INPUTS)} input families of numerics.ste_dynamics.INPUTS, "
                   f"{p['trials']} trials each")
     findings = []
@@ -672,10 +809,12 @@ def check_nongauss_every(ctx: MethodContext, *, variant: dict | None = None, **o
     """The literal reading 'STE fails for (every) non-Gaussian input': REFUTED if some non-Gaussian family succeeds
     raw (lower bound >= 0.8), VERIFIED if every one fails (upper bound < 1/2)."""
     p = params(ctx, {**overrides, "_claim": "QSTE-NONGAUSS"})
-    raw = _family_rates(ctx, p, "none", variant)
+    with _compute() as cx:
+        cx.runs(ctx, _family_specs(p, "none", variant))
+        raw = _family_rates(ctx, cx, p, "none", variant)
     ok = [f for f in NON_GAUSSIAN if raw[f]["lower_bound"] >= P_OK]
     evidence = {"families": {f: {k: raw[f][k] for k in ("rate", "lower_bound", "upper_bound", "centered")}
-                             for f in NON_GAUSSIAN}, "succeeding_raw": ok}
+                             for f in NON_GAUSSIAN}, "succeeding_raw": ok, "compute": cx.evidence()}
     scope = Scope(f"n = {p['n']}, m = 8n, {len(NON_GAUSSIAN)} non-Gaussian families")
     if ok:
         return Outcome(Verdict.REFUTED, evidence, scope=scope, counterexample={
@@ -697,10 +836,12 @@ def check_nongauss_normalized(ctx: MethodContext, *, variant: dict | None = None
     (normalized upper bound < 1/2).  A restored family that stays significantly below the Gaussian baseline is
     reported as a finding, with the certified fixed points (zero STE gradient, non-zero loss) that hold it."""
     p = params(ctx, {**overrides, "_claim": "QSTE-NONGAUSS"})
-    raw = _family_rates(ctx, p, "none", None)
-    norm = _family_rates(ctx, p, "standardize", variant)
+    with _compute() as cx:
+        cx.runs(ctx, _family_specs(p, "none", None) + _family_specs(p, "standardize", variant))
+        raw = _family_rates(ctx, cx, p, "none", None)
+        norm = _family_rates(ctx, cx, p, "standardize", variant)
     evidence = {"normalization": "per feature over the m samples: (z - mean) / std (variant may change it)",
-                "raw": raw, "normalized": norm, "variant": variant or {}}
+                "raw": raw, "normalized": norm, "variant": variant or {}, "compute": cx.evidence()}
     fams = list(INPUTS)
     fig = Figure("success-by-family", f"success by input family, raw vs normalized (n = {p['n']}, m = 8n), one-sided "
                  f"{CONFIDENCE} CP bands", "family (index in the evidence order)", "success probability",
@@ -829,7 +970,8 @@ QSTE_ERG = Claim(
         "'visit': the time average of 1{w_t = w*} over t in [T/2, T] is >= 0.9 (a trial certified absorbed at w* has "
         "Cesaro limit 1); reading 'loss': the time average of the empirical loss over [T/2, T] is <= 1e-3. Checked at "
         "n = 8, 16, 32 (quick; to n_max in the full tier), C in {1/4, 1/2, 1}; plus the threshold m*(n) (success "
-        "level 0.9 and 1/2, adaptive search up to 16 n^2; k = 1, every (k, v) with --set fit_configs=3) "
+        "level 0.9 and 1/2, adaptive search up to 16 n^2; k = 1 in the quick tier, every (k, v) in the full tier, k = 3 "
+        "to n = n_max_fit_k3) "
         "with log m* = a + b log n, n = 8..64 (quick): consistent with O(n^2) if the 95 % interval of b is <= 2, "
         "refuted if it lies above 2 or if 16 n^2 samples do not reach level 0.9 at the largest n; and, by exhaustive enumeration of Q1 (n <= 10), w* is the unique global minimiser "
         "of f at m = n^2 (probability >= 0.8). Holds at the measured sizes only (VERIFIED at best)."),
@@ -842,7 +984,8 @@ QSTE_ERG = Claim(
                scope=Scope("n = 8..n_max, m = C n^2, C in {1/4, 1/2, 1}")),
         Method("threshold-exponent", Kind.MONTECARLO, check_erg_exponent,
                "adaptive search of m*(n), fit of log m* on log n with a bootstrap interval on the exponent",
-               reading="visit", scope=Scope("k = 1, n = 8..n_max_fit")),
+               reading="visit", scope=Scope("(k, v) configurations 1..fit_configs; k = 1: n = 8..n_max_fit, "
+                                 "k = 3: n = 8..n_max_fit_k3")),
         Method("global-minimum-enumeration", Kind.EXACT, check_erg_enumeration,
                "exhaustive enumeration of Q1: w* is the unique zero of the empirical loss at m = n^2 (certified signs)",
                part="w* is the unique global minimum at m = n^2", scope=Scope("n in {6, 8, 10} (quick)")),
@@ -868,7 +1011,7 @@ QSTE_NONERG = Claim(
         "the iterates converge non-ergodically. Reading 'last': the last iterate w_T = w*; reading 'visits': w_t = w* "
         "for some t in [T/2, T] and that visit is certified permanent (zero gradient) or returns keep occurring in "
         "[T/2, T]. Checked at n = 4, 6, 8, 10 (quick), C in {1/64, 1/16, 1/4}; the threshold m*(n) of the last "
-        "iterate with its exponent (n = 8..64 quick; consistent with O(n^4) if the 95 % interval of b is <= 4; a "
+        "iterate with its exponent (n = 8..64 quick, k = 1; every (k, v) in the full tier; consistent with O(n^4) if the 95 % interval of b is <= 4; a "
         "missing crossing below 16 n^2 leaves it undecided); and, by exhaustive "
         "enumeration of Q1 (n <= 8), w* is the only fixed point of the STE map at m = n^4/4 (a second fixed point "
         "would trap trials forever). Holds at the measured sizes only (VERIFIED at best)."),
@@ -881,7 +1024,8 @@ QSTE_NONERG = Claim(
                scope=Scope("n = 4..n_max, m = C n^4")),
         Method("threshold-exponent", Kind.MONTECARLO, check_nonerg_exponent,
                "adaptive search of the last-iterate threshold m*(n) and its exponent", reading="last",
-               scope=Scope("k = 1, n = 8..n_max_fit")),
+               scope=Scope("(k, v) configurations 1..fit_configs; k = 1: n = 8..n_max_fit, "
+                                 "k = 3: n = 8..n_max_fit_k3")),
         Method("fixed-point-enumeration", Kind.EXACT, check_nonerg_fixed_points,
                "exhaustive enumeration of the STE map's fixed points on Q1 (integer coefficients, certified signs)",
                part="w* is the only fixed point at m = n^4/4", scope=Scope("n in {4, 5, 6, 8} (quick)")),
