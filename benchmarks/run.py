@@ -95,6 +95,8 @@ TARGETS = {
     "net_step_vs_matmul": ("<=", 2.0, "x"),
     "ste_step_vs_matmul": ("<=", 1.5, "x"),
     "ste_vs_loop": (">=", 30.0, "x"),
+    "qste_quick_seconds": ("<", 60.0, "s"),
+    "qste_full_core_seconds": ("<=", 7200.0, "s"),
 }
 
 N_LAYER = 64
@@ -428,6 +430,81 @@ def section_net(quick: bool, repeats: int, context: dict[str, Any]):
     return {"net_step_vs_matmul": net["net_step_vs_matmul"]}, {"net": net}, {}
 
 
+# ---------------------------------------------------------------------------- QSTE claims (issue 9)
+
+#: The four finite-sample QSTE claims timed by ``qste_quick_seconds``.
+QSTE_CLAIMS = ("QSTE-ERG", "QSTE-NONERG", "QSTE-NOISE", "QSTE-NONGAUSS")
+#: The committed full-tier report ``qste_full_core_seconds`` is read from by default (``--qste-full-report``).
+QSTE_FULL_REPORT = Path(__file__).resolve().parents[1] / "reports" / "full-tier" / "qste" / "report.json"
+
+
+def qste_core_seconds(report: dict[str, Any]) -> dict[str, Any]:
+    """Core-seconds of the QSTE claims in a ``report.json`` (schema 2).
+
+    A method that simulates records ``evidence.compute.per_cell``: per cell (a content hash of model, seed,
+    horizon and start) the summed wall seconds of its block tasks, which is core time on single-threaded
+    workers; a cell two methods share is counted once.  A method without ``compute`` ran as one task: its
+    ``seconds`` count.  The coordinating threads of the simulating methods only wait and are not counted."""
+    cells: dict[str, float] = {}
+    other, methods = 0.0, 0
+    for claim in report["claims"]:
+        if claim["id"] not in QSTE_CLAIMS:
+            continue
+        for m in claim["methods"]:
+            methods += 1
+            compute = m.get("evidence", {}).get("compute")
+            if isinstance(compute, dict) and isinstance(compute.get("per_cell"), dict):
+                for digest, c in compute["per_cell"].items():
+                    cells[digest] = max(cells.get(digest, 0.0), float(c["seconds"]))
+            else:
+                other += float(m["seconds"])
+    return {"core_seconds": sum(cells.values()) + other, "simulation_core_seconds": sum(cells.values()),
+            "other_methods_seconds": other, "distinct_cells": len(cells), "methods": methods}
+
+
+def section_qste(quick: bool, repeats: int, context: dict[str, Any]):
+    """``qste_quick_seconds``: wall seconds of the four QSTE claims in the quick tier on the default cluster (a
+    local Dask cluster of one single-threaded worker per core; cluster start included), one run.
+    ``qste_full_core_seconds``: the full tier takes most of an hour, too long for a benchmark run, so the value is
+    read from a full-tier report (``--qste-full-report``, default: the committed reports/full-tier/qste/), with
+    the report's file hash, run date, wall seconds, cluster and the commit it ran at (``provenance.json`` beside
+    it) recorded; skipped with a note when there is none."""
+    from stecheck.proofs_check.registry import default_registry
+    from stecheck.proofs_check.runner import default_workers, run_claims
+
+    claims = default_registry().select(list(QSTE_CLAIMS))
+    workers = default_workers()
+    t0 = time.perf_counter()
+    run = run_claims(claims, seed=0, tier="quick", workers=workers)
+    wall = time.perf_counter() - t0
+    verdicts = {c.claim_id: c.verdict.value for c in run.claims}
+    values = {"qste_quick_seconds": wall}
+    details: dict[str, Any] = {"qste_quick": {"wall_seconds": wall, "run_seconds": run.seconds, "workers": workers,
+                                              "verdicts": verdicts, "seed": 0}}
+    path = Path(context.get("qste_full_report") or QSTE_FULL_REPORT)
+    if not path.is_file():
+        details["qste_full"] = {"skipped": f"qste_full_core_seconds: no full-tier report at {path} "
+                                          "(run the full tier and pass --qste-full-report FILE)"}
+        return values, details, {}
+    import hashlib
+
+    raw = path.read_bytes()
+    report = json.loads(raw)
+    if report.get("run", {}).get("tier") != "full":
+        raise SystemExit(f"run.py: {path} is a {report.get('run', {}).get('tier')!r}-tier report; "
+                         "--qste-full-report needs a full-tier report.json")
+    core = qste_core_seconds(report)
+    prov_path = path.parent / "provenance.json"
+    provenance = json.loads(prov_path.read_text()) if prov_path.is_file() else None
+    values["qste_full_core_seconds"] = core["core_seconds"]
+    details["qste_full"] = {**core, "report": str(path), "report_sha256": hashlib.sha256(raw).hexdigest(),
+                            "started_at": report["run"].get("started_at"), "wall_seconds": report["run"].get("seconds"),
+                            "cluster": report["run"].get("environment", {}).get("cluster"),
+                            "provenance": provenance,
+                            "note": "read from the report, not measured in this benchmark run"}
+    return values, details, {}
+
+
 def section_ste(quick: bool, repeats: int, context: dict[str, Any]):
     ste = bench_ste(quick, repeats)
     return {k: ste[k] for k in ("ste_step_vs_matmul", "ste_vs_loop")}, {"ste": ste}, {}
@@ -448,6 +525,7 @@ SECTIONS = [
     ("dask", section_dask),
     ("net", section_net),
     ("ste", section_ste),
+    ("qste", section_qste),
 ]
 
 
@@ -526,14 +604,14 @@ def machine() -> dict[str, Any]:
     }
 
 
-def run(quick: bool, only: list[str] | None = None) -> dict[str, Any]:
+def run(quick: bool, only: list[str] | None = None, qste_full_report: str | None = None) -> dict[str, Any]:
     repeats = 3 if quick else 5
     load_before = os.getloadavg()
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     values: dict[str, float] = {}
     details: dict[str, Any] = {}
     spreads: dict[str, float] = {}
-    context: dict[str, Any] = {}
+    context: dict[str, Any] = {"qste_full_report": qste_full_report}
     names = [n for n, _ in SECTIONS]
     unknown = sorted(set(only or []) - set(names))
     if unknown:
@@ -631,6 +709,8 @@ def main(argv: list[str] | None = None) -> int:
                                                                   "exceed the run-to-run spread")
     parser.add_argument("--only", nargs="+", metavar="SECTION", help=f"run only these sections "
                                                                      f"({', '.join(n for n, _ in SECTIONS)})")
+    parser.add_argument("--qste-full-report", metavar="REPORT.json", help="full-tier report.json that "
+                        "qste_full_core_seconds is read from (default: reports/full-tier/qste/report.json)")
     args = parser.parse_args(argv)
     old = None
     if args.compare:
@@ -639,7 +719,7 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, json.JSONDecodeError) as exc:
             print(f"run.py: cannot read --compare file {args.compare}: {exc}", file=sys.stderr)
             return 2
-    result = run(args.quick, args.only)
+    result = run(args.quick, args.only, args.qste_full_report)
     print_table(result)
     if old is not None:
         print_compare(compare(old, result), old, result)

@@ -598,11 +598,10 @@ def simulate_cells(jobs: list[CellJob], *, client: Any = None, block_size: int |
             fut = client.submit(timed_range, job.model, r[0], r[1], job.steps, job.seed, job.init_hamming,
                                 key=f"ste-block-{digest}-{r[0]}-{r[1]}", pure=True)
             futures[fut] = (j, r)
-        try:
-            for fut in as_completed(list(futures), loop=client.loop):
-                finished(*futures[fut], fut.result())
-        finally:
-            client.cancel(list(futures))
+        # no cancel on exit: the keys are shared (another method of this worker's client may wait on the same
+        # block); dropping the futures releases them
+        for fut in as_completed(list(futures), loop=client.loop):
+            finished(*futures[fut], fut.result())
     out = []
     for j, (job, ranges, _, _) in enumerate(plans):
         parts = [done[(j, r)] for r in ranges]

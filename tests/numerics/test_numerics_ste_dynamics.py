@@ -136,3 +136,55 @@ def test_one_dask_task_per_block_gives_the_same_records():
     with local_client(2) as client:
         out = sd.simulate_distributed(model, trials=10, steps=50, seed=seed, block_size=3, client=client)
     assert out.equal(ref)
+
+
+# ---------------------------------------------------------------------------- several cells, one batch of block tasks
+
+
+def _jobs():
+    cells = [sd.STEModel(n=8, m=40, noise=0.2), sd.STEModel(n=6, m=30, k=3, v=(1.0, -1.0, 0.5)),
+             sd.STEModel(n=6, m=36)]
+    return [sd.CellJob(mdl, 9, 40, sd.cell_seed(3, "TEST", mdl.key()), init) for mdl, init in zip(cells, (0, None, 2))]
+
+
+def test_simulate_cells_equals_one_simulate_per_cell_for_any_block_split():
+    jobs = _jobs()
+    refs = [sd.simulate(j.model, trials=j.trials, steps=j.steps, seed=j.seed, init_hamming=j.init_hamming)
+            for j in jobs]
+    for block_size in (None, 1, 4, 9):
+        out = sd.simulate_cells(jobs, block_size=block_size)
+        assert all(tr.equal(ref) for (tr, _), ref in zip(out, refs))
+        ranges = [sd.block_ranges(j.model, j.trials, j.steps, block_size) for j in jobs]
+        assert [c["blocks"] for _, c in out] == [len(r) for r in ranges]
+        assert all(r[0][0] == 0 and r[-1][1] == 9 and all(a[1] == b[0] for a, b in zip(r, r[1:])) for r in ranges)
+
+
+def test_block_ranges_split_by_work():
+    big, small = sd.STEModel(n=256, m=8192), sd.STEModel(n=8, m=16)
+    assert sd.block_ranges(small, 200, 400) == [(0, 200)]  # a cheap cell is one task
+    r = sd.block_ranges(big, 200, 400)  # 8.4e8 units per trial: blocks of BLOCK_MIN_TRIALS
+    assert len(r) == 25 and all(b - a == sd.BLOCK_MIN_TRIALS for a, b in r)
+
+
+def test_simulate_cells_resumes_from_its_checkpoints(tmp_path):
+    jobs = _jobs()
+    first = sd.simulate_cells(jobs, block_size=4, checkpoint_dir=tmp_path)
+    files = sorted(tmp_path.glob("ste-*.npz"))
+    assert len(files) == 9  # 3 cells x 3 blocks
+    for f in files[::2]:  # an interrupted run: some blocks missing
+        f.unlink()
+    resumed = sd.simulate_cells(jobs, block_size=4, checkpoint_dir=tmp_path)
+    assert all(a.equal(b) for (a, _), (b, _) in zip(first, resumed))
+    assert len(list(tmp_path.glob("ste-*.npz"))) == 9 and not list(tmp_path.glob("*.tmp*"))
+
+
+@pytest.mark.cluster
+def test_simulate_cells_on_two_workers_gives_the_same_records():
+    from stecheck.numerics.distributed import local_client
+
+    jobs = _jobs()
+    local = sd.simulate_cells(jobs, block_size=2)
+    with local_client(2) as client:
+        remote = sd.simulate_cells(jobs + jobs[:1], block_size=2, client=client)  # a repeated cell shares its tasks
+    assert all(a.equal(b) for (a, _), (b, _) in zip(local, remote)) and remote[3][0].equal(local[0][0])
+    assert [c["blocks"] for _, c in remote] == [5, 5, 5, 5]
