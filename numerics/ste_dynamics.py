@@ -523,13 +523,14 @@ def cell_digest(model: STEModel, seed: np.random.SeedSequence, steps: int, init_
 
 
 def timed_range(model: STEModel, start: int, stop: int, steps: int, seed: np.random.SeedSequence,
-                init_hamming: int | None = None) -> tuple[Trajectories, float]:
-    """:func:`simulate_range` and the wall seconds it took (one block task; its core-seconds on a 1-thread worker)."""
+                init_hamming: int | None = None) -> tuple[Trajectories, dict]:
+    """:func:`simulate_range` and what it took: ``{"wall": s, "cpu": s}`` -- wall seconds, and CPU seconds of the
+    thread that ran it (BLAS pinned to that one thread, so this is the block's core time even on a busy machine)."""
     import time
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
     tr = simulate_range(model, start, stop, steps, seed, init_hamming)
-    return tr, time.perf_counter() - t0
+    return tr, {"wall": time.perf_counter() - t0, "cpu": time.thread_time() - c0}
 
 
 @dataclass(frozen=True)
@@ -555,8 +556,8 @@ def simulate_cells(jobs: list[CellJob], *, client: Any = None, block_size: int |
     once (one task per block, :func:`block_ranges`), with a content-addressed key (cell digest and trial range),
     so two callers that ask for the same block at the same time share one computation.  ``checkpoint_dir``:
     every finished block is saved there (plain ``.npz``, atomic) and a rerun loads it instead of recomputing.
-    ``compute = {"blocks": B, "seconds": S}``: the block tasks and the sum of their wall seconds (core-seconds
-    on single-threaded workers; a block loaded from a checkpoint counts 0).  Results are bit-identical for any
+    ``compute = {"blocks": B, "seconds": {"wall": W, "cpu": C}}``: the block tasks and the sums of their wall and
+    thread-CPU seconds (:func:`timed_range`; a block loaded from a checkpoint counts 0).  Results are bit-identical for any
     client, worker count, block split and resume point (trial ``i`` of a cell draws from ``chunk_seed(seed, i)``).
     """
     from pathlib import Path
@@ -570,16 +571,16 @@ def simulate_cells(jobs: list[CellJob], *, client: Any = None, block_size: int |
         plans.append((job, ranges, digest, paths))
     if checkpoint_dir:
         Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
-    done: dict[tuple[int, tuple[int, int]], tuple[Trajectories, float]] = {}
+    done: dict[tuple[int, tuple[int, int]], tuple[Trajectories, dict]] = {}
     todo = []
     for j, (job, ranges, digest, paths) in enumerate(plans):
         for r in ranges:
             if paths[r] is not None and paths[r].exists():
-                done[(j, r)] = (_load_block(paths[r], job.model, job.steps), 0.0)
+                done[(j, r)] = (_load_block(paths[r], job.model, job.steps), {"wall": 0.0, "cpu": 0.0})
             else:
                 todo.append((j, r))
 
-    def finished(j: int, r: tuple[int, int], result: tuple[Trajectories, float]) -> None:
+    def finished(j: int, r: tuple[int, int], result: tuple[Trajectories, dict]) -> None:
         done[(j, r)] = result
         path = plans[j][3][r]
         if path is not None:
@@ -606,7 +607,8 @@ def simulate_cells(jobs: list[CellJob], *, client: Any = None, block_size: int |
     for j, (job, ranges, _, _) in enumerate(plans):
         parts = [done[(j, r)] for r in ranges]
         tr = Trajectories.concat([p[0] for p in parts], [r[0] for r in ranges])
-        out.append((tr, {"blocks": len(ranges), "seconds": float(sum(p[1] for p in parts))}))
+        out.append((tr, {"blocks": len(ranges), "seconds": {w: float(sum(p[1][w] for p in parts))
+                                                            for w in ("wall", "cpu")}}))
     return out
 
 

@@ -182,13 +182,15 @@ class _Compute:
 
     def evidence(self) -> dict:
         """Deterministic counts plus ``seconds`` entries (timings, stripped by the reproducibility comparison)."""
+        total = {w: round(sum(c["seconds"][w] for c in self.cells.values()), 3) for w in ("wall", "cpu")}
         return {"cells": len(self.cells), "block_tasks": sum(c["blocks"] for c in self.cells.values()),
-                "seconds": round(sum(c["seconds"] for c in self.cells.values()), 3),
-                "per_cell": {d: {"blocks": c["blocks"], "seconds": round(c["seconds"], 3)}
+                "seconds": total,
+                "per_cell": {d: {"blocks": c["blocks"], "seconds": {w: round(x, 3) for w, x in c["seconds"].items()}}
                              for d, c in sorted(self.cells.items())},
-                "note": "seconds = summed wall seconds of the cells' block tasks (core-seconds on single-threaded "
-                        "workers); per_cell is keyed by a content hash of the cell, so cells shared between methods "
-                        "can be counted once"}
+                "note": "seconds = sums over the cells' block tasks of their wall seconds and of the CPU seconds of "
+                        "the thread that ran them (BLAS pinned to it: the core-seconds, unaffected by other load); "
+                        "per_cell is keyed by a content hash of the cell, so a cell shared between methods can be "
+                        "counted once; the coordinating thread of the method only waits and is not counted"}
 
 
 @contextlib.contextmanager
