@@ -434,41 +434,53 @@ def section_net(quick: bool, repeats: int, context: dict[str, Any]):
 
 #: The four finite-sample QSTE claims timed by ``qste_quick_seconds``.
 QSTE_CLAIMS = ("QSTE-ERG", "QSTE-NONERG", "QSTE-NOISE", "QSTE-NONGAUSS")
-#: The committed full-tier report ``qste_full_core_seconds`` is read from by default (``--qste-full-report``).
-QSTE_FULL_REPORT = Path(__file__).resolve().parents[1] / "reports" / "full-tier" / "qste" / "report.json"
+#: Where the committed full-tier reports of the QSTE claims live (``--qste-full-report``): every
+#: ``report.json`` below it (one run of all four claims, or one per claim group).
+QSTE_FULL_REPORTS = Path(__file__).resolve().parents[1] / "reports" / "full-tier" / "qste"
 
 
-def qste_core_seconds(report: dict[str, Any]) -> dict[str, Any]:
-    """Core-seconds of the QSTE claims in a ``report.json`` (schema 2).
+def qste_core_seconds(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """Core-seconds of the QSTE claims in full-tier ``report.json`` files (schema 2).
 
     A method that simulates records ``evidence.compute.per_cell``: per cell (a content hash of model, seed,
-    horizon and start) the summed wall seconds of its block tasks, which is core time on single-threaded
-    workers; a cell two methods share is counted once.  A method without ``compute`` ran as one task: its
-    ``seconds`` count.  The coordinating threads of the simulating methods only wait and are not counted."""
-    cells: dict[str, float] = {}
-    other, methods = 0.0, 0
-    for claim in report["claims"]:
-        if claim["id"] not in QSTE_CLAIMS:
-            continue
-        for m in claim["methods"]:
-            methods += 1
-            compute = m.get("evidence", {}).get("compute")
-            if isinstance(compute, dict) and isinstance(compute.get("per_cell"), dict):
-                for digest, c in compute["per_cell"].items():
-                    cells[digest] = max(cells.get(digest, 0.0), float(c["seconds"]))
-            else:
-                other += float(m["seconds"])
-    return {"core_seconds": sum(cells.values()) + other, "simulation_core_seconds": sum(cells.values()),
-            "other_methods_seconds": other, "distinct_cells": len(cells), "methods": methods}
+    horizon and start) the summed seconds of its block tasks, ``{"wall": W, "cpu": C}`` -- ``cpu`` is the
+    CPU time of the thread that ran the block (BLAS pinned to it), i.e. core-seconds that other load on the
+    machine does not inflate; a cell two methods share is counted once.  A method without ``compute`` ran as
+    one task: its wall ``seconds`` count (an upper bound of its core time).  The coordinating threads of the
+    simulating methods only wait and are not counted."""
+    cells: dict[str, dict[str, float]] = {}
+    other, methods, claims = 0.0, 0, []
+    for report in reports:
+        for claim in report["claims"]:
+            if claim["id"] not in QSTE_CLAIMS:
+                continue
+            claims.append(claim["id"])
+            for m in claim["methods"]:
+                methods += 1
+                compute = m.get("evidence", {}).get("compute")
+                if isinstance(compute, dict) and isinstance(compute.get("per_cell"), dict):
+                    for digest, c in compute["per_cell"].items():
+                        sec = c["seconds"] if isinstance(c["seconds"], dict) else {"wall": c["seconds"],
+                                                                                   "cpu": c["seconds"]}
+                        cells[digest] = {k: float(v) for k, v in sec.items()}
+                else:
+                    other += float(m["seconds"])
+    cpu = sum(c["cpu"] for c in cells.values())
+    wall = sum(c["wall"] for c in cells.values())
+    return {"core_seconds": cpu + other, "simulation_cpu_seconds": cpu, "simulation_block_wall_seconds": wall,
+            "other_methods_wall_seconds": other, "distinct_cells": len(cells), "methods": methods,
+            "claims": claims}
 
 
 def section_qste(quick: bool, repeats: int, context: dict[str, Any]):
     """``qste_quick_seconds``: wall seconds of the four QSTE claims in the quick tier on the default cluster (a
     local Dask cluster of one single-threaded worker per core; cluster start included), one run.
     ``qste_full_core_seconds``: the full tier takes most of an hour, too long for a benchmark run, so the value is
-    read from a full-tier report (``--qste-full-report``, default: the committed reports/full-tier/qste/), with
-    the report's file hash, run date, wall seconds, cluster and the commit it ran at (``provenance.json`` beside
-    it) recorded; skipped with a note when there is none."""
+    read from full-tier reports (``--qste-full-report FILE ...``, default: every report.json under the committed
+    reports/full-tier/qste/), recording each report's file hash, run date, wall seconds, cluster and the commit
+    it ran at (``provenance.json`` beside it); skipped with a note when there is none."""
+    import hashlib
+
     from stecheck.proofs_check.registry import default_registry
     from stecheck.proofs_check.runner import default_workers, run_claims
 
@@ -477,31 +489,33 @@ def section_qste(quick: bool, repeats: int, context: dict[str, Any]):
     t0 = time.perf_counter()
     run = run_claims(claims, seed=0, tier="quick", workers=workers)
     wall = time.perf_counter() - t0
-    verdicts = {c.claim_id: c.verdict.value for c in run.claims}
     values = {"qste_quick_seconds": wall}
-    details: dict[str, Any] = {"qste_quick": {"wall_seconds": wall, "run_seconds": run.seconds, "workers": workers,
-                                              "verdicts": verdicts, "seed": 0}}
-    path = Path(context.get("qste_full_report") or QSTE_FULL_REPORT)
-    if not path.is_file():
-        details["qste_full"] = {"skipped": f"qste_full_core_seconds: no full-tier report at {path} "
+    details: dict[str, Any] = {"qste_quick": {
+        "wall_seconds": wall, "run_seconds": run.seconds, "workers": workers, "seed": 0,
+        "verdicts": {c.claim_id: c.verdict.value for c in run.claims}}}
+    given = context.get("qste_full_report")
+    paths = [Path(p) for p in given] if given else sorted(QSTE_FULL_REPORTS.glob("**/report.json"))
+    if not paths:
+        details["qste_full"] = {"skipped": f"qste_full_core_seconds: no full-tier report under {QSTE_FULL_REPORTS} "
                                           "(run the full tier and pass --qste-full-report FILE)"}
         return values, details, {}
-    import hashlib
-
-    raw = path.read_bytes()
-    report = json.loads(raw)
-    if report.get("run", {}).get("tier") != "full":
-        raise SystemExit(f"run.py: {path} is a {report.get('run', {}).get('tier')!r}-tier report; "
-                         "--qste-full-report needs a full-tier report.json")
-    core = qste_core_seconds(report)
-    prov_path = path.parent / "provenance.json"
-    provenance = json.loads(prov_path.read_text()) if prov_path.is_file() else None
+    reports, sources = [], []
+    for path in paths:
+        raw = path.read_bytes()
+        report = json.loads(raw)
+        if report.get("run", {}).get("tier") != "full":
+            raise SystemExit(f"run.py: {path} is a {report.get('run', {}).get('tier')!r}-tier report; "
+                             "--qste-full-report needs full-tier report.json files")
+        prov = path.parent / "provenance.json"
+        reports.append(report)
+        sources.append({"report": str(path), "report_sha256": hashlib.sha256(raw).hexdigest(),
+                        "started_at": report["run"].get("started_at"), "wall_seconds": report["run"].get("seconds"),
+                        "cluster": report["run"].get("environment", {}).get("cluster"),
+                        "provenance": json.loads(prov.read_text()) if prov.is_file() else None})
+    core = qste_core_seconds(reports)
     values["qste_full_core_seconds"] = core["core_seconds"]
-    details["qste_full"] = {**core, "report": str(path), "report_sha256": hashlib.sha256(raw).hexdigest(),
-                            "started_at": report["run"].get("started_at"), "wall_seconds": report["run"].get("seconds"),
-                            "cluster": report["run"].get("environment", {}).get("cluster"),
-                            "provenance": provenance,
-                            "note": "read from the report, not measured in this benchmark run"}
+    details["qste_full"] = {**core, "sources": sources,
+                            "note": "read from the reports, not measured in this benchmark run"}
     return values, details, {}
 
 
@@ -709,8 +723,9 @@ def main(argv: list[str] | None = None) -> int:
                                                                   "exceed the run-to-run spread")
     parser.add_argument("--only", nargs="+", metavar="SECTION", help=f"run only these sections "
                                                                      f"({', '.join(n for n, _ in SECTIONS)})")
-    parser.add_argument("--qste-full-report", metavar="REPORT.json", help="full-tier report.json that "
-                        "qste_full_core_seconds is read from (default: reports/full-tier/qste/report.json)")
+    parser.add_argument("--qste-full-report", nargs="+", metavar="REPORT.json", help="full-tier report.json "
+                        "file(s) qste_full_core_seconds is read from (default: every report.json under "
+                        "reports/full-tier/qste/)")
     args = parser.parse_args(argv)
     old = None
     if args.compare:

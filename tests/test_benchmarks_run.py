@@ -82,3 +82,20 @@ def test_the_torch_peer_computes_the_estimator(bench):
     res = monte_carlo_mean(EstimatorSampler("st", loss, a, "logistic"), 20_000, task_seed(0, "t"), chunk_size=4096)
     assert np.all(np.abs(mean.numpy() - res.mean) <= res.high - res.low)
     assert np.all(var.numpy() > 0)
+
+
+def test_qste_full_core_seconds_counts_each_cell_once_and_cpu_time(bench):
+    """Core-seconds from full-tier reports: a cell shared by two methods counts once (its CPU seconds), a method
+    without block tasks counts its seconds, other claims are ignored."""
+    cell = {"blocks": 2, "seconds": {"wall": 9.0, "cpu": 4.0}}
+    report = {"run": {"tier": "full"}, "claims": [
+        {"id": "QSTE-ERG", "methods": [
+            {"seconds": 30.0, "evidence": {"compute": {"per_cell": {"a": cell, "b": {"blocks": 1, "seconds":
+                                                                                      {"wall": 2.0, "cpu": 1.5}}}}}},
+            {"seconds": 31.0, "evidence": {"compute": {"per_cell": {"a": cell}}}},
+            {"seconds": 0.5, "evidence": {}}]},
+        {"id": "SBN-F1", "methods": [{"seconds": 100.0, "evidence": {}}]}]}
+    core = bench.qste_core_seconds([report])
+    assert core["core_seconds"] == pytest.approx(4.0 + 1.5 + 0.5)
+    assert core["distinct_cells"] == 2 and core["methods"] == 3 and core["claims"] == ["QSTE-ERG"]
+    assert {"qste_quick_seconds", "qste_full_core_seconds"} <= set(bench.TARGETS)
