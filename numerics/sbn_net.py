@@ -65,6 +65,10 @@ __all__ = [
     "DeepSBN",
     "Adam",
     "train_deep_sbn",
+    "DeepSBNStack",
+    "softmax_cross_entropy_stack",
+    "train_deep_sbn_seeds",
+    "map_tasks",
 ]
 
 #: The straight-through backward passes a binary unit supports (names of :mod:`numerics.estimators`).
@@ -492,3 +496,196 @@ def tost_ind(x: Any, y: Any, margin: float) -> dict:
     p_low, p_high = (1.0 if not math.isfinite(p) else float(p) for p in (p_low, p_high))
     return {"diff": float(x.mean() - y.mean()), "p_low": p_low, "p_high": p_high, "p": max(p_low, p_high),
             "margin": float(margin)}
+
+
+# ---------------------------------------------------------------------------- many seeds as one computation
+
+
+class DeepSBNStack:
+    """``S`` independent :class:`DeepSBN` networks trained as one batched computation.
+
+    Every parameter, activation and BN statistic carries a leading seed axis ``s = 0..S-1``; network ``s`` is
+    exactly the :class:`DeepSBN` of the same parameters (the same forward and backward formulas, applied per
+    slice by ``np.matmul`` on stacks and reductions over the batch axis only), so the ``S`` networks never
+    interact: the loss is ``sum_s L_s`` and its gradient in network ``s``'s parameters is ``dL_s``.  Adam is
+    elementwise, so one :class:`Adam` over the stacked arrays is ``S`` independent Adams.  The random draws of a
+    step are made for all slices at once (one ``rng.random((S, ...))`` per layer, in :class:`DeepSBN`'s order),
+    so ``S = 1`` consumes the stream exactly as :class:`DeepSBN` does (tested: equal forward and gradients).
+    """
+
+    def __init__(self, rng: np.random.Generator, noise: Noise | str, seeds: int, *, d: int = 64, h: int = 64,
+                 k: int = 10, depth: int = 1, bn_eps: float = 1e-5, momentum: float = 0.1):
+        self.noise = resolve_noise(noise)
+        self.S = check_width(seeds, "seeds")
+        self.d, self.h, self.k = check_width(d, "d"), check_width(h, "hidden width"), check_width(k, "k")
+        self.depth = as_int(depth, "depth", minimum=0)
+        S = self.S
+        p = {"W0": rng.standard_normal((S, self.h, self.d)) / np.sqrt(self.d),
+             "Wout": rng.standard_normal((S, self.k, self.h)) / np.sqrt(self.h), "bout": np.zeros((S, self.k))}
+        for j in range(1, self.depth + 1):
+            p[f"eta{j}"] = self.noise.icdf(rng.uniform(0.0, 1.0, (S, self.h, self.h)))
+        for j in range(self.depth + 1):
+            p[f"gamma{j}"], p[f"beta{j}"] = np.ones((S, self.h)), np.zeros((S, self.h))
+        self.params = p
+        self.bn_eps, self.momentum = float(bn_eps), float(momentum)
+        self.running = [(np.zeros((S, 1, self.h)), np.ones((S, 1, self.h))) for _ in range(self.depth + 1)]
+        lo, hi = self.noise.support
+        self.clip = None if (math.isinf(lo) and math.isinf(hi)) else (lo, hi)
+
+    def _scale(self, a: np.ndarray, prob: np.ndarray | None) -> np.ndarray:
+        """The ST factor ``c F'(a)`` (``c = 2``, +-1 states); logistic from the forward's ``F(a)``."""
+        if self.noise.name == "logistic" and prob is not None:
+            return 4.0 * prob * (1.0 - prob)
+        return 2.0 * self.noise.pdf(a)
+
+    def forward(self, X: np.ndarray, rng: np.random.Generator | None, mode: str = "train") -> np.ndarray:
+        """Logits ``(S, B, k)`` of ``X (S, B, d)`` (or ``(B, d)``, shared by all slices); modes as in
+        :class:`DeepSBN` (``"train"``: noise and batch BN statistics; ``"det"``: no noise, running statistics;
+        ``"sample"``: noise, running statistics)."""
+        if mode not in ("train", "det", "sample"):
+            raise InvalidArgument(f"DeepSBNStack.forward: mode={short_repr(mode)}; expected 'train', 'det' or "
+                                  "'sample'.")
+        p, training, det = self.params, mode == "train", mode == "det"
+        h = X if X.ndim == 3 else np.broadcast_to(X, (self.S,) + X.shape)
+        cache = {"hs": [], "ws": [], "xhat": [], "inv": [], "scale": []}
+        for j in range(self.depth + 1):
+            if j == 0:
+                W = p["W0"]
+            else:
+                eta = p[f"eta{j}"]
+                on = eta >= 0.0 if det else rng.random(eta.shape) <= self.noise.cdf(eta)
+                W = encode(on, "pm1")
+            cache["hs"].append(h)
+            cache["ws"].append(W)
+            pre = np.matmul(h, W.transpose(0, 2, 1))
+            if training:
+                m = pre.mean(axis=1, keepdims=True)
+                xc = pre - m
+                v = (xc * xc).mean(axis=1, keepdims=True)
+                rm, rv = self.running[j]
+                self.running[j] = ((1 - self.momentum) * rm + self.momentum * m,
+                                   (1 - self.momentum) * rv + self.momentum * v)
+            else:
+                m, v = self.running[j]
+                xc = pre - m
+            inv = 1.0 / np.sqrt(v + self.bn_eps)
+            xhat = xc * inv
+            a = p[f"gamma{j}"][:, None, :] * xhat + p[f"beta{j}"][:, None, :]
+            if det:
+                h, prob = encode(a >= 0.0, "pm1"), None
+            else:
+                prob = self.noise.cdf(a)
+                h = encode(rng.random(a.shape) <= prob, "pm1")
+            cache["xhat"].append(xhat)
+            cache["inv"].append(inv)
+            cache["scale"].append(self._scale(a, prob) if training else None)
+        cache["hlast"] = h
+        self._cache = cache
+        return np.matmul(h, p["Wout"].transpose(0, 2, 1)) + p["bout"][:, None, :]
+
+    def backward(self, g_logits: np.ndarray) -> dict:
+        """Per-slice gradients (ST through the units, Alg. 2 for eta) after a ``"train"`` forward."""
+        p, c = self.params, self._cache
+        grads = {"Wout": np.matmul(g_logits.transpose(0, 2, 1), c["hlast"]), "bout": g_logits.sum(axis=1)}
+        g = np.matmul(g_logits, p["Wout"])
+        for j in range(self.depth, -1, -1):
+            g = g * c["scale"][j]
+            xhat, inv = c["xhat"][j], c["inv"][j]
+            grads[f"gamma{j}"], grads[f"beta{j}"] = (g * xhat).sum(axis=1), g.sum(axis=1)
+            gx = g * p[f"gamma{j}"][:, None, :]
+            g_pre = inv * (gx - gx.mean(axis=1, keepdims=True) - xhat * (gx * xhat).mean(axis=1, keepdims=True))
+            grads["W0" if j == 0 else f"eta{j}"] = np.matmul(g_pre.transpose(0, 2, 1), c["hs"][j])
+            if j:
+                g = np.matmul(g_pre, c["ws"][j])
+        return grads
+
+    def project(self) -> None:
+        """Clip the latent weights to the noise support (bounded noise only; eq. (11))."""
+        if self.clip is not None:
+            for j in range(1, self.depth + 1):
+                np.clip(self.params[f"eta{j}"], *self.clip, out=self.params[f"eta{j}"])
+
+    def predict_proba(self, X: np.ndarray, rng: np.random.Generator | None, samples: int = 0) -> np.ndarray:
+        """``(S, B, k)`` class probabilities: deterministic (``samples = 0``) or the ``samples``-draw mean (69)."""
+        if samples == 0:
+            return _softmax(self.forward(X, None, "det"))
+        out = _softmax(self.forward(X, rng, "sample"))
+        for _ in range(samples - 1):
+            out += _softmax(self.forward(X, rng, "sample"))
+        return out / samples
+
+
+def softmax_cross_entropy_stack(logits: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-slice mean log-loss of ``logits (S, B, k)``, labels ``y (S, B)``, and its gradient ``(p - onehot)/B``."""
+    S, B, _ = logits.shape
+    shift = logits - logits.max(axis=2, keepdims=True)
+    e = np.exp(shift)
+    s = e.sum(axis=2, keepdims=True)
+    rows, cols = np.arange(S)[:, None], np.arange(B)[None, :]
+    loss = -(shift[rows, cols, y] - np.log(s[..., 0])).mean(axis=1)
+    g = e / s
+    g[rows, cols, y] -= 1.0
+    return loss, g / B
+
+
+def train_deep_sbn_seeds(X: np.ndarray, y: np.ndarray, noise: Noise | str, seed_seq: np.random.SeedSequence,
+                         seeds: int, *, h: int = 64, depth: int = 1, epochs: int = 40, batch: int = 64,
+                         lr: float = 0.01, ensemble: int = 10, test_fraction: float = 0.2) -> dict:
+    """Train ``seeds`` independent deep SBNs (:class:`DeepSBNStack`), each on its own random split of ``(X, y)``.
+
+    Network ``s`` draws a uniformly random ``test_fraction`` hold-out (``rng.permutation``), its initialization
+    (section 4), its epoch permutations, one weight sample per mini-batch and one activation-noise sample per
+    data point; Adam (lr ``lr``) on the expected loss (68).  All draws come from one stream
+    ``PCG64(seed_seq)``, made in the same order whatever the noise: the noises of one call see common random
+    numbers (a paired design).  Returns per network the training accuracy of the deterministic network, the
+    test accuracy of the deterministic network and of the ``ensemble``-sample predictive (69), and per held-out
+    example (``test_index (S, n_test)``) whether each was correct."""
+    rng = np.random.Generator(np.random.PCG64(seed_seq))
+    S = check_width(seeds, "seeds")
+    n = int(y.size)
+    n_test = int(round(float(test_fraction) * n))
+    perms = np.stack([rng.permutation(n) for _ in range(S)])
+    te, tr = perms[:, :n_test], perms[:, n_test:]
+    n_tr = tr.shape[1]
+    net = DeepSBNStack(rng, noise, S, d=X.shape[1], h=h, k=int(y.max()) + 1, depth=depth)
+    opt = Adam(net.params, lr=lr)
+    rows = np.arange(S)[:, None]
+    for _ in range(as_int(epochs, "epochs", minimum=1)):
+        order = rng.permuted(np.broadcast_to(np.arange(n_tr), (S, n_tr)), axis=1)
+        for i in range(0, n_tr - batch + 1, batch):
+            idx = tr[rows, order[:, i:i + batch]]
+            _, g = softmax_cross_entropy_stack(net.forward(X[idx], rng, "train"), y[idx])
+            opt.step(net.backward(g))
+            net.project()
+    out = {"seeds": S, "n_train": n_tr, "n_test": n_test}
+    out["train_det"] = (net.predict_proba(X[tr], None, 0).argmax(axis=2) == y[tr]).mean(axis=1).tolist()
+    det = net.predict_proba(X[te], None, 0).argmax(axis=2) == y[te]
+    ens = net.predict_proba(X[te], rng, ensemble).argmax(axis=2) == y[te]
+    out["test_det"], out["test_ens"] = det.mean(axis=1).tolist(), ens.mean(axis=1).tolist()
+    out["test_index"], out["test_det_correct"], out["test_ens_correct"] = te, det, ens
+    return out
+
+
+# ---------------------------------------------------------------------------- independent tasks
+
+
+def map_tasks(fn, items, *, key: str) -> list:
+    """``[fn(*item) for item in items]`` in item order; inside a Dask worker, one Dask task per item.
+
+    Called from a task running on a ``distributed`` worker (a claim's method under ``stecheck run --workers N``),
+    it opens a ``worker_client`` (the calling task secedes, so it holds no worker thread while it waits) and
+    submits every item as its own task with the key ``"{key}-{tokenize(item)}"``: equal items submitted by
+    several methods at the same time are computed once.  Elsewhere (in-process runs, tests) the items run
+    here, one after another.  ``fn`` must draw its randomness only from its arguments (a seed in the item),
+    so the results are the same for any number of workers and in-process."""
+    items = [tuple(it) for it in items]
+    try:
+        from distributed import get_worker, worker_client
+        get_worker()
+    except (ImportError, ValueError):
+        return [fn(*it) for it in items]
+    from dask.base import tokenize
+
+    with worker_client() as client:
+        futures = [client.submit(fn, *it, key=f"{key}-{tokenize(*it)}", pure=False) for it in items]
+        return client.gather(futures)
