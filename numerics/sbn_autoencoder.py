@@ -24,6 +24,7 @@ references and of the estimator metrics is reported by the callers (:mod:`numeri
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,12 +67,17 @@ def digits_counts():
 
 
 def load_corpus(name: str) -> np.ndarray:
-    """``"topics"`` or ``"digits"`` (one clear error otherwise)."""
-    if name == "topics":
-        return topic_corpus()
-    if name == "digits":
-        return digits_counts()
-    raise InvalidArgument(f"unknown data set {name!r}; valid names are ['digits', 'topics'].")
+    """``"topics"`` or ``"digits"`` (one clear error otherwise); loaded once per process, returned read-only."""
+    if name not in ("topics", "digits"):
+        raise InvalidArgument(f"unknown data set {name!r}; valid names are ['digits', 'topics'].")
+    return _corpus(name)
+
+
+@functools.lru_cache(maxsize=2)
+def _corpus(name: str) -> np.ndarray:
+    Y = topic_corpus() if name == "topics" else digits_counts()
+    Y.setflags(write=False)
+    return Y
 
 
 def _softmax_rows(Z):
