@@ -93,6 +93,19 @@ def _real(a: np.ndarray) -> np.ndarray:
     return a.real if np.iscomplexobj(a) else a
 
 
+def _cdf(noise: Noise, a: np.ndarray) -> np.ndarray:
+    """``F(a)`` of ``noise``; for the logistic ``F(a) = sigmoid(2a)`` as ``1 / (1 + exp(-2a))`` with numpy's
+    vectorized ``exp`` in place (several times faster than ``scipy.special.expit`` on large arrays; a few ulps
+    relative error, and ``exp`` overflowing for ``a < -354`` gives ``1/inf = 0``, the correctly rounded value)."""
+    if noise.name != "logistic" or np.iscomplexobj(a):
+        return noise.cdf(a)
+    out = np.multiply(a, -2.0)
+    with np.errstate(over="ignore"):
+        np.exp(out, out=out)
+    out += 1.0
+    return np.reciprocal(out, out=out)
+
+
 # ---------------------------------------------------------------------------- deterministic layers
 
 
@@ -154,21 +167,32 @@ class BatchNorm:
             return self.gamma * (x - self.running_mean) / np.sqrt(self.running_var + self.eps) + self.beta
         m = x.mean(axis=0)
         xc = x - m
-        v = (xc * xc).mean(axis=0)  # not np.var: complex-step safe
+        # sum_b xc_b^2 (no conjugation: complex-step safe), one pass without a temporary
+        v = np.einsum("ij,ij->j", xc, xc) / x.shape[0]
         if not np.iscomplexobj(x):
             self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * m
             self.running_var = (1 - self.momentum) * self.running_var + self.momentum * v
         inv = 1.0 / np.sqrt(v + self.eps)
-        self._xhat, self._inv = xc * inv, inv
-        return self.gamma * self._xhat + self.beta
+        xc *= inv  # xhat, in place
+        self._xhat, self._inv = xc, inv
+        out = xc * self.gamma
+        out += self.beta
+        return out
 
     def backward(self, gy: np.ndarray) -> np.ndarray:
+        """``dx = gamma inv (gy - mean(gy) - xhat mean(gy xhat))``: the two means are ``dbeta / B`` and
+        ``dgamma / B``, computed once (the same formula as differentiating through ``m`` and ``v``)."""
         xhat, inv = self._xhat, self._inv
+        B = gy.shape[0]
+        dbeta = gy.sum(axis=0)
+        dgamma = np.einsum("ij,ij->j", gy, xhat)
         if self.affine:
-            self.dgamma = (gy * xhat).sum(axis=0)
-            self.dbeta = gy.sum(axis=0)
-        gx_hat = gy * self.gamma
-        return inv * (gx_hat - gx_hat.mean(axis=0) - xhat * (gx_hat * xhat).mean(axis=0))
+            self.dgamma, self.dbeta = dgamma, dbeta
+        out = xhat * (dgamma / B)
+        np.subtract(gy, out, out=out)
+        out -= dbeta / B
+        out *= self.gamma * inv
+        return out
 
 
 def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[Any, np.ndarray]:
@@ -207,7 +231,7 @@ class StochasticBinary:
         self._p = None
         if self.estimator == "deterministic_st" or rng is None:
             return encode(a >= 0.0, self.encoding)
-        self._p = self.noise.cdf(a)
+        self._p = _cdf(self.noise, a)
         return encode(rng.random(a.shape) <= self._p, self.encoding)
 
     def backward(self, gy: np.ndarray) -> np.ndarray:
@@ -215,7 +239,12 @@ class StochasticBinary:
             return gy
         if self.noise.name == "logistic" and self._p is not None:
             # F = sigmoid(2z): F'(a) = 2 F(a) (1 - F(a)), from the probabilities of the forward pass
-            return self.c * 2.0 * self._p * (1.0 - self._p) * gy
+            p = self._p
+            out = np.subtract(1.0, p)
+            out *= p
+            out *= gy
+            out *= self.c * 2.0
+            return out
         return self.c * self.noise.pdf(self._a) * gy
 
 
@@ -340,12 +369,25 @@ class Adam:
         self.t = 0
 
     def step(self, grads: dict) -> None:
+        """``m = b1 m + (1-b1) g``, ``v = b2 v + (1-b2) g^2``, ``p -= lr (m/c1) / (sqrt(v/c2) + eps)``, in place
+        (the same operations as PyTorch's Adam, regrouped: ``lr/c1`` and ``1/sqrt(c2)`` are folded into scalars,
+        which changes the result by a few ulps)."""
         self.t += 1
         c1, c2 = 1 - self.b1 ** self.t, 1 - self.b2 ** self.t
         for k, g in grads.items():
-            self.m[k] = self.b1 * self.m[k] + (1 - self.b1) * g
-            self.v[k] = self.b2 * self.v[k] + (1 - self.b2) * g * g
-            self.params[k] -= self.lr * (self.m[k] / c1) / (np.sqrt(self.v[k] / c2) + self.eps)
+            m, v = self.m[k], self.v[k]
+            m *= self.b1
+            m += (1 - self.b1) * g
+            v *= self.b2
+            tmp = np.multiply(g, g)
+            tmp *= 1 - self.b2
+            v += tmp
+            np.sqrt(v, out=tmp)
+            tmp *= 1.0 / math.sqrt(c2)
+            tmp += self.eps
+            np.divide(m, tmp, out=tmp)
+            tmp *= self.lr / c1
+            self.params[k] -= tmp
 
 
 class DeepSBN:
@@ -382,7 +424,7 @@ class DeepSBN:
         eta = self.params[f"eta{j}"]
         if mode == "det":
             return encode(eta >= 0.0, "pm1")
-        return encode(rng.random(eta.shape) <= self.noise.cdf(eta), "pm1")  # sign(eta - z) by inversion
+        return encode(rng.random(eta.shape) <= _cdf(self.noise, eta), "pm1")  # sign(eta - z) by inversion
 
     def forward(self, X: np.ndarray, rng: np.random.Generator | None, mode: str = "train", *, surrogate=None):
         """Logits ``(B, k)``.  ``surrogate`` (tests only): the record of an earlier pass; binary states become
@@ -433,7 +475,8 @@ class DeepSBN:
             grads[f"gamma{j}"], grads[f"beta{j}"] = bn.dgamma, bn.dbeta
             gW = g_pre.T @ c["hs"][j]
             grads["W0" if j == 0 else f"eta{j}"] = gW  # Alg. 2: dL/deta := dL/dw
-            g = g_pre @ c["ws"][j]
+            if j:  # the input X needs no gradient
+                g = g_pre @ c["ws"][j]
         return grads
 
     def project(self) -> None:
@@ -553,7 +596,7 @@ class DeepSBNStack:
                 W = p["W0"]
             else:
                 eta = p[f"eta{j}"]
-                on = eta >= 0.0 if det else rng.random(eta.shape) <= self.noise.cdf(eta)
+                on = eta >= 0.0 if det else rng.random(eta.shape) <= _cdf(self.noise, eta)
                 W = encode(on, "pm1")
             cache["hs"].append(h)
             cache["ws"].append(W)
@@ -574,7 +617,7 @@ class DeepSBNStack:
             if det:
                 h, prob = encode(a >= 0.0, "pm1"), None
             else:
-                prob = self.noise.cdf(a)
+                prob = _cdf(self.noise, a)
                 h = encode(rng.random(a.shape) <= prob, "pm1")
             cache["xhat"].append(xhat)
             cache["inv"].append(inv)
@@ -591,9 +634,14 @@ class DeepSBNStack:
         for j in range(self.depth, -1, -1):
             g = g * c["scale"][j]
             xhat, inv = c["xhat"][j], c["inv"][j]
-            grads[f"gamma{j}"], grads[f"beta{j}"] = (g * xhat).sum(axis=1), g.sum(axis=1)
-            gx = g * p[f"gamma{j}"][:, None, :]
-            g_pre = inv * (gx - gx.mean(axis=1, keepdims=True) - xhat * (gx * xhat).mean(axis=1, keepdims=True))
+            B = g.shape[1]
+            dgamma, dbeta = np.einsum("sbi,sbi->si", g, xhat), g.sum(axis=1)
+            grads[f"gamma{j}"], grads[f"beta{j}"] = dgamma, dbeta
+            # BatchNorm.backward's formula: gamma inv (g - mean(g) - xhat mean(g xhat)) with the means dbeta/B, dgamma/B
+            g_pre = xhat * (dgamma / B)[:, None, :]
+            np.subtract(g, g_pre, out=g_pre)
+            g_pre -= (dbeta / B)[:, None, :]
+            g_pre *= p[f"gamma{j}"][:, None, :] * inv
             grads["W0" if j == 0 else f"eta{j}"] = np.matmul(g_pre.transpose(0, 2, 1), c["hs"][j])
             if j:
                 g = np.matmul(g_pre, c["ws"][j])
