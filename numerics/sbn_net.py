@@ -93,6 +93,15 @@ def _real(a: np.ndarray) -> np.ndarray:
     return a.real if np.iscomplexobj(a) else a
 
 
+def _sample_pm1(rng: np.random.Generator, p: np.ndarray) -> np.ndarray:
+    """``+1`` where ``u <= p`` else ``-1`` (``u ~ U[0, 1)`` iid): ``copysign(1, p - u)``, bitwise the same as
+    ``encode(u <= p, "pm1")`` (``p - u`` is ``+0.0`` exactly when ``p = u`` and has the sign of ``p - u``
+    otherwise, by gradual underflow) in two passes."""
+    x = rng.random(p.shape)
+    np.subtract(p, x, out=x)
+    return np.copysign(1.0, x, out=x)
+
+
 def _cdf(noise: Noise, a: np.ndarray) -> np.ndarray:
     """``F(a)`` of ``noise``; for the logistic ``F(a) = sigmoid(2a)`` as ``1 / (1 + exp(-2a))`` with numpy's
     vectorized ``exp`` in place (several times faster than ``scipy.special.expit`` on large arrays; a few ulps
@@ -232,6 +241,8 @@ class StochasticBinary:
         if self.estimator == "deterministic_st" or rng is None:
             return encode(a >= 0.0, self.encoding)
         self._p = _cdf(self.noise, a)
+        if self.encoding == "pm1" and not np.iscomplexobj(a):
+            return _sample_pm1(rng, self._p)
         return encode(rng.random(a.shape) <= self._p, self.encoding)
 
     def backward(self, gy: np.ndarray) -> np.ndarray:
@@ -370,23 +381,23 @@ class Adam:
 
     def step(self, grads: dict) -> None:
         """``m = b1 m + (1-b1) g``, ``v = b2 v + (1-b2) g^2``, ``p -= lr (m/c1) / (sqrt(v/c2) + eps)``, in place
-        (the same operations as PyTorch's Adam, regrouped: ``lr/c1`` and ``1/sqrt(c2)`` are folded into scalars,
-        which changes the result by a few ulps)."""
+        (regrouped as ``(sqrt(c2)/c1) m / (sqrt(v) + eps sqrt(c2))``, which changes the result by a few ulps)."""
         self.t += 1
         c1, c2 = 1 - self.b1 ** self.t, 1 - self.b2 ** self.t
         for k, g in grads.items():
             m, v = self.m[k], self.v[k]
             m *= self.b1
-            m += (1 - self.b1) * g
+            tmp = np.multiply(g, 1 - self.b1)
+            m += tmp
             v *= self.b2
-            tmp = np.multiply(g, g)
+            np.multiply(g, g, out=tmp)
             tmp *= 1 - self.b2
             v += tmp
+            # (m/c1) / (sqrt(v/c2) + eps) = (sqrt(c2)/c1) m / (sqrt(v) + eps sqrt(c2))
             np.sqrt(v, out=tmp)
-            tmp *= 1.0 / math.sqrt(c2)
-            tmp += self.eps
+            tmp += self.eps * math.sqrt(c2)
             np.divide(m, tmp, out=tmp)
-            tmp *= self.lr / c1
+            tmp *= self.lr * math.sqrt(c2) / c1
             self.params[k] -= tmp
 
 
@@ -424,7 +435,7 @@ class DeepSBN:
         eta = self.params[f"eta{j}"]
         if mode == "det":
             return encode(eta >= 0.0, "pm1")
-        return encode(rng.random(eta.shape) <= _cdf(self.noise, eta), "pm1")  # sign(eta - z) by inversion
+        return _sample_pm1(rng, _cdf(self.noise, eta))  # sign(eta - z) by inversion
 
     def forward(self, X: np.ndarray, rng: np.random.Generator | None, mode: str = "train", *, surrogate=None):
         """Logits ``(B, k)``.  ``surrogate`` (tests only): the record of an earlier pass; binary states become
@@ -596,8 +607,7 @@ class DeepSBNStack:
                 W = p["W0"]
             else:
                 eta = p[f"eta{j}"]
-                on = eta >= 0.0 if det else rng.random(eta.shape) <= _cdf(self.noise, eta)
-                W = encode(on, "pm1")
+                W = encode(eta >= 0.0, "pm1") if det else _sample_pm1(rng, _cdf(self.noise, eta))
             cache["hs"].append(h)
             cache["ws"].append(W)
             pre = np.matmul(h, W.transpose(0, 2, 1))
@@ -618,7 +628,7 @@ class DeepSBNStack:
                 h, prob = encode(a >= 0.0, "pm1"), None
             else:
                 prob = _cdf(self.noise, a)
-                h = encode(rng.random(a.shape) <= prob, "pm1")
+                h = _sample_pm1(rng, prob)
             cache["xhat"].append(xhat)
             cache["inv"].append(inv)
             cache["scale"].append(self._scale(a, prob) if training else None)

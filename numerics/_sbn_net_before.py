@@ -1,0 +1,494 @@
+"""A small network core for training stochastic binary networks (SBN paper, sections 3-5, appendices D, F).
+
+Layers act on a batch ``X (B, d)`` (rows are samples) with explicit forward
+and backward passes in numpy; every backward is the exact derivative of its
+forward (tested against complex-step differences in
+``tests/numerics/test_sbn_net.py``) except the binary units, whose backward is
+the straight-through estimate named by the layer:
+
+* :class:`Dense` ``y = x W^T + b``; :func:`relu`; :class:`BatchNorm` (batch
+  statistics, ``y = gamma (x - mean) / sqrt(var + eps) + beta``, the standard
+  training-mode BN);
+* :class:`StochasticBinary`: the unit of eq. (1), ``x = enc(a - z >= 0)`` with
+  ``z`` iid from a noise family of :mod:`numerics.noise` (``P(on) = F(a)``),
+  ``enc`` the encoding (``"pm1"`` = sign, or ``"01"``, :mod:`numerics.encodings`).
+  Backward (Alg. 1; the names of :mod:`numerics.estimators`): ``"st"`` scales
+  the incoming gradient by ``c F'(a)`` (``c`` the span), ``"identity_st"`` by 1,
+  ``"deterministic_st"`` samples nothing (``z = 0``, the mode) and scales by
+  ``c F'(a)``.  For one layer and a shared ``a`` these are exactly
+  :func:`numerics.estimators.st_estimates` etc. (tested);
+* :class:`BernoulliWeights`: latent logits ``eta``, weights ``w = sign(eta - z)``
+  (Alg. 2), identity backward ``dL/deta := dL/dw``;
+* :func:`softmax_cross_entropy`: the mean multinomial log-loss and its gradient;
+* :class:`BinaryWeightMLP`: ``x -> BN(x W_1^T) -> ReLU -> BN(. W_2^T)`` with
+  real weight matrices supplied per call (hard +-1 or soft in [-1, 1]): the
+  closure a weight optimizer (BayesBiNN, latent SGD) differentiates.
+
+Data: :func:`load_digits_split` loads scikit-learn's bundled digits (1797
+8x8 images, 10 classes), scales features to [0, 1] and splits it with a seeded
+permutation.
+
+Accuracy: every forward and backward is a few dense float64 operations (relative
+error ``O(d u)`` for a reduction of length ``d``, ``u = 2^-53``); nothing is
+approximated except the ST backward of the binary units, which is an estimator
+(its bias is the subject of the paper, not a rounding error).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from stecheck.errors import InvalidArgument
+
+from ._validation import as_int, short_repr
+from .encodings import check_encoding, encode, span
+from .noise import Noise, resolve_noise
+
+__all__ = [
+    "BINARY_ESTIMATORS",
+    "Dense",
+    "relu",
+    "relu_backward",
+    "BatchNorm",
+    "StochasticBinary",
+    "BernoulliWeights",
+    "softmax_cross_entropy",
+    "BinaryWeightMLP",
+    "DigitsData",
+    "load_digits_split",
+    "check_estimator",
+    "check_width",
+    "DeepSBN",
+    "Adam",
+    "train_deep_sbn",
+]
+
+#: The straight-through backward passes a binary unit supports (names of :mod:`numerics.estimators`).
+BINARY_ESTIMATORS = ("st", "identity_st", "deterministic_st")
+
+
+def check_estimator(name: Any) -> str:
+    """``name`` if it is one of :data:`BINARY_ESTIMATORS`, else one clear :class:`InvalidArgument`."""
+    if not isinstance(name, str) or name not in BINARY_ESTIMATORS:
+        raise InvalidArgument(
+            f"unknown binary-unit estimator {short_repr(name)}; valid names are {list(BINARY_ESTIMATORS)}. "
+            "Pass one of them, e.g. estimator='st'.")
+    return name
+
+
+def check_width(value: Any, name: str = "width") -> int:
+    """A layer width / bit count: an int >= 1 (one clear :class:`InvalidArgument` otherwise)."""
+    return as_int(value, name, minimum=1)
+
+
+def _real(a: np.ndarray) -> np.ndarray:
+    return a.real if np.iscomplexobj(a) else a
+
+
+# ---------------------------------------------------------------------------- deterministic layers
+
+
+class Dense:
+    """Affine layer ``y = x W^T + b``, ``W (out, in)``, ``b (out,)``; complex-safe (complex-step tests)."""
+
+    def __init__(self, W: np.ndarray, b: np.ndarray | None = None):
+        self.W = np.asarray(W)
+        if self.W.ndim != 2:
+            raise InvalidArgument(f"Dense: W has shape {self.W.shape}; expected a 2-D (out, in) matrix.")
+        self.b = np.zeros(self.W.shape[0]) if b is None else np.asarray(b)
+        self._x = None
+
+    @classmethod
+    def init(cls, rng: np.random.Generator, n_in: int, n_out: int) -> "Dense":
+        """Fan-in-normalized Gaussian init ``W ~ N(0, 1/n_in)``, ``b = 0``."""
+        n_in, n_out = check_width(n_in, "n_in"), check_width(n_out, "n_out")
+        return cls(rng.standard_normal((n_out, n_in)) / np.sqrt(n_in))
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._x = x
+        return x @ self.W.T + self.b
+
+    def backward(self, gy: np.ndarray) -> np.ndarray:
+        """Stores ``dW = gy^T x``, ``db = sum_rows gy``; returns ``dx = gy W``."""
+        self.dW = gy.T @ self._x
+        self.db = gy.sum(axis=0)
+        return gy @ self.W
+
+
+def relu(a: np.ndarray) -> np.ndarray:
+    """``max(a, 0)`` (on the real part for complex-step input)."""
+    return np.where(_real(a) > 0, a, 0)
+
+
+def relu_backward(a: np.ndarray, gy: np.ndarray) -> np.ndarray:
+    """``gy * 1[a > 0]`` (the derivative of :func:`relu` away from 0; 0 at 0)."""
+    return np.where(_real(a) > 0, gy, 0)
+
+
+class BatchNorm:
+    """Training-mode batch normalization over the rows: ``y = gamma xhat + beta``, ``xhat = (x - m)/sqrt(v + eps)``.
+
+    ``m``, ``v`` are the batch mean and (biased) variance per column; the backward is the exact derivative
+    through ``m`` and ``v``.  ``affine=False`` fixes ``gamma = 1``, ``beta = 0`` (BayesBiNN's ``bn_affine=0``).
+    """
+
+    def __init__(self, width: int, *, eps: float = 1e-5, affine: bool = True, momentum: float = 0.1):
+        width = check_width(width, "width")
+        if not eps > 0:
+            raise InvalidArgument(f"BatchNorm: eps={short_repr(eps)}; expected a positive float such as 1e-5.")
+        self.eps, self.affine, self.momentum = float(eps), bool(affine), float(momentum)
+        self.gamma, self.beta = np.ones(width), np.zeros(width)
+        self.running_mean, self.running_var = np.zeros(width), np.ones(width)
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        """Batch statistics (and an update of the running ones) when ``training``, else the running statistics."""
+        if not training:
+            return self.gamma * (x - self.running_mean) / np.sqrt(self.running_var + self.eps) + self.beta
+        m = x.mean(axis=0)
+        xc = x - m
+        v = (xc * xc).mean(axis=0)  # not np.var: complex-step safe
+        if not np.iscomplexobj(x):
+            self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * m
+            self.running_var = (1 - self.momentum) * self.running_var + self.momentum * v
+        inv = 1.0 / np.sqrt(v + self.eps)
+        self._xhat, self._inv = xc * inv, inv
+        return self.gamma * self._xhat + self.beta
+
+    def backward(self, gy: np.ndarray) -> np.ndarray:
+        xhat, inv = self._xhat, self._inv
+        if self.affine:
+            self.dgamma = (gy * xhat).sum(axis=0)
+            self.dbeta = gy.sum(axis=0)
+        gx_hat = gy * self.gamma
+        return inv * (gx_hat - gx_hat.mean(axis=0) - xhat * (gx_hat * xhat).mean(axis=0))
+
+
+def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[Any, np.ndarray]:
+    """Mean multinomial log-loss ``-(1/B) sum_b log softmax(logits_b)[y_b]`` and its gradient ``(p - onehot)/B``."""
+    B = logits.shape[0]
+    shift = logits - _real(logits).max(axis=1, keepdims=True)
+    e = np.exp(shift)
+    s = e.sum(axis=1, keepdims=True)
+    logp = shift - np.log(s)
+    loss = -logp[np.arange(B), y].mean()
+    g = e / s
+    g[np.arange(B), y] -= 1.0
+    return loss, g / B
+
+
+# ---------------------------------------------------------------------------- binary units
+
+
+class StochasticBinary:
+    """Stochastic binary unit of eq. (1): ``x = enc(a - z >= 0)``, ``z ~ F`` iid, with an ST backward.
+
+    ``forward(a, rng)`` samples the noise (``deterministic_st`` and ``rng=None`` use ``z = 0``, the mode).
+    ``backward(gy)`` returns ``s(a) * gy`` with ``s = c F'(a)`` (st, deterministic_st) or ``1`` (identity_st).
+    """
+
+    def __init__(self, noise: Noise | str, estimator: str = "st", *, encoding: str = "pm1"):
+        self.noise = resolve_noise(noise)
+        self.estimator = check_estimator(estimator)
+        self.encoding = check_encoding(encoding)
+        self.c = span(self.encoding)
+
+    def forward(self, a: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+        """Sample ``x = enc(a - z >= 0)``.  Drawn by inversion: ``a - z >= 0`` with ``z = F^{-1}(u)``,
+        ``u ~ U(0, 1)``, is ``u <= F(a)`` (``F`` non-decreasing), the same law with one uniform per unit."""
+        self._a = a
+        self._p = None
+        if self.estimator == "deterministic_st" or rng is None:
+            return encode(a >= 0.0, self.encoding)
+        self._p = self.noise.cdf(a)
+        return encode(rng.random(a.shape) <= self._p, self.encoding)
+
+    def backward(self, gy: np.ndarray) -> np.ndarray:
+        if self.estimator == "identity_st":
+            return gy
+        if self.noise.name == "logistic" and self._p is not None:
+            # F = sigmoid(2z): F'(a) = 2 F(a) (1 - F(a)), from the probabilities of the forward pass
+            return self.c * 2.0 * self._p * (1.0 - self._p) * gy
+        return self.c * self.noise.pdf(self._a) * gy
+
+
+class BernoulliWeights:
+    """Binary weights ``w = sign(eta - z)`` with latent logits ``eta`` and noise ``F`` (Alg. 2).
+
+    ``P(w = +1) = F(eta)``; ``sample(rng)`` draws a weight matrix, ``mode()`` is ``sign(eta)``
+    (``sign(0) = +1``); the backward of Alg. 2 is the identity, ``dL/deta := dL/dw``.
+    """
+
+    def __init__(self, eta: np.ndarray, noise: Noise | str = "logistic"):
+        self.eta = np.array(eta, dtype=np.float64)
+        self.noise = resolve_noise(noise)
+
+    def sample(self, rng: np.random.Generator) -> np.ndarray:
+        """``sign(eta - z)``, drawn by inversion as ``u <= F(eta)`` (see :meth:`StochasticBinary.forward`)."""
+        return encode(rng.random(self.eta.shape) <= self.noise.cdf(self.eta), "pm1")
+
+    def mode(self) -> np.ndarray:
+        return encode(self.eta >= 0.0, "pm1")
+
+    def probabilities(self) -> np.ndarray:
+        return self.noise.cdf(self.eta)
+
+    @staticmethod
+    def backward(gw: np.ndarray) -> np.ndarray:
+        return gw
+
+
+# ---------------------------------------------------------------------------- a binary-weight MLP
+
+
+class BinaryWeightMLP:
+    """``logits = BN_2(ReLU(BN_1(X W_1^T)) W_2^T)``: two weight matrices, BN without affine parameters.
+
+    The model of the SBN-F1/F2 experiments (BinaryConnect-style MLP as in Meng et al.'s MNIST runs,
+    scaled down): ``W_1 (h, d)``, ``W_2 (k, h)`` are supplied per call, so the same closure serves hard
+    (+-1) and soft (tanh) weights.  :meth:`loss_and_grad` returns the mean cross-entropy and its exact
+    gradient in ``(W_1, W_2)``.
+    """
+
+    def __init__(self, d: int, h: int, k: int, *, bn_eps: float = 1e-5):
+        self.d, self.h, self.k = check_width(d, "d"), check_width(h, "hidden width"), check_width(k, "k")
+        self.bn1 = BatchNorm(self.h, eps=bn_eps, affine=False)
+        self.bn2 = BatchNorm(self.k, eps=bn_eps, affine=False)
+        self.shapes = ((self.h, self.d), (self.k, self.h))
+        self.n_weights = self.h * self.d + self.k * self.h
+
+    def split(self, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(W_1, W_2)`` from a flat vector of length :attr:`n_weights` (row-major)."""
+        n1 = self.h * self.d
+        return flat[:n1].reshape(self.shapes[0]), flat[n1:].reshape(self.shapes[1])
+
+    def logits(self, flat_w: np.ndarray, X: np.ndarray) -> np.ndarray:
+        W1, W2 = self.split(flat_w)
+        self._X = X
+        self._l1 = Dense(W1)
+        self._a1 = self.bn1.forward(self._l1.forward(X))
+        self._l2 = Dense(W2)
+        return self.bn2.forward(self._l2.forward(relu(self._a1)))
+
+    def loss_and_grad(self, flat_w: np.ndarray, X: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """Mean cross-entropy at weights ``flat_w`` on ``(X, y)`` and its gradient in ``flat_w``."""
+        loss, g = softmax_cross_entropy(self.logits(flat_w, X), y)
+        g = self._l2.backward(self.bn2.backward(g))
+        self._l1.backward(self.bn1.backward(relu_backward(self._a1, g)))
+        return loss, np.concatenate([self._l1.dW.ravel(), self._l2.dW.ravel()])
+
+    def accuracy(self, flat_w: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
+        """Classification accuracy with batch statistics of ``X`` (the whole evaluation set)."""
+        return float(np.mean(_real(self.logits(flat_w, X)).argmax(axis=1) == y))
+
+
+# ---------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class DigitsData:
+    """A seeded train/test split of scikit-learn's digits, features scaled to [0, 1]."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+
+    @property
+    def n_train(self) -> int:
+        return int(self.y_train.size)
+
+
+def load_digits_split(seed: int = 0, test_fraction: float = 0.2) -> DigitsData:
+    """scikit-learn's bundled digits (1797 x 64, 10 classes) split with ``default_rng(seed).permutation``."""
+    if not 0.0 < float(test_fraction) < 1.0:
+        raise InvalidArgument(f"test_fraction={short_repr(test_fraction)}; expected a float in (0, 1) such as 0.2.")
+    try:
+        from sklearn.datasets import load_digits
+        data = load_digits()
+    except Exception as exc:  # an ImportError or a damaged installation
+        raise InvalidArgument(
+            f"cannot load scikit-learn's digits data set ({type(exc).__name__}: {exc}); "
+            "install scikit-learn (pip install scikit-learn) and retry.") from None
+    X = np.asarray(data.data, dtype=np.float64) / 16.0
+    y = np.asarray(data.target, dtype=np.int64)
+    perm = np.random.default_rng(as_int(seed, "seed", minimum=0)).permutation(y.size)
+    n_test = int(round(float(test_fraction) * y.size))
+    te, tr = perm[:n_test], perm[n_test:]
+    return DigitsData(X[tr], y[tr], X[te], y[te])
+
+
+# ---------------------------------------------------------------------------- a deep SBN (Fig. D.2, scaled down)
+
+
+class Adam:
+    """Adam (Kingma & Ba 2014; PyTorch defaults beta = (0.9, 0.999), eps = 1e-8) over a dict of arrays, in place."""
+
+    def __init__(self, params: dict, lr: float = 0.01, betas=(0.9, 0.999), eps: float = 1e-8):
+        if not lr > 0:
+            raise InvalidArgument(f"Adam: lr={short_repr(lr)}; expected a positive float such as 0.01.")
+        self.params, self.lr, self.b1, self.b2, self.eps = params, float(lr), betas[0], betas[1], eps
+        self.m = {k: np.zeros_like(v) for k, v in params.items()}
+        self.v = {k: np.zeros_like(v) for k, v in params.items()}
+        self.t = 0
+
+    def step(self, grads: dict) -> None:
+        self.t += 1
+        c1, c2 = 1 - self.b1 ** self.t, 1 - self.b2 ** self.t
+        for k, g in grads.items():
+            self.m[k] = self.b1 * self.m[k] + (1 - self.b1) * g
+            self.v[k] = self.b2 * self.v[k] + (1 - self.b2) * g * g
+            self.params[k] -= self.lr * (self.m[k] / c1) / (np.sqrt(self.v[k] / c2) + self.eps)
+
+
+class DeepSBN:
+    """A deep stochastic binary network in the spirit of the paper's Fig. D.2, as an MLP.
+
+    ``x0 -> Dense_0 (real) -> BN_0 -> SB_0 -> [BernoulliDense_j -> BN_j -> SB_j]_{j=1..depth} -> Dense_out (real)
+    -> softmax``.  ``SB`` are stochastic binary units ``sign(a - z)`` (noise ``F``, ST backward ``2F'(a)``,
+    Alg. 1), BN has affine terms (section 4: they set the pre-activation scale relative to the noise), the
+    hidden weights are +-1 Bernoulli with latent ``eta`` (``w = sign(eta - z)``, identity backward, Alg. 2),
+    initialized as in section 4: ``theta ~ U(0, 1)``, ``eta = F^{-1}(theta)``.  For noise with bounded support
+    ``eta`` is clipped to the support after each step (PGD on theta, eqs. (10)-(11)).  One weight sample per
+    mini-batch, one activation-noise sample per data point (D.2).  ``mode``: ``"train"`` (noise, batch BN
+    statistics), ``"det"`` (all noises 0, running statistics) or ``"sample"`` (noise, running statistics).
+    """
+
+    def __init__(self, rng: np.random.Generator, noise: Noise | str, *, d: int = 64, h: int = 64, k: int = 10,
+                 depth: int = 1):
+        self.noise = resolve_noise(noise)
+        self.d, self.h, self.k = check_width(d, "d"), check_width(h, "hidden width"), check_width(k, "k")
+        self.depth = as_int(depth, "depth", minimum=0)
+        p = {"W0": rng.standard_normal((self.h, self.d)) / np.sqrt(self.d),
+             "Wout": rng.standard_normal((self.k, self.h)) / np.sqrt(self.h), "bout": np.zeros(self.k)}
+        for j in range(1, self.depth + 1):
+            p[f"eta{j}"] = self.noise.icdf(rng.uniform(0.0, 1.0, (self.h, self.h)))
+        for j in range(self.depth + 1):
+            p[f"gamma{j}"], p[f"beta{j}"] = np.ones(self.h), np.zeros(self.h)
+        self.params = p
+        self.bns = [BatchNorm(self.h, affine=True) for _ in range(self.depth + 1)]
+        self.units = [StochasticBinary(self.noise, "st") for _ in range(self.depth + 1)]
+        lo, hi = self.noise.support
+        self.clip = None if (math.isinf(lo) and math.isinf(hi)) else (lo, hi)
+
+    def _weights(self, j: int, mode: str, rng) -> np.ndarray:
+        eta = self.params[f"eta{j}"]
+        if mode == "det":
+            return encode(eta >= 0.0, "pm1")
+        return encode(rng.random(eta.shape) <= self.noise.cdf(eta), "pm1")  # sign(eta - z) by inversion
+
+    def forward(self, X: np.ndarray, rng: np.random.Generator | None, mode: str = "train", *, surrogate=None):
+        """Logits ``(B, k)``.  ``surrogate`` (tests only): the record of an earlier pass; binary states become
+        ``x_rec + 2 (F(a) - F(a_rec))`` and weights ``w_rec + (eta - eta_rec)``, smooth functions whose exact
+        derivatives at the recorded point are the ST / Alg. 2 backward."""
+        if mode not in ("train", "det", "sample"):
+            raise InvalidArgument(f"DeepSBN.forward: mode={short_repr(mode)}; expected 'train', 'det' or 'sample'.")
+        training = mode == "train"
+        p, rec = self.params, {"x": [], "a": [], "w": [], "eta": []}
+        cache = {"X": X, "pre": [], "ws": [], "hs": []}
+        h = X
+        for j in range(self.depth + 1):
+            if j == 0:
+                W = p["W0"]
+            elif surrogate is not None:
+                W = surrogate["w"][j] + (p[f"eta{j}"] - surrogate["eta"][j])
+            else:
+                W = self._weights(j, mode, rng)
+            rec["w"].append(W)
+            rec["eta"].append(p.get(f"eta{j}"))
+            cache["ws"].append(W)
+            cache["hs"].append(h)
+            bn = self.bns[j]
+            bn.gamma, bn.beta = p[f"gamma{j}"], p[f"beta{j}"]
+            a = bn.forward(h @ W.T, training=training)
+            unit = self.units[j]
+            if surrogate is not None:
+                xr, ar = surrogate["x"][j], surrogate["a"][j]
+                unit._a = a
+                h = xr + 2.0 * (self.noise.cdf(a) - self.noise.cdf(ar))
+            else:
+                h = unit.forward(a, None if mode == "det" else rng)
+            rec["x"].append(h)
+            rec["a"].append(a)
+        cache["hlast"] = h
+        self._cache, self.record = cache, rec
+        return h @ p["Wout"].T + p["bout"]
+
+    def backward(self, g_logits: np.ndarray) -> dict:
+        """Gradients of the loss whose logit gradient is ``g_logits``: ST through the units, Alg. 2 for eta."""
+        p, c = self.params, self._cache
+        grads = {"Wout": g_logits.T @ c["hlast"], "bout": g_logits.sum(axis=0)}
+        g = g_logits @ p["Wout"]
+        for j in range(self.depth, -1, -1):
+            g = self.units[j].backward(g)
+            bn = self.bns[j]
+            g_pre = bn.backward(g)
+            grads[f"gamma{j}"], grads[f"beta{j}"] = bn.dgamma, bn.dbeta
+            gW = g_pre.T @ c["hs"][j]
+            grads["W0" if j == 0 else f"eta{j}"] = gW  # Alg. 2: dL/deta := dL/dw
+            g = g_pre @ c["ws"][j]
+        return grads
+
+    def project(self) -> None:
+        """Clip the latent weights to the noise support (bounded noise only; eq. (11))."""
+        if self.clip is not None:
+            for j in range(1, self.depth + 1):
+                np.clip(self.params[f"eta{j}"], *self.clip, out=self.params[f"eta{j}"])
+
+    def predict_proba(self, X: np.ndarray, rng: np.random.Generator | None, samples: int = 0) -> np.ndarray:
+        """Class probabilities: the deterministic network (``samples = 0``) or the mean over ``samples`` draws (69)."""
+        if samples == 0:
+            Z = self.forward(X, None, "det")
+            return _softmax(Z)
+        return np.mean([_softmax(self.forward(X, rng, "sample")) for _ in range(samples)], axis=0)
+
+
+def _softmax(Z: np.ndarray) -> np.ndarray:
+    e = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def train_deep_sbn(data: DigitsData, noise: Noise | str, seed_seq: np.random.SeedSequence, *, h: int = 64,
+                   depth: int = 1, epochs: int = 40, batch: int = 64, lr: float = 0.01, ensemble: int = 10) -> dict:
+    """Train a :class:`DeepSBN` with Adam on the expected loss (68) (one noise sample per data point), then report
+    train / test accuracy of the deterministic network and of the ``ensemble``-sample predictive (69)."""
+    rng = np.random.Generator(np.random.PCG64(seed_seq))
+    net = DeepSBN(rng, noise, d=data.X_train.shape[1], h=h, k=int(data.y_train.max()) + 1, depth=depth)
+    opt = Adam(net.params, lr=lr)
+    n = data.n_train
+    for _ in range(as_int(epochs, "epochs", minimum=1)):
+        perm = rng.permutation(n)
+        for i in range(0, n - batch + 1, batch):
+            idx = perm[i:i + batch]
+            _, g = softmax_cross_entropy(net.forward(data.X_train[idx], rng, "train"), data.y_train[idx])
+            opt.step(net.backward(g))
+            net.project()
+    out = {}
+    for split, X, y in (("train", data.X_train, data.y_train), ("test", data.X_test, data.y_test)):
+        out[f"{split}_det"] = float(np.mean(net.predict_proba(X, None, 0).argmax(axis=1) == y))
+        out[f"{split}_ens"] = float(np.mean(net.predict_proba(X, rng, ensemble).argmax(axis=1) == y))
+    return out
+
+
+def tost_ind(x: Any, y: Any, margin: float) -> dict:
+    """Two one-sided Welch t-tests (TOST) of ``|mean(x) - mean(y)| < margin``; returns both p-values and their max.
+
+    H0: ``mean(x) - mean(y) <= -margin`` or ``>= margin``; equivalence is shown at level ``alpha`` when
+    ``p = max(p_low, p_high) < alpha`` (Schuirmann 1987), computed with ``scipy.stats.ttest_ind``.
+    """
+    from scipy import stats
+
+    if not (isinstance(margin, (int, float)) and math.isfinite(margin) and margin > 0):
+        raise InvalidArgument(f"equivalence margin={short_repr(margin)}; expected a positive number such as 0.02.")
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x.size < 2 or y.size < 2:
+        raise InvalidArgument(f"TOST needs >= 2 values per group, got {x.size} and {y.size}; run more seeds.")
+    p_low = stats.ttest_ind(x + margin, y, equal_var=False, alternative="greater").pvalue
+    p_high = stats.ttest_ind(x - margin, y, equal_var=False, alternative="less").pvalue
+    # zero variance in both groups makes the t statistic undefined: count it as no evidence (p = 1)
+    p_low, p_high = (1.0 if not math.isfinite(p) else float(p) for p in (p_low, p_high))
+    return {"diff": float(x.mean() - y.mean()), "p_low": p_low, "p_high": p_high, "p": max(p_low, p_high),
+            "margin": float(margin)}
