@@ -959,9 +959,9 @@ def _bits(ctx):
 BITS_MEASURES = {
     "ecs": (lambda r, lab: r["metrics"][lab]["ecs"][0], r"ECS $= E[\cos(\hat g, g)]$", 1.0),
     "ei": (lambda r, lab: r["metrics"][lab]["ei"][0] / r["g_norm"],
-           r"EI$/\|g\| = -E\langle \hat g, g\rangle / (\|g\| \sqrt{E\|\hat g\|^2})$", -1.0),
+           r"$\mathrm{EI}/\|g\|$ (66), lower is better", -1.0),
     "rmse": (lambda r, lab: r["metrics"][lab]["rmse"][0] / r["g_norm"],
-             r"RMSE$/\|g\| = \sqrt{E\|\hat g - g\|^2} / \|g\|$", -1.0),
+             r"$\mathrm{RMSE}/\|g\|$ (67), lower is better", -1.0),
 }
 
 
@@ -973,9 +973,11 @@ def _bits_figures(rows, size, checkpoint="trained") -> list:
         if not sel:
             continue
         bits = sorted({r["bits"] for r in sel})
+        labs = (*BIASED, "arm")
         for key, (get, label, _) in BITS_MEASURES.items():
             series = []
-            for lab in (*BIASED, "arm"):
+            for k, lab in enumerate(labs):
+                dodge = 0.06 * (k - (len(labs) - 1) / 2)  # side by side at each n, for legibility
                 mean, lo, hi = [], [], []
                 for n in bits:
                     v = np.array([get(r, lab) for r in sel if r["bits"] == n])
@@ -983,11 +985,12 @@ def _bits_figures(rows, size, checkpoint="trained") -> list:
                     ci = _t_interval(v, 0.95) if v.size > 1 and np.ptp(v) > 0 else (mean[-1], mean[-1])
                     lo.append(ci[0])
                     hi.append(ci[1])
-                series.append(Series(lab, tuple(float(n) for n in bits), tuple(mean), tuple(lo), tuple(hi),
-                                     style="points"))
+                series.append(Series(lab, tuple(math.log2(n) + dodge for n in bits), tuple(mean), tuple(lo),
+                                     tuple(hi), style="points"))
             figs.append(Figure(f"bits-{key}-{ds}", f"Fig. 1 style ({ds}, after {size['steps']} ARM steps): {key.upper()} "
-                               f"vs bits, mean of {size['reps']} replicates, 95% t intervals",
-                               r"number of latent bits $n$", label, tuple(series), xscale="log"))
+                               f"vs bits, mean of {size['reps']} replicate networks, 95% t intervals",
+                               r"$\log_2 n$ ($n$ latent bits; estimators side by side)", label,
+                               tuple(series), yscale="log" if key == "rmse" else "linear"))
     return figs
 
 
