@@ -182,25 +182,25 @@ class BatchNorm:
             self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * m
             self.running_var = (1 - self.momentum) * self.running_var + self.momentum * v
         inv = 1.0 / np.sqrt(v + self.eps)
-        xc *= inv  # xhat, in place
-        self._xhat, self._inv = xc, inv
-        out = xc * self.gamma
+        self._xc, self._inv = xc, inv  # xhat = xc inv is never formed
+        out = xc * (self.gamma * inv)
         out += self.beta
         return out
 
-    def backward(self, gy: np.ndarray) -> np.ndarray:
-        """``dx = gamma inv (gy - mean(gy) - xhat mean(gy xhat))``: the two means are ``dbeta / B`` and
-        ``dgamma / B``, computed once (the same formula as differentiating through ``m`` and ``v``)."""
-        xhat, inv = self._xhat, self._inv
+    def backward(self, gy: np.ndarray, scale: float = 1.0) -> np.ndarray:
+        """``dx = gamma inv (gy - mean(gy) - xhat mean(gy xhat))`` for the incoming gradient ``scale * gy``: the two
+        means are ``dbeta / B`` and ``dgamma / B`` with ``dgamma = inv sum_b gy xc`` (the same formula as
+        differentiating through ``m`` and ``v``; ``scale`` lets a caller fold a constant factor in for free)."""
+        xc, inv = self._xc, self._inv
         B = gy.shape[0]
         dbeta = gy.sum(axis=0)
-        dgamma = np.einsum("ij,ij->j", gy, xhat)
+        dgamma = np.einsum("ij,ij->j", gy, xc) * inv
         if self.affine:
-            self.dgamma, self.dbeta = dgamma, dbeta
-        out = xhat * (dgamma / B)
+            self.dgamma, self.dbeta = scale * dgamma, scale * dbeta
+        out = xc * (dgamma * inv / B)
         np.subtract(gy, out, out=out)
         out -= dbeta / B
-        out *= self.gamma * inv
+        out *= (scale * inv) * self.gamma
         return out
 
 
@@ -248,15 +248,22 @@ class StochasticBinary:
     def backward(self, gy: np.ndarray) -> np.ndarray:
         if self.estimator == "identity_st":
             return gy
+        out, const = self.backward_unscaled(gy)
+        out *= const
+        return out
+
+    def backward_unscaled(self, gy: np.ndarray) -> tuple[np.ndarray, float]:
+        """``(t, k)`` with ``backward(gy) = k t``: the caller may fold the constant ``k`` into a later product."""
+        if self.estimator == "identity_st":
+            return gy.copy(), 1.0
         if self.noise.name == "logistic" and self._p is not None:
             # F = sigmoid(2z): F'(a) = 2 F(a) (1 - F(a)), from the probabilities of the forward pass
             p = self._p
             out = np.subtract(1.0, p)
             out *= p
             out *= gy
-            out *= self.c * 2.0
-            return out
-        return self.c * self.noise.pdf(self._a) * gy
+            return out, self.c * 2.0
+        return self.noise.pdf(self._a) * gy, self.c
 
 
 class BernoulliWeights:
@@ -480,9 +487,9 @@ class DeepSBN:
         grads = {"Wout": g_logits.T @ c["hlast"], "bout": g_logits.sum(axis=0)}
         g = g_logits @ p["Wout"]
         for j in range(self.depth, -1, -1):
-            g = self.units[j].backward(g)
+            g, const = self.units[j].backward_unscaled(g)
             bn = self.bns[j]
-            g_pre = bn.backward(g)
+            g_pre = bn.backward(g, scale=const)
             grads[f"gamma{j}"], grads[f"beta{j}"] = bn.dgamma, bn.dbeta
             gW = g_pre.T @ c["hs"][j]
             grads["W0" if j == 0 else f"eta{j}"] = gW  # Alg. 2: dL/deta := dL/dw
