@@ -78,8 +78,8 @@ EXPECTED = {
     # gain +0.38 pt, 95% CI [0.10, 0.67], p = 0.006 (16 iid seeds); noises equivalent (TOST, 2 pt); mean train acc 99.3%
     "SBN-TABLE1": (V, V),
     # issue 10: 6 replicate networks per (data set, bits 2..64): 9 of 10 ECS slopes over log2(n) significantly
-    # positive; identity ST on digits +0.029 per doubling, 95% CI [-0.023, 0.081] (undecided); (ii) verified across
-    # networks (n >= 16, Kendall tau -0.28), its literal 'during learning' reading refuted (imprecision)
+    # positive; identity ST on digits +0.029 per doubling, 95% CI [-0.023, 0.081] (undecided); (ii) across networks
+    # undecided (n >= 16: Kendall tau -0.28, but all networks p = 0.16), its literal 'during learning' reading refuted
     "SBN-BITS": (I, I),
 }
 
