@@ -24,6 +24,7 @@ references and of the estimator metrics is reported by the callers (:mod:`numeri
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,7 @@ from stecheck.errors import InvalidArgument
 
 from . import estimators, losses
 from .enumeration import exact_gradient
+from .noise import get_noise
 from .sbn_net import Adam, check_width, relu
 
 __all__ = ["topic_corpus", "digits_counts", "StochasticAutoencoder", "BITS_ESTIMATORS", "estimator_gradients",
@@ -65,12 +67,17 @@ def digits_counts():
 
 
 def load_corpus(name: str) -> np.ndarray:
-    """``"topics"`` or ``"digits"`` (one clear error otherwise)."""
-    if name == "topics":
-        return topic_corpus()
-    if name == "digits":
-        return digits_counts()
-    raise InvalidArgument(f"unknown data set {name!r}; valid names are ['digits', 'topics'].")
+    """``"topics"`` or ``"digits"`` (one clear error otherwise); loaded once per process, returned read-only."""
+    if name not in ("topics", "digits"):
+        raise InvalidArgument(f"unknown data set {name!r}; valid names are ['digits', 'topics'].")
+    return _corpus(name)
+
+
+@functools.lru_cache(maxsize=2)
+def _corpus(name: str) -> np.ndarray:
+    Y = topic_corpus() if name == "topics" else digits_counts()
+    Y.setflags(write=False)
+    return Y
 
 
 def _softmax_rows(Z):
@@ -93,6 +100,7 @@ class StochasticAutoencoder:
                     "V1": g(h, n), "c1": np.zeros(h), "V2": g(d, h), "c2": np.zeros(d)}, n)
 
     ENCODER = ("W1", "b1", "W2", "b2")
+    _noise = get_noise(NOISE)
 
     def encode(self, Y: np.ndarray):
         """Pre-activations ``a (B, n)`` and the cache for :meth:`encoder_vjp`."""
@@ -126,15 +134,27 @@ class StochasticAutoencoder:
 
         return losses.Callable(value, grad, n=self.n, name="multinomial reconstruction")
 
+    def batch_losses(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """``L_b(x_b) = -sum_j y_bj log softmax(D(x_b))_j`` for the rows of ``X (B, n)`` and ``Y (B, d)``: ``(B,)``."""
+        V1, c1, V2, c2 = self.p["V1"], self.p["c1"], self.p["V2"], self.p["c2"]
+        Z = relu(X @ V1.T + c1) @ V2.T + c2
+        Z = Z - Z.max(axis=1, keepdims=True)
+        return Y.sum(axis=1) * np.log(np.exp(Z).sum(axis=1)) - (Z * Y).sum(axis=1)
+
+    def arm_batch(self, a: np.ndarray, Y: np.ndarray, U: np.ndarray) -> np.ndarray:
+        """One ARM estimate per document (row), the same formula as :func:`numerics.estimators.arm_estimates`
+        for ``{0, 1}`` codes and logistic noise: ``2 (L(1[u > 1 - F(a)]) - L(1[u < F(a)])) (u - 1/2)``
+        (``d logit F(a) / da = 2``), for all documents at once."""
+        p, q = self._noise.cdf(a), self._noise.sf(a)
+        d = self.batch_losses((U > q).astype(np.float64), Y) - self.batch_losses((U < p).astype(np.float64), Y)
+        return 2.0 * d[:, None] * (U - 0.5)
+
     def train_step(self, opt: Adam, Y: np.ndarray, rng: np.random.Generator) -> float:
-        """One Adam step with ARM (one sample per document) for the encoder and the sampled code for the decoder."""
+        """One Adam step with ARM (one sample per document) for the encoder and a sampled code for the decoder
+        (``x = 1[u <= F(a)]``, the law of eq. (1) by inversion), vectorized over the documents."""
         a, cache = self.encode(Y)
-        G = np.empty_like(a)
-        Xs = np.empty_like(a)
-        for b in range(Y.shape[0]):
-            loss = self.decoder_loss(Y[b])
-            G[b] = estimators.estimate_batch("arm", loss, a[b], NOISE, rng, 1, encoding="01")[0]
-            Xs[b] = estimators.sample_states(rng, a[b], NOISE, 1, "01")[0]
+        G = self.arm_batch(a, Y, rng.random(a.shape))
+        Xs = (rng.random(a.shape) <= self._noise.cdf(a)).astype(np.float64)
         grads = dict(zip(self.ENCODER, self._split_encoder(self.encoder_vjp(cache, G / Y.shape[0]))))
         loss, dec = self.decoder_grads(Xs, Y)
         grads.update(dec)

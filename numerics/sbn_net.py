@@ -65,6 +65,10 @@ __all__ = [
     "DeepSBN",
     "Adam",
     "train_deep_sbn",
+    "DeepSBNStack",
+    "softmax_cross_entropy_stack",
+    "train_deep_sbn_seeds",
+    "map_tasks",
 ]
 
 #: The straight-through backward passes a binary unit supports (names of :mod:`numerics.estimators`).
@@ -87,6 +91,28 @@ def check_width(value: Any, name: str = "width") -> int:
 
 def _real(a: np.ndarray) -> np.ndarray:
     return a.real if np.iscomplexobj(a) else a
+
+
+def _sample_pm1(rng: np.random.Generator, p: np.ndarray) -> np.ndarray:
+    """``+1`` where ``u <= p`` else ``-1`` (``u ~ U[0, 1)`` iid): ``copysign(1, p - u)``, bitwise the same as
+    ``encode(u <= p, "pm1")`` (``p - u`` is ``+0.0`` exactly when ``p = u`` and has the sign of ``p - u``
+    otherwise, by gradual underflow) in two passes."""
+    x = rng.random(p.shape)
+    np.subtract(p, x, out=x)
+    return np.copysign(1.0, x, out=x)
+
+
+def _cdf(noise: Noise, a: np.ndarray) -> np.ndarray:
+    """``F(a)`` of ``noise``; for the logistic ``F(a) = sigmoid(2a)`` as ``1 / (1 + exp(-2a))`` with numpy's
+    vectorized ``exp`` in place (several times faster than ``scipy.special.expit`` on large arrays; a few ulps
+    relative error, and ``exp`` overflowing for ``a < -354`` gives ``1/inf = 0``, the correctly rounded value)."""
+    if noise.name != "logistic" or np.iscomplexobj(a):
+        return noise.cdf(a)
+    out = np.multiply(a, -2.0)
+    with np.errstate(over="ignore"):
+        np.exp(out, out=out)
+    out += 1.0
+    return np.reciprocal(out, out=out)
 
 
 # ---------------------------------------------------------------------------- deterministic layers
@@ -150,21 +176,32 @@ class BatchNorm:
             return self.gamma * (x - self.running_mean) / np.sqrt(self.running_var + self.eps) + self.beta
         m = x.mean(axis=0)
         xc = x - m
-        v = (xc * xc).mean(axis=0)  # not np.var: complex-step safe
+        # sum_b xc_b^2 (no conjugation: complex-step safe), one pass without a temporary
+        v = np.einsum("ij,ij->j", xc, xc) / x.shape[0]
         if not np.iscomplexobj(x):
             self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * m
             self.running_var = (1 - self.momentum) * self.running_var + self.momentum * v
         inv = 1.0 / np.sqrt(v + self.eps)
-        self._xhat, self._inv = xc * inv, inv
-        return self.gamma * self._xhat + self.beta
+        self._xc, self._inv = xc, inv  # xhat = xc inv is never formed
+        out = xc * (self.gamma * inv)
+        out += self.beta
+        return out
 
-    def backward(self, gy: np.ndarray) -> np.ndarray:
-        xhat, inv = self._xhat, self._inv
+    def backward(self, gy: np.ndarray, scale: float = 1.0) -> np.ndarray:
+        """``dx = gamma inv (gy - mean(gy) - xhat mean(gy xhat))`` for the incoming gradient ``scale * gy``: the two
+        means are ``dbeta / B`` and ``dgamma / B`` with ``dgamma = inv sum_b gy xc`` (the same formula as
+        differentiating through ``m`` and ``v``; ``scale`` lets a caller fold a constant factor in for free)."""
+        xc, inv = self._xc, self._inv
+        B = gy.shape[0]
+        dbeta = gy.sum(axis=0)
+        dgamma = np.einsum("ij,ij->j", gy, xc) * inv
         if self.affine:
-            self.dgamma = (gy * xhat).sum(axis=0)
-            self.dbeta = gy.sum(axis=0)
-        gx_hat = gy * self.gamma
-        return inv * (gx_hat - gx_hat.mean(axis=0) - xhat * (gx_hat * xhat).mean(axis=0))
+            self.dgamma, self.dbeta = scale * dgamma, scale * dbeta
+        out = xc * (dgamma * inv / B)
+        np.subtract(gy, out, out=out)
+        out -= dbeta / B
+        out *= (scale * inv) * self.gamma
+        return out
 
 
 def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[Any, np.ndarray]:
@@ -203,16 +240,30 @@ class StochasticBinary:
         self._p = None
         if self.estimator == "deterministic_st" or rng is None:
             return encode(a >= 0.0, self.encoding)
-        self._p = self.noise.cdf(a)
+        self._p = _cdf(self.noise, a)
+        if self.encoding == "pm1" and not np.iscomplexobj(a):
+            return _sample_pm1(rng, self._p)
         return encode(rng.random(a.shape) <= self._p, self.encoding)
 
     def backward(self, gy: np.ndarray) -> np.ndarray:
         if self.estimator == "identity_st":
             return gy
+        out, const = self.backward_unscaled(gy)
+        out *= const
+        return out
+
+    def backward_unscaled(self, gy: np.ndarray) -> tuple[np.ndarray, float]:
+        """``(t, k)`` with ``backward(gy) = k t``: the caller may fold the constant ``k`` into a later product."""
+        if self.estimator == "identity_st":
+            return gy.copy(), 1.0
         if self.noise.name == "logistic" and self._p is not None:
             # F = sigmoid(2z): F'(a) = 2 F(a) (1 - F(a)), from the probabilities of the forward pass
-            return self.c * 2.0 * self._p * (1.0 - self._p) * gy
-        return self.c * self.noise.pdf(self._a) * gy
+            p = self._p
+            out = np.subtract(1.0, p)
+            out *= p
+            out *= gy
+            return out, self.c * 2.0
+        return self.noise.pdf(self._a) * gy, self.c
 
 
 class BernoulliWeights:
@@ -336,12 +387,25 @@ class Adam:
         self.t = 0
 
     def step(self, grads: dict) -> None:
+        """``m = b1 m + (1-b1) g``, ``v = b2 v + (1-b2) g^2``, ``p -= lr (m/c1) / (sqrt(v/c2) + eps)``, in place
+        (regrouped as ``(sqrt(c2)/c1) m / (sqrt(v) + eps sqrt(c2))``, which changes the result by a few ulps)."""
         self.t += 1
         c1, c2 = 1 - self.b1 ** self.t, 1 - self.b2 ** self.t
         for k, g in grads.items():
-            self.m[k] = self.b1 * self.m[k] + (1 - self.b1) * g
-            self.v[k] = self.b2 * self.v[k] + (1 - self.b2) * g * g
-            self.params[k] -= self.lr * (self.m[k] / c1) / (np.sqrt(self.v[k] / c2) + self.eps)
+            m, v = self.m[k], self.v[k]
+            m *= self.b1
+            tmp = np.multiply(g, 1 - self.b1)
+            m += tmp
+            v *= self.b2
+            np.multiply(g, g, out=tmp)
+            tmp *= 1 - self.b2
+            v += tmp
+            # (m/c1) / (sqrt(v/c2) + eps) = (sqrt(c2)/c1) m / (sqrt(v) + eps sqrt(c2))
+            np.sqrt(v, out=tmp)
+            tmp += self.eps * math.sqrt(c2)
+            np.divide(m, tmp, out=tmp)
+            tmp *= self.lr * math.sqrt(c2) / c1
+            self.params[k] -= tmp
 
 
 class DeepSBN:
@@ -378,7 +442,7 @@ class DeepSBN:
         eta = self.params[f"eta{j}"]
         if mode == "det":
             return encode(eta >= 0.0, "pm1")
-        return encode(rng.random(eta.shape) <= self.noise.cdf(eta), "pm1")  # sign(eta - z) by inversion
+        return _sample_pm1(rng, _cdf(self.noise, eta))  # sign(eta - z) by inversion
 
     def forward(self, X: np.ndarray, rng: np.random.Generator | None, mode: str = "train", *, surrogate=None):
         """Logits ``(B, k)``.  ``surrogate`` (tests only): the record of an earlier pass; binary states become
@@ -423,13 +487,14 @@ class DeepSBN:
         grads = {"Wout": g_logits.T @ c["hlast"], "bout": g_logits.sum(axis=0)}
         g = g_logits @ p["Wout"]
         for j in range(self.depth, -1, -1):
-            g = self.units[j].backward(g)
+            g, const = self.units[j].backward_unscaled(g)
             bn = self.bns[j]
-            g_pre = bn.backward(g)
+            g_pre = bn.backward(g, scale=const)
             grads[f"gamma{j}"], grads[f"beta{j}"] = bn.dgamma, bn.dbeta
             gW = g_pre.T @ c["hs"][j]
             grads["W0" if j == 0 else f"eta{j}"] = gW  # Alg. 2: dL/deta := dL/dw
-            g = g_pre @ c["ws"][j]
+            if j:  # the input X needs no gradient
+                g = g_pre @ c["ws"][j]
         return grads
 
     def project(self) -> None:
@@ -492,3 +557,200 @@ def tost_ind(x: Any, y: Any, margin: float) -> dict:
     p_low, p_high = (1.0 if not math.isfinite(p) else float(p) for p in (p_low, p_high))
     return {"diff": float(x.mean() - y.mean()), "p_low": p_low, "p_high": p_high, "p": max(p_low, p_high),
             "margin": float(margin)}
+
+
+# ---------------------------------------------------------------------------- many seeds as one computation
+
+
+class DeepSBNStack:
+    """``S`` independent :class:`DeepSBN` networks trained as one batched computation.
+
+    Every parameter, activation and BN statistic carries a leading seed axis ``s = 0..S-1``; network ``s`` is
+    exactly the :class:`DeepSBN` of the same parameters (the same forward and backward formulas, applied per
+    slice by ``np.matmul`` on stacks and reductions over the batch axis only), so the ``S`` networks never
+    interact: the loss is ``sum_s L_s`` and its gradient in network ``s``'s parameters is ``dL_s``.  Adam is
+    elementwise, so one :class:`Adam` over the stacked arrays is ``S`` independent Adams.  The random draws of a
+    step are made for all slices at once (one ``rng.random((S, ...))`` per layer, in :class:`DeepSBN`'s order),
+    so ``S = 1`` consumes the stream exactly as :class:`DeepSBN` does (tested: equal forward and gradients).
+    """
+
+    def __init__(self, rng: np.random.Generator, noise: Noise | str, seeds: int, *, d: int = 64, h: int = 64,
+                 k: int = 10, depth: int = 1, bn_eps: float = 1e-5, momentum: float = 0.1):
+        self.noise = resolve_noise(noise)
+        self.S = check_width(seeds, "seeds")
+        self.d, self.h, self.k = check_width(d, "d"), check_width(h, "hidden width"), check_width(k, "k")
+        self.depth = as_int(depth, "depth", minimum=0)
+        S = self.S
+        p = {"W0": rng.standard_normal((S, self.h, self.d)) / np.sqrt(self.d),
+             "Wout": rng.standard_normal((S, self.k, self.h)) / np.sqrt(self.h), "bout": np.zeros((S, self.k))}
+        for j in range(1, self.depth + 1):
+            p[f"eta{j}"] = self.noise.icdf(rng.uniform(0.0, 1.0, (S, self.h, self.h)))
+        for j in range(self.depth + 1):
+            p[f"gamma{j}"], p[f"beta{j}"] = np.ones((S, self.h)), np.zeros((S, self.h))
+        self.params = p
+        self.bn_eps, self.momentum = float(bn_eps), float(momentum)
+        self.running = [(np.zeros((S, 1, self.h)), np.ones((S, 1, self.h))) for _ in range(self.depth + 1)]
+        lo, hi = self.noise.support
+        self.clip = None if (math.isinf(lo) and math.isinf(hi)) else (lo, hi)
+
+    def _scale(self, a: np.ndarray, prob: np.ndarray | None) -> np.ndarray:
+        """The ST factor ``c F'(a)`` (``c = 2``, +-1 states); logistic from the forward's ``F(a)``."""
+        if self.noise.name == "logistic" and prob is not None:
+            return 4.0 * prob * (1.0 - prob)
+        return 2.0 * self.noise.pdf(a)
+
+    def forward(self, X: np.ndarray, rng: np.random.Generator | None, mode: str = "train") -> np.ndarray:
+        """Logits ``(S, B, k)`` of ``X (S, B, d)`` (or ``(B, d)``, shared by all slices); modes as in
+        :class:`DeepSBN` (``"train"``: noise and batch BN statistics; ``"det"``: no noise, running statistics;
+        ``"sample"``: noise, running statistics)."""
+        if mode not in ("train", "det", "sample"):
+            raise InvalidArgument(f"DeepSBNStack.forward: mode={short_repr(mode)}; expected 'train', 'det' or "
+                                  "'sample'.")
+        p, training, det = self.params, mode == "train", mode == "det"
+        h = X if X.ndim == 3 else np.broadcast_to(X, (self.S,) + X.shape)
+        cache = {"hs": [], "ws": [], "xhat": [], "inv": [], "scale": []}
+        for j in range(self.depth + 1):
+            if j == 0:
+                W = p["W0"]
+            else:
+                eta = p[f"eta{j}"]
+                W = encode(eta >= 0.0, "pm1") if det else _sample_pm1(rng, _cdf(self.noise, eta))
+            cache["hs"].append(h)
+            cache["ws"].append(W)
+            pre = np.matmul(h, W.transpose(0, 2, 1))
+            if training:
+                m = pre.mean(axis=1, keepdims=True)
+                xc = pre - m
+                v = (xc * xc).mean(axis=1, keepdims=True)
+                rm, rv = self.running[j]
+                self.running[j] = ((1 - self.momentum) * rm + self.momentum * m,
+                                   (1 - self.momentum) * rv + self.momentum * v)
+            else:
+                m, v = self.running[j]
+                xc = pre - m
+            inv = 1.0 / np.sqrt(v + self.bn_eps)
+            xhat = xc * inv
+            a = p[f"gamma{j}"][:, None, :] * xhat + p[f"beta{j}"][:, None, :]
+            if det:
+                h, prob = encode(a >= 0.0, "pm1"), None
+            else:
+                prob = _cdf(self.noise, a)
+                h = _sample_pm1(rng, prob)
+            cache["xhat"].append(xhat)
+            cache["inv"].append(inv)
+            cache["scale"].append(self._scale(a, prob) if training else None)
+        cache["hlast"] = h
+        self._cache = cache
+        return np.matmul(h, p["Wout"].transpose(0, 2, 1)) + p["bout"][:, None, :]
+
+    def backward(self, g_logits: np.ndarray) -> dict:
+        """Per-slice gradients (ST through the units, Alg. 2 for eta) after a ``"train"`` forward."""
+        p, c = self.params, self._cache
+        grads = {"Wout": np.matmul(g_logits.transpose(0, 2, 1), c["hlast"]), "bout": g_logits.sum(axis=1)}
+        g = np.matmul(g_logits, p["Wout"])
+        for j in range(self.depth, -1, -1):
+            g = g * c["scale"][j]
+            xhat, inv = c["xhat"][j], c["inv"][j]
+            B = g.shape[1]
+            dgamma, dbeta = np.einsum("sbi,sbi->si", g, xhat), g.sum(axis=1)
+            grads[f"gamma{j}"], grads[f"beta{j}"] = dgamma, dbeta
+            # BatchNorm.backward's formula: gamma inv (g - mean(g) - xhat mean(g xhat)) with the means dbeta/B, dgamma/B
+            g_pre = xhat * (dgamma / B)[:, None, :]
+            np.subtract(g, g_pre, out=g_pre)
+            g_pre -= (dbeta / B)[:, None, :]
+            g_pre *= p[f"gamma{j}"][:, None, :] * inv
+            grads["W0" if j == 0 else f"eta{j}"] = np.matmul(g_pre.transpose(0, 2, 1), c["hs"][j])
+            if j:
+                g = np.matmul(g_pre, c["ws"][j])
+        return grads
+
+    def project(self) -> None:
+        """Clip the latent weights to the noise support (bounded noise only; eq. (11))."""
+        if self.clip is not None:
+            for j in range(1, self.depth + 1):
+                np.clip(self.params[f"eta{j}"], *self.clip, out=self.params[f"eta{j}"])
+
+    def predict_proba(self, X: np.ndarray, rng: np.random.Generator | None, samples: int = 0) -> np.ndarray:
+        """``(S, B, k)`` class probabilities: deterministic (``samples = 0``) or the ``samples``-draw mean (69)."""
+        if samples == 0:
+            return _softmax(self.forward(X, None, "det"))
+        out = _softmax(self.forward(X, rng, "sample"))
+        for _ in range(samples - 1):
+            out += _softmax(self.forward(X, rng, "sample"))
+        return out / samples
+
+
+def softmax_cross_entropy_stack(logits: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-slice mean log-loss of ``logits (S, B, k)``, labels ``y (S, B)``, and its gradient ``(p - onehot)/B``."""
+    S, B, _ = logits.shape
+    shift = logits - logits.max(axis=2, keepdims=True)
+    e = np.exp(shift)
+    s = e.sum(axis=2, keepdims=True)
+    rows, cols = np.arange(S)[:, None], np.arange(B)[None, :]
+    loss = -(shift[rows, cols, y] - np.log(s[..., 0])).mean(axis=1)
+    g = e / s
+    g[rows, cols, y] -= 1.0
+    return loss, g / B
+
+
+def train_deep_sbn_seeds(X: np.ndarray, y: np.ndarray, noise: Noise | str, seed_seq: np.random.SeedSequence,
+                         seeds: int, *, h: int = 64, depth: int = 1, epochs: int = 40, batch: int = 64,
+                         lr: float = 0.01, ensemble: int = 10, test_fraction: float = 0.2) -> dict:
+    """Train ``seeds`` independent deep SBNs (:class:`DeepSBNStack`), each on its own random split of ``(X, y)``.
+
+    Network ``s`` draws a uniformly random ``test_fraction`` hold-out (``rng.permutation``), its initialization
+    (section 4), its epoch permutations, one weight sample per mini-batch and one activation-noise sample per
+    data point; Adam (lr ``lr``) on the expected loss (68).  All draws come from one stream
+    ``PCG64(seed_seq)``, made in the same order whatever the noise: the noises of one call see common random
+    numbers (a paired design).  Returns per network the training accuracy of the deterministic network, the
+    test accuracy of the deterministic network and of the ``ensemble``-sample predictive (69), and per held-out
+    example (``test_index (S, n_test)``) whether each was correct."""
+    rng = np.random.Generator(np.random.PCG64(seed_seq))
+    S = check_width(seeds, "seeds")
+    n = int(y.size)
+    n_test = int(round(float(test_fraction) * n))
+    perms = np.stack([rng.permutation(n) for _ in range(S)])
+    te, tr = perms[:, :n_test], perms[:, n_test:]
+    n_tr = tr.shape[1]
+    net = DeepSBNStack(rng, noise, S, d=X.shape[1], h=h, k=int(y.max()) + 1, depth=depth)
+    opt = Adam(net.params, lr=lr)
+    rows = np.arange(S)[:, None]
+    for _ in range(as_int(epochs, "epochs", minimum=1)):
+        order = rng.permuted(np.broadcast_to(np.arange(n_tr), (S, n_tr)), axis=1)
+        for i in range(0, n_tr - batch + 1, batch):
+            idx = tr[rows, order[:, i:i + batch]]
+            _, g = softmax_cross_entropy_stack(net.forward(X[idx], rng, "train"), y[idx])
+            opt.step(net.backward(g))
+            net.project()
+    out = {"seeds": S, "n_train": n_tr, "n_test": n_test}
+    out["train_det"] = (net.predict_proba(X[tr], None, 0).argmax(axis=2) == y[tr]).mean(axis=1).tolist()
+    det = net.predict_proba(X[te], None, 0).argmax(axis=2) == y[te]
+    ens = net.predict_proba(X[te], rng, ensemble).argmax(axis=2) == y[te]
+    out["test_det"], out["test_ens"] = det.mean(axis=1).tolist(), ens.mean(axis=1).tolist()
+    out["test_index"], out["test_det_correct"], out["test_ens_correct"] = te, det, ens
+    return out
+
+
+# ---------------------------------------------------------------------------- independent tasks
+
+
+def map_tasks(fn, items, *, key: str) -> list:
+    """``[fn(*item) for item in items]`` in item order; inside a Dask worker, one Dask task per item.
+
+    Called from a task running on a ``distributed`` worker (a claim's method under ``stecheck run --workers N``),
+    it opens a ``worker_client`` (the calling task secedes, so it holds no worker thread while it waits) and
+    submits every item as its own task with the key ``"{key}-{tokenize(item)}"``: equal items submitted by
+    several methods at the same time are computed once.  Elsewhere (in-process runs, tests) the items run
+    here, one after another.  ``fn`` must draw its randomness only from its arguments (a seed in the item),
+    so the results are the same for any number of workers and in-process."""
+    items = [tuple(it) for it in items]
+    try:
+        from distributed import get_worker, worker_client
+        get_worker()
+    except (ImportError, ValueError):
+        return [fn(*it) for it in items]
+    from dask.base import tokenize
+
+    with worker_client() as client:
+        futures = [client.submit(fn, *it, key=f"{key}-{tokenize(*it)}", pure=False) for it in items]
+        return client.gather(futures)

@@ -74,8 +74,13 @@ EXPECTED = {
     "QSTE-NONGAUSS": (V, V),  # fails for non-centered inputs only ('every' reading refuted: imprecision)
     "SBN-F1": (V, V),      # each published-code step is a (107) step (sign rate <= 1%); same trajectory: no (imprecision)
     "SBN-F2": (P, P),      # rescaling proved; with BayesBiNN's fixed +-10 init the result depends on tau/N (imprecision)
-    "SBN-TABLE1": (I, I),  # quick tier: noises equivalent (TOST), train acc >= 99%; ensemble gain +0.25 pt not significant
-    "SBN-BITS": (I, I),    # quick tier: ST beats identity/det ST; no significant ECS trend over bits; det-ST gap undecided
+    # issue 10: 16 seeds x 3 noises trained as one batched computation, each seed its own random split: ensemble
+    # gain +0.38 pt, 95% CI [0.10, 0.67], p = 0.006 (16 iid seeds); noises equivalent (TOST, 2 pt); mean train acc 99.3%
+    "SBN-TABLE1": (V, V),
+    # issue 10: 6 replicate networks per (data set, bits 2..64): 9 of 10 ECS slopes over log2(n) significantly
+    # positive; identity ST on digits +0.029 per doubling, 95% CI [-0.023, 0.081] (undecided); (ii) across networks
+    # undecided (n >= 16: Kendall tau -0.28, but all networks p = 0.16), its literal 'during learning' reading refuted
+    "SBN-BITS": (I, I),
 }
 
 #: Where a claim's verdict alone would hide which method carries it.

@@ -266,3 +266,103 @@ def test_topic_corpus_is_reproducible_and_unknown_corpus_fails():
         sa.load_corpus("20newsgroups")
     with pytest.raises(InvalidArgument):
         sa.StochasticAutoencoder.init(np.random.default_rng(0), 10, 0)
+
+
+# ---------------------------------------------------------------------------- many seeds as one computation
+
+
+@pytest.mark.parametrize("noise", ["logistic", "uniform", "triangular"])
+def test_stack_of_one_is_the_deep_sbn(noise):
+    """DeepSBNStack with S = 1 consumes the stream as DeepSBN does and computes the same logits and gradients."""
+    r1, r2 = np.random.default_rng(5), np.random.default_rng(5)
+    a = sn.DeepSBN(r1, noise, d=12, h=8, k=4, depth=2)
+    b = sn.DeepSBNStack(r2, noise, 1, d=12, h=8, k=4, depth=2)
+    for k in a.params:
+        np.testing.assert_array_equal(a.params[k], b.params[k][0])
+    X = np.random.default_rng(1).random((10, 12))
+    y = np.random.default_rng(2).integers(0, 4, 10)
+    la, lb = a.forward(X, r1, "train"), b.forward(X[None], r2, "train")
+    np.testing.assert_allclose(lb[0], la, rtol=1e-12, atol=1e-12)
+    ga = a.backward(sn.softmax_cross_entropy(la, y)[1])
+    gb = b.backward(sn.softmax_cross_entropy_stack(lb, y[None])[1])
+    for k in ga:
+        np.testing.assert_allclose(gb[k][0], ga[k], rtol=1e-10, atol=1e-12)
+    for mode in ("det", "sample"):
+        np.testing.assert_allclose(b.forward(X[None], r2, mode)[0], a.forward(X, r1, mode), rtol=1e-12, atol=1e-12)
+
+
+def test_stack_slices_do_not_interact():
+    """Changing network 1's input changes neither network 0's logits nor its gradients (independent slices)."""
+    rng = np.random.default_rng(3)
+    net = sn.DeepSBNStack(rng, "logistic", 2, d=6, h=5, k=3, depth=1)
+    X = rng.random((2, 7, 6))
+    y = rng.integers(0, 3, (2, 7))
+    out = []
+    for X1 in (X, np.stack([X[0], X[1] * 3.0])):
+        logits = net.forward(X1, np.random.default_rng(9), "train")
+        out.append((logits[0].copy(), net.backward(sn.softmax_cross_entropy_stack(logits, y)[1])["W0"][0].copy()))
+    np.testing.assert_array_equal(out[0][0], out[1][0])
+    np.testing.assert_array_equal(out[0][1], out[1][1])
+
+
+def test_train_deep_sbn_seeds_is_reproducible_and_learns():
+    X, y = np.random.default_rng(0).random((200, 6)), np.random.default_rng(1).integers(0, 2, 200)
+    X[:, 0] += y  # a learnable signal
+    runs = [sn.train_deep_sbn_seeds(X, y, "logistic", np.random.SeedSequence(4), 2, h=6, depth=1, epochs=25)
+            for _ in range(2)]
+    assert runs[0]["test_det"] == runs[1]["test_det"] and runs[0]["test_ens"] == runs[1]["test_ens"]
+    assert runs[0]["test_index"].shape == (2, 40) and len(set(runs[0]["test_index"][0]) & set(runs[0]["test_index"][1])) < 40
+    assert min(runs[0]["train_det"]) > 0.6
+
+
+def test_fast_logistic_cdf_matches_the_noise_family():
+    from stecheck.numerics.noise import get_noise
+
+    a = np.concatenate([np.linspace(-400, 400, 2001), [-1e300, 1e300, 0.0]])
+    np.testing.assert_allclose(sn._cdf(get_noise("logistic"), a), get_noise("logistic").cdf(a), rtol=4e-16 * 8, atol=0)
+
+
+def test_adam_in_place_is_the_textbook_update():
+    p = {"w": np.array([0.5, -1.0, 2.0])}
+    ref = p["w"].copy()
+    opt = sn.Adam(p, lr=0.1)
+    m = v = np.zeros(3)
+    for t, g in enumerate((np.array([0.3, -0.2, 1.0]), np.array([-0.1, 0.4, 0.5])), start=1):
+        opt.step({"w": g})
+        m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g * g
+        ref = ref - 0.1 * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+        np.testing.assert_allclose(p["w"], ref, rtol=1e-14)
+
+
+def test_map_tasks_in_process_keeps_item_order():
+    assert sn.map_tasks(lambda a, b: a - b, [(3, 1), (1, 3), (5, 5)], key="t") == [2, -2, 0]
+
+
+def _remote_map(items):
+    return sn.map_tasks(divmod, items, key="test-divmod")
+
+
+@pytest.mark.cluster
+def test_map_tasks_inside_a_worker_submits_tasks_and_keeps_order():
+    from stecheck.numerics.distributed import local_client
+
+    items = [(17, 5), (9, 2), (100, 7), (1, 1)]
+    with local_client(2) as client:
+        assert client.submit(_remote_map, items, pure=False).result() == [divmod(*it) for it in items]
+
+
+def test_autoencoder_arm_batch_is_the_estimators_arm():
+    from stecheck.numerics import estimators
+    from stecheck.numerics import sbn_autoencoder as sa
+
+    rng = np.random.default_rng(0)
+    Y = sa.load_corpus("topics")[:5]
+    ae = sa.StochasticAutoencoder.init(rng, Y.shape[1], 7, 16)
+    a, _ = ae.encode(Y)
+    U = rng.random(a.shape)
+    ref = np.stack([estimators.arm_estimates(ae.decoder_loss(Y[b]), a[b], "logistic", U[b:b + 1], encoding="01")[0]
+                    for b in range(5)])
+    np.testing.assert_allclose(ae.arm_batch(a, Y, U), ref, rtol=1e-12, atol=1e-12)
+    X = (U < 0.5).astype(float)
+    np.testing.assert_allclose(ae.batch_losses(X, Y), [ae.decoder_loss(Y[b]).value(X[b:b + 1])[0] for b in range(5)],
+                               rtol=1e-13)
