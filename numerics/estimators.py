@@ -179,7 +179,7 @@ def _identity_kernel(loss: Loss, a: np.ndarray, noise: Noise, encoding: str):
     """:func:`identity_st_estimates` / :func:`st_weights_estimates` as ``f(X, out)``, for drawn states."""
 
     def f(X: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        g = loss.grad(X)
+        g = loss._grad_unchecked(X)  # finiteness is checked by the caller, with the sample's index in its batch
         if out is None:
             return g
         out[...] = g

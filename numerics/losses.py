@@ -84,7 +84,12 @@ class Loss:
         finiteness check of :meth:`grad`; the caller must then check the
         product (the Monte Carlo estimators do, naming the sample).
         """
-        return np.multiply(scale, self.grad(X), out=out)
+        return np.multiply(scale, self._grad_unchecked(X), out=out)
+
+    def _grad_unchecked(self, X: np.ndarray) -> np.ndarray:
+        """``dL/dx`` without the finiteness check of :meth:`grad` (the caller checks, naming the sample in
+        its own batch); a subclass that overrides :meth:`grad` itself keeps it."""
+        return self._grad(X) if type(self).grad is Loss.grad else self.grad(X)
 
 
 class Linear(Loss):
