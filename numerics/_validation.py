@@ -136,11 +136,15 @@ def check_batch(X: Any, n: int | None, *, who: str) -> np.ndarray:
     return arr
 
 
-def check_finite_rows(values: np.ndarray, X: np.ndarray | None, *, who: str, what: str) -> None:
+def check_finite_rows(
+    values: np.ndarray, X: np.ndarray | None, *, who: str, what: str, offset: int = 0, total: int | None = None
+) -> None:
     """Raise :class:`NonFiniteValue` naming the first non-finite sample and coordinates.
 
     ``values`` has shape ``(B,)`` or ``(B, d)``; ``X`` (shape ``(B, n)``) is the
-    batch of states the values were computed at, echoed in the message.
+    batch of states the values were computed at, echoed in the message.  When
+    ``values`` are rows ``offset, offset + 1, ...`` of a batch of ``total`` rows,
+    the message names the sample's index in that batch.
     """
     finite = np.isfinite(values)
     if finite.all():
@@ -148,19 +152,22 @@ def check_finite_rows(values: np.ndarray, X: np.ndarray | None, *, who: str, wha
     if values.ndim == 1:
         rows = np.flatnonzero(~finite)
         b = int(rows[0])
-        where = f"sample index {b}"
+        where = f"sample index {b + offset}"
         val = values[b]
         count = rows.size
     else:
         bad = np.argwhere(~finite)
         b = int(bad[0, 0])
         cols = bad[bad[:, 0] == b, 1]
-        where = f"sample index {b}, coordinates {cols[:10].tolist()}"
+        where = f"sample index {b + offset}, coordinates {cols[:10].tolist()}"
         val = values[b, cols[:10]].tolist()
         count = bad.shape[0]
     state = "" if X is None else " at x = " + np.array2string(X[b], threshold=24, edgeitems=6, max_line_width=10**6)
+    rows_seen = values.shape[0]
+    batch = (f"a batch of {rows_seen}" if total is None or (offset == 0 and total == rows_seen)
+             else f"rows {offset}..{offset + rows_seen - 1} of a batch of {total}")
     raise NonFiniteValue(
         f"{who} produced a non-finite {what} ({val}) at {where}{state}; {count} non-finite entr"
-        f"{'y' if count == 1 else 'ies'} in a batch of {values.shape[0]}. Expected finite numbers: "
+        f"{'y' if count == 1 else 'ies'} in {batch}. Expected finite numbers: "
         "fix the function (e.g. guard logarithms/divisions) or restrict its domain."
     )

@@ -18,6 +18,12 @@ exact float64 arrays, written in binary).  As in :mod:`numerics.montecarlo`
 this holds on one platform (numpy build and CPU): ``fn_chunk`` may call BLAS
 kernels whose last bits differ between CPUs.
 
+Dask tasks.  Consecutive chunks are batched into one task (see
+``chunks_per_task``): a task per chunk spent more time in scheduler round
+trips and serialisation than in sampling once chunks took milliseconds.  Each
+chunk of a batch is still summarised separately and sent back, so the fold
+over chunk summaries -- and every number -- is the same for any batching.
+
 Checkpoints.  With ``checkpoint=PATH`` the finished chunk summaries are saved
 to ``PATH`` (a ``.npz``; written to a temporary file in the same directory and
 renamed, so a crash never leaves a half-written checkpoint) at most every
@@ -66,6 +72,8 @@ __all__ = [
     "quiet_distributed_logs",
     "fn_fingerprint",
     "load_checkpoint",
+    "TASKS_PER_THREAD",
+    "MAX_CHUNKS_PER_TASK",
 ]
 
 CHECKPOINT_FORMAT = "stecheck-mc-checkpoint"
@@ -91,11 +99,18 @@ def local_client(workers: int, *, threads_per_worker: int = 1) -> Iterator[Any]:
     """
     workers = as_int(workers, "workers", minimum=1)
     threads_per_worker = as_int(threads_per_worker, "threads_per_worker", minimum=1)
+    import dask
     from distributed import Client, LocalCluster
 
     # The worker processes start with SIGINT ignored (an ignored signal stays ignored across exec):
     # Ctrl-C reaches this process only, which closes the cluster; no worker prints a traceback.
-    with warnings.catch_warnings(), _sigint_ignored():  # a second cluster finds the HTTP port taken: harmless
+    # They keep glibc's default malloc thresholds: Dask's default MALLOC_TRIM_THRESHOLD_=65536 also freezes
+    # the mmap threshold at 128 KiB, so every larger numpy temporary is a fresh mmap with its page faults
+    # (measured: +70 % per Monte Carlo chunk of 4096 x 64).  An explicit MALLOC_TRIM_THRESHOLD_ in the
+    # environment still wins; clusters the caller brings keep their own configuration.
+    with warnings.catch_warnings(), _sigint_ignored(), dask.config.set(
+        {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+    ):  # a second cluster finds the HTTP port taken: harmless
         warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
         cluster = LocalCluster(
             n_workers=workers, threads_per_worker=threads_per_worker, processes=True,
@@ -336,6 +351,37 @@ def _as_client(client: Any, timeout: float) -> tuple[Any, bool]:
     return client, False
 
 
+class _BatchTask:
+    """Picklable ``[(index, size), ...] -> [(index, RunningMoments), ...]``: several chunks in one Dask task.
+
+    Each chunk is still drawn from its own stream and summarised on its own, so batching changes
+    nothing in the numbers; it only saves scheduler round trips and serialisations per chunk.
+    """
+
+    def __init__(self, task: _ChunkTask):
+        self.task = task
+
+    def __call__(self, items: list[tuple[int, int]]) -> list[tuple[int, RunningMoments]]:
+        return [self.task(item) for item in items]
+
+
+#: Dask tasks per worker thread when ``chunks_per_task`` is automatic (enough to balance the load) ...
+TASKS_PER_THREAD = 4
+#: ... and the most chunks one task carries (so that progress and checkpoints still come regularly).
+MAX_CHUNKS_PER_TASK = 64
+
+
+def _batches(todo: list[tuple[int, int]], chunks_per_task: int | None, client: Any) -> list[list[tuple[int, int]]]:
+    """``todo`` cut into consecutive runs of chunks, one per Dask task."""
+    if chunks_per_task is None:
+        try:
+            threads = max(1, sum(client.nthreads().values()))
+        except Exception:  # noqa: BLE001 - an unusual client: fall back to one chunk per task
+            threads = len(todo)
+        chunks_per_task = min(MAX_CHUNKS_PER_TASK, max(1, -(-len(todo) // (TASKS_PER_THREAD * threads))))
+    return [todo[i : i + chunks_per_task] for i in range(0, len(todo), chunks_per_task)]
+
+
 def distributed_monte_carlo(
     fn_chunk: Callable[[np.random.Generator, int], Any],
     n_samples: int,
@@ -353,14 +399,17 @@ def distributed_monte_carlo(
     retries: int = 2,
     progress: ProgressCallback | None = None,
     scheduler_timeout: float = 10.0,
+    chunks_per_task: int | None = None,
 ) -> MonteCarloResult:
     """Mean of ``n_samples`` draws of ``fn_chunk`` with an interval at ``confidence``, chunk by chunk.
 
     ``client``: ``None`` computes the chunks in this process (builtin map
     order); a ``distributed.Client`` (see :func:`local_client`) or a scheduler
-    address submits one future per chunk.  ``retries``: how many times Dask
-    reruns a chunk that raised (a chunk on a lost worker is rerun by the
-    scheduler anyway).  ``checkpoint``/``checkpoint_interval``/``fn_key``: see
+    address submits the chunks as futures, ``chunks_per_task`` consecutive
+    chunks per future (default: about ``TASKS_PER_THREAD`` futures per worker
+    thread, at most ``MAX_CHUNKS_PER_TASK`` chunks each; the numbers do not
+    depend on it).  ``retries``: how many times Dask reruns a task that raised
+    (a task on a lost worker is rerun by the scheduler anyway).  ``checkpoint``/``checkpoint_interval``/``fn_key``: see
     the module docstring.  The result equals ``monte_carlo_mean(fn_chunk,
     n_samples, seed_seq, chunk_size=chunk_size, ...)`` bit for bit.
     """
@@ -378,6 +427,8 @@ def distributed_monte_carlo(
         raise InvalidArgument(f"progress={short_repr(progress)} is not callable; expected progress(done, total).")
     if fn_key is not None and not isinstance(fn_key, str):
         raise InvalidArgument(f"fn_key={short_repr(fn_key)} must be a str naming the sampled function.")
+    if chunks_per_task is not None:
+        chunks_per_task = as_int(chunks_per_task, "chunks_per_task", minimum=1)
     plan = chunk_plan(n_samples, chunk_size)
     header = _header(seed_seq, n_samples, chunk_size, fn_key if fn_key is not None else _default_fn_key(fn_chunk))
     path = Path(checkpoint) if checkpoint is not None else None
@@ -413,10 +464,12 @@ def distributed_monte_carlo(
         elif todo:
             from distributed import as_completed
 
-            futures = owned_client.map(task, todo, pure=False, retries=retries)
+            batches = _batches(todo, chunks_per_task, owned_client)
+            futures = owned_client.map(_BatchTask(task), batches, pure=False, retries=retries)
             try:
                 for fut in as_completed(futures, loop=owned_client.loop):
-                    finished(*fut.result())
+                    for index, moments in fut.result():
+                        finished(index, moments)
             finally:
                 owned_client.cancel(futures)
     finally:

@@ -167,6 +167,27 @@ def st_weights_estimates(loss: Any, a: Any, noise: Noise | str, X: Any, *, encod
     return loss.grad(X)
 
 
+def _st_kernel(loss: Loss, a: np.ndarray, noise: Noise, encoding: str):
+    """:func:`st_estimates` as ``f(X, out)`` for states drawn by :func:`draw_sample` (valid by construction):
+    no re-validation, ``c F'(a)`` computed once, and fused into the loss's last product where it can be
+    (bit-identical)."""
+    scale = span(encoding) * noise.pdf(a)
+    return lambda X, out=None: loss._scaled_grad(X, scale, out)
+
+
+def _identity_kernel(loss: Loss, a: np.ndarray, noise: Noise, encoding: str):
+    """:func:`identity_st_estimates` / :func:`st_weights_estimates` as ``f(X, out)``, for drawn states."""
+
+    def f(X: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        g = loss._grad_unchecked(X)  # finiteness is checked by the caller, with the sample's index in its batch
+        if out is None:
+            return g
+        out[...] = g
+        return out
+
+    return f
+
+
 def deterministic_st_estimates(
     loss: Any, a: Any, noise: Noise | str, X: Any, *, encoding: str = "pm1"
 ) -> np.ndarray:
@@ -352,6 +373,9 @@ class Estimator:
     params: tuple[tuple[str, Any], ...] = ()
     noises: tuple[str, ...] | None = None
     formula: str = ""
+    #: ``kernel(loss, a, noise, encoding) -> f``, ``f(X, out=None) -> (B, n)``: ``fn`` without its input
+    #: checks, for states drawn by :func:`draw_sample` (valid by construction); the same numbers bit for bit.
+    kernel: _CallableT[..., np.ndarray] | None = None
 
     @property
     def defaults(self) -> dict[str, Any]:
@@ -363,9 +387,9 @@ ESTIMATORS: dict[str, Estimator] = {
     e.name: e
     for e in (
         Estimator("st", st_estimates, True, "Alg. 1: c F'(a) dL/dx(x), x ~ p(x; a) (c = 2 pm1, 1 for 01)",
-                  formula="c F'(a_i) dL/dx_i(x)"),
+                  formula="c F'(a_i) dL/dx_i(x)", kernel=_st_kernel),
         Estimator("identity_st", identity_st_estimates, True, "dL/dx(x), x ~ p(x; a)",
-                  formula="dL/dx_i(x)"),
+                  formula="dL/dx_i(x)", kernel=_identity_kernel),
         Estimator("deterministic_st", deterministic_st_estimates, False, "c F'(a) dL/dx(x*), x* = state of sign(a)",
                   sample="none", formula="c F'(a_i) dL/dx_i(x*), x* = enc(a >= 0)"),
         Estimator(
@@ -393,7 +417,7 @@ ESTIMATORS: dict[str, Estimator] = {
                   formula="dL/dx_i(x) c F'(u_i)/tau, x = enc(a >= z)"),
         Estimator("st_weights", st_weights_estimates, True,
                   "Alg. 2 (ST weights): dL/dw(w), w = sign(eta - z), identity backward",
-                  formula="dL/dw_i(w)"),
+                  formula="dL/dw_i(w)", kernel=_identity_kernel),
     )
 }
 
@@ -446,6 +470,17 @@ def resolve_params(est: Estimator, noise: Noise, params: dict[str, Any]) -> dict
     return out
 
 
+def _encode_draws(on: np.ndarray, z: np.ndarray, encoding: str) -> np.ndarray:
+    """:func:`numerics.encodings.encode` of ``on`` written into the spent noise draws ``z`` when they are a
+    fresh float64 array of the same shape (the same two operations, so the same numbers; no new array)."""
+    if z.dtype != np.float64 or z.base is not None or z.shape != on.shape or not z.flags.writeable:
+        return encode(on, encoding)
+    lo, hi = levels(encoding)
+    np.multiply(on, hi - lo, out=z)
+    z += lo
+    return z
+
+
 def draw_sample(
     est: Estimator, rng: np.random.Generator, a: np.ndarray, noise: Noise, size: int, encoding: str,
     params: dict[str, Any],
@@ -453,7 +488,12 @@ def draw_sample(
     """The random input of ``size`` estimates of ``est`` (see :data:`SAMPLE_KINDS`)."""
     n = a.size
     if est.sample == "state":
-        return sample_states(rng, a, noise, size, encoding)
+        if not isinstance(rng, np.random.Generator):
+            raise InvalidArgument(
+                f"rng={short_repr(rng)} is not a numpy.random.Generator; use numerics.seeding.make_rng."
+            )
+        z = noise.sample(rng, (size, n))
+        return _encode_draws(a >= z, z, encoding)  # a - z >= 0  <=>  a >= z in IEEE arithmetic
     if est.sample == "none":
         return np.broadcast_to(deterministic_state(a, encoding), (size, n))
     if not isinstance(rng, np.random.Generator):
@@ -485,11 +525,52 @@ def estimate_batch(
     encoding = check_encoding(encoding)
     params = resolve_params(est, noise, params)
     size = as_int(size, "size", minimum=1)
-    sample = draw_sample(est, rng, a, noise, size, encoding, params)
-    out = est.fn(loss, a, noise, sample, encoding=encoding, **params)
-    shown = sample if sample.ndim == 2 else None
-    check_finite_rows(out, shown, who=f"estimator {name!r}", what="estimate")
+    return _estimate(est, loss, a, noise, rng, size, encoding, params)
+
+
+def _estimate(
+    est: Estimator, loss: Loss, a: np.ndarray, noise: Noise, rng: np.random.Generator, size: int, encoding: str,
+    params: dict[str, Any],
+) -> np.ndarray:
+    """:func:`estimate_batch` after validation: draw, estimate (the kernel when there is one), check finiteness.
+
+    An estimator with a kernel that draws one state per row is evaluated in blocks of about
+    :data:`BLOCK_CELLS` numbers, so that its temporaries stay in cache: the draws of consecutive blocks
+    are consecutive pieces of the same stream (numpy fills arrays row by row from the generator) and each
+    row's estimate depends on its own row only, so the result is the same array as in one piece.  The
+    matrix products of a block must also round as in one piece: every block has at least
+    ``BLOCK_CELLS // n`` rows (the remainder joins the last block), so BLAS keeps its kernel (OpenBLAS
+    switches kernels only for a few rows; checked bit for bit in the tests).  A BLAS that chose its kernel
+    otherwise could change last bits, never the equality of results across workers (blocks depend on the
+    chunk size alone).
+    """
+    who = f"estimator {est.name!r}"
+    if est.kernel is None:
+        sample = draw_sample(est, rng, a, noise, size, encoding, params)
+        out = est.fn(loss, a, noise, sample, encoding=encoding, **params)
+        check_finite_rows(out, sample if sample.ndim == 2 else None, who=who, what="estimate")
+        return out
+    f = est.kernel(loss, a, noise, encoding)
+    rows = max(1, BLOCK_CELLS // max(1, a.size))
+    if est.sample != "state" or size < 2 * rows:
+        sample = draw_sample(est, rng, a, noise, size, encoding, params)
+        out = f(sample)
+        check_finite_rows(out, sample if sample.ndim == 2 else None, who=who, what="estimate")
+        return out
+    n = a.size
+    out = np.empty((size, n))
+    starts = range(0, size - rows + 1, rows)  # the remainder joins the last block: no block is small
+    for start in starts:
+        end = start + rows if start + 2 * rows <= size else size
+        z = noise.sample(rng, (end - start, n))
+        X = _encode_draws(a >= z, z, encoding)
+        part = f(X, out[start:end])
+        check_finite_rows(part, X, who=who, what="estimate", offset=start, total=size)
     return out
+
+
+#: Numbers per block of :func:`_estimate` (256 KiB of float64: its few temporaries fit in L2 cache).
+BLOCK_CELLS = 32768
 
 
 class EstimatorSampler:
@@ -503,7 +584,9 @@ class EstimatorSampler:
         self.params = resolve_params(est, self.noise, params)
 
     def __call__(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        return estimate_batch(self.name, self.loss, self.a, self.noise, rng, size, encoding=self.encoding, **self.params)
+        # the arguments were validated once in __init__; the same numbers as estimate_batch(...)
+        size = as_int(size, "size", minimum=1)
+        return _estimate(ESTIMATORS[self.name], self.loss, self.a, self.noise, rng, size, self.encoding, self.params)
 
     def __repr__(self) -> str:
         extra = "".join(f", {k}={v!r}" for k, v in self.params.items())

@@ -76,6 +76,21 @@ class Loss:
     def _grad(self, X: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _scaled_grad(self, X: np.ndarray, scale: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``scale * dL/dx`` at each row of a float64 batch ``X`` the caller built itself (hot path).
+
+        Bit-identical to ``scale * self.grad(X)``, written into ``out`` if given.
+        A subclass may fuse the scaling into its last operation and skip the
+        finiteness check of :meth:`grad`; the caller must then check the
+        product (the Monte Carlo estimators do, naming the sample).
+        """
+        return np.multiply(scale, self._grad_unchecked(X), out=out)
+
+    def _grad_unchecked(self, X: np.ndarray) -> np.ndarray:
+        """``dL/dx`` without the finiteness check of :meth:`grad` (the caller checks, naming the sample in
+        its own batch); a subclass that overrides :meth:`grad` itself keeps it."""
+        return self._grad(X) if type(self).grad is Loss.grad else self.grad(X)
+
 
 class Linear(Loss):
     """``L(x) = c . x + c0`` (paper Sec. 2.2 I: ST is exact, zero variance)."""
@@ -140,6 +155,17 @@ class Quadratic(Loss):
 
     def _grad(self, X):
         return 2.0 * (self._residual(X) @ self.W)
+
+    def _scaled_grad(self, X, scale, out=None):
+        # scale * (2 (r W)) with one pass less: 2 * scale is exact (a power-of-2 factor), so
+        # round((r W) * (2 scale)) = round(scale * (2 (r W))) bit for bit; no temporary beyond r.
+        if type(self)._grad is not Quadratic._grad:  # a subclass changed the gradient (e.g. QuadraticMultilinear)
+            return super()._scaled_grad(X, scale, out)
+        r = X @ self.W.T
+        r -= self.y
+        g = np.matmul(r, self.W, out=out)
+        g *= 2.0 * scale
+        return g
 
 
 class QuadraticMultilinear(Quadratic):

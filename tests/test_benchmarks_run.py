@@ -64,9 +64,21 @@ def test_the_numpy_floor_computes_the_estimator(bench):
 
     loss, a = bench.layer_problem(8)
     sampler = EstimatorSampler("st", loss, a, "logistic")
-    g = bench.numpy_floor(sampler, 20_000, 20_000, make_rng(task_seed(1, "floor")))
+    g = bench.numpy_floor(sampler, 20_000, 20_000, make_rng(task_seed(1, "floor")), blocked=False)
     res = monte_carlo_mean(sampler, 20_000, task_seed(0, "t"), chunk_size=20_000)
     assert np.all(np.abs(g.mean(0) - res.mean) <= res.high - res.low)
+
+
+def test_the_floor_works_on_the_engines_blocks(bench):
+    """The blocked floor cuts a chunk exactly as the engine does: consecutive blocks, none small."""
+    from stecheck.numerics.estimators import BLOCK_CELLS
+
+    rows = BLOCK_CELLS // 64
+    for m in (1, rows, 2 * rows - 1, 2 * rows, 4 * rows + 17, 2048):
+        blocks = bench.engine_blocks(m, 64)
+        assert blocks[0][0] == 0 and blocks[-1][1] == m
+        assert all(b[1] == c[0] for b, c in zip(blocks, blocks[1:]))
+        assert len(blocks) == 1 or all(rows <= hi - lo < 2 * rows for lo, hi in blocks)
 
 
 def test_the_torch_peer_computes_the_estimator(bench):

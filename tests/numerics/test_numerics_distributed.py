@@ -180,6 +180,40 @@ def test_bad_arguments_are_invalid_argument():
         distributed_monte_carlo(_sampler(), N, s, retries=-1)
     with pytest.raises(InvalidArgument, match="SeedSequence"):
         distributed_monte_carlo(_sampler(), N, 3)
+    with pytest.raises(InvalidArgument, match="chunks_per_task"):
+        distributed_monte_carlo(_sampler(), N, s, chunks_per_task=0)
     with pytest.raises(InvalidArgument, match="workers"):
         with local_client(0):
             pass
+
+
+@pytest.mark.parametrize("chunks_per_task", [1, 5, 64, None])
+def test_batching_chunks_into_tasks_changes_no_number(reference, two_workers, chunks_per_task):
+    seen = []
+    res = distributed_monte_carlo(_sampler(), N + 123, task_seed(7, "dist"), chunk_size=CHUNK, client=two_workers,
+                                  chunks_per_task=chunks_per_task, progress=lambda d, t: seen.append(d))
+    _same(res, reference)
+    assert seen[0] == 0 and seen[-1] == 13 and seen == sorted(seen)  # every chunk reported, none twice
+
+
+def test_batches_are_consecutive_runs_covering_every_chunk():
+    from stecheck.numerics.distributed import MAX_CHUNKS_PER_TASK, TASKS_PER_THREAD, _batches
+    from stecheck.numerics.montecarlo import chunk_plan
+
+    class Client:  # two worker threads
+        def nthreads(self):
+            return {"a": 1, "b": 1}
+
+    plan = chunk_plan(1000 * CHUNK + 7, CHUNK)
+    auto = _batches(plan, None, Client())
+    assert [item for batch in auto for item in batch] == plan
+    assert max(map(len, auto)) == MAX_CHUNKS_PER_TASK  # long runs: bounded tasks
+    small = _batches(plan[:16], None, Client())
+    assert len(small) == 2 * TASKS_PER_THREAD and all(len(b) == 2 for b in small)  # short runs: balanced
+    assert _batches(plan[:5], 2, Client()) == [plan[0:2], plan[2:4], plan[4:5]]
+
+
+def test_local_workers_keep_default_malloc_thresholds(two_workers):
+    # Dask's MALLOC_TRIM_THRESHOLD_=65536 turns every numpy temporary above 128 KiB into an mmap (page faults)
+    env = two_workers.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+    assert env and set(env.values()) == {os.environ.get("MALLOC_TRIM_THRESHOLD_")}  # (a killed worker may be restarting)
