@@ -130,6 +130,9 @@ class Figure:
     xscale: str = "linear"
     yscale: str = "linear"
     hlines: tuple[float, ...] = ()
+    #: Categorical x axis: ``((position, label), ...)``; when given, the x axis shows exactly these ticks
+    #: (labels may use mathtext), e.g. one tick per schedule or per (noise, estimator) case instead of an index.
+    xticks: tuple[tuple[float, str], ...] = ()
 
 
 @dataclass(frozen=True)
