@@ -91,7 +91,6 @@ def _figure_to_dict(fig: Figure) -> dict[str, Any]:
         "xscale": fig.xscale,
         "yscale": fig.yscale,
         "hlines": [_number(v) for v in fig.hlines],
-        "xticks": [{"at": _number(at), "label": label} for at, label in fig.xticks],
         "series": [
             {
                 "label": s.label,
@@ -103,6 +102,7 @@ def _figure_to_dict(fig: Figure) -> dict[str, Any]:
             }
             for s in fig.series
         ],
+        "xticks": [{"at": _number(at), "label": label} for at, label in fig.xticks],
     }
 
 
