@@ -680,7 +680,7 @@ def check_b6_lipschitz(ctx: MethodContext, *, mode: str = "flip", rate: float = 
                 "rule": "VERIFIED if the upper bound's exponent CI lies below rate + tolerance; REFUTED if the lower "
                         "bound's CI lies above it"}
     up_band, lo_band = _mean_band(ups), _mean_band(lows)
-    fig = Figure(f"lipschitz-{mode}-{loss}", f"Prop. B.6: mean Lipschitz constant E_W[Lip_i] ({mode} reading, "
+    fig = Figure(f"lipschitz-{mode}-{loss}", f"Prop. B.6: Lipschitz constant of coordinate i, mean over W ({mode} reading, "
                  f"{'quadratic' if exact else 'log cosh'} loss), fitted exponent {fit_up['exponent']:.3f} (upper) / "
                  f"{fit_lo['exponent']:.3f} (lower)", "number of binary units $n$",
                  r"$\mathbb{E}_W[\mathrm{Lip}_i]$, averaged over $i$", (
@@ -796,7 +796,7 @@ def check_b6_bias_enumeration(ctx: MethodContext, *, ns=None, rate: float = 0.0,
                      Series(r"$1 - \cos\angle(\mathbb{E}[\hat g_{\mathrm{ST}}],\ \nabla\mathbb{E}[L])$, mean "
                             "(95% $t$ interval)", tuple(float(n) for n in ns), tuple(1 - c for c in mean_cos),
                             *_mean_band([1 - c for c in cos_n]), style="points")),
-                 xscale="log", yscale="log")
+                 xscale="log", yscale="log", xticks=tuple((float(n), str(n)) for n in ns))
     verdict = _decide_rate(fit, rate)
     ce = None if verdict is not Verdict.REFUTED else {"ns": ns, "mean_relative_bias": fit["means"],
                                                       "exponent_ci": fit["ci"], "rate": rate}
