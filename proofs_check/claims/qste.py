@@ -802,7 +802,9 @@ def _lr_success_figure(scheds, rows, n_good: int, trials: int, c: float) -> Figu
     intervals (each point is a binomial count out of ``trials``)."""
     from stecheck.numerics.ste_stats import clopper_pearson
 
-    ticks = tuple((float(i), "$" + sympy.latex(_C * eta) + "$") for i, (_, eta, _) in enumerate(scheds))
+    # \dfrac: a tick label's \frac would be set in script size, too small to read
+    ticks = tuple((float(i), "$" + sympy.latex(_C * eta).replace(r"\frac", r"\dfrac") + "$")
+                  for i, (_, eta, _) in enumerate(scheds))
     series = []
     for label, idx in (("admissible schedule", range(n_good)),
                        ("summable schedule (violates a condition)", range(n_good, len(rows)))):

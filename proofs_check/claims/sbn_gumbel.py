@@ -303,6 +303,7 @@ def check_e1_bias_rate_quadrature(ctx: MethodContext, *, rate: float = 1.0, loss
                        tuple(abs(eta1[0]["bias"]) * t / ts[0] for t in ts)),
                 Series(r"$\propto \tau^2$ (through the first $L = y$ point)", ts,
                        tuple(abs(lin[0]["bias"]) * (t / ts[0]) ** 2 for t in ts))),
+        xticks=tuple((t, f"{t:g}") for t in ts),
     )
     evidence = {"loss": str(gs.as_loss(loss)), "claimed_rate": rate, "digits": digits, "rows": rows,
                 "linear_rows": lin, "bias_orders": orders, "linear_eta0_bias_order": lin_order,
@@ -1140,7 +1141,8 @@ def check_e4_variance_rate(ctx: MethodContext, *, growth: float = 1.0, lead_scal
     series.append(Series(r"$\propto \tau^{-1}$ (through the first $L = y$ point)", ts,
                          tuple(series[0].y[0] * ts[0] / t for t in ts)))
     fig = Figure("variance-vs-tau", "Prop. E.4: variance of the Gumbel-Softmax gradient as τ → 0 (certified quadrature)",
-                 r"temperature $\tau$", r"$\mathrm{Var}[G_\tau]$", tuple(series), xscale="log", yscale="log")
+                 r"temperature $\tau$", r"$\mathrm{Var}[G_\tau]$", tuple(series), xscale="log", yscale="log",
+                 xticks=tuple((t, f"{t:g}") for t in ts))
     lead = _num(gs.second_moment_coefficients(gs.LINEAR_LOSS, 0)[0], 1) * lead_scale
     # tau Var -> p(eta) A0 (the leading coefficient), with an O(tau) correction: within 10% at tau = 0.01
     tv = [r for r in all_rows if r["loss"] == "L = y, eta = 1"][-1]

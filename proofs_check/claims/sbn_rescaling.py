@@ -268,7 +268,7 @@ def check_b4_search(ctx: MethodContext, *, coupling: str = "none", tolerance: fl
                  "number of binary units $n$", r"$\min\,\cos\angle(\hat g,\ \hat g_{\mathrm{rescaled}})$ over the search",
                  (Series(r"minimum over the parameter counts $m \in \{1, 2, 3, 6\}$", tuple(float(n) for n in (2, 3, 4, 6)),
                          tuple(min(r["min_cosine"] for r in rows if r["n"] == n) for n in (2, 3, 4, 6)), style="points"),),
-                 hlines=(0.0,))
+                 hlines=(0.0,), xticks=tuple((float(n), str(n)) for n in (2, 3, 4, 6)))
     if overall < -tolerance:
         _, n, m, mask, theta = best
         J1, lam, lam0, g = _b4_unpack(theta, n, m, mask)
