@@ -32,6 +32,9 @@ Mathematical objects (paper Sec. 2.1, eqs. (3)-(6)), with
     :class:`QuadratureResult` whose ``error_bound`` is QUADPACK's error
     *estimate* (not a guarantee); ``n > 1`` raises: use Monte Carlo
     (:mod:`numerics.montecarlo` with :class:`numerics.estimators.EstimatorSampler`).
+    A quadrature QUADPACK flags (divergent, slowly convergent, roundoff-limited: an
+    ``IntegrationWarning``) or that returns a non-finite value raises
+    :class:`stecheck.errors.QuadratureDiverged` instead of returning a meaningless number.
 
 Algorithm.  States are enumerated in chunks of ``C = 2^k`` states
 (``k = min(n, chunk_bits)``, ``chunk_bits <= 16``): coordinate ``i`` is bit
@@ -61,11 +64,12 @@ Sec. 3.1 and 4.3.)  For ``n = 20`` (``C = 2^16``, ``K = 16``) this is about ``7.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from stecheck.errors import InvalidArgument
+from stecheck.errors import InvalidArgument, QuadratureDiverged
 
 from ._compensated import gamma, neumaier_add
 from ._validation import as_int, as_vector
@@ -409,7 +413,9 @@ def _quad_n1(est, loss, a, noise, transform, encoding, params) -> QuadratureResu
     """``E[T(e)]`` for a Gumbel-Softmax-type estimator at ``n = 1`` by quadrature in ``u = (a - z)/tau``.
 
     ``E[T(e)] = int T(e(z = a - tau u)) f_Z(a - tau u) tau du`` over ``R``, split at
-    ``u = 0`` (ST-GS jumps there) and ``u = a/tau`` (peak of ``f_Z``).
+    ``u = 0`` (ST-GS jumps there), ``u = a/tau`` (peak of ``f_Z``) and ``u = +-1, +-10, +-40``
+    (where the relaxation varies, on a scale of 1 in ``u`` for every tau).  QUADPACK's
+    warnings or a non-finite value raise :class:`~stecheck.errors.QuadratureDiverged`.
     """
     from scipy import integrate
 
@@ -422,7 +428,10 @@ def _quad_n1(est, loss, a, noise, transform, encoding, params) -> QuadratureResu
         return np.asarray(transform(e), dtype=np.float64).reshape(1, -1)[0] * (float(noise.pdf(z)) * tau)
 
     k_out = values(0.5).size
-    cuts = sorted({0.0, a0 / tau})
+    # the relaxation s(u) varies on |u| <~ 40 whatever tau is (s(1 - s) < 5e-18 beyond): cut there too, or an
+    # interval of length a/tau (3e4 at tau = 1e-5) hides the spike from the Gauss-Kronrod nodes and quad returns
+    # a wrong value with a tiny error estimate
+    cuts = sorted({0.0, a0 / tau, -1.0, 1.0, -10.0, 10.0, -40.0, 40.0})
     edges = [-np.inf] + cuts + [np.inf]
     val = np.zeros(k_out)
     err = np.zeros(k_out)
@@ -431,7 +440,23 @@ def _quad_n1(est, loss, a, noise, transform, encoding, params) -> QuadratureResu
             if lo == hi:
                 continue
             # ST-GS's integrand jumps at u = 0: never let an interval's interior contain it
-            v, e = integrate.quad(lambda u: values(u)[j], lo, hi, limit=200, epsabs=1e-13, epsrel=1e-11)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", integrate.IntegrationWarning)
+                v, e = integrate.quad(lambda u: values(u)[j], lo, hi, limit=200, epsabs=1e-13, epsrel=1e-11)
+            failed = [w for w in caught if issubclass(w.category, integrate.IntegrationWarning)]
+            for w in caught:  # anything else passes through unchanged
+                if w not in failed:
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            if failed or not (math.isfinite(v) and math.isfinite(e)):
+                why = ("QUADPACK: " + " ".join(str(failed[0].message).split()).rstrip(".")) if failed else \
+                    f"the integral is {v} with error estimate {e}"
+                verb = "diverges" if "diverg" in why or not failed else "does not converge"
+                exc = QuadratureDiverged(
+                    f"the quadrature of E[T(e)] for {est.name!r} at tau = {tau:g}, a = {a0:g} {verb} on "
+                    f"u in ({lo:g}, {hi:g}) ({why}); no value is returned. Use a larger "
+                    "tau or Monte Carlo (numerics.montecarlo with numerics.estimators.EstimatorSampler)")
+                exc.reason, exc.verb = why, verb
+                raise exc
             val[j] += v
             err[j] += e
     return QuadratureResult(val, err)

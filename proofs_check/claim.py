@@ -120,7 +120,14 @@ class Series:
 
 @dataclass(frozen=True)
 class Figure:
-    """Figure *data* produced by a method; reporters render it with matplotlib."""
+    """Figure *data* produced by a method; reporters render it with matplotlib (150 dpi PNG and SVG).
+
+    Conventions (``tests/test_claim_figures.py`` checks them on the cheap claims): title, axis labels and legend
+    entries in mathematical language (mathtext ``$...$`` in labels and legends; the title is also the HTML
+    caption, so it uses plain text or Unicode), never a Python repr; an axis shows the quantity that varies
+    (``n``, ``tau``, a margin), and instances without one get a categorical axis via ``xticks`` naming each;
+    every Monte Carlo point carries its interval (``Series.y_low``/``y_high``), and the legend says which.
+    """
 
     name: str  # file-name safe, unique within the claim
     title: str
@@ -130,6 +137,9 @@ class Figure:
     xscale: str = "linear"
     yscale: str = "linear"
     hlines: tuple[float, ...] = ()
+    #: Categorical x axis: ``((position, label), ...)``; when given, the x axis shows exactly these ticks
+    #: (labels may use mathtext), e.g. one tick per schedule or per (noise, estimator) case instead of an index.
+    xticks: tuple[tuple[float, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,9 @@ REINFORCE, 1-D quadrature for the Gumbel-Softmax pair at ``n = 1``; the
 deterministic ST works for any ``n``.  The interval is ``mean +- bound``
 (the module's a-priori rounding bound, or the quadrature error estimate).
 ARM (variance not enumerable), Gumbel-Softmax at ``n > 1`` and ``n > 22``
-are refused with a hint to drop ``--exact``.
+are refused with a hint to drop ``--exact``; a quadrature that diverges (e.g.
+Gumbel-Softmax at a tiny ``--tau``, where the integrand is a spike of width tau)
+is reported as divergent in one line, exit status 2, never as a tiny interval.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ import sys
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from stecheck.errors import InvalidArgument
+from stecheck.errors import InvalidArgument, QuadratureDiverged
 
 __all__ = [
     "LOSSES", "ENCODINGS", "JSON_KEYS", "EstimateReport", "estimate", "exact_gradient_closed_form", "parse_a",
@@ -352,7 +354,14 @@ def estimate(
     grad = exact_gradient_closed_form(loss, loss_obj, a_vec, noise_obj, encoding)
 
     if exact:
-        mean, variance, bound = _exact_statistics(name, loss_obj, a_vec, noise_obj, encoding, params)
+        try:
+            mean, variance, bound = _exact_statistics(name, loss_obj, a_vec, noise_obj, encoding, params)
+        except QuadratureDiverged as exc:  # one line for the CLI: what diverged and what to do instead
+            raise QuadratureDiverged(
+                f"--exact: the quadrature for {name!r} at --tau {params.get('tau', float('nan')):g} "
+                f"{getattr(exc, 'verb', 'does not converge')}, so it "
+                f"has no value to report ({getattr(exc, 'reason', 'no convergence')}); "
+                "use a larger --tau, or drop --exact to estimate by Monte Carlo") from exc
         low, high, used = mean - bound, mean + bound, 0
     else:
         sampler = EstimatorSampler(name, loss_obj, a_vec, noise_obj, encoding=encoding, **params)

@@ -50,7 +50,7 @@ def test_top_level_layout_matches_the_documented_schema():
         {"id": "l2", "text": "L Lipschitz in the Euclidean norm", "verdict": "VERIFIED"},
         {"id": "linf", "text": "L Lipschitz in the max norm", "verdict": "REFUTED"}]
     fig = d["claims"][0]["methods"][1]["figures"][0]
-    assert list(fig) == ["name", "title", "xlabel", "ylabel", "xscale", "yscale", "hlines", "series"]
+    assert list(fig) == ["name", "title", "xlabel", "ylabel", "xscale", "yscale", "hlines", "series", "xticks"]
     assert list(fig["series"][0]) == ["label", "x", "y", "y_low", "y_high", "style"]
 
 
@@ -101,6 +101,23 @@ def test_non_finite_figure_values_round_trip_as_floats():
     d = run_to_dict(run)
     assert d["claims"][0]["methods"][0]["figures"][0]["series"][0]["y"] == ["inf", "-inf"]
     assert run_from_dict(json.loads(dumps_report(run))) == run
+
+
+def test_categorical_x_ticks_round_trip_and_a_figure_without_them_still_loads():
+    run = sample_run()
+    fig = Figure("f", "t", "schedule", "$y$", (Series("s", (0.0, 1.0), (0.5, 0.25)),),
+                 xticks=((0.0, r"$c/\sqrt{t+1}$"), (1.0, "$c$")))
+    run.claims[0].methods[0].figures = [fig]
+    d = run_to_dict(run)
+    assert d["claims"][0]["methods"][0]["figures"][0]["xticks"] == [{"at": 0.0, "label": r"$c/\sqrt{t+1}$"},
+                                                                    {"at": 1.0, "label": "$c$"}]
+    assert run_from_dict(json.loads(dumps_report(run))) == run
+    _validator().validate(json.loads(dumps_report(run)))  # the published JSON Schema knows xticks
+    del d["claims"][0]["methods"][0]["figures"][0]["xticks"]  # written before xticks existed: still valid
+    assert run_from_dict(json.loads(json.dumps(d))).claims[0].methods[0].figures[0].xticks == ()
+    d["claims"][0]["methods"][0]["figures"][0]["xticks"] = [{"at": 0.0}]
+    with pytest.raises(MalformedFile, match="label"):
+        run_from_dict(json.loads(json.dumps(d)))
 
 
 _json_scalar = (st.none() | st.booleans() | st.integers(-(2 ** 60), 2 ** 60)

@@ -324,9 +324,9 @@ def check_sign_grid(ctx: MethodContext, *, v=None, v_star=None) -> Outcome:
                 worst = {"proxy": proxy, "quantity": name, "value": lo, **where}
         rows[proxy] = row
     xs = tuple(float(x) for x in np.linspace(0.02, math.pi - 0.02, 60))
-    fig = Figure("inner-products", "Expected STE gradient vs theta (|w| = |w*| = 1, v* = v, |v| = 1)",
-                 "theta = angle(w, w*)", "inner product",
-                 tuple(Series(f"{p}: {n}", xs, tuple(float(y) for y in curves[(p, n)]))
+    fig = Figure("inner-products", "Expected STE gradient vs the angle θ (|w| = |w*| = 1, v* = v, |v| = 1; closed form)",
+                 _THETA_LABEL, r"inner product with $\mathbb{E}[g]$",
+                 tuple(Series(f"{_PROXY_TEX.get(p, p)}: {_INNER_TEX[n]}", xs, tuple(float(y) for y in curves[(p, n)]))
                        for p in pop.PROXIES for n in ("<E g, grad f>", "<E g, w - w*>")), hlines=(0.0,))
     evidence = {"premise": "v* = v, |v| = 1" if v is None and v_star is None else {"v": v, "v_star": v_star},
                 "grid": "theta: 80 points in [1e-3, pi - 1e-3]; |w|, |w*|: 15 log-spaced in [0.05, 20]",
@@ -336,6 +336,14 @@ def check_sign_grid(ctx: MethodContext, *, v=None, v_star=None) -> Outcome:
     if worst is not None:
         return Outcome(Verdict.REFUTED, evidence, counterexample=worst, figures=[fig])
     return Outcome(Verdict.VERIFIED, evidence, figures=[fig])
+
+
+#: Figure labels in mathematical notation: the two inner products, the proxies mu' and the angle axis.
+_INNER_TEX = {"<E g, grad f>": r"$\langle \mathbb{E}[g], \nabla f(w) \rangle$",
+              "<E g, w - w*>": r"$\langle \mathbb{E}[g], w - w^* \rangle$"}
+_PROXY_TEX = {"relu": r"ReLU $\mu'(t) = \mathbb{1}[t > 0]$", "clipped_relu": r"clipped ReLU $\mu'(t) = \mathbb{1}[0 < t < 1]$",
+              "identity": r"identity $\mu'(t) = 1$"}
+_THETA_LABEL = r"angle $\theta = \angle(w, w^*)$ (radians)"
 
 
 def _inner_interval(mc, proxy: str, direction: np.ndarray, confidence: float):
@@ -401,10 +409,11 @@ def check_teacher_flip_symbolic(ctx: MethodContext, *, v=V_EXT, v_star=V_STAR_EX
     fd = sympy.lambdify(pop.THETA, disp.subs(subs), modules=_MODULES)
     fg = sympy.lambdify(pop.THETA, grad.subs(subs).subs(pop.W_NORM, 1), modules=_MODULES)
     xa = np.array(xs)
-    fig = Figure("teacher-flip", f"Outside the model: teacher layer v* = {list(v_star)} != v = {list(v)} (|w| = |w*| = 1)",
-                 "theta = angle(w, w*)", "inner product (relu proxy)",
-                 (Series("<E g, w - w*>", xs, tuple(float(y) for y in np.broadcast_to(fd(xa), xa.shape))),
-                  Series("<E g, grad f>", xs, tuple(float(y) for y in np.broadcast_to(fg(xa), xa.shape)))),
+    fig = Figure("teacher-flip", f"Outside the model: teacher layer v* = {list(v_star)} ≠ v = {list(v)} (|w| = |w*| = 1; "
+                 "closed form)",
+                 _THETA_LABEL, r"inner product with $\mathbb{E}[g]$ (ReLU proxy $\mu'(t) = \mathbb{1}[t > 0]$)",
+                 (Series(_INNER_TEX["<E g, w - w*>"], xs, tuple(float(y) for y in np.broadcast_to(fd(xa), xa.shape))),
+                  Series(_INNER_TEX["<E g, grad f>"], xs, tuple(float(y) for y in np.broadcast_to(fg(xa), xa.shape)))),
                  hlines=(0.0,))
     evidence = {"scope": "outside the papers' model (their teacher uses the same fixed v)",
                 "<E g, w - w*> at |w| = |w*| = 1": str(disp), "factored form": str(factored),
@@ -776,9 +785,7 @@ def check_lr_simulation(ctx: MethodContext, *, good=None, bad=None, c: float = 0
                                           f"in {v['reach_for_c']}" for k, v in per_schedule.items())
                                 + ": a summable schedule fails only when c is small enough that the total movement "
                                   "stays below the distance to w*'s orthant (the sweep runs 400 steps)")}
-    fig = Figure("lr-success", "STE iterates reaching w* (n = 6, m = 300)", "schedule index", "fraction of trials at w*",
-                 (Series("fraction at w* at the end", tuple(float(i) for i in range(len(rows))),
-                         tuple(r["reached_w_star_at_end"] / trials for r in rows), style="points"),))
+    fig = _lr_success_figure(scheds, rows, len(good), trials, c)
     scope = Scope(f"n = 6, m = 300, {trials} trials, decided at c = {c}; summable schedules fail for c in {fails}, "
                   f"reach w* for c in {reaches}")
     if p_value < 0.001 and frozen_bad > 0:
@@ -788,6 +795,27 @@ def check_lr_simulation(ctx: MethodContext, *, good=None, bad=None, c: float = 0
             "success_admissible": f"{ok_good}/{n_good}", "success_violating": f"{ok_bad}/{n_bad}",
             "schedules_violating": [r["schedule"] for r in rows[len(good):]]})
     return Outcome(Verdict.INCONCLUSIVE, evidence, figures=[fig], scope=scope)
+
+
+def _lr_success_figure(scheds, rows, n_good: int, trials: int, c: float) -> Figure:
+    """Fraction of trials whose iterate ends at w*, one named tick per schedule eta_t, with 95% Clopper-Pearson
+    intervals (each point is a binomial count out of ``trials``)."""
+    from stecheck.numerics.ste_stats import clopper_pearson
+
+    # \dfrac: a tick label's \frac would be set in script size, too small to read
+    ticks = tuple((float(i), "$" + sympy.latex(_C * eta).replace(r"\frac", r"\dfrac") + "$")
+                  for i, (_, eta, _) in enumerate(scheds))
+    series = []
+    for label, idx in (("admissible schedule", range(n_good)),
+                       ("summable schedule (violates a condition)", range(n_good, len(rows)))):
+        ks = [rows[i]["reached_w_star_at_end"] for i in idx]
+        cis = [clopper_pearson(k, trials, 0.95) for k in ks]
+        series.append(Series(f"{label}, 95% Clopper-Pearson", tuple(float(i) for i in idx),
+                             tuple(k / trials for k in ks), tuple(lo for lo, _ in cis), tuple(hi for _, hi in cis),
+                             style="points"))
+    return Figure("lr-success", f"STE iterates at w* after the run (n = 6, m = 300, c = {c:g}, {trials} trials each)",
+                  r"learning-rate schedule $\eta_t$", r"fraction of trials with $w_T = w^*$", tuple(series),
+                  xticks=ticks)
 
 
 def check_lr_movement_bound(ctx: MethodContext, *, eta=None, c: float = 0.05, n: int = 6, m: int = 300) -> Outcome:

@@ -317,30 +317,24 @@ def check_random_search(ctx: MethodContext, *, prop: str, lipschitz: str = "inf"
             cos = float(sp / max(np.linalg.norm(u) * np.linalg.norm(v), 1e-300))
             if margin >= 0:
                 met += 1
-                cos_met.append(cos)
+                cos_met.append((margin, cos))
                 if sp < -tol and (worst is None or cos < worst["cosine"]):
                     worst = {"prop": prop, "n": n, "b": _round(b), "Q": _round(Q), "a": _round(a), "C": _round(C),
                              "lipschitz": lip, "lipschitz_kind": lipschitz, "condition_margin": margin,
                              "scalar_product": sp, "cosine": cos, "noise": NOISE}
             else:
                 violated += 1
-                cos_violated.append(cos)
+                cos_violated.append((margin, cos))
                 violated_negative += int(sp < -tol)
     evidence = {"prop": prop, "lipschitz": lipschitz, "shared_parameters": shared, "condition_scale": condition_scale,
                 "sizes": list(sizes), "instances": len(sizes) * per_size, "meeting_condition": met,
                 "violating_condition": violated, "negative_among_violating": violated_negative,
-                "min_cosine_meeting": min(cos_met) if cos_met else None,
-                "min_cosine_violating": min(cos_violated) if cos_violated else None,
+                "min_cosine_meeting": min(c for _, c in cos_met) if cos_met else None,
+                "min_cosine_violating": min(c for _, c in cos_violated) if cos_violated else None,
                 "max_gradient_gap_vs_closed_form": max_gap[0], "gap_tolerance": MAGNITUDE_TOL,
                 "gap_rule": "every gradient (true, expected ST, deterministic ST) by enumeration equals its closed "
                             "form (closed_forms) within the tolerance, relative to 1 + |value|; else REFUTED"}
-    fig = Figure(f"{prop.lower()}-search-{'shared' if shared else 'diagonal'}",
-                 f"{prop}: cosine of the two gradients in phi ({'shared' if shared else 'one per unit'})",
-                 "instance", "cosine", (
-                     Series("condition met", tuple(float(i) for i in range(len(cos_met))), tuple(sorted(cos_met)),
-                            style="points"),
-                     Series("condition violated", tuple(float(i) for i in range(len(cos_violated))),
-                            tuple(sorted(cos_violated)), style="points")), hlines=(0.0,))
+    fig = _search_figure(prop, shared, condition_scale, cos_met, cos_violated)
     if max_gap[0] > MAGNITUDE_TOL:
         return Outcome(Verdict.REFUTED, evidence, figures=[fig], counterexample={
             "problem": "an enumerated gradient differs from its closed form", "gap": max_gap[0],
@@ -350,6 +344,33 @@ def check_random_search(ctx: MethodContext, *, prop: str, lipschitz: str = "inf"
     if met == 0:
         return Outcome(Verdict.INCONCLUSIVE, evidence, figures=[fig])
     return Outcome(Verdict.VERIFIED, evidence, figures=[fig])
+
+
+#: The two phi-space gradients each proposition pairs, in mathematical notation (for figure labels).
+_PAIR_LABELS = {"B5": (r"\nabla_\phi \mathbb{E}[L]", r"\mathbb{E}[\hat g_{\mathrm{ST}}]"),
+                "B7": (r"\hat g_{\mathrm{det}}", r"\mathbb{E}[\hat g_{\mathrm{ST}}]"),
+                "B8": (r"\hat g_{\mathrm{det}}", r"\nabla_\phi \mathbb{E}[L]")}
+#: The condition margin min_i (lhs - rhs) of (23), (34), (41), in mathematical notation.
+_MARGIN_LABELS = {"B5": r"$\min_i\,(|\bar g_i| - L)$, condition (23)",
+                  "B7": r"$\min_i\,(|g^*_i| - 2(1-p^*)L)$, condition (34)",
+                  "B8": r"$\min_i\,(|g^*_i| - 2(1-p^*)L - L)$, condition (41)"}
+
+
+def _search_figure(prop, shared, condition_scale, cos_met, cos_violated) -> Figure:
+    """Cosine of the proposition's two gradients against the condition margin, one point per instance."""
+    u, v = _PAIR_LABELS[prop]
+    scale = "" if condition_scale == 1.0 else f" ($L$ scaled by {condition_scale:g})"
+    return Figure(
+        f"{prop.lower()}-search-{'shared' if shared else 'diagonal'}",
+        f"Prop. {prop[0]}.{prop[1:]}: cosine of the two gradients in φ against the condition margin "
+        f"({'parameters shared by the units' if shared else 'one parameter per unit'}, exact enumeration)",
+        rf"condition margin {_MARGIN_LABELS[prop]}{scale}; $\geq 0$: condition met",
+        rf"$\cos\angle({u},\ {v})$",
+        (Series("condition met (premise holds)", tuple(m for m, _ in cos_met), tuple(c for _, c in cos_met),
+                style="points"),
+         Series("condition violated", tuple(m for m, _ in cos_violated), tuple(c for _, c in cos_violated),
+                style="points")),
+        hlines=(0.0,))
 
 
 def _pair_phi(prop, ev):

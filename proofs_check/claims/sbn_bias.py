@@ -244,12 +244,16 @@ def _non_multilinear_losses(n: int):
     return (losses.SquareSum(), losses.Power(4), losses.Ex2())
 
 
+#: y label of the bias figures: the largest coordinate of |E[ST] - grad E[L]|.
+_BIAS_YLABEL = r"$\max_i\,|\mathbb{E}[\hat g_{\mathrm{ST}}]_i - \partial_{a_i}\mathbb{E}[L]|$"
+
+
 def _loss_label(loss) -> str:
     """A figure label in mathematical notation for the losses of :func:`_non_multilinear_losses`."""
     if isinstance(loss, losses.Power):
-        return f"L = sum_i x_i^{loss.k}"
-    return {"SquareSum": "L = (sum_i x_i)^2", "Ex2": "L = sum_i (x_i - sin(2 pi x_i))"}.get(
-        type(loss).__name__, repr(loss))
+        return rf"$L = \sum_i x_i^{{{loss.k}}}$"
+    return {"SquareSum": r"$L = (\sum_i x_i)^2$", "Ex2": r"$L = \sum_i (x_i - \sin 2\pi x_i)$"}.get(
+        type(loss).__name__, f"loss {type(loss).__name__}")
 
 
 def check_b2_biased_example(ctx: MethodContext, *, loss_family=_non_multilinear_losses) -> Outcome:
@@ -266,11 +270,12 @@ def check_b2_biased_example(ctx: MethodContext, *, loss_family=_non_multilinear_
         ml = random_multilinear(rng, n)
         cmp = _compare(enumeration.expected_estimator("st", ml, a, "logistic"),
                        enumeration.exact_gradient(ml, a, "logistic"))
-        bias_norms.setdefault("random multilinear L (control)", []).append(cmp["max_abs_gap"])
+        bias_norms.setdefault("random multilinear $L$ (control)", []).append(cmp["max_abs_gap"])
     biased = [r for r in rows if r["biased"]]
     figure = Figure(
-        name="bias-vs-n", title="Max |E[ST] - grad E[L]| (logistic noise, exact enumeration)",
-        xlabel="n (number of binary units)", ylabel="max abs bias (0 plotted at 1e-17)", yscale="log",
+        name="bias-vs-n", title="Max |E[ST] − ∇E[L]| over the coordinates (logistic noise, exact enumeration; "
+                                 "a bias of 0 is drawn at 1e-17)",
+        xlabel="number of binary units $n$", ylabel=_BIAS_YLABEL, yscale="log",
         series=tuple(Series(label, tuple(float(n) for n in ns), tuple(max(v, 1e-17) for v in vals), style="points")
                      for label, vals in bias_norms.items()),
     )
@@ -442,10 +447,11 @@ def check_ex1_enumeration(ctx: MethodContext, *, closed_form=None) -> Outcome:
         worst = max(worst, gap, float(np.max(np.abs(grad))))
         rows.append({"noise": name, "max_gap_to_closed_form": gap, "max_abs_true_gradient": float(np.max(np.abs(grad))),
                      "min_expected_st": float(est.min()), "max_expected_st": float(est.max())})
-        series.append(Series(f"E[ST], {name} noise", tuple(_EX1_GRID), tuple(est)))
-    series.append(Series("true gradient d E[L]/da", tuple(_EX1_GRID), tuple(np.zeros_like(_EX1_GRID))))
-    fig = Figure("expected-st", "Example 1, L(x) = x^2: expected ST gradient vs the true gradient (0)",
-                 "pre-activation a", "gradient", tuple(series))
+        series.append(Series(rf"$\mathbb{{E}}[\hat g_{{\mathrm{{ST}}}}]$, {name} noise", tuple(_EX1_GRID), tuple(est)))
+    series.append(Series(r"true gradient $d\,\mathbb{E}[L]/da = 0$", tuple(_EX1_GRID),
+                         tuple(np.zeros_like(_EX1_GRID))))
+    fig = Figure("expected-st", "Example 1, L(x) = x²: expected ST gradient vs the true gradient (0), exact enumeration",
+                 "pre-activation $a$", r"gradient with respect to $a$", tuple(series))
     tol = 1e-12
     evidence = {"instances": rows, "grid": "61 points on [-3, 3]", "tolerance": tol}
     if worst > tol:
@@ -859,9 +865,11 @@ def check_b3_st_unbiased(ctx: MethodContext, *, reformulation=_printed_eq20) -> 
                 fixed_bias.append(max(fixed["max_abs_gap"], 1e-17))
             if fixed["biased"] and bad is None:
                 bad = {"n": n, "noise": noise, "W": W, "y": y, "a": a, **fixed}
-    fig = Figure("st-bias", "Prop. B.3: max |E[ST] - grad E[L]| (logistic noise)", "n", "max abs bias",
-                 (Series("ST on ||Wx - y||^2", tuple(float(n) for n in ns), tuple(raw_bias), style="points"),
-                  Series("ST on eq. (20)", tuple(float(n) for n in ns), tuple(fixed_bias), style="points")),
+    fig = Figure("st-bias", "Prop. B.3: max |E[ST] − ∇E[L]| over the coordinates (logistic noise, exact "
+                 "enumeration; a bias of 0 is drawn at 1e-17)", "number of binary units $n$", _BIAS_YLABEL,
+                 (Series(r"ST on $\|Wx - y\|^2$", tuple(float(n) for n in ns), tuple(raw_bias), style="points"),
+                  Series("ST on the multilinear form (20)", tuple(float(n) for n in ns), tuple(fixed_bias),
+                         style="points")),
                  yscale="log")
     if bad:
         return Outcome(Verdict.REFUTED, {"instances": rows}, counterexample=bad, figures=[fig])

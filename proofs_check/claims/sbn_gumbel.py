@@ -294,14 +294,16 @@ def check_e1_bias_rate_quadrature(ctx: MethodContext, *, rate: float = 1.0, loss
     ts = tuple(r["tau"] for r in lin)
     eta1 = [r for r in rows if r["eta"] == 1.0]
     fig = Figure(
-        name="bias-vs-tau", title="Prop. E.1: |E[G_tau] - true gradient| (certified quadrature)",
-        xlabel="tau", ylabel="|bias|", xscale="log", yscale="log",
-        series=(Series("L = y^3, eta = 1", ts, tuple(abs(r["bias"]) for r in eta1), style="points"),
-                Series("L = y, eta = 0", ts, tuple(abs(r["bias"]) for r in lin), style="points"),
-                Series("tau^1 (through the first L = y^3 point)", ts,
+        name="bias-vs-tau", title="Prop. E.1: bias of the Gumbel-Softmax gradient as τ → 0 (certified quadrature)",
+        xlabel=r"temperature $\tau$", ylabel=r"$|\mathbb{E}[G_\tau] - g|$, $g$ the true gradient",
+        xscale="log", yscale="log",
+        series=(Series(r"$L = y^3$, $\eta = 1$", ts, tuple(abs(r["bias"]) for r in eta1), style="points"),
+                Series(r"$L = y$, $\eta = 0$", ts, tuple(abs(r["bias"]) for r in lin), style="points"),
+                Series(r"$\propto \tau$ (through the first $L = y^3$ point)", ts,
                        tuple(abs(eta1[0]["bias"]) * t / ts[0] for t in ts)),
-                Series("tau^2 (through the first L = y point)", ts,
+                Series(r"$\propto \tau^2$ (through the first $L = y$ point)", ts,
                        tuple(abs(lin[0]["bias"]) * (t / ts[0]) ** 2 for t in ts))),
+        xticks=tuple((t, f"{t:g}") for t in ts),
     )
     evidence = {"loss": str(gs.as_loss(loss)), "claimed_rate": rate, "digits": digits, "rows": rows,
                 "linear_rows": lin, "bias_orders": orders, "linear_eta0_bias_order": lin_order,
@@ -929,13 +931,18 @@ def check_e3_printed_rate(ctx: MethodContext, *, printed_threshold: bool = False
     growing = all(b > a + p for a, b in zip(ratios, ratios[1:]))
     other = [float(gs.large_gradient_probability(eta, r["tau"], r["eps"], printed_threshold=not printed_threshold,
                                                  digits=20).mid()) / (r["tau"] * math.log(1 / r["eps"])) for r in rows]
-    kx = tuple(float(k) for k in ks)
-    labels = ("event s(1-s) >= eps (printed (88))", "event G_tau >= eps") if printed_threshold else \
-        ("event G_tau >= eps", "event s(1-s) >= eps (printed (88))")
-    fig = Figure(f"rate-along-path-{path}", "P / (tau log(1/eps)) along " + (
-        "eps = 10^-k, tau = 10^-(k^2)" if path == "joint" else "eps = 0.1, tau = 10^-k"), "k",
-                 "P / (tau log(1/eps))", (Series(labels[0], kx, tuple(ratios), style="points"),
-                                           Series(labels[1], kx, tuple(other), style="points")))
+    labels = (r"event $s(1-s) \geq \varepsilon$ (printed (88))", r"event $G_\tau \geq \varepsilon$") \
+        if printed_threshold else (r"event $G_\tau \geq \varepsilon$", r"event $s(1-s) \geq \varepsilon$ (printed (88))")
+    # the x axis is the quantity that goes to 0 along the path (eps on the joint path, tau at fixed eps), not k
+    kx = tuple(r["eps"] if path == "joint" else r["tau"] for r in rows)
+    fig = Figure(f"rate-along-path-{path}", "Prop. E.3: P / (τ log(1/ε)) along " + (
+        "ε = 10^(−k), τ = 10^(−k²) (certified quadrature)" if path == "joint"
+        else "ε = 0.1, τ = 10^(−k) (certified quadrature)"),
+                 r"$\varepsilon_k = 10^{-k}$ on the path with $\tau_k = 10^{-k^2}$" if path == "joint"
+                 else r"temperature $\tau = 10^{-k}$ at fixed $\varepsilon = 0.1$",
+                 r"$P\,/\,(\tau \log(1/\varepsilon))$", (Series(labels[0], kx, tuple(ratios), style="points"),
+                                                          Series(labels[1], kx, tuple(other), style="points")),
+                 xscale="log")
     evidence = {"eta": eta, "threshold": "printed s(1-s) >= eps" if printed_threshold else "G_tau >= eps",
                 "path": path, "rows": rows, "rule": "REFUTED if the ratio increases by more than p(eta) at every step "
                                       "(it tracks the lower bound ~ 2p(1+k), unbounded); VERIFIED if it stays "
@@ -1115,6 +1122,10 @@ def _variance_rows(loss, eta, taus, digits):
     return rows
 
 
+#: Legend entries of the E.4 figure for the (loss, eta) cases named in the evidence.
+_E4_TEX = {"L = y, eta = 1": r"$L = y$, $\eta = 1$", "L = y^3, eta = -0.5": r"$L = y^3$, $\eta = -0.5$"}
+
+
 def check_e4_variance_rate(ctx: MethodContext, *, growth: float = 1.0, lead_scale: float = 1.0) -> Outcome:
     """Certified Var[G_tau] over tau (L = y, y^3): log-log slope between the two smallest tau vs -growth."""
     taus = ("0.3", "0.1", "0.03", "0.01", "0.003", "0.001") if ctx.full else ("0.3", "0.1", "0.03", "0.01")
@@ -1124,12 +1135,14 @@ def check_e4_variance_rate(ctx: MethodContext, *, growth: float = 1.0, lead_scal
         rows = _variance_rows(loss, eta, taus, digits)
         all_rows += [{**r, "loss": name} for r in rows]
         orders[name] = -_order(rows[-2]["tau"], rows[-2]["variance"], rows[-1]["tau"], rows[-1]["variance"])
-        series.append(Series(f"Var[G_tau], {name}", tuple(r["tau"] for r in rows),
+        series.append(Series(_E4_TEX.get(name, name), tuple(r["tau"] for r in rows),
                              tuple(r["variance"] for r in rows), style="points"))
     ts = series[0].x
-    series.append(Series("tau^-1 (through the first L = y point)", ts, tuple(series[0].y[0] * ts[0] / t for t in ts)))
-    fig = Figure("variance-vs-tau", "Prop. E.4: Var[G_tau] (certified quadrature)", "tau", "variance",
-                 tuple(series), xscale="log", yscale="log")
+    series.append(Series(r"$\propto \tau^{-1}$ (through the first $L = y$ point)", ts,
+                         tuple(series[0].y[0] * ts[0] / t for t in ts)))
+    fig = Figure("variance-vs-tau", "Prop. E.4: variance of the Gumbel-Softmax gradient as τ → 0 (certified quadrature)",
+                 r"temperature $\tau$", r"$\mathrm{Var}[G_\tau]$", tuple(series), xscale="log", yscale="log",
+                 xticks=tuple((t, f"{t:g}") for t in ts))
     lead = _num(gs.second_moment_coefficients(gs.LINEAR_LOSS, 0)[0], 1) * lead_scale
     # tau Var -> p(eta) A0 (the leading coefficient), with an O(tau) correction: within 10% at tau = 0.01
     tv = [r for r in all_rows if r["loss"] == "L = y, eta = 1"][-1]
@@ -1305,11 +1318,14 @@ def check_stgs_quadrature(ctx: MethodContext, *, ratios=None) -> Outcome:
     series = []
     for enc in ratios:
         rs = [r for r in rows if r["encoding"] == enc and r["eta"] == 0.5]
-        series.append(Series(f"{enc} encoding, eta = 0.5" + (" (coincides with 01)" if enc == "pm1" else ""),
+        enc_tex = {"01": r"$\{0, 1\}$", "pm1": r"$\pm 1$", "pm1-mixed": r"mixed $\pm 1$"}.get(enc, enc)
+        series.append(Series(rf"{enc_tex} encoding, $\eta = 0.5$"
+                             + (r" (coincides with $\{0, 1\}$)" if enc == "pm1" else ""),
                              tuple(r["tau"] for r in rs), tuple(r["ratio"] for r in rs),
                              style="line" if enc == "pm1" else "points"))
-    fig = Figure("stgs-ratio-vs-tau", "E[ST-GS] / true gradient, L linear (certified quadrature)", "tau",
-                 "ratio to the true gradient", tuple(series), xscale="log", hlines=(1.0, 0.5))
+    fig = Figure("stgs-ratio-vs-tau", "ST Gumbel-Softmax: E[ST-GS] / true gradient, L = y (certified quadrature)",
+                 r"temperature $\tau$", r"$\mathbb{E}[\hat g_{\mathrm{ST\!-\!GS}}]\,/\,g$, $g$ the true gradient",
+                 tuple(series), xscale="log", hlines=(1.0, 0.5))
     evidence = {"rows": rows, "claimed": {k: str(v) for k, v in ratios.items()}, "tolerance_at_smallest_tau": 1e-3}
     if bad:
         return Outcome(Verdict.REFUTED, evidence, counterexample={**bad[0], "claimed": float(ratios[bad[0]["encoding"]])},

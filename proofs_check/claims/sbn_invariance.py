@@ -336,12 +336,14 @@ def _proxy_figure(a: np.ndarray) -> Figure:
     return Figure(
         name="backward-factors",
         title="Backward factor before and after T(a) = 3a (Alg. 1 with logistic noise vs the Htanh proxy)",
-        xlabel="pre-activation a", ylabel="backward factor",
+        xlabel="pre-activation $a$", ylabel=r"backward factor $\partial x / \partial a$ used by the estimator",
         series=(
-            Series("Alg. 1: 2F'(a)", tuple(a), tuple(2 * logistic.pdf(a))),
-            Series("Alg. 1 after T: 2G'(T(a))T'(a), numeric", tuple(coarse), tuple(alg1_transformed), style="points"),
-            Series("Htanh proxy: 1[|a|<=1]", tuple(a), tuple(htanh(a)), style="step"),
-            Series("Htanh proxy after T: 3*1[|3a|<=1]", tuple(a), tuple(htanh(3 * a) * 3), style="step"),
+            Series("Alg. 1: $2F'(a)$", tuple(a), tuple(2 * logistic.pdf(a))),
+            Series(r"Alg. 1 after $T$: $2G'(T(a))\,T'(a)$ (numeric)", tuple(coarse), tuple(alg1_transformed),
+                   style="points"),
+            Series(r"Htanh proxy: $\mathbb{1}[|a| \leq 1]$", tuple(a), tuple(htanh(a)), style="step"),
+            Series(r"Htanh proxy after $T$: $3\cdot\mathbb{1}[|3a| \leq 1]$", tuple(a), tuple(htanh(3 * a) * 3),
+                   style="step"),
         ),
     )
 

@@ -388,10 +388,10 @@ def check_pgd_trajectory_loss(ctx: MethodContext, *, eps_factor=4, steps: int = 
     evidence = {"steps": steps, "weights": n, "loss": "||W w - y||^2, W 3 x 4 ~ N(0,1)", "eps": eps,
                 "eps_prime": eps_factor * eps, "clipping_events_in_(10)": clips,
                 "max_abs_F(eta_t)-theta_t": worst, "tolerance": tol}
-    fig = Figure("pgd-paths", f"Eqs. (10)-(11): theta_t and F(eta_t), first weight (eps' = {eps_factor} eps)",
-                 "step t", "probability", (
-                     Series("theta_t by PGD (10)", tuple(float(t) for t in range(1, steps + 1)), tuple(path_t)),
-                     Series("F(eta_t) by clipped latent SGD (11)", tuple(float(t) for t in range(1, steps + 1)),
+    fig = Figure("pgd-paths", f"Eqs. (10)-(11): θ by PGD and F(η) by clipped latent SGD, first weight (ε′ = {eps_factor:g} ε)",
+                 "step $t$", r"probability $\theta_{t,1} = P(w_1 = 1)$", (
+                     Series(r"$\theta_t$ by PGD (10)", tuple(float(t) for t in range(1, steps + 1)), tuple(path_t)),
+                     Series(r"$F(\eta_t)$ by clipped latent SGD (11)", tuple(float(t) for t in range(1, steps + 1)),
                             tuple(path_e), style="points")))
     if worst > tol:
         return Outcome(Verdict.REFUTED, evidence, counterexample={"max_gap": worst, "eps_factor": eps_factor},
@@ -664,12 +664,12 @@ def check_p1_latent_vs_smd(ctx: MethodContext, *, noises=("logistic-sigma", "log
                      "latent_steps_leaving_support": outside, "clipped_to_support": bool(bounded and clip_latent),
                      "independent_paths_max_abs_gap": ind_gap})
         ts = tuple(float(t) for t in range(1, steps + 1))
-        figs.append(Series(f"theta_t by SMD, own path ({name})", ts, tuple(pt)))
-        figs.append(Series(f"F(eta_t) by latent SGD + Alg. 2 ({name})", ts, tuple(pe), style="points"))
+        figs.append(Series(rf"$\theta_t$ by SMD, own path ({name})", ts, tuple(pt)))
+        figs.append(Series(rf"$F(\eta_t)$ by latent SGD + Alg. 2 ({name})", ts, tuple(pe), style="points"))
     evidence = {"instances": rows, "steps": steps, "latent_rate": eps, "smd_rate": smd_step_factor * eps,
                 "loss": "||W w - y||^2, 4 weights", "tolerance": SOLVER_TOL}
-    fig = Figure("latent-vs-smd", "Prop. 1: latent SGD with Alg. 2 vs SMD on theta (first weight)", "step t",
-                 "probability", tuple(figs))
+    fig = Figure("latent-vs-smd", "Prop. 1: latent SGD with Alg. 2 vs SMD on θ (first weight, one sample path)",
+                 "step $t$", r"probability $\theta_{t,1} = P(w_1 = 1)$", tuple(figs))
     if worst:
         return Outcome(Verdict.REFUTED, evidence, counterexample=worst, figures=[fig])
     return Outcome(Verdict.VERIFIED, evidence, figures=[fig])
@@ -678,8 +678,8 @@ def check_p1_latent_vs_smd(ctx: MethodContext, *, noises=("logistic-sigma", "log
 def check_p1_printed_eq14(ctx: MethodContext) -> Outcome:
     """(14) with Alg. 2's estimate as the gradient and the same eps, read literally (F = sigmoid, KL)."""
     out = check_p1_latent_vs_smd(ctx, noises=("logistic-sigma",), smd_step_factor=1.0)
-    out.figures = [dataclasses.replace(f, name="eq14-same-rate", title="(14) at Alg. 2's rate eps vs latent SGD "
-                                       "with Alg. 2 (F = sigmoid; first weight)") for f in out.figures]
+    out.figures = [dataclasses.replace(f, name="eq14-same-rate", title="(14) at Alg. 2's rate ε vs latent SGD "
+                                       "with Alg. 2 (F = sigmoid; first weight, one sample path)") for f in out.figures]
     if out.verdict is Verdict.REFUTED:
         g = out.evidence["instances"][0]["max_abs_step_gap"]
         out.discrepancies.append(

@@ -448,8 +448,9 @@ def check_proxy_montecarlo(ctx: MethodContext, *, cases=PROXY_CASES, noises=None
             bad = {"noise": noise.name, "proxy": case.proxy, "a": float(grid[j]), "mc_mean": float(mean[j]),
                    "interval": [float(low[j]), float(high[j])], "proxy_value": float(target[j])}
         order = np.argsort(grid)
-        series.append(Series(f"E[sign(a - z)], {case.noise} noise (Monte Carlo)", tuple(grid[order]),
-                             tuple(mean[order]), style="points"))
+        series.append(Series(rf"$\mathbb{{E}}[\mathrm{{sign}}(a - z)]$, {case.noise} noise (Monte Carlo, "
+                             f"{CONFIDENCE:g} family Clopper-Pearson)", tuple(grid[order]), tuple(mean[order]),
+                             tuple(low[order]), tuple(high[order]), style="points"))
     decides, precision = gate([r["max_interval_half_width"] for r in rows], 0.05,
                               "half-width <= 0.05 at every point: the three proxies differ from each other by more "
                               "than 0.1 on most of the grid, and a 2x mis-scaled noise by more than 0.1 near |a| = 1")
@@ -461,25 +462,30 @@ def check_proxy_montecarlo(ctx: MethodContext, *, cases=PROXY_CASES, noises=None
     return Outcome(Verdict.VERIFIED if decides else Verdict.INCONCLUSIVE, evidence, figures=figs)
 
 
+#: The named proxies in mathematical notation (figure legends).
+_PROXY_TEX = {"Htanh": r"\mathrm{Htanh}", "tanh": r"\tanh", "ApproxSign(a/2)": r"\mathrm{ApproxSign}(a/2)"}
+
+
 def _fig_a1_forward(mc_series) -> Figure:
     a = np.linspace(-3, 3, 241)
-    curves = [Series("sign(a)", tuple(a), tuple(np.where(a >= 0, 1.0, -1.0)), style="step"),
-              Series("identity a (|a| <= 1.5)", tuple(a[np.abs(a) <= 1.5]), tuple(a[np.abs(a) <= 1.5]))]
+    curves = [Series(r"$\mathrm{sign}(a)$", tuple(a), tuple(np.where(a >= 0, 1.0, -1.0)), style="step"),
+              Series(r"identity $a$ ($|a| \leq 1.5$)", tuple(a[np.abs(a) <= 1.5]), tuple(a[np.abs(a) <= 1.5]))]
     for case in PROXY_CASES:
-        curves.append(Series(f"2F(a) - 1, {case.noise} noise (= {case.proxy})", tuple(a),
-                             tuple(_numeric_proxy(proxy_forward(case.noise))(a))))
-    return Figure("fig-a1-forward", "Fig. A.1 (upper row) re-drawn: E[sign(a - z)] = 2F(a) - 1 from each noise",
-                  "a", "forward proxy", tuple(curves) + tuple(mc_series))
+        curves.append(Series(f"$2F(a) - 1$, {case.noise} noise (= ${_PROXY_TEX.get(case.proxy, case.proxy)}$)",
+                             tuple(a), tuple(_numeric_proxy(proxy_forward(case.noise))(a))))
+    return Figure("fig-a1-forward", "Fig. A.1 (upper row) re-drawn: E[sign(a − z)] = 2F(a) − 1 from each noise",
+                  "pre-activation $a$", r"forward proxy $\mathbb{E}_z[\mathrm{sign}(a - z)]$",
+                  tuple(curves) + tuple(mc_series))
 
 
 def _fig_a1_backward() -> Figure:
     a = np.linspace(-3, 3, 241)
-    curves = [Series("identity ST: 1", tuple(a), tuple(np.ones_like(a)))]
+    curves = [Series("identity ST: $1$", tuple(a), tuple(np.ones_like(a)))]
     for case in PROXY_CASES:
-        curves.append(Series(f"2F'(a), {case.noise} noise ({case.proxy}')", tuple(a),
-                             tuple(_numeric_proxy(proxy_backward(case.noise))(a))))
-    return Figure("fig-a1-backward", "Fig. A.1 (lower row) re-drawn: 2F'(a) from each noise", "a", "backward proxy",
-                  tuple(curves))
+        curves.append(Series(f"$2F'(a)$, {case.noise} noise (${_PROXY_TEX.get(case.proxy, case.proxy)}'$)",
+                             tuple(a), tuple(_numeric_proxy(proxy_backward(case.noise))(a))))
+    return Figure("fig-a1-backward", "Fig. A.1 (lower row) re-drawn: 2F′(a) from each noise", "pre-activation $a$",
+                  "backward proxy $2F'(a)$", tuple(curves))
 
 
 def check_proxy_backward_numeric(ctx: MethodContext, *, cases=PROXY_CASES, noises=None) -> Outcome:

@@ -263,11 +263,12 @@ def check_b4_search(ctx: MethodContext, *, coupling: str = "none", tolerance: fl
     overall = min(r["min_cosine"] for r in rows)
     evidence = {"coupling": coupling, "shapes": len(rows), "random_starts_per_shape": RANDOM_STARTS, "lbfgs_starts": starts,
                 "min_cosine": overall, "tolerance": tolerance, "per_shape": rows}
-    fig = Figure(f"b4-search-{coupling}", f"Prop. B.4: min cosine(original, rescaled), J1 coupling = {coupling}",
-                 "n (units)", "min cosine over the search",
-                 (Series("min over m", tuple(float(n) for n in (2, 3, 4, 6)),
+    fig = Figure(f"b4-search-{coupling}", f"Prop. B.4: smallest cosine between the original and the rescaled ST "
+                 f"gradient found by the search (J₁ coupling: {coupling})",
+                 "number of binary units $n$", r"$\min\,\cos\angle(\hat g,\ \hat g_{\mathrm{rescaled}})$ over the search",
+                 (Series(r"minimum over the parameter counts $m \in \{1, 2, 3, 6\}$", tuple(float(n) for n in (2, 3, 4, 6)),
                          tuple(min(r["min_cosine"] for r in rows if r["n"] == n) for n in (2, 3, 4, 6)), style="points"),),
-                 hlines=(0.0,))
+                 hlines=(0.0,), xticks=tuple((float(n), str(n)) for n in (2, 3, 4, 6)))
     if overall < -tolerance:
         _, n, m, mask, theta = best
         J1, lam, lam0, g = _b4_unpack(theta, n, m, mask)
@@ -678,13 +679,16 @@ def check_b6_lipschitz(ctx: MethodContext, *, mode: str = "flip", rate: float = 
                 "upper": fit_up, "lower": fit_lo,
                 "rule": "VERIFIED if the upper bound's exponent CI lies below rate + tolerance; REFUTED if the lower "
                         "bound's CI lies above it"}
-    fig = Figure(f"lipschitz-{mode}-{loss}", f"Prop. B.6: E_W[Lip_i] ({mode}, {loss}), exponent "
-                 f"{fit_up['exponent']:.3f} (upper) / {fit_lo['exponent']:.3f} (lower)", "n", "Lipschitz constant", (
-                     Series("upper bound (mean over W)", tuple(float(n) for n in ns), tuple(map(float, fit_up["means"])),
-                            style="points"),
-                     Series("lower bound (mean over W)", tuple(float(n) for n in ns), tuple(map(float, fit_lo["means"])),
-                            style="points"),
-                     Series("c n^-1/2", tuple(float(n) for n in ns),
+    up_band, lo_band = _mean_band(ups), _mean_band(lows)
+    fig = Figure(f"lipschitz-{mode}-{loss}", f"Prop. B.6: Lipschitz constant of coordinate i, mean over W ({mode} reading, "
+                 f"{'quadratic' if exact else 'log cosh'} loss), fitted exponent {fit_up['exponent']:.3f} (upper) / "
+                 f"{fit_lo['exponent']:.3f} (lower)", "number of binary units $n$",
+                 r"$\mathbb{E}_W[\mathrm{Lip}_i]$, averaged over $i$", (
+                     Series(f"upper bound, mean over {draws} draws of $W$ (95% $t$ interval)", tuple(float(n) for n in ns),
+                            tuple(map(float, fit_up["means"])), *up_band, style="points"),
+                     Series(f"lower bound, mean over {draws} draws of $W$ (95% $t$ interval)", tuple(float(n) for n in ns),
+                            tuple(map(float, fit_lo["means"])), *lo_band, style="points"),
+                     Series(r"$c\,n^{-1/2}$ (through the first upper bound)", tuple(float(n) for n in ns),
                             tuple(fit_up["means"][0] * (n / ns[0]) ** -0.5 for n in ns))),
                  xscale="log", yscale="log")
     ce = None
@@ -783,17 +787,30 @@ def check_b6_bias_enumeration(ctx: MethodContext, *, ns=None, rate: float = 0.0,
                 "relative_bias": fit,
                 "mean_cosine": mean_cos, "one_minus_cosine": one_minus_cos,
                 "compare_with_minus_half": "inside CI" if lo <= -0.5 <= hi else ("below" if hi < -0.5 else "above")}
-    fig = Figure("bias-vs-n", "Cor. B.2: relative ST bias at initialization (exact enumeration)", "n",
-                 "||E[ST] - grad|| / ||grad||", (
-                     Series("mean over W", tuple(float(n) for n in ns), tuple(map(float, fit["means"])),
-                            tuple(float(np.quantile(v, 0.1)) for v in per_n),
-                            tuple(float(np.quantile(v, 0.9)) for v in per_n), style="points"),
-                     Series("1 - cosine", tuple(float(n) for n in ns), tuple(1 - c for c in mean_cos), style="points")),
-                 xscale="log", yscale="log")
+    fig = Figure("bias-vs-n", "Cor. B.2: relative ST bias at initialization (exact enumeration per draw, mean over "
+                 "random layers)", "number of binary units $n$",
+                 r"$\|\mathbb{E}[\hat g_{\mathrm{ST}}] - \nabla\mathbb{E}[L]\| \,/\, \|\nabla\mathbb{E}[L]\|$", (
+                     Series(f"relative bias, mean over {draws} draws of $W, y, a$ (95% $t$ interval)",
+                            tuple(float(n) for n in ns), tuple(map(float, fit["means"])), *_mean_band(per_n),
+                            style="points"),
+                     Series(r"$1 - \cos\angle(\mathbb{E}[\hat g_{\mathrm{ST}}],\ \nabla\mathbb{E}[L])$, mean "
+                            "(95% $t$ interval)", tuple(float(n) for n in ns), tuple(1 - c for c in mean_cos),
+                            *_mean_band([1 - c for c in cos_n]), style="points")),
+                 xscale="log", yscale="log", xticks=tuple((float(n), str(n)) for n in ns))
     verdict = _decide_rate(fit, rate)
     ce = None if verdict is not Verdict.REFUTED else {"ns": ns, "mean_relative_bias": fit["means"],
                                                       "exponent_ci": fit["ci"], "rate": rate}
     return Outcome(verdict, evidence, counterexample=ce, figures=[fig])
+
+
+def _mean_band(per_n, confidence: float = 0.95) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """(lows, highs): for each sample ``per_n[k]`` (i.i.d. draws), the Student-t interval of its mean at
+    ``confidence`` (scipy.stats.t; a CLT interval, approximate for skewed draws) -- the figures' error bars."""
+    from scipy import stats
+
+    bands = [stats.t.interval(confidence, len(v) - 1, loc=float(np.mean(v)), scale=float(stats.sem(v)))
+             if len(v) > 1 and float(np.std(v)) > 0 else (float(np.mean(v)), float(np.mean(v))) for v in per_n]
+    return tuple(float(lo) for lo, _ in bands), tuple(float(hi) for _, hi in bands)
 
 
 def _mc_bias_chunk(W, y, a, fp):

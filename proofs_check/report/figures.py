@@ -11,7 +11,8 @@ matplotlib version or the time, and a fixed SVG id salt).  Step series are drawn
 with ``where="post"`` (the value at ``x[i]`` holds until ``x[i+1]``); the
 uncertainty of a series (``y_low``/``y_high``, e.g. a Monte Carlo confidence
 interval) is drawn as error bars on ``points`` and as a translucent band on
-``line`` and ``step`` series; ``hlines`` are dashed grey reference lines.
+``line`` and ``step`` series; ``hlines`` are dashed grey reference lines;
+``xticks`` turn the x axis into a categorical one (one named tick per instance).
 The legend sits below the axes (it never covers data) and long titles and
 axis labels wrap.
 Labels may use matplotlib mathtext (``$\\mathbb{E}[\\hat g]$``); the layout is
@@ -21,7 +22,6 @@ constrained, so long labels and legends are never clipped.
 from __future__ import annotations
 
 import re
-import textwrap
 from pathlib import Path
 
 from ..claim import Figure
@@ -45,6 +45,32 @@ def figure_filename(claim_id: str, name: str, fmt: str = "png") -> str:
     return _UNSAFE.sub("_", f"{claim_id}-{name}") + "." + fmt
 
 
+def _plain(label: str) -> str:
+    """``label`` without mathtext markup (for estimating how wide it is drawn)."""
+    return re.sub(r"\\[A-Za-z]+|[${}^_\\]", "", label)
+
+
+def _wrap(text: str, width: int) -> str:
+    """``text`` broken into lines of at most about ``width`` drawn characters, only at spaces outside mathtext.
+
+    ``textwrap.fill`` would break inside ``$...$``; an unbalanced ``$`` on a line makes matplotlib draw the raw
+    markup, so a math segment is kept whole (its width is estimated without the markup).
+    """
+    words: list[str] = []
+    for token in text.split(" "):
+        if words and words[-1].count("$") % 2 == 1:  # still inside a math segment: glue to it
+            words[-1] += " " + token
+        else:
+            words.append(token)
+    lines: list[str] = []
+    for word in words:
+        if lines and len(_plain(lines[-1])) + 1 + len(_plain(word)) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "\n".join(lines)
+
+
 def _validate(fig: Figure) -> None:
     where = f"figure {fig.name!r}"
     for axis, scale in (("xscale", fig.xscale), ("yscale", fig.yscale)):
@@ -61,6 +87,9 @@ def _validate(fig: Figure) -> None:
                                       f"{len(s.x)}; give one value per x")
         if (s.y_low is None) != (s.y_high is None):
             raise InvalidArgument(f"{where}, series {s.label!r}: an error band needs both y_low and y_high")
+    for at, label in fig.xticks:
+        if not str(label).strip():
+            raise InvalidArgument(f"{where}: the x tick at {at} has an empty label; name the instance it stands for")
 
 
 _RC = {"svg.hashsalt": "stecheck", "svg.fonttype": "path"}
@@ -104,9 +133,18 @@ def _draw(fig: Figure):
             ax.axhline(float(h), color="0.4", linestyle="--", linewidth=1)
         ax.set_xscale(fig.xscale)
         ax.set_yscale(fig.yscale)
-        ax.set_title(textwrap.fill(fig.title, _TITLE_WIDTH), fontsize=11)
-        ax.set_xlabel(textwrap.fill(fig.xlabel, _XLABEL_WIDTH))
-        ax.set_ylabel(textwrap.fill(fig.ylabel, _YLABEL_WIDTH))
+        if fig.xticks:  # a categorical axis: one named tick per instance, slanted when they would collide
+            labels = [label for _, label in fig.xticks]
+            ax.set_xticks([float(at) for at, _ in fig.xticks], labels)
+            ax.minorticks_off()
+            if sum(max(map(len, _plain(label).split("\n"))) + 2 for label in labels) > 60:
+                ax.tick_params(axis="x", labelrotation=30)
+                for t in ax.get_xticklabels():
+                    t.set_horizontalalignment("right")
+                    t.set_rotation_mode("anchor")
+        ax.set_title(_wrap(fig.title, _TITLE_WIDTH), fontsize=11)
+        ax.set_xlabel(_wrap(fig.xlabel, _XLABEL_WIDTH))
+        ax.set_ylabel(_wrap(fig.ylabel, _YLABEL_WIDTH))
         ax.grid(True, alpha=0.3)
         if labelled:  # below the axes: a legend never covers data, and constrained layout keeps it in the figure
             mfig.legend(loc="outside lower center", ncols=ncols, frameon=False)

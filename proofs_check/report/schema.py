@@ -56,7 +56,9 @@ _SCOPE_KEYS = ("covers", "complete")
 _FINDING_KEYS = ("category", "text", "source")
 _READING_KEYS = ("id", "text", "verdict")
 _PART_KEYS = ("part", "role", "verdict", "scope", "methods", "disagreement")
-_FIGURE_KEYS = ("name", "title", "xlabel", "ylabel", "xscale", "yscale", "hlines", "series")
+_FIGURE_KEYS = ("name", "title", "xlabel", "ylabel", "xscale", "yscale", "hlines", "series", "xticks")
+#: Keys a figure may omit (added after schema version 2 was published; a missing one takes this default).
+_FIGURE_OPTIONAL = {"xticks": []}
 _SERIES_KEYS = ("label", "x", "y", "y_low", "y_high", "style")
 
 
@@ -100,6 +102,7 @@ def _figure_to_dict(fig: Figure) -> dict[str, Any]:
             }
             for s in fig.series
         ],
+        "xticks": [{"at": _number(at), "label": label} for at, label in fig.xticks],
     }
 
 
@@ -312,8 +315,15 @@ def _series_from_dict(r: _Reader, d: Any, where: str) -> Series:
 
 
 def _figure_from_dict(r: _Reader, d: Any, where: str) -> Figure:
+    if isinstance(d, Mapping):
+        d = {**_FIGURE_OPTIONAL, **d}
     d = r.obj(d, where, _FIGURE_KEYS)
     series = r.list_(d, "series", where)
+    xticks = []
+    for i, t in enumerate(r.list_(d, "xticks", where)):
+        t = r.obj(t, f"{_at(where, 'xticks')}[{i}]", ("at", "label"))
+        xticks.append((r.number(t["at"], f"{_at(where, 'xticks')}[{i}].at"),
+                       r.str_(t, "label", f"{_at(where, 'xticks')}[{i}]")))
     return Figure(
         name=r.str_(d, "name", where),
         title=r.str_(d, "title", where),
@@ -323,6 +333,7 @@ def _figure_from_dict(r: _Reader, d: Any, where: str) -> Figure:
         xscale=r.str_(d, "xscale", where),
         yscale=r.str_(d, "yscale", where),
         hlines=r.numbers(d["hlines"], _at(where, "hlines")),
+        xticks=tuple(xticks),
     )
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "OutputNotWritable",
     "MalformedFile",
     "NonFiniteValue",
+    "QuadratureDiverged",
 ]
 
 
@@ -73,3 +74,8 @@ class MalformedFile(InvalidArgument):
 
 class NonFiniteValue(InvalidArgument, ArithmeticError):
     """A user-supplied function produced NaN or inf; the message names where."""
+
+
+class QuadratureDiverged(InvalidArgument, ArithmeticError):
+    """An adaptive quadrature did not converge (QUADPACK: divergent, slowly convergent or roundoff-limited
+    integral): its value and error estimate mean nothing, so none is returned."""

@@ -253,3 +253,36 @@ def test_a_checkpoint_that_is_a_device_or_fifo_is_refused_without_hanging(capsys
     for path in (str(fifo), "/dev/zero"):
         code, out, err = _run(capsys, "estimate", "st", "--n", "2", "--samples", "100", "--checkpoint", path)
         assert code == EXIT_USAGE and "not a regular file" in _one_line(err)
+
+
+@pytest.mark.parametrize("name", ["gumbel_softmax", "st_gumbel_softmax"])
+def test_a_quadrature_that_does_not_converge_is_reported_not_printed_as_a_tiny_interval(capsys, name):
+    """At tau = 1e-9 the integrand cannot be resolved in floating point (QUADPACK flags roundoff): one line that
+    says so, exit 2 (a usage error: choose a larger --tau or Monte Carlo), nothing on stdout."""
+    code, out, err = _run(capsys, "estimate", name, "--n", "1", "--a", "0.3", "--exact", "--tau", "1e-9",
+                          "--loss", "square-sum")
+    line = _one_line(err)
+    assert code == EXIT_USAGE and out == ""
+    assert "does not converge" in line and "--tau 1e-09" in line and "drop --exact" in line and "QUADPACK" in line
+
+
+def test_small_tau_is_resolved_not_silently_wrong(capsys):
+    """tau = 1e-6 used to give E = -0.458 +- 3e-12 (the spike at u = 0 fell between the nodes of a 3e5-long
+    interval); now the mean is ~ 0.53 tau (bias O(tau), true gradient 0) and the variance scales as 1/tau."""
+    runs = {t: _json(capsys, "gumbel_softmax", "--n", "1", "--a", "0.3", "--exact", "--tau", t, "--loss", "square-sum")
+            for t in ("1e-4", "1e-6")}
+    m4, m6 = runs["1e-4"]["mean"][0], runs["1e-6"]["mean"][0]
+    assert 0 < m6 < 1e-5 and m4 / m6 == pytest.approx(100, rel=1e-3)
+    assert runs["1e-6"]["variance"][0] / runs["1e-4"]["variance"][0] == pytest.approx(100, rel=1e-3)
+
+
+def test_a_divergent_integral_raises_in_the_api_and_a_resolved_one_does_not():
+    from stecheck.errors import InvalidArgument, QuadratureDiverged
+
+    loss = _make_loss("linear", 1, 0)
+    # E[1/|G|] is not integrable: |G| decays like e^{-|u|} while the logistic density decays like e^{-tau |u|}
+    with np.errstate(divide="ignore"), pytest.raises(QuadratureDiverged, match="diverges") as info:
+        en.expected_transform("gumbel_softmax", loss, [0.3], "logistic", lambda E: 1 / np.abs(E), tau=0.5)
+    assert isinstance(info.value, InvalidArgument) and info.value.verb == "diverges" and info.value.reason
+    ok = en.expected_estimator("gumbel_softmax", _make_loss("square-sum", 1, 0), [0.3], "logistic", tau=1e-3)
+    assert 0 < ok.value[0] < 1e-3 and ok.error_bound[0] < 1e-9  # L = x^2 is constant on {-1, 1}: gradient 0
