@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from stecheck.errors import InvalidArgument
+from stecheck.errors import InvalidArgument, StecheckError
 from stecheck.numerics import ste_stats as st
 from stecheck.numerics.seeding import chunk_seed
 from stecheck.numerics.ste_dynamics import INPUTS, STEModel, cell_seed, generate_trial, simulate, ste_gradient
@@ -260,6 +260,26 @@ def _thresholds(ctx: MethodContext, *, ns, criterion: str, trials: int, steps: i
 C_MAX = 16.0
 
 
+def _check_threshold_evidence(level: float, by_n: dict) -> None:
+    """The shown evaluations support the shown bracket: every success rate lies in [0, 1] and in its two-sided
+    Clopper-Pearson interval (scipy's beta quantiles, computed apart from the rate); the CP-separated bracket's
+    lower end has rate < ``level`` and its upper end rate > ``level`` (its one-sided CP bound is beyond ``level``,
+    so its rate is too).  Exact comparisons, no tolerance.  A failure is a fault of the checker: it raises, so the
+    claim is ERROR."""
+    for n, th in by_n.items():
+        evals = th["evaluations"]
+        for m, e in evals.items():
+            lo, hi = e["clopper_pearson"]
+            if not (0.0 <= e["rate"] <= 1.0 and lo <= e["rate"] <= hi):
+                raise StecheckError(f"threshold evidence n={n}, m={m}: success rate {e['rate']} outside [0, 1] or "
+                                    f"its Clopper-Pearson interval [{lo}, {hi}]; the search's evidence is corrupt")
+        b_lo, b_hi = th["bracket (CP-separated)"]
+        for m, below in ((b_lo, True), (b_hi, False)):
+            if m is not None and (evals[str(m)]["rate"] < level) != below:
+                raise StecheckError(f"threshold evidence n={n}: bracket end m={m} has rate {evals[str(m)]['rate']}, "
+                                    f"on the wrong side of level {level}; the bracket does not follow from the evidence")
+
+
 def _fit_config(ctx, *, k, v, claim_power, criterion, trials, steps, ns, variant):
     """(verdict, evidence, findings, thresholds, fits, counterexample) of the exponent check for one (k, v)."""
     ths = _thresholds(ctx, ns=ns, criterion=criterion, trials=trials, steps=steps, variant=variant, c_max=C_MAX,
@@ -269,6 +289,7 @@ def _fit_config(ctx, *, k, v, claim_power, criterion, trials, steps, ns, variant
     label = _config_label(k, v)
     for lv, by_n in ths.items():
         ev_levels[str(lv)] = {str(n): th.as_evidence() for n, th in by_n.items()}
+        _check_threshold_evidence(lv, ev_levels[str(lv)])
         found = [n for n, th in by_n.items() if th.m_star is not None]
         if len(found) >= 3:
             f = st.fit_exponent({n: by_n[n] for n in found}, rng=rng, n_boot=1000, confidence=0.95)
