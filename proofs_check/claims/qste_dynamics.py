@@ -520,6 +520,19 @@ def check_nonerg_fixed_points(ctx: MethodContext, *, variant: dict | None = None
 NOISE_LEVELS = (0.1, 0.3, 0.5)
 
 
+def _check_return_bookkeeping(tr) -> None:
+    """The returns the verdict counts, recounted from the visits: a return is an entry into w* after an escape,
+    and between two entries there is always an escape, so per trial returns = max(visits - 1, 0) exactly, and the
+    recorded excursions are exactly the returns.  A failure is a fault of the checker: it raises (claim ERROR)."""
+    expected = np.maximum(tr.visits - 1, 0)
+    bad = np.flatnonzero(tr.returns != expected)
+    if bad.size or len(tr.excursions) != int(tr.returns.sum()):
+        i = int(bad[0]) if bad.size else 0
+        raise StecheckError(f"return bookkeeping: trial {i} has {int(tr.returns[i])} returns for {int(tr.visits[i])} "
+                            f"visits (expected {int(expected[i])}), {len(tr.excursions)} excursions for "
+                            f"{int(tr.returns.sum())} returns; the recurrence statistics are corrupt")
+
+
 def check_noise_recurrence(ctx: MethodContext, *, variant: dict | None = None, noise_levels=NOISE_LEVELS,
                            **overrides) -> Outcome:
     """Long runs started at w* (and from random w_0) with fixed label noise sigma: escapes and returns in [T/2, T].
@@ -537,6 +550,7 @@ def check_noise_recurrence(ctx: MethodContext, *, variant: dict | None = None, n
         for init in (0, None):
             model = _model(n, m, noise=sigma, variant=variant if sigma else None)
             tr = _runs(ctx.run_seed, ctx.claim_id, "noise", model, trials, T, init)
+            _check_return_bookkeeping(tr)
             returning = int((tr.returns_late > 0).sum())
             test = st.recurrence_test(returning, tr.trials)
             lengths = [b - a for (_, a, b) in tr.excursions]
