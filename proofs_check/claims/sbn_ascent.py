@@ -92,11 +92,58 @@ def _obligation_outcome(res: ob.ObligationResult, step: ob.Obligation) -> Outcom
     return Outcome(Verdict.INCONCLUSIVE, evidence)
 
 
+#: Steps whose conclusion the proof uses as the hypotheses of the next step: a proved step must also feed it
+#: (z3: the step's assumptions and conclusion imply every assumption of the next step), or the chain breaks.
+FEEDS = {"B7-(37)-bounds-from-printed": "B7-(38)"}
+
+
+def _psd_witness(ce: dict) -> dict:
+    """A model of the printed PSD step, replayed apart from its quadratic form: the symmetric part of the outer
+    product gbar Dbar^T (2 x 2, exact rationals) has a negative eigenvalue (its determinant or trace is < 0) iff
+    gbar Dbar^T is not PSD, and the hypotheses g_i d_i >= 0 hold."""
+    g = [Fraction(str(ce[k])) for k in ("g1", "g2")]
+    d = [Fraction(str(ce[k])) for k in ("d1", "d2")]
+    S = [[(g[i] * d[j] + g[j] * d[i]) / 2 for j in range(2)] for i in range(2)]
+    det, tr = S[0][0] * S[1][1] - S[0][1] * S[1][0], S[0][0] + S[1][1]
+    return {"hypotheses_hold": all(g[i] * d[i] >= 0 for i in range(2)), "not_psd": det < 0 or tr < 0,
+            "det_sym_part": str(det), "trace_sym_part": str(tr)}
+
+
+#: Refutations replayed against the printed statement by an independent computation (a model that does not
+#: witness the printed falsehood makes the step INCONCLUSIVE).
+WITNESSES = {"B5-psd-outer-product-printed": _psd_witness}
+
+
 def check_step(ctx: MethodContext, *, step: str | None = None, obligation: ob.Obligation | None = None,
                timeout_ms: int = 20_000) -> Outcome:
-    """Decide one proof step with z3: PROVED, REFUTED (with the model) or INCONCLUSIVE (vacuous/unknown)."""
+    """Decide one proof step with z3: PROVED, REFUTED (with the model) or INCONCLUSIVE (vacuous/unknown).
+
+    A proved step listed in :data:`FEEDS` must also imply the next step's hypotheses (else REFUTED: the printed
+    chain does not compose); a refuted step listed in :data:`WITNESSES` must have a model that witnesses the
+    printed falsehood by an independent computation (else INCONCLUSIVE)."""
     obl = obligation if obligation is not None else _get_obligation(step)
-    return _obligation_outcome(obl.check(timeout_ms=timeout_ms), obl)
+    res = obl.check(timeout_ms=timeout_ms)
+    out = _obligation_outcome(res, obl)
+    name = obl.name
+    if res.verdict == "PROVED" and name in FEEDS:
+        nxt = _get_obligation(FEEDS[name])
+        variables = tuple(dict.fromkeys((*obl.variables, *nxt.variables)))
+        link = ob.prove_step(f"{name} feeds {nxt.name}", variables, (*obl.assumptions, obl.conclusion),
+                             sympy.And(*nxt.assumptions), timeout_ms=timeout_ms)
+        out.evidence["feeds"] = {"next_step": nxt.name, "z3": link.verdict}
+        if link.verdict == "REFUTED":
+            ce = {k: str(v) for k, v in link.counterexample.items()}
+            return Outcome(Verdict.REFUTED, out.evidence, counterexample={"link": f"{name} -> {nxt.name}", **ce},
+                           discrepancies=[f"{name}: its conclusion does not give the hypotheses of {nxt.name} "
+                                          f"(z3 model {ce}): the proof's chain breaks here"])
+        if link.verdict != "PROVED":
+            return Outcome(Verdict.INCONCLUSIVE, out.evidence)
+    if res.verdict == "REFUTED" and name in WITNESSES:
+        w = WITNESSES[name](res.counterexample)
+        out.evidence["witness_replay"] = w
+        if not (w["hypotheses_hold"] and w["not_psd"]):
+            return Outcome(Verdict.INCONCLUSIVE, out.evidence)
+    return out
 
 
 def _get_obligation(name: str) -> ob.Obligation:
