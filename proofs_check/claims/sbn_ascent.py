@@ -93,7 +93,8 @@ def _obligation_outcome(res: ob.ObligationResult, step: ob.Obligation) -> Outcom
 
 
 #: Steps whose conclusion the proof uses as the hypotheses of the next step: a proved step must also feed it
-#: (z3: the step's assumptions and conclusion imply every assumption of the next step), or the chain breaks.
+#: (z3: its conclusion, with its assumptions on the quantities both steps share, implies every assumption of the
+#: next step), or the chain breaks.
 FEEDS = {"B7-(37)-bounds-from-printed": "B7-(38)"}
 
 
@@ -127,8 +128,10 @@ def check_step(ctx: MethodContext, *, step: str | None = None, obligation: ob.Ob
     name = obl.name
     if res.verdict == "PROVED" and name in FEEDS:
         nxt = _get_obligation(FEEDS[name])
+        # what the step delivers (its conclusion), with the standing hypotheses on the quantities both steps share
+        standing = tuple(a for a in obl.assumptions if a.free_symbols <= set(nxt.variables))
         variables = tuple(dict.fromkeys((*obl.variables, *nxt.variables)))
-        link = ob.prove_step(f"{name} feeds {nxt.name}", variables, (*obl.assumptions, obl.conclusion),
+        link = ob.prove_step(f"{name} feeds {nxt.name}", variables, (*standing, obl.conclusion),
                              sympy.And(*nxt.assumptions), timeout_ms=timeout_ms)
         out.evidence["feeds"] = {"next_step": nxt.name, "z3": link.verdict}
         if link.verdict == "REFUTED":
