@@ -25,8 +25,9 @@ Three phases (issue 8, section 7):
    subprocess (``run_claims(..., seed=0, workers=0)``).  The mutant is
    **detected** when a verdict the report shows changes (a claim's verdict as
    checked or as printed, a reading's, a part's) or a disagreement or an error
-   appears; a run that exceeds its time limit (``10 x`` the claims' baseline
-   time + 60 s) counts as detected and is reported separately.
+   appears; a run that exceeds its time limit (``6 x`` the claims' own traced
+   baseline times, at least ``10 x`` their average untraced time, + 120 s)
+   counts as detected and is reported separately.
 
 4. **Guards, by their unit tests.**  A mutant inside an argument-validation
    guard (the test of an ``if`` whose body only raises, or a ``raise``
@@ -226,6 +227,17 @@ def guard_nodes(tree: ast.AST) -> set[int]:
     return {i for i, n in enumerate(ast.walk(tree)) if id(n) in inside}
 
 
+def default_nodes(tree: ast.AST) -> set[int]:
+    """Indices of nodes inside a default argument value.  A default is evaluated when its ``def`` line runs (at
+    import), so line coverage cannot tell whether any claim relies on it; such mutants are flagged."""
+    inside: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            for d in [*node.args.defaults, *[k for k in node.args.kw_defaults if k is not None]]:
+                inside.update(id(n) for n in ast.walk(d))
+    return {i for i, n in enumerate(ast.walk(tree)) if id(n) in inside}
+
+
 def line_text(source: str, line: int) -> str:
     """The stripped text of source line ``line`` (1-based): how the equivalence list names a site."""
     return source.splitlines()[line - 1].strip()
@@ -422,10 +434,12 @@ def main(argv=None) -> int:
     candidates = []
     sources = {}
     guards: dict[str, set[int]] = {}
+    defaults: dict[str, set[int]] = {}
     for f in sorted(covered):
         sources[f] = (ROOT / f).read_text(encoding="utf-8")
         tree_f = ast.parse(sources[f])
         guards[f] = guard_nodes(tree_f)
+        defaults[f] = default_nodes(tree_f)
         for idx, op, line in sites(tree_f):
             if line in covered[f]:
                 candidates.append((f, idx, op, line))
@@ -460,10 +474,13 @@ def main(argv=None) -> int:
         text, change = mutate(sources[f], idx)
         claims = sorted(covered[f][line])
         tree = _tree_with(work, f, text)
-        timeout = 10 * per_claim_seconds * len(claims) + 60
+        # each claim's own traced baseline time (slower than untraced), so a slow claim on a loaded machine is
+        # not mistaken for a mutant that hangs; never below the old average-based limit
+        timeout = max(6 * sum(cov[c]["traced_seconds"] for c in claims), 10 * per_claim_seconds * len(claims)) + 120
         res = run_tree(tree, claims, timeout, work)
         rec = {"file": f, "line": line, "operator": op, "change": change, "source": line_text(sources[f], line),
-               "guard": idx in guards[f], "claims": claims, "status": res["status"],
+               "guard": idx in guards[f], "default_argument": idx in defaults[f], "claims": claims,
+               "status": res["status"],
                "seconds": round(res.get("seconds", 0.0), 1)}
         if res["status"] == "ok":
             rec["changes"] = changes({c: base[c] for c in claims}, res["signature"])
@@ -524,6 +541,7 @@ def summarize(results: list[dict], equivalent: list[dict] | None = None) -> dict
     guard = [r for r in results if r.get("guard")]
     out["guards"] = {"mutants": len(guard), "detected_by_quick_tier": sum(r["detected"] for r in guard),
                      "detected_by_unit_tests_only": sum(1 for r in guard if not r["detected"] and by_units(r))}
+    out["default_arguments"] = share([r for r in results if r.get("default_argument")])
     out["by_status"] = {s: sum(r["status"] == s for r in results) for s in ("ok", "timeout", "crash")}
     out["completed_runs_only"] = share([r for r in results if r["status"] == "ok"])
     out["by_operator"] = {op: share([r for r in results if r["operator"] == op])
@@ -535,7 +553,7 @@ def summarize(results: list[dict], equivalent: list[dict] | None = None) -> dict
             return f" ({e['class']})"
         if r.get("unit_tests", {}).get("detected"):
             return " (guard: detected by its unit tests)"
-        return " (guard)" if r.get("guard") else ""
+        return " (guard)" if r.get("guard") else (" (default argument)" if r.get("default_argument") else "")
 
     out["missed"] = [f"{r['file']}:{r['line']} [{r['operator']}] {r['change']}{label(r)}"
                      for r in results if not r["detected"]]
