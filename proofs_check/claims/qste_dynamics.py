@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from stecheck.errors import InvalidArgument
+from stecheck.errors import InvalidArgument, StecheckError
 from stecheck.numerics import ste_stats as st
 from stecheck.numerics.seeding import chunk_seed
 from stecheck.numerics.ste_dynamics import (INPUTS, CellJob, STEModel, cell_seed, generate_trial, simulate_cells,
@@ -370,6 +370,26 @@ def _thresholds(ctx: MethodContext, cx: _Compute, *, configs, ns_by_config, crit
 C_MAX = 16.0
 
 
+def _check_threshold_evidence(level: float, by_n: dict) -> None:
+    """The shown evaluations support the shown bracket: every success rate lies in [0, 1] and in its two-sided
+    Clopper-Pearson interval (scipy's beta quantiles, computed apart from the rate); the CP-separated bracket's
+    lower end has rate < ``level`` and its upper end rate > ``level`` (its one-sided CP bound is beyond ``level``,
+    so its rate is too).  Exact comparisons, no tolerance.  A failure is a fault of the checker: it raises, so the
+    claim is ERROR."""
+    for n, th in by_n.items():
+        evals = th["evaluations"]
+        for m, e in evals.items():
+            lo, hi = e["clopper_pearson"]
+            if not (0.0 <= e["rate"] <= 1.0 and lo <= e["rate"] <= hi):
+                raise StecheckError(f"threshold evidence n={n}, m={m}: success rate {e['rate']} outside [0, 1] or "
+                                    f"its Clopper-Pearson interval [{lo}, {hi}]; the search's evidence is corrupt")
+        b_lo, b_hi = th["bracket (CP-separated)"]
+        for m, below in ((b_lo, True), (b_hi, False)):
+            if m is not None and (evals[str(m)]["rate"] < level) != below:
+                raise StecheckError(f"threshold evidence n={n}: bracket end m={m} has rate {evals[str(m)]['rate']}, "
+                                    f"on the wrong side of level {level}; the bracket does not follow from the evidence")
+
+
 def _fit_config(ctx, *, k, v, claim_power, criterion, ns, ths):
     """(verdict, evidence, findings, thresholds, fits, counterexample) of the exponent check for one (k, v),
     from its thresholds ``ths = {level: {n: Threshold}}``."""
@@ -378,6 +398,7 @@ def _fit_config(ctx, *, k, v, claim_power, criterion, ns, ths):
     label = _config_label(k, v)
     for lv, by_n in ths.items():
         ev_levels[str(lv)] = {str(n): th.as_evidence() for n, th in by_n.items()}
+        _check_threshold_evidence(lv, ev_levels[str(lv)])
         found = [n for n, th in by_n.items() if th.m_star is not None]
         if len(found) >= 3:
             f = st.fit_exponent({n: by_n[n] for n in found}, rng=rng, n_boot=1000, confidence=0.95)
@@ -627,6 +648,19 @@ def check_nonerg_fixed_points(ctx: MethodContext, *, variant: dict | None = None
 NOISE_LEVELS = (0.1, 0.3, 0.5)
 
 
+def _check_return_bookkeeping(tr) -> None:
+    """The returns the verdict counts, recounted from the visits: a return is an entry into w* after an escape,
+    and between two entries there is always an escape, so per trial returns = max(visits - 1, 0) exactly, and the
+    recorded excursions are exactly the returns.  A failure is a fault of the checker: it raises (claim ERROR)."""
+    expected = np.maximum(tr.visits - 1, 0)
+    bad = np.flatnonzero(tr.returns != expected)
+    if bad.size or len(tr.excursions) != int(tr.returns.sum()):
+        i = int(bad[0]) if bad.size else 0
+        raise StecheckError(f"return bookkeeping: trial {i} has {int(tr.returns[i])} returns for {int(tr.visits[i])} "
+                            f"visits (expected {int(expected[i])}), {len(tr.excursions)} excursions for "
+                            f"{int(tr.returns.sum())} returns; the recurrence statistics are corrupt")
+
+
 def check_noise_recurrence(ctx: MethodContext, *, variant: dict | None = None, noise_levels=NOISE_LEVELS,
                            **overrides) -> Outcome:
     """Long runs started at w* (and from random w_0) with fixed label noise sigma: escapes and returns in [T/2, T].
@@ -648,6 +682,7 @@ def check_noise_recurrence(ctx: MethodContext, *, variant: dict | None = None, n
         for init in (0, None):
             model = _model(n, m, noise=sigma, variant=variant if sigma else None)
             tr = runs[(sigma, init)]
+            _check_return_bookkeeping(tr)
             returning = int((tr.returns_late > 0).sum())
             test = st.recurrence_test(returning, tr.trials)
             lengths = [b - a for (_, a, b) in tr.excursions]

@@ -49,6 +49,7 @@ import numpy as np
 import sympy
 from scipy.optimize import linprog
 
+from stecheck.errors import StecheckError
 from stecheck.numerics import enumeration, losses
 from stecheck.numerics.noise import get_noise
 from stecheck.theory import obligations as ob
@@ -92,11 +93,73 @@ def _obligation_outcome(res: ob.ObligationResult, step: ob.Obligation) -> Outcom
     return Outcome(Verdict.INCONCLUSIVE, evidence)
 
 
+#: Steps whose conclusion the proof uses as the hypotheses of the next step: a proved step must also feed it, or
+#: the chain breaks.  ``name -> (next step, renamings)``: the step is instantiated once per renaming of its
+#: variables (names) into the next step's; z3 proves that these instances' conclusions, with the step's
+#: assumptions on the renamed quantities, imply every assumption of the next step that involves only them.
+FEEDS = {
+    "B7-(37)-bounds-from-printed": ("B7-(38)", ({},)),
+    # (39) uses (38) at every state x != x*: g = g_i(x) (gx2..gx4), g* = g_i(x*) (gx1)
+    "B7-(38)": ("B7-(39)-bound", tuple({"g": f"gx{k}", "gstar": "gx1"} for k in (2, 3, 4))),
+}
+
+
+def _psd_witness(ce: dict) -> dict:
+    """A model of the printed PSD step, replayed apart from its quadratic form: the symmetric part of the outer
+    product gbar Dbar^T (2 x 2, exact rationals) has a negative eigenvalue (its determinant or trace is < 0) iff
+    gbar Dbar^T is not PSD, and the hypotheses g_i d_i >= 0 hold."""
+    g = [Fraction(str(ce[k])) for k in ("g1", "g2")]
+    d = [Fraction(str(ce[k])) for k in ("d1", "d2")]
+    S = [[(g[i] * d[j] + g[j] * d[i]) / 2 for j in range(2)] for i in range(2)]
+    det, tr = S[0][0] * S[1][1] - S[0][1] * S[1][0], S[0][0] + S[1][1]
+    return {"hypotheses_hold": all(g[i] * d[i] >= 0 for i in range(2)), "not_psd": det < 0 or tr < 0,
+            "det_sym_part": str(det), "trace_sym_part": str(tr)}
+
+
+#: Refutations replayed against the printed statement by an independent computation (a model that does not
+#: witness the printed falsehood makes the step INCONCLUSIVE).
+WITNESSES = {"B5-psd-outer-product-printed": _psd_witness}
+
+
 def check_step(ctx: MethodContext, *, step: str | None = None, obligation: ob.Obligation | None = None,
                timeout_ms: int = 20_000) -> Outcome:
-    """Decide one proof step with z3: PROVED, REFUTED (with the model) or INCONCLUSIVE (vacuous/unknown)."""
+    """Decide one proof step with z3: PROVED, REFUTED (with the model) or INCONCLUSIVE (vacuous/unknown).
+
+    A proved step listed in :data:`FEEDS` must also imply the next step's hypotheses (else REFUTED: the printed
+    chain does not compose); a refuted step listed in :data:`WITNESSES` must have a model that witnesses the
+    printed falsehood by an independent computation (else INCONCLUSIVE)."""
     obl = obligation if obligation is not None else _get_obligation(step)
-    return _obligation_outcome(obl.check(timeout_ms=timeout_ms), obl)
+    res = obl.check(timeout_ms=timeout_ms)
+    out = _obligation_outcome(res, obl)
+    name = obl.name
+    if res.verdict == "PROVED" and name in FEEDS:
+        nxt_name, renamings = FEEDS[name]
+        nxt = _get_obligation(nxt_name)
+        by_name = {v.name: v for v in nxt.variables}
+        delivered, image = [], set()
+        for ren in renamings:
+            sub = {v: by_name[ren.get(v.name, v.name)] for v in obl.variables if ren.get(v.name, v.name) in by_name}
+            image |= set(sub.values())
+            # what the step delivers (its conclusion), with its hypotheses on the quantities both steps share
+            delivered += [a.xreplace(sub) for a in obl.assumptions if a.free_symbols <= set(sub)]
+            delivered.append(obl.conclusion.xreplace(sub))
+        needed = [a for a in nxt.assumptions if a.free_symbols <= image]
+        link = ob.prove_step(f"{name} feeds {nxt.name}", tuple(sorted(image, key=lambda v: v.name)),
+                             tuple(dict.fromkeys(delivered)), sympy.And(*needed), timeout_ms=timeout_ms)
+        out.evidence["feeds"] = {"next_step": nxt.name, "z3": link.verdict, "hypotheses_fed": [str(a) for a in needed]}
+        if link.verdict == "REFUTED":
+            ce = {k: str(v) for k, v in link.counterexample.items()}
+            return Outcome(Verdict.REFUTED, out.evidence, counterexample={"link": f"{name} -> {nxt.name}", **ce},
+                           discrepancies=[f"{name}: its conclusion does not give the hypotheses of {nxt.name} "
+                                          f"(z3 model {ce}): the proof's chain breaks here"])
+        if link.verdict != "PROVED":
+            return Outcome(Verdict.INCONCLUSIVE, out.evidence)
+    if res.verdict == "REFUTED" and name in WITNESSES:
+        w = WITNESSES[name](res.counterexample)
+        out.evidence["witness_replay"] = w
+        if not (w["hypotheses_hold"] and w["not_psd"]):
+            return Outcome(Verdict.INCONCLUSIVE, out.evidence)
+    return out
 
 
 def _get_obligation(name: str) -> ob.Obligation:
@@ -779,9 +842,10 @@ def check_coupled_counterexample(ctx: MethodContext, *, prop: str) -> Outcome:
                 "float_vs_exact_scalar_product_gap": abs(float(sp) - out["scalar_product"])}
     evidence["exact"]["sp"] = {k: str(x) for k, x in ex["sp"].items()}
     if abs(float(sp) - out["scalar_product"]) > 1e-6 * (1 + abs(float(sp))) or abs(float(margin) - float_margin) > 1e-9:
-        return Outcome(Verdict.REFUTED, evidence, counterexample={
-            "problem": "the float counterexample of theory.obligations and its exact replay disagree",
-            "exact_scalar_product": str(sp), "float_scalar_product": out["scalar_product"]})
+        # a fault of the checker (two computations of the same numbers disagree), not a refutation of the paper
+        raise StecheckError(f"{prop} coupled counterexample: theory.obligations' float scalar product "
+                            f"{out['scalar_product']:.6g} / margin {float_margin:.6g} and the exact replay "
+                            f"{float(sp):.6g} / {float(margin):.6g} disagree beyond 1e-6 relative / 1e-9")
     if margin >= 0 and sp < 0:
         return Outcome(Verdict.REFUTED, evidence, counterexample={
             "prop": prop, "loss": out["loss"], "P(x = +1)": [str(q) for q in probs],

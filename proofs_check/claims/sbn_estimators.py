@@ -26,6 +26,7 @@ import itertools
 
 import numpy as np
 import sympy
+from scipy import stats
 
 from stecheck.numerics import enumeration, losses, metrics
 from stecheck.numerics.estimators import local_expectations_estimates, st_estimates
@@ -796,7 +797,8 @@ def check_metrics_exact(ctx: MethodContext, *, sizes=None, noises=("logistic", "
 
 def check_metrics_montecarlo(ctx: MethodContext, *, n: int = 6, noises=NOISES, samples=None,
                              shift: float = 0.0) -> Outcome:
-    """Monte Carlo (``metrics.monte_carlo_metrics``, CLT intervals) vs the exact metrics, ST and LE, 4 noises.
+    """Monte Carlo (``metrics.monte_carlo_metrics``, CLT intervals) vs the exact metrics, ST and LE, 4 noises;
+    and the sampled fraction of draws with G = 0 vs P(G = 0) by enumeration (exact Clopper-Pearson interval).
 
     Every interval of ECS, EI, RMSE and the optimal step must contain the exact value
     (family-wise confidence ``CONFIDENCE``, Bonferroni over the instances).  ``shift``
@@ -816,6 +818,18 @@ def check_metrics_montecarlo(ctx: MethodContext, *, n: int = 6, noises=NOISES, s
         ex = metrics.exact_metrics(est, loss, a, name, g)
         mc = metrics.monte_carlo_metrics(est, loss, a, name, g + shift, samples, ss, confidence=conf)
         row = {"noise": name, "estimator": est}
+        # the sampled fraction of draws with G = 0 vs P(G = 0) by enumerating the estimator on every state
+        # (exact; the ST / LE estimate is a function of the state): P(G = 0) must lie in the fraction's exact
+        # Clopper-Pearson interval at the case's confidence
+        Xs = _states(n)
+        Gs = (st_estimates if est == "st" else local_expectations_estimates)(loss, a, get_noise(name), Xs)
+        p0 = float(_state_probabilities(Xs, a, get_noise(name))[np.all(Gs == 0.0, axis=1)].sum())
+        k0 = int(round(mc.zero_fraction * mc.n_samples))
+        ci0 = stats.binomtest(k0, mc.n_samples).proportion_ci(conf, method="exact")
+        row["P(G=0)"] = {"exact": p0, "mc": mc.zero_fraction, "interval": [float(ci0.low), float(ci0.high)]}
+        if not (ci0.low <= p0 <= ci0.high):
+            outside.append({"noise": name, "estimator": est, "metric": "P(G = 0)", "exact": p0,
+                            "interval": [float(ci0.low), float(ci0.high)]})
         for key in ("cosine", "improvement", "rmse", "optimal_step"):
             e, m = getattr(ex, key).value, getattr(mc, key)
             row[key] = {"exact": e, "mc": m.value, "interval": [m.low, m.high]}
@@ -862,7 +876,8 @@ def _ei_figure(cases, noises, n, samples, exact, mc, lo, hi) -> Figure:
 
 def check_metrics_linear_exact(ctx: MethodContext, *, n: int = 8, loss=None) -> Outcome:
     """A check that fails for any non-exact estimator: for linear L, ST is exact (Prop. B.2), so
-    ECS = 1, RMSE = 0, alpha* = eps and EI = -|g| must come out of ``metrics.exact_metrics``."""
+    ECS = 1, RMSE = 0, alpha* = eps, EI = -|g| and (65) = -(eps/2)|g|^2 must come out of ``metrics.exact_metrics``
+    (eps = 0.5, so a misplaced eps shows; tolerance 1e-9 absolute)."""
     rng = ctx.rng()
     loss = loss or losses.Linear(rng.normal(size=n), 0.3)
     a = rng.uniform(-1, 1, size=n)
@@ -870,7 +885,8 @@ def check_metrics_linear_exact(ctx: MethodContext, *, n: int = 8, loss=None) -> 
     for name in NOISES:
         g = np.asarray(enumeration.exact_gradient(loss, a, name).value)
         m = metrics.exact_metrics("st", loss, a, name, g, eps=0.5)
-        target = {"cosine": 1.0, "rmse": 0.0, "optimal_step": 0.5, "improvement": -float(np.linalg.norm(g))}
+        target = {"cosine": 1.0, "rmse": 0.0, "optimal_step": 0.5, "improvement": -float(np.linalg.norm(g)),
+                  "optimal_objective": -0.5 * 0.5 * float(g @ g)}  # (65) with G = g: -(eps/2)|g|^2
         got = {k: getattr(m, k).value for k in target}
         gap = max(abs(got[k] - target[k]) for k in target)
         rows.append({"noise": name, **got, "max_gap": gap})

@@ -29,6 +29,7 @@ import flint
 import numpy as np
 import sympy
 
+from stecheck.errors import StecheckError
 from stecheck.numerics import losses
 from stecheck.numerics.estimators import EstimatorSampler
 from stecheck.numerics.montecarlo import monte_carlo_mean
@@ -667,6 +668,13 @@ def check_e2_symbolic(ctx: MethodContext, *, power: int = 1, exponent: int = 1) 
     evidence = {"derivative": str(d["derivative"]), "eq_87_holds": bool(sympy.simplify(d["derivative"] - d["printed_87"]) == 0),
                 "claimed_rate": str(rate), "ratio": str(ratio), "limit_ratio": str(lim),
                 "symmetry": "p is even, so x < 0 gives the same with |x|"}
+    if power == 1 and exponent == 1:
+        # the library's derived rate and limit (shown by `stecheck derive`) must be the ones derived here
+        lib = {"rate": sympy.simplify(d["rate"] - rate) == 0, "limit_ratio": sympy.simplify(d["limit_ratio"] - lim) == 0}
+        evidence["library_rate_and_limit_agree"] = lib
+        if not all(lib.values()):
+            raise StecheckError(f"theory.gumbel_softmax.derive_vanishing_rate: rate {d['rate']} / limit "
+                                f"{d['limit_ratio']} differ from the claim's own {rate} / {lim}")
     if not evidence["eq_87_holds"]:
         return Outcome(Verdict.REFUTED, evidence, counterexample={"derivative": evidence["derivative"]})
     if lim.is_finite and lim.is_positive:

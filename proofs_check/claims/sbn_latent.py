@@ -798,6 +798,14 @@ def check_p2_symbolic(ctx: MethodContext, *, target=EQ57, kl_scale=1) -> Outcome
         "theory.mirror.vb_step(kl).eta_next - derived": str(sympy.simplify(lib_kl["eta_next"] - eta_next)),
         "theory.mirror.vb_step(bregman).eta_next - derived": str(sympy.simplify(lib_b["eta_next"] - eta_next2)),
         "theory.mirror.vb_step(bregman).latent_decay - derived": str(sympy.simplify(lib_b["latent_decay"] - decay2)),
+        # the library's (57) and (58) (used by the numeric steps) are the printed ones; for sigmoid(2z) the same
+        # forms with lambda replaced by the derived latent decay
+        "theory.mirror.vb_step(kl).eq57 - printed (57)": str(sympy.simplify(lib_kl["eq57"] - EQ57)),
+        "theory.mirror.vb_step(kl).eq58 - printed (58)": str(sympy.simplify(lib_kl["eq58"] - EQ58)),
+        "theory.mirror.vb_step(bregman).eq57 - (57) at the derived decay":
+            str(sympy.simplify(lib_b["eq57"] - EQ57.subs(_LAM, decay2))),
+        "theory.mirror.vb_step(bregman).eq58 - (58) at the derived decay":
+            str(sympy.simplify(lib_b["eq58"] - EQ58.subs(_LAM, decay2))),
     }
     evidence = {"objective": str(objective), "stationarity_in_logits": str(stat_eta),
                 "eta_next": str(sympy.simplify(eta_next)), "target": str(target), "difference": str(diff),

@@ -23,6 +23,7 @@ import numpy as np
 import sympy
 from scipy import stats
 
+from stecheck.errors import StecheckError
 from stecheck.numerics import bayesbinn as bb
 from stecheck.numerics.sbn_net import Adam, BinaryWeightMLP, load_digits_split
 from stecheck.numerics.seeding import make_rng, task_seed
@@ -352,10 +353,21 @@ def check_f1_trajectory(ctx: MethodContext, *, dtype: str = "float32") -> Outcom
     control_agree = {k: float(min(np.mean(a == b) for a, b in zip(v, ref))) for k, v in controls.items()}
     min_agree = float(min(rec.sign_agree))
     first = next((t + 1 for t, a in enumerate(rec.sign_agree) if a < 1.0), None)
+    # forward pass, counted two ways: while sign(lambda) = sign(eta) (every step before the first difference),
+    # BayesBiNN's forward weights differ from (107)'s sign(eta) exactly where its noise flipped sign(lambda): the
+    # recorded forward disagreements (1 - forward_agree) * size must equal the recorded flips (exact integers)
+    forward_vs_flips = [(t + 1, round((1.0 - rec.forward_agree[t]) * lam0.size), rec.flips[t])
+                        for t in range(len(rec.forward_agree)) if t == 0 or rec.sign_agree[t - 1] == 1.0]
+    bad_forward = [row for row in forward_vs_flips if row[1] != row[2]]
+    if bad_forward:
+        raise StecheckError(f"BayesBiNN side by side: at step {bad_forward[0][0]} the forward weights differ from "
+                            f"sign(eta) in {bad_forward[0][1]} places but the noise flipped {bad_forward[0][2]}, "
+                            "while sign(lambda) = sign(eta); the recorded forward pass is inconsistent")
     acc = {"BayesBiNN": net.accuracy(np.where(rec.lam >= 0, 1.0, -1.0), data.X_test, data.y_test),
            "(107)": net.accuracy(np.where(rec.eta >= 0, 1.0, -1.0), data.X_test, data.y_test)}
     evidence = {"min_sign_agreement": min_agree, "final_sign_agreement": rec.sign_agree[-1],
                 "first_step_with_a_difference": first, "control_min_agreement": control_agree,
+                "forward_disagreements_equal_noise_flips_at_steps": len(forward_vs_flips),
                 "test_accuracy_final": acc, "noise_flips": int(sum(rec.flips)), "dtype": dtype, **size}
     steps = tuple(float(t + 1) for t in range(len(rec.sign_agree)))
     fig = Figure("f1-trajectory", "BayesBiNN vs (107) from the same lambda_0 and data: sign agreement", "step",

@@ -67,3 +67,50 @@ def test_clopper_pearson_summary():
     lo, hi = s["all"]["clopper_pearson_95"]
     assert 0.55 < lo < 0.9 < hi <= 1.0
     assert s["missed"] == ["theory/x.py:9 [constant] 1 -> 2"]
+
+
+GUARDED = '''
+def g(x, n=3):
+    if x < 0 or n > 10:
+        raise ValueError("bad")
+    return x + n
+'''
+
+
+def test_guard_and_default_argument_sites():
+    tree = ast.parse(GUARDED)
+    guards, defaults = mutation.guard_nodes(tree), mutation.default_nodes(tree)
+    by_line = {}
+    for idx, op, line in mutation.sites(tree):
+        by_line.setdefault(line, []).append((idx in guards, idx in defaults))
+    assert all(g and not d for g, d in by_line[3])        # the guard's test
+    assert by_line[2] == [(False, True)]                   # the default 3
+    assert all(not g and not d for g, d in by_line[5])     # the computation
+
+
+def test_equivalent_mutants_leave_only_the_non_equivalent_share():
+    recs = [{"detected": i < 8, "status": "ok", "operator": "comparison", "file": "numerics/x.py", "line": i,
+             "change": f"c{i}", "source": f"s{i}"} for i in range(10)]
+    listed = [{"file": "numerics/x.py", "source": "s9", "change": "c9", "class": "equivalent", "argument": "a"}]
+    s = mutation.summarize(recs, listed)
+    assert s["all"]["share"] == 0.8 and s["all"]["mutants"] == 10           # the raw share keeps it
+    assert s["non_equivalent_quick_tier"] == {**s["non_equivalent_quick_tier"], "mutants": 9, "detected": 8}
+    assert s["equivalent"]["equivalent"] == 1 and any("(equivalent)" in m for m in s["missed"])
+    with pytest.raises(ValueError, match="listed as equivalent but was detected"):
+        mutation.summarize(recs, [{**listed[0], "source": "s0", "change": "c0"}])
+
+
+def test_a_guard_mutant_caught_by_its_unit_tests_counts_apart():
+    recs = [{"detected": False, "status": "ok", "operator": "constant", "file": "numerics/x.py", "line": 1,
+             "change": "2 -> 3", "source": "s", "guard": True, "unit_tests": {"detected": True}}]
+    s = mutation.summarize(recs, [])
+    assert s["non_equivalent_quick_tier"]["detected"] == 0
+    assert s["non_equivalent_quick_tier_or_guard_unit_tests"]["detected"] == 1
+    assert s["guards"] == {"mutants": 1, "detected_by_quick_tier": 0, "detected_by_unit_tests_only": 1}
+
+
+def test_the_reviewed_equivalence_list_is_well_formed_and_matches_the_source():
+    for e in mutation.load_equivalent():
+        src = (mutation.ROOT / e["file"]).read_text(encoding="utf-8")
+        assert e["source"] in [ln.strip() for ln in src.splitlines()], e
+        assert e["change"].split(" -> ")[0].removeprefix("return ") in e["source"], e

@@ -58,9 +58,7 @@ MUTANTS = {
         ["SBN-B2", "SBN-EX1", "SBN-B5", "SBN-B7"],
         [(th_enum.state_probabilities, "np.where(X > 0, p_plus, 1.0 - p_plus)",
           "np.where(X > 0, 1.0 - p_plus, p_plus)")],
-        "no quick-tier verdict changes: theory.enumeration feeds only the replays of the B.5/B.7 "
-        "shared-parameter counterexamples (and the cross-checks of `stecheck derive`), whose verdicts "
-        "survive the swap"),
+        None),  # caught by SBN-B2's audit of the enumeration (brute force vs 60-digit sums): claim ERROR
     "gaussian-noise-scale-doubled": (
         ["SBN-INIT", "SBN-PROXY"],
         [(noise.Gaussian._pdf, "t = z / _GAUSS_STD", "t = z / (2 * _GAUSS_STD)"),

@@ -179,3 +179,11 @@ def test_limits_and_bad_inputs():
         en.expected_estimator("no_such_estimator", L.SquareSum(), [0.0], "logistic")
     with pytest.raises(InvalidArgument, match="chunk_bits"):
         en.expected_loss(L.SquareSum(), [0.5], chunk_bits=17)
+
+
+@pytest.mark.parametrize("shape_of", [lambda B: (B + 1,), lambda B: (B, 2, 2)])
+def test_expected_transform_rejects_a_transform_of_the_wrong_shape(shape_of):
+    loss = L.Linear(np.array([1.0, -2.0, 0.5]), 0.1)
+    with pytest.raises(InvalidArgument, match="transform returned shape"):
+        en.expected_transform("st", loss, np.array([0.1, -0.3, 0.7]), "logistic",
+                              lambda E: np.zeros(shape_of(E.shape[0])))

@@ -96,3 +96,14 @@ def test_bad_inputs():
     nan_loss = L.Callable(lambda X: np.where(X[:, 1] > 0, np.nan, 0.0), lambda X: np.zeros_like(X), n=N)
     with pytest.raises(NonFiniteValue, match="sample index"):
         est.estimate_batch("local_expectations", nan_loss, A, NOISE, rng(), 50)
+
+
+@pytest.mark.parametrize("fn", [est.gumbel_softmax_estimates, est.st_gumbel_softmax_estimates])
+@pytest.mark.parametrize("Z,what", [
+    (np.zeros(N), "not 2-d"),                        # each condition of the guard alone
+    (np.zeros((2, N + 1)), "wrong width"),
+    (np.array([[0.0, np.nan, 0.0, 0.0]]), "not finite"),
+])
+def test_gumbel_softmax_noise_draws_are_validated(fn, Z, what):
+    with pytest.raises(InvalidArgument, match=r"Z must be a finite \(B, 4\) array"):
+        fn(L.Quadratic(W, Y), A, NOISE, Z, tau=0.5)
