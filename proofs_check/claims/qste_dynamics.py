@@ -683,9 +683,6 @@ def check_noise_recurrence(ctx: MethodContext, *, variant: dict | None = None, n
                 h_mean, h_lo, h_hi = _mean_interval(tr.hamming)
                 figs_h.append(Series(f"$\\sigma = {model.noise:g}$: mean over trials, 95% $t$ interval",
                                      tuple(float(t) for t in ck), h_mean, y_low=h_lo, y_high=h_hi))
-                figs_h.append(Series(f"$\\sigma = {model.noise:g}$: 90% quantile over trials (spread)",
-                                     tuple(float(t) for t in ck),
-                                     tuple(float(x) for x in np.quantile(tr.hamming, 0.9, axis=0)), style="step"))
                 hist.append((model.noise, lengths))
         rows.append({"sigma": sigma, "by_start": per_init})
     evidence = {"n": n, "m": m, "k": 1, "v": "ones", "steps_T": T, "trials": trials,
