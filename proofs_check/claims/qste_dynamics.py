@@ -390,7 +390,9 @@ def _fit_config(ctx, *, k, v, claim_power, criterion, ns, ths):
     for lv, (fl, (l2, h2)) in fits.items():
         if h2 < claim_power:
             slopes = _local_slopes(fl.ns, fl.m_stars)
-            trend = ("rise" if slopes[-1] > slopes[0] else "do not rise") + " with n"
+            trend = ("rise with n" if all(b > a for a, b in zip(slopes, slopes[1:])) else
+                     "rise with n, not monotonically" if slopes[-1] > slopes[0] else "do not rise with n")
+            above = f", above the fit's interval [{l2:.2f}, {h2:.2f}]" if slopes[-1] > h2 else ""
             findings.append(Finding(Category.IMPRECISION, (
                 f"the O(n^{claim_power}) sample size is loose at n in {fl.ns} ({label}): the measured threshold m*(n) "
                 f"at success level {lv} grows like n^{fl.b:.2f} (95 % interval [{l2:.2f}, {h2:.2f}], criterion "
@@ -398,7 +400,7 @@ def _fit_config(ctx, *, k, v, claim_power, criterion, ns, ths):
                 f"to {fl.m_stars[-1] / fl.ns[-1] ** claim_power:.3g}. The fitted exponent describes only the measured "
                 f"range, not the asymptotics the O(.) bound is about: the local slopes of log m* over log n {trend} "
                 f"({', '.join(f'{s:.2f}' for s in slopes)} between consecutive n), "
-                f"{slopes[-1]:.2f} between the two largest n = {fl.ns[-2]} and {fl.ns[-1]}")))
+                f"{slopes[-1]:.2f} between the two largest n = {fl.ns[-2]} and {fl.ns[-1]}{above}")))
     missing_top = ths[0.9][ns[-1]].m_star is None
     if missing_top and claim_power == 2:  # m* > 16 n^2 at the largest n: no C <= 16 works there
         return Verdict.REFUTED, evidence, findings, ths, fits, {
