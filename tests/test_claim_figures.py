@@ -38,6 +38,7 @@ CHEAP = [
     ("QSTE-NONGAUSS", "normalized-success-by-family"),
     ("SBN-F1", "f1-stepwise"),
     ("SBN-F1", "f1-growth"),
+    ("QSTE-ERG", "success-at-C-n2"),
 ]
 
 _REPR = re.compile(r"\w\(\)|object at 0x|<[A-Za-z_.]+ |\bNone\b|\bnan\b")
