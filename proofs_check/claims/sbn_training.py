@@ -221,8 +221,8 @@ def check_f1_stepwise(ctx: MethodContext, *, eps: float = EPS, tau: float = TAU,
         else:
             verdicts.append(Verdict.INCONCLUSIVE)
         steps = tuple(float(t + 1) for t in range(len(rec.mismatch)))
-        figs.append(Figure(f"f1-stepwise-{dtype}", f"Prop. F.1: BayesBiNN step vs (107) step ({dtype}, ε = {eps:g}, "
-                           f"τ = {tau:g})", "step $t$", "fraction of the weights", (
+        figs.append(Figure(f"f1-stepwise-{dtype}", f"Prop. F.1: BayesBiNN step vs (107) step ({dtype}, "
+                           f"ε\u00a0=\u00a0{eps:g}, τ\u00a0=\u00a0{tau:g})", "step $t$", "fraction of the weights", (
             Series(r"new sign $\neq$ sign of the (107) step", steps, tuple(k / P for k in rec.sign_mismatch)),
             Series(r"new $\lambda \neq$ (107)'s (relative tolerance $10^{-4}$)", steps,
                    tuple(k / P for k in rec.mismatch)),
