@@ -35,6 +35,10 @@ CHEAP = [
     ("SBN-B5", "search (one parameter per unit)"),
     ("SBN-B6", "lipschitz-flip"),
     ("QSTE-POP", "teacher-flip-symbolic"),
+    ("QSTE-NONGAUSS", "normalized-success-by-family"),
+    ("SBN-F1", "f1-stepwise"),
+    ("SBN-F1", "f1-growth"),
+    ("QSTE-ERG", "success-at-C-n2"),
 ]
 
 _REPR = re.compile(r"\w\(\)|object at 0x|<[A-Za-z_.]+ |\bNone\b|\bnan\b")
@@ -92,6 +96,19 @@ def test_monte_carlo_figures_carry_intervals(figures):
             assert all(lo <= y <= hi for lo, y, hi in zip(s.y_low, s.y, s.y_high)), (name, s.label)
         # a statistic that does not vary over the draws has a zero-width interval; a sampled one does not
         assert any(hi > lo for s in mc for lo, hi in zip(s.y_low, s.y_high)), name
+
+
+def test_instances_without_a_varying_quantity_get_named_ticks(figures):
+    """QSTE-NONGAUSS: one tick per input family (not its index), raw and normalized side by side, each rate with
+    its two-sided Clopper-Pearson interval."""
+    from stecheck.numerics.ste_dynamics import INPUTS
+
+    (fig,) = [f for cid, f in figures if f"{cid}/{f.name}" == "QSTE-NONGAUSS/success-by-family"]
+    assert [label for _, label in fig.xticks] == list(INPUTS)
+    raw, norm = fig.series
+    assert all(b - a > 0.1 for a, b in zip(raw.x, norm.x))  # offset: the two series never hide each other
+    for s in fig.series:
+        assert all(lo <= y <= hi and hi > lo for lo, y, hi in zip(s.y_low, s.y, s.y_high)), s.label
 
 
 def test_png_and_svg_are_written_for_every_figure(figures, tmp_path):

@@ -314,11 +314,13 @@ def _phase_figure(table: dict, ns, *, power: int, name: str, what: str) -> Figur
     series = []
     for n in ns:
         cells = sorted((r for (kk, vv, C, nn), r in table.items() if (kk, vv, nn) == (k, v, n)), key=lambda r: r["m"])
-        series.append(Series(f"n = {n}", tuple(r["m"] / n for r in cells), tuple(r["rate"] for r in cells),
+        series.append(Series(f"$n = {n}$", tuple(r["m"] / n for r in cells), tuple(r["rate"] for r in cells),
                              y_low=tuple(r["lower_bound"] for r in cells), y_high=tuple(r["upper_bound"] for r in cells),
                              style="points"))
-    return Figure(name, f"{what} at m = C n^{power} (k = 1, v = 1), one-sided {CONFIDENCE} CP bands", "m / n",
-                  "success probability", tuple(series), xscale="log", hlines=(P_OK,))
+    sup = {2: "²", 4: "⁴"}.get(power, f"^{power}")
+    return Figure(name, f"{what} at m = C n{sup} (k = 1, v = 1); bars: one-sided {CONFIDENCE:.0%} Clopper-Pearson "
+                  "bounds", "samples per dimension $m/n$", r"success probability $\hat p$", tuple(series), xscale="log",
+                  hlines=(P_OK,))
 
 
 # ============================================================================ threshold m*(n) and its exponent
@@ -408,11 +410,18 @@ def _fit_config(ctx, *, k, v, claim_power, criterion, ns, ths):
                 "fits": {str(lv): {**f.as_evidence(), "conservative_interval": list(iv)} for lv, (f, iv) in fits.items()}}
     for lv, (fl, (l2, h2)) in fits.items():
         if h2 < claim_power:
+            slopes = _local_slopes(fl.ns, fl.m_stars)
+            trend = ("rise with n" if all(b > a for a, b in zip(slopes, slopes[1:])) else
+                     "rise with n, not monotonically" if slopes[-1] > slopes[0] else "do not rise with n")
+            above = f", above the fit's interval [{l2:.2f}, {h2:.2f}]" if slopes[-1] > h2 else ""
             findings.append(Finding(Category.IMPRECISION, (
                 f"the O(n^{claim_power}) sample size is loose at n in {fl.ns} ({label}): the measured threshold m*(n) "
                 f"at success level {lv} grows like n^{fl.b:.2f} (95 % interval [{l2:.2f}, {h2:.2f}], criterion "
                 f"'{criterion}'); m*/n^{claim_power} falls from {fl.m_stars[0] / fl.ns[0] ** claim_power:.3g} "
-                f"to {fl.m_stars[-1] / fl.ns[-1] ** claim_power:.3g}")))
+                f"to {fl.m_stars[-1] / fl.ns[-1] ** claim_power:.3g}. The fitted exponent describes only the measured "
+                f"range, not the asymptotics the O(.) bound is about: the local slopes of log m* over log n {trend} "
+                f"({', '.join(f'{s:.2f}' for s in slopes)} between consecutive n), "
+                f"{slopes[-1]:.2f} between the two largest n = {fl.ns[-2]} and {fl.ns[-1]}{above}")))
     missing_top = ths[0.9][ns[-1]].m_star is None
     if missing_top and claim_power == 2:  # m* > 16 n^2 at the largest n: no C <= 16 works there
         return Verdict.REFUTED, evidence, findings, ths, fits, {
@@ -428,6 +437,11 @@ def _fit_config(ctx, *, k, v, claim_power, criterion, ns, ths):
             "config": label, "exponent_b": f.b, "interval": [lo, hi], "claimed_power": claim_power,
             "note": "the threshold grows faster than the claimed power at the measured sizes"}
     return Verdict.INCONCLUSIVE, evidence, findings, ths, fits, None
+
+
+def _local_slopes(ns, m_stars) -> list[float]:
+    """log(m*_{i+1} / m*_i) / log(n_{i+1} / n_i) between consecutive measured n (the fit's points, in order)."""
+    return [math.log(m1 / m0) / math.log(n1 / n0) for n0, n1, m0, m1 in zip(ns, ns[1:], m_stars, m_stars[1:])]
 
 
 def _exponent_check(ctx: MethodContext, *, claim_power: int, criterion: str, trials: int, steps: int, ns_by_config,
@@ -478,7 +492,7 @@ def _mstar_figure(ths, fits, power: int, ns, name: str) -> Figure:
         if pts:
             lows = [th.bracket[0] if th.bracket[0] is not None else th.m_star for _, th in pts]
             highs = [th.bracket[1] if th.bracket[1] is not None else th.m_star for _, th in pts]
-            series.append(Series(f"m* (level {lv})", tuple(float(n) for n, _ in pts),
+            series.append(Series(f"$m^*$ at success level ${lv}$ (search bracket)", tuple(float(n) for n, _ in pts),
                                  tuple(float(th.m_star) for _, th in pts), y_low=tuple(map(float, lows)),
                                  y_high=tuple(map(float, highs)), style="points"))
         if lv in fits:
@@ -488,13 +502,15 @@ def _mstar_figure(ths, fits, power: int, ns, name: str) -> Figure:
             mid = lambda b: tuple(math.exp(f.a + f.b * x0 + b * (math.log(x) - x0)) for x in xs)  # noqa: E731
             band_lo = tuple(min(a, b) for a, b in zip(mid(lo), mid(hi)))
             band_hi = tuple(max(a, b) for a, b in zip(mid(lo), mid(hi)))
-            series.append(Series(f"fit n^{f.b:.2f} (level {lv}), exponent band [{lo:.2f}, {hi:.2f}]", xs, mid(f.b),
+            series.append(Series(f"fit $\\propto n^{{{f.b:.2f}}}$ (level ${lv}$), exponent in $[{lo:.2f}, {hi:.2f}]$",
+                                 xs, mid(f.b),
                                  y_low=band_lo, y_high=band_hi))
     xs = tuple(float(n) for n in ns)
-    series.append(Series("n^2", xs, tuple(float(n) ** 2 for n in ns)))
-    series.append(Series("n^4", xs, tuple(float(n) ** 4 for n in ns)))
-    return Figure(name, f"sample-size threshold m*(n) (k = 1, v = 1) vs the O(n^{power}) bound", "n",
-                  "m*", tuple(series), xscale="log", yscale="log")
+    series.append(Series("$n^2$", xs, tuple(float(n) ** 2 for n in ns)))
+    series.append(Series("$n^4$", xs, tuple(float(n) ** 4 for n in ns)))
+    sup = {2: "²", 4: "⁴"}.get(power, f"^{power}")
+    return Figure(name, f"sample-size threshold m*(n) (k = 1, v = 1) vs the O(n{sup}) bound", "dimension $n$",
+                  "threshold $m^*(n)$", tuple(series), xscale="log", yscale="log")
 
 
 def _threshold_phase_figure(ths, ns, name: str) -> Figure:
@@ -504,11 +520,12 @@ def _threshold_phase_figure(ths, ns, name: str) -> Figure:
         th = ev[n]
         ms = sorted(th.evaluations)
         rows = [_cell_row(*th.evaluations[m]) for m in ms]
-        series.append(Series(f"n = {n}", tuple(m / n for m in ms), tuple(r["rate"] for r in rows),
+        series.append(Series(f"$n = {n}$", tuple(m / n for m in ms), tuple(r["rate"] for r in rows),
                              y_low=tuple(r["lower_bound"] for r in rows), y_high=tuple(r["upper_bound"] for r in rows),
                              style="points"))
-    return Figure(name, "phase diagram: success probability over n x m/n (adaptive-search evaluations, k = 1)",
-                  "m / n", "success probability", tuple(series), xscale="log", hlines=(0.5, 0.9))
+    return Figure(name, "phase diagram: success probability over n × m/n (adaptive-search evaluations, k = 1); bars: "
+                  f"one-sided {CONFIDENCE:.0%} Clopper-Pearson bounds", "samples per dimension $m/n$",
+                  r"success probability $\hat p$", tuple(series), xscale="log", hlines=(0.5, 0.9))
 
 
 def check_erg_exponent(ctx: MethodContext, *, variant: dict | None = None, **overrides) -> Outcome:
@@ -700,10 +717,9 @@ def check_noise_recurrence(ctx: MethodContext, *, variant: dict | None = None, n
             if init == 0 and sigma:
                 decided.append((sigma, test, float(tr.escapes_late.mean())))
                 ck = tr.checkpoints
-                figs_h.append(Series(f"sigma = {model.noise:g}", tuple(float(t) for t in ck),
-                                     tuple(float(x) for x in tr.hamming.mean(axis=0)),
-                                     y_low=tuple(float(x) for x in np.quantile(tr.hamming, 0.1, axis=0)),
-                                     y_high=tuple(float(x) for x in np.quantile(tr.hamming, 0.9, axis=0))))
+                h_mean, h_lo, h_hi = _mean_interval(tr.hamming)
+                figs_h.append(Series(f"$\\sigma = {model.noise:g}$: mean over trials, 95% $t$ interval",
+                                     tuple(float(t) for t in ck), h_mean, y_low=h_lo, y_high=h_hi))
                 hist.append((model.noise, lengths))
         rows.append({"sigma": sigma, "by_start": per_init})
     evidence = {"n": n, "m": m, "k": 1, "v": "ones", "steps_T": T, "trials": trials,
@@ -713,7 +729,8 @@ def check_noise_recurrence(ctx: MethodContext, *, variant: dict | None = None, n
                               "return in [T/2, T] (exact binomial test, alpha = 0.001)", "variant": variant or {},
                 "compute": cx.evidence()}
     figs = [Figure("hamming-over-time", f"Hamming distance to w* over time, runs started at w* (n = {n}, m = {m}); "
-                   "band: 10 % - 90 % of trials", "t", "Hamming distance", tuple(figs_h)),
+                   "band: 95 % t interval of the mean", "step $t$", r"Hamming distance $d_H(w_t, w^*)$",
+                   tuple(figs_h)),
             _return_histogram(hist)]
     scope = Scope(f"n = {n}, m = n^2, sigma in {list(noise_levels)}, {trials} trials, T = {T}; recurrence in "
                   "[T/2, T] at this horizon only")
@@ -728,15 +745,24 @@ def check_noise_recurrence(ctx: MethodContext, *, variant: dict | None = None, n
     return Outcome(Verdict.INCONCLUSIVE, evidence, figures=figs, scope=scope)
 
 
+def _mean_interval(h: np.ndarray, confidence: float = 0.95) -> tuple[tuple, tuple, tuple]:
+    """Per column of ``h`` (trials x checkpoints): the mean and its two-sided Student-t interval (scipy.stats.t);
+    a column without spread (e.g. every trial still at w*) has a zero-width interval."""
+    mean = h.mean(axis=0)
+    sem = h.std(axis=0, ddof=1) / math.sqrt(h.shape[0]) if h.shape[0] > 1 else np.zeros_like(mean)
+    half = stats.t.ppf(0.5 + confidence / 2, max(h.shape[0] - 1, 1)) * sem
+    return tuple(map(float, mean)), tuple(map(float, mean - half)), tuple(map(float, mean + half))
+
+
 def _return_histogram(hist) -> Figure:
     series = []
     edges = np.unique(np.round(np.geomspace(1, 4096, 14)).astype(int))
     for sigma, lengths in hist:
         counts, _ = np.histogram(lengths, bins=np.append(edges, 10**9)) if lengths else (np.zeros(edges.size), None)
-        series.append(Series(f"sigma = {sigma:g} ({len(lengths)} returns)", tuple(float(e) for e in edges),
+        series.append(Series(f"$\\sigma = {sigma:g}$ ({len(lengths)} returns)", tuple(float(e) for e in edges),
                              tuple(float(c) for c in counts), style="step"))
-    return Figure("return-time-histogram", "return times to w* (escape -> next entry), all trials started at w*",
-                  "return time (steps, log bins)", "count", tuple(series), xscale="log")
+    return Figure("return-time-histogram", "return times to w* (escape → next entry), all trials started at w*",
+                  "return time (steps, logarithmic bins)", "number of returns", tuple(series), xscale="log")
 
 
 def check_noise_forced_escape(ctx: MethodContext, *, variant: dict | None = None, noise_levels=NOISE_LEVELS,
@@ -830,8 +856,7 @@ def check_nongauss_raw(ctx: MethodContext, *, variant: dict | None = None, **ove
         findings.append(Finding(Category.IMPRECISION, (
             f"what explains the failure is the mean, not non-Gaussianity: every failing family ({', '.join(failing)}) "
             "is non-centered, including the Gaussian-shaped N(1, 1); centered non-Gaussian families (discrete, "
-            "skewed, heavy-tailed) succeed raw (Fisher p = "
-            f"{p_center:.1e})")))
+            f"skewed, heavy-tailed) succeed raw (Fisher {_fmt_p(p_center)})")))
     if base["lower_bound"] < P_OK:
         return Outcome(Verdict.INCONCLUSIVE, evidence, scope=scope)
     if failing:
@@ -880,13 +905,7 @@ def check_nongauss_normalized(ctx: MethodContext, *, variant: dict | None = None
     evidence = {"normalization": "per feature over the m samples: (z - mean) / std (variant may change it)",
                 "raw": raw, "normalized": norm, "variant": variant or {}, "compute": cx.evidence()}
     fams = list(INPUTS)
-    fig = Figure("success-by-family", f"success by input family, raw vs normalized (n = {p['n']}, m = 8n), one-sided "
-                 f"{CONFIDENCE} CP bands", "family (index in the evidence order)", "success probability",
-                 tuple(Series(label, tuple(float(i) for i in range(len(fams))), tuple(d[f]["rate"] for f in fams),
-                              y_low=tuple(d[f]["lower_bound"] for f in fams),
-                              y_high=tuple(d[f]["upper_bound"] for f in fams), style="points")
-                       for label, d in (("raw", raw), (f"normalized ({norm['gaussian']['normalization']})", norm))),
-                 hlines=(P_OK, 0.5))
+    fig = _family_figure(fams, raw, norm, p["n"])
     evidence["family_order"] = fams
     scope = Scope(f"n = {p['n']}, m = 8n, {len(INPUTS)} families, {p['trials']} trials each")
     failing_raw = [f for f in fams if raw[f]["upper_bound"] < P_OK]
@@ -904,7 +923,7 @@ def check_nongauss_normalized(ctx: MethodContext, *, variant: dict | None = None
         if restored[f]["restored"] and p_below < 1e-3:
             findings.append(Finding(Category.IMPRECISION, (
                 f"normalization restores {f} only partly: {norm[f]['rate']:.2f} vs {base['rate']:.2f} for Gaussian "
-                f"inputs (Fisher p = {p_below:.1e}); the failing trials end at certified fixed points of the ReLU STE "
+                f"inputs (Fisher {_fmt_p(p_below)}); the failing trials end at certified fixed points of the ReLU STE "
                 f"with non-zero loss ({norm[f]['fixed_points_with_loss']} of {norm[f]['trials'] - norm[f]['successes']})"
                 " -- the student's active set inside the teacher's, so every residual is gated off")))
     evidence["failing_raw"] = failing_raw
@@ -916,6 +935,32 @@ def check_nongauss_normalized(ctx: MethodContext, *, variant: dict | None = None
     if failing_raw and all(r["restored"] for r in restored.values()) and base["lower_bound"] >= P_OK:
         return Outcome(Verdict.VERIFIED, evidence, figures=[fig], scope=scope, discrepancies=findings)
     return Outcome(Verdict.INCONCLUSIVE, evidence, figures=[fig], scope=scope, discrepancies=findings)
+
+
+def _two_sided_cp(k: int, N: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Two-sided Clopper-Pearson interval of a success rate k/N (scipy.stats.binomtest, exact)."""
+    ci = stats.binomtest(int(k), int(N)).proportion_ci(confidence_level=confidence, method="exact")
+    return float(ci.low), float(ci.high)
+
+
+def _family_figure(fams, raw, norm, n: int) -> Figure:
+    """Success rate per input family (one named tick each), raw and normalized inputs as two series side by side,
+    with two-sided 95% Clopper-Pearson intervals."""
+    series = []
+    for dodge, label, d in ((-0.1, "raw inputs", raw),
+                            (0.1, f"normalized inputs ({norm['gaussian']['normalization']})", norm)):
+        cis = [_two_sided_cp(d[f]["successes"], d[f]["trials"]) for f in fams]
+        series.append(Series(f"{label}, 95% Clopper-Pearson", tuple(i + dodge for i in range(len(fams))),
+                             tuple(d[f]["rate"] for f in fams), tuple(c[0] for c in cis), tuple(c[1] for c in cis),
+                             style="points"))
+    return Figure("success-by-family", f"success by input family, raw vs normalized (n = {n}, m = 8n)",
+                  "input distribution of $x$", r"success probability $P(w_T = w^*)$", tuple(series),
+                  hlines=(P_OK, 0.5), xticks=tuple((float(i), f) for i, f in enumerate(fams)))
+
+
+def _fmt_p(p: float) -> str:
+    """``p = 3.1e-12``, or ``p < 1e-300`` when the p-value underflowed to 0 in double precision."""
+    return f"p = {p:.1e}" if p > 0 else "p < 1e-300"
 
 
 def _population_traps(n: int, center: bool, scale: bool = False) -> tuple[int, int, dict | None]:
