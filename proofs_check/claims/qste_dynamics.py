@@ -38,7 +38,7 @@ from scipy import stats
 from stecheck.errors import InvalidArgument, StecheckError
 from stecheck.numerics import ste_stats as st
 from stecheck.numerics.seeding import chunk_seed
-from stecheck.numerics.ste_dynamics import (INPUTS, CellJob, STEModel, cell_seed, generate_trial, simulate_cells,
+from stecheck.numerics.ste_dynamics import (INPUTS, NORMALIZATIONS, CellJob, STEModel, cell_seed, generate_trial, simulate_cells,
                                              ste_gradient)
 
 from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Parameter, Reading, Series
@@ -889,6 +889,36 @@ def check_nongauss_every(ctx: MethodContext, *, variant: dict | None = None, **o
     return Outcome(Verdict.INCONCLUSIVE, evidence, scope=scope)
 
 
+#: Tolerance of the normalization audit: |per-feature mean| <= AUDIT_TOL * (1 + max|x|), |std - 1| <= AUDIT_TOL
+#: (float64 rounding of m <= 8 n^2 samples is orders of magnitude below it).
+AUDIT_TOL = 1e-9
+
+
+def _audit_normalization(ctx: MethodContext, specs: list) -> dict[str, dict]:
+    """The inputs the engine trains on are normalized as the evidence says: for one generated trial per cell
+    whose normalization centers, every feature's mean over the m samples is 0, and where it scales, its
+    standard deviation (root mean square without centering) is 1, recomputed here with numpy apart from the
+    engine's code path, within ``AUDIT_TOL``.  A violation is a fault of the checker (the claim is ERROR)."""
+    out = {}
+    for _, model, *_ in specs:
+        center, scale = NORMALIZATIONS[model.normalize]
+        if not (center or scale):
+            continue
+        X = generate_trial(model, cell_seed(ctx.run_seed, ctx.claim_id, "normalization-audit/" + model.key()))[0]
+        F = X.reshape(model.m, model.k * model.n)
+        mean_err = float(np.abs(F.mean(axis=0)).max()) if center else 0.0
+        spread = F.std(axis=0) if center else np.sqrt((F * F).mean(axis=0))
+        sd_err = float(np.abs(spread - 1.0)[spread > 0].max(initial=0.0)) if scale else 0.0
+        bound = AUDIT_TOL * (1.0 + float(np.abs(F).max()))
+        out[model.inputs] = {"max |feature mean|": mean_err, "max |feature sd - 1|": sd_err, "tolerance": bound}
+        if mean_err > bound or sd_err > AUDIT_TOL:
+            raise StecheckError(
+                f"normalization audit ({model.inputs}, {model.normalize!r}): per-feature mean up to {mean_err:.3g}, "
+                f"|sd - 1| up to {sd_err:.3g} (tolerance {bound:.3g}); the engine's inputs are not normalized as "
+                "the evidence states")
+    return out
+
+
 def check_nongauss_normalized(ctx: MethodContext, *, variant: dict | None = None, **overrides) -> Outcome:
     """Success per family after per-feature standardization over the m samples ((z - mean)/std).
 
@@ -902,7 +932,9 @@ def check_nongauss_normalized(ctx: MethodContext, *, variant: dict | None = None
         cx.runs(ctx, _family_specs(p, "none", None) + _family_specs(p, "standardize", variant))
         raw = _family_rates(ctx, cx, p, "none", None)
         norm = _family_rates(ctx, cx, p, "standardize", variant)
+    audit = _audit_normalization(ctx, _family_specs(p, "standardize", variant))
     evidence = {"normalization": "per feature over the m samples: (z - mean) / std (variant may change it)",
+                "normalization_audit": audit,
                 "raw": raw, "normalized": norm, "variant": variant or {}, "compute": cx.evidence()}
     fams = list(INPUTS)
     fig = _family_figure(fams, raw, norm, p["n"])
