@@ -105,6 +105,14 @@ def _buffer(store: dict | None, key: Any, like: np.ndarray) -> np.ndarray | None
     return buf
 
 
+def _buffer32(store: dict, key: Any, like: np.ndarray) -> np.ndarray:
+    """A persistent float32 work array of ``like``'s shape in ``store`` under ``key``."""
+    buf = store.get(key)
+    if buf is None or buf.shape != like.shape:
+        buf = store[key] = np.empty(like.shape, np.float32)
+    return buf
+
+
 def _sample_pm1(rng: np.random.Generator, p: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``+1`` where ``u <= p`` else ``-1`` (``u ~ U[0, 1)`` iid): ``copysign(1, p - u)``, bitwise the same as
     ``encode(u <= p, "pm1")`` (``p - u`` is ``+0.0`` exactly when ``p = u`` and has the sign of ``p - u``
@@ -183,8 +191,9 @@ class BatchNorm:
         self.gamma, self.beta = np.ones(width), np.zeros(width)
         self.running_mean, self.running_var = np.zeros(width), np.ones(width)
         #: persistent work arrays for the training passes (a dict), or None; the output of one training forward
-        #: and backward is then overwritten by the next (DeepSBN sets it; the values are the same either way)
-        self.workspace = None
+        #: and backward is then overwritten by the next (DeepSBN sets it; the values are the same either way);
+        #: ``scratch``: the same for arrays dead once the next layer has run (may be shared by several layers)
+        self.workspace = self.scratch = None
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         """Batch statistics (and an update of the running ones) when ``training``, else the running statistics."""
@@ -214,7 +223,7 @@ class BatchNorm:
         dgamma = np.einsum("ij,ij->j", gy, xc) * inv
         if self.affine:
             self.dgamma, self.dbeta = scale * dgamma, scale * dbeta
-        out = np.multiply(xc, dgamma * inv / B, out=_buffer(self.workspace, "gx", gy))
+        out = np.multiply(xc, dgamma * inv / B, out=_buffer(self.scratch, "bn_gx", gy))
         np.subtract(gy, out, out=out)
         out -= dbeta / B
         out *= (scale * inv) * self.gamma
@@ -249,8 +258,8 @@ class StochasticBinary:
         self.estimator = check_estimator(estimator)
         self.encoding = check_encoding(encoding)
         self.c = span(self.encoding)
-        #: persistent work arrays (see BatchNorm.workspace), or None
-        self.workspace = None
+        #: persistent work arrays (see BatchNorm.workspace and BatchNorm.scratch), or None
+        self.workspace = self.scratch = None
 
     def forward(self, a: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
         """Sample ``x = enc(a - z >= 0)``.  Drawn by inversion: ``a - z >= 0`` with ``z = F^{-1}(u)``,
@@ -279,7 +288,7 @@ class StochasticBinary:
         if self.noise.name == "logistic" and self._p is not None:
             # F = sigmoid(2z): F'(a) = 2 F(a) (1 - F(a)), from the probabilities of the forward pass
             p = self._p
-            out = np.subtract(1.0, p, out=_buffer(self.workspace, "g", p) if gy.dtype == p.dtype else None)
+            out = np.subtract(1.0, p, out=_buffer(self.scratch, "st_g", p) if gy.dtype == p.dtype else None)
             out *= p
             out *= gy
             return out, self.c * 2.0
@@ -458,9 +467,9 @@ class DeepSBN:
         self.units = [StochasticBinary(self.noise, "st") for _ in range(self.depth + 1)]
         # persistent work arrays: each pass writes its states, probabilities, BN outputs and sampled weights into
         # the same memory (so :attr:`record` and the cache hold views that the next pass overwrites)
-        for layer in self.bns + self.units:
-            layer.workspace = {}
         self._workspace: dict = {}
+        for layer in self.bns + self.units:
+            layer.workspace, layer.scratch = {}, self._workspace
         lo, hi = self.noise.support
         self.clip = None if (math.isinf(lo) and math.isinf(hi)) else (lo, hi)
 
@@ -470,7 +479,7 @@ class DeepSBN:
             return encode(eta >= 0.0, "pm1")
         ws = self._workspace
         # sign(eta - z) by inversion
-        return _sample_pm1(rng, _cdf(self.noise, eta, _buffer(ws, ("p", j), eta)), _buffer(ws, ("w", j), eta))
+        return _sample_pm1(rng, _cdf(self.noise, eta, _buffer(ws, "p", eta)), _buffer(ws, ("w", j), eta))
 
     def forward(self, X: np.ndarray, rng: np.random.Generator | None, mode: str = "train", *, surrogate=None):
         """Logits ``(B, k)``.  ``surrogate`` (tests only): the record of an earlier pass; binary states become
@@ -495,7 +504,11 @@ class DeepSBN:
             cache["hs"].append(h)
             bn = self.bns[j]
             bn.gamma, bn.beta = p[f"gamma{j}"], p[f"beta{j}"]
-            a = bn.forward(self._matmul(h, W.T, ("pre", j)), training=training)
+            if j and surrogate is None:
+                pre = self._pm1_product(h, W)
+            else:
+                pre = self._matmul(h, W.T, "pre")
+            a = bn.forward(pre, training=training)
             unit = self.units[j]
             if surrogate is not None:
                 xr, ar = surrogate["x"][j], surrogate["a"][j]
@@ -508,6 +521,23 @@ class DeepSBN:
         cache["hlast"] = h
         self._cache, self.record = cache, rec
         return h @ p["Wout"].T + p["bout"]
+
+    def _pm1_product(self, h: np.ndarray, W: np.ndarray) -> np.ndarray:
+        """``h @ W.T`` for +-1 states ``h`` and +-1 weights ``W`` (float64), computed in float32: every entry is an
+        integer of modulus ``<= h.shape[1] < 2^24``, so every partial sum is exact in float32 whatever BLAS's
+        order, and the float64 result is bitwise the float64 product (in about half the time)."""
+        if h.dtype != np.float64 or W.dtype != np.float64 or h.shape[1] >= 1 << 24:
+            return self._matmul(h, W.T, "pre")
+        ws = self._workspace
+        h32, W32 = _buffer32(ws, "h32", h), _buffer32(ws, "W32", W)
+        np.copyto(h32, h, casting="same_kind")
+        np.copyto(W32, W, casting="same_kind")
+        pre32 = self._matmul(h32, W32.T, "pre32")
+        pre = ws.get("pre")
+        if pre is None or pre.shape != pre32.shape or pre.dtype != np.float64:
+            pre = ws["pre"] = np.empty(pre32.shape)
+        np.copyto(pre, pre32)
+        return pre
 
     def _matmul(self, A: np.ndarray, B: np.ndarray, key: Any) -> np.ndarray:
         """``A @ B``, real products written into a persistent work array (the same BLAS call, the same values)."""
@@ -534,7 +564,7 @@ class DeepSBN:
             gW = self._matmul(g_pre.T, c["hs"][j], ("gW", j))
             grads["W0" if j == 0 else f"eta{j}"] = gW  # Alg. 2: dL/deta := dL/dw
             if j:  # the input X needs no gradient
-                g = self._matmul(g_pre, c["ws"][j], ("g", j))
+                g = self._matmul(g_pre, c["ws"][j], "gin")
         return grads
 
     def project(self) -> None:
