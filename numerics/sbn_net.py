@@ -421,21 +421,25 @@ class Adam:
         (regrouped as ``(sqrt(c2)/c1) m / (sqrt(v) + eps sqrt(c2))``, which changes the result by a few ulps)."""
         self.t += 1
         c1, c2 = 1 - self.b1 ** self.t, 1 - self.b2 ** self.t
+        b1, b2, a1, a2 = self.b1, self.b2, 1 - self.b1, 1 - self.b2
+        # (m/c1) / (sqrt(v/c2) + eps) = (sqrt(c2)/c1) m / (sqrt(v) + eps sqrt(c2))
+        shift, rate = self.eps * math.sqrt(c2), self.lr * math.sqrt(c2) / c1
+        ms, vs, ps, tmps = self.m, self.v, self.params, self._tmp
+        multiply, sqrt, divide = np.multiply, np.sqrt, np.divide
         for k, g in grads.items():
-            m, v = self.m[k], self.v[k]
-            m *= self.b1
-            tmp = np.multiply(g, 1 - self.b1, out=_buffer(self._tmp, k, m) if g.dtype == m.dtype else None)
+            m, v = ms[k], vs[k]
+            m *= b1
+            tmp = multiply(g, a1, out=_buffer(tmps, k, m) if g.dtype == m.dtype else None)
             m += tmp
-            v *= self.b2
-            np.multiply(g, g, out=tmp)
-            tmp *= 1 - self.b2
+            v *= b2
+            multiply(g, g, out=tmp)
+            tmp *= a2
             v += tmp
-            # (m/c1) / (sqrt(v/c2) + eps) = (sqrt(c2)/c1) m / (sqrt(v) + eps sqrt(c2))
-            np.sqrt(v, out=tmp)
-            tmp += self.eps * math.sqrt(c2)
-            np.divide(m, tmp, out=tmp)
-            tmp *= self.lr * math.sqrt(c2) / c1
-            self.params[k] -= tmp
+            sqrt(v, out=tmp)
+            tmp += shift
+            divide(m, tmp, out=tmp)
+            tmp *= rate
+            ps[k] -= tmp
 
 
 class DeepSBN:
