@@ -93,22 +93,43 @@ def _real(a: np.ndarray) -> np.ndarray:
     return a.real if np.iscomplexobj(a) else a
 
 
-def _sample_pm1(rng: np.random.Generator, p: np.ndarray) -> np.ndarray:
+def _buffer(store: dict | None, key: Any, like: np.ndarray) -> np.ndarray | None:
+    """A persistent work array of ``like``'s shape and dtype kept in ``store`` under ``key`` (``None`` when
+    ``store`` is ``None``: the caller allocates).  Reusing the same memory every training step avoids the page
+    faults of fresh 0.5 MB arrays; the values computed are the same."""
+    if store is None:
+        return None
+    buf = store.get(key)
+    if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
+        buf = store[key] = np.empty(like.shape, like.dtype)
+    return buf
+
+
+def _buffer32(store: dict, key: Any, like: np.ndarray) -> np.ndarray:
+    """A persistent float32 work array of ``like``'s shape in ``store`` under ``key``."""
+    buf = store.get(key)
+    if buf is None or buf.shape != like.shape:
+        buf = store[key] = np.empty(like.shape, np.float32)
+    return buf
+
+
+def _sample_pm1(rng: np.random.Generator, p: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``+1`` where ``u <= p`` else ``-1`` (``u ~ U[0, 1)`` iid): ``copysign(1, p - u)``, bitwise the same as
     ``encode(u <= p, "pm1")`` (``p - u`` is ``+0.0`` exactly when ``p = u`` and has the sign of ``p - u``
-    otherwise, by gradual underflow) in two passes."""
-    x = rng.random(p.shape)
+    otherwise, by gradual underflow) in two passes.  ``out`` (float64, ``p``'s shape) receives the result; the
+    draws are the same as ``rng.random(p.shape)``'s."""
+    x = rng.random(p.shape) if out is None else rng.random(out=out)
     np.subtract(p, x, out=x)
     return np.copysign(1.0, x, out=x)
 
 
-def _cdf(noise: Noise, a: np.ndarray) -> np.ndarray:
+def _cdf(noise: Noise, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``F(a)`` of ``noise``; for the logistic ``F(a) = sigmoid(2a)`` as ``1 / (1 + exp(-2a))`` with numpy's
     vectorized ``exp`` in place (several times faster than ``scipy.special.expit`` on large arrays; a few ulps
     relative error, and ``exp`` overflowing for ``a < -354`` gives ``1/inf = 0``, the correctly rounded value)."""
     if noise.name != "logistic" or np.iscomplexobj(a):
         return noise.cdf(a)
-    out = np.multiply(a, -2.0)
+    out = np.multiply(a, -2.0, out=out)
     with np.errstate(over="ignore"):
         np.exp(out, out=out)
     out += 1.0
@@ -169,13 +190,18 @@ class BatchNorm:
         self.eps, self.affine, self.momentum = float(eps), bool(affine), float(momentum)
         self.gamma, self.beta = np.ones(width), np.zeros(width)
         self.running_mean, self.running_var = np.zeros(width), np.ones(width)
+        #: persistent work arrays for the training passes (a dict), or None; the output of one training forward
+        #: and backward is then overwritten by the next (DeepSBN sets it; the values are the same either way);
+        #: ``scratch``: the same for arrays dead once the next layer has run (may be shared by several layers)
+        self.workspace = self.scratch = None
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         """Batch statistics (and an update of the running ones) when ``training``, else the running statistics."""
         if not training:
             return self.gamma * (x - self.running_mean) / np.sqrt(self.running_var + self.eps) + self.beta
+        ws = self.workspace
         m = x.mean(axis=0)
-        xc = x - m
+        xc = np.subtract(x, m, out=_buffer(ws, "xc", x))
         # sum_b xc_b^2 (no conjugation: complex-step safe), one pass without a temporary
         v = np.einsum("ij,ij->j", xc, xc) / x.shape[0]
         if not np.iscomplexobj(x):
@@ -183,7 +209,7 @@ class BatchNorm:
             self.running_var = (1 - self.momentum) * self.running_var + self.momentum * v
         inv = 1.0 / np.sqrt(v + self.eps)
         self._xc, self._inv = xc, inv  # xhat = xc inv is never formed
-        out = xc * (self.gamma * inv)
+        out = np.multiply(xc, self.gamma * inv, out=_buffer(ws, "out", x))
         out += self.beta
         return out
 
@@ -197,7 +223,7 @@ class BatchNorm:
         dgamma = np.einsum("ij,ij->j", gy, xc) * inv
         if self.affine:
             self.dgamma, self.dbeta = scale * dgamma, scale * dbeta
-        out = xc * (dgamma * inv / B)
+        out = np.multiply(xc, dgamma * inv / B, out=_buffer(self.scratch, "bn_gx", gy))
         np.subtract(gy, out, out=out)
         out -= dbeta / B
         out *= (scale * inv) * self.gamma
@@ -232,6 +258,8 @@ class StochasticBinary:
         self.estimator = check_estimator(estimator)
         self.encoding = check_encoding(encoding)
         self.c = span(self.encoding)
+        #: persistent work arrays (see BatchNorm.workspace and BatchNorm.scratch), or None
+        self.workspace = self.scratch = None
 
     def forward(self, a: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
         """Sample ``x = enc(a - z >= 0)``.  Drawn by inversion: ``a - z >= 0`` with ``z = F^{-1}(u)``,
@@ -240,9 +268,10 @@ class StochasticBinary:
         self._p = None
         if self.estimator == "deterministic_st" or rng is None:
             return encode(a >= 0.0, self.encoding)
-        self._p = _cdf(self.noise, a)
+        ws = None if np.iscomplexobj(a) else self.workspace
+        self._p = _cdf(self.noise, a, _buffer(ws, "p", a))
         if self.encoding == "pm1" and not np.iscomplexobj(a):
-            return _sample_pm1(rng, self._p)
+            return _sample_pm1(rng, self._p, _buffer(ws, "x", a))
         return encode(rng.random(a.shape) <= self._p, self.encoding)
 
     def backward(self, gy: np.ndarray) -> np.ndarray:
@@ -259,7 +288,7 @@ class StochasticBinary:
         if self.noise.name == "logistic" and self._p is not None:
             # F = sigmoid(2z): F'(a) = 2 F(a) (1 - F(a)), from the probabilities of the forward pass
             p = self._p
-            out = np.subtract(1.0, p)
+            out = np.subtract(1.0, p, out=_buffer(self.scratch, "st_g", p) if gy.dtype == p.dtype else None)
             out *= p
             out *= gy
             return out, self.c * 2.0
@@ -384,6 +413,7 @@ class Adam:
         self.params, self.lr, self.b1, self.b2, self.eps = params, float(lr), betas[0], betas[1], eps
         self.m = {k: np.zeros_like(v) for k, v in params.items()}
         self.v = {k: np.zeros_like(v) for k, v in params.items()}
+        self._tmp: dict = {}  # one persistent work array per parameter
         self.t = 0
 
     def step(self, grads: dict) -> None:
@@ -391,21 +421,25 @@ class Adam:
         (regrouped as ``(sqrt(c2)/c1) m / (sqrt(v) + eps sqrt(c2))``, which changes the result by a few ulps)."""
         self.t += 1
         c1, c2 = 1 - self.b1 ** self.t, 1 - self.b2 ** self.t
+        b1, b2, a1, a2 = self.b1, self.b2, 1 - self.b1, 1 - self.b2
+        # (m/c1) / (sqrt(v/c2) + eps) = (sqrt(c2)/c1) m / (sqrt(v) + eps sqrt(c2))
+        shift, rate = self.eps * math.sqrt(c2), self.lr * math.sqrt(c2) / c1
+        ms, vs, ps, tmps = self.m, self.v, self.params, self._tmp
+        multiply, sqrt, divide = np.multiply, np.sqrt, np.divide
         for k, g in grads.items():
-            m, v = self.m[k], self.v[k]
-            m *= self.b1
-            tmp = np.multiply(g, 1 - self.b1)
+            m, v = ms[k], vs[k]
+            m *= b1
+            tmp = multiply(g, a1, out=_buffer(tmps, k, m) if g.dtype == m.dtype else None)
             m += tmp
-            v *= self.b2
-            np.multiply(g, g, out=tmp)
-            tmp *= 1 - self.b2
+            v *= b2
+            multiply(g, g, out=tmp)
+            tmp *= a2
             v += tmp
-            # (m/c1) / (sqrt(v/c2) + eps) = (sqrt(c2)/c1) m / (sqrt(v) + eps sqrt(c2))
-            np.sqrt(v, out=tmp)
-            tmp += self.eps * math.sqrt(c2)
-            np.divide(m, tmp, out=tmp)
-            tmp *= self.lr * math.sqrt(c2) / c1
-            self.params[k] -= tmp
+            sqrt(v, out=tmp)
+            tmp += shift
+            divide(m, tmp, out=tmp)
+            tmp *= rate
+            ps[k] -= tmp
 
 
 class DeepSBN:
@@ -435,6 +469,11 @@ class DeepSBN:
         self.params = p
         self.bns = [BatchNorm(self.h, affine=True) for _ in range(self.depth + 1)]
         self.units = [StochasticBinary(self.noise, "st") for _ in range(self.depth + 1)]
+        # persistent work arrays: each pass writes its states, probabilities, BN outputs and sampled weights into
+        # the same memory (so :attr:`record` and the cache hold views that the next pass overwrites)
+        self._workspace: dict = {}
+        for layer in self.bns + self.units:
+            layer.workspace, layer.scratch = {}, self._workspace
         lo, hi = self.noise.support
         self.clip = None if (math.isinf(lo) and math.isinf(hi)) else (lo, hi)
 
@@ -442,7 +481,9 @@ class DeepSBN:
         eta = self.params[f"eta{j}"]
         if mode == "det":
             return encode(eta >= 0.0, "pm1")
-        return _sample_pm1(rng, _cdf(self.noise, eta))  # sign(eta - z) by inversion
+        ws = self._workspace
+        # sign(eta - z) by inversion
+        return _sample_pm1(rng, _cdf(self.noise, eta, _buffer(ws, "p", eta)), _buffer(ws, ("w", j), eta))
 
     def forward(self, X: np.ndarray, rng: np.random.Generator | None, mode: str = "train", *, surrogate=None):
         """Logits ``(B, k)``.  ``surrogate`` (tests only): the record of an earlier pass; binary states become
@@ -467,7 +508,11 @@ class DeepSBN:
             cache["hs"].append(h)
             bn = self.bns[j]
             bn.gamma, bn.beta = p[f"gamma{j}"], p[f"beta{j}"]
-            a = bn.forward(h @ W.T, training=training)
+            if j and surrogate is None:
+                pre = self._pm1_product(h, W)
+            else:
+                pre = self._matmul(h, W.T, "pre")
+            a = bn.forward(pre, training=training)
             unit = self.units[j]
             if surrogate is not None:
                 xr, ar = surrogate["x"][j], surrogate["a"][j]
@@ -481,8 +526,37 @@ class DeepSBN:
         self._cache, self.record = cache, rec
         return h @ p["Wout"].T + p["bout"]
 
+    def _pm1_product(self, h: np.ndarray, W: np.ndarray) -> np.ndarray:
+        """``h @ W.T`` for +-1 states ``h`` and +-1 weights ``W`` (float64), computed in float32: every entry is an
+        integer of modulus ``<= h.shape[1] < 2^24``, so every partial sum is exact in float32 whatever BLAS's
+        order, and the float64 result is bitwise the float64 product (in about half the time)."""
+        if h.dtype != np.float64 or W.dtype != np.float64 or h.shape[1] >= 1 << 24:
+            return self._matmul(h, W.T, "pre")
+        ws = self._workspace
+        h32, W32 = _buffer32(ws, "h32", h), _buffer32(ws, "W32", W)
+        np.copyto(h32, h, casting="same_kind")
+        np.copyto(W32, W, casting="same_kind")
+        pre32 = self._matmul(h32, W32.T, "pre32")
+        pre = ws.get("pre")
+        if pre is None or pre.shape != pre32.shape or pre.dtype != np.float64:
+            pre = ws["pre"] = np.empty(pre32.shape)
+        np.copyto(pre, pre32)
+        return pre
+
+    def _matmul(self, A: np.ndarray, B: np.ndarray, key: Any) -> np.ndarray:
+        """``A @ B``, real products written into a persistent work array (the same BLAS call, the same values)."""
+        if np.iscomplexobj(A) or np.iscomplexobj(B) or A.dtype != B.dtype:
+            return A @ B
+        ws = self._workspace
+        shape = (A.shape[0], B.shape[1])
+        out = ws.get(key)
+        if out is None or out.shape != shape or out.dtype != A.dtype:
+            out = ws[key] = np.empty(shape, A.dtype)
+        return np.matmul(A, B, out=out)
+
     def backward(self, g_logits: np.ndarray) -> dict:
-        """Gradients of the loss whose logit gradient is ``g_logits``: ST through the units, Alg. 2 for eta."""
+        """Gradients of the loss whose logit gradient is ``g_logits``: ST through the units, Alg. 2 for eta.
+        The arrays returned live in the network's work space: the next :meth:`backward` overwrites them."""
         p, c = self.params, self._cache
         grads = {"Wout": g_logits.T @ c["hlast"], "bout": g_logits.sum(axis=0)}
         g = g_logits @ p["Wout"]
@@ -491,10 +565,10 @@ class DeepSBN:
             bn = self.bns[j]
             g_pre = bn.backward(g, scale=const)
             grads[f"gamma{j}"], grads[f"beta{j}"] = bn.dgamma, bn.dbeta
-            gW = g_pre.T @ c["hs"][j]
+            gW = self._matmul(g_pre.T, c["hs"][j], ("gW", j))
             grads["W0" if j == 0 else f"eta{j}"] = gW  # Alg. 2: dL/deta := dL/dw
             if j:  # the input X needs no gradient
-                g = g_pre @ c["ws"][j]
+                g = self._matmul(g_pre, c["ws"][j], "gin")
         return grads
 
     def project(self) -> None:
