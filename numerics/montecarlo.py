@@ -25,7 +25,7 @@ Errors.  Each result carries an interval at a stated confidence level:
   sample variance).
 
 Both intervals are widened by the rounding bound of the mean,
-``gamma_{N+2} * max|Y|`` (sequential in-chunk sums, Neumaier accumulation
+``gamma_{N+2} * max|Y|`` (in-chunk sums of at most ``m - 1`` additions, Neumaier accumulation
 across chunks; Higham Sec. 4), so a zero-variance quantity still gets an
 interval that contains its exact mean.  ``simultaneous=True`` applies a
 Bonferroni correction over the ``d`` coordinates (``alpha -> alpha/d``).
@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 from scipy import special
+from scipy.linalg.blas import dger as _dger
 
 from stecheck.errors import InvalidArgument, NonFiniteValue
 
@@ -99,13 +100,13 @@ class RunningMoments:
                 f"{who} has shape {Y.shape}; expected a non-empty 2-D array (size, d) with one draw per row."
             )
         size = Y.shape[0]
-        total = Y.sum(axis=0)
+        total = _column_sum(Y)
         if not np.isfinite(total).all():  # a NaN or inf anywhere makes its column sum non-finite
             check_finite_rows(Y, None, who=who, what="value")  # names the sample and coordinate
             raise NonFiniteValue(f"{who}: the column sums overflowed (|values| near 1.8e308); rescale the quantity.")
-        dev = Y - total / size
-        sdev = dev.sum(axis=0)
-        m2 = np.maximum(np.einsum("bj,bj->j", dev, dev) - sdev * sdev / size, 0.0)
+        dev = _wide_rows(_deviations(Y, total / size))
+        sdev = _column_sum(dev, Y.shape[1])
+        m2 = np.maximum(_fold(np.einsum("bj,bj->j", dev, dev), Y.shape[1]) - sdev * sdev / size, 0.0)
         del dev
         return cls(size, total, np.zeros_like(total), m2, _column_extremum(Y, np.minimum),
                    _column_extremum(Y, np.maximum))
@@ -186,6 +187,58 @@ def _column_extremum(Y: np.ndarray, op: np.ufunc) -> np.ndarray:
     if full < size:
         acc = op(acc, op.reduce(Y[full:], axis=0))
     return acc
+
+
+def _width_rows(size: int, d: int) -> int:
+    """Rows ``k`` viewed as one wide row by :func:`_wide_rows` (1 when the view is not possible)."""
+    k = max(1, _EXTREMUM_WIDTH // d)
+    return k if k > 1 and size % k == 0 else 1
+
+
+def _wide_rows(Y: np.ndarray) -> np.ndarray:
+    """``Y`` (C-ordered ``(size, d)``) viewed as rows of ``k d`` numbers (``k`` consecutive rows each), or ``Y``."""
+    size, d = Y.shape
+    k = _width_rows(size, d)
+    if k == 1 or not Y.flags.c_contiguous:
+        return Y
+    return Y.reshape(size // k, k * d)
+
+
+def _deviations(Y: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """``Y - mean`` (a new C-ordered array), bit for bit, about 2x faster than numpy's broadcast subtraction.
+
+    A copy of ``Y`` gets the rank-one update ``dev^T += (-mean) 1^T`` (BLAS ``dger`` on the
+    Fortran view ``dev^T``): each element is ``y_ij + (-mean_j) * 1`` with an exact product, so it
+    rounds once to ``fl(y_ij - mean_j)`` with or without FMA, in any order and on any number of
+    BLAS threads -- the same numbers as ``Y - mean``.
+    """
+    dev = np.array(Y, dtype=np.float64, order="C", copy=True)
+    if dev.shape[0] < 2:
+        return Y - mean
+    out = _dger(-1.0, mean, np.ones(dev.shape[0]), a=dev.T, overwrite_a=1)
+    return out.T
+
+
+def _fold(w: np.ndarray, d: int) -> np.ndarray:
+    """Column sums of a wide row ``w`` of ``k d`` partial sums (``k`` rows of ``d``), added in row order."""
+    return w if w.size == d else w.reshape(w.size // d, d).sum(axis=0)
+
+
+def _column_sum(Y: np.ndarray, d: int | None = None) -> np.ndarray:
+    """Column sums of ``Y`` (``(size, d)``, or already a :func:`_wide_rows` view of one with ``d`` columns).
+
+    Order of the additions (fixed by the shape alone, so bit-reproducible): each
+    column of the wide view is summed row after row (``k`` partial sums per
+    coordinate, each over every ``k``-th sample), then the ``k`` partials are
+    added in order.  That is a summation tree of ``size - 1`` additions and
+    height ``size / k + k - 1 <= size - 1``, so the rounding error is at most
+    ``gamma_{size-1} sum |y|`` (Higham, Sec. 4.2), the bound of the sequential
+    sum it replaces.  About 2x faster: the inner loop runs over ``k d`` numbers.
+    """
+    if d is None:
+        d = Y.shape[1]
+        Y = _wide_rows(Y)
+    return _fold(Y.sum(axis=0), d)
 
 
 def _alpha(confidence: Any, d: int, simultaneous: bool) -> float:

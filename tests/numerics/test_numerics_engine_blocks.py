@@ -84,3 +84,25 @@ def test_column_extrema_equal_numpy_reductions(shape):
     assert np.isnan(_column_extremum(Y, np.minimum)[0]) and np.isnan(_column_extremum(Y, np.maximum)[0])
     m = RunningMoments.from_samples(np.nan_to_num(Y))
     assert np.array_equal(m.minimum, np.nan_to_num(Y).min(0)) and np.array_equal(m.maximum, np.nan_to_num(Y).max(0))
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 3), (7, 3), (2048, 64), (2049, 64), (640, 64), (100, 1500), (32, 16)])
+def test_chunk_moment_passes_keep_their_bounds(shape):
+    """The faster passes of RunningMoments.from_samples: deviations bit for bit ``Y - mean``; column sums within
+    the ``gamma_{size-1} sum|y|`` bound of a sequential sum (checked against math.fsum, correctly rounded)."""
+    import math
+
+    from stecheck.numerics._compensated import gamma
+    from stecheck.numerics.montecarlo import _column_sum, _deviations
+
+    rng = np.random.default_rng(5)
+    Y = rng.normal(size=shape) * 10.0 ** rng.integers(-8, 8, size=shape) + 1e3
+    mean = Y.sum(axis=0) / shape[0]
+    assert np.array_equal(_deviations(Y, mean), Y - mean)
+    s = _column_sum(Y)
+    for j in range(shape[1]):
+        exact = math.fsum(Y[:, j])
+        assert abs(s[j] - exact) <= gamma(max(shape[0] - 1, 1)) * np.abs(Y[:, j]).sum()
+    m = RunningMoments.from_samples(Y)
+    if shape[0] > 1:
+        np.testing.assert_allclose(m.variance, Y.var(axis=0, ddof=1), rtol=1e-9)
