@@ -345,15 +345,18 @@ def test_ctrl_c_with_the_embedded_cluster_is_one_line_exit_130_and_stops_the_wor
     import sys
 
     out = tmp_path / "r"
+    # The full tier with an empty derivation cache runs for many minutes, so the Ctrl-C lands in the middle of
+    # the computation (a warm cache made the quick tier short enough for it to land while the finished report
+    # was written, when SIGINT is held and the run completes with exit 0).
+    env = {**os.environ, "STECHECK_CACHE_DIR": str(tmp_path / "cache")}
     proc = subprocess.Popen([sys.executable, "-m", "stecheck.proofs_check.cli", "run", "--workers", "2", "--quiet",
-                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                             "--tier", "full", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True, env=env)
     try:
         deadline = time.monotonic() + 120
         while len(_workers(proc.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.5)
-        time.sleep(20)  # Ctrl-C while the cluster starts is ignored (the workers must inherit SIG_IGN); on a
-        # loaded machine the start can take well over 8 s after the worker processes appear
+        time.sleep(15)  # Ctrl-C while the cluster starts is ignored (the workers must inherit SIG_IGN)
         assert proc.poll() is None, "the run ended before it could be interrupted"
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground group
         _, err = proc.communicate(timeout=120)
