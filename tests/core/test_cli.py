@@ -336,6 +336,16 @@ def _workers(sid: int) -> list[int]:
     return out
 
 
+def _as_a_shell_starts_it():
+    """In the child before exec: SIGINT at its default disposition and unblocked, as a shell starts a command.
+    An ignored or blocked signal survives exec, and the test process's own disposition (pytest, or a test that
+    ran before) must not decide what the command under test sees."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 @pytest.mark.cluster
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 def test_ctrl_c_with_the_embedded_cluster_is_one_line_exit_130_and_stops_the_workers(tmp_path):
@@ -351,7 +361,7 @@ def test_ctrl_c_with_the_embedded_cluster_is_one_line_exit_130_and_stops_the_wor
     env = {**os.environ, "STECHECK_CACHE_DIR": str(tmp_path / "cache")}
     proc = subprocess.Popen([sys.executable, "-m", "stecheck.proofs_check.cli", "run", "--workers", "2", "--quiet",
                              "--tier", "full", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True, env=env)
+                            text=True, start_new_session=True, env=env, preexec_fn=_as_a_shell_starts_it)
     try:
         deadline = time.monotonic() + 120
         while len(_workers(proc.pid)) < 2 and time.monotonic() < deadline:
