@@ -1022,8 +1022,14 @@ def _accuracy(ae, ev, rng, arm, trials, estimators):
     err = (float(np.sqrt(np.mean([np.sum(ae.encoder_vjp(cache, se * xi) ** 2)
                                   for xi in rng.standard_normal((8,) + se.shape)])))
            if np.any(se) else 0.0)
-    row = {"reference": how, "reference_rel_error": err / float(np.linalg.norm(g)),
-           "determinism": sa.determinism(ae, ev), "g_norm": float(np.linalg.norm(g)), "metrics": {}}
+    g_norm = float(np.linalg.norm(g))
+    row = {"reference": how, "reference_rel_error": err / g_norm if g_norm > 0 else None,
+           "determinism": sa.determinism(ae, ev), "g_norm": g_norm, "metrics": {}}
+    if g_norm == 0.0:
+        # every unit saturated in float64 (the ARM reference is exactly 0): the cosine is undefined here; callers
+        # that meet such a row say so (the intervention excludes and counts the network; the others fail loudly)
+        row["metrics"] = None
+        return row
     for name, params in sa.BITS_ESTIMATORS:
         if estimators is not None and _est_label(name, params) not in estimators:
             continue
@@ -1136,14 +1142,16 @@ def _bits_figures(rows, size, checkpoint="trained") -> list:
 
 
 def check_bits_trend(ctx: MethodContext, *, estimators=BIASED, sign: float = 1.0, checkpoint: str = "trained",
-                     measure: str = "ecs") -> Outcome:
+                     measure: str = "ecs", mutate=None) -> Outcome:
     """(i) With more bits the biased estimators become more accurate.  For each biased estimator and data set an
     OLS regression of the accuracy measure (ECS, or -EI/|g|) of every replicate network on log2(n) (scipy
     linregress; the replicates are independent networks, so the residual variance contains the training, data
     and Monte Carlo randomness; df = points - 2); one-sided t-tests of the slope at ALPHA / #tests (Bonferroni).
     VERIFIED if every slope is significantly positive, REFUTED if one is significantly negative, else
     INCONCLUSIVE; every slope's two-sided 95% interval is reported (what it excludes).  ``sign = -1`` (mutants)
-    claims the opposite trend."""
+    claims the opposite trend; ``mutate(label, n, value)`` (mutants only) replaces an estimator's measured value,
+    e.g. a biased estimator that does not improve with bits.  Quick-tier sizes and the power of each test:
+    ``POWER_NOTE`` (also in the evidence)."""
     rows, size = _bits(ctx)
     get, _, better = BITS_MEASURES[measure]
     tests, level = [], ALPHA / (2 * len(estimators))
@@ -1151,7 +1159,8 @@ def check_bits_trend(ctx: MethodContext, *, estimators=BIASED, sign: float = 1.0
         sel = [r for r in rows if r["dataset"] == ds and r["checkpoint"] == checkpoint]
         x = np.log2([r["bits"] for r in sel])
         for lab in estimators:
-            y = sign * better * np.array([get(r, lab) for r in sel])
+            y = sign * better * np.array([get(r, lab) if mutate is None else mutate(lab, r["bits"], get(r, lab))
+                                          for r in sel])
             fit = stats.linregress(x, y)
             df = len(x) - 2
             t = fit.slope / fit.stderr if fit.stderr > 0 else math.copysign(math.inf, fit.slope)
@@ -1168,8 +1177,9 @@ def check_bits_trend(ctx: MethodContext, *, estimators=BIASED, sign: float = 1.0
                              f"{size['arm']} samples per document; its relative error |J^T dG|/|g| (not propagated): "
                              f"median {float(np.median(ref_err)):.3g}, max {float(np.max(ref_err)):.3g}",
                 "level_per_test": level, "tests": tests, "bits": size["bits"], "replicates": size["reps"],
-                "train_steps": size["steps"], "checkpoint": checkpoint}
-    figs = _bits_figures(rows, size) if measure == "ecs" and sign == 1.0 else []
+                "train_steps": size["steps"], "checkpoint": checkpoint,
+                "power": POWER_NOTE if not ctx.full else "full tier: 8 replicates x n = 2..256 (the design of 6cbab58)"}
+    figs = _bits_figures(rows, size) if measure == "ecs" and sign == 1.0 and mutate is None else []
     worse = [t for t in tests if t["p_decreasing"] < level]
     scope = Scope(f"bits {list(size['bits'])} x {size['reps']} replicates, topics + digits, {size['steps']} ARM steps, "
                   f"{checkpoint} checkpoint")
@@ -1328,7 +1338,8 @@ def check_bits_det_st_during_learning(ctx: MethodContext, *, min_bits: int | Non
     return Outcome(Verdict.INCONCLUSIVE, evidence, scope=scope)
 
 
-def check_bits_intervention(ctx: MethodContext, *, alternative: str = "greater", s_hi: float = SCALES[-1]) -> Outcome:
+def check_bits_intervention(ctx: MethodContext, *, alternative: str = "greater", s_hi: float = SCALES[-1],
+                            mutate=None) -> Outcome:
     """(ii), interventional reading: at a fixed trained network with n >= INTERVENE_MIN_BITS ("sufficiently many
     units", pre-stated), making the units more deterministic by scaling the encoder's pre-activations a -> s a
     (s in SCALES; mean |tanh(s a)| grows with s) raises det ST's ECS against the true gradient of the *scaled*
@@ -1339,13 +1350,20 @@ def check_bits_intervention(ctx: MethodContext, *, alternative: str = "greater",
     measured ECS, more so at large s where the gradient is small (``reference_rel_error`` per s is reported), so it
     works against the claimed increase.  Also reported, not tested: the gap ECS(ST) - ECS(det ST) per s (both ECS
     shrink with a noisier reference, so a smaller gap is not evidence).  ``alternative="less"`` (mutant) claims
-    that det ST gets worse."""
+    that det ST gets worse; ``mutate(s, value)`` (mutants only) replaces det ST's measured ECS at scale s."""
     rows, size = _bits(ctx)
-    nets = [r for r in rows if r["checkpoint"] == "trained" and "scaled" in r]
+    scaled = [r for r in rows if r["checkpoint"] == "trained" and "scaled" in r]
+    # a scaled network whose units all saturate in float64 has a reference gradient of exactly 0 (ECS undefined):
+    # it is excluded and counted (these are the most deterministic networks, so the exclusion is stated in scope)
+    nets = [r for r in scaled if all(v["metrics"] is not None for v in r["scaled"].values())]
+    saturated = [(r["dataset"], r["bits"], r["rep"]) for r in scaled if r not in nets]
     if not nets:
         raise StecheckError(f"no network with n >= {INTERVENE_MIN_BITS} in this tier's bit counts {size['bits']}")
     keys = [f"{s:g}" for s in SCALES]
-    ecs = lambda r, s, lab: r["scaled"][s]["metrics"][lab]["ecs"][0]  # noqa: E731
+    def ecs(r, s, lab):
+        v = r["scaled"][s]["metrics"][lab]["ecs"][0]
+        return v if mutate is None or lab != "deterministic_st" else mutate(float(s), v)
+
     d = np.array([ecs(r, f"{s_hi:g}", "deterministic_st") - ecs(r, "1", "deterministic_st") for r in nets])
     opposite = "less" if alternative == "greater" else "greater"
     p_claim = float(stats.ttest_1samp(d, 0.0, alternative=alternative).pvalue)
@@ -1362,9 +1380,12 @@ def check_bits_intervention(ctx: MethodContext, *, alternative: str = "greater",
     evidence = {"scales": list(SCALES), "tested": f"ECS_det(s={s_hi:g}) - ECS_det(s=1), claimed {alternative}",
                 "networks": len(d), "min_bits": INTERVENE_MIN_BITS, "mean_change_ecs_det_st": float(d.mean()),
                 "ci95": list(ci), "p_claimed": p_claim, "p_opposite": p_opp, "level": ALPHA, "per_scale": per_s,
-                "per_dataset": by_ds, "networks_improved": int(np.sum(d > 0))}
+                "per_dataset": by_ds, "networks_improved": int(np.sum(d > 0)),
+                "excluded_all_units_saturated": saturated}
     scope = Scope(f"{len(d)} trained networks (topics + digits, n in "
-                  f"{sorted({r['bits'] for r in nets})}, {size['steps']} ARM steps), s in {list(SCALES)}")
+                  f"{sorted({r['bits'] for r in nets})}, {size['steps']} ARM steps), s in {list(SCALES)}"
+                  + (f"; {len(saturated)} network(s) excluded: all units saturated at some s (reference exactly 0)"
+                     if saturated else ""))
     if p_claim < ALPHA:
         return Outcome(Verdict.VERIFIED, evidence, scope=scope)
     if p_opp < ALPHA:
@@ -1373,7 +1394,8 @@ def check_bits_intervention(ctx: MethodContext, *, alternative: str = "greater",
     return Outcome(Verdict.INCONCLUSIVE, evidence, scope=scope)
 
 
-def check_bits_decline(ctx: MethodContext, *, dataset: str = "topics") -> Outcome:
+def check_bits_decline(ctx: MethodContext, *, dataset: str = "topics", sizes: dict | None = None,
+                       mutate=None) -> Outcome:
     """(i-b), CONFIRMATORY, pre-stated after the full-tier run at commit 6cbab58 (reports/full-tier/sbn/): there det
     ST's ECS on topics peaked at n = 32 (0.59) and fell to 0.25 at n = 256, an observation made AFTER seeing the data.
     Tested here on fresh replicate networks (stream label ``SBN-BITS/decline``, never used by the runs that suggested
@@ -1383,11 +1405,12 @@ def check_bits_decline(ctx: MethodContext, *, dataset: str = "topics") -> Outcom
     setting); a significant increase VERIFIES it there; else INCONCLUSIVE.  Full tier only: over n = 16..64 the
     decline measured at 6cbab58 (0.51, 0.59, 0.39; replicate SD 0.35) gives the quick tier little power (about 0.2
     at 8 replicates); over 16..256 at 8 replicates the power at the observed slope (-0.08 per doubling) is about 0.6."""
-    size = _bits_sizes(ctx)
+    size = sizes or _bits_sizes(ctx)
     rows = _decline_runs(ctx.run_seed, ctx.claim_id, size["decline_bits"], size["decline_reps"], size["steps"],
                          size["docs"], size["trials"], size["arm"])
     x = np.log2([r["bits"] for r in rows])
-    y = np.array([r["metrics"]["deterministic_st"]["ecs"][0] for r in rows])
+    y = np.array([r["metrics"]["deterministic_st"]["ecs"][0] if mutate is None
+                  else mutate(r["bits"], r["metrics"]["deterministic_st"]["ecs"][0]) for r in rows])
     fit = stats.linregress(x, y)
     df = len(x) - 2
     t = fit.slope / fit.stderr
