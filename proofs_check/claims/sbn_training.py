@@ -1386,16 +1386,31 @@ def check_bits_intervention(ctx: MethodContext, *, alternative: str = "greater",
                 "ci95": list(ci), "p_claimed": p_claim, "p_opposite": p_opp, "level": ALPHA, "per_scale": per_s,
                 "per_dataset": by_ds, "networks_improved": int(np.sum(d > 0)),
                 "excluded_all_units_saturated": saturated}
+    series = []
+    for lab, name in (("deterministic_st", "det ST"), ("st", "ST")):
+        m, lo, hi = [], [], []
+        for k in keys:
+            v = np.array([ecs(r, k, lab) for r in nets])
+            m.append(float(v.mean()))
+            ci_k = _t_interval(v, 0.95)
+            lo.append(ci_k[0])
+            hi.append(ci_k[1])
+        series.append(Series(f"{name}: mean over the {len(nets)} networks, 95% t interval", tuple(SCALES), tuple(m),
+                             tuple(lo), tuple(hi), style="points"))
+    figs = [] if mutate is not None else [Figure(
+        "bits-det-st-scaling", f"Interventional reading of (ii): the same trained networks (n >= {INTERVENE_MIN_BITS}) "
+        "with the encoder's pre-activations scaled a -> s a", r"scale $s$ ($a \to s\,a$)",
+        r"ECS $= E[\cos(\hat g, g)]$", tuple(series), xscale="log")]
     scope = Scope(f"{len(d)} trained networks (topics + digits, n in "
                   f"{sorted({r['bits'] for r in nets})}, {size['steps']} ARM steps), s in {list(SCALES)}"
                   + (f"; {len(saturated)} network(s) excluded: all units saturated at some s (reference exactly 0)"
                      if saturated else ""))
     if p_claim < ALPHA:
-        return Outcome(Verdict.VERIFIED, evidence, scope=scope)
+        return Outcome(Verdict.VERIFIED, evidence, scope=scope, figures=figs)
     if p_opp < ALPHA:
-        return Outcome(Verdict.REFUTED, evidence, scope=scope,
+        return Outcome(Verdict.REFUTED, evidence, scope=scope, figures=figs,
                        counterexample={"mean_change_ecs_det_st": float(d.mean()), "ci95": list(ci)})
-    return Outcome(Verdict.INCONCLUSIVE, evidence, scope=scope)
+    return Outcome(Verdict.INCONCLUSIVE, evidence, scope=scope, figures=figs)
 
 
 def check_bits_decline(ctx: MethodContext, *, dataset: str = "topics", sizes: dict | None = None,

@@ -111,7 +111,7 @@ def test_bits_methods(results):
     # by its literal check (det ST's ECS falls during 300 ARM steps), an imprecision finding, not an error
     assert res.reading_verdicts == {"observational": R, "interventional": V}
     iv = _method(res, "det-st-scaling-intervention").evidence
-    assert iv["networks"] == 48 and iv["p_claimed"] < 0.05 and iv["ci95"][0] > 0
+    assert iv["networks"] == 72 and iv["p_claimed"] < 0.05 and iv["ci95"][0] > 0
     det_levels = [iv["per_scale"][k]["mean_determinism"] for k in ("1", "2", "4")]
     assert det_levels == sorted(det_levels)                     # a -> s a makes the units more deterministic
     det = _method(res, "det-st-vs-determinism")
@@ -123,14 +123,16 @@ def test_bits_methods(results):
     assert cmp["deterministic_st"]["st_above"] > cmp["deterministic_st"]["st_below"]
     ev = _method(res, "ecs-trend-over-bits").evidence
     tests = ev["tests"]
-    assert len(tests) == 10 and all(t["points"] == 48 and len(t["mean_per_bits"]) == 6 for t in tests)
+    assert len(tests) == 10 and all(t["points"] == 72 and len(t["mean_per_bits"]) == 6 for t in tests)
     undecided = [(t["dataset"], t["estimator"]) for t in tests if t["p_increasing"] >= 0.005]
-    assert undecided == [("digits", "identity_st")]             # the one test the power computation flags
+    # the one test the power computation flags (seed 0: p = 0.098; seeds 1 and 2 decide it, and (i) is VERIFIED)
+    assert undecided == [("digits", "identity_st")]
     assert ev["power"]["power_at_full_tier_effect"]["digits"]["identity_st"] < 0.5
     assert not any(t["p_decreasing"] < 0.005 for t in tests)
     assert res.verdict is Verdict.INCONCLUSIVE
     figs = {f.name: f for m in res.methods for f in m.figures}
     assert set(figs) >= {f"bits-{k}-{ds}" for k in ("ecs", "ei", "rmse") for ds in ("topics", "digits")}
+    assert all(s.y_low is not None for s in figs["bits-det-st-scaling"].series)
     bars = [s for s in figs["bits-det-st"].series if s.y_low is not None]
     assert {s.label.split(":")[0] for s in bars} == {"topics", "digits"}
     assert all(lo <= y <= hi for s in bars for y, lo, hi in zip(s.y, s.y_low, s.y_high))
