@@ -1400,7 +1400,7 @@ def check_bits_intervention(ctx: MethodContext, *, alternative: str = "greater",
     figs = [] if mutate is not None else [Figure(
         "bits-det-st-scaling", f"Interventional reading of (ii): the same trained networks (n >= {INTERVENE_MIN_BITS}) "
         "with the encoder's pre-activations scaled a -> s a", r"scale $s$ ($a \to s\,a$)",
-        r"ECS $= E[\cos(\hat g, g)]$", tuple(series), xscale="log")]
+        r"ECS $= E[\cos(\hat g, g)]$", tuple(series))]
     scope = Scope(f"{len(d)} trained networks (topics + digits, n in "
                   f"{sorted({r['bits'] for r in nets})}, {size['steps']} ARM steps), s in {list(SCALES)}"
                   + (f"; {len(saturated)} network(s) excluded: all units saturated at some s (reference exactly 0)"
