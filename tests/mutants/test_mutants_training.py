@@ -7,6 +7,7 @@ accuracy gap; a noise family mis-scaled so that 2F'(0) != 1 changes the ST backw
 """
 
 import functools
+import math
 
 import numpy as np
 import pytest
@@ -63,8 +64,15 @@ TABLE1_MUTANTS = {
 BITS_MUTANTS = {
     "bits trend: ARM (unbiased, variance grows with n) improves with bits": functools.partial(
         tr.check_bits_trend, estimators=("arm",), checkpoint="init"),
-    "bits det-ST: the gap to ST grows as the units become deterministic": functools.partial(
-        tr.check_bits_det_st, alternative="greater"),
+    "bits trend: ST with an extra bias growing with n (ECS - 0.5 log2 n) improves with bits": functools.partial(
+        tr.check_bits_trend, estimators=("st",), mutate=lambda lab, n, v: v - 0.5 * math.log2(n)),
+    "bits intervention: det ST whose ECS falls as the units become deterministic (- 0.5 log2 s)": functools.partial(
+        tr.check_bits_intervention, mutate=lambda s, v: v - 0.5 * math.log2(s)),
+    "bits intervention: det ST gets worse when the units are made deterministic": functools.partial(
+        tr.check_bits_intervention, alternative="less"),
+    "bits decline: det ST's ECS falls by 0.5 per doubling past n = 16 (small sizes)": functools.partial(
+        tr.check_bits_decline, mutate=lambda n, v: v - 0.5 * math.log2(n),
+        sizes={"decline_bits": (16, 64), "decline_reps": 3, "steps": 20, "docs": 8, "trials": 4, "arm": 200}),
     "bits best: identity ST beats ST": functools.partial(tr.check_bits_st_best, better="identity_st", others=("st",)),
     "bits sympy: gap with (1 - F)^2": functools.partial(tr.check_bits_det_limit, power=2),
 }
