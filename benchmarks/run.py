@@ -500,13 +500,63 @@ def qste_core_seconds(reports: list[dict[str, Any]]) -> dict[str, Any]:
             "claims": claims}
 
 
+class ReportArgumentError(ValueError):
+    """A ``--qste-full-report`` argument that names no usable full-tier report (one line, for people)."""
+
+
+def _full_tier_report(path: Path, raw: bytes | None = None) -> dict[str, Any]:
+    """The parsed full-tier ``report.json`` at ``path``; :class:`ReportArgumentError` (one line) otherwise."""
+    try:
+        report = json.loads(path.read_bytes() if raw is None else raw)
+    except OSError as exc:
+        raise ReportArgumentError(f"--qste-full-report: cannot read {path} ({exc.strerror or exc}); expected a "
+                                  "full-tier report.json file or a directory holding some") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ReportArgumentError(f"--qste-full-report: {path} is not JSON; expected a full-tier report.json "
+                                  "written by `stecheck run --tier full`") from None
+    tier = report.get("run", {}).get("tier") if isinstance(report, dict) and isinstance(report.get("run"),
+                                                                                       dict) else None
+    if tier != "full":
+        raise ReportArgumentError(f"--qste-full-report: {path} is a {tier!r}-tier report, not a stecheck "
+                                  "full-tier report.json; run `stecheck run --tier full` and pass its report.json")
+    return report
+
+
+def resolve_full_reports(given: list[str] | None) -> list[Path]:
+    """The report files ``--qste-full-report`` names, checked before anything is measured.
+
+    Each argument is a ``report.json`` file or a directory, which stands for every ``report.json`` below it
+    (sorted).  Every file must be a readable full-tier report (parsed here, so a bad argument fails in a
+    second, not at the end of a benchmark run); :class:`ReportArgumentError` with one line otherwise.
+    """
+    paths: list[Path] = []
+    for arg in given or []:
+        path = Path(arg)
+        if path.is_dir():
+            found = sorted(path.glob("**/report.json"))
+            if not found:
+                raise ReportArgumentError(f"--qste-full-report: directory {path} holds no report.json; pass a "
+                                          "full-tier report.json or a directory with some below it")
+            paths.extend(found)
+        elif path.is_file():
+            paths.append(path)
+        else:
+            raise ReportArgumentError(f"--qste-full-report: {path} does not exist; pass a full-tier "
+                                      "report.json file or a directory holding some")
+    for path in paths:
+        _full_tier_report(path)
+    return paths
+
+
 def section_qste(quick: bool, repeats: int, context: dict[str, Any]):
     """``qste_quick_seconds``: wall seconds of the four QSTE claims in the quick tier on the default cluster (a
     local Dask cluster of one single-threaded worker per core; cluster start included), one run.
     ``qste_full_core_seconds``: the full tier takes most of an hour, too long for a benchmark run, so the value is
-    read from full-tier reports (``--qste-full-report FILE ...``, default: every report.json under the committed
-    reports/full-tier/qste/), recording each report's file hash, run date, wall seconds, cluster and the commit
-    it ran at (``provenance.json`` beside it); skipped with a note when there is none."""
+    read from full-tier reports (``--qste-full-report FILE|DIR ...``, a directory standing for every
+    report.json below it, checked by :func:`resolve_full_reports` before anything runs; default: every
+    report.json under the committed reports/full-tier/qste/), recording each report's file hash, run date, wall
+    seconds, cluster and the commit it ran at (``provenance.json`` beside it); skipped with a note when there is
+    none."""
     import hashlib
 
     from stecheck.proofs_check.registry import default_registry
@@ -522,7 +572,7 @@ def section_qste(quick: bool, repeats: int, context: dict[str, Any]):
         "wall_seconds": wall, "run_seconds": run.seconds, "workers": workers, "seed": 0,
         "verdicts": {c.claim_id: c.verdict.value for c in run.claims}}}
     given = context.get("qste_full_report")
-    paths = [Path(p) for p in given] if given else sorted(QSTE_FULL_REPORTS.glob("**/report.json"))
+    paths = resolve_full_reports(given) if given else sorted(QSTE_FULL_REPORTS.glob("**/report.json"))
     if not paths:
         details["qste_full"] = {"skipped": f"qste_full_core_seconds: no full-tier report under {QSTE_FULL_REPORTS} "
                                           "(run the full tier and pass --qste-full-report FILE)"}
@@ -530,10 +580,7 @@ def section_qste(quick: bool, repeats: int, context: dict[str, Any]):
     reports, sources = [], []
     for path in paths:
         raw = path.read_bytes()
-        report = json.loads(raw)
-        if report.get("run", {}).get("tier") != "full":
-            raise SystemExit(f"run.py: {path} is a {report.get('run', {}).get('tier')!r}-tier report; "
-                             "--qste-full-report needs full-tier report.json files")
+        report = _full_tier_report(path, raw)
         prov = path.parent / "provenance.json"
         reports.append(report)
         sources.append({"report": str(path), "report_sha256": hashlib.sha256(raw).hexdigest(),
@@ -751,9 +798,10 @@ def main(argv: list[str] | None = None) -> int:
                                                                   "exceed the run-to-run spread")
     parser.add_argument("--only", nargs="+", metavar="SECTION", help=f"run only these sections "
                                                                      f"({', '.join(n for n, _ in SECTIONS)})")
-    parser.add_argument("--qste-full-report", nargs="+", metavar="REPORT.json", help="full-tier report.json "
-                        "file(s) qste_full_core_seconds is read from (default: every report.json under "
-                        "reports/full-tier/qste/)")
+    parser.add_argument("--qste-full-report", nargs="+", metavar="REPORT.json|DIR", help="full-tier "
+                        "report.json file(s), or directories (every report.json below), qste_full_core_seconds is "
+                        "read from (default: every report.json under reports/full-tier/qste/); checked before "
+                        "anything is measured")
     args = parser.parse_args(argv)
     old = None
     if args.compare:
@@ -761,6 +809,12 @@ def main(argv: list[str] | None = None) -> int:
             old = json.loads(Path(args.compare).read_text())
         except (OSError, json.JSONDecodeError) as exc:
             print(f"run.py: cannot read --compare file {args.compare}: {exc}", file=sys.stderr)
+            return 2
+    if args.qste_full_report:  # checked before anything is measured
+        try:
+            resolve_full_reports(args.qste_full_report)
+        except ReportArgumentError as exc:
+            print(f"run.py: {exc}", file=sys.stderr)
             return 2
     result = run(args.quick, args.only, args.qste_full_report)
     print_table(result)
