@@ -442,6 +442,14 @@ class Adam:
             ps[k] -= tmp
 
 
+def _clip_latent(params: dict, depth: int, clip: tuple[float, float] | None) -> None:
+    """Projection of eqs. (10)-(11): clip each latent weight array ``eta_1 .. eta_depth`` of ``params`` to the noise
+    support ``clip = (lo, hi)``, in place (``None``: unbounded noise, nothing to do)."""
+    if clip is not None:
+        for j in range(1, depth + 1):
+            np.clip(params[f"eta{j}"], *clip, out=params[f"eta{j}"])
+
+
 class DeepSBN:
     """A deep stochastic binary network in the spirit of the paper's Fig. D.2, as an MLP.
 
@@ -573,9 +581,7 @@ class DeepSBN:
 
     def project(self) -> None:
         """Clip the latent weights to the noise support (bounded noise only; eq. (11))."""
-        if self.clip is not None:
-            for j in range(1, self.depth + 1):
-                np.clip(self.params[f"eta{j}"], *self.clip, out=self.params[f"eta{j}"])
+        _clip_latent(self.params, self.depth, self.clip)
 
     def predict_proba(self, X: np.ndarray, rng: np.random.Generator | None, samples: int = 0) -> np.ndarray:
         """Class probabilities: the deterministic network (``samples = 0``) or the mean over ``samples`` draws (69)."""
@@ -740,9 +746,7 @@ class DeepSBNStack:
 
     def project(self) -> None:
         """Clip the latent weights to the noise support (bounded noise only; eq. (11))."""
-        if self.clip is not None:
-            for j in range(1, self.depth + 1):
-                np.clip(self.params[f"eta{j}"], *self.clip, out=self.params[f"eta{j}"])
+        _clip_latent(self.params, self.depth, self.clip)
 
     def predict_proba(self, X: np.ndarray, rng: np.random.Generator | None, samples: int = 0) -> np.ndarray:
         """``(S, B, k)`` class probabilities: deterministic (``samples = 0``) or the ``samples``-draw mean (69)."""

@@ -366,3 +366,55 @@ def test_autoencoder_arm_batch_is_the_estimators_arm():
     X = (U < 0.5).astype(float)
     np.testing.assert_allclose(ae.batch_losses(X, Y), [ae.decoder_loss(Y[b]).value(X[b:b + 1])[0] for b in range(5)],
                                rtol=1e-13)
+
+
+@pytest.mark.parametrize("n_train", [3 * 8, 3 * 8 - 1, 3 * 8 + 1])
+def test_an_epoch_has_floor_n_over_batch_full_minibatches(monkeypatch, n_train):
+    """train_deep_sbn: each epoch is floor(n / batch) mini-batches of exactly `batch` rows (the last partial batch is
+    dropped): n = 3 batch, 3 batch - 1 (where a start bound one too large would add a batch of batch - 1 rows) and
+    3 batch + 1 (one row left over)."""
+    batch, epochs = 8, 2
+    rng = np.random.default_rng(3)
+    data = sn.DigitsData(rng.random((n_train, 5)), rng.integers(0, 3, n_train), rng.random((4, 5)),
+                         rng.integers(0, 3, 4))
+    sizes = []
+    real = sn.softmax_cross_entropy
+
+    def counting(logits, y):
+        sizes.append(len(y))
+        return real(logits, y)
+
+    monkeypatch.setattr(sn, "softmax_cross_entropy", counting)
+    sn.train_deep_sbn(data, "logistic", np.random.SeedSequence(0), h=4, depth=1, epochs=epochs, batch=batch,
+                      ensemble=1)
+    assert sizes == [batch] * (epochs * (n_train // batch))
+
+
+@pytest.mark.parametrize("n", [20, 21, 19])
+def test_a_seed_stack_epoch_has_floor_n_train_over_batch_full_minibatches(monkeypatch, n):
+    """train_deep_sbn_seeds: the same boundary for the batched seeds (n_train = n - round(0.2 n) = 16, 17, 15 rows,
+    batch 4: 4, 4 and 3 mini-batches of exactly 4 rows per epoch)."""
+    batch, epochs = 4, 2
+    rng = np.random.default_rng(5)
+    X, y = rng.random((n, 3)), rng.integers(0, 2, n)
+    sizes = []
+    real = sn.softmax_cross_entropy_stack
+
+    def counting(logits, labels):
+        sizes.append(labels.shape[1])
+        return real(logits, labels)
+
+    monkeypatch.setattr(sn, "softmax_cross_entropy_stack", counting)
+    out = sn.train_deep_sbn_seeds(X, y, "logistic", np.random.SeedSequence(1), 2, h=3, depth=1, epochs=epochs,
+                                  batch=batch, ensemble=1)
+    assert sizes == [batch] * (epochs * (out["n_train"] // batch))
+
+
+def test_tost_needs_exactly_two_values_per_group_at_least():
+    """The guard's limit is 2 per group (the smallest size with a sample variance): 2 and 2 gives finite p-values,
+    1 in either group is one InvalidArgument naming the sizes."""
+    two = sn.tost_ind([0.90, 0.92], [0.91, 0.93], 0.05)
+    assert 0.0 <= two["p_low"] <= 1.0 and 0.0 <= two["p_high"] <= 1.0 and two["p"] < 1.0
+    for x, y, sizes in (([0.9], [0.91, 0.93], "got 1 and 2"), ([0.9, 0.92], [0.91], "got 2 and 1")):
+        with pytest.raises(InvalidArgument, match=f"TOST needs >= 2 values per group, {sizes}"):
+            sn.tost_ind(x, y, 0.05)
