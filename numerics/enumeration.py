@@ -409,6 +409,23 @@ def _sum_over(product: _Product, values_of, k_out: int, c_extra: int, n_inexact:
     return s + c, bound
 
 
+#: Largest step in ``u`` between neighbouring evaluation points ``z = a - tau u`` that the 1-D quadrature accepts:
+#: the estimator recomputes ``u = (a - z) / tau`` from the double ``z``, so ``u`` is resolved only to
+#: ``spacing(z) / tau``; the relaxation varies on a scale of 1 in ``u``.
+GS_U_RESOLUTION = 1e-9
+
+
+def gs_min_tau(a0: float) -> float:
+    """The smallest temperature at which :func:`_quad_n1` resolves the relaxation at pre-activation ``a0``.
+
+    Points ``z = a0 - tau u`` with ``|u| <= 40`` (where the relaxation varies) are doubles near ``a0``, spaced
+    ``spacing(|a0|)``; ``u`` is then known to ``spacing(|a0|) / tau``, which must be ``<= GS_U_RESOLUTION``.
+    Below this ``tau`` the evaluation points collapse onto a few doubles (at ``tau = 1e-30`` all onto ``a0``) and
+    the quadrature integrates a step function: a wrong value with a tiny error estimate.  ``a0 = 0`` has no floor
+    beyond the smallest normal number (``z = -tau u`` is exact to relative ``2^-53``)."""
+    return max(float(np.spacing(abs(float(a0)))) / GS_U_RESOLUTION, float(np.finfo(np.float64).tiny))
+
+
 def _quad_n1(est, loss, a, noise, transform, encoding, params) -> QuadratureResult:
     """``E[T(e)]`` for a Gumbel-Softmax-type estimator at ``n = 1`` by quadrature in ``u = (a - z)/tau``.
 
@@ -421,6 +438,14 @@ def _quad_n1(est, loss, a, noise, transform, encoding, params) -> QuadratureResu
 
     tau = params["tau"]
     a0 = float(a[0])
+    floor = gs_min_tau(a0)
+    if not tau >= floor:
+        why = (f"tau = {tau:g} is below {floor:.2g}, the smallest temperature resolvable at a = {a0:g} "
+               f"(z = a - tau u resolves u only to spacing(a)/tau = {float(np.spacing(abs(a0))) / tau:.2g})")
+        exc = QuadratureDiverged(f"the quadrature of E[T(e)] for {est.name!r} cannot be evaluated: {why}; use "
+                                 f"tau >= {floor:.2g} or Monte Carlo")
+        exc.reason, exc.verb, exc.min_tau = why, "cannot resolve the relaxation", floor
+        raise exc
 
     def values(u: float) -> np.ndarray:
         z = a0 - tau * u

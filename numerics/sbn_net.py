@@ -97,11 +97,14 @@ def _buffer(store: dict | None, key: Any, like: np.ndarray) -> np.ndarray | None
     """A persistent work array of ``like``'s shape and dtype kept in ``store`` under ``key`` (``None`` when
     ``store`` is ``None``: the caller allocates).  Reusing the same memory every training step avoids the page
     faults of fresh 0.5 MB arrays; the values computed are the same."""
-    if store is None:
-        return None
+    return None if store is None else _buffer_of(store, key, like.shape, like.dtype)
+
+
+def _buffer_of(store: dict, key: Any, shape: tuple, dtype: Any) -> np.ndarray:
+    """The persistent work array of ``shape`` and ``dtype`` in ``store`` under ``key`` (made on first use)."""
     buf = store.get(key)
-    if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
-        buf = store[key] = np.empty(like.shape, like.dtype)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = store[key] = np.empty(shape, dtype)
     return buf
 
 
@@ -200,8 +203,14 @@ class BatchNorm:
         if not training:
             return self.gamma * (x - self.running_mean) / np.sqrt(self.running_var + self.eps) + self.beta
         ws = self.workspace
-        m = x.mean(axis=0)
-        xc = np.subtract(x, m, out=_buffer(ws, "xc", x))
+        if x.dtype == np.float32:
+            # exact float32 products (DeepSBN's +-1 layers) read as float64 without a converted copy: the column
+            # sums add the same float64 values in the same order (row after row), and x - m converts x exactly
+            m = np.add.reduce(x, axis=0, dtype=np.float64) / x.shape[0]
+            xc = np.subtract(x, m, out=None if ws is None else _buffer_of(ws, "xc", x.shape, np.float64))
+        else:
+            m = x.mean(axis=0)
+            xc = np.subtract(x, m, out=_buffer(ws, "xc", x))
         # sum_b xc_b^2 (no conjugation: complex-step safe), one pass without a temporary
         v = np.einsum("ij,ij->j", xc, xc) / x.shape[0]
         if not np.iscomplexobj(x):
@@ -209,7 +218,7 @@ class BatchNorm:
             self.running_var = (1 - self.momentum) * self.running_var + self.momentum * v
         inv = 1.0 / np.sqrt(v + self.eps)
         self._xc, self._inv = xc, inv  # xhat = xc inv is never formed
-        out = np.multiply(xc, self.gamma * inv, out=_buffer(ws, "out", x))
+        out = np.multiply(xc, self.gamma * inv, out=_buffer(ws, "out", xc))
         out += self.beta
         return out
 
@@ -442,6 +451,14 @@ class Adam:
             ps[k] -= tmp
 
 
+def _clip_latent(params: dict, depth: int, clip: tuple[float, float] | None) -> None:
+    """Projection of eqs. (10)-(11): clip each latent weight array ``eta_1 .. eta_depth`` of ``params`` to the noise
+    support ``clip = (lo, hi)``, in place (``None``: unbounded noise, nothing to do)."""
+    if clip is not None:
+        for j in range(1, depth + 1):
+            np.clip(params[f"eta{j}"], *clip, out=params[f"eta{j}"])
+
+
 class DeepSBN:
     """A deep stochastic binary network in the spirit of the paper's Fig. D.2, as an MLP.
 
@@ -529,19 +546,15 @@ class DeepSBN:
     def _pm1_product(self, h: np.ndarray, W: np.ndarray) -> np.ndarray:
         """``h @ W.T`` for +-1 states ``h`` and +-1 weights ``W`` (float64), computed in float32: every entry is an
         integer of modulus ``<= h.shape[1] < 2^24``, so every partial sum is exact in float32 whatever BLAS's
-        order, and the float64 result is bitwise the float64 product (in about half the time)."""
+        order, and the float32 result (returned as it is: :class:`BatchNorm` reads it as float64, exactly) holds
+        the values of the float64 product bit for bit (in about half the time)."""
         if h.dtype != np.float64 or W.dtype != np.float64 or h.shape[1] >= 1 << 24:
             return self._matmul(h, W.T, "pre")
         ws = self._workspace
         h32, W32 = _buffer32(ws, "h32", h), _buffer32(ws, "W32", W)
         np.copyto(h32, h, casting="same_kind")
         np.copyto(W32, W, casting="same_kind")
-        pre32 = self._matmul(h32, W32.T, "pre32")
-        pre = ws.get("pre")
-        if pre is None or pre.shape != pre32.shape or pre.dtype != np.float64:
-            pre = ws["pre"] = np.empty(pre32.shape)
-        np.copyto(pre, pre32)
-        return pre
+        return self._matmul(h32, W32.T, "pre32")  # BatchNorm reads it as float64 (exact)
 
     def _matmul(self, A: np.ndarray, B: np.ndarray, key: Any) -> np.ndarray:
         """``A @ B``, real products written into a persistent work array (the same BLAS call, the same values)."""
@@ -573,9 +586,7 @@ class DeepSBN:
 
     def project(self) -> None:
         """Clip the latent weights to the noise support (bounded noise only; eq. (11))."""
-        if self.clip is not None:
-            for j in range(1, self.depth + 1):
-                np.clip(self.params[f"eta{j}"], *self.clip, out=self.params[f"eta{j}"])
+        _clip_latent(self.params, self.depth, self.clip)
 
     def predict_proba(self, X: np.ndarray, rng: np.random.Generator | None, samples: int = 0) -> np.ndarray:
         """Class probabilities: the deterministic network (``samples = 0``) or the mean over ``samples`` draws (69)."""
@@ -740,9 +751,7 @@ class DeepSBNStack:
 
     def project(self) -> None:
         """Clip the latent weights to the noise support (bounded noise only; eq. (11))."""
-        if self.clip is not None:
-            for j in range(1, self.depth + 1):
-                np.clip(self.params[f"eta{j}"], *self.clip, out=self.params[f"eta{j}"])
+        _clip_latent(self.params, self.depth, self.clip)
 
     def predict_proba(self, X: np.ndarray, rng: np.random.Generator | None, samples: int = 0) -> np.ndarray:
         """``(S, B, k)`` class probabilities: deterministic (``samples = 0``) or the ``samples``-draw mean (69)."""

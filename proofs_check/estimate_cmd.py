@@ -45,7 +45,10 @@ deterministic ST works for any ``n``.  The interval is ``mean +- bound``
 ARM (variance not enumerable), Gumbel-Softmax at ``n > 1`` and ``n > 22``
 are refused with a hint to drop ``--exact``; a quadrature that diverges (e.g.
 Gumbel-Softmax at a tiny ``--tau``, where the integrand is a spike of width tau)
-is reported as divergent in one line, exit status 2, never as a tiny interval.
+is reported as divergent in one line, exit status 2, never as a tiny interval.  Below
+:func:`numerics.enumeration.gs_min_tau` (``spacing(|a|) / 1e-9``, about ``2e-7`` at ``|a| ~ 1``) the
+quadrature points ``z = a - tau u`` cannot resolve the relaxation at all (at ``tau = 1e-30`` every point is
+``z = a``): refused in one line naming the valid range, exit status 2.
 """
 
 from __future__ import annotations
@@ -357,6 +360,12 @@ def estimate(
         try:
             mean, variance, bound = _exact_statistics(name, loss_obj, a_vec, noise_obj, encoding, params)
         except QuadratureDiverged as exc:  # one line for the CLI: what diverged and what to do instead
+            floor = getattr(exc, "min_tau", None)
+            if floor is not None:  # tau below the resolvable range: say which range is valid
+                raise QuadratureDiverged(
+                    f"--exact: --tau {params['tau']:g} is too small for the quadrature at a = {float(a_vec[0]):g}: "
+                    f"valid is --tau >= {floor:.2g} (below it z = a - tau u cannot resolve the relaxation); "
+                    "use a larger --tau, or drop --exact to estimate by Monte Carlo") from exc
             raise QuadratureDiverged(
                 f"--exact: the quadrature for {name!r} at --tau {params.get('tau', float('nan')):g} "
                 f"{getattr(exc, 'verb', 'does not converge')}, so it "

@@ -111,3 +111,47 @@ def test_qste_full_core_seconds_counts_each_cell_once_and_cpu_time(bench):
     assert core["core_seconds"] == pytest.approx(4.0 + 1.5 + 0.5)
     assert core["distinct_cells"] == 2 and core["methods"] == 3 and core["claims"] == ["QSTE-ERG"]
     assert {"qste_quick_seconds", "qste_full_core_seconds"} <= set(bench.TARGETS)
+
+
+def _write_report(path: Path, tier: str = "full") -> Path:
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"run": {"tier": tier}, "claims": []}))
+    return path
+
+
+def test_qste_full_report_accepts_a_directory_as_every_report_below_it(bench, tmp_path):
+    """A directory stands for every report.json below it (sorted); a file for itself."""
+    b = _write_report(tmp_path / "runs" / "b" / "report.json")
+    a = _write_report(tmp_path / "runs" / "a" / "report.json")
+    (tmp_path / "runs" / "a" / "report.md").write_text("not a report")
+    assert bench.resolve_full_reports([str(tmp_path / "runs")]) == [a, b]
+    assert bench.resolve_full_reports([str(b)]) == [b]
+    # the committed directory (the one the crash was reported with) resolves to its three reports
+    committed = bench.QSTE_FULL_REPORTS
+    if committed.is_dir():
+        assert bench.resolve_full_reports([str(committed)]) == sorted(committed.glob("**/report.json"))
+
+
+@pytest.mark.parametrize("case", ["missing", "empty_dir", "not_json", "quick_tier"])
+def test_qste_full_report_bad_arguments_fail_before_measuring_with_one_line(bench, tmp_path, case, capsys,
+                                                                             monkeypatch):
+    """A bad --qste-full-report is refused by main() with one line and exit 2 before any section runs."""
+    if case == "missing":
+        arg = tmp_path / "nope"
+    elif case == "empty_dir":
+        arg = tmp_path / "empty"
+        arg.mkdir()
+    elif case == "not_json":
+        arg = tmp_path / "report.json"
+        arg.write_text("{truncated")
+    else:
+        arg = _write_report(tmp_path / "q" / "report.json", tier="quick")
+    ran = []
+    monkeypatch.setattr(bench, "run", lambda *a, **k: ran.append(a))
+    assert bench.main(["--only", "qste", "--qste-full-report", str(arg)]) == 2
+    assert ran == []  # nothing was measured
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("run.py: --qste-full-report:")
+    assert str(arg) in err and "Traceback" not in err

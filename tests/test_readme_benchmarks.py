@@ -99,3 +99,29 @@ def test_readme_has_the_markers():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     assert text.count(rb.START) == 1 and text.count(rb.END) == 1
     assert text.index(rb.START) < text.index("| `mc_vs_floor`") < text.index(rb.END)
+
+
+def _load_tool(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_both_readme_generators_replace_markers_with_the_one_shared_helper():
+    """readme_benchmarks and readme_verdicts replace their blocks through tools/_readme_markers.replace_between:
+    only the text between the markers changes, the markers stay, a missing marker is one line naming the file."""
+    rv = _load_tool("readme_verdicts")
+    markers = _load_tool("_readme_markers")
+    assert rb.replace_between is rv.replace_between or rb.replace_between.__code__ is rv.replace_between.__code__
+    text = "intro\n<!-- excerpt:start -->\nold\n<!-- excerpt:end -->\noutro\n"
+    assert rv._replace(text, "<!-- excerpt:start -->", "<!-- excerpt:end -->", "new", "R.md") == \
+        "intro\n<!-- excerpt:start -->\nnew\n<!-- excerpt:end -->\noutro\n"
+    assert markers.replace_between(text, "<!-- excerpt:start -->", "<!-- excerpt:end -->", "x", readme="R.md",
+                                   where="here") == rv._replace(text, "<!-- excerpt:start -->",
+                                                                "<!-- excerpt:end -->", "x", "R.md")
+    with pytest.raises(SystemExit, match=r"^R\.md: the markers <!-- verdicts:start --> and <!-- verdicts:end --> "
+                                         r"are missing; add them where the text goes$"):
+        rv._replace(text, rv.START, rv.END, "x", "R.md")
+    with pytest.raises(SystemExit, match="add them around the benchmark table$"):
+        rb.replace_block("no markers", "x", "R.md")

@@ -23,6 +23,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the shared helper beside this file (also when loaded by path)
+from _readme_markers import replace_between  # noqa: E402
+
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
 RUN_PY = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
 
@@ -126,11 +129,7 @@ def run_line(result: dict[str, Any], source: str) -> str:
 
 def replace_block(text: str, body: str, readme: str = "README.md") -> str:
     """``text`` with the part between the markers replaced by ``body``."""
-    if START not in text or END not in text:
-        raise SystemExit(f"{readme}: the markers {START} and {END} are missing; add them around the benchmark table")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{body}\n{END}{tail}"
+    return replace_between(text, START, END, body, readme=readme, where="around the benchmark table")
 
 
 def main(argv: list[str]) -> int:

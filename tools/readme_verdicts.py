@@ -20,8 +20,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from stecheck.proofs_check.report import load_report
-from stecheck.proofs_check.verdict import Category
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the shared helper beside this file (also when loaded by path)
+from _readme_markers import replace_between  # noqa: E402
+from stecheck.proofs_check.report import load_report  # noqa: E402
+from stecheck.proofs_check.verdict import Category  # noqa: E402
 
 START, END = "<!-- verdicts:start -->", "<!-- verdicts:end -->"
 _ORDER = (Category.ERROR, Category.IMPRECISION, Category.MISPRINT, Category.CONVENTION)
@@ -65,11 +67,7 @@ def excerpt(report_path: str) -> str:
 
 
 def _replace(text: str, start: str, end: str, body: str, readme: str) -> str:
-    if start not in text or end not in text:
-        raise SystemExit(f"{readme}: the markers {start} and {end} are missing; add them where the text goes")
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    return f"{head}{start}\n{body}\n{end}{tail}"
+    return replace_between(text, start, end, body, readme=readme, where="where the text goes")
 
 
 def main(argv: list[str]) -> int:

@@ -256,14 +256,36 @@ def test_a_checkpoint_that_is_a_device_or_fifo_is_refused_without_hanging(capsys
 
 
 @pytest.mark.parametrize("name", ["gumbel_softmax", "st_gumbel_softmax"])
-def test_a_quadrature_that_does_not_converge_is_reported_not_printed_as_a_tiny_interval(capsys, name):
-    """At tau = 1e-9 the integrand cannot be resolved in floating point (QUADPACK flags roundoff): one line that
-    says so, exit 2 (a usage error: choose a larger --tau or Monte Carlo), nothing on stdout."""
-    code, out, err = _run(capsys, "estimate", name, "--n", "1", "--a", "0.3", "--exact", "--tau", "1e-9",
+@pytest.mark.parametrize("tau", ["1e-9", "1e-30", "1e-300"])
+def test_a_tau_below_the_resolvable_range_is_refused_with_the_valid_range(capsys, name, tau):
+    """Below gs_min_tau(a) = spacing(|a|) / 1e-9 (5.6e-8 at a = 0.3) the points z = a - tau u collapse onto a few
+    doubles (at tau = 1e-30 all onto z = a: the quadrature used to return mean 0, variance 0, interval [0, 0]
+    silently): one line naming the valid range, exit 2, nothing on stdout."""
+    code, out, err = _run(capsys, "estimate", name, "--n", "1", "--a", "0.3", "--exact", "--tau", tau,
                           "--loss", "square-sum")
     line = _one_line(err)
     assert code == EXIT_USAGE and out == ""
-    assert "does not converge" in line and "--tau 1e-09" in line and "drop --exact" in line and "QUADPACK" in line
+    assert f"--tau {float(tau):g} is too small" in line and "valid is --tau >= 5.6e-08" in line
+    assert "drop --exact" in line
+
+
+def test_the_tau_floor_is_where_the_evaluation_points_stop_resolving_u():
+    """gs_min_tau is spacing(|a|) / GS_U_RESOLUTION: just above it the quadrature runs and agrees with a large
+    tau (mean / tau is the same O(tau) bias coefficient as at tau = 1e-6, to 1e-8); just below it the API raises with the floor."""
+    from stecheck.errors import QuadratureDiverged
+
+    floor = en.gs_min_tau(0.3)
+    assert floor == pytest.approx(np.spacing(0.3) / en.GS_U_RESOLUTION) and en.gs_min_tau(0.0) < 1e-300
+    loss = _make_loss("square-sum", 1, 0)
+    above = en.expected_estimator("gumbel_softmax", loss, [0.3], "logistic", tau=1.1 * floor)
+    ref = en.expected_estimator("gumbel_softmax", loss, [0.3], "logistic", tau=1e-6)
+    assert above.value[0] / (1.1 * floor) == pytest.approx(ref.value[0] / 1e-6, rel=1e-8)
+    with pytest.raises(QuadratureDiverged, match="cannot be evaluated") as info:
+        en.expected_estimator("gumbel_softmax", loss, [0.3], "logistic", tau=0.9 * floor)
+    assert info.value.min_tau == floor
+    # a = 0 has no such floor: z = -tau u is exact to relative 2^-53, and ST-GS on L = x gives 2 F'(0) = 1
+    tiny = en.expected_estimator("st_gumbel_softmax", _make_loss("linear", 1, 0), [0.0], "logistic", tau=1e-30)
+    assert tiny.value[0] == pytest.approx(2 * get_noise("logistic").pdf(0.0), rel=1e-9)
 
 
 def test_small_tau_is_resolved_not_silently_wrong(capsys):

@@ -366,3 +366,113 @@ def test_autoencoder_arm_batch_is_the_estimators_arm():
     X = (U < 0.5).astype(float)
     np.testing.assert_allclose(ae.batch_losses(X, Y), [ae.decoder_loss(Y[b]).value(X[b:b + 1])[0] for b in range(5)],
                                rtol=1e-13)
+
+
+@pytest.mark.parametrize("n_train", [3 * 8, 3 * 8 - 1, 3 * 8 + 1])
+def test_an_epoch_has_floor_n_over_batch_full_minibatches(monkeypatch, n_train):
+    """train_deep_sbn: each epoch is floor(n / batch) mini-batches of exactly `batch` rows (the last partial batch is
+    dropped): n = 3 batch, 3 batch - 1 (where a start bound one too large would add a batch of batch - 1 rows) and
+    3 batch + 1 (one row left over)."""
+    batch, epochs = 8, 2
+    rng = np.random.default_rng(3)
+    data = sn.DigitsData(rng.random((n_train, 5)), rng.integers(0, 3, n_train), rng.random((4, 5)),
+                         rng.integers(0, 3, 4))
+    sizes = []
+    real = sn.softmax_cross_entropy
+
+    def counting(logits, y):
+        sizes.append(len(y))
+        return real(logits, y)
+
+    monkeypatch.setattr(sn, "softmax_cross_entropy", counting)
+    sn.train_deep_sbn(data, "logistic", np.random.SeedSequence(0), h=4, depth=1, epochs=epochs, batch=batch,
+                      ensemble=1)
+    assert sizes == [batch] * (epochs * (n_train // batch))
+
+
+@pytest.mark.parametrize("n", [20, 21, 19])
+def test_a_seed_stack_epoch_has_floor_n_train_over_batch_full_minibatches(monkeypatch, n):
+    """train_deep_sbn_seeds: the same boundary for the batched seeds (n_train = n - round(0.2 n) = 16, 17, 15 rows,
+    batch 4: 4, 4 and 3 mini-batches of exactly 4 rows per epoch)."""
+    batch, epochs = 4, 2
+    rng = np.random.default_rng(5)
+    X, y = rng.random((n, 3)), rng.integers(0, 2, n)
+    sizes = []
+    real = sn.softmax_cross_entropy_stack
+
+    def counting(logits, labels):
+        sizes.append(labels.shape[1])
+        return real(logits, labels)
+
+    monkeypatch.setattr(sn, "softmax_cross_entropy_stack", counting)
+    out = sn.train_deep_sbn_seeds(X, y, "logistic", np.random.SeedSequence(1), 2, h=3, depth=1, epochs=epochs,
+                                  batch=batch, ensemble=1)
+    assert sizes == [batch] * (epochs * (out["n_train"] // batch))
+
+
+def test_tost_needs_exactly_two_values_per_group_at_least():
+    """The guard's limit is 2 per group (the smallest size with a sample variance): 2 and 2 gives finite p-values,
+    1 in either group is one InvalidArgument naming the sizes."""
+    two = sn.tost_ind([0.90, 0.92], [0.91, 0.93], 0.05)
+    assert 0.0 <= two["p_low"] <= 1.0 and 0.0 <= two["p_high"] <= 1.0 and two["p"] < 1.0
+    for x, y, sizes in (([0.9], [0.91, 0.93], "got 1 and 2"), ([0.9, 0.92], [0.91], "got 2 and 1")):
+        with pytest.raises(InvalidArgument, match=f"TOST needs >= 2 values per group, {sizes}"):
+            sn.tost_ind(x, y, 0.05)
+
+
+def _plain_deep_sbn_step(p, X, y, rng, depth, eps=1e-5):
+    """One training step of DeepSBN (logistic noise, +-1 states) written from the formulas with fresh float64 arrays
+    and float64 products: no work arrays, no float32 products, no in-place tricks.  Returns logits and gradients."""
+    B = X.shape[0]
+    h, hs, ws, saved = X, [], [], []
+    for j in range(depth + 1):
+        if j == 0:
+            W = p["W0"]
+        else:
+            pw = 1.0 / (1.0 + np.exp(p[f"eta{j}"] * -2.0))
+            W = np.copysign(1.0, pw - rng.random(pw.shape))
+        hs.append(h)
+        ws.append(W)
+        pre = h @ W.T
+        xc = pre - pre.mean(axis=0)
+        inv = 1.0 / np.sqrt(np.einsum("ij,ij->j", xc, xc) / B + eps)
+        a = xc * (p[f"gamma{j}"] * inv) + p[f"beta{j}"]
+        prob = 1.0 / (1.0 + np.exp(a * -2.0))
+        h = np.copysign(1.0, prob - rng.random(prob.shape))
+        saved.append((xc, inv, prob))
+    logits = h @ p["Wout"].T + p["bout"]
+    _, g = sn.softmax_cross_entropy(logits, y)
+    grads = {"Wout": g.T @ h, "bout": g.sum(axis=0)}
+    g = g @ p["Wout"]
+    for j in range(depth, -1, -1):
+        xc, inv, prob = saved[j]
+        q = (1.0 - prob) * prob * g
+        dbeta, dgamma = q.sum(axis=0), np.einsum("ij,ij->j", q, xc) * inv
+        grads[f"gamma{j}"], grads[f"beta{j}"] = 4.0 * dgamma, 4.0 * dbeta
+        g_pre = ((q - xc * (dgamma * inv / B)) - dbeta / B) * ((4.0 * inv) * p[f"gamma{j}"])
+        grads["W0" if j == 0 else f"eta{j}"] = g_pre.T @ hs[j]
+        if j:
+            g = g_pre @ ws[j]
+    return logits, grads
+
+
+def test_the_optimised_deep_sbn_step_is_bitwise_the_plain_formulas():
+    """DeepSBN's training step (persistent work arrays, exact float32 +-1 products read by BatchNorm as float64,
+    copysign sampling, the ST constant folded into the BN backward) gives bit for bit the logits and gradients of
+    the plain formulas, on the same random stream, for three consecutive steps with Adam in between."""
+    depth = 2
+    rng = np.random.default_rng(11)
+    net = sn.DeepSBN(rng, "logistic", d=9, h=33, k=4, depth=depth)
+    opt = sn.Adam(net.params, lr=1e-2)
+    X, y = rng.random((40, 9)), rng.integers(0, 4, 40)
+    r_net, r_ref = np.random.default_rng(5), np.random.default_rng(5)
+    for _ in range(3):
+        ref_params = {k: v.copy() for k, v in net.params.items()}
+        logits_ref, grads_ref = _plain_deep_sbn_step(ref_params, X, y, r_ref, depth)
+        logits = net.forward(X, r_net, "train")
+        np.testing.assert_array_equal(logits, logits_ref)
+        grads = net.backward(sn.softmax_cross_entropy(logits, y)[1])
+        assert set(grads) == set(grads_ref)
+        for k in grads:
+            np.testing.assert_array_equal(grads[k], grads_ref[k], err_msg=k)
+        opt.step(grads)
