@@ -385,6 +385,11 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, default=None, help="write the results here")
     ap.add_argument("--summarize", type=Path, default=None,
                     help="only recompute the summary of this results file (with the current equivalence list)")
+    ap.add_argument("--single", default=None, metavar="FILE:LINE",
+                    help="run only the mutants of this line (e.g. theory/obligations.py:426) against --claims, "
+                         "each compared with a null run of the same claims; no coverage phase")
+    ap.add_argument("--change", default="", help="with --single: only the mutants whose change contains this text")
+    ap.add_argument("--claims", default="", help="with --single: comma-separated claim ids to run")
     ap.add_argument("--coverage-one", default=None, help=argparse.SUPPRESS)  # internal: one claim, traced
     args = ap.parse_args(argv)
     if args.summarize:
@@ -398,6 +403,8 @@ def main(argv=None) -> int:
     if args.coverage_one:
         print("@@" + json.dumps(coverage_one(args.coverage_one, work)))
         return 0
+    if args.single:
+        return single(args, work)
 
     cov_file = work / "coverage.json"
     if cov_file.exists():
@@ -507,6 +514,38 @@ def main(argv=None) -> int:
         args.json.write_text(json.dumps({"summary": summary, "mutants": results, "unstable_claims": unstable,
                                          "seed": args.seed}, indent=2))
     return 0
+
+
+def single(args, work: Path) -> int:
+    """``--single FILE:LINE``: the mutants of one line, each run on ``--claims`` and compared with a null run of the
+    same claims in a subprocess (the way phase 3 runs them).  Prints one line per mutant; exit 1 if one survives."""
+    relfile, _, line = args.single.rpartition(":")
+    claims = [c for c in args.claims.split(",") if c]
+    if not relfile or not line.isdigit() or not claims:
+        print("--single needs FILE:LINE (a path under theory/ or numerics/) and --claims ID[,ID...]", file=sys.stderr)
+        return 2
+    source = (ROOT / relfile).read_text(encoding="utf-8")
+    todo = []
+    for idx, op, ln in sites(ast.parse(source)):
+        if ln == int(line):
+            text, change = mutate(source, idx)
+            if args.change in change:
+                todo.append((op, change, text))
+    if not todo:
+        print(f"no mutant of {relfile}:{line} matches --change {args.change!r}", file=sys.stderr)
+        return 2
+    null = run_tree(_tree_with(work, None, None), claims, 7200, work)
+    if null["status"] != "ok":
+        print(f"the null run failed: {null}", file=sys.stderr)
+        return 2
+    survived = 0
+    for op, change, text in todo:
+        res = run_tree(_tree_with(work, relfile, text), claims, 7200, work)
+        diff = changes(null["signature"], res["signature"]) if res["status"] == "ok" else [res["status"]]
+        survived += not diff
+        print(f"{'DETECTED' if diff else 'missed  '} {relfile}:{line} [{op}] {change}  "
+              f"({res['status']}, {res.get('seconds', 0.0):.0f} s) {'; '.join(diff)[:300]}", flush=True)
+    return 1 if survived else 0
 
 
 def summarize(results: list[dict], equivalent: list[dict] | None = None) -> dict:
