@@ -27,7 +27,10 @@ Three phases (issue 8, section 7):
    checked or as printed, a reading's, a part's) or a disagreement or an error
    appears; a run that exceeds its time limit (``6 x`` the claims' own traced
    baseline times, at least ``10 x`` their average untraced time, + 120 s)
-   counts as detected and is reported separately.
+   counts as detected and is reported separately (``timeouts``, with each
+   run's time and limit); since a timeout can be the machine's load rather
+   than the mutant, the share over non-equivalent mutants is also given with
+   the timeouts left out (``non_equivalent_quick_tier_timeouts_excluded``).
 
 4. **Guards, by their unit tests.**  A mutant inside an argument-validation
    guard (the test of an ``if`` whose body only raises, or a ``raise``
@@ -52,6 +55,9 @@ evidence changes while its law does not), once with detection by the quick
 tier only and once counting guard mutants caught by their unit tests.
 Survivors not in the list stay in the denominator.  ``--summarize FILE``
 recomputes the summary of a results file with the current list.
+``--single FILE:LINE --claims ID,... [--change TEXT]`` reruns the mutants of one
+line against the named claims (each compared with a null run of the same claims),
+e.g. to confirm that a fix catches a survivor.
 """
 
 from __future__ import annotations
@@ -396,6 +402,7 @@ def main(argv=None) -> int:
         data = json.loads(args.summarize.read_text())
         data["summary"] = summarize(data["mutants"])
         print(json.dumps(data["summary"], indent=2))
+        print(headline(data["summary"]))
         args.summarize.write_text(json.dumps(data, indent=2))
         return 0
     work = args.work.resolve()
@@ -487,7 +494,7 @@ def main(argv=None) -> int:
         res = run_tree(tree, claims, timeout, work)
         rec = {"file": f, "line": line, "operator": op, "change": change, "source": line_text(sources[f], line),
                "guard": idx in guards[f], "default_argument": idx in defaults[f], "claims": claims,
-               "status": res["status"],
+               "status": res["status"], "time_limit": round(timeout, 1),
                "seconds": round(res.get("seconds", 0.0), 1)}
         if res["status"] == "ok":
             rec["changes"] = changes({c: base[c] for c in claims}, res["signature"])
@@ -510,6 +517,7 @@ def main(argv=None) -> int:
 
     summary = summarize(results)
     print(json.dumps(summary, indent=2))
+    print(headline(summary))
     if args.json:
         args.json.write_text(json.dumps({"summary": summary, "mutants": results, "unstable_claims": unstable,
                                          "seed": args.seed}, indent=2))
@@ -548,6 +556,20 @@ def single(args, work: Path) -> int:
     return 1 if survived else 0
 
 
+def headline(summary: dict) -> str:
+    """One paragraph: the share over non-equivalent mutants with and without the timeouts, and the counts."""
+    def fmt(sh):
+        if not sh.get("mutants"):
+            return "no mutants"
+        lo, hi = sh["clopper_pearson_95"]
+        return f"{sh['detected']}/{sh['mutants']} = {100 * sh['share']:.1f} % (Clopper-Pearson 95 % [{100 * lo:.1f}, {100 * hi:.1f}])"
+    st = summary["by_status"]
+    return (f"detected by the quick tier, non-equivalent mutants: {fmt(summary['non_equivalent_quick_tier'])}; "
+            f"timeouts excluded: {fmt(summary['non_equivalent_quick_tier_timeouts_excluded'])}; "
+            f"runs: {st['ok']} completed, {st['timeout']} timeouts (counted as detected in the first share), "
+            f"{st['crash']} crashes; equivalent (left out): {sum(summary['equivalent'].values())}")
+
+
 def summarize(results: list[dict], equivalent: list[dict] | None = None) -> dict:
     """Raw share (every mutant, quick tier only), per operator and module, and the shares over non-equivalent
     mutants (reviewed list), by the quick tier alone and with guard mutants caught by their unit tests."""
@@ -583,6 +605,12 @@ def summarize(results: list[dict], equivalent: list[dict] | None = None) -> dict
     out["default_arguments"] = share([r for r in results if r.get("default_argument")])
     out["by_status"] = {s: sum(r["status"] == s for r in results) for s in ("ok", "timeout", "crash")}
     out["completed_runs_only"] = share([r for r in results if r["status"] == "ok"])
+    # a timeout may be the machine's load rather than the mutant: the headline is also given without them
+    out["non_equivalent_quick_tier_timeouts_excluded"] = share([r for r in non_eq if r["status"] != "timeout"])
+    out["timeouts"] = [f"{r['file']}:{r['line']} [{r['operator']}] {r['change']} ({r['seconds']} s, limit "
+                       f"{r.get('time_limit', '?')} s)" for r in results if r["status"] == "timeout"]
+    out["crashes"] = [f"{r['file']}:{r['line']} [{r['operator']}] {r['change']}: {r.get('detail', '')}"
+                      for r in results if r["status"] == "crash"]
     out["by_operator"] = {op: share([r for r in results if r["operator"] == op])
                           for op in sorted({r["operator"] for r in results})}
     out["by_module"] = {f: share([r for r in results if r["file"] == f]) for f in sorted({r["file"] for r in results})}
