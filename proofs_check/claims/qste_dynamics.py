@@ -144,29 +144,34 @@ class _Compute:
     The meter records, per cell digest, the summed wall seconds of its block tasks (the core-seconds on
     single-threaded workers; the coordinating thread, which only waits, is not counted)."""
 
-    #: Largest ``m k T`` of a cell whose trial 0 is replayed by the plain reference loop (about 2 s at the limit on one core).
-    AUDIT_MAX_WORK = 300_000
+    #: Largest ``m k T`` of a cell whose trial 0 is replayed by the plain reference loop (about 0.2 s at the limit).
+    AUDIT_MAX_WORK = 30_000
 
     def __init__(self, client=None):
         self.client = client
         self._lock = threading.Lock()
         self.cells: dict[str, dict] = {}
-        self.audit: dict | None = None
+        self.audits: dict[str, dict] = {}
 
     def _replay(self, jobs, trajectories) -> None:
-        """Once per method: trial 0 of its cheapest cell (``m k T <= AUDIT_MAX_WORK``) recounted by
+        """Per call, trial 0 of its cheapest cell, if ``m k T <= AUDIT_MAX_WORK``, recounted by
         :func:`~stecheck.numerics.ste_dynamics.replay_audit` (reference loop, records recomputed from their
-        definitions).  A mismatch is a fault of the engine, not evidence about the claim: it raises (claim ERROR)."""
-        if self.audit is not None:
-            return
+        definitions).  Keyed by the cell's digest, so the audited set depends only on the cells the method asks
+        for, not on the order of its threads.  A mismatch is a fault of the engine, not evidence about the claim:
+        it raises (claim ERROR)."""
         work = [j.model.m * j.model.k * j.steps for j in jobs]
-        i = min(range(len(jobs)), key=lambda q: work[q])
+        i = min(range(len(jobs)), key=lambda q: (work[q], jobs[q].digest))
         if work[i] > self.AUDIT_MAX_WORK:
             return
-        self.audit = replay_audit(jobs[i], trajectories[i])
-        if self.audit["mismatches"]:
+        with self._lock:
+            if jobs[i].digest in self.audits:
+                return
+        audit = replay_audit(jobs[i], trajectories[i])
+        with self._lock:
+            self.audits[jobs[i].digest] = audit
+        if audit["mismatches"]:
             raise StecheckError(f"STE engine records differ from the reference loop on trial 0 of cell "
-                                f"{jobs[i].model.key()}, T={jobs[i].steps}: {self.audit['mismatches']} "
+                                f"{jobs[i].model.key()}, T={jobs[i].steps}: {audit['mismatches']} "
                                 "([engine, reference]); the simulation's records are corrupt")
 
     def runs(self, ctx: MethodContext, specs) -> list:
@@ -205,8 +210,9 @@ class _Compute:
         """Deterministic counts plus ``seconds`` entries (timings, stripped by the reproducibility comparison)."""
         total = {w: round(sum(c["seconds"][w] for c in self.cells.values()), 3) for w in ("wall", "cpu")}
         return {"cells": len(self.cells), "block_tasks": sum(c["blocks"] for c in self.cells.values()),
-                "replay_audit": self.audit or "no cell small enough to replay (m k T > "
-                                              f"{self.AUDIT_MAX_WORK})",
+                "replay_audit": {"cells_replayed": len(self.audits), "max_work_m_k_T": self.AUDIT_MAX_WORK,
+                                 "records_compared": sorted({k for a in self.audits.values() for k in a["compared"]}),
+                                 "mismatches": sum(len(a["mismatches"]) for a in self.audits.values())},
                 "seconds": total,
                 "per_cell": {d: {"blocks": c["blocks"], "seconds": {w: round(x, 3) for w, x in c["seconds"].items()}}
                              for d, c in sorted(self.cells.items())},
