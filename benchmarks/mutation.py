@@ -384,6 +384,8 @@ def run_tree(tree: Path | None, claim_ids: list[str], timeout: float, work: Path
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--budget-minutes", type=float, default=20.0, help="wall-clock budget of phase 3")
+    ap.add_argument("--until", default=None, metavar="HH:MM",
+                    help="also start no mutant after this UTC wall-clock time (today), whichever comes first")
     ap.add_argument("--jobs", type=int, default=2, help="mutants run in parallel")
     ap.add_argument("--seed", type=int, default=0, help="seed of the mutant sample")
     ap.add_argument("--max-mutants", type=int, default=1000)
@@ -464,6 +466,11 @@ def main(argv=None) -> int:
           f"(sampled in random order, seed {args.seed})", flush=True)
 
     deadline = time.time() + 60 * args.budget_minutes
+    if args.until:
+        import datetime as _dt
+        hh, mm = (int(x) for x in args.until.split(":"))
+        now = _dt.datetime.now(_dt.timezone.utc)
+        deadline = min(deadline, now.replace(hour=hh, minute=mm, second=0, microsecond=0).timestamp())
     results = []
     null_tree = _tree_with(work, None, None)
     null_units: dict[tuple, dict] = {}  # the unit tests must pass on the unmutated tree to count a failure
@@ -510,17 +517,27 @@ def main(argv=None) -> int:
         return rec
 
     print(f"phase 3: running mutants for up to {args.budget_minutes:g} min on {args.jobs} job(s)", flush=True)
+    def save(final: bool) -> dict:
+        try:
+            summary = summarize(results)
+        except ValueError as e:  # a listed "equivalent" mutant was detected: the list is wrong; keep the records
+            if final:
+                raise
+            summary = {"error": str(e)}
+        if args.json:  # written after every mutant too, so an interrupted run keeps what it measured
+            args.json.write_text(json.dumps({"summary": summary, "mutants": results, "unstable_claims": unstable,
+                                             "seed": args.seed, "complete": final}, indent=2))
+        return summary
+
     with ThreadPoolExecutor(args.jobs) as pool:
         for rec in pool.map(one, candidates):
             if rec is not None:
                 results.append(rec)
+                save(False)
 
-    summary = summarize(results)
+    summary = save(True)
     print(json.dumps(summary, indent=2))
     print(headline(summary))
-    if args.json:
-        args.json.write_text(json.dumps({"summary": summary, "mutants": results, "unstable_claims": unstable,
-                                         "seed": args.seed}, indent=2))
     return 0
 
 
