@@ -27,7 +27,10 @@ Three phases (issue 8, section 7):
    checked or as printed, a reading's, a part's) or a disagreement or an error
    appears; a run that exceeds its time limit (``6 x`` the claims' own traced
    baseline times, at least ``10 x`` their average untraced time, + 120 s)
-   counts as detected and is reported separately.
+   counts as detected and is reported separately (``timeouts``, with each
+   run's time and limit); since a timeout can be the machine's load rather
+   than the mutant, the share over non-equivalent mutants is also given with
+   the timeouts left out (``non_equivalent_quick_tier_timeouts_excluded``).
 
 4. **Guards, by their unit tests.**  A mutant inside an argument-validation
    guard (the test of an ``if`` whose body only raises, or a ``raise``
@@ -52,6 +55,9 @@ evidence changes while its law does not), once with detection by the quick
 tier only and once counting guard mutants caught by their unit tests.
 Survivors not in the list stay in the denominator.  ``--summarize FILE``
 recomputes the summary of a results file with the current list.
+``--single FILE:LINE --claims ID,... [--change TEXT]`` reruns the mutants of one
+line against the named claims (each compared with a null run of the same claims),
+e.g. to confirm that a fix catches a survivor.
 """
 
 from __future__ import annotations
@@ -378,6 +384,8 @@ def run_tree(tree: Path | None, claim_ids: list[str], timeout: float, work: Path
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--budget-minutes", type=float, default=20.0, help="wall-clock budget of phase 3")
+    ap.add_argument("--until", default=None, metavar="HH:MM",
+                    help="also start no mutant after this UTC wall-clock time (today), whichever comes first")
     ap.add_argument("--jobs", type=int, default=2, help="mutants run in parallel")
     ap.add_argument("--seed", type=int, default=0, help="seed of the mutant sample")
     ap.add_argument("--max-mutants", type=int, default=1000)
@@ -385,12 +393,18 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, default=None, help="write the results here")
     ap.add_argument("--summarize", type=Path, default=None,
                     help="only recompute the summary of this results file (with the current equivalence list)")
+    ap.add_argument("--single", default=None, metavar="FILE:LINE",
+                    help="run only the mutants of this line (e.g. theory/obligations.py:426) against --claims, "
+                         "each compared with a null run of the same claims; no coverage phase")
+    ap.add_argument("--change", default="", help="with --single: only the mutants whose change contains this text")
+    ap.add_argument("--claims", default="", help="with --single: comma-separated claim ids to run")
     ap.add_argument("--coverage-one", default=None, help=argparse.SUPPRESS)  # internal: one claim, traced
     args = ap.parse_args(argv)
     if args.summarize:
         data = json.loads(args.summarize.read_text())
         data["summary"] = summarize(data["mutants"])
         print(json.dumps(data["summary"], indent=2))
+        print(headline(data["summary"]))
         args.summarize.write_text(json.dumps(data, indent=2))
         return 0
     work = args.work.resolve()
@@ -398,6 +412,8 @@ def main(argv=None) -> int:
     if args.coverage_one:
         print("@@" + json.dumps(coverage_one(args.coverage_one, work)))
         return 0
+    if args.single:
+        return single(args, work)
 
     cov_file = work / "coverage.json"
     if cov_file.exists():
@@ -450,6 +466,11 @@ def main(argv=None) -> int:
           f"(sampled in random order, seed {args.seed})", flush=True)
 
     deadline = time.time() + 60 * args.budget_minutes
+    if args.until:
+        import datetime as _dt
+        hh, mm = (int(x) for x in args.until.split(":"))
+        now = _dt.datetime.now(_dt.timezone.utc)
+        deadline = min(deadline, now.replace(hour=hh, minute=mm, second=0, microsecond=0).timestamp())
     results = []
     null_tree = _tree_with(work, None, None)
     null_units: dict[tuple, dict] = {}  # the unit tests must pass on the unmutated tree to count a failure
@@ -480,7 +501,7 @@ def main(argv=None) -> int:
         res = run_tree(tree, claims, timeout, work)
         rec = {"file": f, "line": line, "operator": op, "change": change, "source": line_text(sources[f], line),
                "guard": idx in guards[f], "default_argument": idx in defaults[f], "claims": claims,
-               "status": res["status"],
+               "status": res["status"], "time_limit": round(timeout, 1),
                "seconds": round(res.get("seconds", 0.0), 1)}
         if res["status"] == "ok":
             rec["changes"] = changes({c: base[c] for c in claims}, res["signature"])
@@ -496,17 +517,74 @@ def main(argv=None) -> int:
         return rec
 
     print(f"phase 3: running mutants for up to {args.budget_minutes:g} min on {args.jobs} job(s)", flush=True)
+    def save(final: bool) -> dict:
+        try:
+            summary = summarize(results)
+        except ValueError as e:  # a listed "equivalent" mutant was detected: the list is wrong; keep the records
+            if final:
+                raise
+            summary = {"error": str(e)}
+        if args.json:  # written after every mutant too, so an interrupted run keeps what it measured
+            args.json.write_text(json.dumps({"summary": summary, "mutants": results, "unstable_claims": unstable,
+                                             "seed": args.seed, "complete": final}, indent=2))
+        return summary
+
     with ThreadPoolExecutor(args.jobs) as pool:
         for rec in pool.map(one, candidates):
             if rec is not None:
                 results.append(rec)
+                save(False)
 
-    summary = summarize(results)
+    summary = save(True)
     print(json.dumps(summary, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps({"summary": summary, "mutants": results, "unstable_claims": unstable,
-                                         "seed": args.seed}, indent=2))
+    print(headline(summary))
     return 0
+
+
+def single(args, work: Path) -> int:
+    """``--single FILE:LINE``: the mutants of one line, each run on ``--claims`` and compared with a null run of the
+    same claims in a subprocess (the way phase 3 runs them).  Prints one line per mutant; exit 1 if one survives."""
+    relfile, _, line = args.single.rpartition(":")
+    claims = [c for c in args.claims.split(",") if c]
+    if not relfile or not line.isdigit() or not claims:
+        print("--single needs FILE:LINE (a path under theory/ or numerics/) and --claims ID[,ID...]", file=sys.stderr)
+        return 2
+    source = (ROOT / relfile).read_text(encoding="utf-8")
+    todo = []
+    for idx, op, ln in sites(ast.parse(source)):
+        if ln == int(line):
+            text, change = mutate(source, idx)
+            if args.change in change:
+                todo.append((op, change, text))
+    if not todo:
+        print(f"no mutant of {relfile}:{line} matches --change {args.change!r}", file=sys.stderr)
+        return 2
+    null = run_tree(_tree_with(work, None, None), claims, 7200, work)
+    if null["status"] != "ok":
+        print(f"the null run failed: {null}", file=sys.stderr)
+        return 2
+    survived = 0
+    for op, change, text in todo:
+        res = run_tree(_tree_with(work, relfile, text), claims, 7200, work)
+        diff = changes(null["signature"], res["signature"]) if res["status"] == "ok" else [res["status"]]
+        survived += not diff
+        print(f"{'DETECTED' if diff else 'missed  '} {relfile}:{line} [{op}] {change}  "
+              f"({res['status']}, {res.get('seconds', 0.0):.0f} s) {'; '.join(diff)[:300]}", flush=True)
+    return 1 if survived else 0
+
+
+def headline(summary: dict) -> str:
+    """One paragraph: the share over non-equivalent mutants with and without the timeouts, and the counts."""
+    def fmt(sh):
+        if not sh.get("mutants"):
+            return "no mutants"
+        lo, hi = sh["clopper_pearson_95"]
+        return f"{sh['detected']}/{sh['mutants']} = {100 * sh['share']:.1f} % (Clopper-Pearson 95 % [{100 * lo:.1f}, {100 * hi:.1f}])"
+    st = summary["by_status"]
+    return (f"detected by the quick tier, non-equivalent mutants: {fmt(summary['non_equivalent_quick_tier'])}; "
+            f"timeouts excluded: {fmt(summary['non_equivalent_quick_tier_timeouts_excluded'])}; "
+            f"runs: {st['ok']} completed, {st['timeout']} timeouts (counted as detected in the first share), "
+            f"{st['crash']} crashes; equivalent (left out): {sum(summary['equivalent'].values())}")
 
 
 def summarize(results: list[dict], equivalent: list[dict] | None = None) -> dict:
@@ -544,6 +622,12 @@ def summarize(results: list[dict], equivalent: list[dict] | None = None) -> dict
     out["default_arguments"] = share([r for r in results if r.get("default_argument")])
     out["by_status"] = {s: sum(r["status"] == s for r in results) for s in ("ok", "timeout", "crash")}
     out["completed_runs_only"] = share([r for r in results if r["status"] == "ok"])
+    # a timeout may be the machine's load rather than the mutant: the headline is also given without them
+    out["non_equivalent_quick_tier_timeouts_excluded"] = share([r for r in non_eq if r["status"] != "timeout"])
+    out["timeouts"] = [f"{r['file']}:{r['line']} [{r['operator']}] {r['change']} ({r['seconds']} s, limit "
+                       f"{r.get('time_limit', '?')} s)" for r in results if r["status"] == "timeout"]
+    out["crashes"] = [f"{r['file']}:{r['line']} [{r['operator']}] {r['change']}: {r.get('detail', '')}"
+                      for r in results if r["status"] == "crash"]
     out["by_operator"] = {op: share([r for r in results if r["operator"] == op])
                           for op in sorted({r["operator"] for r in results})}
     out["by_module"] = {f: share([r for r in results if r["file"] == f]) for f in sorted({r["file"] for r in results})}

@@ -77,6 +77,7 @@ __all__ = [
     "timed_range",
     "generate_trial",
     "reference_trial",
+    "replay_audit",
     "ste_gradient",
     "learning_rates",
 ]
@@ -673,3 +674,39 @@ def reference_trial(model: STEModel, data, steps: int) -> dict[str, Any]:
         if t < steps:
             u = u - eta[t] * (g / m)
     return {"states": states, "losses": losses, "s_star": s_star, "at": at}
+
+
+def replay_audit(job: CellJob, tr: Trajectories, trial: int = 0, rtol: float = 1e-9) -> dict[str, Any]:
+    """Trial ``trial`` of a simulated cell recounted independently: its data regenerated from
+    ``chunk_seed(job.seed, trial)`` and run through :func:`reference_trial` (a plain loop, no batching, no
+    certified absorption), and every record the claims read recomputed from the reference states and losses
+    by its definition: ``time_at``, ``time_at_late`` and the late fraction (``t in [T//2, T]``, ``T - T//2 + 1``
+    states), ``first_hit``, ``final_at``, ``visits``, ``escapes``, ``returns``, the final and minimal Hamming
+    distance, and the time averages of the empirical loss ``loss_all`` (``t in 0..T``) and ``loss_late``.
+
+    Counts are compared exactly; the loss averages with relative tolerance ``rtol`` (the two computations sum
+    the same ``T + 1`` terms of ``m`` squares in different orders: rounding ``<= (T + m) eps`` relative, far
+    below the default ``1e-9``).  Returns ``{"cell", "trial", "compared", "mismatches": {record: [engine,
+    reference]}}``; an empty ``mismatches`` means the engine's records of that trial are the reference's."""
+    steps, half = job.steps, job.steps // 2
+    data = generate_trial(job.model, chunk_seed(job.seed, trial), job.init_hamming)
+    ref = reference_trial(job.model, data, steps)
+    at, losses = [bool(a) for a in ref["at"]], ref["losses"]
+    ham = [int(np.count_nonzero(np.where(s >= 0.0, 1.0, -1.0) != ref["s_star"])) for s in ref["states"]]
+    visits = sum(1 for t, a in enumerate(at) if a and (t == 0 or not at[t - 1]))
+    expected = {
+        "time_at": sum(at), "time_at_late": sum(at[half:]), "fraction_at_late": sum(at[half:]) / len(at[half:]),
+        "first_hit": next((t for t, a in enumerate(at) if a), -1), "final_at": at[-1], "visits": visits,
+        "escapes": sum(1 for t in range(1, len(at)) if at[t - 1] and not at[t]), "returns": max(visits - 1, 0),
+        "final_hamming": ham[-1], "min_hamming": min(ham),
+        "loss_all": math.fsum(losses) / len(losses), "loss_late": math.fsum(losses[half:]) / len(losses[half:]),
+    }
+    got = {k: getattr(tr, k)[trial].item() for k in expected if hasattr(tr, k)}
+    got["fraction_at_late"] = float(tr.fraction_at(late=True)[trial])
+    mismatches = {}
+    for k, e in expected.items():
+        g = got[k]
+        same = (math.isclose(g, e, rel_tol=rtol, abs_tol=1e-300) if isinstance(e, float) else g == e)
+        if not same:
+            mismatches[k] = [g, e]
+    return {"cell": job.digest, "trial": trial, "compared": sorted(expected), "mismatches": mismatches}

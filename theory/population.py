@@ -559,25 +559,39 @@ def clipped_relu_quadrature(w, w_star, v, *, v_star=None, dps: int = 20) -> Quad
     ``E[z 1{0<z.w<1}] = A0 e1``, ``A0 = int_0^r s phi(s) ds``;
     ``E[z 1{0<z.w<1} 1{z.w*>0}] = A e1 + B e2``, ``A = int_0^r s phi(s) Phi(c s) ds``,
     ``B = int_0^r phi(s) phi(c s) ds`` (the t-integrals done analytically).
-    ``error`` is mpmath's estimate (difference between the two finest levels
-    of the tanh-sinh rule; an estimate, not a rigorous bound) propagated with
-    the absolute coefficients.  Requires ``theta`` in ``(0, pi)``.
+
+    Everything after reading the float64 inputs (exact binary numbers) is done in mpmath at ``dps`` digits:
+    the plane basis ``e1 = w/|w|``, ``e2``, ``theta``, the ``v`` scalars, the integrals and the vector.
+    ``error`` per coordinate is the sum of (i) mpmath's quadrature error estimates (difference between the
+    two finest levels of the tanh-sinh rule; an estimate, not a rigorous bound) propagated with the absolute
+    coefficients, (ii) the working-precision rounding of the basis and of the combination, bounded by
+    ``|x| |e1_i| + |y| |e2_i| + ...`` times ``2^(4 - prec)`` (at most 16 roundings of relative size
+    ``2^-prec`` each reach a coordinate), and (iii) the rounding of the final conversion to float64, measured
+    (``|float(v_i) - v_i|`` in mpmath), not bounded.  Requires ``theta`` in ``(0, pi)``.
     """
     if isinstance(dps, bool) or not isinstance(dps, int) or not 10 <= dps <= 100:
         raise InvalidArgument(f"dps={dps!r} must be an int in [10, 100]; pass e.g. dps=20.")
     inst = _instance(w, w_star, v, v_star)
-    w_hat, ws_hat, sin_theta = _plane_basis(inst)
-    if sin_theta < 1e-12:
+    if _plane_basis(inst)[2] < 1e-12:
         raise InvalidArgument(
             f"w and w_star are parallel (theta = {inst.theta:.3g}); the plane basis e2 is undefined. "
             f"Use expected_ste_gradient(..., proxy='clipped_relu') for this case."
         )
-    e2 = (ws_hat - np.dot(ws_hat, w_hat) * w_hat) / sin_theta
-    w_norm, v_sq, v_dot, _, s_v, s_vs = inst.scalars
     with mpmath.workdps(dps):
-        th = mpmath.acos(mpmath.mpf(float(np.dot(w_hat, ws_hat))))
-        c, r = mpmath.cot(th), 1 / mpmath.mpf(w_norm)
-        pdf = lambda x: mpmath.npdf(x)  # noqa: E731
+        mp = lambda a: [mpmath.mpf(float(t)) for t in a]  # noqa: E731  (exact: float64 -> mpf)
+        wm, wsm, vm, vsm = mp(inst.w), mp(inst.w_star), mp(inst.v), mp(inst.v_star)
+        dot = lambda a, b: mpmath.fsum(p * q for p, q in zip(a, b))  # noqa: E731
+        w_norm, ws_norm = mpmath.sqrt(dot(wm, wm)), mpmath.sqrt(dot(wsm, wsm))
+        w_hat = [t / w_norm for t in wm]
+        ws_hat = [t / ws_norm for t in wsm]
+        cos_t = dot(w_hat, ws_hat)
+        resid = [q - cos_t * p for p, q in zip(w_hat, ws_hat)]
+        sin_t = mpmath.sqrt(dot(resid, resid))
+        e2 = [t / sin_t for t in resid]
+        c, r = cos_t / sin_t, 1 / w_norm
+        v_sq, v_dot = dot(vm, vm), dot(vm, vsm)
+        s_v, s_vs = mpmath.fsum(vm), mpmath.fsum(vsm)
+        pdf = mpmath.npdf
         a0, e_a0 = mpmath.quad(lambda s: s * pdf(s), [0, r], error=True)
         a, e_a = mpmath.quad(lambda s: s * pdf(s) * mpmath.ncdf(c * s), [0, r], error=True)
         b, e_b = mpmath.quad(lambda s: pdf(s) * pdf(c * s), [0, r], error=True)
@@ -587,8 +601,11 @@ def clipped_relu_quadrature(w, w_star, v, *, v_star=None, dps: int = 20) -> Quad
         y = -v_dot * b
         ex = abs(v_sq) * e_a0 + abs(v_dot) * e_a + abs(cross) * e_a0
         ey = abs(v_dot) * e_b
-        value = float(x) * w_hat + float(y) * e2
-        error = float(ex) * np.abs(w_hat) + float(ey) * np.abs(e2) + 1e-15
+        exact = [x * p + y * q for p, q in zip(w_hat, e2)]
+        value = np.array([float(t) for t in exact])
+        working = mpmath.ldexp(1, 4 - mpmath.mp.prec)
+        error = np.array([float(ex * abs(p) + ey * abs(q) + working * (abs(x * p) + abs(y * q) + abs(y) / sin_t)
+                                + abs(mpmath.mpf(float(t)) - t)) for p, q, t in zip(w_hat, e2, exact)])
     return QuadratureEstimate(value, error, dps)
 
 

@@ -26,6 +26,7 @@ from statistics import NormalDist
 import numpy as np
 import sympy
 
+from stecheck.errors import StecheckError
 from stecheck.theory import population as pop
 
 from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Reading, Series, Source
@@ -209,8 +210,15 @@ def check_pop_quadrature(ctx: MethodContext, *, formulas: pop.PopulationFormulas
         for scale in (0.3, 1.0, 3.0):
             w = scale * _q1(base)
             q = pop.clipped_relu_quadrature(w, ws, v, dps=20)
+            # the quadrature's stated error, audited by the same integrals at twice the digits
+            q2 = pop.clipped_relu_quadrature(w, ws, v, dps=40)
+            if np.any(np.abs(q.value - q2.value) > q.error + q2.error):
+                raise StecheckError(f"clipped-ReLU quadrature at 20 digits differs from 40 digits by "
+                                    f"{np.max(np.abs(q.value - q2.value)):.3g} > its stated error "
+                                    f"{np.max(q.error + q2.error):.3g} (n={n}, |w|={scale}); the error estimate is wrong")
             closed = pop.expected_ste_gradient(w, ws, v, "clipped_relu", formulas=formulas)
             gap = float(np.max(np.abs(closed - q.value)))
+            # + the float64 rounding of the closed form (a few hundred operations on O(1) numbers: <= 1e-12)
             tol = float(np.max(q.error)) + 1e-12
             h = 1e-6
             fd = np.array([(pop.population_loss(w + h * e, ws, v, formulas=formulas)
@@ -221,7 +229,7 @@ def check_pop_quadrature(ctx: MethodContext, *, formulas: pop.PopulationFormulas
             rows.append(row)
             if (gap > tol or gerr > 1e-6) and bad is None:
                 bad = {**row, "w": w, "w_star": ws, "v": v}
-    evidence = {"instances": rows, "quadrature": "mpmath tanh-sinh, dps 20 (error = mpmath's estimate)",
+    evidence = {"instances": rows, "quadrature": "mpmath tanh-sinh, dps 20 (error = mpmath's estimate + working-precision and float64 rounding; audited against dps 40)",
                 "max_clipped_gap": max(r["clipped_gap"] for r in rows),
                 "max_grad_f_fd_gap": max(r["grad_f_fd_gap"] for r in rows)}
     if bad:

@@ -39,7 +39,7 @@ from stecheck.errors import InvalidArgument, StecheckError
 from stecheck.numerics import ste_stats as st
 from stecheck.numerics.seeding import chunk_seed
 from stecheck.numerics.ste_dynamics import (INPUTS, NORMALIZATIONS, CellJob, STEModel, cell_seed, generate_trial, simulate_cells,
-                                             ste_gradient)
+                                             replay_audit, ste_gradient)
 
 from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Parameter, Reading, Series
 from ..verdict import Category, Finding, Scope, Verdict
@@ -144,10 +144,35 @@ class _Compute:
     The meter records, per cell digest, the summed wall seconds of its block tasks (the core-seconds on
     single-threaded workers; the coordinating thread, which only waits, is not counted)."""
 
+    #: Largest ``m k T`` of a cell whose trial 0 is replayed by the plain reference loop (about 0.2 s at the limit).
+    AUDIT_MAX_WORK = 30_000
+
     def __init__(self, client=None):
         self.client = client
         self._lock = threading.Lock()
         self.cells: dict[str, dict] = {}
+        self.audits: dict[str, dict] = {}
+
+    def _replay(self, jobs, trajectories) -> None:
+        """Per call, trial 0 of its cheapest cell, if ``m k T <= AUDIT_MAX_WORK``, recounted by
+        :func:`~stecheck.numerics.ste_dynamics.replay_audit` (reference loop, records recomputed from their
+        definitions).  Keyed by the cell's digest, so the audited set depends only on the cells the method asks
+        for, not on the order of its threads.  A mismatch is a fault of the engine, not evidence about the claim:
+        it raises (claim ERROR)."""
+        work = [j.model.m * j.model.k * j.steps for j in jobs]
+        i = min(range(len(jobs)), key=lambda q: (work[q], jobs[q].digest))
+        if work[i] > self.AUDIT_MAX_WORK:
+            return
+        with self._lock:
+            if jobs[i].digest in self.audits:
+                return
+        audit = replay_audit(jobs[i], trajectories[i])
+        with self._lock:
+            self.audits[jobs[i].digest] = audit
+        if audit["mismatches"]:
+            raise StecheckError(f"STE engine records differ from the reference loop on trial 0 of cell "
+                                f"{jobs[i].model.key()}, T={jobs[i].steps}: {audit['mismatches']} "
+                                "([engine, reference]); the simulation's records are corrupt")
 
     def runs(self, ctx: MethodContext, specs) -> list:
         """Trajectories of every ``(tag, model, trials, steps, init_hamming)`` in ``specs``, in order."""
@@ -175,6 +200,7 @@ class _Compute:
                 digest, tr, compute = cached[i]
                 self.cells[digest] = compute
                 out.append(tr)
+        self._replay(jobs, out)
         return out
 
     def run(self, ctx: MethodContext, tag: str, model: STEModel, trials: int, steps: int, init=None):
@@ -184,6 +210,9 @@ class _Compute:
         """Deterministic counts plus ``seconds`` entries (timings, stripped by the reproducibility comparison)."""
         total = {w: round(sum(c["seconds"][w] for c in self.cells.values()), 3) for w in ("wall", "cpu")}
         return {"cells": len(self.cells), "block_tasks": sum(c["blocks"] for c in self.cells.values()),
+                "replay_audit": {"cells_replayed": len(self.audits), "max_work_m_k_T": self.AUDIT_MAX_WORK,
+                                 "records_compared": sorted({k for a in self.audits.values() for k in a["compared"]}),
+                                 "mismatches": sum(len(a["mismatches"]) for a in self.audits.values())},
                 "seconds": total,
                 "per_cell": {d: {"blocks": c["blocks"], "seconds": {w: round(x, 3) for w, x in c["seconds"].items()}}
                              for d, c in sorted(self.cells.items())},

@@ -98,10 +98,33 @@ def _obligation_outcome(res: ob.ObligationResult, step: ob.Obligation) -> Outcom
 #: variables (names) into the next step's; z3 proves that these instances' conclusions, with the step's
 #: assumptions on the renamed quantities, imply every assumption of the next step that involves only them.
 FEEDS = {
+    # (28) takes the bounds (27) at each of the 4 states of two units: g = g_i(x) (gx1..gx4), Delta = Delta_i(x)
+    "B5-(27)": ("B5-(28)", tuple({"g": f"gx{k}", "Delta": f"Dx{k}"} for k in (1, 2, 3, 4))),
     "B7-(37)-bounds-from-printed": ("B7-(38)", ({},)),
     # (39) uses (38) at every state x != x*: g = g_i(x) (gx2..gx4), g* = g_i(x*) (gx1)
     "B7-(38)": ("B7-(39)-bound", tuple({"g": f"gx{k}", "gstar": "gx1"} for k in (2, 3, 4))),
 }
+
+
+def _bilinear_corner_values(v: dict) -> list[dict]:
+    """(37)-reconstructed -> (38): (38)'s ``g`` and ``g*`` are the values of (37)'s bilinear
+    ``g_1 = A + B x1 + C x2 + D x1 x2`` at a state ``x`` of {-1, 1}^2 and at ``x* = (1, 1)``."""
+    A, B, C, D = (v[k] for k in "ABCD")
+    gstar = A + B + C + D
+    return [{"g": A + B * x1 + C * x2 + D * x1 * x2, "gstar": gstar} for x1, x2 in ((1, 1), (1, -1), (-1, 1), (-1, -1))]
+
+
+#: Steps whose conclusion gives the next step's hypotheses for quantities that are *values* of the step's
+#: variables: ``name -> (next step, substitutions)``; each substitution maps variable names of the next step to
+#: expressions in this step's variables (a name not mapped is the same variable in both).  z3 proves that the
+#: step's conclusion (with its assumptions on the shared, unmapped variables only) implies every hypothesis of the
+#: next step under every substitution.
+VALUE_FEEDS = {"B7-(37)-reconstructed": ("B7-(38)", _bilinear_corner_values)}
+
+
+def _link(name: str, variables, delivered, needed, timeout_ms: int):
+    return ob.prove_step(name, tuple(sorted(variables, key=lambda v: v.name)), tuple(dict.fromkeys(delivered)),
+                         sympy.And(*needed), timeout_ms=timeout_ms)
 
 
 def _psd_witness(ce: dict) -> dict:
@@ -125,8 +148,8 @@ def check_step(ctx: MethodContext, *, step: str | None = None, obligation: ob.Ob
                timeout_ms: int = 20_000) -> Outcome:
     """Decide one proof step with z3: PROVED, REFUTED (with the model) or INCONCLUSIVE (vacuous/unknown).
 
-    A proved step listed in :data:`FEEDS` must also imply the next step's hypotheses (else REFUTED: the printed
-    chain does not compose); a refuted step listed in :data:`WITNESSES` must have a model that witnesses the
+    A proved step listed in :data:`FEEDS` or :data:`VALUE_FEEDS` must also imply the next step's hypotheses (else
+    REFUTED: the printed chain does not compose); a refuted step listed in :data:`WITNESSES` must have a model that witnesses the
     printed falsehood by an independent computation (else INCONCLUSIVE)."""
     obl = obligation if obligation is not None else _get_obligation(step)
     res = obl.check(timeout_ms=timeout_ms)
@@ -144,13 +167,26 @@ def check_step(ctx: MethodContext, *, step: str | None = None, obligation: ob.Ob
             delivered += [a.xreplace(sub) for a in obl.assumptions if a.free_symbols <= set(sub)]
             delivered.append(obl.conclusion.xreplace(sub))
         needed = [a for a in nxt.assumptions if a.free_symbols <= image]
-        link = ob.prove_step(f"{name} feeds {nxt.name}", tuple(sorted(image, key=lambda v: v.name)),
-                             tuple(dict.fromkeys(delivered)), sympy.And(*needed), timeout_ms=timeout_ms)
+        link = _link(f"{name} feeds {nxt.name}", image, delivered, needed, timeout_ms)
         out.evidence["feeds"] = {"next_step": nxt.name, "z3": link.verdict, "hypotheses_fed": [str(a) for a in needed]}
+    elif res.verdict == "PROVED" and name in VALUE_FEEDS:
+        nxt_name, substitutions = VALUE_FEEDS[name]
+        nxt = _get_obligation(nxt_name)
+        mine = {v.name: v for v in obl.variables}
+        subs = substitutions(mine)
+        mapped = set().union(*(set(s_) for s_ in subs))
+        shared = {mine[v.name] for v in nxt.variables if v.name in mine and v.name not in mapped}
+        delivered = [obl.conclusion] + [a for a in obl.assumptions if a.free_symbols <= shared]
+        needed = [a.xreplace({v: (s_[v.name] if v.name in s_ else mine[v.name]) for v in nxt.variables})
+                  for s_ in subs for a in nxt.assumptions]
+        link = _link(f"{name} feeds {nxt.name}", obl.variables, delivered, needed, timeout_ms)
+        out.evidence["feeds"] = {"next_step": nxt.name, "z3": link.verdict, "hypotheses_fed": [str(a) for a in needed]}
+    if res.verdict == "PROVED" and (name in FEEDS or name in VALUE_FEEDS):
+        nxt_name = (FEEDS.get(name) or VALUE_FEEDS[name])[0]
         if link.verdict == "REFUTED":
             ce = {k: str(v) for k, v in link.counterexample.items()}
-            return Outcome(Verdict.REFUTED, out.evidence, counterexample={"link": f"{name} -> {nxt.name}", **ce},
-                           discrepancies=[f"{name}: its conclusion does not give the hypotheses of {nxt.name} "
+            return Outcome(Verdict.REFUTED, out.evidence, counterexample={"link": f"{name} -> {nxt_name}", **ce},
+                           discrepancies=[f"{name}: its conclusion does not give the hypotheses of {nxt_name} "
                                           f"(z3 model {ce}): the proof's chain breaks here"])
         if link.verdict != "PROVED":
             return Outcome(Verdict.INCONCLUSIVE, out.evidence)

@@ -144,3 +144,29 @@ def test_hypothesis_hunt_that_finds_nothing_is_inconclusive():
     out = sa.check_hypothesis_search(_ctx(), prop="B5", lipschitz="coordinate", shared=False,
                                      none_found=Verdict.INCONCLUSIVE)
     assert out.verdict is Verdict.INCONCLUSIVE
+
+
+def test_value_feed_37_to_38_breaks_with_a_looser_lower_bound():
+    # (37) reconstructed with g* - 3L instead of g* - 2L is still true (weaker) but no longer gives (38)'s hypothesis
+    o = sa._get_obligation("B7-(37)-reconstructed")
+    Lc = next(v for v in o.variables if v.name == "Lc")
+    loose = o.conclusion.xreplace({-2 * Lc: -3 * Lc})  # the lower bounds g* - 2L only
+    out = sa.check_step(_ctx(), obligation=dataclasses.replace(o, conclusion=loose))
+    assert loose != o.conclusion
+    assert out.verdict is Verdict.REFUTED and out.counterexample["link"] == "B7-(37)-reconstructed -> B7-(38)"
+    assert sa.check_step(_ctx(), step="B7-(37)-reconstructed").evidence["feeds"]["z3"] == "PROVED"
+
+
+def test_feed_27_to_28_breaks_when_28_assumes_strict_bounds():
+    nxt = sa._get_obligation("B5-(28)")
+    strict = tuple(sympy.StrictLessThan(a.lhs, a.rhs) if isinstance(a, sympy.LessThan) and a.lhs.is_Symbol and a.lhs.name.startswith("Dx")
+                   else a for a in nxt.assumptions)
+    assert strict != nxt.assumptions
+    orig = sa._get_obligation
+    try:
+        sa._get_obligation = lambda n: dataclasses.replace(nxt, assumptions=strict) if n == "B5-(28)" else orig(n)
+        out = sa.check_step(_ctx(), step="B5-(27)")
+    finally:
+        sa._get_obligation = orig
+    assert out.verdict is Verdict.REFUTED and out.counterexample["link"] == "B5-(27) -> B5-(28)"
+    assert sa.check_step(_ctx(), step="B5-(27)").evidence["feeds"]["z3"] == "PROVED"

@@ -69,6 +69,20 @@ def test_clopper_pearson_summary():
     assert s["missed"] == ["theory/x.py:9 [constant] 1 -> 2"]
 
 
+def test_timeouts_are_listed_and_left_out_of_the_second_headline_share():
+    recs = [{"detected": i < 6, "status": "timeout" if i < 2 else "ok", "operator": "constant", "file": "theory/x.py",
+             "line": i, "change": "1 -> 2", "source": f"s{i}", "seconds": 300.0, "time_limit": 250.0}
+            for i in range(10)]
+    s = mutation.summarize(recs, [])
+    assert s["non_equivalent_quick_tier"]["detected"] == 6 and s["non_equivalent_quick_tier"]["mutants"] == 10
+    assert s["non_equivalent_quick_tier_timeouts_excluded"] == {
+        **s["non_equivalent_quick_tier_timeouts_excluded"], "mutants": 8, "detected": 4}
+    assert s["by_status"] == {"ok": 8, "timeout": 2, "crash": 0} and len(s["timeouts"]) == 2
+    assert "limit 250.0 s" in s["timeouts"][0]
+    line = mutation.headline(s)
+    assert "6/10" in line and "4/8" in line and "2 timeouts" in line
+
+
 GUARDED = '''
 def g(x, n=3):
     if x < 0 or n > 10:

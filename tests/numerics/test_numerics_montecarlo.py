@@ -198,3 +198,24 @@ def test_clt_interval_survives_values_whose_squares_underflow():
     Y = np.array([[tiny], [-tiny]] * 50)
     low, high = clt_interval(RunningMoments.from_samples(Y), 0.99)
     assert low[0] < 0.0 < high[0]  # the true mean 0 is inside, although Y**2 == 0
+
+
+def test_clt_interval_popoviciu_regime_starts_strictly_below_1e_150():
+    # the convention at the boundary: a coordinate whose largest magnitude is exactly the double 1e-150 keeps its
+    # sample standard error (its squares, 1e-300, are normal doubles); one ulp below, Popoviciu's range bound
+    # (max - min) / 2 / sqrt(N), larger here than the sample sd, takes over
+    from scipy import special
+
+    from stecheck.numerics.montecarlo import RunningMoments, clt_interval
+
+    def half_width(top):
+        Y = np.array([[top]] + [[0.0]] * 9 + [[-top]])  # sample sd < range / 2
+        m = RunningMoments.from_samples(Y)
+        low, high = clt_interval(m, 0.99)
+        z = float(special.ndtri(1.0 - 0.01 / 2.0))
+        return (high[0] - low[0]) / 2, z * m.std_error[0], z * (2 * top) / 2 / np.sqrt(11)
+
+    width, clt, popoviciu = half_width(1e-150)
+    assert popoviciu > 1.5 * clt and width < 1.01 * clt
+    width, clt, popoviciu = half_width(np.nextafter(1e-150, 0.0))
+    assert width >= popoviciu

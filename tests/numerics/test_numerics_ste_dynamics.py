@@ -188,3 +188,21 @@ def test_simulate_cells_on_two_workers_gives_the_same_records():
         remote = sd.simulate_cells(jobs + jobs[:1], block_size=2, client=client)  # a repeated cell shares its tasks
     assert all(a.equal(b) for (a, _), (b, _) in zip(local, remote)) and remote[3][0].equal(local[0][0])
     assert [c["blocks"] for _, c in remote] == [5, 5, 5, 5]
+
+
+@pytest.mark.parametrize("model", CASES[:3], ids=lambda m: m.key()[:40])
+def test_replay_audit_agrees_with_the_engine_and_sees_a_corrupted_record(model):
+    seed = sd.cell_seed(5, "TEST", model.key())
+    job = sd.CellJob(model, 4, 60, seed, None)
+    tr = sd.simulate(model, trials=4, steps=60, seed=seed)
+    for i in range(4):
+        audit = sd.replay_audit(job, tr, i)
+        assert audit["mismatches"] == {} and "loss_late" in audit["compared"] and "fraction_at_late" in audit["compared"]
+    # the late-loss average over T - T//2 + 1 states, recounted: a wrong normalization is seen
+    lossy = np.flatnonzero(tr.loss_late > 0)
+    assert lossy.size or model.noise == 0.0  # with label noise the loss never vanishes
+    if lossy.size:
+        tr.loss_late[lossy[0]] *= (60 - 30 + 1) / (60 - 30 + 2)
+        assert set(sd.replay_audit(job, tr, int(lossy[0]))["mismatches"]) == {"loss_late"}
+    tr.time_at_late[2] += 1
+    assert set(sd.replay_audit(job, tr, 2)["mismatches"]) >= {"time_at_late", "fraction_at_late"}

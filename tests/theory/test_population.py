@@ -288,3 +288,13 @@ def test_population_derivation_is_registered_and_complete(catalog_result):
     assert "Monte Carlo" in text and "100000 samples" in text and "quadrature" in text
     assert res.result["f"] == pop.V_SQ * TH / (2 * sympy.pi)
     assert any("Yin et al." in n for n in res.notes)
+
+
+def test_clipped_relu_quadrature_error_covers_a_higher_precision_evaluation():
+    # the stated error (quadrature estimate + working precision + the measured float64 conversion) covers the
+    # distance to the same integrals at 60 digits, and is not inflated beyond a few float64 ulps
+    for w, w_star in (([0.3, -0.2, 0.1], [0.5, 0.5, 0.5]), ([2.0, 1.0], [-1.0, 3.0])):
+        q = pop.clipped_relu_quadrature(w, w_star, [1.0, -0.5], dps=20)
+        ref = pop.clipped_relu_quadrature(w, w_star, [1.0, -0.5], dps=60)
+        assert np.all(np.abs(q.value - ref.value) <= q.error)
+        assert np.all(q.error <= 4 * np.spacing(np.abs(q.value)) + 1e-17)
