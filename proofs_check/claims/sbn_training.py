@@ -1090,6 +1090,7 @@ def _bits_runs(run_seed: int, claim_id: str, bits: tuple, reps: int, steps: int,
 
 def _bits(ctx):
     size = _bits_sizes(ctx)
+    _arm_reference_audit(ctx.run_seed, ctx.claim_id)  # raises (method ERROR) if the ARM reference is biased
     return _bits_runs(ctx.run_seed, ctx.claim_id, size["bits"], size["reps"], size["steps"], size["docs"],
                       size["trials"], size["arm"]), size
 
@@ -1480,6 +1481,45 @@ def check_bits_det_limit(ctx: MethodContext, *, power: int = 1) -> Outcome:
     if gap == 0 and ratio_limit == 1 and rate == 1:
         return Outcome(Verdict.PROVED, evidence)
     return Outcome(Verdict.REFUTED, evidence, counterexample={"gap": str(gap)})
+
+
+@functools.lru_cache(maxsize=4)
+def _arm_reference_audit(run_seed: int, claim_id: str) -> dict:
+    """Audit of the ARM reference of (i)-(iii) (ARM-1000 / ARM-4000 for n > 10): exact enumeration shows it unbiased.
+
+    For untrained networks of the claim's architecture (topics corpus, n = 3 and 6 bits, 4 documents each; stream
+    ``task_seed(run_seed, CLAIM/arm-audit)``, used by nothing else), the expectation of ARM over all 3^n interval
+    patterns (``enumeration.expected_estimator("arm", ...)``, {0,1} code, logistic noise) must equal the exact
+    gradient of E[L] over the 2^n codes (``enumeration.exact_gradient``) within the sum of the two a-priori rounding
+    bounds.  A wrong ARM factor (d logit F / da != F'/(F(1-F))) or pattern weight would scale every reference for
+    n > 10, which the cosine metrics cannot see; then every method that reads the runs is an ERROR."""
+    from stecheck.numerics import enumeration
+    from stecheck.numerics import sbn_autoencoder as sa
+
+    rng = make_rng(task_seed(run_seed, f"{claim_id}/arm-audit"))
+    Y = sa.load_corpus("topics")
+    worst = {"max_abs_gap": 0.0, "rounding_tolerance": 0.0, "instances": 0}
+    for n in (3, 6):
+        ae = sa.StochasticAutoencoder.init(rng, Y.shape[1], n)
+        docs = Y[rng.choice(Y.shape[0], 4, replace=False)]
+        a, _ = ae.encode(docs)
+        for b in range(a.shape[0]):
+            loss = ae.decoder_loss(docs[b])
+            exact = enumeration.exact_gradient(loss, a[b], sa.NOISE, encoding="01")
+            arm = enumeration.expected_estimator("arm", loss, a[b], sa.NOISE, encoding="01")
+            gap = np.abs(np.asarray(arm.value) - np.asarray(exact.value))
+            tol = np.asarray(arm.error_bound) + np.asarray(exact.error_bound)
+            worst["instances"] += 1
+            worst["max_abs_gap"] = max(worst["max_abs_gap"], float(gap.max()))
+            worst["rounding_tolerance"] = max(worst["rounding_tolerance"], float(tol.max()))
+            if np.any(gap > tol):
+                i = int(np.argmax(gap - tol))
+                raise StecheckError(
+                    f"{claim_id}: the ARM reference gradient is biased (n={n}, document {b}, unit {i}: E[ARM] = "
+                    f"{float(np.asarray(arm.value)[i]):.6g} vs exact {float(np.asarray(exact.value)[i]):.6g}, "
+                    f"beyond the rounding bound {float(tol[i]):.2g}); fix numerics.estimators' ARM before trusting "
+                    "the metrics for n > 10.")
+    return worst
 
 
 SBN_BITS = Claim(

@@ -139,3 +139,24 @@ def test_eps_zero_breaks_the_published_optimizer_in_float32():
     s = bb.PUBLISHED(100, eps=0.0)
     new, _, _ = bb.bayesbinn_step(lam, np.tanh(lam), lambda w: np.ones_like(w), np.full(4, 0.3), s)
     assert np.all(np.isnan(new))
+
+
+def test_arm_reference_audit_catches_a_wrong_arm_factor(monkeypatch):
+    # mutation survivor estimators.py _arm_factor: "2.0 -> 4.0" for logistic noise scales every ARM reference by 2,
+    # which SBN-BITS' cosine metrics cannot see; the exact-enumeration audit behind every SBN-BITS method must
+    from stecheck.errors import StecheckError
+    from stecheck.numerics import estimators
+
+    tr._arm_reference_audit.cache_clear()
+    assert tr._arm_reference_audit(0, "SBN-BITS")["instances"] == 8  # the true ARM passes
+    orig = estimators._arm_factor
+    monkeypatch.setattr(estimators, "_arm_factor",
+                        lambda a, noise, p, q: 2.0 * orig(a, noise, p, q) if noise.name == "logistic"
+                        else orig(a, noise, p, q))
+    import stecheck.numerics.enumeration as en
+
+    monkeypatch.setattr(en, "_arm_factor", estimators._arm_factor, raising=False)
+    tr._arm_reference_audit.cache_clear()
+    with pytest.raises(StecheckError, match="ARM reference gradient is biased"):
+        tr._arm_reference_audit(0, "SBN-BITS")
+    tr._arm_reference_audit.cache_clear()
