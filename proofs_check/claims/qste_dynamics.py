@@ -37,7 +37,7 @@ from scipy import stats
 
 from stecheck.errors import InvalidArgument, StecheckError
 from stecheck.numerics import ste_stats as st
-from stecheck.numerics.seeding import chunk_seed
+from stecheck.numerics.seeding import chunk_seed, make_rng, task_seed
 from stecheck.numerics.ste_dynamics import (INPUTS, NORMALIZATIONS, CellJob, STEModel, cell_seed, generate_trial, simulate_cells,
                                              replay_audit, ste_gradient)
 
@@ -859,10 +859,56 @@ def _family_rates(ctx, cx: _Compute, p, normalize: str, variant) -> dict[str, di
     return out
 
 
+#: The law each input family of numerics.ste_dynamics.INPUTS states (its description), as an independent scipy.stats
+#: distribution: continuous families by their frozen law, discrete ones by their support and P(value = high).
+INPUT_LAWS = {
+    "gaussian": stats.norm(0.0, 1.0),
+    "rademacher": ((-1.0, 1.0), 0.5),
+    "uniform": stats.uniform(-math.sqrt(3), 2 * math.sqrt(3)),
+    "student-t3": stats.t(3, scale=1 / math.sqrt(3)),
+    "centered-exponential": stats.expon(loc=-1.0),
+    "shifted-gaussian": stats.norm(1.0, 1.0),
+    "bernoulli01": ((0.0, 1.0), 0.5),
+    "exponential": stats.expon(),
+    "lognormal": stats.lognorm(1.0),
+}
+#: Per-family level of the law audit (KS or exact binomial test); 9 families: family-wise false alarm <= 9e-6.
+INPUT_LAW_ALPHA = 1e-6
+
+
+def _input_law_audit(run_seed: int, claim_id: str, size: int = 20000) -> dict:
+    """Audit that every input family draws the law it states (INPUT_LAWS): ``size`` draws per family on the stream
+    ``task_seed(run_seed, CLAIM/input-laws)``; continuous laws by a one-sample Kolmogorov-Smirnov test, discrete
+    ones by their support and an exact binomial test of P(high) (scipy.stats), each at INPUT_LAW_ALPHA; a family
+    without a stated law, or one the test rejects, raises (the method is an ERROR: its evidence would be about
+    other data than the claim names).  Returns the p-value per family."""
+    if set(INPUT_LAWS) != set(INPUTS):
+        raise StecheckError(f"{claim_id}: input families {sorted(set(INPUTS) ^ set(INPUT_LAWS))} have no audited "
+                            "law; add them to INPUT_LAWS.")
+    rng = make_rng(task_seed(run_seed, f"{claim_id}/input-laws"))
+    out = {}
+    for fam, (sampler, *_rest) in INPUTS.items():
+        z = np.asarray(sampler(rng, size), dtype=np.float64)
+        law = INPUT_LAWS[fam]
+        if isinstance(law, tuple):
+            (low, high), p_high = law
+            off = np.setdiff1d(np.unique(z), [low, high])
+            pval = 0.0 if off.size else stats.binomtest(int(np.count_nonzero(z == high)), size, p_high).pvalue
+        else:
+            pval = float(stats.kstest(z, law.cdf).pvalue)
+        out[fam] = float(pval)
+        if not pval >= INPUT_LAW_ALPHA:
+            raise StecheckError(f"{claim_id}: input family {fam!r} does not draw its stated law {INPUTS[fam][1]!r} "
+                                f"(p = {pval:.2g} < {INPUT_LAW_ALPHA:g} over {size} draws); fix "
+                                "numerics.ste_dynamics.INPUTS.")
+    return out
+
+
 def check_nongauss_raw(ctx: MethodContext, *, variant: dict | None = None, **overrides) -> Outcome:
     """Success (last iterate = w*) per input family, raw inputs, m = 8n: VERIFIED if the Gaussian baseline succeeds
     (lower bound >= 0.8) and some non-Gaussian family fails (upper bound < 1/2); REFUTED if every family succeeds."""
     p = params(ctx, {**overrides, "_claim": "QSTE-NONGAUSS"})
+    laws = _input_law_audit(ctx.run_seed, ctx.claim_id)  # raises (ERROR) if a family draws another law
     with _compute() as cx:
         cx.runs(ctx, _family_specs(p, "none", variant))  # one batch of block tasks
         raw = _family_rates(ctx, cx, p, "none", variant)
@@ -877,7 +923,8 @@ def check_nongauss_raw(ctx: MethodContext, *, variant: dict | None = None, **ove
     evidence = {"n": p["n"], "m": 8 * p["n"], "trials": p["trials"], "steps_T": p["steps"], "families": raw,
                 "failing (upper bound < 1/2)": failing, "succeeding (lower bound >= 0.8)": succeeding,
                 "centered_vs_noncentered_successes": table, "fisher_p_centered_succeed_more": float(p_center),
-                "variant": variant or {}, "compute": cx.evidence()}
+                "variant": variant or {}, "compute": cx.evidence(),
+                "input_law_audit_p_values": laws}
     scope = Scope(f"n = {p['n']}, m = 8n, the {len(INPUTS)} input families of numerics.ste_dynamics.INPUTS, "
                   f"{p['trials']} trials each")
     findings = []

@@ -85,3 +85,18 @@ def test_nongauss_raw_refutes_secretly_normalized_raw_inputs():
 
 def test_nongauss_population_traps_refute_centered_raw_inputs():
     assert q.check_nongauss_population_traps(_ctx(), center_raw=True, n_max_enum=6).verdict is R
+
+
+@pytest.mark.parametrize("family,sampler", [
+    ("rademacher", lambda g, s: 2.0 * g.integers(0, 2, size=s) + 1.0),  # mutation survivor: {1, 3}, not +-1
+    ("exponential", lambda g, s: g.exponential(2.0, size=s)),  # mutation survivor: Exp(1/2), not Exp(1)
+])
+def test_input_law_audit_catches_a_family_drawing_another_law(monkeypatch, family, sampler):
+    from stecheck.errors import StecheckError
+    from stecheck.numerics import ste_dynamics as sd
+    from stecheck.proofs_check.claims import qste_dynamics as qd
+
+    assert set(qd._input_law_audit(0, "QSTE-NONGAUSS")) == set(sd.INPUTS)  # the true families pass
+    monkeypatch.setitem(sd.INPUTS, family, (sampler, *sd.INPUTS[family][1:]))
+    with pytest.raises(StecheckError, match=f"input family '{family}'"):
+        qd._input_law_audit(0, "QSTE-NONGAUSS")
