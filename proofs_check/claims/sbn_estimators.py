@@ -28,6 +28,7 @@ import numpy as np
 import sympy
 from scipy import stats
 
+from stecheck.errors import StecheckError
 from stecheck.numerics import enumeration, losses, metrics
 from stecheck.numerics.estimators import local_expectations_estimates, st_estimates
 from stecheck.numerics.noise import get_noise
@@ -795,6 +796,34 @@ def check_metrics_exact(ctx: MethodContext, *, sizes=None, noises=("logistic", "
     return Outcome(Verdict.VERIFIED, evidence, discrepancies=found)
 
 
+def _box_image_audit(m, who: str) -> dict:
+    """Independent recomputation of the EI (66) and optimal-step (64) intervals of ``m`` (an EstimatorMetrics):
+    each must be the image of the box of its two means, read by name from ``m.means`` ([inner] x [sq_norm], the
+    squared norm clipped at 0), under EI = -x / sqrt(y) and step = eps x / y (x = 0 gives 0, y = 0 gives +-inf).
+    Both maps are monotone in each argument on y > 0, so a 9 x 9 grid that includes the corners attains the
+    image's ends exactly; they must agree with the library's interval to a relative 1e-12 (rounding of y**0.5 vs
+    sqrt(y)).  A disagreement (e.g. a box built from the wrong mean's bound) raises: the method is an ERROR."""
+    xl, xh = m.means["inner"].low, m.means["inner"].high
+    yl, yh = max(m.means["sq_norm"].low, 0.0), max(m.means["sq_norm"].high, 0.0)
+    X, Y = np.meshgrid(np.linspace(xl, xh, 9), np.linspace(yl, yh, 9))
+
+    def image(f):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v = np.where(X == 0.0, 0.0, np.where(Y > 0.0, f(X, np.where(Y > 0.0, Y, 1.0)), np.copysign(np.inf, X)))
+        return float(v.min()), float(v.max())
+
+    out = {}
+    for key, f in (("improvement", lambda x, y: -x / np.sqrt(y)), ("optimal_step", lambda x, y: m.eps * x / y)):
+        lo, hi = image(f)
+        got = getattr(m, key)
+        ok = all(a == b or abs(a - b) <= 1e-12 * max(abs(a), abs(b)) for a, b in ((lo, got.low), (hi, got.high)))
+        out[key] = [lo, hi]
+        if not ok:
+            raise StecheckError(f"{who}: the {key} interval [{got.low:.6g}, {got.high:.6g}] is not the image "
+                                f"[{lo:.6g}, {hi:.6g}] of its means' box; fix numerics.metrics.metrics_from_means.")
+    return out
+
+
 def check_metrics_montecarlo(ctx: MethodContext, *, n: int = 6, noises=NOISES, samples=None,
                              shift: float = 0.0) -> Outcome:
     """Monte Carlo (``metrics.monte_carlo_metrics``, CLT intervals) vs the exact metrics, ST and LE, 4 noises;
@@ -817,7 +846,7 @@ def check_metrics_montecarlo(ctx: MethodContext, *, n: int = 6, noises=NOISES, s
         g = np.asarray(enumeration.exact_gradient(loss, a, name).value)
         ex = metrics.exact_metrics(est, loss, a, name, g)
         mc = metrics.monte_carlo_metrics(est, loss, a, name, g + shift, samples, ss, confidence=conf)
-        row = {"noise": name, "estimator": est}
+        row = {"noise": name, "estimator": est, "box_image_audit": _box_image_audit(mc, f"{name}/{est}")}
         # the sampled fraction of draws with G = 0 vs P(G = 0) by enumerating the estimator on every state
         # (exact; the ST / LE estimate is a function of the state): P(G = 0) must lie in the fraction's exact
         # Clopper-Pearson interval at the case's confidence

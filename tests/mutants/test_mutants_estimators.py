@@ -135,3 +135,27 @@ def test_metrics_66_readings():
     assert out.verdict is Verdict.REFUTED
     a, b = out.counterexample["estimators"]
     assert a["(65)"] == b["(65)"] and a["(66)"] != b["(66)"]
+
+
+def test_metrics_box_audit_catches_a_too_wide_ei_interval(monkeypatch):
+    # mutation survivor metrics.py metrics_from_means: "xl, xh = lo[1], hi[1]" -> "hi[2]" widens EI's interval
+    # (the exact value stays inside, the precision gate still passes); the box-image audit recomputes it
+    import dataclasses
+
+    from stecheck.errors import StecheckError
+    from stecheck.numerics import metrics as M
+    from stecheck.numerics.seeding import task_seed as _ts
+    from stecheck.proofs_check.claim import MethodContext as _MC, Tier as _T
+    from stecheck.proofs_check.claims import sbn_estimators as se
+
+    orig = M.metrics_from_means
+
+    def wide(*args, **kw):
+        r = orig(*args, **kw)
+        ei = r.improvement
+        return dataclasses.replace(r, improvement=M.MetricValue(ei.value, ei.low - 0.5 * abs(ei.low), ei.high))
+
+    monkeypatch.setattr(M, "metrics_from_means", wide)
+    ctx = _MC("SBN-METRICS", "mutant", 0, _ts(0, "MUTANT/box"), _T.QUICK)
+    with pytest.raises(StecheckError, match="improvement interval"):
+        se.check_metrics_montecarlo(ctx, noises=("logistic",), samples=4000)
