@@ -796,6 +796,39 @@ def check_metrics_exact(ctx: MethodContext, *, sizes=None, noises=("logistic", "
     return Outcome(Verdict.VERIFIED, evidence, discrepancies=found)
 
 
+def _clt_interval_audit(T: np.ndarray, confidence: float) -> dict:
+    """Independent recomputation of the joint CLT interval the Monte Carlo metrics rest on
+    (``montecarlo.RunningMoments.from_samples`` + ``clt_interval(..., simultaneous=True)``) from raw draws ``T``
+    (one column appended that is the constant 1/4, whose sample variance is exactly 0): per column the mean
+    (math.fsum), the two-pass sample standard deviation (ddof 1, math.fsum) and the Bonferroni normal quantile
+    ``scipy.stats.norm.isf((1 - confidence) / (2 d))``; the library's mean and half-width must agree to a relative
+    1e-9 (plus its stated rounding bound gamma_{N+2} max|Y| and 1e-300).  A disagreement raises: the method is an
+    ERROR."""
+    import math
+
+    from stecheck.numerics.montecarlo import RunningMoments, clt_interval
+
+    Y = np.concatenate([T, np.full((T.shape[0], 1), 0.25)], axis=1)
+    N, d = Y.shape
+    mom = RunningMoments.from_samples(Y)
+    low, high = clt_interval(mom, confidence, simultaneous=True)
+    z = float(stats.norm.isf((1.0 - confidence) / (2 * d)))
+    worst = 0.0
+    for j in range(d):
+        col = [float(v) for v in Y[:, j]]
+        mean = math.fsum(col) / N
+        sd = math.sqrt(math.fsum((v - mean) ** 2 for v in col) / (N - 1))
+        half = z * sd / math.sqrt(N)
+        slack = 1e-9 * (abs(mean) + half) + float(mom.rounding_bound[j]) + 1e-300
+        err = max(abs((low[j] + high[j]) / 2 - mean), abs((high[j] - low[j]) / 2 - half))
+        worst = max(worst, err / slack)
+        if err > slack:
+            raise StecheckError(f"Monte Carlo interval of column {j}: library mean +- half-width "
+                                f"{(low[j] + high[j]) / 2:.10g} +- {(high[j] - low[j]) / 2:.6g}, recomputed "
+                                f"{mean:.10g} +- {half:.6g} (z = {z:.6g}); fix numerics.montecarlo.")
+    return {"draws": N, "columns": d, "z": z, "max_error_over_slack": float(worst)}
+
+
 def _box_image_audit(m, who: str) -> dict:
     """Independent recomputation of the EI (66) and optimal-step (64) intervals of ``m`` (an EstimatorMetrics):
     each must be the image of the box of its two means, read by name from ``m.means`` ([inner] x [sq_norm], the
@@ -847,6 +880,10 @@ def check_metrics_montecarlo(ctx: MethodContext, *, n: int = 6, noises=NOISES, s
         ex = metrics.exact_metrics(est, loss, a, name, g)
         mc = metrics.monte_carlo_metrics(est, loss, a, name, g + shift, samples, ss, confidence=conf)
         row = {"noise": name, "estimator": est, "box_image_audit": _box_image_audit(mc, f"{name}/{est}")}
+        if k == 0:  # the interval code every case shares, recomputed once from 4000 fresh draws of this case
+            terms = metrics.MetricTermSampler(est, loss, a, name, g)(np.random.Generator(np.random.PCG64(
+                ss.spawn(1)[0])), 4000)
+            row["clt_interval_audit"] = _clt_interval_audit(terms, conf)
         # the sampled fraction of draws with G = 0 vs P(G = 0) by enumerating the estimator on every state
         # (exact; the ST / LE estimate is a function of the state): P(G = 0) must lie in the fraction's exact
         # Clopper-Pearson interval at the case's confidence

@@ -159,3 +159,33 @@ def test_metrics_box_audit_catches_a_too_wide_ei_interval(monkeypatch):
     ctx = _MC("SBN-METRICS", "mutant", 0, _ts(0, "MUTANT/box"), _T.QUICK)
     with pytest.raises(StecheckError, match="improvement interval"):
         se.check_metrics_montecarlo(ctx, noises=("logistic",), samples=4000)
+
+
+@pytest.mark.parametrize("mutant", ["z", "m2"])
+def test_clt_interval_audit_catches_a_wrong_quantile_or_variance(monkeypatch, mutant):
+    # mutation survivors montecarlo.py: clt_interval's "ndtri(1 - alpha / 2)" -> "alpha / 4" (intervals ~6% too wide)
+    # and from_samples' "max(M2, 0.0)" -> "max(M2, 1.0)" (a constant column gets a nonzero interval)
+    from stecheck.errors import StecheckError
+    from stecheck.numerics import montecarlo as MC
+
+    rng = np.random.default_rng(5)
+    T = rng.normal(size=(4000, 3))
+    se._clt_interval_audit(T, 0.99)  # the true code passes
+    if mutant == "z":
+        orig = MC.clt_interval
+
+        def wide(moments, confidence=0.99, *, simultaneous=False):
+            lo, hi = orig(moments, 1.0 - (1.0 - confidence) / 2.0, simultaneous=simultaneous)
+            return lo, hi
+
+        monkeypatch.setattr(MC, "clt_interval", wide)
+    else:
+        orig = MC.RunningMoments.from_samples
+
+        def floored(samples, **kw):
+            r = orig(samples, **kw)
+            return MC.RunningMoments(r.count, r.total, r.comp, np.maximum(r.m2, 1.0), r.minimum, r.maximum)
+
+        monkeypatch.setattr(MC.RunningMoments, "from_samples", staticmethod(floored))
+    with pytest.raises(StecheckError, match="Monte Carlo interval of column"):
+        se._clt_interval_audit(T, 0.99)
