@@ -48,9 +48,68 @@ def _sizes(ctx: MethodContext) -> dict:
     return {"steps": 1500, "hidden": 64} if ctx.full else {"steps": 150, "hidden": 32}
 
 
+#: The split every SBN-F1/F2 statement names: 80/20 of scikit-learn's 1797 digits, N = 1438 training images.
+TRAIN_FRACTION = 0.8
+
+
 @functools.lru_cache(maxsize=2)
 def _digits(data_seed: int):
-    return load_digits_split(data_seed)
+    """The digits split, audited against the stated 80/20 split: the training and test sets partition the data set
+    (their sizes add up to sklearn's row count and the multiset of rows is the data set's) and the test set has
+    round(0.2 * 1797) = 359 rows, so N = 1438 (the N of (107)); else StecheckError (every method reading it ERRORs)."""
+    from sklearn.datasets import load_digits
+
+    data = load_digits_split(data_seed)
+    full = np.asarray(load_digits().data, dtype=np.float64) / 16.0
+    n_test = int(round((1.0 - TRAIN_FRACTION) * full.shape[0]))
+    both = np.concatenate([data.X_train, data.X_test])
+    rows = lambda A: A[np.lexsort(A.T[::-1])]  # noqa: E731  (rows in lexicographic order: a multiset of rows)
+    same_rows = both.shape == full.shape and np.array_equal(rows(both), rows(full))
+    if data.X_test.shape[0] != n_test or not same_rows:
+        raise StecheckError(f"the digits split has {data.X_train.shape[0]} training / {data.X_test.shape[0]} test "
+                            f"images, not the stated 80/20 split of {full.shape[0]} ({full.shape[0] - n_test} / "
+                            f"{n_test}) partitioning the data set; fix numerics.sbn_net.load_digits_split.")
+    return data
+
+
+#: BatchNorm's eps in the authors' code (PyTorch ``nn.BatchNorm1d`` default), which BinaryWeightMLP must use.
+BN_EPS = 1e-5
+
+
+@functools.lru_cache(maxsize=4)
+def _mlp_audit(hidden: int, data_seed: int = 0) -> dict:
+    """Audit of the network every SBN-F1/F2 method differentiates (``BinaryWeightMLP(64, hidden, 10)``), on 40 training
+    images and soft weights uniform in (-1, 1) (fixed stream ``task_seed(0, SBN-F/mlp-audit)``): (a) its logits
+    equal an independent plain-numpy forward ``BN(ReLU(BN(X W1^T)) W2^T)`` (biased batch variance, eps = BN_EPS, no
+    affine parameters) to a relative 1e-12; (b) its gradient matches central differences of its loss along three
+    random directions (step 1e-5: truncation ~1e-10 times the third derivative, rounding ~1e-11) to a relative
+    1e-6 (of |g.v| + 1e-6).  A failure raises StecheckError (the method is an ERROR).  Returns the worst gaps."""
+    data = _digits(data_seed)
+    net = BinaryWeightMLP(64, hidden, 10)
+    rng = make_rng(task_seed(0, "SBN-F/mlp-audit"))
+    X, y = data.X_train[:40], data.y_train[:40]
+    w = rng.uniform(-1.0, 1.0, size=net.n_weights)
+    W1, W2 = w[: hidden * 64].reshape(hidden, 64), w[hidden * 64:].reshape(10, hidden)
+
+    def bn(Z):
+        c = Z - Z.mean(axis=0)
+        return c / np.sqrt((c * c).mean(axis=0) + BN_EPS)
+
+    ref = bn(np.maximum(bn(X @ W1.T), 0.0) @ W2.T)
+    got = np.real(net.logits(w, X))
+    fwd = float(np.max(np.abs(got - ref)) / np.max(np.abs(ref)))
+    loss, g = net.loss_and_grad(w, X, y)
+    worst = 0.0
+    for _ in range(3):
+        v = rng.standard_normal(w.size)
+        h = 1e-5
+        fd = (net.loss_and_grad(w + h * v, X, y)[0] - net.loss_and_grad(w - h * v, X, y)[0]) / (2 * h)
+        worst = max(worst, abs(fd - float(g @ v)) / (abs(float(g @ v)) + 1e-6))
+    if not (fwd <= 1e-12 and worst <= 1e-6):
+        raise StecheckError(f"BinaryWeightMLP(64, {hidden}, 10) disagrees with the independent check: logits relative "
+                            f"gap {fwd:.2g} (<= 1e-12 needed; BN eps {BN_EPS:g}), gradient vs central differences "
+                            f"{worst:.2g} (<= 1e-6 needed); fix numerics.sbn_net.")
+    return {"logits_relative_gap": fwd, "gradient_vs_central_differences": float(worst)}
 
 
 def problem(hidden: int = 32, data_seed: int = 0):
@@ -58,6 +117,7 @@ def problem(hidden: int = 32, data_seed: int = 0):
 
     The network keeps per-call caches (BN), so every call builds its own: methods running in threads of one
     worker never share one."""
+    _mlp_audit(hidden, data_seed)  # raises (ERROR) if the network's forward or backward is not the stated one
     data = _digits(data_seed)
     net = BinaryWeightMLP(64, hidden, 10)
 

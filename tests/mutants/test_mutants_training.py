@@ -160,3 +160,42 @@ def test_arm_reference_audit_catches_a_wrong_arm_factor(monkeypatch):
     with pytest.raises(StecheckError, match="ARM reference gradient is biased"):
         tr._arm_reference_audit(0, "SBN-BITS")
     tr._arm_reference_audit.cache_clear()
+
+
+def test_digits_split_audit_catches_another_split(monkeypatch):
+    # mutation survivor sbn_net.load_digits_split: default test_fraction 0.2 -> 0.4 (N = 1078, not the stated 1438)
+    from stecheck.errors import StecheckError
+
+    tr._digits.cache_clear()
+    assert tr._digits(0).n_train == 1438
+    orig = tr.load_digits_split
+    monkeypatch.setattr(tr, "load_digits_split", lambda seed=0, test_fraction=0.4: orig(seed, test_fraction))
+    tr._digits.cache_clear()
+    with pytest.raises(StecheckError, match="stated 80/20 split"):
+        tr._digits(0)
+    tr._digits.cache_clear()
+
+
+@pytest.mark.parametrize("mutant", ["bn-eps", "bn-backward"])
+def test_mlp_audit_catches_a_wrong_network(monkeypatch, mutant):
+    # mutation survivors sbn_net: BinaryWeightMLP's default bn_eps 1e-5 -> 2e-5; BatchNorm.backward's
+    # "(scale * inv)" -> "(scale / inv)"
+    from stecheck.errors import StecheckError
+
+    tr._mlp_audit.cache_clear()
+    tr._mlp_audit(32)  # the true network passes
+    if mutant == "bn-eps":
+        orig = sn.BinaryWeightMLP.__init__
+        monkeypatch.setattr(sn.BinaryWeightMLP, "__init__",
+                            lambda self, d, h, k, bn_eps=2e-5: orig(self, d, h, k, bn_eps=bn_eps))
+    else:
+        orig = sn.BatchNorm.backward
+
+        def wrong(self, gy, scale=1.0):
+            return orig(self, gy, scale) / (self._inv * self._inv)  # (scale / inv) instead of (scale * inv)
+
+        monkeypatch.setattr(sn.BatchNorm, "backward", wrong)
+    tr._mlp_audit.cache_clear()
+    with pytest.raises(StecheckError, match="disagrees with the independent check"):
+        tr._mlp_audit(32)
+    tr._mlp_audit.cache_clear()
