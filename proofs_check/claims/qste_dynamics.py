@@ -401,11 +401,45 @@ def _thresholds(ctx: MethodContext, cx: _Compute, *, configs, ns_by_config, crit
 C_MAX = 16.0
 
 
+def _exact_crossings(evals: dict, level: float) -> set:
+    """The crossing of :func:`numerics.ste_stats.crossing` recomputed apart: the weighted isotonic fit of k/N on m by
+    the pool-adjacent-violators algorithm in exact rationals (a pooled block's value is sum k / sum N), the first m
+    whose fit reaches ``level`` (read as the decimal it prints as), log-linear interpolation from the previous m.  A
+    fit value exactly at ``level`` is a tie that floating point may round either way, so the crossings under both
+    '>=' and '>' are returned (``None``: never reached)."""
+    from fractions import Fraction
+
+    ms = sorted(int(m) for m in evals)
+    blocks: list[list[int]] = []  # [sum k, sum N, number of points]
+    for m in ms:
+        blocks.append([int(evals[str(m)]["successes"]), int(evals[str(m)]["trials"]), 1])
+        while len(blocks) > 1 and Fraction(blocks[-2][0], blocks[-2][1]) > Fraction(blocks[-1][0], blocks[-1][1]):
+            k2, n2, c2 = blocks.pop()
+            blocks[-1][0] += k2
+            blocks[-1][1] += n2
+            blocks[-1][2] += c2
+    fit = [Fraction(k, n) for k, n, c in blocks for _ in range(c)]
+    target, out = Fraction(str(level)), set()
+    for strict in (False, True):
+        hits = [i for i, f in enumerate(fit) if (f > target if strict else f >= target)]
+        if not hits:
+            out.add(None)
+        elif hits[0] == 0:
+            out.add(float(ms[0]))
+        else:
+            i = hits[0]
+            lo, hi = fit[i - 1], fit[i]
+            frac = float((target - lo) / (hi - lo)) if hi > lo else 1.0
+            out.add(math.exp(math.log(ms[i - 1]) + frac * (math.log(ms[i]) - math.log(ms[i - 1]))))
+    return out
+
+
 def _check_threshold_evidence(level: float, by_n: dict) -> None:
     """The shown evaluations support the shown bracket: every success rate lies in [0, 1] and in its two-sided
     Clopper-Pearson interval (scipy's beta quantiles, computed apart from the rate); the CP-separated bracket's
     lower end has rate < ``level`` and its upper end rate > ``level`` (its one-sided CP bound is beyond ``level``,
-    so its rate is too).  Exact comparisons, no tolerance.  A failure is a fault of the checker: it raises, so the
+    so its rate is too); the shown m* is the isotonic crossing recomputed from the evaluations
+    (:func:`_exact_crossings`, to a relative 1e-9).  Exact comparisons otherwise.  A failure is a fault of the checker: it raises, so the
     claim is ERROR."""
     for n, th in by_n.items():
         evals = th["evaluations"]
@@ -419,6 +453,11 @@ def _check_threshold_evidence(level: float, by_n: dict) -> None:
             if m is not None and (evals[str(m)]["rate"] < level) != below:
                 raise StecheckError(f"threshold evidence n={n}: bracket end m={m} has rate {evals[str(m)]['rate']}, "
                                     f"on the wrong side of level {level}; the bracket does not follow from the evidence")
+        shown, exact = th["m_star"], _exact_crossings(evals, level)
+        if not any(c == shown if c is None or shown is None else abs(c - shown) <= 1e-9 * c for c in exact):
+            raise StecheckError(f"threshold evidence n={n}: m* = {shown} at level {level}, but the isotonic crossing "
+                                f"recomputed from the shown evaluations (exact rationals) is {sorted(exact, key=str)}; "
+                                "fix numerics.ste_stats.crossing")
 
 
 def _fit_config(ctx, *, k, v, claim_power, criterion, ns, ths):

@@ -5,6 +5,8 @@ QSTE-NOISE, centering removed from the normalization (and the raw inputs secretl
 (The identity proxy is not a mutant of these claims: it converges as well -- see the report evidence.)
 """
 
+import math
+
 import pytest
 
 from stecheck.numerics.seeding import task_seed
@@ -100,3 +102,22 @@ def test_input_law_audit_catches_a_family_drawing_another_law(monkeypatch, famil
     monkeypatch.setitem(sd.INPUTS, family, (sampler, *sd.INPUTS[family][1:]))
     with pytest.raises(StecheckError, match=f"input family '{family}'"):
         qd._input_law_audit(0, "QSTE-NONGAUSS")
+
+
+def test_threshold_audit_recomputes_the_crossing():
+    # mutation survivors ste_stats.crossing: "(level - lo) / (hi - lo)" -> "*", "return float(ms[0])" -> "ms[1]":
+    # the shown m* must be the isotonic crossing recomputed from the shown evaluations (exact rationals)
+    from stecheck.errors import StecheckError
+    from stecheck.numerics import ste_stats as st
+
+    ms, ks, N = [8, 16, 32, 64], [2, 6, 9, 15], 16
+    th = st.Threshold(0.5, dict(zip(ms, zip(ks, [N] * 4))), st.crossing(ms, ks, [N] * 4, 0.5), (None, None), 0.99)
+    q._check_threshold_evidence(0.5, {"4": th.as_evidence()})  # the true crossing passes
+    lo, hi = 6 / 16, 9 / 16
+    wrong = math.exp(math.log(16) + (0.5 - lo) * (hi - lo) * (math.log(32) - math.log(16)))
+    bad = st.Threshold(0.5, th.evaluations, wrong, (None, None), 0.99)
+    with pytest.raises(StecheckError, match="isotonic crossing"):
+        q._check_threshold_evidence(0.5, {"4": bad.as_evidence()})
+    first = st.Threshold(0.5, {8: (9, 16), 16: (12, 16)}, 16.0, (None, None), 0.99)  # starts above: m* = 8, not 16
+    with pytest.raises(StecheckError, match="isotonic crossing"):
+        q._check_threshold_evidence(0.5, {"4": first.as_evidence()})
