@@ -26,6 +26,9 @@ loss object computes them, taken as exact), and checks three things:
    ``[1 - 1e-9, 1.05]`` -- never below the a-priori bound (the ``1e-9`` is the
    float evaluation of the bound itself), never more than 5% above it (a bound
    that silently grew would hide a lost digit; one that shrank is no bound);
+   The same two checks hold for the chunked estimator sum of
+   :func:`numerics.enumeration.expected_estimator` (ST, one state per estimate, whose bound is
+   ``gamma_(m + 8)``: the documented extra 8 of ``expected_transform``), on the same ``L``, ``a`` and chunks;
 3. **the brute force agrees**: :func:`theory.enumeration.expected_loss` is
    within ``gamma_{2n + 2^n + 2} * sum_x |t_x|`` of the exact sum with
    ``1 - F(a)`` as it computes it (``n`` products, one subtraction, one product
@@ -45,6 +48,7 @@ import numpy as np
 
 from stecheck.errors import StecheckError
 from stecheck.numerics import enumeration, losses
+from stecheck.numerics.estimators import st_estimates
 from stecheck.numerics.noise import resolve_noise
 from stecheck.theory import enumeration as brute
 
@@ -135,6 +139,20 @@ def audit(rng: np.random.Generator, random_loss, *, noise: str = "logistic") -> 
     for i in range(n):
         doc = gm * _frac(gabs[i]) + under * Fraction(float(fp[i]))
         rows.append(_one(f"dE/da_{i} (n=6)", grad.value[i], grad.error_bound[i], g[i], doc, failures))
+    # 4: the chunked estimator sum (enumeration.expected_estimator -> _sum_over, one state per estimate: documented
+    # extra 8 in gamma_(m + extra)) for ST on the same L, a, chunks of 2^3 states; the per-state estimates as
+    # estimators.st_estimates computes them, taken as exact
+    est = enumeration.expected_estimator("st", loss, a, nz, chunk_bits=bits)
+    E = st_estimates(loss, a, nz, X)
+    with mpmath.workdps(60):
+        P = [mpmath.fprod(_mp(p[i]) if x[i] > 0 else _mp(q[i]) for i in range(n)) for x in X]
+        ex = [mpmath.fsum(P[b] * mpmath.mpf(float(E[b, i])) for b in range(len(X))) for i in range(n)]
+        ab = [mpmath.fsum(P[b] * abs(mpmath.mpf(float(E[b, i]))) for b in range(len(X))) for i in range(n)]
+    g8 = _gamma(_m(n, bits, enumeration.C_F) + 8)
+    under_e = 2**n * (n + 2) * _TINY * Fraction(float(np.max(np.abs(E))))
+    for i in range(n):
+        rows.append(_one(f"E[ST]_{i} (n=6, chunked)", est.value[i], est.error_bound[i], ex[i],
+                         g8 * _frac(ab[i]) + under_e, failures))
     # 3: the brute force of theory.enumeration, with 1 - F(a) as it computes it
     bf = brute.expected_loss(lambda x: float(loss.value(x[None, :])[0]), a, nz.cdf)
     val_b, abs_b, _, _ = _exact_sums(X, L, p, [1.0 - Fraction(float(v)) for v in p], fp)

@@ -189,3 +189,21 @@ def test_clt_interval_audit_catches_a_wrong_quantile_or_variance(monkeypatch, mu
         monkeypatch.setattr(MC.RunningMoments, "from_samples", staticmethod(floored))
     with pytest.raises(StecheckError, match="Monte Carlo interval of column"):
         se._clt_interval_audit(T, 0.99)
+
+
+def test_enumeration_audit_checks_the_chunked_estimator_bound(monkeypatch):
+    # mutation survivor enumeration._sum_over: "(C_F + 1) * (n_inexact + 1)" -> "/" shrinks the stated rounding bound
+    # of every expected_estimator / expected_transform result; the audit compares it with the documented formula
+    from stecheck.numerics import enumeration as en
+    from stecheck.proofs_check.claims import _enum_audit, sbn_bias
+
+    _enum_audit.audit(np.random.default_rng(0), sbn_bias.random_multilinear)  # the true bound passes
+    orig = en._sum_over
+
+    def shrunk(product, values_of, k_out, c_extra, n_inexact):  # the mutant's m is about half the documented one
+        val, bound = orig(product, values_of, k_out, c_extra, n_inexact)
+        return val, bound * 0.49
+
+    monkeypatch.setattr(en, "_sum_over", shrunk)
+    with pytest.raises(_enum_audit.EnumerationAuditFailed, match="E\\[ST\\]"):
+        _enum_audit.audit(np.random.default_rng(0), sbn_bias.random_multilinear)
