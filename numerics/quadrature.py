@@ -166,7 +166,13 @@ def arb_to_mpf(x: flint.arb):
     man, exp = x.man_exp()
     man, exp = int(man), int(exp)
     with mpmath.workprec(max(64, man.bit_length() + 8)):
-        return mpmath.mpf((man, exp))  # exact: enough bits for the mantissa
+        out = mpmath.mpf((man, exp))  # exact: enough bits for the mantissa
+    # audit: the mpf is exactly man 2^exp (mpmath strips trailing zero bits; an inexact conversion would round man)
+    sign, m2, e2, _bc = out._mpf_
+    exact = man == 0 if m2 == 0 else e2 >= exp and ((-m2 if sign else m2) << (e2 - exp)) == man
+    if not exact:
+        raise ArithmeticError(f"arb_to_mpf: the midpoint {man}*2^{exp} was rounded to {out}; it must be exact.")
+    return out
 
 
 def to_arb(x: Any) -> flint.arb:

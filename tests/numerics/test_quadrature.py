@@ -99,3 +99,21 @@ def test_bad_endpoints_and_integrand():
     with pytest.raises(InvalidArgument, match="non-real"):
         certified_integral_1d(lambda x, a: flint.acb(0, 1), 0, 1)
     assert to_arb(0.5) == flint.arb(0.5)
+
+
+def test_arb_to_mpf_is_exact_for_wide_mantissas():
+    # mutation survivor: "man.bit_length() + 8" -> "- 8" rounds mantissas wider than 72 bits; the conversion
+    # checks its own exactness, and here wide mantissas are compared at 2000 bits
+    import random
+
+    import flint
+    import mpmath
+
+    from stecheck.numerics import quadrature as Q
+
+    rnd = random.Random(1)
+    for _ in range(300):
+        man = rnd.randint(-(2 ** rnd.randint(1, 300)), 2 ** rnd.randint(1, 300))
+        exp = rnd.randint(-500, 500)
+        with mpmath.workprec(2000):
+            assert Q.arb_to_mpf(flint.arb((man, exp))) == mpmath.ldexp(mpmath.mpf(man), exp)
