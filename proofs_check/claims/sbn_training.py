@@ -778,8 +778,40 @@ def _table1_runs(run_seed: int, claim_id: str, seeds: int, epochs: int, h: int, 
     return runs
 
 
+def _adam_audit() -> dict:
+    """Audit of the optimizer that trains SBN-TABLE1's and SBN-BITS' networks (``numerics.sbn_net.Adam``): five steps
+    on four coordinates whose gradients span 1e-9 .. 1 (so eps = 1e-8 matters) against the textbook update of
+    Kingma & Ba (Alg. 1; PyTorch's defaults betas (0.9, 0.999), eps 1e-8), evaluated in 50-digit mpmath; the
+    library regroups the formula (a few ulps), so the parameters must agree to a relative 1e-12.  Raises
+    StecheckError (the method is an ERROR) otherwise."""
+    import mpmath
+
+    lr, b1, b2, eps = 1e-3, 0.9, 0.999, 1e-8
+    x = np.zeros(4)
+    opt = Adam({"x": x}, lr=lr)
+    grads = [np.array([1e-9, -1e-6, 1e-3, 1.0]) * (1.0 + 0.5 * t) * (-1) ** t for t in range(5)]
+    with mpmath.workdps(50):
+        m = [mpmath.mpf(0)] * 4
+        v = [mpmath.mpf(0)] * 4
+        ref = [mpmath.mpf(0)] * 4
+        for t, g in enumerate(grads, start=1):
+            opt.step({"x": g})
+            for i in range(4):
+                gi = mpmath.mpf(float(g[i]))
+                m[i] = b1 * m[i] + (1 - mpmath.mpf(b1)) * gi
+                v[i] = b2 * v[i] + (1 - mpmath.mpf(b2)) * gi * gi
+                mh, vh = m[i] / (1 - mpmath.mpf(b1) ** t), v[i] / (1 - mpmath.mpf(b2) ** t)
+                ref[i] -= lr * mh / (mpmath.sqrt(vh) + eps)
+        gap = max(float(abs(mpmath.mpf(float(x[i])) - ref[i]) / abs(ref[i])) for i in range(4))
+    if not gap <= 1e-12:
+        raise StecheckError(f"numerics.sbn_net.Adam is not Adam: after 5 steps a parameter is off the textbook update "
+                            f"by a relative {gap:.2g} (<= 1e-12 allowed); fix Adam.step.")
+    return {"adam_steps": 5, "max_relative_gap": gap}
+
+
 def _runs(ctx, noises=TABLE1_NOISES):
     size = _table1_sizes(ctx)
+    _adam_audit()  # raises (ERROR) if the optimizer that trains the networks is not Adam
     return _table1_runs(ctx.run_seed, ctx.claim_id, size["seeds"], size["epochs"], size["h"], size["depth"],
                         tuple(noises)), size
 
@@ -1151,6 +1183,7 @@ def _bits_runs(run_seed: int, claim_id: str, bits: tuple, reps: int, steps: int,
 def _bits(ctx):
     size = _bits_sizes(ctx)
     _arm_reference_audit(ctx.run_seed, ctx.claim_id)  # raises (method ERROR) if the ARM reference is biased
+    _adam_audit()  # raises (ERROR) if the optimizer that trains the autoencoders is not Adam
     return _bits_runs(ctx.run_seed, ctx.claim_id, size["bits"], size["reps"], size["steps"], size["docs"],
                       size["trials"], size["arm"]), size
 

@@ -199,3 +199,23 @@ def test_mlp_audit_catches_a_wrong_network(monkeypatch, mutant):
     with pytest.raises(StecheckError, match="disagrees with the independent check"):
         tr._mlp_audit(32)
     tr._mlp_audit.cache_clear()
+
+
+def test_adam_audit_catches_a_misplaced_epsilon(monkeypatch):
+    # mutation survivor sbn_net.Adam.step: "self.eps * math.sqrt(c2)" -> "self.eps / math.sqrt(c2)"
+    from stecheck.errors import StecheckError
+
+    tr._adam_audit()  # the true optimizer passes
+    orig = sn.Adam.step
+
+    def misplaced(self, grads):
+        eps, c2 = self.eps, 1 - self.b2 ** (self.t + 1)
+        self.eps = eps / c2  # eps * sqrt(c2) becomes eps / sqrt(c2)
+        try:
+            orig(self, grads)
+        finally:
+            self.eps = eps
+
+    monkeypatch.setattr(sn.Adam, "step", misplaced)
+    with pytest.raises(StecheckError, match="is not Adam"):
+        tr._adam_audit()
