@@ -809,9 +809,48 @@ def _adam_audit() -> dict:
     return {"adam_steps": 5, "max_relative_gap": gap}
 
 
+def _stack_audit() -> dict:
+    """Audit of the batched deep SBN that SBN-TABLE1 trains (``numerics.sbn_net.DeepSBNStack``): given the sampled
+    hidden states (the same noise stream for every forward), the mean cross-entropy is a smooth function of the
+    output layer (Wout, bout), and the backward's exact gradients there must match central differences (two
+    slices, depth 1, h = 16, 32 digits; step 1e-6 along a random direction: truncation ~1e-12, rounding ~1e-10)
+    to a relative 1e-6.  Raises StecheckError (the method is an ERROR) otherwise."""
+    from stecheck.numerics.sbn_net import DeepSBNStack
+
+    X, y = _digits_xy()
+    X, y = X[:32], y[:32]
+    net = DeepSBNStack(make_rng(task_seed(0, "SBN-TABLE1/stack-audit")), "logistic", 2, h=16, depth=1)
+
+    def loss():
+        z = net.forward(X, make_rng(task_seed(0, "SBN-TABLE1/stack-audit/noise")), "train")
+        z = z - z.max(axis=2, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=2, keepdims=True))
+        onehot = np.eye(z.shape[2])[y][None, :, :]
+        return float(-(logp * onehot).sum(axis=2).mean(axis=1).sum()), (np.exp(logp) - onehot) / len(y)
+
+    _, g = loss()
+    grads = net.backward(g)
+    rng, worst = make_rng(task_seed(0, "SBN-TABLE1/stack-audit/direction")), 0.0
+    for key in ("Wout", "bout"):
+        v = rng.standard_normal(net.params[key].shape)
+        base, h = net.params[key].copy(), 1e-6
+        net.params[key] = base + h * v
+        up = loss()[0]
+        net.params[key] = base - h * v
+        down = loss()[0]
+        net.params[key] = base
+        fd, an = (up - down) / (2 * h), float(np.sum(grads[key] * v))
+        worst = max(worst, abs(fd - an) / (abs(an) + 1e-6))
+    if not worst <= 1e-6:
+        raise StecheckError(f"numerics.sbn_net.DeepSBNStack: the output layer's gradient is off central differences "
+                            f"by a relative {worst:.2g} (<= 1e-6 allowed); its forward and backward disagree.")
+    return {"output_layer_gradient_vs_central_differences": worst}
+
+
 def _runs(ctx, noises=TABLE1_NOISES):
     size = _table1_sizes(ctx)
     _adam_audit()  # raises (ERROR) if the optimizer that trains the networks is not Adam
+    _stack_audit()  # raises (ERROR) if the network's output layer forward and backward disagree
     return _table1_runs(ctx.run_seed, ctx.claim_id, size["seeds"], size["epochs"], size["h"], size["depth"],
                         tuple(noises)), size
 

@@ -219,3 +219,15 @@ def test_adam_audit_catches_a_misplaced_epsilon(monkeypatch):
     monkeypatch.setattr(sn.Adam, "step", misplaced)
     with pytest.raises(StecheckError, match="is not Adam"):
         tr._adam_audit()
+
+
+def test_stack_audit_catches_a_wrong_output_bias_sign(monkeypatch):
+    # mutation survivor sbn_net.DeepSBNStack.forward: "... + p['bout']" -> "- p['bout']" (backward assumes +)
+    from stecheck.errors import StecheckError
+
+    tr._stack_audit()  # the true network passes
+    orig = sn.DeepSBNStack.forward
+    monkeypatch.setattr(sn.DeepSBNStack, "forward", lambda self, X, rng, mode="train":
+                        orig(self, X, rng, mode) - 2 * self.params["bout"][:, None, :])
+    with pytest.raises(StecheckError, match="output layer's gradient"):
+        tr._stack_audit()
