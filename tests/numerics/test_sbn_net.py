@@ -476,3 +476,22 @@ def test_the_optimised_deep_sbn_step_is_bitwise_the_plain_formulas():
         for k in grads:
             np.testing.assert_array_equal(grads[k], grads_ref[k], err_msg=k)
         opt.step(grads)
+
+
+def test_batchnorm_running_statistics_are_the_exponential_averages():
+    # equivalence-list entries (never read by a claim): the running statistics must still be right for DeepSBN's
+    # 'det' / 'sample' modes: r <- (1 - momentum) r + momentum * batch statistic (biased variance), per step
+    import numpy as np
+
+    from stecheck.numerics.sbn_net import BatchNorm
+
+    rng = np.random.default_rng(3)
+    bn = BatchNorm(5, momentum=0.1)
+    rm, rv = np.zeros(5), np.ones(5)
+    for _ in range(3):
+        x = rng.normal(2.0, 3.0, size=(40, 5))
+        bn.forward(x)
+        rm = 0.9 * rm + 0.1 * x.mean(axis=0)
+        rv = 0.9 * rv + 0.1 * x.var(axis=0)
+    np.testing.assert_allclose(bn.running_mean, rm, rtol=1e-13)
+    np.testing.assert_allclose(bn.running_var, rv, rtol=1e-13)
