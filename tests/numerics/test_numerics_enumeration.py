@@ -187,3 +187,19 @@ def test_expected_transform_rejects_a_transform_of_the_wrong_shape(shape_of):
     with pytest.raises(InvalidArgument, match="transform returned shape"):
         en.expected_transform("st", loss, np.array([0.1, -0.3, 0.7]), "logistic",
                               lambda E: np.zeros(shape_of(E.shape[0])))
+
+
+def test_arm_with_one_chunk_bit_enumerates_every_pattern_in_chunks_of_one():
+    # chunk_bits = 1 < log2(3): no ARM pattern digit fits in a chunk (k = 0, the empty low block np.zeros((1, 0)));
+    # the result must equal the default chunking (mutation survivors on that line are equivalent on claim inputs)
+    import numpy as np
+
+    from stecheck.numerics import enumeration as en
+    from stecheck.numerics import losses as L
+
+    loss = L.Quadratic(np.random.default_rng(0).normal(size=(3, 4)), np.zeros(3))
+    a = np.array([0.3, -0.2, 1.0, 0.1])
+    assert en._Product(np.full((4, 3), 1 / 3), 1).k == 0
+    r1 = en.expected_estimator("arm", loss, a, "logistic", chunk_bits=1)
+    r16 = en.expected_estimator("arm", loss, a, "logistic")
+    np.testing.assert_allclose(r1.value, r16.value, rtol=0, atol=float(np.max(r1.error_bound + r16.error_bound)))
