@@ -590,10 +590,31 @@ def check_ex2_symbolic(ctx: MethodContext, *, encoding: str = "pm1", claimed_rat
     return Outcome(Verdict.PROVED, evidence)
 
 
+def _ex2_audit(loss) -> None:
+    """The library's L = sum_i (x_i - sin(2 pi x_i)) and its gradient equal the printed formula at ten points off the
+    cube (on {-1, 1} sin(2 pi x) is 0 up to rounding, so a wrong frequency would pass every cube-only check),
+    computed in 30-digit mpmath, to a relative 1e-13; else StecheckError (the method is an ERROR)."""
+    import mpmath
+
+    from stecheck.errors import StecheckError
+
+    x = np.array([0.1, 0.25, -0.3, 0.7, -0.45, 0.05, 0.9, -0.8, 0.33, -0.12])
+    with mpmath.workdps(30):
+        xs = [mpmath.mpf(float(v)) for v in x]
+        val = float(mpmath.fsum(v - mpmath.sin(2 * mpmath.pi * v) for v in xs))
+        grad = np.array([float(1 - 2 * mpmath.pi * mpmath.cos(2 * mpmath.pi * v)) for v in xs])
+    got_v, got_g = float(loss.value(x[None, :])[0]), np.asarray(loss.grad(x[None, :]))[0]
+    if not (abs(got_v - val) <= 1e-13 * abs(val) and np.all(np.abs(got_g - grad) <= 1e-13 * np.abs(grad))):
+        raise StecheckError(f"losses.Ex2 is not L = sum (x - sin 2 pi x): at {x.tolist()} value {got_v!r} vs {val!r}, "
+                            f"gradient {got_g.tolist()} vs {grad.tolist()}; fix numerics.losses.Ex2.")
+
+
 def check_ex2_enumeration(ctx: MethodContext, *, n: int = 10, loss=None, claimed_ratio=EX2_RATIO) -> Outcome:
     """Enumeration, L = sum_i (x_i - sin(2 pi x_i)), n = 10, 4 noises: every coordinate ratio E[ST]_i / grad_i
     equals 1 - 2 pi (relative tolerance 1e-12, rounding of the enumeration) and the cosine is -1."""
     rng = ctx.rng()
+    if loss is None:
+        _ex2_audit(losses.Ex2())
     loss = loss or losses.Ex2()
     target = float(claimed_ratio)
     rows, worst_cos, worst_ratio = [], -1.0, 0.0

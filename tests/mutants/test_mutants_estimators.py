@@ -207,3 +207,21 @@ def test_enumeration_audit_checks_the_chunked_estimator_bound(monkeypatch):
     monkeypatch.setattr(en, "_sum_over", shrunk)
     with pytest.raises(_enum_audit.EnumerationAuditFailed, match="E\\[ST\\]"):
         _enum_audit.audit(np.random.default_rng(0), sbn_bias.random_multilinear)
+
+
+def test_ex2_audit_catches_a_wrong_frequency():
+    # mutation survivor losses.Ex2._value: "sin(2.0 * math.pi * X)" -> "sin(4.0 * math.pi * X)" (equal on the cube up
+    # to rounding); SBN-EX2's enumeration method audits the loss off the cube against the printed formula
+    import math
+
+    from stecheck.errors import StecheckError
+    from stecheck.proofs_check.claims import sbn_bias
+
+    sbn_bias._ex2_audit(losses.Ex2())
+
+    class Wrong(losses.Ex2):
+        def _value(self, X):
+            return (X - np.sin(4.0 * math.pi * X)).sum(axis=1)
+
+    with pytest.raises(StecheckError, match="is not L"):
+        sbn_bias._ex2_audit(Wrong())
