@@ -107,3 +107,18 @@ def test_bad_inputs():
 def test_gumbel_softmax_noise_draws_are_validated(fn, Z, what):
     with pytest.raises(InvalidArgument, match=r"Z must be a finite \(B, 4\) array"):
         fn(L.Quadratic(W, Y), A, NOISE, Z, tau=0.5)
+
+
+def test_sign_of_zero_is_plus_one():
+    # mutation survivors "a >= 0.0" -> "a > 0.0" (deterministic_state) and "eta_t >= 0" -> "> 0" (BayesBiNN (108)):
+    # sign(0) = +1 (Sec. 2.2 V; the authors' code)
+    import numpy as np
+
+    from stecheck.numerics import bayesbinn as bb
+    from stecheck.numerics.estimators import deterministic_state
+
+    assert deterministic_state(np.array([0.0, -0.0, -1e-300]), "pm1").tolist() == [1.0, 1.0, -1.0]
+    assert deterministic_state(np.array([0.0, -1.0]), "01").tolist() == [1.0, 0.0]
+    seen = []
+    bb.eq108_step(np.array([0.0, -2.0]), lambda w: seen.append(w.copy()) or np.zeros(2), alpha=0.1)
+    assert seen[0].tolist() == [1.0, -1.0]

@@ -127,3 +127,17 @@ def test_non_finite_loss_names_sample_and_coordinates():
     assert "log loss" in str(info.value)
     with pytest.raises(NonFiniteValue, match=r"sample index 2, coordinates \[0\]"):
         loss.grad(X)
+
+
+def test_multilinear_n_boundaries():
+    # mutation survivors: "n is None" -> "is not None" (an explicit n larger than the highest index must be kept)
+    # and the guard "max_index >= n" -> ">" (an index equal to n must be refused)
+    import pytest
+
+    from stecheck.errors import InvalidArgument
+    from stecheck.numerics import losses as LL
+
+    assert LL.Multilinear({(0,): 1.0}, n=3).n == 3
+    assert LL.Multilinear({(0, 2): 1.0}).n == 3
+    with pytest.raises(InvalidArgument, match="uses index 1 but n=1"):
+        LL.Multilinear({(0, 1): 1.0}, n=1)

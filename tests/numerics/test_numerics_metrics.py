@@ -101,3 +101,17 @@ def test_metrics_from_samples_interval_and_zero_fraction():
     m = M.metrics_from_samples(G, [1.0, 1.0])
     assert m.zero_fraction == 0.5 and m.cosine.value == pytest.approx(0.5)
     assert m.cosine.low <= 0.5 <= m.cosine.high and m.confidence == 0.99
+
+
+def test_metrics_from_means_refuses_eps_zero():
+    # mutation survivor: the guard "eps > 0.0" -> ">= 0.0" (the step-size scale must be > 0)
+    import numpy as np
+    import pytest
+
+    from stecheck.errors import InvalidArgument
+    from stecheck.numerics import metrics as M
+
+    v = np.array([0.5, 1.0, 2.0, 1.0])
+    M.metrics_from_means(v, v, v, eps=1e-300, method="exact", confidence=None)
+    with pytest.raises(InvalidArgument, match="eps=0.0"):
+        M.metrics_from_means(v, v, v, eps=0.0, method="exact", confidence=None)
