@@ -889,7 +889,15 @@ def check_metrics_montecarlo(ctx: MethodContext, *, n: int = 6, noises=NOISES, s
         # Clopper-Pearson interval at the case's confidence
         Xs = _states(n)
         Gs = (st_estimates if est == "st" else local_expectations_estimates)(loss, a, get_noise(name), Xs)
-        p0 = float(_state_probabilities(Xs, a, get_noise(name))[np.all(Gs == 0.0, axis=1)].sum())
+        Ps = _state_probabilities(Xs, a, get_noise(name))
+        p0 = float(Ps[np.all(Gs == 0.0, axis=1)].sum())
+        # the exact ECS (61) recomputed from the per-state estimates, cos(0, g) := 0 (the metrics' convention)
+        nG = np.linalg.norm(Gs, axis=1)
+        ecs = float(Ps @ np.where(nG > 0, (Gs @ g) / np.where(nG > 0, nG, 1.0) / np.linalg.norm(g), 0.0))
+        row["ecs_recomputed"] = ecs
+        if not abs(ecs - ex.cosine.value) <= 1e-12 + ex.cosine.high - ex.cosine.low:
+            raise StecheckError(f"{name}/{est}: exact ECS {ex.cosine.value!r} from numerics.metrics, but {ecs!r} "
+                                "recomputed from the enumerated estimates (cos(0, g) = 0); fix metrics.per_sample_terms.")
         k0 = int(round(mc.zero_fraction * mc.n_samples))
         ci0 = stats.binomtest(k0, mc.n_samples).proportion_ci(conf, method="exact")
         row["P(G=0)"] = {"exact": p0, "mc": mc.zero_fraction, "interval": [float(ci0.low), float(ci0.high)]}

@@ -115,3 +115,13 @@ def test_metrics_from_means_refuses_eps_zero():
     M.metrics_from_means(v, v, v, eps=1e-300, method="exact", confidence=None)
     with pytest.raises(InvalidArgument, match="eps=0.0"):
         M.metrics_from_means(v, v, v, eps=0.0, method="exact", confidence=None)
+
+
+def test_cosine_of_a_zero_estimate_is_zero():
+    # mutation survivor "np.where(norm > 0.0, ..., 0.0)" -> "1.0": cos(0, g) := 0 (the metrics' convention)
+    import numpy as np
+
+    from stecheck.numerics import metrics as M
+
+    T = M.per_sample_terms(np.array([[0.0, 0.0], [1.0, 0.0], [-2.0, 0.0]]), np.array([1.0, 1.0]))
+    np.testing.assert_allclose(T[:, 0], [0.0, 2**-0.5, -(2**-0.5)], rtol=1e-15)
