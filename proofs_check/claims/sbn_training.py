@@ -778,6 +778,50 @@ def _table1_runs(run_seed: int, claim_id: str, seeds: int, epochs: int, h: int, 
     return runs
 
 
+def _train_step_audit() -> dict:
+    """Audit of one ARM-1 training step of the autoencoders (``StochasticAutoencoder.train_step``): the encoder
+    gradient it hands to the optimizer must be the batch MEAN of the per-document ARM chain rule, i.e.
+    ``encoder_vjp(cache, G) / B`` with ``G`` the ARM estimates for the uniforms the step drew (its generator state
+    replayed), and the decoder gradient must match central differences of the batch-mean reconstruction loss at
+    the codes it drew (step 1e-6, relative 1e-6); n = 4 bits, 8 topic documents.  Raises StecheckError (ERROR)."""
+    from stecheck.numerics import sbn_autoencoder as sa
+
+    Y = sa.load_corpus("topics")[:8]
+    init = make_rng(task_seed(0, "SBN-BITS/step-audit"))
+    ae = sa.StochasticAutoencoder.init(init, Y.shape[1], 4, h=16)
+    for k in ("b1", "b2", "c1", "c2"):  # nonzero biases: a zero code with c1 = 0 sits on ReLU's kink (no derivative)
+        ae.p[k] = init.uniform(-0.5, 0.5, ae.p[k].shape)
+
+    class Record:
+        def step(self, grads):
+            self.grads = {k: np.array(v) for k, v in grads.items()}
+
+    rec, rng = Record(), make_rng(task_seed(0, "SBN-BITS/step-audit/noise"))
+    replay = np.random.Generator(np.random.PCG64())
+    replay.bit_generator.state = rng.bit_generator.state
+    ae.train_step(rec, Y, rng)
+    a, cache = ae.encode(Y)
+    U = replay.random(a.shape)
+    Xs = (replay.random(a.shape) <= ae._noise.cdf(a)).astype(np.float64)
+    want = dict(zip(ae.ENCODER, ae._split_encoder(ae.encoder_vjp(cache, ae.arm_batch(a, Y, U)) / len(Y))))
+    enc = max(float(np.max(np.abs(rec.grads[k] - want[k])) / (np.max(np.abs(want[k])) + 1e-300)) for k in want)
+    dec, d = 0.0, make_rng(task_seed(0, "SBN-BITS/step-audit/direction"))
+    for k in ("V1", "c1", "V2", "c2"):
+        v, base = d.standard_normal(ae.p[k].shape), ae.p[k].copy()
+        ae.p[k] = base + 1e-6 * v
+        up = ae.decoder_grads(Xs, Y)[0]
+        ae.p[k] = base - 1e-6 * v
+        down = ae.decoder_grads(Xs, Y)[0]
+        ae.p[k] = base
+        an = float(np.sum(rec.grads[k] * v))
+        dec = max(dec, abs((up - down) / 2e-6 - an) / (abs(an) + 1e-6))
+    if not (enc <= 1e-12 and dec <= 1e-6):
+        raise StecheckError(f"StochasticAutoencoder.train_step: encoder gradient off the batch mean of the ARM chain "
+                            f"rule by a relative {enc:.2g} (<= 1e-12), decoder gradient off central differences by "
+                            f"{dec:.2g} (<= 1e-6); fix numerics.sbn_autoencoder.")
+    return {"encoder_relative_gap": enc, "decoder_vs_central_differences": dec}
+
+
 def _adam_audit() -> dict:
     """Audit of the optimizer that trains SBN-TABLE1's and SBN-BITS' networks (``numerics.sbn_net.Adam``): five steps
     on four coordinates whose gradients span 1e-9 .. 1 (so eps = 1e-8 matters) against the textbook update of
@@ -1223,6 +1267,7 @@ def _bits(ctx):
     size = _bits_sizes(ctx)
     _arm_reference_audit(ctx.run_seed, ctx.claim_id)  # raises (method ERROR) if the ARM reference is biased
     _adam_audit()  # raises (ERROR) if the optimizer that trains the autoencoders is not Adam
+    _train_step_audit()  # raises (ERROR) if the training step is not the batch-mean ARM-1 gradient
     return _bits_runs(ctx.run_seed, ctx.claim_id, size["bits"], size["reps"], size["steps"], size["docs"],
                       size["trials"], size["arm"]), size
 

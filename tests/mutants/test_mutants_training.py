@@ -231,3 +231,23 @@ def test_stack_audit_catches_a_wrong_output_bias_sign(monkeypatch):
                         orig(self, X, rng, mode) - 2 * self.params["bout"][:, None, :])
     with pytest.raises(StecheckError, match="output layer's gradient"):
         tr._stack_audit()
+
+
+def test_train_step_audit_catches_a_wrong_batch_normalization(monkeypatch):
+    # mutation survivor sbn_autoencoder.train_step: "G / Y.shape[0]" -> "G / Y.shape[1]" (divides by the vocabulary,
+    # not the batch); the audit recomputes the batch-mean ARM chain rule
+    from stecheck.errors import StecheckError
+    from stecheck.numerics import sbn_autoencoder as sa
+
+    tr._train_step_audit()  # the true step passes
+    orig = sa.StochasticAutoencoder.train_step
+
+    def wrong(self, opt, Y, rng):
+        class Scaled:
+            def step(self_, grads):
+                opt.step({k: v * (Y.shape[0] / Y.shape[1]) if k in self.ENCODER else v for k, v in grads.items()})
+        return orig(self, Scaled(), Y, rng)
+
+    monkeypatch.setattr(sa.StochasticAutoencoder, "train_step", wrong)
+    with pytest.raises(StecheckError, match="batch mean of the ARM chain rule"):
+        tr._train_step_audit()
