@@ -34,6 +34,7 @@ from fractions import Fraction
 import numpy as np
 import sympy
 
+from stecheck.errors import StecheckError
 from stecheck.numerics import losses
 from stecheck.numerics.estimators import st_weights_estimates
 from stecheck.numerics.noise import Noise
@@ -825,6 +826,21 @@ def check_p2_symbolic(ctx: MethodContext, *, target=EQ57, kl_scale=1) -> Outcome
     return Outcome(Verdict.PROVED, evidence)
 
 
+def _audit_p2_sigmoid2z(theta_t, g, eps, lam) -> dict:
+    """The side remark of the checked statement (F = sigmoid(2z), D_Phi = KL/2): cvxpy solves (55) with KL/2 and
+    the library's closed-form step ``vb_step_numpy('bregman')`` must match it within ``SOLVER_TOL`` (the same
+    inputs as the main comparison).  A mismatch is a fault of the library (the claim is ERROR)."""
+    solved = mr.vb_prox_cvxpy(g, theta_t, eps, lam, kl_scale=0.5)
+    closed = mr.vb_step_numpy("bregman")(theta_t, g, eps, lam)
+    gap = float(np.max(np.abs(solved - closed)))
+    if not gap <= SOLVER_TOL:
+        raise StecheckError(f"SBN-P2 audit: the closed-form step for F = sigmoid(2z) (vb_step_numpy('bregman')) "
+                            f"differs from cvxpy's minimizer of (55) with KL/2 by {gap:.3g} > {SOLVER_TOL}; the "
+                            "library's step is wrong.")
+    return {"max_abs_theta_gap": gap, "tolerance": SOLVER_TOL, "compared": "vb_step_numpy('bregman') vs cvxpy "
+            "(55) with KL/2"}
+
+
 def check_p2_cvxpy(ctx: MethodContext, *, drop_factor: bool = False, kl_scale: float = 1.0) -> Outcome:
     """cvxpy solves (55) on 24 random inputs; compared with (57) (or (58) with drop_factor)."""
     rng = ctx.rng()
@@ -837,6 +853,8 @@ def check_p2_cvxpy(ctx: MethodContext, *, drop_factor: bool = False, kl_scale: f
     evidence = {"compared_with": "(58)" if drop_factor else "(57)", "max_abs_theta_gap": float(gap[k]),
                 "tolerance": SOLVER_TOL, "kl_scale": kl_scale, "solver": "cvxpy Clarabel (exp cone)",
                 "inputs": "theta_t ~ U(0.02, 0.98), g ~ N(0, 4), eps ~ U(0.1, 1), lambda ~ U(0.05, 2)"}
+    if not drop_factor and kl_scale == 1.0:
+        evidence["sigmoid(2z)_variant"] = _audit_p2_sigmoid2z(theta_t, g, eps, lam)
     if gap[k] > SOLVER_TOL:
         return Outcome(Verdict.REFUTED, evidence, counterexample={
             "theta_t": theta_t[k], "g": g[k], "eps": eps[k], "lambda": lam[k], "solved": solved[k],
