@@ -488,6 +488,14 @@ def check_p1_symbolic(ctx: MethodContext, *, families=P1_FAMILIES, mirror_map=No
             "(50): d F(F^-1(theta))/dtheta = 1": sympy.diff(fam.cdf.subs(Z, finv), mr.THETA) - 1,
         }
         row = {"noise": fam.name, "Phi": str(phi), "D_Phi": str(d)}
+        if mirror_map is mr.mirror_map:
+            # audit: the library's D_Phi (used by the prox solvers) is (46) built here from Phi and F^{-1}
+            lib = (mr.bregman_divergence(fam) - d).subs(mr.THETA_T, sympy.Rational(1, 3))
+            if _is_zero(lib, mr.THETA, _THETA_POINTS) is not True:
+                raise StecheckError(f"SBN-P1 audit ({fam.name}): theory.mirror.bregman_divergence differs from "
+                                    "(46) Phi(theta) - Phi(theta_t) - F^-1(theta_t)(theta - theta_t) at "
+                                    "theta_t = 1/3; the library's divergence is wrong.")
+            row["library D_Phi = (46)"] = True
         for label, expr in checks.items():
             ok, witness = zero_on_regions(expr, mr.THETA, sympy.Integer(0), sympy.Integer(1))
             row[label] = ok
