@@ -141,7 +141,66 @@ def _psd_witness(ce: dict) -> dict:
 
 #: Refutations replayed against the printed statement by an independent computation (a model that does not
 #: witness the printed falsehood makes the step INCONCLUSIVE).
-WITNESSES = {"B5-psd-outer-product-printed": _psd_witness}
+WITNESSES = {"B5-psd-outer-product-printed": _psd_witness}  # B7's coordinate-wise step: added below
+
+
+_GB, _DB, _LC = (sympy.Symbol(n, real=True) for n in ("gbar", "Dbar", "Lc"))
+#: the single-coordinate steps of Prop. B.5 that take the bounds (28) on Dbar_i as hypotheses
+_USES_28 = ("B5-(29)", "B5-(30)-printed", "B5-(30)-reconstructed", "B5-(29)-(30)-summary", "B5-(23)-coordinate")
+
+
+def _from_28(obl: ob.Obligation):
+    """(28) is the proof's only source of facts about Dbar_i: its conclusion, with gbar_i = E[g_i] and
+    Dbar_i = E[Delta_i] (sums over its 4 states), must give every hypothesis on Dbar of the steps (29)-(30)."""
+    v = {x.name: x for x in obl.variables}
+    eg = sum(v[f"p{k}"] * v[f"gx{k}"] for k in range(1, 5))
+    ed = sum(v[f"p{k}"] * v[f"Dx{k}"] for k in range(1, 5))
+    needed = [a.xreplace({_GB: eg, _DB: ed}) for nxt in _USES_28 for a in _get_obligation(nxt).assumptions
+              if _DB in a.free_symbols]
+    return [obl.conclusion], needed, "B5-(28) gives the bounds on Dbar_i assumed by " + ", ".join(_USES_28)
+
+
+def _cases_29_30(obl: ob.Obligation):
+    """The summary '|gbar_i| >= L' follows from (29) and (30) only if their cases (the hypotheses on gbar_i and L)
+    cover every gbar_i with |gbar_i| >= L."""
+    def case(name):
+        return sympy.And(*[a for a in _get_obligation(name).assumptions if _DB not in a.free_symbols])
+    mine = [a for a in obl.assumptions if _DB not in a.free_symbols]
+    return mine, [sympy.Or(case("B5-(29)"), case("B5-(30)-reconstructed"))], \
+        "the cases of B5-(29) and B5-(30)-reconstructed cover the summary's |gbar_i| >= L"
+
+
+def _from_39_40(obl: ob.Obligation):
+    """(36)-(40) give, per coordinate, E[g_i] g*_i >= -2L|g*_i|(1 - p*) + g*_i^2 >= 0 ((39) with its identity, then
+    (40)); that is all the coordinate-wise step (35) may assume about E[g_i] g*_i."""
+    s40 = _get_obligation("B7-(40)")
+    gst, pst = (next(x for x in s40.variables if x.name == n) for n in ("gstar", "pstar"))
+    v = {x.name: x for x in obl.variables}
+    delivered = [_LC >= 0, pst >= 0, pst <= 1]
+    for e, g_ in (("Eg1", "gs1"), ("Eg2", "gs2")):
+        lower = (-2 * _LC * sympy.Abs(gst) * (1 - pst) + gst**2).xreplace({gst: v[g_]})
+        delivered += [v[e] * v[g_] >= lower, s40.conclusion.xreplace({gst: v[g_]})]
+    return delivered, list(obl.assumptions), "B7-(39)-(40) give the hypotheses E[g_i] g*_i of the coordinate-wise step"
+
+
+#: Steps whose hypotheses (or whose conclusion's use) are audited against the rest of the proof: name -> builder of
+#: (facts, needed, what); z3 must prove facts => needed, else the step is REFUTED (the chain does not compose).
+HYPOTHESIS_AUDITS = {"B5-(28)": _from_28, "B5-(29)-(30)-summary": _cases_29_30,
+                     "B7-(35)-coordinatewise-reconstructed": _from_39_40}
+
+
+def _witness_coordinatewise(ce: dict) -> dict:
+    """A model of the printed coordinate-wise step (35), replayed in exact rationals: E[g_i] g*_i >= 0 for i = 1, 2
+    and <J E[g], J g*> = (j1 E[g_1] + j2 E[g_2])(j1 g*_1 + j2 g*_2) < 0 (strictly)."""
+    e = [Fraction(str(ce[k])) for k in ("Eg1", "Eg2")]
+    g = [Fraction(str(ce[k])) for k in ("gs1", "gs2")]
+    j = [Fraction(str(ce[k])) for k in ("j1", "j2")]
+    inner = (j[0] * e[0] + j[1] * e[1]) * (j[0] * g[0] + j[1] * g[1])
+    return {"hypotheses_hold": all(e[i] * g[i] >= 0 for i in range(2)), "not_psd": inner < 0,
+            "inner_product": str(inner)}
+
+
+WITNESSES["B7-(35)-coordinatewise-printed"] = _witness_coordinatewise
 
 
 def check_step(ctx: MethodContext, *, step: str | None = None, obligation: ob.Obligation | None = None,
@@ -189,6 +248,17 @@ def check_step(ctx: MethodContext, *, step: str | None = None, obligation: ob.Ob
                            discrepancies=[f"{name}: its conclusion does not give the hypotheses of {nxt_name} "
                                           f"(z3 model {ce}): the proof's chain breaks here"])
         if link.verdict != "PROVED":
+            return Outcome(Verdict.INCONCLUSIVE, out.evidence)
+    if res.verdict == "PROVED" and name in HYPOTHESIS_AUDITS:
+        facts, needed, what = HYPOTHESIS_AUDITS[name](obl)
+        syms = set().union(*(a.free_symbols for a in (*facts, *needed)))
+        audit = _link(what, syms, facts, needed, timeout_ms)
+        out.evidence["hypotheses_audit"] = {"what": what, "z3": audit.verdict, "needed": [str(a) for a in needed]}
+        if audit.verdict == "REFUTED":
+            ce = {k: str(v) for k, v in audit.counterexample.items()}
+            return Outcome(Verdict.REFUTED, out.evidence, counterexample={"audit": what, **ce},
+                           discrepancies=[f"{name}: not ({what}); z3 model {ce}: the proof's chain breaks here"])
+        if audit.verdict != "PROVED":
             return Outcome(Verdict.INCONCLUSIVE, out.evidence)
     if res.verdict == "REFUTED" and name in WITNESSES:
         w = WITNESSES[name](res.counterexample)

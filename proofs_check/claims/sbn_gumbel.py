@@ -141,7 +141,7 @@ def check_e1_series_symbolic(ctx: MethodContext, *, c1=None, c2=None) -> Outcome
     zeroth = sympy.simplify(ser.coeff(TAU, 0) - gs.logistic_pdf(ETA))
     lib = _derived_c()
     # audit: the library's (c_0, c_1, c_2) has order + 1 = 3 terms and c_0 = p(eta) (the zeroth term of the series)
-    if len(lib) != 3 or not _same(lib[0], sympy.simplify(ser.coeff(TAU, 0))):
+    if len(lib) != 3 or sympy.simplify(lib[0] - ser.coeff(TAU, 0)) != 0:
         raise StecheckError(f"SBN-E1 audit: theory.gumbel_softmax.taylor_coefficients(2) returned {len(lib)} terms "
                             "or a c_0 other than p(eta) (3 terms expected, c_0 = the zeroth term of the series).")
     rows = {k: {"claimed": str(claimed[k]), "derived": str(derived[k]), "equal": _same(claimed[k], derived[k])}
