@@ -214,6 +214,18 @@ def check_step(ctx: MethodContext, *, step: str | None = None, obligation: ob.Ob
     res = obl.check(timeout_ms=timeout_ms)
     out = _obligation_outcome(res, obl)
     name = obl.name
+    lc = next((v for v in obl.variables if v.name == "Lc"), None)
+    if res.verdict == "PROVED" and not res.vacuous and lc is not None:
+        # the propositions allow every Lipschitz constant L >= 0: a proof whose hypotheses exclude a typical
+        # L (here 1/2) covers less than the step states (z3: the hypotheses with L = 1/2 have a model)
+        half = sympy.Rational(1, 2)
+        at = ob.prove_step(f"{name}: hypotheses at L = 1/2", obl.variables, (*obl.assumptions, sympy.Eq(lc, half)),
+                           lc < 0, timeout_ms=timeout_ms)
+        out.evidence["hypotheses_admit_L_1/2"] = at.verdict == "REFUTED"
+        if at.verdict != "REFUTED":
+            return Outcome(Verdict.INCONCLUSIVE, out.evidence,
+                           discrepancies=[f"{name}: its hypotheses exclude L = 1/2 (z3: {at.verdict}); the proof "
+                                          "covers a narrower range of L than the step states"])
     if res.verdict == "PROVED" and name in FEEDS:
         nxt_name, renamings = FEEDS[name]
         nxt = _get_obligation(nxt_name)
