@@ -183,9 +183,20 @@ def _from_39_40(obl: ob.Obligation):
     return delivered, list(obl.assumptions), "B7-(39)-(40) give the hypotheses E[g_i] g*_i of the coordinate-wise step"
 
 
+def _lipschitz_budget_27(obl: ob.Obligation):
+    """(27)'s hypothesis on E = Delta_i - 2 g_i(x) must be what the Lipschitz condition gives:
+    |E| = |int_{-1}^{1} (g_i(t) - g_i(x_i)) dt| <= L int_{-1}^{1} |t - x_i| dt, and for x_i = +-1 that integral is the
+    area of a right triangle with legs 2 and 2, i.e. 2 (exact rationals here, apart from the step's sympy
+    integral): |E| <= 2L (and the extremal g_i(t) = g_i(x_i) + L|t - x_i| attains it)."""
+    v = {x.name: x for x in obl.variables}
+    budget = Fraction(2) * Fraction(2) / 2
+    facts = [_LC >= 0, sympy.Eq(v["Delta"], 2 * v["g"] + v["E"]), sympy.Abs(v["E"]) <= sympy.Rational(budget) * _LC]
+    return facts, list(obl.assumptions), "(27)'s bound on E is the Lipschitz budget L int|t - x_i| dt = 2L"
+
+
 #: Steps whose hypotheses (or whose conclusion's use) are audited against the rest of the proof: name -> builder of
 #: (facts, needed, what); z3 must prove facts => needed, else the step is REFUTED (the chain does not compose).
-HYPOTHESIS_AUDITS = {"B5-(28)": _from_28, "B5-(29)-(30)-summary": _cases_29_30,
+HYPOTHESIS_AUDITS = {"B5-(27)": _lipschitz_budget_27, "B5-(28)": _from_28, "B5-(29)-(30)-summary": _cases_29_30,
                      "B7-(35)-coordinatewise-reconstructed": _from_39_40}
 
 
