@@ -198,6 +198,24 @@ def check_pop_montecarlo(ctx: MethodContext, *, formulas: pop.PopulationFormulas
     return Outcome(Verdict.VERIFIED, evidence)
 
 
+def _audit_teacher_quadrature() -> dict:
+    """The closed form with a teacher layer v* != v (used by the extension (iii)) against the quadrature route
+    (the same 1-D integrals, which carry the v* terms separately), on the extension's instance (n = 3, Hamming
+    distance 1, v = (1, -0.5), v* = (4, 3)).  A gap above the quadrature's stated error + 1e-12 is a fault of the
+    library (the claim is ERROR): the extension's closed-form evidence would be wrong."""
+    v, v_star = np.array([1.0, -0.5]), np.array([4.0, 3.0])
+    ws, w = _q1(np.ones(3)), _q1(np.array([-1.0, 1.0, 1.0]))
+    q = pop.clipped_relu_quadrature(w, ws, v, v_star=v_star, dps=20)
+    closed = pop.expected_ste_gradient(w, ws, v, "clipped_relu", v_star=v_star)
+    gap, tol = float(np.max(np.abs(closed - q.value))), float(np.max(q.error)) + 1e-12
+    if not gap <= tol:
+        raise StecheckError(f"QSTE-POP audit: the clipped-ReLU E[g] with a teacher layer v* = (4, 3) != v differs "
+                            f"between the closed form and the quadrature by {gap:.3g} > {tol:.3g}; one of the two "
+                            "library routes is wrong.")
+    return {"v": [float(t) for t in v], "v_star": [float(t) for t in v_star], "hamming": 1, "n": 3,
+            "clipped_gap": gap, "tolerance": tol}
+
+
 def check_pop_quadrature(ctx: MethodContext, *, formulas: pop.PopulationFormulas | None = None) -> Outcome:
     """mpmath quadrature of the clipped-ReLU moments (1-D integrals, not the closed form) and central differences
     of the closed-form f against grad f, on Q1 instances and latent |w| in {0.3, 1, 3}."""
@@ -229,7 +247,9 @@ def check_pop_quadrature(ctx: MethodContext, *, formulas: pop.PopulationFormulas
             rows.append(row)
             if (gap > tol or gerr > 1e-6) and bad is None:
                 bad = {**row, "w": w, "w_star": ws, "v": v}
+    teacher = _audit_teacher_quadrature() if formulas is None else None
     evidence = {"instances": rows, "quadrature": "mpmath tanh-sinh, dps 20 (error = mpmath's estimate + working-precision and float64 rounding; audited against dps 40)",
+                "teacher_layer_audit": teacher,
                 "max_clipped_gap": max(r["clipped_gap"] for r in rows),
                 "max_grad_f_fd_gap": max(r["grad_f_fd_gap"] for r in rows)}
     if bad:

@@ -141,7 +141,77 @@ def _psd_witness(ce: dict) -> dict:
 
 #: Refutations replayed against the printed statement by an independent computation (a model that does not
 #: witness the printed falsehood makes the step INCONCLUSIVE).
-WITNESSES = {"B5-psd-outer-product-printed": _psd_witness}
+WITNESSES = {"B5-psd-outer-product-printed": _psd_witness}  # B7's coordinate-wise step: added below
+
+
+_GB, _DB, _LC = (sympy.Symbol(n, real=True) for n in ("gbar", "Dbar", "Lc"))
+#: the single-coordinate steps of Prop. B.5 that take the bounds (28) on Dbar_i as hypotheses
+_USES_28 = ("B5-(29)", "B5-(30)-printed", "B5-(30)-reconstructed", "B5-(29)-(30)-summary", "B5-(23)-coordinate")
+
+
+def _from_28(obl: ob.Obligation):
+    """(28) is the proof's only source of facts about Dbar_i: its conclusion, with gbar_i = E[g_i] and
+    Dbar_i = E[Delta_i] (sums over its 4 states), must give every hypothesis on Dbar of the steps (29)-(30)."""
+    v = {x.name: x for x in obl.variables}
+    eg = sum(v[f"p{k}"] * v[f"gx{k}"] for k in range(1, 5))
+    ed = sum(v[f"p{k}"] * v[f"Dx{k}"] for k in range(1, 5))
+    needed = [a.xreplace({_GB: eg, _DB: ed}) for nxt in _USES_28 for a in _get_obligation(nxt).assumptions
+              if _DB in a.free_symbols]
+    return [obl.conclusion], needed, "B5-(28) gives the bounds on Dbar_i assumed by " + ", ".join(_USES_28)
+
+
+def _cases_29_30(obl: ob.Obligation):
+    """The summary '|gbar_i| >= L' follows from (29) and (30) only if their cases (the hypotheses on gbar_i and L)
+    cover every gbar_i with |gbar_i| >= L."""
+    def case(name):
+        return sympy.And(*[a for a in _get_obligation(name).assumptions if _DB not in a.free_symbols])
+    mine = [a for a in obl.assumptions if _DB not in a.free_symbols]
+    return mine, [sympy.Or(case("B5-(29)"), case("B5-(30)-reconstructed"))], \
+        "the cases of B5-(29) and B5-(30)-reconstructed cover the summary's |gbar_i| >= L"
+
+
+def _from_39_40(obl: ob.Obligation):
+    """(36)-(40) give, per coordinate, E[g_i] g*_i >= -2L|g*_i|(1 - p*) + g*_i^2 >= 0 ((39) with its identity, then
+    (40)); that is all the coordinate-wise step (35) may assume about E[g_i] g*_i."""
+    s40 = _get_obligation("B7-(40)")
+    gst, pst = (next(x for x in s40.variables if x.name == n) for n in ("gstar", "pstar"))
+    v = {x.name: x for x in obl.variables}
+    delivered = [_LC >= 0, pst >= 0, pst <= 1]
+    for e, g_ in (("Eg1", "gs1"), ("Eg2", "gs2")):
+        lower = (-2 * _LC * sympy.Abs(gst) * (1 - pst) + gst**2).xreplace({gst: v[g_]})
+        delivered += [v[e] * v[g_] >= lower, s40.conclusion.xreplace({gst: v[g_]})]
+    return delivered, list(obl.assumptions), "B7-(39)-(40) give the hypotheses E[g_i] g*_i of the coordinate-wise step"
+
+
+def _lipschitz_budget_27(obl: ob.Obligation):
+    """(27)'s hypothesis on E = Delta_i - 2 g_i(x) must be what the Lipschitz condition gives:
+    |E| = |int_{-1}^{1} (g_i(t) - g_i(x_i)) dt| <= L int_{-1}^{1} |t - x_i| dt, and for x_i = +-1 that integral is the
+    area of a right triangle with legs 2 and 2, i.e. 2 (exact rationals here, apart from the step's sympy
+    integral): |E| <= 2L (and the extremal g_i(t) = g_i(x_i) + L|t - x_i| attains it)."""
+    v = {x.name: x for x in obl.variables}
+    budget = Fraction(2) * Fraction(2) / 2
+    facts = [_LC >= 0, sympy.Eq(v["Delta"], 2 * v["g"] + v["E"]), sympy.Abs(v["E"]) <= sympy.Rational(budget) * _LC]
+    return facts, list(obl.assumptions), "(27)'s bound on E is the Lipschitz budget L int|t - x_i| dt = 2L"
+
+
+#: Steps whose hypotheses (or whose conclusion's use) are audited against the rest of the proof: name -> builder of
+#: (facts, needed, what); z3 must prove facts => needed, else the step is REFUTED (the chain does not compose).
+HYPOTHESIS_AUDITS = {"B5-(27)": _lipschitz_budget_27, "B5-(28)": _from_28, "B5-(29)-(30)-summary": _cases_29_30,
+                     "B7-(35)-coordinatewise-reconstructed": _from_39_40}
+
+
+def _witness_coordinatewise(ce: dict) -> dict:
+    """A model of the printed coordinate-wise step (35), replayed in exact rationals: E[g_i] g*_i >= 0 for i = 1, 2
+    and <J E[g], J g*> = (j1 E[g_1] + j2 E[g_2])(j1 g*_1 + j2 g*_2) < 0 (strictly)."""
+    e = [Fraction(str(ce[k])) for k in ("Eg1", "Eg2")]
+    g = [Fraction(str(ce[k])) for k in ("gs1", "gs2")]
+    j = [Fraction(str(ce[k])) for k in ("j1", "j2")]
+    inner = (j[0] * e[0] + j[1] * e[1]) * (j[0] * g[0] + j[1] * g[1])
+    return {"hypotheses_hold": all(e[i] * g[i] >= 0 for i in range(2)), "not_psd": inner < 0,
+            "inner_product": str(inner)}
+
+
+WITNESSES["B7-(35)-coordinatewise-printed"] = _witness_coordinatewise
 
 
 def check_step(ctx: MethodContext, *, step: str | None = None, obligation: ob.Obligation | None = None,
@@ -155,6 +225,18 @@ def check_step(ctx: MethodContext, *, step: str | None = None, obligation: ob.Ob
     res = obl.check(timeout_ms=timeout_ms)
     out = _obligation_outcome(res, obl)
     name = obl.name
+    lc = next((v for v in obl.variables if v.name == "Lc"), None)
+    if res.verdict == "PROVED" and not res.vacuous and lc is not None:
+        # the propositions allow every Lipschitz constant L >= 0: a proof whose hypotheses exclude a typical
+        # L (here 1/2) covers less than the step states (z3: the hypotheses with L = 1/2 have a model)
+        half = sympy.Rational(1, 2)
+        at = ob.prove_step(f"{name}: hypotheses at L = 1/2", obl.variables, (*obl.assumptions, sympy.Eq(lc, half)),
+                           lc < 0, timeout_ms=timeout_ms)
+        out.evidence["hypotheses_admit_L_1/2"] = at.verdict == "REFUTED"
+        if at.verdict != "REFUTED":
+            return Outcome(Verdict.INCONCLUSIVE, out.evidence,
+                           discrepancies=[f"{name}: its hypotheses exclude L = 1/2 (z3: {at.verdict}); the proof "
+                                          "covers a narrower range of L than the step states"])
     if res.verdict == "PROVED" and name in FEEDS:
         nxt_name, renamings = FEEDS[name]
         nxt = _get_obligation(nxt_name)
@@ -189,6 +271,17 @@ def check_step(ctx: MethodContext, *, step: str | None = None, obligation: ob.Ob
                            discrepancies=[f"{name}: its conclusion does not give the hypotheses of {nxt_name} "
                                           f"(z3 model {ce}): the proof's chain breaks here"])
         if link.verdict != "PROVED":
+            return Outcome(Verdict.INCONCLUSIVE, out.evidence)
+    if res.verdict == "PROVED" and name in HYPOTHESIS_AUDITS:
+        facts, needed, what = HYPOTHESIS_AUDITS[name](obl)
+        syms = set().union(*(a.free_symbols for a in (*facts, *needed)))
+        audit = _link(what, syms, facts, needed, timeout_ms)
+        out.evidence["hypotheses_audit"] = {"what": what, "z3": audit.verdict, "needed": [str(a) for a in needed]}
+        if audit.verdict == "REFUTED":
+            ce = {k: str(v) for k, v in audit.counterexample.items()}
+            return Outcome(Verdict.REFUTED, out.evidence, counterexample={"audit": what, **ce},
+                           discrepancies=[f"{name}: not ({what}); z3 model {ce}: the proof's chain breaks here"])
+        if audit.verdict != "PROVED":
             return Outcome(Verdict.INCONCLUSIVE, out.evidence)
     if res.verdict == "REFUTED" and name in WITNESSES:
         w = WITNESSES[name](res.counterexample)

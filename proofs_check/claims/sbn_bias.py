@@ -937,10 +937,28 @@ def check_b3_uniqueness(ctx: MethodContext) -> Outcome:
         for name, v in fe.items():
             round_trip[f"{name}, monomial evaluation, {enc}"] = float(
                 np.max(np.abs(He @ multilinear.multilinear_coefficients(v, enc) - v)) / max(1.0, np.max(np.abs(v))))
+        # and back: the inverse transform of this encoding reproduces the values (the {0,1} Moebius inverse too)
+        round_trip[f"random values, inverse transform, {enc}"] = float(np.max(np.abs(multilinear.multilinear_values(
+            multilinear.multilinear_coefficients(fe["random values"], enc), enc) - fe["random values"])))
     xs = sympy.symbols("x1:4")
     example = multilinear.multilinear_reduce((xs[0] + 2 * xs[1] - 1) ** 2 + xs[0] * xs[1] ** 3, xs)
+    # a non-polynomial function goes through the values route (multilinear_from_values); its form must be
+    # multilinear and equal the function at every cube point, exactly (sympy rationals, xreplace)
+    nonpoly = 2 ** (xs[0] + 2 * xs[1]) + xs[2] * sympy.Abs(xs[0] - xs[2])
+    exact_forms = {}
+    for enc in ("pm1", "01"):
+        form = multilinear.multilinear_reduce(nonpoly, xs, enc)
+        pts = multilinear.binary_points(3, enc)
+        wrong = [tuple(int(t) for t in pt) for pt in pts
+                 if sympy.simplify((form - nonpoly).xreplace(dict(zip(xs, map(sympy.Integer, pt))))) != 0]
+        exact_forms[enc] = {"form": str(form), "multilinear": multilinear.is_multilinear(form, xs),
+                            "points_where_it_differs": wrong}
     evidence = {"basis_checked_up_to_n": max_n, "round_trip_max_abs_error_n8": round_trip,
-                "example": {"L": "(x1 + 2*x2 - 1)**2 + x1*x2**3", "multilinear_form": str(example)}}
+                "example": {"L": "(x1 + 2*x2 - 1)**2 + x1*x2**3", "multilinear_form": str(example)},
+                "values_route_example": {"L": "2**(x1 + 2*x2) + x3*|x1 - x3|", **exact_forms}}
+    bad_forms = {k: v for k, v in exact_forms.items() if v["points_where_it_differs"] or not v["multilinear"]}
+    if bad_forms:
+        return Outcome(Verdict.REFUTED, evidence, counterexample=bad_forms)
     evidence["tolerance"] = "max |reproduced - f| <= 1e-9 (relative to max(1, max |f|) for the monomial evaluation)"
     if max(round_trip.values()) > 1e-9:
         return Outcome(Verdict.REFUTED, evidence, counterexample=round_trip)

@@ -139,6 +139,11 @@ def check_e1_series_symbolic(ctx: MethodContext, *, c1=None, c2=None) -> Outcome
     ser = sympy.series(gs.logistic_pdf(ETA - TAU * u), TAU, 0, 3).removeO()
     derived = {"c1": sympy.simplify(ser.coeff(TAU, 1) / u), "c2": sympy.simplify(ser.coeff(TAU, 2) / u**2)}
     zeroth = sympy.simplify(ser.coeff(TAU, 0) - gs.logistic_pdf(ETA))
+    lib = _derived_c()
+    # audit: the library's (c_0, c_1, c_2) has order + 1 = 3 terms and c_0 = p(eta) (the zeroth term of the series)
+    if len(lib) != 3 or sympy.simplify(lib[0] - ser.coeff(TAU, 0)) != 0:
+        raise StecheckError(f"SBN-E1 audit: theory.gumbel_softmax.taylor_coefficients(2) returned {len(lib)} terms "
+                            "or a c_0 other than p(eta) (3 terms expected, c_0 = the zeroth term of the series).")
     rows = {k: {"claimed": str(claimed[k]), "derived": str(derived[k]), "equal": _same(claimed[k], derived[k])}
             for k in claimed}
     evidence = {"series_of": "p(eta - tau u), logistic density, sympy.series in tau", "coefficients": rows,
@@ -1283,6 +1288,21 @@ SBN_E4 = Claim(
 _STGS_RATIOS = {"01": 1, "pm1": 1, "pm1-mixed": sympy.Rational(1, 2)}
 
 
+def _audit_stgs_expansion(order: int = 2) -> bool:
+    """For linear L in {0,1}, ST-GS == GS (shown by the check), so the ST-GS series of ``gs.stgs_expansion`` (the
+    split J+ / J- route through the half-logit moments) must equal the GS bias series ``gs.bias_coefficients``
+    (c_k I_k, the full-logit-moment route of (86)) term by term, exactly (sympy).  A difference is a fault of the
+    library (the claim is ERROR)."""
+    st = gs.stgs_expansion(gs.LINEAR_LOSS, "01", order)
+    bias = gs.bias_coefficients(gs.LINEAR_LOSS, order)
+    bad = [k for k in range(order + 1) if len(st) != order + 1 or sympy.simplify(st[k] - bias[k]) != 0]
+    if bad or len(bias) != order + 1:
+        raise StecheckError(f"SBN-STGS audit: the ST-GS expansion for linear L ({{0,1}}) differs from the GS bias "
+                            f"series at tau^{bad[0] if bad else '?'} ({len(st)} vs {len(bias)} terms); "
+                            "theory.gumbel_softmax.stgs_expansion or bias_coefficients is wrong.")
+    return True
+
+
 def check_stgs_symbolic(ctx: MethodContext, *, ratios=None) -> Outcome:
     """sympy: lim E[ST-GS]/true for L linear in the three encodings, and ST-GS == GS for linear L ({0,1})."""
     ratios = ratios or _STGS_RATIOS
@@ -1296,7 +1316,8 @@ def check_stgs_symbolic(ctx: MethodContext, *, ratios=None) -> Outcome:
     evidence = {"derived_limit_ratios": {k: str(v) for k, v in derived.items()},
                 "claimed_limit_ratios": {k: str(v) for k, v in ratios.items()},
                 "stgs_equals_gs_for_linear_L": identical,
-                "expansion_01": str(sum(e * TAU**k for k, e in enumerate(gs.stgs_expansion(gs.LINEAR_LOSS, "01", 2))))}
+                "expansion_01": str(sum(e * TAU**k for k, e in enumerate(gs.stgs_expansion(gs.LINEAR_LOSS, "01", 2)))),
+                "expansion_01_equals_GS_bias_series": _audit_stgs_expansion()}
     bad = [k for k in ratios if sympy.simplify(derived[k] - ratios[k]) != 0]
     if bad:
         return Outcome(Verdict.REFUTED, evidence, counterexample={"encoding": bad[0], "derived": str(derived[bad[0]]),

@@ -34,6 +34,7 @@ from fractions import Fraction
 import numpy as np
 import sympy
 
+from stecheck.errors import StecheckError
 from stecheck.numerics import losses
 from stecheck.numerics.estimators import st_weights_estimates
 from stecheck.numerics.noise import Noise
@@ -487,6 +488,14 @@ def check_p1_symbolic(ctx: MethodContext, *, families=P1_FAMILIES, mirror_map=No
             "(50): d F(F^-1(theta))/dtheta = 1": sympy.diff(fam.cdf.subs(Z, finv), mr.THETA) - 1,
         }
         row = {"noise": fam.name, "Phi": str(phi), "D_Phi": str(d)}
+        if mirror_map is mr.mirror_map:
+            # audit: the library's D_Phi (used by the prox solvers) is (46) built here from Phi and F^{-1}
+            lib = (mr.bregman_divergence(fam) - d).subs(mr.THETA_T, sympy.Rational(1, 3))
+            if _is_zero(lib, mr.THETA, _THETA_POINTS) is not True:
+                raise StecheckError(f"SBN-P1 audit ({fam.name}): theory.mirror.bregman_divergence differs from "
+                                    "(46) Phi(theta) - Phi(theta_t) - F^-1(theta_t)(theta - theta_t) at "
+                                    "theta_t = 1/3; the library's divergence is wrong.")
+            row["library D_Phi = (46)"] = True
         for label, expr in checks.items():
             ok, witness = zero_on_regions(expr, mr.THETA, sympy.Integer(0), sympy.Integer(1))
             row[label] = ok
@@ -825,6 +834,21 @@ def check_p2_symbolic(ctx: MethodContext, *, target=EQ57, kl_scale=1) -> Outcome
     return Outcome(Verdict.PROVED, evidence)
 
 
+def _audit_p2_sigmoid2z(theta_t, g, eps, lam) -> dict:
+    """The side remark of the checked statement (F = sigmoid(2z), D_Phi = KL/2): cvxpy solves (55) with KL/2 and
+    the library's closed-form step ``vb_step_numpy('bregman')`` must match it within ``SOLVER_TOL`` (the same
+    inputs as the main comparison).  A mismatch is a fault of the library (the claim is ERROR)."""
+    solved = mr.vb_prox_cvxpy(g, theta_t, eps, lam, kl_scale=0.5)
+    closed = mr.vb_step_numpy("bregman")(theta_t, g, eps, lam)
+    gap = float(np.max(np.abs(solved - closed)))
+    if not gap <= SOLVER_TOL:
+        raise StecheckError(f"SBN-P2 audit: the closed-form step for F = sigmoid(2z) (vb_step_numpy('bregman')) "
+                            f"differs from cvxpy's minimizer of (55) with KL/2 by {gap:.3g} > {SOLVER_TOL}; the "
+                            "library's step is wrong.")
+    return {"max_abs_theta_gap": gap, "tolerance": SOLVER_TOL, "compared": "vb_step_numpy('bregman') vs cvxpy "
+            "(55) with KL/2"}
+
+
 def check_p2_cvxpy(ctx: MethodContext, *, drop_factor: bool = False, kl_scale: float = 1.0) -> Outcome:
     """cvxpy solves (55) on 24 random inputs; compared with (57) (or (58) with drop_factor)."""
     rng = ctx.rng()
@@ -837,6 +861,8 @@ def check_p2_cvxpy(ctx: MethodContext, *, drop_factor: bool = False, kl_scale: f
     evidence = {"compared_with": "(58)" if drop_factor else "(57)", "max_abs_theta_gap": float(gap[k]),
                 "tolerance": SOLVER_TOL, "kl_scale": kl_scale, "solver": "cvxpy Clarabel (exp cone)",
                 "inputs": "theta_t ~ U(0.02, 0.98), g ~ N(0, 4), eps ~ U(0.1, 1), lambda ~ U(0.05, 2)"}
+    if not drop_factor and kl_scale == 1.0:
+        evidence["sigmoid(2z)_variant"] = _audit_p2_sigmoid2z(theta_t, g, eps, lam)
     if gap[k] > SOLVER_TOL:
         return Outcome(Verdict.REFUTED, evidence, counterexample={
             "theta_t": theta_t[k], "g": g[k], "eps": eps[k], "lambda": lam[k], "solved": solved[k],

@@ -213,3 +213,16 @@ def test_catalog_gs_series(tmp_path):
     assert any("mutant" in c for c in res.checks) and res.notes
     for name in ("gs-second-moment", "stgs-limit", "gs-vanishing"):
         assert get_derivation(name).equation.startswith("SBN")
+
+
+@pytest.mark.parametrize("loss, sup", [(gs.Y**2, 2), ((1 - gs.Y) ** 2, 2), (gs.Y**3 - gs.Y, 2)])
+def test_sup_bound_covers_the_unit_interval_and_is_tight(loss, sup):
+    """The bisection bound M of sup_{[0,1]} |L'| (tail bounds of the GS integrals) is a bound: M >= sup, attained
+    at an end point here (y = 1, y = 0, y = 1), so every ball must reach both ends; and it is tight to the ball
+    radius 1/128: M <= sup + sup|L''| / 64 (64 balls of radius 1/128 cover exactly [0, 1])."""
+    from stecheck.numerics.quadrature import acb_integrand
+
+    with flint_precision(128):
+        M = gs._sup_abs_on_unit(acb_integrand(sympy.diff(loss, gs.Y), gs.Y))
+    second = max(abs(float(sympy.diff(loss, gs.Y, 2).subs(gs.Y, t))) for t in (0, 1))
+    assert sup <= float(M.upper()) <= sup + second / 64 + 1e-12

@@ -196,6 +196,9 @@ def test_vb_step_equals_cvxpy_solution_of_55(divergence, scale):
         (lambda: mr.md_step_numpy("logistic")("a", 0.0, 1.0), "theta_t must be numeric"),
         (lambda: mr.pgd_theta_step(1.5, 0.0, 1.0), r"\[0, 1\]"),
         (lambda: mr.pgd_latent_step(1.5, 0.0, 1.0), r"\[-1, 1\]"),
+        (lambda: mr.pgd_latent_step(-1.5, 0.0, 1.0), r"\[-1, 1\]"),
+        (lambda: mr.md_step_numpy("logistic")(-0.2, 0.0, 1.0), r"theta_t must lie in \(0, 1\)"),
+        (lambda: mr.pgd_theta_step(-0.5, 0.0, 1.0), r"\[0, 1\]"),
         (lambda: mr.pgd_equivalence("four"), "eps_factor"),
         (lambda: mr.vb_step("l2"), "divergence must be"),
         (lambda: mr.prox_step_cvxpy("triangular", 0.0, 0.5, 1.0), "prox_step_scalar"),
@@ -206,6 +209,12 @@ def test_vb_step_equals_cvxpy_solution_of_55(divergence, scale):
 def test_bad_input_raises_invalid_argument(call, match):
     with pytest.raises(InvalidArgument, match=match):
         call()
+
+
+def test_domain_boundaries_are_accepted():
+    """The closed ends of the domains are valid inputs: eta = -1 and 1 for (11), theta = 0 and 1 for (10)."""
+    assert np.array_equal(mr.pgd_latent_step([-1.0, 1.0], 0.0, 1.0), [-1.0, 1.0])
+    assert np.array_equal(mr.pgd_theta_step([0.0, 1.0], 0.0, 1.0), [0.0, 1.0])
 
 
 # ------------------------------------------------------------------ derivations

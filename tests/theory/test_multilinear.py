@@ -192,3 +192,11 @@ def test_invalid_inputs():
         multilinear_reduce(sympy.Symbol("x"), (sympy.Symbol("x"), sympy.Symbol("x")))
     with pytest.raises(InvalidArgument, match="2\\^2"):
         multilinear_from_values(np.zeros(8), _xs(2))
+
+
+@pytest.mark.parametrize("m", [1, 2, 3])
+def test_quadratic_loss_accepts_y_as_a_row(m):
+    """y given as a row (1 x m) is the same vector as the column (m x 1), for every length m (incl. 2)."""
+    W = sympy.Matrix(m, 2, lambda i, j: i + 2 * j + 1)
+    y = [sympy.Integer(k + 1) for k in range(m)]
+    assert sympy.expand(quadratic_loss(W, sympy.Matrix([y])) - quadratic_loss(W, sympy.Matrix(y))) == 0
