@@ -114,12 +114,26 @@ def _bilinear_corner_values(v: dict) -> list[dict]:
     return [{"g": A + B * x1 + C * x2 + D * x1 * x2, "gstar": gstar} for x1, x2 in ((1, 1), (1, -1), (-1, 1), (-1, -1))]
 
 
+def _expectations_28(v: dict) -> list[dict]:
+    """(28) -> (29): (29)'s ``gbar``, ``Dbar`` are (28)'s expectations ``sum_k p_k gx_k``, ``sum_k p_k Dx_k``."""
+    return [{"gbar": sum(v[f"p{k}"] * v[f"gx{k}"] for k in range(1, 5)),
+             "Dbar": sum(v[f"p{k}"] * v[f"Dx{k}"] for k in range(1, 5))}]
+
+
+def _bounds_28(nxt) -> list:
+    """The hypotheses of a step after (28) that (28) supplies: those relating ``gbar`` and ``Dbar`` (the bounds
+    (28)); the others (the case conditions of (29), (30)) are the step's own."""
+    return [a for a in nxt.assumptions if {"gbar", "Dbar"} <= {s.name for s in a.free_symbols}]
+
+
 #: Steps whose conclusion gives the next step's hypotheses for quantities that are *values* of the step's
-#: variables: ``name -> (next step, substitutions)``; each substitution maps variable names of the next step to
-#: expressions in this step's variables (a name not mapped is the same variable in both).  z3 proves that the
-#: step's conclusion (with its assumptions on the shared, unmapped variables only) implies every hypothesis of the
-#: next step under every substitution.
-VALUE_FEEDS = {"B7-(37)-reconstructed": ("B7-(38)", _bilinear_corner_values)}
+#: variables: ``name -> (next step, substitutions[, fed])``; each substitution maps variable names of the next step
+#: to expressions in this step's variables (a name not mapped is the same variable in both); ``fed(next)`` selects
+#: the hypotheses of the next step that this step supplies (default: all).  z3 proves that the step's conclusion
+#: (with its assumptions on the shared, unmapped variables only) implies every fed hypothesis under every
+#: substitution.
+VALUE_FEEDS = {"B7-(37)-reconstructed": ("B7-(38)", _bilinear_corner_values),
+               "B5-(28)": ("B5-(29)", _expectations_28, _bounds_28)}
 
 
 def _link(name: str, variables, delivered, needed, timeout_ms: int):
@@ -252,15 +266,16 @@ def check_step(ctx: MethodContext, *, step: str | None = None, obligation: ob.Ob
         link = _link(f"{name} feeds {nxt.name}", image, delivered, needed, timeout_ms)
         out.evidence["feeds"] = {"next_step": nxt.name, "z3": link.verdict, "hypotheses_fed": [str(a) for a in needed]}
     elif res.verdict == "PROVED" and name in VALUE_FEEDS:
-        nxt_name, substitutions = VALUE_FEEDS[name]
+        nxt_name, substitutions, *fed = VALUE_FEEDS[name]
         nxt = _get_obligation(nxt_name)
         mine = {v.name: v for v in obl.variables}
         subs = substitutions(mine)
         mapped = set().union(*(set(s_) for s_ in subs))
         shared = {mine[v.name] for v in nxt.variables if v.name in mine and v.name not in mapped}
         delivered = [obl.conclusion] + [a for a in obl.assumptions if a.free_symbols <= shared]
+        hyps = fed[0](nxt) if fed else list(nxt.assumptions)
         needed = [a.xreplace({v: (s_[v.name] if v.name in s_ else mine[v.name]) for v in nxt.variables})
-                  for s_ in subs for a in nxt.assumptions]
+                  for s_ in subs for a in hyps]
         link = _link(f"{name} feeds {nxt.name}", obl.variables, delivered, needed, timeout_ms)
         out.evidence["feeds"] = {"next_step": nxt.name, "z3": link.verdict, "hypotheses_fed": [str(a) for a in needed]}
     if res.verdict == "PROVED" and (name in FEEDS or name in VALUE_FEEDS):

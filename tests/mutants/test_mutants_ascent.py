@@ -170,3 +170,21 @@ def test_feed_27_to_28_breaks_when_28_assumes_strict_bounds():
         sa._get_obligation = orig
     assert out.verdict is Verdict.REFUTED and out.counterexample["link"] == "B5-(27) -> B5-(28)"
     assert sa.check_step(_ctx(), step="B5-(27)").evidence["feeds"]["z3"] == "PROVED"
+
+
+def test_value_feed_28_to_29_breaks_when_29_assumes_a_tighter_lower_bound():
+    # (29) (and (30), the summary) assume the bounds (28) on gbar, Dbar; a lower bound 2(gbar + L) is not what (28)
+    # gives, although (29) stays provable with it
+    nxt = sa._get_obligation("B5-(29)")
+    Lc = next(v for v in nxt.variables if v.name == "Lc")
+    tight = tuple(a.xreplace({-2 * Lc: 2 * Lc}) if a in sa._bounds_28(nxt) else a for a in nxt.assumptions)
+    assert tight != nxt.assumptions
+    orig = sa._get_obligation
+    try:
+        sa._get_obligation = lambda n: dataclasses.replace(nxt, assumptions=tight) if n == "B5-(29)" else orig(n)
+        out = sa.check_step(_ctx(), step="B5-(28)")
+    finally:
+        sa._get_obligation = orig
+    assert out.verdict is Verdict.REFUTED and out.counterexample["link"] == "B5-(28) -> B5-(29)"
+    fed = sa.check_step(_ctx(), step="B5-(28)").evidence["feeds"]
+    assert fed["z3"] == "PROVED" and len(fed["hypotheses_fed"]) == 2
