@@ -250,7 +250,14 @@ def line_text(source: str, line: int) -> str:
 
 
 EQUIVALENT_FILE = Path(__file__).resolve().parent / "mutation_equivalent.json"
-EQUIVALENT_CLASSES = ("equivalent", "equivalent in distribution")
+EQUIVALENT_CLASSES = ("equivalent", "equivalent in distribution", "equivalent on the claims' inputs")
+#: The classes that leave the headline denominator: no output of the library can change (or only the seeded
+#: realization, its law unchanged).  A mutant "equivalent on the claims' inputs" changes the library function on
+#: inputs no claim passes (off the {-1,1} cube, a default argument every caller overrides, a branch no claim
+#: reaches): the quick tier cannot see it, but it is a real change of a public function, so it stays in the
+#: headline denominator and a second share leaves it out.
+STRICTLY_EQUIVALENT = ("equivalent", "equivalent in distribution")
+CLAIMS_INPUTS = EQUIVALENT_CLASSES[2]
 
 
 def load_equivalent(path: Path = EQUIVALENT_FILE) -> list[dict]:
@@ -584,7 +591,10 @@ def headline(summary: dict) -> str:
     return (f"detected by the quick tier, non-equivalent mutants: {fmt(summary['non_equivalent_quick_tier'])}; "
             f"timeouts excluded: {fmt(summary['non_equivalent_quick_tier_timeouts_excluded'])}; "
             f"runs: {st['ok']} completed, {st['timeout']} timeouts (counted as detected in the first share), "
-            f"{st['crash']} crashes; equivalent (left out): {sum(summary['equivalent'].values())}")
+            f"{st['crash']} crashes; equivalent (left out): "
+            f"{sum(v for c, v in summary['equivalent'].items() if c in STRICTLY_EQUIVALENT)}; "
+            f"leaving out also the {summary['equivalent'].get(CLAIMS_INPUTS, 0)} mutants equivalent on the claims' "
+            f"inputs: {fmt(summary.get('non_equivalent_quick_tier_on_claims_inputs', {}))}")
 
 
 def summarize(results: list[dict], equivalent: list[dict] | None = None) -> dict:
@@ -610,9 +620,10 @@ def summarize(results: list[dict], equivalent: list[dict] | None = None) -> dict
         if eq[id(r)] is not None and by_units(r):
             raise ValueError(f"{r['file']}:{r['line']} {r['change']} is listed as {eq[id(r)]['class']} but was "
                              "detected; remove it from the equivalence list")
-    non_eq = [r for r in results if eq[id(r)] is None]
+    non_eq = [r for r in results if eq[id(r)] is None or eq[id(r)]["class"] not in STRICTLY_EQUIVALENT]
     out = {"all": share(results)}
     out["non_equivalent_quick_tier"] = share(non_eq)
+    out["non_equivalent_quick_tier_on_claims_inputs"] = share([r for r in results if eq[id(r)] is None])
     out["non_equivalent_quick_tier_or_guard_unit_tests"] = share(non_eq, by_units)
     out["equivalent"] = {c: sum(1 for r in results if eq[id(r)] is not None and eq[id(r)]["class"] == c)
                          for c in EQUIVALENT_CLASSES}
