@@ -125,7 +125,7 @@ def find_threshold(success: Callable[[int], tuple[int, int]], level: float, m_st
         while lo > 1 and rate(lo) >= level:
             lo = max(1, lo // 2)
         if rate(lo) >= level:  # succeeds already at m = 1
-            return Threshold(level, ev, crossing(*_cols(ev), level), (None, lo), confidence)
+            return _threshold(level, ev, (None, lo), confidence)
         hi = min(m_ for m_ in ev if m_ > lo and ev[m_][0] / ev[m_][1] >= level)
     else:
         lo = m
@@ -134,7 +134,7 @@ def find_threshold(success: Callable[[int], tuple[int, int]], level: float, m_st
             lo = hi
             hi = min(m_max, hi * 2)
         if rate(hi) < level:
-            return Threshold(level, ev, crossing(*_cols(ev), level), (hi, None), confidence)
+            return _threshold(level, ev, (hi, None), confidence)
     while hi > lo + 1 and hi / lo > 1 + rel_tol:
         mid = int(round(math.sqrt(lo * hi)))
         mid = min(max(mid, lo + 1), hi - 1)
@@ -142,12 +142,18 @@ def find_threshold(success: Callable[[int], tuple[int, int]], level: float, m_st
             hi = mid
         else:
             lo = mid
-    ms, ks, ns = _cols(ev)
     below = [m_ for m_, (k, N) in ev.items() if upper_bound(k, N, confidence) < level]
     above = [m_ for m_, (k, N) in ev.items() if lower_bound(k, N, confidence) > level]
     b_lo = max([m_ for m_ in below if not above or m_ < min(above)], default=None)
     b_hi = min([m_ for m_ in above if b_lo is None or m_ > b_lo], default=None)
-    return Threshold(level, ev, crossing(ms, ks, ns, level), (b_lo, b_hi), confidence)
+    return _threshold(level, ev, (b_lo, b_hi), confidence)
+
+
+def _threshold(level: float, ev: dict[int, tuple[int, int]], bracket, confidence: float) -> Threshold:
+    """The Threshold of the evaluations made so far: a copy of them, so that a later search sharing ``ev`` (the
+    next level's) does not add evaluations to this one's evidence that its crossing never used."""
+    snapshot = dict(ev)
+    return Threshold(level, snapshot, crossing(*_cols(snapshot), level), bracket, confidence)
 
 
 def _cols(ev: dict[int, tuple[int, int]]):
