@@ -157,34 +157,34 @@ def test_value_feed_37_to_38_breaks_with_a_looser_lower_bound():
     assert sa.check_step(_ctx(), step="B7-(37)-reconstructed").evidence["feeds"]["z3"] == "PROVED"
 
 
-def test_feed_27_to_28_breaks_when_28_assumes_strict_bounds():
+def _check_with_next_assuming(monkeypatch, step, nxt, assumptions):
+    """check_step(step) while the next obligation ``nxt`` assumes ``assumptions`` instead of its own."""
+    orig = sa._get_obligation
+    monkeypatch.setattr(sa, "_get_obligation",
+                        lambda n: dataclasses.replace(nxt, assumptions=assumptions) if n == nxt.name else orig(n))
+    out = sa.check_step(_ctx(), step=step)
+    monkeypatch.setattr(sa, "_get_obligation", orig)
+    return out
+
+
+def test_feed_27_to_28_breaks_when_28_assumes_strict_bounds(monkeypatch):
     nxt = sa._get_obligation("B5-(28)")
     strict = tuple(sympy.StrictLessThan(a.lhs, a.rhs) if isinstance(a, sympy.LessThan) and a.lhs.is_Symbol and a.lhs.name.startswith("Dx")
                    else a for a in nxt.assumptions)
     assert strict != nxt.assumptions
-    orig = sa._get_obligation
-    try:
-        sa._get_obligation = lambda n: dataclasses.replace(nxt, assumptions=strict) if n == "B5-(28)" else orig(n)
-        out = sa.check_step(_ctx(), step="B5-(27)")
-    finally:
-        sa._get_obligation = orig
+    out = _check_with_next_assuming(monkeypatch, "B5-(27)", nxt, strict)
     assert out.verdict is Verdict.REFUTED and out.counterexample["link"] == "B5-(27) -> B5-(28)"
     assert sa.check_step(_ctx(), step="B5-(27)").evidence["feeds"]["z3"] == "PROVED"
 
 
-def test_value_feed_28_to_29_breaks_when_29_assumes_a_tighter_lower_bound():
+def test_value_feed_28_to_29_breaks_when_29_assumes_a_tighter_lower_bound(monkeypatch):
     # (29) (and (30), the summary) assume the bounds (28) on gbar, Dbar; a lower bound 2(gbar + L) is not what (28)
     # gives, although (29) stays provable with it
     nxt = sa._get_obligation("B5-(29)")
     Lc = next(v for v in nxt.variables if v.name == "Lc")
     tight = tuple(a.xreplace({-2 * Lc: 2 * Lc}) if a in sa._bounds_28(nxt) else a for a in nxt.assumptions)
     assert tight != nxt.assumptions
-    orig = sa._get_obligation
-    try:
-        sa._get_obligation = lambda n: dataclasses.replace(nxt, assumptions=tight) if n == "B5-(29)" else orig(n)
-        out = sa.check_step(_ctx(), step="B5-(28)")
-    finally:
-        sa._get_obligation = orig
+    out = _check_with_next_assuming(monkeypatch, "B5-(28)", nxt, tight)
     assert out.verdict is Verdict.REFUTED and out.counterexample["link"] == "B5-(28) -> B5-(29)"
     fed = sa.check_step(_ctx(), step="B5-(28)").evidence["feeds"]
     assert fed["z3"] == "PROVED" and len(fed["hypotheses_fed"]) == 2
