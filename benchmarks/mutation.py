@@ -24,8 +24,10 @@ Three phases (issue 8, section 7):
    whose coverage contains the mutated line are run in a fresh ``python``
    subprocess (``run_claims(..., seed=0, workers=0)``).  The mutant is
    **detected** when a verdict the report shows changes (a claim's verdict as
-   checked or as printed, a reading's, a part's) or a disagreement or an error
-   appears; a run that exceeds its time limit (``6 x`` the claims' own traced
+   checked or as printed, a reading's, a part's), a disagreement or an error
+   appears, or the number of findings of a category changes (the report's
+   first screen counts them; ``non_equivalent_quick_tier_verdicts_only``
+   gives the share without this last rule); a run that exceeds its time limit (``6 x`` the claims' own traced
    baseline times, at least ``10 x`` their average untraced time, + 120 s)
    counts as detected and is reported separately (``timeouts``, with each
    run's time and limit); since a timeout can be the machine's load rather
@@ -96,17 +98,25 @@ print("@@" + json.dumps({{"signature": signature(run), "seconds": time.perf_coun
 
 
 def signature(run) -> dict[str, list]:
-    """Per claim, what the report shows as verdicts: both verdicts, readings, parts, disagreements, errors."""
+    """Per claim, what the report concludes: both verdicts, readings, parts, disagreements, errors, and the number
+    of findings per category (the report's first screen counts them: a misprint that appears or disappears is a
+    changed conclusion about the paper; a changed number inside a finding's text is not counted)."""
     out = {}
     for c in run.claims:
         parts = [[role, p.part, p.verdict.value] for role in ("checked", "printed") for p in c.parts(role)]
         readings = sorted([k, v.value] for k, v in c.reading_verdicts.items())
         out[c.claim_id] = [c.verdict.value, c.verdict_as_printed.value, readings, parts,
-                           len(c.disagreements), len(c.errors)]
+                           len(c.disagreements), len(c.errors), sorted(c.finding_counts().items())]
     return out
 
 
-_LABELS = ("as checked", "as printed", "readings", "parts", "disagreements", "errors")
+_LABELS = ("as checked", "as printed", "readings", "parts", "disagreements", "errors", "findings")
+
+
+def detected_by_findings_only(rec: dict) -> bool:
+    """A detected mutant whose only visible change is in the finding counts (no verdict, disagreement or error)."""
+    ch = rec.get("changes") or []
+    return bool(ch) and all(c.split(": ", 1)[1].split(" (", 1)[0] == "findings" for c in ch)
 
 
 def changes(base: dict, mutant: dict) -> list[str]:
@@ -594,7 +604,9 @@ def headline(summary: dict) -> str:
             f"{st['crash']} crashes; equivalent (left out): "
             f"{sum(v for c, v in summary['equivalent'].items() if c in STRICTLY_EQUIVALENT)}; "
             f"leaving out also the {summary['equivalent'].get(CLAIMS_INPUTS, 0)} mutants equivalent on the claims' "
-            f"inputs: {fmt(summary.get('non_equivalent_quick_tier_on_claims_inputs', {}))}")
+            f"inputs: {fmt(summary.get('non_equivalent_quick_tier_on_claims_inputs', {}))}; "
+            f"verdicts only (a change of the finding counts alone not counted): "
+            f"{fmt(summary.get('non_equivalent_quick_tier_verdicts_only', {}))}")
 
 
 def summarize(results: list[dict], equivalent: list[dict] | None = None) -> dict:
@@ -625,6 +637,9 @@ def summarize(results: list[dict], equivalent: list[dict] | None = None) -> dict
     out["non_equivalent_quick_tier"] = share(non_eq)
     out["non_equivalent_quick_tier_on_claims_inputs"] = share([r for r in results if eq[id(r)] is None])
     out["non_equivalent_quick_tier_or_guard_unit_tests"] = share(non_eq, by_units)
+    # the same share when a change of the finding counts alone does not count (signatures before 2026-11-30 had none)
+    out["non_equivalent_quick_tier_verdicts_only"] = share(
+        non_eq, lambda r: r["detected"] and not detected_by_findings_only(r))
     out["equivalent"] = {c: sum(1 for r in results if eq[id(r)] is not None and eq[id(r)]["class"] == c)
                          for c in EQUIVALENT_CLASSES}
     guard = [r for r in results if r.get("guard")]

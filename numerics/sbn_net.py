@@ -123,7 +123,23 @@ def _sample_pm1(rng: np.random.Generator, p: np.ndarray, out: np.ndarray | None 
     draws are the same as ``rng.random(p.shape)``'s."""
     x = rng.random(p.shape) if out is None else rng.random(out=out)
     np.subtract(p, x, out=x)
-    return np.copysign(1.0, x, out=x)
+    return _unit_with_sign_of(x)
+
+
+#: IEEE-754 binary64: the sign bit, and the bits of +1.0.
+_SIGN_BIT, _ONE_BITS = np.int64(-(1 << 63)), np.float64(1.0).view(np.int64)
+
+
+def _unit_with_sign_of(x: np.ndarray) -> np.ndarray:
+    """``copysign(1, x)`` in place for a C-contiguous float64 ``x``, as two integer passes on its bits: keep the sign
+    bit, set the rest to those of 1.0 -- bit for bit ``np.copysign(1.0, x)`` for every ``x`` (signed zeros and nans
+    included), about twice as fast (numpy's ``copysign`` has no SIMD loop)."""
+    if x.dtype != np.float64 or not x.flags.c_contiguous:
+        return np.copysign(1.0, x, out=x)
+    bits = x.view(np.int64)
+    np.bitwise_and(bits, _SIGN_BIT, out=bits)
+    np.bitwise_or(bits, _ONE_BITS, out=bits)
+    return x
 
 
 def _cdf(noise: Noise, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -204,10 +220,13 @@ class BatchNorm:
             return self.gamma * (x - self.running_mean) / np.sqrt(self.running_var + self.eps) + self.beta
         ws = self.workspace
         if x.dtype == np.float32:
-            # exact float32 products (DeepSBN's +-1 layers) read as float64 without a converted copy: the column
-            # sums add the same float64 values in the same order (row after row), and x - m converts x exactly
-            m = np.add.reduce(x, axis=0, dtype=np.float64) / x.shape[0]
-            xc = np.subtract(x, m, out=None if ws is None else _buffer_of(ws, "xc", x.shape, np.float64))
+            # exact float32 products (DeepSBN's +-1 layers): converted exactly into the float64 work array, whose
+            # column sums add the same float64 values in the same order (row after row) as x.mean(axis=0) would;
+            # one same-type reduce and an in-place subtraction are faster than the mixed-type ones
+            xc = np.empty(x.shape, np.float64) if ws is None else _buffer_of(ws, "xc", x.shape, np.float64)
+            np.copyto(xc, x)
+            m = np.add.reduce(xc, axis=0) / x.shape[0]
+            xc -= m
         else:
             m = x.mean(axis=0)
             xc = np.subtract(x, m, out=_buffer(ws, "xc", x))

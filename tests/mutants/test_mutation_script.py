@@ -59,6 +59,22 @@ def test_changes_names_the_verdicts_that_moved():
     assert "as checked" in line and "parts" in line and "disagreements" in line
 
 
+def test_a_changed_finding_count_is_detected_and_counted_apart():
+    """A mutant that only adds a misprint finding changes the report's conclusions (detected), but the share
+    'verdicts only' leaves it out; a verdict change together with a finding change stays in both."""
+    base = {"C": ["PROVED", "REFUTED", [], [], 0, 0, [("error", 1), ("misprint", 0)]]}
+    only = {"C": ["PROVED", "REFUTED", [], [], 0, 0, [("error", 1), ("misprint", 1)]]}
+    both = {"C": ["VERIFIED", "REFUTED", [], [], 0, 0, [("error", 1), ("misprint", 1)]]}
+    (line,) = mutation.changes(base, only)
+    assert "findings" in line and "as checked" not in line
+    recs = [{"detected": True, "status": "ok", "operator": "constant", "file": "theory/x.py", "line": i,
+             "change": "1 -> 2", "changes": mutation.changes(base, m)} for i, m in enumerate((only, both))]
+    assert [mutation.detected_by_findings_only(r) for r in recs] == [True, False]
+    s = mutation.summarize(recs)
+    assert s["non_equivalent_quick_tier"]["detected"] == 2
+    assert s["non_equivalent_quick_tier_verdicts_only"]["detected"] == 1
+
+
 def test_clopper_pearson_summary():
     recs = [{"detected": i < 9, "status": "ok", "operator": "constant", "file": "theory/x.py", "line": i,
              "change": "1 -> 2"} for i in range(10)]

@@ -495,3 +495,17 @@ def test_batchnorm_running_statistics_are_the_exponential_averages():
         rv = 0.9 * rv + 0.1 * x.var(axis=0)
     np.testing.assert_allclose(bn.running_mean, rm, rtol=1e-13)
     np.testing.assert_allclose(bn.running_var, rv, rtol=1e-13)
+
+
+def test_the_sign_bit_sampling_is_bitwise_copysign_on_every_kind_of_float():
+    """_unit_with_sign_of (two integer passes on the bits) equals np.copysign(1.0, x) bit for bit: signed zeros,
+    subnormals, infinities and nans of either sign, ordinary values; a non-contiguous view takes numpy's copysign."""
+    tiny = np.nextafter(0.0, 1.0)
+    x = np.array([0.0, -0.0, tiny, -tiny, 1.0, -1.0, 0.3, -2.5e300, np.inf, -np.inf, np.nan, -np.nan, 1e-310])
+    x = np.concatenate([x, np.random.default_rng(0).standard_normal(1000)])
+    ref = np.copysign(1.0, x)
+    got = sn._unit_with_sign_of(x.copy())
+    np.testing.assert_array_equal(got.view(np.int64), ref.view(np.int64))
+    strided = np.repeat(x, 2)[::2]
+    assert not strided.flags.c_contiguous
+    np.testing.assert_array_equal(sn._unit_with_sign_of(strided).view(np.int64), ref.view(np.int64))
