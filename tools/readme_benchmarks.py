@@ -35,7 +35,7 @@ DESCRIPTIONS = {
     "torch_vs_stecheck": "PyTorch eager autograd peer / engine",
     "enum_n26_seconds": "64 blocks on 2 Dask workers, bit-identical for any worker count",
     "dask_2v1_speedup": "1 worker / 2 workers, results identical",
-    "net_step_vs_matmul": "deep SBN training step / its 12 matrix products",
+    "net_step_vs_matmul": "deep SBN forward + backward / its 11 matrix products",
     "ste_step_vs_matmul": "one batched STE step / its two products",
     "ste_vs_loop": "per-trial Python loop / batched engine",
 }
