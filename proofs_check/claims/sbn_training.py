@@ -1584,8 +1584,8 @@ def check_bits_det_st_during_learning(ctx: MethodContext, *, min_bits: int | Non
                 f"{int(np.sum(d[:, 0] > 0))} of {len(d)} networks (n >= {min_bits}) the units became more "
                 f"deterministic during {size['steps']} ARM steps (mean |tanh a| +{d[:, 0].mean():.2f}), yet det ST's "
                 f"ECS fell by {-d[:, 2].mean():.2f} (95% CI [{ci[0]:.2f}, {ci[1]:.2f}]) and its gap to ST grew by "
-                f"{d[:, 1].mean():.2f} ([{gap_ci[0]:.2f}, {gap_ci[1]:.2f}]); what holds is the association across "
-                "networks (det-st-vs-determinism). The paper trains 1000 epochs; the statement needs the training "
+                f"{d[:, 1].mean():.2f} ([{gap_ci[0]:.2f}, {gap_ci[1]:.2f}]) (the association across networks is tested "
+                "separately: det-st-vs-determinism). The paper trains 1000 epochs; the statement needs the training "
                 "length or determinism level it refers to."), "det-st-during-learning")])
     return Outcome(Verdict.INCONCLUSIVE, evidence, scope=scope)
 
