@@ -1180,6 +1180,14 @@ POWER_NOTE = {
                         "(0.89 for identity ST on digits, 0.90 for det ST on topics)",
     "caveat": "the power is computed at the full tier's estimated curve (8 networks per n), itself noisy; the "
               "design was picked from subsets of the full tier's bit counts, so its power is somewhat optimistic",
+    "time_measured": "seed 0, 2 workers, under the machine lock: the four training claims (SBN-F1, F2, TABLE1, BITS) "
+                     "48 s wall, SBN-BITS' shared runs 31 s of it; the whole quick tier 115 s wall",
+    "observed_after_choice": "seeds 0, 2, 3: all 10 slopes decided for both measures (weakest p 0.015, 0.012, "
+                             "0.0086); seed 1: det ST on topics +0.002 per doubling, p = 0.46 (its ECS 0.20, 0.45, "
+                             "0.55, 0.17 at n = 2, 8, 64, 256), so (i) INCONCLUSIVE there: the non-monotone curve "
+                             "the power computation allows for (joint power about 0.78); full tier seed 0 at 16 replicates "
+                             "(commit 379a181, 228 s): all 10 decided, weakest det ST on topics +0.036 per doubling, "
+                             "p = 0.0045",
     "previous_quick_design": "n = 2..64 x 12 replicates x 300 steps, Bonferroni 0.005: identity ST on digits "
                              "p = 0.098 (seed 0; power 0.15), seeds 1 and 2 decided all 10; before it n = 2..64 x 6 "
                              "replicates x 100 steps: identity ST on digits +0.029 [-0.023, 0.081] per doubling, "
