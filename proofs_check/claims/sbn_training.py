@@ -975,6 +975,17 @@ def check_t1_equivalence(ctx: MethodContext, *, margin: float = MARGIN, noises=T
     return Outcome(Verdict.INCONCLUSIVE, evidence, figures=[fig])
 
 
+def _error_bar(x: np.ndarray, confidence: float) -> tuple[float, float]:
+    """A figure's error bar: the Student-t interval of the mean of ``x``, ``mean -+ t_{n-1} s / sqrt(n)`` with numpy's
+    two-pass sample SD (the same interval as :func:`_t_interval`, without scipy's precision-loss warning when the
+    replicate values agree to rounding, e.g. ARM's ECS against an exact reference; the bar is then a point)."""
+    mean = float(np.mean(x))
+    if x.size < 2:
+        return mean, mean
+    half = float(stats.t.ppf(0.5 + confidence / 2, x.size - 1) * np.std(x, ddof=1) / math.sqrt(x.size))
+    return mean - half, mean + half
+
+
 def _t_interval(x: np.ndarray, confidence: float) -> tuple[float, float]:
     """Two-sided Student-t interval of the mean of ``x`` (scipy) at ``confidence``."""
     res = stats.ttest_1samp(x, 0.0)
@@ -1381,7 +1392,7 @@ def _bits_figures(rows, size, checkpoint="trained") -> list:
                 for n in bits:
                     v = np.array([get(r, lab) for r in sel if r["bits"] == n])
                     mean.append(float(v.mean()))
-                    ci = _t_interval(v, 0.95) if v.size > 1 and np.ptp(v) > 0 else (mean[-1], mean[-1])
+                    ci = _error_bar(v, 0.95)
                     lo.append(ci[0])
                     hi.append(ci[1])
                 series.append(Series(lab, tuple(math.log2(n) + dodge for n in bits), tuple(mean), tuple(lo),

@@ -263,3 +263,22 @@ def test_bits_figures_on_the_new_bit_counts(results):
     for ds in ("topics", "digits"):
         for s in figs[f"bits-ecs-{ds}"].series:
             assert sorted({round(v) for v in s.x}) == [1, 3, 6, 8]   # log2 n for n = 2, 8, 64, 256 (dodged)
+
+
+def test_a_figure_error_bar_is_the_t_interval_and_a_point_for_identical_values():
+    """_error_bar equals scipy's t interval of the mean on ordinary data, is a point for one value or for values
+    equal to rounding (where scipy warns of precision loss), and raises no warning."""
+    import warnings
+
+    import numpy as np
+
+    from stecheck.proofs_check.claims import sbn_training as st
+
+    x = np.array([0.3, 0.5, 0.45, 0.61, 0.2])
+    np.testing.assert_allclose(st._error_bar(x, 0.95), st._t_interval(x, 0.95), rtol=1e-12)
+    assert st._error_bar(np.array([0.7]), 0.95) == (0.7, 0.7)
+    same = np.array([1.0, 1.0 + 2.0 ** -52, 1.0, 1.0 - 2.0 ** -53])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lo, hi = st._error_bar(same, 0.95)
+    assert hi - lo < 1e-14 and lo <= same.mean() <= hi
