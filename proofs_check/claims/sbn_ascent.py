@@ -228,6 +228,109 @@ def _witness_coordinatewise(ce: dict) -> dict:
 WITNESSES["B7-(35)-coordinatewise-printed"] = _witness_coordinatewise
 
 
+#: Names of the parameters of a step (the Lipschitz constant, the mode's probability): a step's hypotheses on them
+#: are passed on with its conclusion along FEEDS; its hypotheses on the quantities it transforms are not.
+_PARAMETERS = {"Lc", "pstar"}
+#: Proved steps whose statement itself requires L > 0 (the necessity: for L = 0 there is nothing to show).
+L_POSITIVE = {"B5-necessity-printed", "B5-necessity-reconstructed"}
+#: The proof of (29)-(30) splits on the sign of gbar_i: the step's case hypothesis on gbar_i alone and (29)'s must be
+#: complementary (exactly one holds for every real gbar_i).
+CASE_SPLITS = {"B5-(30)-printed": "B5-(29)", "B5-(30)-reconstructed": "B5-(29)"}
+
+
+def _case_split_audit(name: str, timeout_ms: int) -> dict:
+    def case(n):
+        return sympy.And(*[a for a in _get_obligation(n).assumptions if a.free_symbols == {_GB}])
+    mine, other = case(name), case(CASE_SPLITS[name])
+    what = f"the sign cases of {name} ({mine}) and {CASE_SPLITS[name]} ({other}) partition the reals"
+    res = _link(what, {_GB}, (), [sympy.Or(sympy.And(mine, sympy.Not(other)), sympy.And(sympy.Not(mine), other))],
+                timeout_ms)
+    return {"what": what, "z3": res.verdict,
+            "counterexample": None if res.counterexample is None else {k: str(v) for k, v in res.counterexample.items()}}
+
+
+def _sym(obl: ob.Obligation, name: str):
+    return next(x for x in obl.variables if x.name == name)
+
+
+def _condition(prop: str, g, L, p):
+    """The propositions' conditions as printed in words, written here apart from the obligations: (34)
+    |g*_i| >= 2(1 - p*)L, (41) |g*_i| >= 2(1 - p*)L + L."""
+    return sympy.Abs(g) >= 2 * (1 - p) * L + (L if prop == "B8" else 0)
+
+
+def _premises_40(obl: ob.Obligation):
+    """(40)'s hypotheses must be what (34) gives for one coordinate: L >= 0, p* in [0, 1], |g*_i| >= 2(1 - p*)L."""
+    g, p = _sym(obl, "gstar"), _sym(obl, "pstar")
+    facts = [_LC >= 0, p >= 0, p <= 1, _condition("B7", g, _LC, p)]
+    return facts, list(obl.assumptions), "(34) for one coordinate gives (40)'s hypotheses"
+
+
+def _premises_45(obl: ob.Obligation):
+    """(45)'s hypotheses must be (41) for one coordinate and the bounds (44) on Dbar_i,
+    2(g* - 2(1 - p*)L - L) <= Dbar_i <= 2(g* + 2(1 - p*)L + L)."""
+    g, p, d = _sym(obl, "gstar"), _sym(obl, "pstar"), _sym(obl, "Dbar")
+    facts = [_LC >= 0, p >= 0, p <= 1, _condition("B8", g, _LC, p),
+             2 * (g - 2 * (1 - p) * _LC - _LC) <= d, d <= 2 * (g + 2 * (1 - p) * _LC + _LC)]
+    return facts, list(obl.assumptions), "(41) and (44) give (45)'s hypotheses"
+
+
+def _premises_sufficiency(prop: str):
+    def build(obl: ob.Obligation):
+        """The sufficiency's hypotheses must follow from the proposition's premises for two units: its condition
+        ((34) or (41)) for both, p* >= 2^-2 (x* is the mode), (37) for the conditional means r_i
+        (|r_i - g*_i| <= 2L), E[g_i] = p* g*_i + (1 - p*) r_i and, for B.8, (28) for Dbar_i."""
+        v = {x.name: x for x in obl.variables}
+        p = v["pstar"]
+        facts = [_LC >= 0, p >= sympy.Rational(1, 4), p <= 1]
+        for i in (1, 2):
+            e, g, r = v[f"Eg{i}"], v[f"gs{i}"], v[f"r{i}"]
+            facts += [_condition(prop, g, _LC, p), sympy.Abs(r - g) <= 2 * _LC, sympy.Eq(e, p * g + (1 - p) * r)]
+            if prop == "B8":
+                facts += [sympy.Abs(v[f"D{i}"] - 2 * e) <= 2 * _LC]
+        return facts, list(obl.assumptions), f"the premises of Prop. {prop[0]}.{prop[1:]} give the sufficiency's hypotheses"
+    return build
+
+
+def _necessity_conclusion(obl: ob.Obligation):
+    """The necessity's conclusion 'some Dbar_i within (28) has gbar_i Dbar_i < 0' must say exactly that: gbar_i Dbar_i
+    is linear in Dbar_i, so its minimum over 2(gbar_i -+ L) is 2(gbar_i^2 - L|gbar_i|) and the conclusion is
+    equivalent to |gbar_i|(|gbar_i| - L) < 0 (for every gbar_i and L >= 0)."""
+    gb = _sym(obl, "gbar")
+    indep = sympy.Abs(gb) * (sympy.Abs(gb) - _LC) < 0
+    return [_LC >= 0], [sympy.Implies(obl.conclusion, indep), sympy.Implies(indep, obl.conclusion)], \
+        "the necessity's conclusion is equivalent to |gbar_i|(|gbar_i| - L) < 0"
+
+
+HYPOTHESIS_AUDITS.update({"B7-(40)": _premises_40, "B8-(45)": _premises_45,
+                          "B7-sufficiency-reconstructed": _premises_sufficiency("B7"),
+                          "B8-sufficiency-reconstructed": _premises_sufficiency("B8"),
+                          "B5-necessity-reconstructed": _necessity_conclusion})
+
+#: the two vectors whose scalar product a shared-parameter sufficiency step asserts non-negative (variable names)
+_SUFFICIENCY_PAIRS = {"B5": (("d1", "d2"), ("g1", "g2")), "B7": (("Eg1", "Eg2"), ("gs1", "gs2")),
+                      "B8": (("D1", "D2"), ("gs1", "gs2"))}
+
+
+def _witness_sufficiency(prop: str):
+    def replay(ce: dict) -> dict:
+        """A model of the printed shared-parameter sufficiency, replayed in exact rationals apart from the step's
+        conclusion: its hypotheses hold and <J u, J v> = (j1 u_1 + j2 u_2)(j1 v_1 + j2 v_2) < 0 (strictly)."""
+        obl = _get_obligation(f"{prop}-sufficiency-printed")
+        val = {k: sympy.Rational(str(x)) for k, x in ce.items()}
+        sub = {x: val[x.name] for x in obl.variables if x.name in val}
+        hyps = all(bool(a.xreplace(sub)) for a in obl.assumptions)
+        (u1, u2), (v1, v2) = _SUFFICIENCY_PAIRS[prop]
+        j = [val.get("j1", 0), val.get("j2", 0)]
+        inner = (j[0] * val.get(u1, 0) + j[1] * val.get(u2, 0)) * (j[0] * val.get(v1, 0) + j[1] * val.get(v2, 0))
+        return {"hypotheses_hold": hyps, "not_psd": bool(inner < 0), "inner_product": str(inner)}
+    return replay
+
+
+for _prop in ("B5", "B7", "B8"):
+    WITNESSES[f"{_prop}-sufficiency-printed"] = _witness_sufficiency(_prop)
+
+
 def check_step(ctx: MethodContext, *, step: str | None = None, obligation: ob.Obligation | None = None,
                timeout_ms: int = 20_000) -> Outcome:
     """Decide one proof step with z3: PROVED, REFUTED (with the model) or INCONCLUSIVE (vacuous/unknown).
@@ -239,18 +342,30 @@ def check_step(ctx: MethodContext, *, step: str | None = None, obligation: ob.Ob
     res = obl.check(timeout_ms=timeout_ms)
     out = _obligation_outcome(res, obl)
     name = obl.name
+    if name in CASE_SPLITS:
+        split = _case_split_audit(name, timeout_ms)
+        out.evidence["case_split"] = split
+        if split["z3"] != "PROVED":
+            return Outcome(Verdict.REFUTED if split["z3"] == "REFUTED" else Verdict.INCONCLUSIVE, out.evidence,
+                           discrepancies=[f"{name}: {split['what']} fails (z3 {split['z3']}, model "
+                                          f"{split['counterexample']}): the proof's case split is broken"])
     lc = next((v for v in obl.variables if v.name == "Lc"), None)
+    pst = next((v for v in obl.variables if v.name == "pstar"), None)
     if res.verdict == "PROVED" and not res.vacuous and lc is not None:
-        # the propositions allow every Lipschitz constant L >= 0: a proof whose hypotheses exclude a typical
-        # L (here 1/2) covers less than the step states (z3: the hypotheses with L = 1/2 have a model)
-        half = sympy.Rational(1, 2)
-        at = ob.prove_step(f"{name}: hypotheses at L = 1/2", obl.variables, (*obl.assumptions, sympy.Eq(lc, half)),
-                           lc < 0, timeout_ms=timeout_ms)
-        out.evidence["hypotheses_admit_L_1/2"] = at.verdict == "REFUTED"
-        if at.verdict != "REFUTED":
-            return Outcome(Verdict.INCONCLUSIVE, out.evidence,
-                           discrepancies=[f"{name}: its hypotheses exclude L = 1/2 (z3: {at.verdict}); the proof "
-                                          "covers a narrower range of L than the step states"])
+        # the propositions allow every Lipschitz constant L >= 0 and every p* in [0, 1] (>= 2^-n): a proof whose
+        # hypotheses exclude a typical point -- L = 1/2, the boundary L = 0, p* = 1/2 -- covers less than the step
+        # states (z3: the hypotheses at that point have a model)
+        at_p = (sympy.Eq(pst, sympy.Rational(1, 2)),) if pst is not None else ()
+        points = [sympy.Rational(1, 2)] + ([] if name in L_POSITIVE else [sympy.Integer(0)])
+        for L0 in points:
+            at = ob.prove_step(f"{name}: hypotheses at L = {L0}" + (", p* = 1/2" if at_p else ""), obl.variables,
+                               (*obl.assumptions, sympy.Eq(lc, L0), *at_p), lc < 0, timeout_ms=timeout_ms)
+            out.evidence[f"hypotheses_admit_L_{L0}" + ("_pstar_1/2" if at_p else "")] = at.verdict == "REFUTED"
+            if at.verdict != "REFUTED":
+                return Outcome(Verdict.INCONCLUSIVE, out.evidence,
+                               discrepancies=[f"{name}: its hypotheses exclude L = {L0}" + (", p* = 1/2" if at_p else "")
+                                              + f" (z3: {at.verdict}); the proof covers a narrower range than the "
+                                              "step states"])
     if res.verdict == "PROVED" and name in FEEDS:
         nxt_name, renamings = FEEDS[name]
         nxt = _get_obligation(nxt_name)
@@ -259,8 +374,10 @@ def check_step(ctx: MethodContext, *, step: str | None = None, obligation: ob.Ob
         for ren in renamings:
             sub = {v: by_name[ren.get(v.name, v.name)] for v in obl.variables if ren.get(v.name, v.name) in by_name}
             image |= set(sub.values())
-            # what the step delivers (its conclusion), with its hypotheses on the quantities both steps share
-            delivered += [a.xreplace(sub) for a in obl.assumptions if a.free_symbols <= set(sub)]
+            # what the step delivers: its conclusion, with its hypotheses on the parameters (L, p*) only -- a
+            # hypothesis on the quantities the step transforms would let the link hold without the conclusion
+            delivered += [a.xreplace(sub) for a in obl.assumptions
+                          if a.free_symbols <= set(sub) and {x.name for x in a.free_symbols} <= _PARAMETERS]
             delivered.append(obl.conclusion.xreplace(sub))
         needed = [a for a in nxt.assumptions if a.free_symbols <= image]
         link = _link(f"{name} feeds {nxt.name}", image, delivered, needed, timeout_ms)
