@@ -295,10 +295,11 @@ def _premises_sufficiency(prop: str):
 def _necessity_conclusion(obl: ob.Obligation):
     """The necessity's conclusion 'some Dbar_i within (28) has gbar_i Dbar_i < 0' must say exactly that: gbar_i Dbar_i
     is linear in Dbar_i, so its minimum over 2(gbar_i -+ L) is 2(gbar_i^2 - L|gbar_i|) and the conclusion is
-    equivalent to |gbar_i|(|gbar_i| - L) < 0 (for every gbar_i and L >= 0)."""
+    equivalent to |gbar_i|(|gbar_i| - L) < 0 for every gbar_i and L > 0 off the boundary cases the necessity excludes
+    (gbar_i = 0, |gbar_i| = L), whatever the case condition."""
     gb = _sym(obl, "gbar")
     indep = sympy.Abs(gb) * (sympy.Abs(gb) - _LC) < 0
-    return [_LC >= 0], [sympy.Implies(obl.conclusion, indep), sympy.Implies(indep, obl.conclusion)], \
+    return [_LC > 0, sympy.Ne(gb, 0), sympy.Ne(sympy.Abs(gb), _LC)], [sympy.Implies(obl.conclusion, indep), sympy.Implies(indep, obl.conclusion)], \
         "the necessity's conclusion is equivalent to |gbar_i|(|gbar_i| - L) < 0"
 
 
