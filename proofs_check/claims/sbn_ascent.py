@@ -238,10 +238,11 @@ L_POSITIVE = {"B5-necessity-printed", "B5-necessity-reconstructed"}
 CASE_SPLITS = {"B5-(30)-printed": "B5-(29)", "B5-(30)-reconstructed": "B5-(29)"}
 
 
-def _case_split_audit(name: str, timeout_ms: int) -> dict:
-    def case(n):
-        return sympy.And(*[a for a in _get_obligation(n).assumptions if a.free_symbols == {_GB}])
-    mine, other = case(name), case(CASE_SPLITS[name])
+def _case_split_audit(obl: ob.Obligation, timeout_ms: int) -> dict:
+    def case(o):
+        return sympy.And(*[a for a in o.assumptions if a.free_symbols == {_GB}])
+    name = obl.name
+    mine, other = case(obl), case(_get_obligation(CASE_SPLITS[name]))
     what = f"the sign cases of {name} ({mine}) and {CASE_SPLITS[name]} ({other}) partition the reals"
     res = _link(what, {_GB}, (), [sympy.Or(sympy.And(mine, sympy.Not(other)), sympy.And(sympy.Not(mine), other))],
                 timeout_ms)
@@ -344,7 +345,7 @@ def check_step(ctx: MethodContext, *, step: str | None = None, obligation: ob.Ob
     out = _obligation_outcome(res, obl)
     name = obl.name
     if name in CASE_SPLITS:
-        split = _case_split_audit(name, timeout_ms)
+        split = _case_split_audit(obl, timeout_ms)
         out.evidence["case_split"] = split
         if split["z3"] != "PROVED":
             return Outcome(Verdict.REFUTED if split["z3"] == "REFUTED" else Verdict.INCONCLUSIVE, out.evidence,

@@ -188,3 +188,79 @@ def test_value_feed_28_to_29_breaks_when_29_assumes_a_tighter_lower_bound(monkey
     assert out.verdict is Verdict.REFUTED and out.counterexample["link"] == "B5-(28) -> B5-(29)"
     fed = sa.check_step(_ctx(), step="B5-(28)").evidence["feeds"]
     assert fed["z3"] == "PROVED" and len(fed["hypotheses_fed"]) == 2
+
+
+# ---- audits of the proof steps against the rest of the proof (s9 mutation survivors of theory/obligations.py)
+
+def _sym(o, name):
+    return next(v for v in o.variables if v.name == name)
+
+
+def _replace_assumption(o, old, new):
+    assert old in o.assumptions
+    return dataclasses.replace(o, assumptions=tuple(new if a == old else a for a in o.assumptions))
+
+
+def test_step_whose_hypotheses_exclude_a_typical_p_star_is_not_proved():
+    o = sa._get_obligation("B7-(40)")
+    p = _sym(o, "pstar")
+    out = sa.check_step(_ctx(), obligation=_replace_assumption(o, p >= 0, p >= 1))   # p* = 1 only: trivially true
+    assert out.verdict is Verdict.INCONCLUSIVE and "p* = 1/2" in out.discrepancies[0]
+
+
+def test_step_whose_hypotheses_exclude_L_zero_is_not_proved():
+    o = sa._get_obligation("B7-(37)-reconstructed")
+    Lc = _sym(o, "Lc")
+    out = sa.check_step(_ctx(), obligation=_replace_assumption(o, Lc >= 0, Lc > 0))
+    assert out.verdict is Verdict.INCONCLUSIVE and "L = 0" in out.discrepancies[0]
+    assert sa.check_step(_ctx(), step="B7-(37)-reconstructed").verdict is Verdict.PROVED
+
+
+def test_weakened_38_no_longer_feeds_39():
+    # the feed may not pass on (38)'s own hypotheses (the (37) bounds), which alone would give (39)'s
+    o = sa._get_obligation("B7-(38)")
+    Lc = _sym(o, "Lc")
+    weak = o.conclusion.xreplace({-2 * Lc * sympy.Abs(_sym(o, "gstar")): -3 * Lc * sympy.Abs(_sym(o, "gstar"))})
+    assert weak != o.conclusion
+    out = sa.check_step(_ctx(), obligation=dataclasses.replace(o, conclusion=weak))
+    assert out.verdict is Verdict.REFUTED and out.counterexample["link"] == "B7-(38) -> B7-(39)-bound"
+
+
+@pytest.mark.parametrize("step,prop", [("B7-(40)", "B7"), ("B7-sufficiency-reconstructed", "B7"),
+                                       ("B8-(45)", "B8"), ("B8-sufficiency-reconstructed", "B8")])
+def test_condition_stronger_than_the_propositions_is_refuted(step, prop):
+    # (34) / (41) with 3(1 - p*)L instead of 2(1 - p*)L: the step is still provable, but not from the premises
+    o = sa._get_obligation(step)
+    Lc, p = _sym(o, "Lc"), _sym(o, "pstar")
+    strong = tuple(sympy.GreaterThan(a.lhs, a.rhs + Lc * (1 - p)) if isinstance(a, sympy.GreaterThan)
+                   and isinstance(a.lhs, sympy.Abs) else a for a in o.assumptions)
+    assert strong != o.assumptions
+    out = sa.check_step(_ctx(), obligation=dataclasses.replace(o, assumptions=strong))
+    assert out.verdict is Verdict.REFUTED and "audit" in out.counterexample
+    assert sa.check_step(_ctx(), step=step).evidence["hypotheses_audit"]["z3"] == "PROVED"
+
+
+def test_weakened_necessity_conclusion_is_refuted():
+    o = sa._get_obligation("B5-necessity-reconstructed")
+    gb, Lc = _sym(o, "gbar"), _sym(o, "Lc")
+    weak = sympy.Or(gb * 2 * (gb - Lc) < 1, gb * 2 * (gb + Lc) < 0)
+    out = sa.check_step(_ctx(), obligation=dataclasses.replace(o, conclusion=weak))
+    assert out.verdict is Verdict.REFUTED and "audit" in out.counterexample
+
+
+def test_overlapping_sign_cases_of_29_30_are_refuted():
+    o = sa._get_obligation("B5-(30)-printed")
+    gb = _sym(o, "gbar")
+    out = sa.check_step(_ctx(), obligation=_replace_assumption(o, gb < 0, gb <= 0))
+    assert out.verdict is Verdict.REFUTED and out.evidence["case_split"]["z3"] == "REFUTED"
+    assert sa.check_step(_ctx(), step="B5-(30)-printed").evidence["case_split"]["z3"] == "PROVED"
+
+
+def test_printed_sufficiency_model_is_replayed_apart_from_its_conclusion():
+    o = sa._get_obligation("B7-sufficiency-printed")
+    j1, j2, e1, e2 = (_sym(o, n) for n in ("j1", "j2", "Eg1", "Eg2"))
+    s1, s2 = _sym(o, "gs1"), _sym(o, "gs2")
+    wrong = dataclasses.replace(o, conclusion=(j1 * e1 - j2 * e2) * (j1 * s1 + j2 * s2) >= 0)
+    out = sa.check_step(_ctx(), obligation=wrong)
+    assert out.evidence["witness_replay"]["not_psd"] is False and out.verdict is Verdict.INCONCLUSIVE
+    assert sa.check_step(_ctx(), step="B7-sufficiency-printed").evidence["witness_replay"]["not_psd"] is True
