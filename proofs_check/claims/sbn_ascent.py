@@ -349,6 +349,8 @@ def check_step(ctx: MethodContext, *, step: str | None = None, obligation: ob.Ob
         out.evidence["case_split"] = split
         if split["z3"] != "PROVED":
             return Outcome(Verdict.REFUTED if split["z3"] == "REFUTED" else Verdict.INCONCLUSIVE, out.evidence,
+                           counterexample=({"case_split": split["what"], **split["counterexample"]}
+                                           if split["z3"] == "REFUTED" else None),
                            discrepancies=[f"{name}: {split['what']} fails (z3 {split['z3']}, model "
                                           f"{split['counterexample']}): the proof's case split is broken"])
     lc = next((v for v in obl.variables if v.name == "Lc"), None)
