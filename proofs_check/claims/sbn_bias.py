@@ -789,25 +789,6 @@ def check_b3_symbolic(ctx: MethodContext) -> Outcome:
         y = sympy.Matrix(k, 1, lambda r, c: sympy.Symbol(f"y{r + 1}", real=True))
         proof = multilinear.prove_quadratic_multilinear(W, y)
         rows.append({"shape": [k, n], "multilinear": proof.eq20_is_multilinear, "difference": str(proof.difference)})
-        # negative controls of the decision rule: (20) + 1 is multilinear but differs from the reduction by 1, and
-        # (20) + x1^2 - 1 agrees with it on the cube but is not multilinear; ``holds`` must say no to both
-        xs = sympy.symbols(f"x1:{n + 1}")
-        for wrong in (proof.eq20 + 1, proof.eq20 + xs[0] ** 2 - 1):
-            multi = multilinear.is_multilinear(wrong, xs)
-            ctl = multilinear.QuadraticMultilinearProof(proof.loss, wrong, proof.reduced,
-                                                        sympy.expand(wrong - proof.reduced), multi)
-            if ctl.holds:
-                from stecheck.errors import StecheckError
-
-                raise StecheckError(f"SBN-B3: QuadraticMultilinearProof.holds accepts a wrong (20) (multilinear="
-                                    f"{multi}, difference {ctl.difference}); its decision rule cannot say no")
-        # positive control of the multilinearity test (it decides 'after expansion and cancellation'): (20) written
-        # as ((20) (x1 - 1)) / (x1 - 1), a rational expression equal to the multilinear (20), must pass it
-        if not multilinear.is_multilinear(sympy.expand(proof.eq20 * (xs[0] - 1)) / (xs[0] - 1), xs):
-            from stecheck.errors import StecheckError
-
-            raise StecheckError("SBN-B3: multilinear.is_multilinear rejects (20) written as a quotient that cancels "
-                                "to it; the multilinearity test does not cancel as documented")
         if not proof.holds:
             return Outcome(Verdict.REFUTED, {"instances": rows}, counterexample=rows[-1])
     return Outcome(Verdict.PROVED, {"instances": rows, "scope": "symbolic W, y of the listed shapes"})
