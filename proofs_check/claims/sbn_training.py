@@ -783,7 +783,8 @@ def _train_step_audit() -> dict:
     gradient it hands to the optimizer must be the batch MEAN of the per-document ARM chain rule, i.e.
     ``encoder_vjp(cache, G) / B`` with ``G`` the ARM estimates for the uniforms the step drew (its generator state
     replayed), and the decoder gradient must match central differences of the batch-mean reconstruction loss at
-    the codes it drew (step 1e-6, relative 1e-6); n = 4 bits, 8 topic documents.  Raises StecheckError (ERROR)."""
+    the codes it drew (step 1e-6, relative 1e-6), and the loss it returns must be the batch mean of
+    ``batch_losses`` at those codes (relative 1e-12); n = 4 bits, 8 topic documents.  Raises StecheckError (ERROR)."""
     from stecheck.numerics import sbn_autoencoder as sa
 
     Y = sa.load_corpus("topics")[:8]
@@ -799,10 +800,15 @@ def _train_step_audit() -> dict:
     rec, rng = Record(), make_rng(task_seed(0, "SBN-BITS/step-audit/noise"))
     replay = np.random.Generator(np.random.PCG64())
     replay.bit_generator.state = rng.bit_generator.state
-    ae.train_step(rec, Y, rng)
+    reported = ae.train_step(rec, Y, rng)
     a, cache = ae.encode(Y)
     U = replay.random(a.shape)
     Xs = (replay.random(a.shape) <= ae._noise.cdf(a)).astype(np.float64)
+    # the loss the step reports: the batch mean of L(x_b) at the codes it drew (batch_losses, a separate formula)
+    want_loss = float(np.mean(ae.batch_losses(Xs, Y)))
+    if not abs(reported - want_loss) <= 1e-12 * abs(want_loss):
+        raise StecheckError(f"StochasticAutoencoder.train_step reports the loss {reported!r}, but the batch mean of the "
+                            f"reconstruction loss at its codes is {want_loss!r}; fix numerics.sbn_autoencoder.")
     want = dict(zip(ae.ENCODER, ae._split_encoder(ae.encoder_vjp(cache, ae.arm_batch(a, Y, U)) / len(Y))))
     enc = max(float(np.max(np.abs(rec.grads[k] - want[k])) / (np.max(np.abs(want[k])) + 1e-300)) for k in want)
     dec, d = 0.0, make_rng(task_seed(0, "SBN-BITS/step-audit/direction"))
@@ -819,7 +825,7 @@ def _train_step_audit() -> dict:
         raise StecheckError(f"StochasticAutoencoder.train_step: encoder gradient off the batch mean of the ARM chain "
                             f"rule by a relative {enc:.2g} (<= 1e-12), decoder gradient off central differences by "
                             f"{dec:.2g} (<= 1e-6); fix numerics.sbn_autoencoder.")
-    return {"encoder_relative_gap": enc, "decoder_vs_central_differences": dec}
+    return {"encoder_relative_gap": enc, "decoder_vs_central_differences": dec, "reported_loss": reported}
 
 
 def _adam_audit() -> dict:
