@@ -897,10 +897,61 @@ def _stack_audit() -> dict:
     return {"output_layer_gradient_vs_central_differences": worst}
 
 
+def _stack_st_audit(noises=TABLE1_NOISES) -> dict:
+    """Audit of DeepSBNStack's backward through the hidden layers, for every noise SBN-TABLE1 trains: with S = 1 the
+    stack consumes the noise stream as :class:`numerics.sbn_net.DeepSBN` does, so DeepSBN's record of the same
+    forward (states x, pre-activations a, weights w) defines the ST surrogate network (each state x + 2 (F(a') -
+    F(a)), each weight w + (eta' - eta)), whose exact gradient at the recorded point is what ST (Alg. 1, factor
+    2 F'(a)) and Alg. 2 prescribe.  The stack's gradient of the mean cross-entropy in every parameter (W0, eta1, BN's
+    gamma and beta, Wout) must match central differences of the surrogate's loss along a random direction (step
+    1e-6; depth 1, h = 16, 32 digits) to a relative 1e-6, and the two forwards' logits must agree to 1e-12.
+    Raises StecheckError (the method is an ERROR) otherwise."""
+    from stecheck.numerics import sbn_net as sn
+
+    X, y = _digits_xy()
+    X, y = X[:32], y[:32]
+    worst = {}
+    for noise in noises:
+        stack = sn.DeepSBNStack(make_rng(task_seed(0, "SBN-TABLE1/st-audit")), noise, 1, h=16, depth=1)
+        net = sn.DeepSBN(make_rng(task_seed(0, "SBN-TABLE1/st-audit")), noise, h=16, depth=1)
+        for k in net.params:
+            net.params[k][...] = stack.params[k][0]
+        zs = stack.forward(X, make_rng(task_seed(0, "SBN-TABLE1/st-audit/noise")), "train")
+        grads = stack.backward(sn.softmax_cross_entropy_stack(zs, y[None])[1])
+        z = net.forward(X, make_rng(task_seed(0, "SBN-TABLE1/st-audit/noise")), "train")
+        rec = {k: [None if v is None else np.array(v) for v in vs] for k, vs in net.record.items()}
+        gap = float(np.max(np.abs(z - zs[0])))
+        if not gap <= 1e-12 * (1 + float(np.max(np.abs(z)))):
+            raise StecheckError(f"numerics.sbn_net ({noise}): DeepSBNStack (S = 1) and DeepSBN give logits "
+                                f"{gap:.2g} apart on the same stream; the stack must be the network it stacks.")
+
+        def loss():
+            return sn.softmax_cross_entropy(net.forward(X, None, "train", surrogate=rec), y)[0]
+
+        rng, w = make_rng(task_seed(0, f"SBN-TABLE1/st-audit/{noise}/direction")), 0.0
+        for key in sorted(net.params):
+            v = rng.standard_normal(net.params[key].shape)
+            base, h = net.params[key].copy(), 1e-6
+            net.params[key][...] = base + h * v
+            up = loss()
+            net.params[key][...] = base - h * v
+            down = loss()
+            net.params[key][...] = base
+            fd, an = (up - down) / (2 * h), float(np.sum(grads[key][0] * v))
+            w = max(w, abs(fd - an) / (abs(an) + 1e-6))
+            if not abs(fd - an) <= 1e-6 * (abs(an) + 1e-6):
+                raise StecheckError(f"numerics.sbn_net.DeepSBNStack ({noise}): the gradient in {key} is off central "
+                                    f"differences of the ST surrogate by a relative {abs(fd - an) / (abs(an) + 1e-6):.2g} "
+                                    "(<= 1e-6 allowed); its backward is not ST (2 F'(a)) / Alg. 2.")
+        worst[noise] = float(w)
+    return {"max_relative_gap_vs_st_surrogate": worst}
+
+
 def _runs(ctx, noises=TABLE1_NOISES):
     size = _table1_sizes(ctx)
     _adam_audit()  # raises (ERROR) if the optimizer that trains the networks is not Adam
     _stack_audit()  # raises (ERROR) if the network's output layer forward and backward disagree
+    _stack_st_audit(noises)  # raises (ERROR) if the hidden layers' backward is not ST / Alg. 2 (every noise)
     return _table1_runs(ctx.run_seed, ctx.claim_id, size["seeds"], size["epochs"], size["h"], size["depth"],
                         tuple(noises)), size
 
