@@ -837,7 +837,7 @@ def _box_image_audit(m, who: str) -> dict:
     [-1, 1] and the RMSE (67) interval the root of the squared-error mean's box clipped at 0.
     Both maps are monotone in each argument on y > 0, so a 9 x 9 grid that includes the corners attains the
     image's ends exactly; they must agree with the library's interval to a relative 1e-12 (rounding of y**0.5 vs
-    sqrt(y)).  A disagreement (e.g. a box built from the wrong mean's bound) raises: the method is an ERROR."""
+    sqrt(y)), the ECS and RMSE intervals exactly (the same clip and root).  A disagreement (e.g. a box built from the wrong mean's bound) raises: the method is an ERROR."""
     xl, xh = m.means["inner"].low, m.means["inner"].high
     yl, yh = max(m.means["sq_norm"].low, 0.0), max(m.means["sq_norm"].high, 0.0)
     X, Y = np.meshgrid(np.linspace(xl, xh, 9), np.linspace(yl, yh, 9))
@@ -862,7 +862,8 @@ def _box_image_audit(m, who: str) -> dict:
                    *((k, None) for k in direct)):
         lo, hi = image(f) if f is not None else direct[key]
         got = getattr(m, key)
-        ok = all(a == b or abs(a - b) <= 1e-12 * max(abs(a), abs(b)) for a, b in ((lo, got.low), (hi, got.high)))
+        rel = 0.0 if key in ("cosine", "rmse") else 1e-12  # the same clip / root as the library: bit for bit
+        ok = all(a == b or abs(a - b) <= rel * max(abs(a), abs(b)) for a, b in ((lo, got.low), (hi, got.high)))
         out[key] = [lo, hi]
         if not ok:
             raise StecheckError(f"{who}: the {key} interval [{got.low:.6g}, {got.high:.6g}] is not the image "
@@ -897,13 +898,16 @@ def check_metrics_montecarlo(ctx: MethodContext, *, n: int = 6, noises=NOISES, s
             terms = metrics.MetricTermSampler(est, loss, a, name, g)(np.random.Generator(np.random.PCG64(
                 ss.spawn(1)[0])), 4000)
             row["clt_interval_audit"] = _clt_interval_audit(terms, conf)
-            # draws G = t g (t > 0) have cosine 1 up to rounding, so the cosine mean's box reaches past 1: the
-            # edge where the ECS interval must be clipped to [-1, 1] (and must still contain the exact ECS 1)
-            aligned = metrics.metrics_from_samples(np.outer(np.linspace(0.5, 2.0, 64), g), g, confidence=conf)
-            row["aligned_draws_audit"] = _box_image_audit(aligned, f"{name}/{est}: draws parallel to g")
-            if not aligned.cosine.low <= 1.0 <= aligned.cosine.high:
-                raise StecheckError(f"{name}/{est}: draws parallel to g have ECS 1, but numerics.metrics gives the "
-                                    f"interval [{aligned.cosine.low!r}, {aligned.cosine.high!r}]; fix metrics_from_means.")
+            # draws G = t g (t > 0, resp. t < 0) have cosine 1 (resp. -1) up to rounding, so the cosine mean's box
+            # reaches past 1 (resp. -1): the edges where the ECS interval must be clipped to [-1, 1] (and must still
+            # contain the exact ECS +-1)
+            for sign in (1.0, -1.0):
+                par = metrics.metrics_from_samples(np.outer(sign * np.linspace(0.5, 2.0, 64), g), g, confidence=conf)
+                row[f"draws_parallel_to_{sign:+g}g_audit"] = _box_image_audit(par, f"{name}/{est}: draws along {sign:+g} g")
+                if not -1.0 <= par.cosine.low <= sign <= par.cosine.high <= 1.0:
+                    raise StecheckError(f"{name}/{est}: draws along {sign:+g} g have ECS {sign:+g}, but numerics.metrics "
+                                        f"gives the interval [{par.cosine.low!r}, {par.cosine.high!r}] (a cosine lies "
+                                        "in [-1, 1]); fix metrics_from_means.")
         # the sampled fraction of draws with G = 0 vs P(G = 0) by enumerating the estimator on every state
         # (exact; the ST / LE estimate is a function of the state): P(G = 0) must lie in the fraction's exact
         # Clopper-Pearson interval at the case's confidence
