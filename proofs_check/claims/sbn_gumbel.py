@@ -114,6 +114,38 @@ def _gs_sampler(name: str, loss, eta: float, tau: float, encoding: str = "01") -
     return EstimatorSampler(name, loss, np.array([eta / 2.0]), "logistic", encoding=encoding, **params)
 
 
+def _encoding_audit() -> dict:
+    """Audit of the +-1 branch of the numerics GS and ST-GS estimators, which the claims sample in {0,1}: for the
+    non-linear loss ``L01(y) = y^3`` and its +-1 form ``Lpm(s) = L01((1 + s)/2)`` (:class:`numerics.encodings.Reencoded`)
+    the estimates of the same noise draws must agree draw by draw, since ``dLpm/ds (2y - 1) * 2 F'(u)/tau =
+    L01'(y) F'(u)/tau`` with the relaxed ``2y - 1 = F(u) - (1 - F(u))`` (GS) and the hard state (ST-GS); 256 draws,
+    ``a`` in {-0.7, 0.3}, ``tau`` in {1, 0.1}; a few roundings apart: tolerance ``1e-12 |G01| + 1e-13 F'(u)/tau``
+    (``2y - 1`` is computed as ``F(u) - F(-u)``: ``(1 + s)/2`` is ``y`` to ~2u absolutely, and ``|L01''| <= 6``).
+    Raises StecheckError (the method is ERROR) otherwise."""
+    from stecheck.numerics import estimators
+    from stecheck.numerics.encodings import Reencoded
+    from stecheck.numerics.noise import get_noise
+    from stecheck.numerics.seeding import make_rng, task_seed
+
+    noise, l01 = get_noise("logistic"), losses.Power(3)
+    lpm = Reencoded(l01, source="01")
+    Z = noise.sample(make_rng(task_seed(0, "SBN-E1/encoding-audit")), (256, 2))
+    a, worst = np.array([-0.7, 0.3]), 0.0
+    for fn in (estimators.gumbel_softmax_estimates, estimators.st_gumbel_softmax_estimates):
+        for tau in (1.0, 0.1):
+            e01 = fn(l01, a, noise, Z, encoding="01", tau=tau)
+            epm = fn(lpm, a, noise, Z, encoding="pm1", tau=tau)
+            # rounding: 2y - 1 is F(u) - F(-u), so (1 + s)/2 is y within ~2u absolutely and |L01''| <= 6 on [0, 1]
+            tol = 1e-12 * np.abs(e01) + 1e-13 * noise.pdf((a - Z) / tau) / tau
+            gap = float(np.max(np.abs(epm - e01) / np.maximum(tol, 1e-300)))
+            worst = max(worst, gap)
+            if not gap <= 1.0:
+                raise StecheckError(f"numerics.estimators.{fn.__name__} (tau = {tau}): the +-1 estimate of L(s) = "
+                                    f"((1 + s)/2)^3 is off the {{0,1}} estimate of y^3 for the same draws by "
+                                    f"{gap:.2g} times its tolerance; the two encodings must give the same estimate.")
+    return {"gs_and_stgs_pm1_vs_01_max_gap_over_tolerance": worst, "draws": 256, "loss": "y^3 / ((1 + s)/2)^3"}
+
+
 def _true(loss: sympy.Expr, eta, encoding: str = "01") -> float:
     return _num(gs.true_gradient(loss, encoding), eta)
 
@@ -445,10 +477,12 @@ def check_e1_cubic_montecarlo(ctx: MethodContext, *, eta: float = 1.0, taus=(0.5
     """Monte Carlo with the numerics GS sampler and a non-linear loss L = y^3 on the relaxed state (eta = 1): each
     99.9% interval must contain the certified E[G_tau] (the sampler's relaxed state agrees with (78)) and exclude
     the true gradient (biased at fixed tau).  Precision needed: half-width <= |certified bias| / 2, else
-    INCONCLUSIVE.  ``loss_power`` changes the sampled loss only (a mutant: the certified value stays that of y^3)."""
+    INCONCLUSIVE.  ``loss_power`` changes the sampled loss only (a mutant: the certified value stays that of y^3).
+    First :func:`_encoding_audit` (the +-1 branch of the same estimators, same non-linear loss)."""
     samples = samples or (400_000 if ctx.full else 100_000)
     conf = 1 - (1 - CONFIDENCE) / len(taus)
     true = _true(gs.DEFAULT_LOSS, eta)
+    audit = _encoding_audit()  # raises (ERROR) if the +-1 branch of the GS / ST-GS estimators is off the {0,1} one
     rows = []
     for i, tau in enumerate(taus):
         mc = monte_carlo_mean(_Scaled(_gs_sampler("gumbel_softmax", losses.Power(loss_power), eta, tau), 0.5), samples,
@@ -459,6 +493,7 @@ def check_e1_cubic_montecarlo(ctx: MethodContext, *, eta: float = 1.0, taus=(0.5
                      "contains_certified": lo <= cert <= hi, "excludes_true": not (lo <= true <= hi),
                      "half_width": (hi - lo) / 2, "needed_half_width": abs(cert - true) / 2})
     evidence = {"loss": "y^3 on the relaxed state y1", "eta": eta, "samples": samples, "confidence_each": conf,
+                "encoding_audit": audit,
                 "family_confidence": CONFIDENCE, "rows": rows,
                 "precision_rule": "half-width <= |certified bias| / 2, else INCONCLUSIVE"}
     bad = [r for r in rows if not r["contains_certified"]]
