@@ -286,6 +286,55 @@ def _sympy_sign(expr: sympy.Expr) -> str:
     return "undecided"
 
 
+#: Instances of the inner-product route audit: (w, w*, v, v*); v* = None is the model's v* = v.
+_ROUTE_INSTANCES = (((0.7, -0.2, 0.4), (0.51, 0.85, -1.02), (1.0, -0.5), None),
+                    ((0.7, -0.2, 0.4), (0.51, 0.85, -1.02), (1.0, -0.5), (4.0, 3.0)),
+                    ((-0.3, 2.0), (1.0, 0.4), (0.8,), None))
+#: Relative tolerance of the route audit: both routes are float64 evaluations of O(1) closed forms (a few hundred
+#: operations each), which agree to ~1e-15 relative; 1e-9 leaves six orders of rounding slack and no room for a
+#: wrong coefficient, index or sign.
+_ROUTE_RTOL = 1e-9
+
+
+def _audit_inner_routes() -> dict:
+    """Audit of the symbolic inner products the sign checks decide on (``inner_with_gradient`` /
+    ``inner_with_displacement``: E[g] and grad f contracted on the orthonormal plane basis (e1, e2), w - w* written
+    in it) against a second route, :func:`pop.inner_products`: the vectors E[g] and grad f assembled in R^n from
+    their (w_hat, w_star_hat) coefficients and the actual vectors w, w*, contracted with numpy, w - w* taken from
+    the inputs.  Every proxy, v* = v and v* != v.  A gap above ``_ROUTE_RTOL`` x (|value| + |E g| |grad f| +
+    |E g| |w - w*|) is a fault of the library (the claim is ERROR): the sign evidence would rest on wrong forms."""
+    F = pop.derive_population()
+    args = (pop.THETA, pop.W_NORM, pop.W_STAR_NORM, pop.V_SQ, pop.V_DOT, pop.V_STAR_SQ, pop.SUM_V, pop.SUM_V_STAR)
+    worst = 0.0
+    for proxy in pop.PROXIES:
+        for same in (True, False):
+            fn = sympy.lambdify(args, [F.inner_with_gradient(proxy, teacher_v_equals_v=same),
+                                       F.inner_with_displacement(proxy, teacher_v_equals_v=same)], modules=_MODULES)
+            for w, ws, v, vs in _ROUTE_INSTANCES:
+                if same != (vs is None):
+                    continue
+                w, ws, v = np.array(w), np.array(ws), np.array(v)
+                vsa = v if vs is None else np.array(vs)
+                th = math.acos(float(w @ ws / (np.linalg.norm(w) * np.linalg.norm(ws))))
+                sym = fn(th, np.linalg.norm(w), np.linalg.norm(ws), v @ v, v @ vsa, vsa @ vsa, v.sum(), vsa.sum())
+                num = pop.inner_products(w, ws, v, proxy, v_star=None if vs is None else vsa)
+                g = np.linalg.norm(pop.expected_ste_gradient(w, ws, v, proxy, v_star=None if vs is None else vsa))
+                gf = np.linalg.norm(pop.population_loss_gradient(w, ws, v, v_star=None if vs is None else vsa))
+                for s_val, key, scale in ((sym[0], "g.grad_f", g * gf), (sym[1], "g.(w - w*)", g * np.linalg.norm(w - ws))):
+                    gap = abs(float(s_val) - num[key])
+                    tol = _ROUTE_RTOL * (abs(num[key]) + scale)
+                    worst = max(worst, gap / tol)
+                    if not gap <= tol:
+                        raise StecheckError(
+                            f"QSTE-POP audit: <E g, {key[2:]}> for proxy {proxy} at w = {w.tolist()}, w* = "
+                            f"{ws.tolist()}, v = {v.tolist()}, v* = {vsa.tolist()} is {float(s_val):.12g} from the "
+                            f"symbolic plane-basis form but {num[key]:.12g} from the vectors in R^n (gap {gap:.3g} > "
+                            f"{tol:.3g}); one of the two library routes is wrong.")
+    # the gaps themselves (~1e-16, rounding) are not reported: evidence must not depend on the BLAS build
+    return {"instances": len(_ROUTE_INSTANCES), "proxies": list(pop.PROXIES), "rtol": _ROUTE_RTOL,
+            "all_within_tolerance": bool(worst <= 1.0)}
+
+
 def check_sign_symbolic(ctx: MethodContext, *, v=None, v_star=None) -> Outcome:
     """sympy: the signs of <E g, grad f> and <E g, w - w*> on theta in (0, pi), |w|, |w*| > 0 (v* = v, v != 0).
 
@@ -302,7 +351,8 @@ def check_sign_symbolic(ctx: MethodContext, *, v=None, v_star=None) -> Outcome:
     relu = rows["relu"]
     evidence = {"premise": "v* = v (symbolic |v|^2 > 0)" if v is None and v_star is None
                 else {"v": v, "v_star": v_star}, "proxies": rows,
-                "domain": "theta in (0, pi), |w| > 0, |w*| > 0"}
+                "domain": "theta in (0, pi), |w| > 0, |w*| > 0",
+                "inner_product_route_audit": _audit_inner_routes()}
     signs = (relu["sign <E g, grad f>"], relu["sign <E g, w - w*>"])
     negative = [p for p, r in rows.items() if "negative" in r.values()]
     if negative:
