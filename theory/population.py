@@ -648,10 +648,6 @@ def _mu_prime(proxy: str, pre: np.ndarray) -> np.ndarray:
     return np.ones_like(pre)
 
 
-def _is_int(val) -> bool:
-    return isinstance(val, (int, np.integer)) and not isinstance(val, bool)
-
-
 def monte_carlo(w, w_star, v, *, v_star=None, n_samples: int = 10**7, seed: int = 0,
                 chunk_size: int = 200_000) -> MonteCarloEstimate:
     """Plain Monte Carlo of ``f`` and of ``E[g]`` for every proxy, drawing full ``Z`` in ``R^(k x n)``.
@@ -666,11 +662,11 @@ def monte_carlo(w, w_star, v, *, v_star=None, n_samples: int = 10**7, seed: int 
     """
     inst = _instance(w, w_star, v, v_star)
     # one guard per argument, each bound inside its own test (so a unit test pins each boundary)
-    if not _is_int(n_samples) or n_samples < 2:
+    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 2:
         raise InvalidArgument(f"n_samples={n_samples!r} must be an int >= 2; pass e.g. n_samples=10**6.")
-    if not _is_int(seed) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InvalidArgument(f"seed={seed!r} must be an int >= 0; pass e.g. seed=0.")
-    if not _is_int(chunk_size) or chunk_size < 1:
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
         raise InvalidArgument(f"chunk_size={chunk_size!r} must be an int >= 1; pass e.g. chunk_size=200_000.")
     k, n = inst.v.size, inst.w.size
     n_chunks = -(-n_samples // chunk_size)

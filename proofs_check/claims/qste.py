@@ -531,10 +531,18 @@ def check_teacher_flip_montecarlo(ctx: MethodContext, *, v=V_EXT, v_star=V_STAR_
                          n_samples=samples, seed=seed)
     centre, lo, hi, z = _inner_interval(mc, "relu", w - ws, SIGN_CONFIDENCE)
     closed = pop.inner_products(w, ws, v, "relu", v_star=v_star)
+    # the closed form the evidence shows is compared, not just shown: it must lie in the Monte Carlo interval at
+    # confidence 1 - 1e-6 (Bonferroni box, as above); outside, one of the two library routes is wrong (ERROR)
+    _, a_lo, a_hi, _ = _inner_interval(mc, "relu", w - ws, 1 - 1e-6)
+    if not a_lo <= closed["g.(w - w*)"] <= a_hi:
+        raise StecheckError(f"QSTE-POP audit: the closed-form <E g_relu, w - w*> = {closed['g.(w - w*)']:.6g} (v = "
+                            f"{list(v)}, v* = {list(v_star)}) lies outside the Monte Carlo interval [{a_lo:.6g}, "
+                            f"{a_hi:.6g}] at confidence 1 - 1e-6; the closed form or the sampler is wrong.")
     v_dot = float(np.dot(v, v_star))
     evidence = {"scope": "outside the papers' model", "v": list(v), "v_star": list(v_star), "w": w, "w_star": ws,
                 "n_samples": samples, "mc_seed": seed, "confidence": SIGN_CONFIDENCE, "estimate": centre,
                 "interval": [lo, hi], "closed_form": closed, "v.v*": v_dot,
+                "closed_form_in_interval (confidence 1 - 1e-6)": [a_lo, a_hi],
                 "w_star_is_the_minimizer": v_dot > 0,
                 "note": "f = const - (v.v*)(pi - theta)/(2 pi): w* minimizes f iff v.v* > 0"}
     if v_dot <= 0:

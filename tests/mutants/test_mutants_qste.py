@@ -150,3 +150,9 @@ def test_inner_product_route_audit_turns_a_wrong_route_into_an_error(monkeypatch
     monkeypatch.setattr(owner, name, planted)
     with pytest.raises(StecheckError, match="library routes"):
         qste.check_sign_symbolic(_ctx())
+
+
+def test_teacher_flip_montecarlo_compares_the_closed_form_it_shows(monkeypatch):
+    monkeypatch.setattr(pop, "inner_products", _wrong_displacement_inner_products)
+    with pytest.raises(StecheckError, match="outside the Monte Carlo interval"):
+        qste.check_teacher_flip_montecarlo(_ctx())
