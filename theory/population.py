@@ -683,7 +683,7 @@ def monte_carlo(w, w_star, v, *, v_star=None, n_samples: int = 10**7, seed: int 
         # float32 samples (relative rounding 6e-8, far below the Monte Carlo error); sums in float64
         z = np.random.default_rng(child).standard_normal((m, k, n), dtype=np.float32)
         pre = z @ w32
-        resid = (pre > 0) @ v32 - ((z @ ws32) > 0) @ vs32
+        resid = (pre > 0) @ v32 - (z @ ws32 > 0) @ vs32
         loss = 0.5 * resid.astype(np.float64) ** 2
         s1_loss += float(loss.sum())
         s2_loss += float((loss**2).sum())
