@@ -500,7 +500,20 @@ def _audit_tail(tail: flint.arb, digits: int, eta: flint.arb, method: str) -> fl
 def _truncated(integrand, lo, hi, *, digits, tail: flint.arb, method: str) -> QuadratureResult:
     """Certified integral over [lo, hi] plus a rigorous ``tail`` added to the radius."""
     core = certified_integral_1d(integrand, lo, hi, digits=digits + 3)
+    # the tail bound against the realized tail: |int_hi^(hi+1) f| + |int_(lo-1)^lo f| <= int_{|u| > U} |f| must not
+    # exceed it (a bound below the realized value is wrong, whatever its derivation says)
+    near = []
+    for a, b in ((hi, hi + 1), (lo - 1, lo)):
+        try:
+            near.append(certified_integral_1d(integrand, a, b, digits=5).ball)
+        except PrecisionNotReached:  # a side where f is (nearly) 0, e.g. L'(0) = 0: it adds nothing to a lower bound
+            pass
     with flint_precision(core.prec + 16):
+        realized = sum((abs(r) for r in near), flint.arb(0))
+        if not realized.lower() <= tail.upper():
+            raise ArithmeticError(f"{method}: the tail bound {float(tail.upper()):.3g} beyond |u| = {hi} is below the "
+                                  f"realized tail on the next unit interval alone ({float(realized.lower()):.3g}); "
+                                  "the tail bound is wrong.")
         ball = core.ball + flint.arb(0, tail.upper())
         tol = flint.arb(10) ** (-digits)
         if not (ball.rad() <= tol * abs(ball.mid())):
