@@ -156,3 +156,15 @@ def test_teacher_flip_montecarlo_compares_the_closed_form_it_shows(monkeypatch):
     monkeypatch.setattr(pop, "inner_products", _wrong_displacement_inner_products)
     with pytest.raises(StecheckError, match="outside the Monte Carlo interval"):
         qste.check_teacher_flip_montecarlo(_ctx())
+
+
+def test_pop_quadrature_with_a_too_wide_error_estimate_is_inconclusive(monkeypatch):
+    real = pop.clipped_relu_quadrature
+
+    def wide(*args, **kwargs):  # planted: the working-precision term 2^(4 - prec) -> 2^(4 + prec)
+        q = real(*args, **kwargs)
+        return dataclasses.replace(q, error=q.error + 1e-10)
+
+    monkeypatch.setattr(pop, "clipped_relu_quadrature", wide)
+    out = qste.check_pop_quadrature(_ctx())
+    assert out.verdict is Verdict.INCONCLUSIVE and "too wide" in out.evidence["problem"]

@@ -241,3 +241,10 @@ def test_tail_audit_passes_for_the_library_cutoffs():
     for tau in ("0.5", "0.01"):
         assert gs.gs_second_moment("-0.41", tau, digits=15).certified
         assert gs.expected_gs_gradient("-0.41", tau, digits=15).certified
+
+
+def test_a_tail_bound_below_the_realized_tail_is_an_error(monkeypatch):
+    # planted: the tail bound of E[G_tau^2] scaled down (e.g. M^2 e^-2U / (4 tau) -> M^2 e^-2U tau / 4)
+    monkeypatch.setattr(gs, "_audit_tail", lambda tail, digits, eta, method: tail * 1e-6)
+    with pytest.raises(ArithmeticError, match="realized tail"):
+        gs.gs_second_moment("0.29", "0.021", digits=15)
