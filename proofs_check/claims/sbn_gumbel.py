@@ -930,6 +930,56 @@ def _printed_bound_ok(P: float, tau: float, eps: float) -> bool:
     return P <= 0.5 * tau * math.log(1 / (eps * tau)) * (1 + 1e-12) if eps * tau < 0.25 else P == 0
 
 
+#: (eta, tau, eps, printed_threshold) of the closed-form audit: thresholds s(1 - s) >= eps tau (or >= eps, printed)
+#: far below, just below, at and above the largest value 1/4 of s(1 - s), where the event becomes empty.
+_E3_AUDIT_POINTS = (("0.5", "0.1", "1e-2", False), ("-2", "0.01", "1e-6", False), ("0.5", "0.5", "0.3", False),
+                    ("0.5", "0.5", "0.45", False), ("-2", "0.5", "0.499", False), ("0.5", "0.5", "0.5", False),
+                    ("0.5", "0.5", "0.6", False), ("0.5", "0.1", "0.22", True), ("-1", "0.1", "0.26", True),
+                    ("0", "1e-3", "1e-3", True))
+#: Relative tolerance of the audit (both routes at 30 digits; 1e-12 leaves the bisection and quad ample slack; the
+#: smallest P audited is ~1e-3, so the absolute 1e-20 added for the empty event at thr = 1/4 hides nothing).
+_E3_AUDIT_RTOL = 1e-12
+
+
+def _audit_e3_probability() -> dict:
+    """Audit of ``gs.large_gradient_probability`` (closed form: s* = smaller root of s(1 - s) = thr, l = logit(1 - s*),
+    P = sigma(eta + tau l) - sigma(eta - tau l); P = 0 for thr > 1/4) against a second route in mpmath: the half-width
+    a of the event {x : sigma(x/tau) sigma(-x/tau) >= thr} (x = eta - z) found by bisection of
+    sigma(x/tau) sigma(-x/tau) - thr on [0, X] (empty when its value at 0, 1/4 - thr, is negative), and
+    P = int_{eta - a}^{eta + a} p(z) dz by quadrature of the logistic density.  Points on both sides of the edge
+    thr = 1/4.  A gap above the tolerance is a fault of the library (the claim is ERROR)."""
+    import mpmath
+    rows = []
+    with mpmath.workdps(30):
+        for eta, tau, eps, printed in _E3_AUDIT_POINTS:
+            closed = float(gs.large_gradient_probability(eta, tau, eps, printed_threshold=printed, digits=20).mid())
+            t, e, th = mpmath.mpf(tau), mpmath.mpf(eta), mpmath.mpf(eps) * (1 if printed else mpmath.mpf(tau))
+            h = lambda x: 1 / ((1 + mpmath.exp(-x / t)) * (1 + mpmath.exp(x / t))) - th  # noqa: E731
+            if h(0) < 0:
+                ref = mpmath.mpf(0)
+            else:
+                hi = t
+                while h(hi) > 0:
+                    hi *= 2
+                lo = mpmath.mpf(0)
+                for _ in range(120):  # bisection: h decreases on [0, oo); width hi 2^-120 (below 30 digits)
+                    mid = (lo + hi) / 2
+                    lo, hi = (mid, hi) if h(mid) > 0 else (lo, mid)
+                a = (lo + hi) / 2
+                ref = mpmath.quad(lambda z: 1 / (4 * mpmath.cosh(z / 2) ** 2), [e - a, e + a])
+            gap = abs(closed - float(ref))
+            tol = _E3_AUDIT_RTOL * float(abs(ref)) + 1e-20  # + the bisection's width (2^-120 hi) at thr = 1/4
+            rows.append({"eta": eta, "tau": tau, "eps": eps, "printed_threshold": printed, "P": closed,
+                         "independent": float(ref)})
+            if not gap <= tol:
+                raise StecheckError(
+                    f"SBN-E3 audit: large_gradient_probability(eta={eta}, tau={tau}, eps={eps}, printed_threshold="
+                    f"{printed}) = {closed:.15g} but the event's probability by root finding and quadrature is "
+                    f"{float(ref):.15g} (gap {gap:.3g} > {tol:.3g}); the closed form of theory.gumbel_softmax is wrong.")
+    return {"points": rows, "rtol": _E3_AUDIT_RTOL,
+            "route": "root of sigma(x/tau) sigma(-x/tau) = thr (bisection, 30 digits) + quadrature of the logistic density"}
+
+
 def check_e3_bound(ctx: MethodContext, *, bound=None) -> Outcome:
     """Arb closed form on a grid: P <= (tau/2) log(1/(eps tau)) (so P <= tau log(1/eps) when eps <= tau) and
     P / (tau (log(1/eps) + log(1/tau))) -> 2 p(eta) (the rate is Theta(tau (log 1/eps + log 1/tau)))."""
@@ -948,7 +998,8 @@ def check_e3_bound(ctx: MethodContext, *, bound=None) -> Outcome:
                 if P > B * (1 + 1e-12) and bad is None:
                     bad = rows[-1]
     evidence = {"rows": rows, "bound": "(tau/2) log(1/(eps tau)) [ell <= log(1/(eps tau)) since s* >= eps tau; "
-                                       "P = int_{|t - eta| <= tau l} p <= 2 tau l / 4]"}
+                                       "P = int_{|t - eta| <= tau l} p <= 2 tau l / 4]",
+                "closed_form_audit": _audit_e3_probability()}
     if bad is not None:
         return Outcome(Verdict.REFUTED, evidence, counterexample=bad)
     return Outcome(Verdict.VERIFIED, evidence)
