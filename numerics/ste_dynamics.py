@@ -739,6 +739,9 @@ def _selftest_cases() -> dict[str, tuple]:
       (``first_hit = -1``), Hamming distance 1 throughout.
     * ``latent-start``: no projection, ``s_0 = s*``, ``eta = 1``: ``u_0 = w*`` exactly (``at[0]`` true), then
       ``u_1 = (-.5, .5, .5, .5) != w*``, then absorbed (Hamming distance 1).
+    * ``oscillation``: identity proxy, ``y = 1/2``, ``s_0 = s*``, ``eta = 2``: the residual is ``+1/2`` at ``w*``
+      (``x . s = 1``) and ``-1/2`` off it, so ``u_1 = -.5 e_1 + ...``, ``u_2 = u_0``, ...: ``at = [T, F, T, F]``,
+      two visits, two escapes (the last at ``t = T``), one return.
 
     Returns ``{case: (model, data, steps)}``."""
     x = np.array([[1.0, 0.0, 0.0, 0.0]])
@@ -751,25 +754,31 @@ def _selftest_cases() -> dict[str, tuple]:
         "escape-at-1": (base, (x, y, star, star.copy()), 3),
         "never": (base, (x, y, star, off), 3),
         "latent-start": (base.with_(project=False), (x, y, star, star.copy()), 2),
+        "oscillation": (base.with_(proxy="identity", lr=2.0), (x, y + 0.5, star, star.copy()), 3),
     }
 
 
 def reference_selftest() -> dict[str, dict[str, list]]:
     """The engine (:func:`simulate_block`) and :func:`reference_trial` on the hand-made trials of
     :func:`_selftest_cases` (edge cases a random trial almost never shows: an exact tie ``u = 0``, an escape at
-    ``t = 1``, a trial that never reaches ``w*``, a start at ``w*`` without projection), their records compared
+    ``t = 1`` or at ``t = T``, a return, a trial that never reaches ``w*``, a start at ``w*`` without projection), their records compared
     as in :func:`replay_audit`, and both against the closed-form values stated there (``time_at``,
-    ``first_hit``, ``escapes``, ``final_hamming``).  Exact (dyadic data): any difference is a fault of the
+    ``first_hit``, ``escapes``, ``final_hamming``; ``visits`` and ``returns`` of the oscillation; the reference's
+    state ``s_0 = sqrt(n) w_0``, which is the start ``s_0`` itself).  Exact (dyadic data): any difference is a fault of the
     engine or of the reference.  Returns ``{case: {record: [engine, reference or closed form]}}`` of the cases
     with a difference (empty when all agree).  About a millisecond."""
-    known = {"tie": (2, 0, 1, 1), "escape-at-1": (1, 0, 1, 1), "never": (0, -1, 0, 1), "latent-start": (1, 0, 1, 1)}
+    known = {"tie": (2, 0, 1, 1), "escape-at-1": (1, 0, 1, 1), "never": (0, -1, 0, 1), "latent-start": (1, 0, 1, 1),
+             "oscillation": (2, 0, 2, 1, 2, 1)}
     out = {}
     for case, (model, data, steps) in _selftest_cases().items():
         tr = simulate_block(model, [data], steps, learning_rates(model.schedule, model.lr, steps))
         _, bad = _compare_with_reference(model, data, steps, tr, 0)
-        for name, value in zip(("time_at", "first_hit", "escapes", "final_hamming"), known[case]):
+        for name, value in zip(("time_at", "first_hit", "escapes", "final_hamming", "visits", "returns"), known[case]):
             if getattr(tr, name)[0].item() != value:
                 bad[f"{name} (closed form)"] = [getattr(tr, name)[0].item(), value]
+        s_ref = reference_trial(model, data, steps)["states"][0]
+        if not np.array_equal(s_ref, data[3]):  # s_0 = sqrt(n) w_0 is the start itself, with or without projection
+            bad["s_0 of the reference (closed form)"] = [s_ref.tolist(), data[3].tolist()]
         if bad:
             out[case] = bad
     return out

@@ -127,8 +127,11 @@ def test_threshold_audit_recomputes_the_crossing():
     # seed-12 mutation survivors in the reference loop and its record definitions (caught by reference_selftest)
     ("reference_trial", "w_star = s_star / math.sqrt(n)", "w_star = s_star * math.sqrt(n)"),
     ("reference_trial", "np.where(u >= 0.0, 1.0, -1.0) if", "np.where(u > 0.0, 1.0, -1.0) if"),
+    ("reference_trial", "else u * math.sqrt(n)", "else u / math.sqrt(n)"),
     ("_compare_with_reference", "if a), -1)", "if a), -2)"),
     ("_compare_with_reference", "for t in range(1, len(at))", "for t in range(2, len(at))"),
+    ("_compare_with_reference", "if at[t - 1] and not", "if at[t - 2] and not"),
+    ("_compare_with_reference", "max(visits - 1, 0)", "max(visits - 2, 0)"),
     # and their twins in the engine
     ("run_block", "W = np.where(U >= 0.0, 1.0, -1.0)", "W = np.where(U > 0.0, 1.0, -1.0)"),
     ("run_block", "first_hit = np.full(B, -1, np.int64)", "first_hit = np.full(B, -2, np.int64)"),
