@@ -693,7 +693,8 @@ class DeepSBNStack:
             p[f"gamma{j}"], p[f"beta{j}"] = np.ones((S, self.h)), np.zeros((S, self.h))
         self.params = p
         self.bn_eps, self.momentum = float(bn_eps), float(momentum)
-        self.running = [(np.zeros((S, 1, self.h)), np.ones((S, 1, self.h))) for _ in range(self.depth + 1)]
+        shape = (S, 1, self.h)  # running mean and variance per layer, per seed
+        self.running = [(np.zeros(shape), np.ones(shape)) for _ in range(self.depth + 1)]
         lo, hi = self.noise.support
         self.clip = None if (math.isinf(lo) and math.isinf(hi)) else (lo, hi)
 

@@ -78,6 +78,8 @@ __all__ = [
     "generate_trial",
     "reference_trial",
     "replay_audit",
+    "reference_selftest",
+    "record_invariants",
     "ste_gradient",
     "learning_rates",
 ]
@@ -688,9 +690,20 @@ def replay_audit(job: CellJob, tr: Trajectories, trial: int = 0, rtol: float = 1
     the same ``T + 1`` terms of ``m`` squares in different orders: rounding ``<= (T + m) eps`` relative, far
     below the default ``1e-9``).  Returns ``{"cell", "trial", "compared", "mismatches": {record: [engine,
     reference]}}``; an empty ``mismatches`` means the engine's records of that trial are the reference's."""
-    steps, half = job.steps, job.steps // 2
     data = generate_trial(job.model, chunk_seed(job.seed, trial), job.init_hamming)
-    ref = reference_trial(job.model, data, steps)
+    compared, mismatches = _compare_with_reference(job.model, data, job.steps, tr, trial, rtol)
+    for case, bad in reference_selftest().items():
+        for k, v in bad.items():
+            mismatches[f"selftest:{case}:{k}"] = v
+    return {"cell": job.digest, "trial": trial, "compared": compared, "mismatches": mismatches}
+
+
+def _compare_with_reference(model: STEModel, data, steps: int, tr: Trajectories, trial: int,
+                            rtol: float = 1e-9) -> tuple[list[str], dict[str, list]]:
+    """The records of trial ``trial`` of ``tr`` against :func:`reference_trial` on ``data`` (see
+    :func:`replay_audit`): ``(compared record names, {record: [engine, reference]} of those that differ)``."""
+    half = steps // 2
+    ref = reference_trial(model, data, steps)
     at, losses = [bool(a) for a in ref["at"]], ref["losses"]
     ham = [int(np.count_nonzero(np.where(s >= 0.0, 1.0, -1.0) != ref["s_star"])) for s in ref["states"]]
     visits = sum(1 for t, a in enumerate(at) if a and (t == 0 or not at[t - 1]))
@@ -709,4 +722,99 @@ def replay_audit(job: CellJob, tr: Trajectories, trial: int = 0, rtol: float = 1
         same = (math.isclose(g, e, rel_tol=rtol, abs_tol=1e-300) if isinstance(e, float) else g == e)
         if not same:
             mismatches[k] = [g, e]
-    return {"cell": job.digest, "trial": trial, "compared": sorted(expected), "mismatches": mismatches}
+    return sorted(expected), mismatches
+
+
+def _selftest_cases() -> dict[str, tuple]:
+    """Hand-made trials (``n = 4``, ``m = k = 1``, ``x = e_1``, ``y = 0``, ``v = 1``, ReLU proxy, constant step
+    ``eta``) whose trajectories are known in closed form (all numbers dyadic, so exact in float64).  Write
+    ``u_t = w_t`` for the latent; while ``x . s > 0`` the residual is ``1`` and ``g = e_1``, else ``g = 0``
+    (absorbed).  ``s* = (1, 1, 1, 1)``:
+
+    * ``tie``: ``s_0 = s*``, ``eta = 1/2``: ``u_1 = (0, .5, .5, .5)`` (an exact zero: the tie rule
+      ``sign(0) = +1`` gives ``s_1 = s*``), ``u_2 = (-.5, ...)``; ``at = [T, T, F]``, one escape at ``t = 2``.
+    * ``escape-at-1``: ``s_0 = s*``, ``eta = 1``: ``s_1 = (-1, 1, 1, 1)``, then absorbed; ``at = [T, F, F, F]``,
+      an escape at ``t = 1``.
+    * ``never``: ``s_0 = (-1, 1, 1, 1)``: ``x . s = -1``, absorbed at ``t = 0``; never at ``w*``
+      (``first_hit = -1``), Hamming distance 1 throughout.
+    * ``latent-start``: no projection, ``s_0 = s*``, ``eta = 1``: ``u_0 = w*`` exactly (``at[0]`` true), then
+      ``u_1 = (-.5, .5, .5, .5) != w*``, then absorbed (Hamming distance 1).
+    * ``oscillation``: identity proxy, ``y = 1/2``, ``s_0 = s*``, ``eta = 2``: the residual is ``+1/2`` at ``w*``
+      (``x . s = 1``) and ``-1/2`` off it, so ``u_1 = -.5 e_1 + ...``, ``u_2 = u_0``, ...: ``at = [T, F, T, F]``,
+      two visits, two escapes (the last at ``t = T``), one return.
+
+    Returns ``{case: (model, data, steps)}``."""
+    x = np.array([[1.0, 0.0, 0.0, 0.0]])
+    y = np.zeros(1)
+    star = np.ones(4)
+    off = np.array([-1.0, 1.0, 1.0, 1.0])
+    base = STEModel(n=4, m=1, schedule="constant", lr=1.0)
+    return {
+        "tie": (base.with_(lr=0.5), (x, y, star, star.copy()), 2),
+        "escape-at-1": (base, (x, y, star, star.copy()), 3),
+        "never": (base, (x, y, star, off), 3),
+        "latent-start": (base.with_(project=False), (x, y, star, star.copy()), 2),
+        "oscillation": (base.with_(proxy="identity", lr=2.0), (x, y + 0.5, star, star.copy()), 3),
+    }
+
+
+def reference_selftest() -> dict[str, dict[str, list]]:
+    """The engine (:func:`simulate_block`) and :func:`reference_trial` on the hand-made trials of
+    :func:`_selftest_cases` (edge cases a random trial almost never shows: an exact tie ``u = 0``, an escape at
+    ``t = 1`` or at ``t = T``, a return, a trial that never reaches ``w*``, a start at ``w*`` without projection), their records compared
+    as in :func:`replay_audit`, and both against the closed-form values stated there (``time_at``,
+    ``first_hit``, ``escapes``, ``final_hamming``; ``visits`` and ``returns`` of the oscillation; the reference's
+    state ``s_0 = sqrt(n) w_0``, which is the start ``s_0`` itself).  Exact (dyadic data): any difference is a fault of the
+    engine or of the reference.  Returns ``{case: {record: [engine, reference or closed form]}}`` of the cases
+    with a difference (empty when all agree).  About a millisecond."""
+    known = {"tie": (2, 0, 1, 1), "escape-at-1": (1, 0, 1, 1), "never": (0, -1, 0, 1), "latent-start": (1, 0, 1, 1),
+             "oscillation": (2, 0, 2, 1, 2, 1)}
+    out = {}
+    for case, (model, data, steps) in _selftest_cases().items():
+        tr = simulate_block(model, [data], steps, learning_rates(model.schedule, model.lr, steps))
+        _, bad = _compare_with_reference(model, data, steps, tr, 0)
+        for name, value in zip(("time_at", "first_hit", "escapes", "final_hamming", "visits", "returns"), known[case]):
+            if getattr(tr, name)[0].item() != value:
+                bad[f"{name} (closed form)"] = [getattr(tr, name)[0].item(), value]
+        s_ref = reference_trial(model, data, steps)["states"][0]
+        if not np.array_equal(s_ref, data[3]):  # s_0 = sqrt(n) w_0 is the start itself, with or without projection
+            bad["s_0 of the reference (closed form)"] = [s_ref.tolist(), data[3].tolist()]
+        if bad:
+            out[case] = bad
+    return out
+
+
+def record_invariants(tr: Trajectories, init_hamming: int | None = None) -> list[str]:
+    """Identities every cell's records satisfy by their definitions (see :class:`Trajectories`), checked on every
+    trial (vectorized; microseconds): ``first_hit = -1`` iff ``time_at = 0``, else ``0 <= first_hit <= T``;
+    ``0 <= time_at_late <= min(time_at, T - T//2 + 1)``, ``time_at <= T + 1``; ``returns = max(visits - 1, 0)``
+    (every later visit follows an escape); ``escapes = visits - final_at`` (each stay ends in an escape or lasts to
+    ``T``); one excursion per return and one sojourn per escape; the checkpoints run from ``0`` to ``T``, the last
+    Hamming checkpoint is the final distance and none is below the minimum; with projection, ``w_t = w*`` iff the
+    Hamming distance is 0 (``final_at`` iff ``final_hamming = 0``; a trial that reached ``w*`` has minimum 0); and
+    with ``init_hamming = d``, the distance at ``t = 0`` is ``d`` (``s_0`` is ``s*`` with ``d`` coordinates
+    flipped).  Returns the violated identities (empty when all hold)."""
+    T, half = tr.steps, tr.steps // 2
+    never = tr.first_hit < 0
+    checks = {
+        "first_hit = -1 iff time_at = 0": np.array_equal(never, tr.time_at == 0) and np.all(tr.first_hit >= -1),
+        "first_hit <= T": bool(np.all(tr.first_hit <= T)),
+        "0 <= time_at_late <= min(time_at, T - T//2 + 1)": bool(np.all((tr.time_at_late >= 0)
+                                                                     & (tr.time_at_late <= tr.time_at)
+                                                                     & (tr.time_at_late <= T - half + 1))),
+        "time_at <= T + 1": bool(np.all(tr.time_at <= T + 1)),
+        "returns = max(visits - 1, 0)": np.array_equal(tr.returns, np.maximum(tr.visits - 1, 0)),
+        "escapes = visits - final_at": np.array_equal(tr.escapes, tr.visits - tr.final_at.astype(np.int64)),
+        "one excursion per return": len(tr.excursions) == int(tr.returns.sum()),
+        "one sojourn per escape": len(tr.sojourns) == int(tr.escapes.sum()),
+        "checkpoints 0..T": int(tr.checkpoints[0]) == 0 and int(tr.checkpoints[-1]) == T,
+        "last checkpoint = final Hamming": np.array_equal(tr.hamming[:, -1], tr.final_hamming),
+        "min_hamming <= every checkpoint": bool(np.all(tr.min_hamming[:, None] <= tr.hamming)),
+    }
+    if tr.model.project:
+        checks["final_at iff final_hamming = 0"] = np.array_equal(tr.final_at, tr.final_hamming == 0)
+        checks["reached w* => min_hamming = 0"] = bool(np.all(tr.min_hamming[~never] == 0))
+    if init_hamming is not None:
+        checks[f"Hamming distance at t = 0 is init_hamming = {init_hamming}"] = bool(
+            np.all(tr.hamming[:, 0] == init_hamming))
+    return [name for name, ok in checks.items() if not ok]

@@ -483,10 +483,37 @@ def _cutoff(digits: int, bound: flint.arb, eta: flint.arb, decay: int) -> int:
     return int(math.ceil(((digits + 8) * math.log(10) + logb + abs(float(eta.mid())) + 5) / decay))
 
 
+def _audit_tail(tail: flint.arb, digits: int, eta: flint.arb, method: str) -> flint.arb:
+    """The promise of :func:`_cutoff`, checked on the tail actually added: ``tail <= 10^-(digits+8) e^(-|eta|-5)``.
+
+    Each caller's tail is ``bound e^(-decay U) / c`` (``c`` in {2, 4}) with the ``bound`` it passed to
+    :func:`_cutoff`, which chose ``U`` so that ``bound e^(-decay U) <= 10^-(digits+8) e^(-|eta|-5)``; a tail above
+    that means the cutoff was computed from another bound than the tail's (the eight guard digits are then eaten,
+    or the precision check fails).  Raises ArithmeticError (a fault of this module)."""
+    target = 10.0 ** -(digits + 8) * math.exp(-abs(float(eta.mid())) - 5)
+    if not float(tail.upper()) <= target:
+        raise ArithmeticError(f"{method}: the tail bound {float(tail.upper()):.3g} beyond the cutoff exceeds the "
+                              f"{target:.3g} the cutoff was chosen for; the cutoff's bound and the tail disagree.")
+    return tail
+
+
 def _truncated(integrand, lo, hi, *, digits, tail: flint.arb, method: str) -> QuadratureResult:
     """Certified integral over [lo, hi] plus a rigorous ``tail`` added to the radius."""
     core = certified_integral_1d(integrand, lo, hi, digits=digits + 3)
+    # the tail bound against the realized tail: |int_hi^(hi+1) f| + |int_(lo-1)^lo f| <= int_{|u| > U} |f| must not
+    # exceed it (a bound below the realized value is wrong, whatever its derivation says)
+    near = []
+    for a, b in ((hi, hi + 1), (lo - 1, lo)):
+        try:
+            near.append(certified_integral_1d(integrand, a, b, digits=5).ball)
+        except PrecisionNotReached:  # a side where f is (nearly) 0, e.g. L'(0) = 0: it adds nothing to a lower bound
+            pass
     with flint_precision(core.prec + 16):
+        realized = sum((abs(r) for r in near), flint.arb(0))
+        if not realized.lower() <= tail.upper():
+            raise ArithmeticError(f"{method}: the tail bound {float(tail.upper()):.3g} beyond |u| = {hi} is below the "
+                                  f"realized tail on the next unit interval alone ({float(realized.lower()):.3g}); "
+                                  "the tail bound is wrong.")
         ball = core.ball + flint.arb(0, tail.upper())
         tol = flint.arb(10) ** (-digits)
         if not (ball.rad() <= tol * abs(ball.mid())):
@@ -542,7 +569,7 @@ def _expected_gs(eta, tau, L, digits) -> QuadratureResult:
         fLp = acb_integrand(sympy.diff(L, Y), Y)
         M = _sup_abs_on_unit(fLp)
         cut = _cutoff(digits, M, e, 1)
-        tail = M * flint.arb(-cut).exp() / 2
+        tail = _audit_tail(M * flint.arb(-cut).exp() / 2, digits, e, "E[G_tau] (GS, eq. (78))")
 
     def f(u, analytic):
         return fLp(_sig(u), analytic) * _w(u) * _p(e - t * u)
@@ -567,7 +594,7 @@ def _second_moment(eta, tau, L, digits) -> QuadratureResult:
         fLp = acb_integrand(sympy.diff(L, Y), Y)
         M = _sup_abs_on_unit(fLp)
         cut = _cutoff(digits, M * M / t, e, 2)
-        tail = M * M * flint.arb(-2 * cut).exp() / (4 * t)
+        tail = _audit_tail(M * M * flint.arb(-2 * cut).exp() / (4 * t), digits, e, "E[G_tau^2] (GS, eq. (94))")
 
     def f(u, analytic):
         g = fLp(_sig(u), analytic) * _w(u)
@@ -595,7 +622,7 @@ def expected_stgs_gradient(
         d_hi, d_lo = to_arb(Lp.subs(Y, hi)), to_arb(Lp.subs(Y, lo))
         M = factor * max(abs(d_hi).upper(), abs(d_lo).upper(), flint.arb(1))
         cut = _cutoff(digits, flint.arb(M), e, 1)
-        tail = flint.arb(M) * flint.arb(-cut).exp() / 2
+        tail = _audit_tail(flint.arb(M) * flint.arb(-cut).exp() / 2, digits, e, f"E[ST-GS] ({enc})")
 
     def f(u, analytic):
         # L'(x1) jumps at u = 0 (x1 = [u >= 0]); it is a constant on each half-line, so each half is

@@ -303,16 +303,18 @@ class QuadraticMultilinearProof:
         return self.eq20_is_multilinear and self.difference == 0
 
 
-def prove_quadratic_multilinear(W, y, xs: Sequence[sympy.Symbol] | None = None) -> QuadraticMultilinearProof:
+def prove_quadratic_multilinear(W, y, xs: Sequence[sympy.Symbol] | None = None, *,
+                                candidate: sympy.Expr | None = None) -> QuadraticMultilinearProof:
     """Prove eq. (20) is multilinear and equals ``multilinear_reduce(||Wx-y||^2)``.
 
     By uniqueness of the multilinear form, this shows eq. (20) coincides with
-    ``||Wx - y||^2`` on every point of ``{-1,1}^n``.
+    ``||Wx - y||^2`` on every point of ``{-1,1}^n``.  ``candidate`` replaces eq. (20) by another expression in
+    ``xs`` (negative controls: the same proof must fail for a wrong candidate).
     """
     W, y = _check_matrices(W, y)
     xs = _default_xs(W.shape[1]) if xs is None else _check_symbols(xs)
     loss = quadratic_loss(W, y, xs)
-    eq20 = quadratic_multilinear(W, y, xs)
+    eq20 = quadratic_multilinear(W, y, xs) if candidate is None else sympy.expand(sympy.sympify(candidate))
     reduced = multilinear_reduce(loss, xs, "pm1")
     difference = sympy.expand(eq20 - reduced)
     return QuadraticMultilinearProof(loss, eq20, reduced, difference, is_multilinear(eq20, xs))

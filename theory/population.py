@@ -124,8 +124,9 @@ _MODULES = ["scipy", "numpy"]
 PlaneVector = tuple[sympy.Expr, sympy.Expr]
 
 
-def _std_normal_pdf(x):
-    return sympy.exp(-(x**2) / 2) / sympy.sqrt(2 * sympy.pi)
+#: The standard normal density in s and in t.
+_PDF_S = sympy.exp(-(_S**2) / 2) / sympy.sqrt(2 * sympy.pi)
+_PDF_T = _PDF_S.subs(_S, _T)
 
 
 # ---------------------------------------------------------------------- plane moments
@@ -206,12 +207,12 @@ def _strip_moment(monomial, above_ws: bool) -> sympy.Expr:
     is integrated by parts in code: ``[V Phi(c s)]_0^R - int_0^R V d/ds Phi(c s) ds``
     with ``V' = s phi(s)``.  (The strip probability, an Owen T function, is not needed.)
     """
-    phi_s = _std_normal_pdf(_S)
+    phi_s = _PDF_S
     if not above_ws:
-        inner_t = _definite(monomial * _std_normal_pdf(_T), _T, -sympy.oo, sympy.oo)
+        inner_t = _definite(monomial * _PDF_T, _T, -sympy.oo, sympy.oo)
         return sympy.simplify(_definite(inner_t * phi_s, _S, 0, R))
     t_factor = _T if monomial == _T else sympy.Integer(1)
-    inner = sympy.simplify(_definite(t_factor * _std_normal_pdf(_T), _T, -_C * _S, sympy.oo))
+    inner = sympy.simplify(_definite(t_factor * _PDF_T, _T, -_C * _S, sympy.oo))
     boundary = sympy.Integer(0)
     if monomial == _T:
         integrand = inner * phi_s
@@ -278,7 +279,8 @@ class PopulationFormulas:
     def inner_with_gradient(self, proxy: str, *, teacher_v_equals_v: bool = True) -> sympy.Expr:
         """``<E[g], grad f>``, factored; by default in the claim's model ``v* = v``."""
         g = self.g_plane[_check_proxy(proxy)]
-        expr = g[0] * self.grad_f_plane[0] + g[1] * self.grad_f_plane[1]
+        # (on e1 grad f is identically 0: f depends on w only through theta; kept for the general form)
+        expr = sum(a * b for a, b in zip(g, self.grad_f_plane, strict=True))
         return sympy.factor(_same_teacher_subs(expr) if teacher_v_equals_v else expr)
 
     def inner_with_displacement(self, proxy: str, *, teacher_v_equals_v: bool = True) -> sympy.Expr:
@@ -287,7 +289,8 @@ class PopulationFormulas:
         ``w - w* = (|w| - |w*| cos) e1 - |w*| sin e2``.
         """
         g = self.g_plane[_check_proxy(proxy)]
-        expr = g[0] * (W_NORM - W_STAR_NORM * sympy.cos(THETA)) - g[1] * W_STAR_NORM * sympy.sin(THETA)
+        displacement = (W_NORM - W_STAR_NORM * sympy.cos(THETA), -W_STAR_NORM * sympy.sin(THETA))
+        expr = sum(a * b for a, b in zip(g, displacement, strict=True))
         expr = sympy.expand(_same_teacher_subs(expr) if teacher_v_equals_v else expr)
         return sympy.factor(expr.subs(sympy.sin(THETA) ** 2, 1 - sympy.cos(THETA) ** 2))
 
@@ -341,8 +344,10 @@ def _assemble(m: PlaneMoments) -> PopulationFormulas:
     dtheta_dc = sympy.diff(sympy.acos(x), x).subs(x, sympy.cos(THETA))
     # sqrt(1 - cos^2) = |sin| = sin on (0, pi)
     dtheta_dc = dtheta_dc.subs(sympy.sqrt(1 - sympy.cos(THETA) ** 2), sympy.sin(THETA))
-    if dtheta_dc.has(sympy.sqrt(1 - sympy.cos(THETA) ** 2)) or not dtheta_dc.has(sympy.sin(THETA)):
-        raise ArithmeticError(f"unexpected form of d acos(c)/dc: {dtheta_dc}")
+    # d acos(c)/dc = -1/sqrt(1 - c^2) = -1/sin(theta): the substitution must leave exactly that (a sympy whose
+    # derivative of acos had another form would leave the square root, or a wrong factor, behind)
+    if sympy.simplify(dtheta_dc * sympy.sin(THETA)) != -1:
+        raise ArithmeticError(f"unexpected form of d acos(c)/dc: {dtheta_dc} (expected -1/sin(theta))")
     grad_c = (-sympy.cos(THETA) / W_NORM, 1 / W_NORM)
     grad_f = tuple(sympy.factor(df * dtheta_dc * gc) for gc in grad_c)
     grad_f_plane = tuple(sympy.factor(sympy.expand(e)) for e in _hat_to_e(grad_f))
@@ -656,9 +661,13 @@ def monte_carlo(w, w_star, v, *, v_star=None, n_samples: int = 10**7, seed: int 
     Standard errors are ``sd / sqrt(n_samples)`` (normal approximation).
     """
     inst = _instance(w, w_star, v, v_star)
-    for name, val, lo in (("n_samples", n_samples, 2), ("seed", seed, 0), ("chunk_size", chunk_size, 1)):
-        if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < lo:
-            raise InvalidArgument(f"{name}={val!r} must be an int >= {lo}; pass e.g. {name}={max(lo, 10)}.")
+    # one guard per argument, each bound inside its own test (so a unit test pins each boundary)
+    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 2:
+        raise InvalidArgument(f"n_samples={n_samples!r} must be an int >= 2; pass e.g. n_samples=10**6.")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InvalidArgument(f"seed={seed!r} must be an int >= 0; pass e.g. seed=0.")
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
+        raise InvalidArgument(f"chunk_size={chunk_size!r} must be an int >= 1; pass e.g. chunk_size=200_000.")
     k, n = inst.v.size, inst.w.size
     n_chunks = -(-n_samples // chunk_size)
     children = np.random.SeedSequence(int(seed)).spawn(n_chunks)
@@ -674,7 +683,7 @@ def monte_carlo(w, w_star, v, *, v_star=None, n_samples: int = 10**7, seed: int 
         # float32 samples (relative rounding 6e-8, far below the Monte Carlo error); sums in float64
         z = np.random.default_rng(child).standard_normal((m, k, n), dtype=np.float32)
         pre = z @ w32
-        resid = (pre > 0) @ v32 - ((z @ ws32) > 0) @ vs32
+        resid = (pre > 0) @ v32 - (z @ ws32 > 0) @ vs32
         loss = 0.5 * resid.astype(np.float64) ** 2
         s1_loss += float(loss.sum())
         s2_loss += float((loss**2).sum())

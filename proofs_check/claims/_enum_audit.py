@@ -34,6 +34,12 @@ loss object computes them, taken as exact), and checks three things:
    ``1 - F(a)`` as it computes it (``n`` products, one subtraction, one product
    with ``L``, a recursive sum of ``2^n`` terms).
 
+The same two checks hold for the gradient where its own underflow term
+``2^n (n + 2) 2^-1074 max|L| F'(a_i)`` dominates (:func:`_underflow_gradient`), and
+at the boundary of the probability domain, a point mass (:func:`_point_masses`: ``p``
+in ``{0, 1}^n``, uniform noise outside its support with ``F' = 0``): ``E[L] = L(x*)``
+within the bound, gradient and bound exactly 0.
+
 Any failure is an error of the checker, not of the paper: the caller raises,
 so the claim's verdict becomes ERROR.
 """
@@ -173,9 +179,64 @@ def audit(rng: np.random.Generator, random_loss, *, noise: str = "logistic") -> 
         exact = mpmath.mpf(1e-30) ** n
     doc = _gamma(_m(n, enumeration.MAX_CHUNK_BITS, 1)) * _frac(exact) + 2**n * (n + 2) * _TINY
     rows.append(_one("E[indicator] (n=12, p=1e-30: underflow)", res.value, res.error_bound, exact, doc, failures))
+    _underflow_gradient(rows, failures)
+    _point_masses(rng, random_loss, rows, failures)
     evidence = {"checks": rows, "tolerance": f"bound / documented formula in [{1 - _LOW}, {1 + _HIGH}]; "
                 "error <= bound; brute force within gamma_(2n+2^n+2) sum|t|", "failures": failures}
     if failures:
         raise EnumerationAuditFailed(f"rounding-bound audit of exhaustive enumeration failed: {failures[0]} "
                                      f"({len(failures)} failure(s)); the EXACT evidence cannot be trusted")
     return evidence
+
+
+def _underflow_gradient(rows: list, failures: list) -> None:
+    """Points 1 + 2 for the GRADIENT in the regime its underflow term ``2^n (n + 2) 2^-1074 max|L| F'(a_i)`` dominates:
+    ``L = 2^664`` times the indicator of the all-ones state, ``n = 12``, ``F(a_i) = 10^-30`` (logistic), so
+    ``sum_x P_-i(x) |L(x)| = 2^664 10^-330`` and the leave-one-out products underflow.  The exact sums are
+    closed forms here (one state carries the loss): ``E[L] = 2^664 prod p``, ``dE/da_i = F'(a_i) 2^664 prod_(j != i) p_j``."""
+    n, scale = 12, 2.0**664
+    nz = resolve_noise("logistic")
+    a = np.full(n, float(nz.icdf(1e-30)))
+    ind = losses.Callable(lambda Z: scale * np.all(Z > 0, axis=1), lambda Z: np.zeros_like(Z), n=n,
+                          name="2^664 x indicator of the all-ones state")
+    value, grad = enumeration.exact_loss_and_gradient(ind, a, nz)
+    p, fp = nz.cdf(a), nz.pdf(a)
+    gm = _gamma(_m(n, enumeration.MAX_CHUNK_BITS, enumeration.C_F))
+    under = 2**n * (n + 2) * _TINY * Fraction(scale)
+    with mpmath.workdps(60):
+        P = [_mp(v) for v in p]
+        val = scale * mpmath.fprod(P)
+        g = [_mp(fp[i]) * scale * mpmath.fprod(P[:i] + P[i + 1:]) for i in range(n)]
+    rows.append(_one("E[L] (n=12, p=1e-30, L=2^664 indicator)", value.value, value.error_bound, val,
+                     gm * _frac(val) + under, failures))
+    for i in range(n):
+        rows.append(_one(f"dE/da_{i} (n=12, p=1e-30: gradient underflow term)", grad.value[i], grad.error_bound[i],
+                         g[i], gm * _frac(g[i]) + under * Fraction(float(fp[i])), failures))
+
+
+def _point_masses(rng: np.random.Generator, random_loss, rows: list, failures: list) -> None:
+    """The boundary of the probability domain: a point mass.  ``p`` in ``{0, 1}^n`` (``expected_loss``) and uniform
+    noise at ``|a_i| > 1`` (``exact_loss_and_gradient``: ``F(a_i)`` in ``{0, 1}``, ``F'(a_i) = 0``) put all mass on
+    one state ``x*``, so ``E[L] = L(x*)`` and ``dE/da = 0`` exactly; the value must be within its bound of ``L(x*)``
+    and the gradient and its bound must be exactly 0 (a bound that is not finite, or not 0 where ``F' = 0``, fails)."""
+    n = 6
+    loss = random_loss(rng, n)
+    xs = np.where(rng.random(n) < 0.5, -1.0, 1.0)
+    xs[:2] = (-1.0, 1.0)  # both ends of [0, 1] occur
+    want = float(loss.value(xs[None, :])[0])
+    res = enumeration.expected_loss(loss, (xs + 1.0) / 2.0)
+    value, grad = enumeration.exact_loss_and_gradient(loss, 1.5 * xs, resolve_noise("uniform"))
+    gm = _gamma(_m(n, enumeration.MAX_CHUNK_BITS, 1))
+    X = np.array(list(itertools.product((-1.0, 1.0), repeat=n)))
+    under = 2**n * (n + 2) * _TINY * Fraction(float(np.max(np.abs(loss.value(X)))))
+    doc = gm * Fraction(abs(want)) + under
+    rows.append(_one("E[L] at p in {0,1}^6 (point mass)", res.value, res.error_bound, mpmath.mpf(want), doc, failures))
+    doc = _gamma(_m(n, enumeration.MAX_CHUNK_BITS, enumeration.C_F)) * Fraction(abs(want)) + under
+    rows.append(_one("E[L], uniform noise at |a| = 1.5 (point mass)", value.value, value.error_bound,
+                     mpmath.mpf(want), doc, failures))
+    gv, gb = np.asarray(grad.value), np.asarray(grad.error_bound)
+    rows.append({"quantity": "dE/da, uniform noise at |a| = 1.5 (F' = 0)", "max_abs": float(np.max(np.abs(gv))),
+                 "max_bound": float(np.max(gb)), "expected": 0.0})
+    if not (np.all(gv == 0.0) and np.all(gb == 0.0)):
+        failures.append(f"dE/da where F'(a) = 0 (uniform noise, |a| = 1.5): value {gv.tolist()}, bound {gb.tolist()}; "
+                        "both must be exactly 0")

@@ -52,6 +52,9 @@ V_STAR_EXT = (4.0, 3.0)
 #: Precision the closed-form Monte Carlo needs: every standard error at most this fraction of the instance's scale
 #: (largest |closed-form value|), so that a 3.5-SE agreement says something (a wrong constant of 5% is excluded).
 MAX_RELATIVE_SE = 0.01
+#: Widest stated error (per coordinate) of the 20-digit clipped-ReLU quadrature that still decides the comparison
+#: with the closed form (tolerance: that error + 1e-12 for the closed form's float64 rounding).
+QUAD_MAX_ERROR = 1e-13
 
 
 def _int_seed(ctx: MethodContext, salt: int = 0) -> int:
@@ -243,7 +246,8 @@ def check_pop_quadrature(ctx: MethodContext, *, formulas: pop.PopulationFormulas
                             - pop.population_loss(w - h * e, ws, v, formulas=formulas)) / (2 * h) for e in np.eye(n)])
             gerr = float(np.max(np.abs(fd - pop.population_loss_gradient(w, ws, v, formulas=formulas))))
             row = {"n": n, "hamming": d, "|w|": scale, "clipped_gap": gap, "quad_error_estimate": tol,
-                   "grad_f_fd_gap": gerr, "fd_tolerance": 1e-6}
+                   "grad_f_fd_gap": gerr, "fd_tolerance": 1e-6,
+                   "precise_enough": bool(np.max(q.error) <= QUAD_MAX_ERROR)}
             rows.append(row)
             if (gap > tol or gerr > 1e-6) and bad is None:
                 bad = {**row, "w": w, "w_star": ws, "v": v}
@@ -252,8 +256,13 @@ def check_pop_quadrature(ctx: MethodContext, *, formulas: pop.PopulationFormulas
                 "teacher_layer_audit": teacher,
                 "max_clipped_gap": max(r["clipped_gap"] for r in rows),
                 "max_grad_f_fd_gap": max(r["grad_f_fd_gap"] for r in rows)}
+    evidence["precision_rule"] = (f"every stated quadrature error <= {QUAD_MAX_ERROR} (at 20 digits it is the "
+                                  "float64 rounding of the result, ~1e-17), else INCONCLUSIVE: a wider error would "
+                                  "widen the comparison beyond the 1e-12 allowed for the closed form's rounding")
     if bad:
         return Outcome(Verdict.REFUTED, evidence, counterexample=bad)
+    if not all(r["precise_enough"] for r in rows):
+        return Outcome(Verdict.INCONCLUSIVE, {**evidence, "problem": "quadrature error estimate too wide to decide"})
     return Outcome(Verdict.VERIFIED, evidence)
 
 
@@ -286,6 +295,55 @@ def _sympy_sign(expr: sympy.Expr) -> str:
     return "undecided"
 
 
+#: Instances of the inner-product route audit: (w, w*, v, v*); v* = None is the model's v* = v.
+_ROUTE_INSTANCES = (((0.7, -0.2, 0.4), (0.51, 0.85, -1.02), (1.0, -0.5), None),
+                    ((0.7, -0.2, 0.4), (0.51, 0.85, -1.02), (1.0, -0.5), (4.0, 3.0)),
+                    ((-0.3, 2.0), (1.0, 0.4), (0.8,), None))
+#: Relative tolerance of the route audit: both routes are float64 evaluations of O(1) closed forms (a few hundred
+#: operations each), which agree to ~1e-15 relative; 1e-9 leaves six orders of rounding slack and no room for a
+#: wrong coefficient, index or sign.
+_ROUTE_RTOL = 1e-9
+
+
+def _audit_inner_routes() -> dict:
+    """Audit of the symbolic inner products the sign checks decide on (``inner_with_gradient`` /
+    ``inner_with_displacement``: E[g] and grad f contracted on the orthonormal plane basis (e1, e2), w - w* written
+    in it) against a second route, :func:`pop.inner_products`: the vectors E[g] and grad f assembled in R^n from
+    their (w_hat, w_star_hat) coefficients and the actual vectors w, w*, contracted with numpy, w - w* taken from
+    the inputs.  Every proxy, v* = v and v* != v.  A gap above ``_ROUTE_RTOL`` x (|value| + |E g| |grad f| +
+    |E g| |w - w*|) is a fault of the library (the claim is ERROR): the sign evidence would rest on wrong forms."""
+    F = pop.derive_population()
+    args = (pop.THETA, pop.W_NORM, pop.W_STAR_NORM, pop.V_SQ, pop.V_DOT, pop.V_STAR_SQ, pop.SUM_V, pop.SUM_V_STAR)
+    worst = 0.0
+    for proxy in pop.PROXIES:
+        for same in (True, False):
+            fn = sympy.lambdify(args, [F.inner_with_gradient(proxy, teacher_v_equals_v=same),
+                                       F.inner_with_displacement(proxy, teacher_v_equals_v=same)], modules=_MODULES)
+            for w, ws, v, vs in _ROUTE_INSTANCES:
+                if same != (vs is None):
+                    continue
+                w, ws, v = np.array(w), np.array(ws), np.array(v)
+                vsa = v if vs is None else np.array(vs)
+                th = math.acos(float(w @ ws / (np.linalg.norm(w) * np.linalg.norm(ws))))
+                sym = fn(th, np.linalg.norm(w), np.linalg.norm(ws), v @ v, v @ vsa, vsa @ vsa, v.sum(), vsa.sum())
+                num = pop.inner_products(w, ws, v, proxy, v_star=None if vs is None else vsa)
+                g = np.linalg.norm(pop.expected_ste_gradient(w, ws, v, proxy, v_star=None if vs is None else vsa))
+                gf = np.linalg.norm(pop.population_loss_gradient(w, ws, v, v_star=None if vs is None else vsa))
+                for s_val, key, scale in ((sym[0], "g.grad_f", g * gf), (sym[1], "g.(w - w*)", g * np.linalg.norm(w - ws))):
+                    gap = abs(float(s_val) - num[key])
+                    tol = _ROUTE_RTOL * (abs(num[key]) + scale)
+                    worst = max(worst, gap / tol)
+                    if not gap <= tol:
+                        raise StecheckError(
+                            f"QSTE-POP audit: <E g, {key[2:]}> for proxy {proxy} at w = {w.tolist()}, w* = "
+                            f"{ws.tolist()}, v = {v.tolist()}, v* = {vsa.tolist()} is {float(s_val):.12g} from the "
+                            f"symbolic plane-basis form but {num[key]:.12g} from the vectors in R^n (gap {gap:.3g} > "
+                            f"{tol:.3g}); one of the two library routes is wrong.")
+    # the gaps themselves (~1e-16, rounding) are not reported: evidence must not depend on the BLAS build
+    return {"instances": len(_ROUTE_INSTANCES), "proxies": list(pop.PROXIES), "rtol": _ROUTE_RTOL,
+            "all_within_tolerance": bool(worst <= 1.0)}
+
+
 def check_sign_symbolic(ctx: MethodContext, *, v=None, v_star=None) -> Outcome:
     """sympy: the signs of <E g, grad f> and <E g, w - w*> on theta in (0, pi), |w|, |w*| > 0 (v* = v, v != 0).
 
@@ -302,7 +360,8 @@ def check_sign_symbolic(ctx: MethodContext, *, v=None, v_star=None) -> Outcome:
     relu = rows["relu"]
     evidence = {"premise": "v* = v (symbolic |v|^2 > 0)" if v is None and v_star is None
                 else {"v": v, "v_star": v_star}, "proxies": rows,
-                "domain": "theta in (0, pi), |w| > 0, |w*| > 0"}
+                "domain": "theta in (0, pi), |w| > 0, |w*| > 0",
+                "inner_product_route_audit": _audit_inner_routes()}
     signs = (relu["sign <E g, grad f>"], relu["sign <E g, w - w*>"])
     negative = [p for p, r in rows.items() if "negative" in r.values()]
     if negative:
@@ -481,10 +540,18 @@ def check_teacher_flip_montecarlo(ctx: MethodContext, *, v=V_EXT, v_star=V_STAR_
                          n_samples=samples, seed=seed)
     centre, lo, hi, z = _inner_interval(mc, "relu", w - ws, SIGN_CONFIDENCE)
     closed = pop.inner_products(w, ws, v, "relu", v_star=v_star)
+    # the closed form the evidence shows is compared, not just shown: it must lie in the Monte Carlo interval at
+    # confidence 1 - 1e-6 (Bonferroni box, as above); outside, one of the two library routes is wrong (ERROR)
+    _, a_lo, a_hi, _ = _inner_interval(mc, "relu", w - ws, 1 - 1e-6)
+    if not a_lo <= closed["g.(w - w*)"] <= a_hi:
+        raise StecheckError(f"QSTE-POP audit: the closed-form <E g_relu, w - w*> = {closed['g.(w - w*)']:.6g} (v = "
+                            f"{list(v)}, v* = {list(v_star)}) lies outside the Monte Carlo interval [{a_lo:.6g}, "
+                            f"{a_hi:.6g}] at confidence 1 - 1e-6; the closed form or the sampler is wrong.")
     v_dot = float(np.dot(v, v_star))
     evidence = {"scope": "outside the papers' model", "v": list(v), "v_star": list(v_star), "w": w, "w_star": ws,
                 "n_samples": samples, "mc_seed": seed, "confidence": SIGN_CONFIDENCE, "estimate": centre,
                 "interval": [lo, hi], "closed_form": closed, "v.v*": v_dot,
+                "closed_form_in_interval (confidence 1 - 1e-6)": [a_lo, a_hi],
                 "w_star_is_the_minimizer": v_dot > 0,
                 "note": "f = const - (v.v*)(pi - theta)/(2 pi): w* minimizes f iff v.v* > 0"}
     if v_dot <= 0:

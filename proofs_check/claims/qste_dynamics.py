@@ -39,7 +39,7 @@ from stecheck.errors import InvalidArgument, StecheckError
 from stecheck.numerics import ste_stats as st
 from stecheck.numerics.seeding import chunk_seed, make_rng, task_seed
 from stecheck.numerics.ste_dynamics import (INPUTS, NORMALIZATIONS, CellJob, STEModel, cell_seed, generate_trial, simulate_cells,
-                                             replay_audit, ste_gradient)
+                                             record_invariants, replay_audit, ste_gradient)
 
 from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Parameter, Reading, Series
 from ..verdict import Category, Finding, Scope, Verdict
@@ -200,6 +200,11 @@ class _Compute:
                 digest, tr, compute = cached[i]
                 self.cells[digest] = compute
                 out.append(tr)
+        for job, tr in zip(jobs, out):
+            broken = record_invariants(tr, job.init_hamming)
+            if broken:
+                raise StecheckError(f"STE engine records of cell {job.model.key()}, T={job.steps} violate "
+                                    f"{'; '.join(broken)}; the simulation's records are corrupt")
         self._replay(jobs, out)
         return out
 

@@ -1027,7 +1027,8 @@ def check_shared_parameter_search(ctx: MethodContext, *, prop: str, lipschitz: s
     """For instances meeting the condition, the worst single shared parameter c (a(phi) = a0 + c phi,
     |c| = 1): min_c (c.u)(c.v) = smallest eigenvalue of sym(u v^T) = (u.v - |u||v|)/2.  A negative value
     refutes "for any a(phi)"; the true gradient in phi is re-measured by central differences of
-    E[L](a0 + c phi) (numerics.enumeration.expected_loss), independently of the eigen computation."""
+    E[L](a0 + c phi) (numerics.enumeration.expected_loss), independently of the eigen computation; it must agree
+    with c . exact_gradient to 1e-6 (1 + |value|), else the checker is inconsistent (StecheckError: ERROR)."""
     rng = ctx.rng()
     per_size = per_size or (150 if ctx.full else 40)
     met, best = 0, None
@@ -1050,6 +1051,14 @@ def check_shared_parameter_search(ctx: MethodContext, *, prop: str, lipschitz: s
             el = lambda t: enumeration.expected_loss(loss, noise.cdf(a + t * c)).value  # noqa: E731
             true_fd = (el(h) - el(-h)) / (2 * h)
             evc = evaluate(b, Q, a, c[:, None])
+            # the two independent routes to d E[L] / d phi must agree: central differences of the enumerated E[L]
+            # (truncation h^2 |E^(3)| / 6, rounding ~u |E[L]| / h: both far below 1e-6) and c . exact_gradient
+            fd_gap = abs(true_fd - float(evc["true_phi"][0]))
+            if not fd_gap <= 1e-6 * (1 + abs(float(evc["true_phi"][0]))):
+                raise StecheckError(f"{prop} shared parameter: central differences of enumeration.expected_loss give "
+                                    f"d E[L]/d phi = {true_fd:.10g}, c . exact_gradient gives "
+                                    f"{float(evc['true_phi'][0]):.10g} (gap {fd_gap:.2g} > 1e-6 (1 + |value|)); "
+                                    "numerics.enumeration is inconsistent.")
             vals_phi = {"true": true_fd, "st": float(evc["st_phi"][0]), "det": float(evc["det_phi"][0])}
             pair = {"B5": ("true", "st"), "B7": ("det", "st"), "B8": ("det", "true")}[prop]
             sp = vals_phi[pair[0]] * vals_phi[pair[1]]

@@ -34,6 +34,7 @@ import math
 import numpy as np
 import sympy
 
+from stecheck.errors import StecheckError
 from stecheck.numerics import enumeration, losses
 from stecheck.numerics.estimators import EstimatorSampler
 from stecheck.numerics.montecarlo import monte_carlo_mean
@@ -791,7 +792,36 @@ def check_b3_symbolic(ctx: MethodContext) -> Outcome:
         rows.append({"shape": [k, n], "multilinear": proof.eq20_is_multilinear, "difference": str(proof.difference)})
         if not proof.holds:
             return Outcome(Verdict.REFUTED, {"instances": rows}, counterexample=rows[-1])
-    return Outcome(Verdict.PROVED, {"instances": rows, "scope": "symbolic W, y of the listed shapes"})
+    controls = _b3_negative_controls()
+    return Outcome(Verdict.PROVED, {"instances": rows, "scope": "symbolic W, y of the listed shapes",
+                                    "negative_controls": controls})
+
+
+class ProofCannotSayNo(StecheckError):
+    """A proof routine accepted a candidate known to be false: its PROVED would mean nothing."""
+
+
+def _b3_negative_controls() -> dict:
+    """The proof routine of :func:`check_b3_symbolic` must reject two wrong candidates for (20) (symbolic 2 x 2 W, y):
+    ``||Wx - y||^2`` itself (not multilinear: the x_i^2 terms stay) and (20) without its constant ``sum_i ||W_i||^2``
+    (multilinear, but off by that constant).  Raises :class:`ProofCannotSayNo` (the method is then ERROR) if either
+    is accepted; returns what the routine said about each."""
+    W = sympy.Matrix(2, 2, lambda r, c: sympy.Symbol(f"w{r + 1}{c + 1}", real=True))
+    y = sympy.Matrix(2, 1, lambda r, c: sympy.Symbol(f"y{r + 1}", real=True))
+    xs = tuple(sympy.symbols("x1:3"))
+    col_sq = sum(W[r, c] ** 2 for r in range(2) for c in range(2))
+    # (name, wrong candidate, is it multilinear)
+    wrong = (("||Wx - y||^2", multilinear.quadratic_loss(W, y, xs), False),
+             ("(20) without + sum_i ||W_i||^2", multilinear.quadratic_multilinear(W, y, xs) - col_sq, True))
+    out = {}
+    for name, cand, is_multilinear in wrong:
+        p = multilinear.prove_quadratic_multilinear(W, y, xs, candidate=cand)
+        out[name] = {"multilinear": p.eq20_is_multilinear, "difference_is_zero": p.difference == 0,
+                     "accepted": p.holds}
+        if p.holds or p.eq20_is_multilinear != is_multilinear:
+            raise ProofCannotSayNo(f"SBN-B3: the proof of (20) accepted or misjudged the wrong candidate {name}: "
+                                   f"{out[name]}; the symbolic proof cannot be trusted.")
+    return out
 
 
 def check_b3_every_n(ctx: MethodContext, *, keep_constant: bool = True, subtract_square: bool = True) -> Outcome:

@@ -830,12 +830,14 @@ def _clt_interval_audit(T: np.ndarray, confidence: float) -> dict:
 
 
 def _box_image_audit(m, who: str) -> dict:
-    """Independent recomputation of the EI (66) and optimal-step (64) intervals of ``m`` (an EstimatorMetrics):
-    each must be the image of the box of its two means, read by name from ``m.means`` ([inner] x [sq_norm], the
-    squared norm clipped at 0), under EI = -x / sqrt(y) and step = eps x / y (x = 0 gives 0, y = 0 gives +-inf).
+    """Independent recomputation of the EI (66), optimal-step (64) and objective (65) intervals of ``m`` (an
+    EstimatorMetrics): each must be the image of the box of its two means, read by name from ``m.means`` ([inner] x
+    [sq_norm], the squared norm clipped at 0; [inner^2] for (65)), under EI = -x / sqrt(y), step = eps x / y and
+    -(eps/2) x^2 / y (x = 0 gives 0, y = 0 gives +-inf); the ECS (61) interval is the cosine mean's box clipped to
+    [-1, 1] and the RMSE (67) interval the root of the squared-error mean's box clipped at 0.
     Both maps are monotone in each argument on y > 0, so a 9 x 9 grid that includes the corners attains the
     image's ends exactly; they must agree with the library's interval to a relative 1e-12 (rounding of y**0.5 vs
-    sqrt(y)).  A disagreement (e.g. a box built from the wrong mean's bound) raises: the method is an ERROR."""
+    sqrt(y)), the ECS and RMSE intervals exactly (the same clip and root).  A disagreement (e.g. a box built from the wrong mean's bound) raises: the method is an ERROR."""
     xl, xh = m.means["inner"].low, m.means["inner"].high
     yl, yh = max(m.means["sq_norm"].low, 0.0), max(m.means["sq_norm"].high, 0.0)
     X, Y = np.meshgrid(np.linspace(xl, xh, 9), np.linspace(yl, yh, 9))
@@ -846,10 +848,22 @@ def _box_image_audit(m, who: str) -> dict:
         return float(v.min()), float(v.max())
 
     out = {}
-    for key, f in (("improvement", lambda x, y: -x / np.sqrt(y)), ("optimal_step", lambda x, y: m.eps * x / y)):
-        lo, hi = image(f)
+    # ECS (61) and RMSE (67) are functions of one mean each: the cosine box clipped to [-1, 1] (a cosine's range),
+    # the root of the squared-error box clipped at 0; the objective (65) the image of [inner^2] x [sq_norm]
+    c, e = m.means["cos"], m.means["sq_err"]
+    direct = {"cosine": (max(c.low, -1.0), min(c.high, 1.0)),
+              "rmse": (float(np.sqrt(max(e.low, 0.0))), float(np.sqrt(max(e.high, 0.0))))}
+    x2l, x2h = (0.0 if xl <= 0.0 <= xh else min(xl * xl, xh * xh)), max(xl * xl, xh * xh)
+    X2 = np.linspace(x2l, x2h, 9)[None, :] + 0.0 * Y
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = np.where(X2 == 0.0, 0.0, np.where(Y > 0.0, -0.5 * m.eps * X2 / np.where(Y > 0.0, Y, 1.0), -np.inf))
+    direct["optimal_objective"] = (float(v.min()), float(v.max()))
+    for key, f in (("improvement", lambda x, y: -x / np.sqrt(y)), ("optimal_step", lambda x, y: m.eps * x / y),
+                   *((k, None) for k in direct)):
+        lo, hi = image(f) if f is not None else direct[key]
         got = getattr(m, key)
-        ok = all(a == b or abs(a - b) <= 1e-12 * max(abs(a), abs(b)) for a, b in ((lo, got.low), (hi, got.high)))
+        rel = 0.0 if key in ("cosine", "rmse") else 1e-12  # the same clip / root as the library: bit for bit
+        ok = all(a == b or abs(a - b) <= rel * max(abs(a), abs(b)) for a, b in ((lo, got.low), (hi, got.high)))
         out[key] = [lo, hi]
         if not ok:
             raise StecheckError(f"{who}: the {key} interval [{got.low:.6g}, {got.high:.6g}] is not the image "
@@ -884,6 +898,16 @@ def check_metrics_montecarlo(ctx: MethodContext, *, n: int = 6, noises=NOISES, s
             terms = metrics.MetricTermSampler(est, loss, a, name, g)(np.random.Generator(np.random.PCG64(
                 ss.spawn(1)[0])), 4000)
             row["clt_interval_audit"] = _clt_interval_audit(terms, conf)
+            # draws G = t g (t > 0, resp. t < 0) have cosine 1 (resp. -1) up to rounding, so the cosine mean's box
+            # reaches past 1 (resp. -1): the edges where the ECS interval must be clipped to [-1, 1] (and must still
+            # contain the exact ECS +-1)
+            for sign in (1.0, -1.0):
+                par = metrics.metrics_from_samples(np.outer(sign * np.linspace(0.5, 2.0, 64), g), g, confidence=conf)
+                row[f"draws_parallel_to_{sign:+g}g_audit"] = _box_image_audit(par, f"{name}/{est}: draws along {sign:+g} g")
+                if not -1.0 <= par.cosine.low <= sign <= par.cosine.high <= 1.0:
+                    raise StecheckError(f"{name}/{est}: draws along {sign:+g} g have ECS {sign:+g}, but numerics.metrics "
+                                        f"gives the interval [{par.cosine.low!r}, {par.cosine.high!r}] (a cosine lies "
+                                        "in [-1, 1]); fix metrics_from_means.")
         # the sampled fraction of draws with G = 0 vs P(G = 0) by enumerating the estimator on every state
         # (exact; the ST / LE estimate is a function of the state): P(G = 0) must lie in the fraction's exact
         # Clopper-Pearson interval at the case's confidence

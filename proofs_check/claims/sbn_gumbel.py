@@ -114,6 +114,38 @@ def _gs_sampler(name: str, loss, eta: float, tau: float, encoding: str = "01") -
     return EstimatorSampler(name, loss, np.array([eta / 2.0]), "logistic", encoding=encoding, **params)
 
 
+def _encoding_audit() -> dict:
+    """Audit of the +-1 branch of the numerics GS and ST-GS estimators, which the claims sample in {0,1}: for the
+    non-linear loss ``L01(y) = y^3`` and its +-1 form ``Lpm(s) = L01((1 + s)/2)`` (:class:`numerics.encodings.Reencoded`)
+    the estimates of the same noise draws must agree draw by draw, since ``dLpm/ds (2y - 1) * 2 F'(u)/tau =
+    L01'(y) F'(u)/tau`` with the relaxed ``2y - 1 = F(u) - (1 - F(u))`` (GS) and the hard state (ST-GS); 256 draws,
+    ``a`` in {-0.7, 0.3}, ``tau`` in {1, 0.1}; a few roundings apart: tolerance ``1e-12 |G01| + 1e-13 F'(u)/tau``
+    (``2y - 1`` is computed as ``F(u) - F(-u)``: ``(1 + s)/2`` is ``y`` to ~2u absolutely, and ``|L01''| <= 6``).
+    Raises StecheckError (the method is ERROR) otherwise."""
+    from stecheck.numerics import estimators
+    from stecheck.numerics.encodings import Reencoded
+    from stecheck.numerics.noise import get_noise
+    from stecheck.numerics.seeding import make_rng, task_seed
+
+    noise, l01 = get_noise("logistic"), losses.Power(3)
+    lpm = Reencoded(l01, source="01")
+    Z = noise.sample(make_rng(task_seed(0, "SBN-E1/encoding-audit")), (256, 2))
+    a, worst = np.array([-0.7, 0.3]), 0.0
+    for fn in (estimators.gumbel_softmax_estimates, estimators.st_gumbel_softmax_estimates):
+        for tau in (1.0, 0.1):
+            e01 = fn(l01, a, noise, Z, encoding="01", tau=tau)
+            epm = fn(lpm, a, noise, Z, encoding="pm1", tau=tau)
+            # rounding: 2y - 1 is F(u) - F(-u), so (1 + s)/2 is y within ~2u absolutely and |L01''| <= 6 on [0, 1]
+            tol = 1e-12 * np.abs(e01) + 1e-13 * noise.pdf((a - Z) / tau) / tau
+            gap = float(np.max(np.abs(epm - e01) / np.maximum(tol, 1e-300)))
+            worst = max(worst, gap)
+            if not gap <= 1.0:
+                raise StecheckError(f"numerics.estimators.{fn.__name__} (tau = {tau}): the +-1 estimate of L(s) = "
+                                    f"((1 + s)/2)^3 is off the {{0,1}} estimate of y^3 for the same draws by "
+                                    f"{gap:.2g} times its tolerance; the two encodings must give the same estimate.")
+    return {"gs_and_stgs_pm1_vs_01_max_gap_over_tolerance": worst, "draws": 256, "loss": "y^3 / ((1 + s)/2)^3"}
+
+
 def _true(loss: sympy.Expr, eta, encoding: str = "01") -> float:
     return _num(gs.true_gradient(loss, encoding), eta)
 
@@ -445,10 +477,12 @@ def check_e1_cubic_montecarlo(ctx: MethodContext, *, eta: float = 1.0, taus=(0.5
     """Monte Carlo with the numerics GS sampler and a non-linear loss L = y^3 on the relaxed state (eta = 1): each
     99.9% interval must contain the certified E[G_tau] (the sampler's relaxed state agrees with (78)) and exclude
     the true gradient (biased at fixed tau).  Precision needed: half-width <= |certified bias| / 2, else
-    INCONCLUSIVE.  ``loss_power`` changes the sampled loss only (a mutant: the certified value stays that of y^3)."""
+    INCONCLUSIVE.  ``loss_power`` changes the sampled loss only (a mutant: the certified value stays that of y^3).
+    First :func:`_encoding_audit` (the +-1 branch of the same estimators, same non-linear loss)."""
     samples = samples or (400_000 if ctx.full else 100_000)
     conf = 1 - (1 - CONFIDENCE) / len(taus)
     true = _true(gs.DEFAULT_LOSS, eta)
+    audit = _encoding_audit()  # raises (ERROR) if the +-1 branch of the GS / ST-GS estimators is off the {0,1} one
     rows = []
     for i, tau in enumerate(taus):
         mc = monte_carlo_mean(_Scaled(_gs_sampler("gumbel_softmax", losses.Power(loss_power), eta, tau), 0.5), samples,
@@ -459,6 +493,7 @@ def check_e1_cubic_montecarlo(ctx: MethodContext, *, eta: float = 1.0, taus=(0.5
                      "contains_certified": lo <= cert <= hi, "excludes_true": not (lo <= true <= hi),
                      "half_width": (hi - lo) / 2, "needed_half_width": abs(cert - true) / 2})
     evidence = {"loss": "y^3 on the relaxed state y1", "eta": eta, "samples": samples, "confidence_each": conf,
+                "encoding_audit": audit,
                 "family_confidence": CONFIDENCE, "rows": rows,
                 "precision_rule": "half-width <= |certified bias| / 2, else INCONCLUSIVE"}
     bad = [r for r in rows if not r["contains_certified"]]
@@ -895,6 +930,56 @@ def _printed_bound_ok(P: float, tau: float, eps: float) -> bool:
     return P <= 0.5 * tau * math.log(1 / (eps * tau)) * (1 + 1e-12) if eps * tau < 0.25 else P == 0
 
 
+#: (eta, tau, eps, printed_threshold) of the closed-form audit: thresholds s(1 - s) >= eps tau (or >= eps, printed)
+#: far below, just below, at and above the largest value 1/4 of s(1 - s), where the event becomes empty.
+_E3_AUDIT_POINTS = (("0.5", "0.1", "1e-2", False), ("-2", "0.01", "1e-6", False), ("0.5", "0.5", "0.3", False),
+                    ("0.5", "0.5", "0.45", False), ("-2", "0.5", "0.499", False), ("0.5", "0.5", "0.5", False),
+                    ("0.5", "0.5", "0.6", False), ("0.5", "0.1", "0.22", True), ("-1", "0.1", "0.26", True),
+                    ("0", "1e-3", "1e-3", True))
+#: Relative tolerance of the audit (both routes at 30 digits; 1e-12 leaves the bisection and quad ample slack; the
+#: smallest P audited is ~1e-3, so the absolute 1e-20 added for the empty event at thr = 1/4 hides nothing).
+_E3_AUDIT_RTOL = 1e-12
+
+
+def _audit_e3_probability() -> dict:
+    """Audit of ``gs.large_gradient_probability`` (closed form: s* = smaller root of s(1 - s) = thr, l = logit(1 - s*),
+    P = sigma(eta + tau l) - sigma(eta - tau l); P = 0 for thr > 1/4) against a second route in mpmath: the half-width
+    a of the event {x : sigma(x/tau) sigma(-x/tau) >= thr} (x = eta - z) found by bisection of
+    sigma(x/tau) sigma(-x/tau) - thr on [0, X] (empty when its value at 0, 1/4 - thr, is negative), and
+    P = int_{eta - a}^{eta + a} p(z) dz by quadrature of the logistic density.  Points on both sides of the edge
+    thr = 1/4.  A gap above the tolerance is a fault of the library (the claim is ERROR)."""
+    import mpmath
+    rows = []
+    with mpmath.workdps(30):
+        for eta, tau, eps, printed in _E3_AUDIT_POINTS:
+            closed = float(gs.large_gradient_probability(eta, tau, eps, printed_threshold=printed, digits=20).mid())
+            t, e, th = mpmath.mpf(tau), mpmath.mpf(eta), mpmath.mpf(eps) * (1 if printed else mpmath.mpf(tau))
+            h = lambda x: 1 / ((1 + mpmath.exp(-x / t)) * (1 + mpmath.exp(x / t))) - th  # noqa: E731
+            if h(0) < 0:
+                ref = mpmath.mpf(0)
+            else:
+                hi = t
+                while h(hi) > 0:
+                    hi *= 2
+                lo = mpmath.mpf(0)
+                for _ in range(120):  # bisection: h decreases on [0, oo); width hi 2^-120 (below 30 digits)
+                    mid = (lo + hi) / 2
+                    lo, hi = (mid, hi) if h(mid) > 0 else (lo, mid)
+                a = (lo + hi) / 2
+                ref = mpmath.quad(lambda z: 1 / (4 * mpmath.cosh(z / 2) ** 2), [e - a, e + a])
+            gap = abs(closed - float(ref))
+            tol = _E3_AUDIT_RTOL * float(abs(ref)) + 1e-20  # + the bisection's width (2^-120 hi) at thr = 1/4
+            rows.append({"eta": eta, "tau": tau, "eps": eps, "printed_threshold": printed, "P": closed,
+                         "independent": float(ref)})
+            if not gap <= tol:
+                raise StecheckError(
+                    f"SBN-E3 audit: large_gradient_probability(eta={eta}, tau={tau}, eps={eps}, printed_threshold="
+                    f"{printed}) = {closed:.15g} but the event's probability by root finding and quadrature is "
+                    f"{float(ref):.15g} (gap {gap:.3g} > {tol:.3g}); the closed form of theory.gumbel_softmax is wrong.")
+    return {"points": rows, "rtol": _E3_AUDIT_RTOL,
+            "route": "root of sigma(x/tau) sigma(-x/tau) = thr (bisection, 30 digits) + quadrature of the logistic density"}
+
+
 def check_e3_bound(ctx: MethodContext, *, bound=None) -> Outcome:
     """Arb closed form on a grid: P <= (tau/2) log(1/(eps tau)) (so P <= tau log(1/eps) when eps <= tau) and
     P / (tau (log(1/eps) + log(1/tau))) -> 2 p(eta) (the rate is Theta(tau (log 1/eps + log 1/tau)))."""
@@ -913,7 +998,8 @@ def check_e3_bound(ctx: MethodContext, *, bound=None) -> Outcome:
                 if P > B * (1 + 1e-12) and bad is None:
                     bad = rows[-1]
     evidence = {"rows": rows, "bound": "(tau/2) log(1/(eps tau)) [ell <= log(1/(eps tau)) since s* >= eps tau; "
-                                       "P = int_{|t - eta| <= tau l} p <= 2 tau l / 4]"}
+                                       "P = int_{|t - eta| <= tau l} p <= 2 tau l / 4]",
+                "closed_form_audit": _audit_e3_probability()}
     if bad is not None:
         return Outcome(Verdict.REFUTED, evidence, counterexample=bad)
     return Outcome(Verdict.VERIFIED, evidence)

@@ -783,7 +783,8 @@ def _train_step_audit() -> dict:
     gradient it hands to the optimizer must be the batch MEAN of the per-document ARM chain rule, i.e.
     ``encoder_vjp(cache, G) / B`` with ``G`` the ARM estimates for the uniforms the step drew (its generator state
     replayed), and the decoder gradient must match central differences of the batch-mean reconstruction loss at
-    the codes it drew (step 1e-6, relative 1e-6); n = 4 bits, 8 topic documents.  Raises StecheckError (ERROR)."""
+    the codes it drew (step 1e-6, relative 1e-6), and the loss it returns must be the batch mean of
+    ``batch_losses`` at those codes (relative 1e-12); n = 4 bits, 8 topic documents.  Raises StecheckError (ERROR)."""
     from stecheck.numerics import sbn_autoencoder as sa
 
     Y = sa.load_corpus("topics")[:8]
@@ -799,10 +800,15 @@ def _train_step_audit() -> dict:
     rec, rng = Record(), make_rng(task_seed(0, "SBN-BITS/step-audit/noise"))
     replay = np.random.Generator(np.random.PCG64())
     replay.bit_generator.state = rng.bit_generator.state
-    ae.train_step(rec, Y, rng)
+    reported = ae.train_step(rec, Y, rng)
     a, cache = ae.encode(Y)
     U = replay.random(a.shape)
     Xs = (replay.random(a.shape) <= ae._noise.cdf(a)).astype(np.float64)
+    # the loss the step reports: the batch mean of L(x_b) at the codes it drew (batch_losses, a separate formula)
+    want_loss = float(np.mean(ae.batch_losses(Xs, Y)))
+    if not abs(reported - want_loss) <= 1e-12 * abs(want_loss):
+        raise StecheckError(f"StochasticAutoencoder.train_step reports the loss {reported!r}, but the batch mean of the "
+                            f"reconstruction loss at its codes is {want_loss!r}; fix numerics.sbn_autoencoder.")
     want = dict(zip(ae.ENCODER, ae._split_encoder(ae.encoder_vjp(cache, ae.arm_batch(a, Y, U)) / len(Y))))
     enc = max(float(np.max(np.abs(rec.grads[k] - want[k])) / (np.max(np.abs(want[k])) + 1e-300)) for k in want)
     dec, d = 0.0, make_rng(task_seed(0, "SBN-BITS/step-audit/direction"))
@@ -819,7 +825,7 @@ def _train_step_audit() -> dict:
         raise StecheckError(f"StochasticAutoencoder.train_step: encoder gradient off the batch mean of the ARM chain "
                             f"rule by a relative {enc:.2g} (<= 1e-12), decoder gradient off central differences by "
                             f"{dec:.2g} (<= 1e-6); fix numerics.sbn_autoencoder.")
-    return {"encoder_relative_gap": enc, "decoder_vs_central_differences": dec}
+    return {"encoder_relative_gap": enc, "decoder_vs_central_differences": dec, "reported_loss": reported}
 
 
 def _adam_audit() -> dict:
@@ -891,10 +897,61 @@ def _stack_audit() -> dict:
     return {"output_layer_gradient_vs_central_differences": worst}
 
 
+def _stack_st_audit(noises=TABLE1_NOISES) -> dict:
+    """Audit of DeepSBNStack's backward through the hidden layers, for every noise SBN-TABLE1 trains: with S = 1 the
+    stack consumes the noise stream as :class:`numerics.sbn_net.DeepSBN` does, so DeepSBN's record of the same
+    forward (states x, pre-activations a, weights w) defines the ST surrogate network (each state x + 2 (F(a') -
+    F(a)), each weight w + (eta' - eta)), whose exact gradient at the recorded point is what ST (Alg. 1, factor
+    2 F'(a)) and Alg. 2 prescribe.  The stack's gradient of the mean cross-entropy in every parameter (W0, eta1, BN's
+    gamma and beta, Wout) must match central differences of the surrogate's loss along a random direction (step
+    1e-6; depth 1, h = 16, 32 digits) to a relative 1e-6, and the two forwards' logits must agree to 1e-12.
+    Raises StecheckError (the method is an ERROR) otherwise."""
+    from stecheck.numerics import sbn_net as sn
+
+    X, y = _digits_xy()
+    X, y = X[:32], y[:32]
+    worst = {}
+    for noise in noises:
+        stack = sn.DeepSBNStack(make_rng(task_seed(0, "SBN-TABLE1/st-audit")), noise, 1, h=16, depth=1)
+        net = sn.DeepSBN(make_rng(task_seed(0, "SBN-TABLE1/st-audit")), noise, h=16, depth=1)
+        for k in net.params:
+            net.params[k][...] = stack.params[k][0]
+        zs = stack.forward(X, make_rng(task_seed(0, "SBN-TABLE1/st-audit/noise")), "train")
+        grads = stack.backward(sn.softmax_cross_entropy_stack(zs, y[None])[1])
+        z = net.forward(X, make_rng(task_seed(0, "SBN-TABLE1/st-audit/noise")), "train")
+        rec = {k: [None if v is None else np.array(v) for v in vs] for k, vs in net.record.items()}
+        gap = float(np.max(np.abs(z - zs[0])))
+        if not gap <= 1e-12 * (1 + float(np.max(np.abs(z)))):
+            raise StecheckError(f"numerics.sbn_net ({noise}): DeepSBNStack (S = 1) and DeepSBN give logits "
+                                f"{gap:.2g} apart on the same stream; the stack must be the network it stacks.")
+
+        def loss():
+            return sn.softmax_cross_entropy(net.forward(X, None, "train", surrogate=rec), y)[0]
+
+        rng, w = make_rng(task_seed(0, f"SBN-TABLE1/st-audit/{noise}/direction")), 0.0
+        for key in sorted(net.params):
+            v = rng.standard_normal(net.params[key].shape)
+            base, h = net.params[key].copy(), 1e-6
+            net.params[key][...] = base + h * v
+            up = loss()
+            net.params[key][...] = base - h * v
+            down = loss()
+            net.params[key][...] = base
+            fd, an = (up - down) / (2 * h), float(np.sum(grads[key][0] * v))
+            w = max(w, abs(fd - an) / (abs(an) + 1e-6))
+            if not abs(fd - an) <= 1e-6 * (abs(an) + 1e-6):
+                raise StecheckError(f"numerics.sbn_net.DeepSBNStack ({noise}): the gradient in {key} is off central "
+                                    f"differences of the ST surrogate by a relative {abs(fd - an) / (abs(an) + 1e-6):.2g} "
+                                    "(<= 1e-6 allowed); its backward is not ST (2 F'(a)) / Alg. 2.")
+        worst[noise] = float(w)
+    return {"max_relative_gap_vs_st_surrogate": worst}
+
+
 def _runs(ctx, noises=TABLE1_NOISES):
     size = _table1_sizes(ctx)
     _adam_audit()  # raises (ERROR) if the optimizer that trains the networks is not Adam
     _stack_audit()  # raises (ERROR) if the network's output layer forward and backward disagree
+    _stack_st_audit(noises)  # raises (ERROR) if the hidden layers' backward is not ST / Alg. 2 (every noise)
     return _table1_runs(ctx.run_seed, ctx.claim_id, size["seeds"], size["epochs"], size["h"], size["depth"],
                         tuple(noises)), size
 

@@ -7,9 +7,11 @@ a summable schedule declared admissible; a non-summable schedule declared failin
 
 import dataclasses
 
+import numpy as np
 import pytest
 import sympy
 
+from stecheck.errors import StecheckError
 from stecheck.numerics.seeding import task_seed
 from stecheck.proofs_check import Verdict
 from stecheck.proofs_check.claim import MethodContext, Tier
@@ -118,3 +120,51 @@ def test_pop_montecarlo_too_few_samples_is_inconclusive():
 def test_lr_movement_bound_does_not_prove_above_the_freeze_threshold():
     out = qste.check_lr_movement_bound(_ctx(), c=1.0)
     assert out.verdict is Verdict.INCONCLUSIVE and out.evidence["c0 (freeze threshold)"] < 1.0
+
+
+# ---- inner-product route audit (survivors of the seed-12 mutation sample: theory/population.py)
+
+
+def _wrong_index_inner_with_gradient(self, proxy, *, teacher_v_equals_v=True):
+    # planted: the e1 component of E[g] contracted with the e2 component of grad f
+    g = self.g_plane[proxy]
+    expr = g[0] * self.grad_f_plane[1] + g[1] * self.grad_f_plane[1]
+    return sympy.factor(pop._same_teacher_subs(expr) if teacher_v_equals_v else expr)
+
+
+def _wrong_displacement_inner_products(w, w_star, v, proxy="relu", *, v_star=None):
+    # planted: w - w* -> w + w* in the numeric route
+    g = pop.expected_ste_gradient(w, w_star, v, proxy, v_star=v_star)
+    grad = pop.population_loss_gradient(w, w_star, v, v_star=v_star)
+    return {"g.grad_f": float(g @ grad), "g.(w - w*)": float(g @ (np.asarray(w) + np.asarray(w_star)))}
+
+
+@pytest.mark.parametrize("attr, planted", [
+    ("PopulationFormulas.inner_with_gradient", _wrong_index_inner_with_gradient),
+    ("inner_products", _wrong_displacement_inner_products),
+])
+def test_inner_product_route_audit_turns_a_wrong_route_into_an_error(monkeypatch, attr, planted):
+    # sanity: the unmutated routes agree
+    assert qste._audit_inner_routes()["all_within_tolerance"] is True
+    owner, name = (pop.PopulationFormulas, "inner_with_gradient") if "." in attr else (pop, attr)
+    monkeypatch.setattr(owner, name, planted)
+    with pytest.raises(StecheckError, match="library routes"):
+        qste.check_sign_symbolic(_ctx())
+
+
+def test_teacher_flip_montecarlo_compares_the_closed_form_it_shows(monkeypatch):
+    monkeypatch.setattr(pop, "inner_products", _wrong_displacement_inner_products)
+    with pytest.raises(StecheckError, match="outside the Monte Carlo interval"):
+        qste.check_teacher_flip_montecarlo(_ctx())
+
+
+def test_pop_quadrature_with_a_too_wide_error_estimate_is_inconclusive(monkeypatch):
+    real = pop.clipped_relu_quadrature
+
+    def wide(*args, **kwargs):  # planted: the working-precision term 2^(4 - prec) -> 2^(4 + prec)
+        q = real(*args, **kwargs)
+        return dataclasses.replace(q, error=q.error + 1e-10)
+
+    monkeypatch.setattr(pop, "clipped_relu_quadrature", wide)
+    out = qste.check_pop_quadrature(_ctx())
+    assert out.verdict is Verdict.INCONCLUSIVE and "too wide" in out.evidence["problem"]

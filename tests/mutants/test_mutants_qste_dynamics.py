@@ -121,3 +121,40 @@ def test_threshold_audit_recomputes_the_crossing():
     first = st.Threshold(0.5, {8: (9, 16), 16: (12, 16)}, 16.0, (None, None), 0.99)  # starts above: m* = 8, not 16
     with pytest.raises(StecheckError, match="isotonic crossing"):
         q._check_threshold_evidence(0.5, {"4": first.as_evidence()})
+
+
+@pytest.mark.parametrize("fn_name,old,new", [
+    # seed-12 mutation survivors in the reference loop and its record definitions (caught by reference_selftest)
+    ("reference_trial", "w_star = s_star / math.sqrt(n)", "w_star = s_star * math.sqrt(n)"),
+    ("reference_trial", "np.where(u >= 0.0, 1.0, -1.0) if", "np.where(u > 0.0, 1.0, -1.0) if"),
+    ("reference_trial", "else u * math.sqrt(n)", "else u / math.sqrt(n)"),
+    ("_compare_with_reference", "if a), -1)", "if a), -2)"),
+    ("_compare_with_reference", "for t in range(1, len(at))", "for t in range(2, len(at))"),
+    ("_compare_with_reference", "if at[t - 1] and not", "if at[t - 2] and not"),
+    ("_compare_with_reference", "max(visits - 1, 0)", "max(visits - 2, 0)"),
+    # and their twins in the engine
+    ("run_block", "W = np.where(U >= 0.0, 1.0, -1.0)", "W = np.where(U > 0.0, 1.0, -1.0)"),
+    ("run_block", "first_hit = np.full(B, -1, np.int64)", "first_hit = np.full(B, -2, np.int64)"),
+])
+def test_reference_selftest_catches_edge_case_mutants(fn_name, old, new):
+    from stecheck.numerics import ste_dynamics as sd
+
+    from _planting import planted
+
+    assert sd.reference_selftest() == {}
+    with planted((getattr(sd, fn_name), old, new)):
+        assert sd.reference_selftest() != {}
+
+
+def test_record_invariants_catch_a_start_not_at_the_asked_hamming_distance():
+    # seed-12 survivor generate_trial: "s0[...] *= -1.0" -> "*= 1.0" (QSTE-NOISE starts at distance d from w*)
+    from stecheck.numerics import ste_dynamics as sd
+
+    from _planting import planted
+
+    model = sd.STEModel(n=8, m=16, schedule="constant", lr=0.5)
+    seed = task_seed(0, "MUTANT/init")
+    assert sd.record_invariants(sd.simulate(model, trials=6, steps=20, seed=seed, init_hamming=3), 3) == []
+    with planted((sd.generate_trial, "*= -1.0", "*= 1.0")):
+        tr = sd.simulate(model, trials=6, steps=20, seed=seed, init_hamming=3)
+    assert any("init_hamming" in b for b in sd.record_invariants(tr, 3))

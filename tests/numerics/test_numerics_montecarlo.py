@@ -219,3 +219,17 @@ def test_clt_interval_popoviciu_regime_starts_strictly_below_1e_150():
     assert popoviciu > 1.5 * clt and width < 1.01 * clt
     width, clt, popoviciu = half_width(np.nextafter(1e-150, 0.0))
     assert width >= popoviciu
+
+
+def test_two_observations_are_the_smallest_sample_with_a_variance():
+    """The boundary of the guard ``count < 2``: two draws have the unbiased variance (x1 - x2)^2 / 2 and an interval;
+    one draw has neither (one clear error)."""
+    two = RunningMoments.from_samples(np.array([[1.0, -2.0], [4.0, 2.0]]))
+    np.testing.assert_array_equal(two.variance, [4.5, 8.0])
+    np.testing.assert_allclose(two.std_error, [1.5, 2.0], rtol=1e-15)
+    lo, hi = clt_interval(two, 0.9)
+    assert np.all(lo < two.mean) and np.all(two.mean < hi)
+    one = RunningMoments.from_samples(np.array([[1.0, -2.0]]))
+    for get in (lambda: one.variance, lambda: clt_interval(one, 0.9)):
+        with pytest.raises(InvalidArgument):
+            get()

@@ -166,6 +166,20 @@ def test_block_ranges_split_by_work():
     assert len(r) == 25 and all(b - a == sd.BLOCK_MIN_TRIALS for a, b in r)
 
 
+def test_a_single_trial_is_a_valid_cell():
+    # boundary of the trials checks (minimum 1; claims accept trials=1 as a parameter): seed-12 survivor
+    # block_ranges "minimum=1 -> 2"
+    model = sd.STEModel(n=8, m=16)
+    assert sd.block_ranges(model, 1, 10) == [(0, 1)]
+    assert sd.block_ranges(model, 1, 10, block_size=1) == [(0, 1)]
+    job = sd.CellJob(model, 1, 10, sd.cell_seed(0, "TEST", "one"))
+    (tr, _), = sd.simulate_cells([job])
+    assert tr.time_at.shape == (1,) and sd.record_invariants(tr) == []
+    for bad in (0, -1):
+        with pytest.raises(InvalidArgument, match="trials"):
+            sd.block_ranges(model, bad, 10)
+
+
 def test_simulate_cells_resumes_from_its_checkpoints(tmp_path):
     jobs = _jobs()
     first = sd.simulate_cells(jobs, block_size=4, checkpoint_dir=tmp_path)

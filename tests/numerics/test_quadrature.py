@@ -12,6 +12,7 @@ from stecheck.numerics.quadrature import (
     certified_integral_2d,
     estimated_integral_2d,
     to_arb,
+    MIN_DIGITS,
 )
 from stecheck.errors import InvalidArgument
 
@@ -117,3 +118,11 @@ def test_arb_to_mpf_is_exact_for_wide_mantissas():
         exp = rnd.randint(-500, 500)
         with mpmath.workprec(2000):
             assert Q.arb_to_mpf(flint.arb((man, exp))) == mpmath.ldexp(mpmath.mpf(man), exp)
+
+
+def test_min_digits_is_the_smallest_accepted():
+    # boundary of the digits guard (seed-12 survivor "d < MIN_DIGITS -> d <= MIN_DIGITS"): MIN_DIGITS itself is valid
+    r = certified_integral_1d(lambda x, a: x.exp(), 0, 1, digits=MIN_DIGITS)
+    assert r.certified and r.correct_digits >= MIN_DIGITS
+    with pytest.raises(InvalidArgument, match=f"digits={MIN_DIGITS - 1} is too small"):
+        certified_integral_1d(lambda x, a: x.exp(), 0, 1, digits=MIN_DIGITS - 1)

@@ -226,3 +226,25 @@ def test_sup_bound_covers_the_unit_interval_and_is_tight(loss, sup):
         M = gs._sup_abs_on_unit(acb_integrand(sympy.diff(loss, gs.Y), gs.Y))
     second = max(abs(float(sympy.diff(loss, gs.Y, 2).subs(gs.Y, t))) for t in (0, 1))
     assert sup <= float(M.upper()) <= sup + second / 64 + 1e-12
+
+
+def test_tail_audit_refuses_a_cutoff_computed_from_a_smaller_bound(monkeypatch):
+    # planted (seed-12 survivor): the cutoff of E[G_tau^2] computed from M^2 tau instead of M^2 / tau; the tail
+    # bound is still added to the radius, but it exceeds what the cutoff was chosen for
+    real = gs._cutoff
+    monkeypatch.setattr(gs, "_cutoff", lambda digits, bound, eta, decay: real(digits, bound * 1e-4, eta, decay))
+    with pytest.raises(ArithmeticError, match="cutoff"):
+        gs.gs_second_moment("0.37", "0.013", digits=15)
+
+
+def test_tail_audit_passes_for_the_library_cutoffs():
+    for tau in ("0.5", "0.01"):
+        assert gs.gs_second_moment("-0.41", tau, digits=15).certified
+        assert gs.expected_gs_gradient("-0.41", tau, digits=15).certified
+
+
+def test_a_tail_bound_below_the_realized_tail_is_an_error(monkeypatch):
+    # planted: the tail bound of E[G_tau^2] scaled down (e.g. M^2 e^-2U / (4 tau) -> M^2 e^-2U tau / 4)
+    monkeypatch.setattr(gs, "_audit_tail", lambda tail, digits, eta, method: tail * 1e-6)
+    with pytest.raises(ArithmeticError, match="realized tail"):
+        gs.gs_second_moment("0.29", "0.021", digits=15)

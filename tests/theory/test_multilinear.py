@@ -200,3 +200,22 @@ def test_quadratic_loss_accepts_y_as_a_row(m):
     W = sympy.Matrix(m, 2, lambda i, j: i + 2 * j + 1)
     y = [sympy.Integer(k + 1) for k in range(m)]
     assert sympy.expand(quadratic_loss(W, sympy.Matrix([y])) - quadratic_loss(W, sympy.Matrix(y))) == 0
+
+
+def test_a_rational_expression_that_cancels_to_a_polynomial_is_reduced_as_one():
+    """(x^2 - 1)/(x - 1) is the polynomial x + 1 after cancellation: multilinear, and its reduction is x + 1 although
+    the expression as written is 0/0 at the cube point x = 1 (no claim passes such an expression; the guard of the
+    cancellation step is tested here)."""
+    x = sympy.Symbol("x")
+    expr = (x**2 - 1) / (x - 1)
+    assert is_multilinear(expr, [x])
+    assert sympy.expand(multilinear_reduce(expr, [x]) - (x + 1)) == 0
+
+
+def test_quadratic_loss_takes_y_as_a_row_or_a_column():
+    """y given as a 1 x k row is read as the k x 1 column (the claims pass columns)."""
+    W = sympy.Matrix([[1, 2], [3, 4]])
+    col, row = sympy.Matrix([1, -1]), sympy.Matrix([[1, -1]])
+    assert sympy.expand(quadratic_loss(W, row) - quadratic_loss(W, col)) == 0
+    with pytest.raises(InvalidArgument, match="expected y of length 2"):
+        quadratic_loss(W, sympy.Matrix([[1, 2, 3]]))

@@ -244,6 +244,14 @@ def test_ste_gradient_vanishes_at_teacher_direction():
 # ------------------------------------------------------------------ bad input
 
 
+def test_monte_carlo_accepts_the_smallest_valid_arguments():
+    # the boundary of each guard: n_samples = 2, seed = 0, chunk_size = 1 are valid (numpy integers too)
+    mc = pop.monte_carlo([1.0, 0.0], [1.0, 2.0], [1.0], n_samples=2, seed=0, chunk_size=1)
+    assert (mc.n_samples, mc.seed, mc.chunk_size) == (2, 0, 1)
+    mc = pop.monte_carlo([1.0, 0.0], [1.0, 2.0], [1.0], n_samples=np.int64(3), seed=np.int64(0), chunk_size=np.int64(2))
+    assert (mc.n_samples, mc.chunk_size) == (3, 2)
+
+
 @pytest.mark.parametrize(
     "call, match",
     [
@@ -260,6 +268,13 @@ def test_ste_gradient_vanishes_at_teacher_direction():
         (lambda: pop.clipped_relu_quadrature([1.0, 0.0], [1.0, 2.0], [1.0], dps=5), "dps"),
         (lambda: pop.monte_carlo([1.0, 0.0], [1.0, 2.0], [1.0], n_samples=1), "n_samples"),
         (lambda: pop.monte_carlo([1.0, 0.0], [1.0, 2.0], [1.0], seed=-1), "seed"),
+        (lambda: pop.monte_carlo([1.0, 0.0], [1.0, 2.0], [1.0], chunk_size=0), "chunk_size"),
+        (lambda: pop.monte_carlo([1.0, 0.0], [1.0, 2.0], [1.0], n_samples=True), "n_samples"),
+        (lambda: pop.monte_carlo([1.0, 0.0], [1.0, 2.0], [1.0], seed=1.0), "seed"),
+        (lambda: pop.monte_carlo([1.0, 0.0], [1.0, 2.0], [1.0], seed=True), "seed"),
+        (lambda: pop.monte_carlo([1.0, 0.0], [1.0, 2.0], [1.0], n_samples=2.0), "n_samples"),
+        (lambda: pop.monte_carlo([1.0, 0.0], [1.0, 2.0], [1.0], chunk_size=1.0), "chunk_size"),
+        (lambda: pop.monte_carlo([1.0, 0.0], [1.0, 2.0], [1.0], chunk_size=True), "chunk_size"),
         (lambda: pop.derive_population("moments"), "PlaneMoments"),
     ],
 )
