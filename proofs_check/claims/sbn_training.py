@@ -1621,9 +1621,14 @@ def check_bits_det_st(ctx: MethodContext, *, alternative: str = "less", pair=("s
                     for ds, gs in groups.items())))
     scope = Scope(f"{len(d)} networks (n in {bits}), {size['steps']} ARM steps; all of them and n >= {upper}")
     if any(t["p_opposite"] < ALPHA for t in sets.values()):
-        return Outcome(Verdict.REFUTED, evidence, counterexample={k: v for k, v in sets.items()
-                                                                  if v["p_opposite"] < ALPHA},
-                       figures=[fig], scope=scope)
+        against = {k: v for k, v in sets.items() if v["p_opposite"] < ALPHA}
+        why = "; ".join(f"{k}: Kendall tau {v['kendall_tau']:+.2f} over {v['networks']} networks "
+                        f"(p = {v['p_opposite']:.2g} for the opposite direction)" for k, v in against.items())
+        return Outcome(Verdict.REFUTED, evidence, counterexample=against, figures=[fig], scope=scope,
+                       discrepancies=[f"'Deterministic ST improves as the network becomes more deterministic', read "
+                                      f"across networks, goes the other way after {size['steps']} ARM steps: the "
+                                      f"networks whose units became more deterministic during training are those "
+                                      f"where det ST lost more to ST ({why})."])
     if len(sets) == 2 and all(t["p_claimed"] < ALPHA for t in sets.values()):
         return Outcome(Verdict.VERIFIED, evidence, figures=[fig], scope=scope)
     return Outcome(Verdict.INCONCLUSIVE, evidence, figures=[fig], scope=scope)
