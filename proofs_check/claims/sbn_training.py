@@ -1206,6 +1206,10 @@ SBN_TABLE1 = Claim(
 # ---------------------------------------------------------------------------- SBN-BITS
 
 BIASED = ("st", "identity_st", "deterministic_st", "gumbel_softmax-1", "gumbel_softmax-0.1")
+#: How the figures name the estimators (the paper's names, not the registry's identifiers).
+ESTIMATOR_NAMES = {"st": "ST", "identity_st": "identity ST", "deterministic_st": "deterministic ST",
+                   "gumbel_softmax-1": r"Gumbel-Softmax, $\tau = 1$",
+                   "gumbel_softmax-0.1": r"Gumbel-Softmax, $\tau = 0.1$", "arm": "ARM (unbiased)"}
 
 
 #: Quick-tier sizes chosen by power (``POWER_NOTE``), not by any seed's verdict.  The model of every slope test is the
@@ -1452,7 +1456,8 @@ def _bits_figures(rows, size, checkpoint="trained") -> list:
                     ci = _error_bar(v, 0.95)
                     lo.append(ci[0])
                     hi.append(ci[1])
-                series.append(Series(lab, tuple(math.log2(n) + dodge for n in bits), tuple(mean), tuple(lo),
+                series.append(Series(ESTIMATOR_NAMES.get(lab, lab), tuple(math.log2(n) + dodge for n in bits),
+                                     tuple(mean), tuple(lo),
                                      tuple(hi), style="points"))
             figs.append(Figure(f"bits-{key}-{ds}", f"Fig. 1 style ({ds}, after {size['steps']} ARM steps): {key.upper()} "
                                f"vs bits, mean of {size['reps']} replicate networks, 95% t intervals",

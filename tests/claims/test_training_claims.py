@@ -263,6 +263,9 @@ def test_bits_figures_on_the_new_bit_counts(results):
     for ds in ("topics", "digits"):
         for s in figs[f"bits-ecs-{ds}"].series:
             assert sorted({round(v) for v in s.x}) == [1, 3, 6, 8]   # log2 n for n = 2, 8, 64, 256 (dodged)
+        # the legend names the estimators as the paper does, never by their registry identifiers
+        from stecheck.proofs_check.claims import sbn_training as tr
+        assert [s.label for s in figs[f"bits-ecs-{ds}"].series] == [tr.ESTIMATOR_NAMES[k] for k in (*tr.BIASED, "arm")]
 
 
 def test_a_figure_error_bar_is_the_t_interval_and_a_point_for_identical_values():
