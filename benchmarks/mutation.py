@@ -85,16 +85,30 @@ TARGETS = ("theory", "numerics")
 # ----------------------------------------------------------------------------- the driver (subprocess)
 
 DRIVER = r"""
-import json, sys, time
+import hashlib, json, sys, time
 from stecheck.proofs_check.registry import default_registry
+from stecheck.proofs_check.reproducibility import method_evidence
 from stecheck.proofs_check.runner import run_claims
 sys.path.insert(0, {bench!r})
 from mutation import signature
 ids = json.loads(sys.argv[1])
 t = time.perf_counter()
 run = run_claims(default_registry().select(ids), seed=0, workers=0)
-print("@@" + json.dumps({{"signature": signature(run), "seconds": time.perf_counter() - t}}))
+seconds = time.perf_counter() - t
+evidence = {{k: hashlib.sha256(v.encode()).hexdigest()[:16] for k, v in method_evidence(run).items()}}
+print("@@" + json.dumps({{"signature": signature(run), "evidence": evidence, "seconds": seconds}}))
 """
+
+
+def evidence_changed(null: dict, res: dict) -> list[str] | None:
+    """The ``CLAIM/method`` records (without timings) that differ between the null run and a mutant's run, over the
+    mutant's claims; ``None`` if either run recorded no evidence digests.  ``[]`` means the mutant changed no number,
+    text or counterexample anywhere in its claims' records: it is equivalent on the claims' inputs."""
+    a, b = null.get("evidence"), res.get("evidence")
+    if a is None or b is None:
+        return None
+    claims = {k.split("/", 1)[0] for k in b}
+    return sorted(k for k in set(a) | set(b) if k.split("/", 1)[0] in claims and a.get(k) != b.get(k))
 
 
 def signature(run) -> dict[str, list]:
@@ -283,8 +297,11 @@ def load_equivalent(path: Path = EQUIVALENT_FILE) -> list[dict]:
 
 
 def equivalence_of(rec: dict, entries: list[dict]) -> dict | None:
+    """The entry of the reviewed list that matches ``rec`` (file, source line, change text and, where the entry gives
+    it, the mutated statement: two mutants of a line can have the same change text), or ``None``."""
     for e in entries:
-        if e["file"] == rec["file"] and e["change"] == rec["change"] and e["source"] == rec.get("source"):
+        if e["file"] == rec["file"] and e["change"] == rec["change"] and e["source"] == rec.get("source") \
+                and ("mutated" not in e or e["mutated"] == rec.get("mutated")):
             return e
     return None
 
@@ -322,6 +339,21 @@ def run_unit_tests(tree: Path, files: list[str], timeout: float, work: Path) -> 
 def mutate(source: str, index: int) -> tuple[str, str]:
     """The module source with node ``index`` (ast.walk order) mutated, and a description of the change."""
     tree = ast.parse(source)
+    return _apply(tree, index)
+
+
+def mutated_statement(source: str, index: int) -> str:
+    """The first line of the statement that holds node ``index``, as it reads after the mutation (``ast.unparse``):
+    tells apart two mutants of one line whose change texts are equal (e.g. two constants ``1`` on the line)."""
+    tree = ast.parse(source)
+    node = next(n for i, n in enumerate(ast.walk(tree)) if i == index)
+    stmt = min((s for s in ast.walk(tree) if isinstance(s, ast.stmt) and s.lineno <= node.lineno <= s.end_lineno),
+               key=lambda s: (s.end_lineno - s.lineno, -s.col_offset))
+    _apply(tree, index)
+    return ast.unparse(stmt).splitlines()[0]
+
+
+def _apply(tree: ast.AST, index: int) -> tuple[str, str]:
     node = next(n for i, n in enumerate(ast.walk(tree)) if i == index)
     before = ast.unparse(node) if not isinstance(node, ast.Return) else ast.unparse(node.value)
     if isinstance(node, ast.Constant):
@@ -517,12 +549,17 @@ def main(argv=None) -> int:
         timeout = max(6 * sum(cov[c]["traced_seconds"] for c in claims), 10 * per_claim_seconds * len(claims)) + 120
         res = run_tree(tree, claims, timeout, work)
         rec = {"file": f, "line": line, "operator": op, "change": change, "source": line_text(sources[f], line),
+               "mutated": mutated_statement(sources[f], idx),
                "guard": idx in guards[f], "default_argument": idx in defaults[f], "claims": claims,
                "status": res["status"], "time_limit": round(timeout, 1),
                "seconds": round(res.get("seconds", 0.0), 1)}
         if res["status"] == "ok":
             rec["changes"] = changes({c: base[c] for c in claims}, res["signature"])
             rec["detected"] = bool(rec["changes"])
+            ev = evidence_changed(null, res)
+            if ev is not None:
+                rec["evidence_changed"] = len(ev)
+                rec["evidence_changed_in"] = ev[:5]
         else:
             rec["detected"] = True
             rec["detail"] = res.get("detail", "")
@@ -572,7 +609,7 @@ def single(args, work: Path) -> int:
         if ln == int(line):
             text, change = mutate(source, idx)
             if args.change in change:
-                todo.append((op, change, text))
+                todo.append((op, f"{change}  [{mutated_statement(source, idx)}]", text))
     if not todo:
         print(f"no mutant of {relfile}:{line} matches --change {args.change!r}", file=sys.stderr)
         return 2
@@ -585,8 +622,11 @@ def single(args, work: Path) -> int:
         res = run_tree(_tree_with(work, relfile, text), claims, 7200, work)
         diff = changes(null["signature"], res["signature"]) if res["status"] == "ok" else [res["status"]]
         survived += not diff
+        ev = evidence_changed(null, res) if res["status"] == "ok" else None
+        evidence = "" if ev is None else (" [evidence identical]" if not ev else
+                                          f" [evidence differs in {len(ev)} method(s): {', '.join(ev[:3])}]")
         print(f"{'DETECTED' if diff else 'missed  '} {relfile}:{line} [{op}] {change}  "
-              f"({res['status']}, {res.get('seconds', 0.0):.0f} s) {'; '.join(diff)[:300]}", flush=True)
+              f"({res['status']}, {res.get('seconds', 0.0):.0f} s) {'; '.join(diff)[:300]}{evidence}", flush=True)
     return 1 if survived else 0
 
 
@@ -632,6 +672,12 @@ def summarize(results: list[dict], equivalent: list[dict] | None = None) -> dict
         if eq[id(r)] is not None and by_units(r):
             raise ValueError(f"{r['file']}:{r['line']} {r['change']} is listed as {eq[id(r)]['class']} but was "
                              "detected; remove it from the equivalence list")
+        # "equivalent on the claims' inputs" promises bit-identical records on those inputs: a run that recorded
+        # evidence digests (phase 3 since session 10) must show none changed
+        if eq[id(r)] is not None and eq[id(r)]["class"] == "equivalent on the claims' inputs" \
+                and r.get("evidence_changed", 0) > 0:
+            raise ValueError(f"{r['file']}:{r['line']} {r['change']} is listed as equivalent on the claims' inputs but "
+                             f"changed the evidence of {r['evidence_changed_in']}; reclassify it")
     non_eq = [r for r in results if eq[id(r)] is None or eq[id(r)]["class"] not in STRICTLY_EQUIVALENT]
     out = {"all": share(results)}
     out["non_equivalent_quick_tier"] = share(non_eq)

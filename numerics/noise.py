@@ -33,11 +33,11 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from stecheck.errors import InvalidArgument
+from stecheck.errors import InvalidArgument, SelfCheckFailed
 
 from ._validation import short_repr
 
-__all__ = ["Noise", "NOISES", "get_noise", "resolve_noise"]
+__all__ = ["Noise", "NOISES", "audit_family", "get_noise", "resolve_noise"]
 
 _GAUSS_STD = math.sqrt(2.0 / math.pi)
 
@@ -211,7 +211,65 @@ def get_noise(name: str) -> Noise:
 
 
 def resolve_noise(noise: Noise | str) -> Noise:
-    """Accept a :class:`Noise` or its registered name."""
-    if isinstance(noise, Noise):
-        return noise
-    return get_noise(noise)
+    """Accept a :class:`Noise` or its registered name.  A registered family is audited at its first use in a
+    process (:func:`audit_family`) and refused with :class:`~stecheck.errors.SelfCheckFailed` if it fails; other
+    families are taken as given (some are deliberately broken premises of negative controls; audit your own with
+    :func:`audit_family`)."""
+    fam = noise if isinstance(noise, Noise) else get_noise(noise)
+    key = (type(fam), fam.name)
+    if key not in _AUDITED and NOISES.get(fam.name) == fam:
+        failures = audit_family(fam)
+        if failures:
+            raise SelfCheckFailed(f"noise family {fam.name!r} fails its consistency audit: " + "; ".join(failures))
+        _AUDITED.add(key)
+    return fam
+
+
+_AUDITED: set = set()
+#: Points of the audit grid (and their negatives and 0), away from the kinks at 1 (uniform) and 2 (triangular).
+_AUDIT_Z = np.array([0.03, 0.21, 0.37, 0.58, 0.81, 0.93, 1.17, 1.33, 1.62, 1.88, 2.4, 3.1])
+_AUDIT_U = np.array([1e-6, 0.013, 0.1, 0.25, 0.41, 0.5, 0.59, 0.75, 0.9, 0.987, 1 - 1e-6])
+#: Step of the central difference of ``F`` compared with ``F'``: truncation error ``h^2 max|F^(3)| / 6`` (below
+#: ``1e-10`` for these families: ``|F^(3)| <= 4``) plus rounding ``eps / h`` (about ``2e-11``); tolerance ``1e-8``.
+_AUDIT_H = 1e-5
+#: Draws of the sampler compared with ``F`` by a Kolmogorov-Smirnov test, and the p-value below which the audit
+#: fails (seeded: the same draws in every run, so the audit's outcome is deterministic).
+_AUDIT_DRAWS, _AUDIT_P_MIN = 20000, 1e-6
+
+
+def audit_family(fam: Noise) -> list[str]:
+    """What is wrong with ``fam``'s contract, or ``[]``: on a fixed grid, ``F(F^{-1}(u)) = u`` (to ``1e-12``),
+    ``F(z) + F(-z) = 1`` (the family is symmetric, to ``2e-16``), ``F'`` equal to the central difference of ``F``
+    (to ``1e-8``), ``2 F'(0) = 1`` (to ``1e-15``), ``F'`` zero outside the support, and the sampler's
+    law equal to ``F`` (Kolmogorov-Smirnov test on 20000 draws from a fixed seed, p >= 1e-6).
+
+    Every estimator and claim reads ``F``, ``F'``, ``F^{-1}`` or draws ``z``; a family in which one of them
+    disagrees with the others would give each computation a different noise law."""
+    from scipy import stats
+
+    out = []
+    z = np.concatenate((-_AUDIT_Z[::-1], [0.0], _AUDIT_Z))
+    u = _AUDIT_U
+    back = fam.cdf(fam.icdf(u))
+    if not np.allclose(back, u, rtol=0.0, atol=1e-12):
+        out.append(f"F(F^-1(u)) != u at u = {u[~np.isclose(back, u, rtol=0.0, atol=1e-12)].tolist()}")
+    sym = fam.cdf(z) + fam.cdf(-z)
+    if not np.allclose(sym, 1.0, rtol=0.0, atol=2e-16):
+        out.append(f"F(z) + F(-z) != 1 at z = {z[~np.isclose(sym, 1.0, rtol=0.0, atol=2e-16)].tolist()}")
+    h, zs = _AUDIT_H, z[z != 0.0]  # z = 0 is the triangular density's peak (F^(3) jumps); 2 F'(0) = 1 is below
+    diff = (fam.cdf(zs + h) - fam.cdf(zs - h)) / (2 * h)
+    pdf = fam.pdf(zs)
+    if not np.allclose(pdf, diff, rtol=0.0, atol=1e-8):
+        out.append(f"F' != dF/dz at z = {zs[~np.isclose(pdf, diff, rtol=0.0, atol=1e-8)].tolist()}")
+    if abs(2.0 * float(fam.pdf(0.0)) - 1.0) > 1e-15:
+        out.append(f"2 F'(0) = {2.0 * float(fam.pdf(0.0))!r}, not 1")
+    lo, hi = fam.support
+    outside = z[(z < lo) | (z > hi)]
+    if outside.size and np.any(fam.pdf(outside) != 0.0):
+        out.append(f"F' != 0 outside the support {fam.support} at z = {outside[fam.pdf(outside) != 0.0].tolist()}")
+    draws = fam.sample(np.random.default_rng(np.random.SeedSequence(20261130)), _AUDIT_DRAWS)
+    ks = stats.kstest(draws, lambda t: fam.cdf(t))
+    if not ks.pvalue >= _AUDIT_P_MIN:
+        out.append(f"the sampler's law is not F (Kolmogorov-Smirnov D = {ks.statistic:.4f}, p = {ks.pvalue:.1e} "
+                   f"over {_AUDIT_DRAWS} draws)")
+    return out

@@ -61,7 +61,7 @@ from typing import Any
 import sympy
 import z3
 
-from stecheck.errors import InvalidArgument
+from stecheck.errors import InvalidArgument, SelfCheckFailed
 
 __all__ = [
     "Obligation",
@@ -248,6 +248,49 @@ class _Translator:
         )
 
 
+def _translator_selftest() -> list[str]:
+    """The translator against sympy's own evaluation, exactly (rationals), on a fixed set of terms that uses every
+    construct it encodes: a mismatch means a PROVED verdict could rest on a formula other than the one stated
+    (a REFUTED one is replayed in sympy by :func:`_replay`).  Returns the mismatches, ``[]`` if none."""
+    x, y, w = sympy.symbols("x y w", real=True)
+    R = sympy.Rational
+    terms = [x + 2 * y - R(3, 7), x * y * w, x**2, x**3 * y**-1, (x - y - 1) ** -2, sympy.Float("0.25") * x,
+             sympy.Abs(x - 2 * y), sympy.Max(x, y, w), sympy.Min(x, y, w),
+             sympy.Piecewise((x, x < y), (y * w, x < w), (w, True))]
+    rels = [x < y, x <= y, x > y, x >= y, sympy.Eq(x, y), sympy.Ne(x, y)]
+    bools = [sympy.And(x > 0, y < 0), sympy.Or(x > 0, y > 0), sympy.Not(x > 0), sympy.Implies(x > 0, y > 0)]
+    points = [(R(3, 2), R(-5, 3), R(7, 4)), (R(-2), R(-2), R(1, 3)), (R(1, 5), R(4), R(-3))]
+    bad = []
+    for pt in points:
+        ctx = z3.Context()
+        tr = _Translator((x, y, w), ctx)
+        sub = dict(zip((x, y, w), pt))
+        zsub = [(tr.vars[s.name], z3.RealVal(f"{v.p}/{v.q}", ctx)) for s, v in sub.items()]
+        for e in (*terms, *rels, *bools):
+            want = e.xreplace(sub)
+            got = z3.simplify(z3.substitute(tr(e), *zsub))
+            if want in (sympy.true, sympy.false):
+                ok = z3.is_true(got) if want is sympy.true else z3.is_false(got)
+            else:  # a Float term is encoded as the rational of its decimal string (see __call__)
+                q = sympy.Rational(str(want)) if isinstance(want, sympy.Float) else sympy.Rational(want)
+                ok = z3.is_rational_value(got) and \
+                    Fraction(got.numerator_as_long(), got.denominator_as_long()) == Fraction(int(q.p), int(q.q))
+            if not ok:
+                bad.append(f"{e} at {tuple(str(v) for v in pt)}: sympy {want}, z3 {got}")
+    return bad
+
+
+_TRANSLATOR_CHECKED = False
+
+
+def _check_translator() -> None:
+    global _TRANSLATOR_CHECKED
+    if not _TRANSLATOR_CHECKED:
+        bad = _translator_selftest()
+        if bad:
+            raise SelfCheckFailed("the sympy-to-z3 translator disagrees with sympy: " + "; ".join(bad[:3]))
+        _TRANSLATOR_CHECKED = True
+
 def _model_value(model, var) -> Any:
     v = model.eval(var, model_completion=True)
     if z3.is_rational_value(v):
@@ -297,6 +340,7 @@ def prove_step(name: str, variables, assumptions, conclusion, *,
         raise InvalidArgument(f"name must be a non-empty string, got {name!r}; pass e.g. 'B5-(27)'.")
     if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int) or timeout_ms <= 0:
         raise InvalidArgument(f"timeout_ms must be a positive int, got {timeout_ms!r}; pass e.g. 20000.")
+    _check_translator()
     symbols = _as_symbols(variables)
     if isinstance(assumptions, (str, sympy.Basic, bool)) or not isinstance(assumptions, Iterable):
         raise InvalidArgument(

@@ -333,6 +333,67 @@ for _prop in ("B5", "B7", "B8"):
     WITNESSES[f"{_prop}-sufficiency-printed"] = _witness_sufficiency(_prop)
 
 
+def _v(obl: ob.Obligation) -> dict:
+    return {x.name: x for x in obl.variables}
+
+
+def _bilinear_gradient(v: dict):
+    """The gradient of (37)'s bilinear ``g_1 = A + B x1 + C x2 + D x1 x2`` by sympy differentiation, at the corners of
+    [-1, 1]^2 (a bilinear function's gradient norm is largest at a corner)."""
+    x1, x2 = sympy.symbols("x1 x2", real=True)
+    g = v["A"] + v["B"] * x1 + v["C"] * x2 + v["D"] * x1 * x2
+    return [(sympy.diff(g, x1).subs({x1: c1, x2: c2}), sympy.diff(g, x2).subs({x1: c1, x2: c2}))
+            for c1 in (-1, 1) for c2 in (-1, 1)]
+
+
+def _printed_sufficiency(prop: str):
+    def build(obl):
+        v = _v(obl)
+        if prop == "B5":  # (23) as printed, E[g_i] > L, and (28) for both units
+            return [_LC >= 0] + [f for i in (1, 2) for f in (v[f"g{i}"] > _LC,
+                                                             sympy.Abs(v[f"d{i}"] - 2 * v[f"g{i}"]) <= 2 * _LC)]
+        return _premises_sufficiency(prop)(obl)[0]
+    return build
+
+
+#: The hypotheses of every refuted printed step, stated from the paper's words apart from the obligation (name ->
+#: builder over the obligation's variables).  z3 must prove them equivalent to the obligation's hypotheses: weaker
+#: encoded hypotheses could make a refutation spurious (a model the paper excludes), stronger ones would refute a
+#: statement the paper did not make.  A mismatch is a bug of the encoding: the method ends in ERROR.
+PRINTED_HYPOTHESES = {
+    "B5-psd-outer-product-printed": lambda o: [_v(o)["g1"] * _v(o)["d1"] >= 0, _v(o)["g2"] * _v(o)["d2"] >= 0],
+    "B5-sufficiency-printed": _printed_sufficiency("B5"),
+    # "(23) is necessary": where E[g_i] > L fails (gbar_i != 0, |gbar_i| != L excluded), some Dbar_i is harmful
+    "B5-necessity-printed": lambda o: [_LC > 0, sympy.Not(_v(o)["gbar"] > _LC), sympy.Ne(_v(o)["gbar"], 0),
+                                       sympy.Ne(sympy.Abs(_v(o)["gbar"]), _LC)],
+    "B7-(35)-printed": lambda o: [],
+    "B7-(35)-coordinatewise-printed": lambda o: [_v(o)["Eg1"] * _v(o)["gs1"] >= 0, _v(o)["Eg2"] * _v(o)["gs2"] >= 0],
+    # g Lipschitz with constant L for the infinity norm of x: |dg/dx1| + |dg/dx2| <= L on the square
+    "B7-(37)-lipschitz-printed": lambda o: [_LC >= 0] + [sympy.Abs(a) + sympy.Abs(b) <= _LC
+                                                          for a, b in _bilinear_gradient(_v(o))],
+    # g_1 Lipschitz in x_1 alone (Prop. B.5's hypothesis): |dg/dx1| <= L on the square
+    "B7-(37)-coordinate-lipschitz": lambda o: [_LC >= 0] + [sympy.Abs(a) <= _LC for a, _ in _bilinear_gradient(_v(o))],
+    "B7-sufficiency-printed": _printed_sufficiency("B7"),
+    "B8-sufficiency-printed": _printed_sufficiency("B8"),
+}
+
+
+def _printed_hypotheses_audit(obl: ob.Obligation, timeout_ms: int) -> dict:
+    """z3: the obligation's hypotheses are equivalent to :data:`PRINTED_HYPOTHESES` (both implications); raises
+    :class:`StecheckError` (method ERROR) otherwise."""
+    printed, encoded = PRINTED_HYPOTHESES[obl.name](obl), list(obl.assumptions)
+    syms = set(obl.variables) | set().union(set(), *(a.free_symbols for a in printed))
+    out = {}
+    for what, facts, needed in (("printed => encoded", printed, encoded), ("encoded => printed", encoded, printed)):
+        res = _link(f"{obl.name}: {what}", syms, facts, needed, timeout_ms)
+        out[what] = res.verdict
+        if res.verdict != "PROVED":
+            ce = None if res.counterexample is None else {k: str(x) for k, x in res.counterexample.items()}
+            raise StecheckError(f"{obl.name}: the obligation's hypotheses {[str(a) for a in encoded]} are not the "
+                                f"printed ones {[str(a) for a in printed]} ({what}: z3 {res.verdict}, model {ce}); "
+                                "the step's encoding is wrong, so its verdict would be about another statement.")
+    return out
+
 def check_step(ctx: MethodContext, *, step: str | None = None, obligation: ob.Obligation | None = None,
                timeout_ms: int = 20_000) -> Outcome:
     """Decide one proof step with z3: PROVED, REFUTED (with the model) or INCONCLUSIVE (vacuous/unknown).
@@ -344,6 +405,8 @@ def check_step(ctx: MethodContext, *, step: str | None = None, obligation: ob.Ob
     res = obl.check(timeout_ms=timeout_ms)
     out = _obligation_outcome(res, obl)
     name = obl.name
+    if name in PRINTED_HYPOTHESES and obligation is None:
+        out.evidence["printed_hypotheses_audit"] = _printed_hypotheses_audit(obl, timeout_ms)
     if name in CASE_SPLITS:
         split = _case_split_audit(obl, timeout_ms)
         out.evidence["case_split"] = split

@@ -802,7 +802,8 @@ class ProofCannotSayNo(StecheckError):
 
 
 def _b3_negative_controls() -> dict:
-    """The proof routine of :func:`check_b3_symbolic` must reject two wrong candidates for (20) (symbolic 2 x 2 W, y):
+    """The loss the proof of :func:`check_b3_symbolic` starts from must be ``||Wx - y||^2`` (compared with numpy at an
+    integer point), and the proof routine must reject two wrong candidates for (20) (symbolic 2 x 2 W, y):
     ``||Wx - y||^2`` itself (not multilinear: the x_i^2 terms stay) and (20) without its constant ``sum_i ||W_i||^2``
     (multilinear, but off by that constant).  Raises :class:`ProofCannotSayNo` (the method is then ERROR) if either
     is accepted; returns what the routine said about each."""
@@ -813,7 +814,17 @@ def _b3_negative_controls() -> dict:
     # (name, wrong candidate, is it multilinear)
     wrong = (("||Wx - y||^2", multilinear.quadratic_loss(W, y, xs), False),
              ("(20) without + sum_i ||W_i||^2", multilinear.quadratic_multilinear(W, y, xs) - col_sq, True))
-    out = {}
+    # the loss both sides of the proof are built from, against numpy at an integer point (a wrong ||Wx - y||^2
+    # would enter (20) and its reduction alike, and the proof would still close)
+    Wn, yn, xn = np.array([[1, 2], [3, -1]]), np.array([1, -2]), np.array([1, -1])
+    at = {**{W[r, c]: int(Wn[r, c]) for r in range(2) for c in range(2)}, y[0]: int(yn[0]), y[1]: int(yn[1]),
+          xs[0]: int(xn[0]), xs[1]: int(xn[1])}
+    mine, ref = multilinear.quadratic_loss(W, y, xs).xreplace(at), int(np.sum((Wn @ xn - yn) ** 2))
+    out = {"||Wx - y||^2 at an integer point": {"sympy": str(mine), "numpy": ref}}
+    if mine != ref:
+        raise ProofCannotSayNo(f"SBN-B3: theory.multilinear.quadratic_loss gives {mine} at W = {Wn.tolist()}, "
+                               f"y = {yn.tolist()}, x = {xn.tolist()}, numpy {ref}: the proof of (20) would start from "
+                               "a wrong loss.")
     for name, cand, is_multilinear in wrong:
         p = multilinear.prove_quadratic_multilinear(W, y, xs, candidate=cand)
         out[name] = {"multilinear": p.eq20_is_multilinear, "difference_is_zero": p.difference == 0,

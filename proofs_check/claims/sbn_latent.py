@@ -470,7 +470,7 @@ _THETA_POINTS = (sympy.Rational(1, 7), sympy.Rational(2, 5), sympy.Rational(5, 8
 
 
 def check_p1_symbolic(ctx: MethodContext, *, families=P1_FAMILIES, mirror_map=None) -> Outcome:
-    """sympy, per family: Phi' = F^{-1} (so (48) is SGD on eta), Phi'' > 0,
+    """sympy, per family: Phi' = F^{-1} (so (48) is SGD on eta) and Phi(0+) = 0 (Phi = int_0^theta F^{-1}), Phi'' > 0,
     d_theta D_Phi = F^{-1}(theta) - F^{-1}(theta_t),
     (50) dF(F^{-1}(theta))/dtheta = 1, and for logistic F = sigmoid(kz): D_Phi = KL/k ((13)-(14) for k = 1)."""
     mirror_map = mirror_map or mr.mirror_map
@@ -488,6 +488,11 @@ def check_p1_symbolic(ctx: MethodContext, *, families=P1_FAMILIES, mirror_map=No
             "(50): d F(F^-1(theta))/dtheta = 1": sympy.diff(fam.cdf.subs(Z, finv), mr.THETA) - 1,
         }
         row = {"noise": fam.name, "Phi": str(phi), "D_Phi": str(d)}
+        # Phi is int_0^theta F^{-1}: Phi' = F^{-1} fixes it up to a constant, Phi(0+) = 0 fixes the constant
+        at0 = sympy.limit(phi, mr.THETA, 0, "+")
+        row["Phi(0+)"] = str(at0)
+        if at0 != 0:
+            failures.append({"noise": fam.name, "identity": "Phi(0+) = 0 (Phi = int_0^theta F^-1)", "Phi(0+)": str(at0)})
         if mirror_map is mr.mirror_map:
             # audit: the library's D_Phi (used by the prox solvers) is (46) built here from Phi and F^{-1}
             lib = (mr.bregman_divergence(fam) - d).subs(mr.THETA_T, sympy.Rational(1, 3))

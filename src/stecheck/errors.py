@@ -27,6 +27,7 @@ __all__ = [
     "MalformedFile",
     "NonFiniteValue",
     "QuadratureDiverged",
+    "SelfCheckFailed",
 ]
 
 
@@ -79,3 +80,11 @@ class NonFiniteValue(InvalidArgument, ArithmeticError):
 class QuadratureDiverged(InvalidArgument, ArithmeticError):
     """An adaptive quadrature did not converge (QUADPACK: divergent, slowly convergent or roundoff-limited
     integral): its value and error estimate mean nothing, so none is returned."""
+
+
+class SelfCheckFailed(AssertionError):
+    """One of stecheck's own consistency checks failed (e.g. a noise family whose cdf, density, quantile and
+    sampler disagree): a bug in stecheck, or a user-supplied component that breaks its documented contract.
+    Nothing computed with it can be trusted, so a method that meets it ends in ERROR.  Deliberately not a
+    :class:`StecheckError` (those are the user's mistakes or the machine's): the CLI keeps the traceback and
+    exits with status 3, as for any bug."""

@@ -76,3 +76,27 @@ def test_printed_discrepancies_are_reported(run):
     assert any("vacuous" in d for d in b5.discrepancies)
     b7 = _res(run, "SBN-B7")
     assert any("B7-(37)-coordinate-lipschitz" in d for d in b7.discrepancies)
+
+
+# --- the refuted printed steps' hypotheses are the printed ones (sbn_ascent.PRINTED_HYPOTHESES) -------------------
+
+import dataclasses  # noqa: E402
+
+from stecheck.errors import StecheckError  # noqa: E402
+from stecheck.proofs_check.claims import sbn_ascent as sa  # noqa: E402
+
+
+@pytest.mark.parametrize("name", sorted(sa.PRINTED_HYPOTHESES))
+def test_every_refuted_printed_step_encodes_exactly_the_printed_hypotheses(name):
+    audit = sa._printed_hypotheses_audit(sa._get_obligation(name), 20_000)
+    assert audit == {"printed => encoded": "PROVED", "encoded => printed": "PROVED"}
+
+
+@pytest.mark.parametrize("change", ["stronger", "weaker"])
+def test_an_encoding_stronger_or_weaker_than_printed_is_an_error(change):
+    obl = sa._get_obligation("B5-psd-outer-product-printed")
+    g1, d1 = (next(v for v in obl.variables if v.name == n) for n in ("g1", "d1"))
+    first = g1 * d1 >= 1 if change == "stronger" else g1 * d1 >= -1  # the seed-13 survivor was the stronger one
+    bad = dataclasses.replace(obl, assumptions=(first, *obl.assumptions[1:]))
+    with pytest.raises(StecheckError, match="are not the printed ones"):
+        sa._printed_hypotheses_audit(bad, 20_000)

@@ -10,7 +10,7 @@ import pytest
 from stecheck.proofs_check.registry import default_registry
 from stecheck.proofs_check.runner import run_claims
 
-from _evidence import differences
+from stecheck.proofs_check.reproducibility import differences
 
 CLAIMS = ("QSTE-ERG", "QSTE-NONERG", "QSTE-NOISE", "QSTE-NONGAUSS")
 SMALL = {"trials": 6, "trials_fit": 6, "steps": 30, "n_max": 8, "n_max_fit": 32, "n_max_fit_k3": 32,

@@ -11,7 +11,7 @@ import pytest
 from stecheck.proofs_check.registry import default_registry
 from stecheck.proofs_check.runner import run_claims
 
-from _evidence import differences, method_evidence
+from stecheck.proofs_check.reproducibility import differences, method_evidence
 
 SEED = 0
 

@@ -144,3 +144,44 @@ def test_the_reviewed_equivalence_list_is_well_formed_and_matches_the_source():
         src = (mutation.ROOT / e["file"]).read_text(encoding="utf-8")
         assert e["source"] in [ln.strip() for ln in src.splitlines()], e
         assert e["change"].split(" -> ")[0].removeprefix("return ") in e["source"], e
+
+
+def test_evidence_changed_compares_only_the_mutants_claims_and_needs_digests_on_both_sides():
+    null = {"evidence": {"A/m1": "x", "A/m2": "y", "B/m1": "z"}}
+    assert mutation.evidence_changed(null, {"evidence": {"A/m1": "x", "A/m2": "y"}}) == []
+    assert mutation.evidence_changed(null, {"evidence": {"A/m1": "x", "A/m2": "Y"}}) == ["A/m2"]
+    assert mutation.evidence_changed(null, {"evidence": {"B/m1": "z", "B/m2": "new"}}) == ["B/m2"]
+    assert mutation.evidence_changed({}, {"evidence": {"A/m1": "x"}}) is None
+
+
+def test_a_mutant_listed_equivalent_on_the_claims_inputs_must_leave_every_record_unchanged():
+    rec = {"detected": False, "status": "ok", "operator": "constant", "file": "numerics/x.py", "line": 1,
+           "change": "1 -> 2", "source": "s", "evidence_changed": 0, "evidence_changed_in": []}
+    listed = [{"file": "numerics/x.py", "source": "s", "change": "1 -> 2", "class": "equivalent on the claims' inputs",
+               "argument": "a"}]
+    assert mutation.summarize([rec], listed)["non_equivalent_quick_tier_on_claims_inputs"] == {"mutants": 0}
+    moved = {**rec, "evidence_changed": 1, "evidence_changed_in": ["SBN-B2/enumeration"]}
+    with pytest.raises(ValueError, match="changed the evidence of \\['SBN-B2/enumeration'\\]; reclassify it"):
+        mutation.summarize([moved], listed)
+    assert mutation.summarize([moved], [{**listed[0], "class": "equivalent in distribution"}])["all"]["mutants"] == 1
+
+
+def test_two_mutants_with_the_same_change_text_are_told_apart_by_the_mutated_statement():
+    src = "def f(n):\n    return g(h((1, n))).shape[1]\n"
+    ones = [idx for idx, op, _ in mutation.sites(ast.parse(src)) if mutation.mutate(src, idx)[1] == "1 -> 2"]
+    stmts = [mutation.mutated_statement(src, idx) for idx in ones]
+    assert sorted(stmts) == ["return g(h((1, n))).shape[2]", "return g(h((2, n))).shape[1]"]
+    entry = {"file": "f.py", "source": "s", "change": "1 -> 2", "mutated": stmts[0], "class": "equivalent"}
+    rec = {"file": "f.py", "source": "s", "change": "1 -> 2"}
+    assert mutation.equivalence_of({**rec, "mutated": stmts[0]}, [entry]) is entry
+    assert mutation.equivalence_of({**rec, "mutated": stmts[1]}, [entry]) is None
+    assert mutation.equivalence_of(rec, [entry]) is None  # a record of an older run (no statement): not matched
+
+
+def test_every_mutated_statement_of_the_equivalence_list_is_a_mutant_of_its_line():
+    for e in (e for e in mutation.load_equivalent() if "mutated" in e):
+        src = (mutation.ROOT / e["file"]).read_text(encoding="utf-8")
+        line = next(i for i, ln in enumerate(src.splitlines(), 1) if ln.strip() == e["source"])
+        got = {mutation.mutated_statement(src, idx) for idx, _, ln in mutation.sites(ast.parse(src))
+               if ln == line and mutation.mutate(src, idx)[1] == e["change"]}
+        assert e["mutated"] in got, (e["file"], got)

@@ -141,3 +141,9 @@ def test_multilinear_n_boundaries():
     assert LL.Multilinear({(0, 2): 1.0}).n == 3
     with pytest.raises(InvalidArgument, match="uses index 1 but n=1"):
         LL.Multilinear({(0, 1): 1.0}, n=1)
+
+
+def test_power_is_multilinear_exactly_for_k_at_most_1():
+    from stecheck.numerics.losses import Power
+
+    assert [Power(k).is_multilinear for k in range(4)] == [True, True, False, False]

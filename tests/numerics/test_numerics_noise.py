@@ -84,3 +84,70 @@ def test_icdf_rejects_out_of_range():
 def test_sample_rejects_legacy_random_state():
     with pytest.raises(InvalidArgument, match="Generator"):
         get_noise("uniform").sample(np.random.RandomState(0), 3)
+
+
+# --- the consistency audit every family passes at its first use (numerics.noise.audit_family) -------------------
+
+import pytest as _pytest  # noqa: E402
+
+from stecheck.errors import SelfCheckFailed  # noqa: E402
+from stecheck.numerics import noise as _noise  # noqa: E402
+
+
+@_pytest.mark.parametrize("name", sorted(_noise.NOISES))
+def test_every_registered_family_passes_its_consistency_audit(name):
+    assert _noise.audit_family(_noise.NOISES[name]) == []
+
+
+class _Shifted(_noise.Uniform):
+    """Uniform noise whose quantile function is off by -1 (the seed-13 mutation survivor of ``_icdf``)."""
+
+    name = "uniform-shifted-icdf"
+
+    def _icdf(self, u):
+        return 2.0 * u - 2.0
+
+
+class _Skewed(_noise.Logistic):
+    name = "logistic-skewed-cdf"
+
+    def _cdf(self, z):
+        return super()._cdf(z + 0.01)
+
+
+class _Halved(_noise.Gaussian):
+    name = "gaussian-halved-pdf"
+
+    def _pdf(self, z):
+        return 0.5 * super()._pdf(z)
+
+
+class _WideSampler(_noise.Triangular):
+    name = "triangular-wide-sampler"
+
+    def _sample(self, rng, shape):
+        return rng.triangular(-2.2, 0.0, 2.2, size=shape)
+
+
+@_pytest.mark.parametrize("family, says", [
+    (_Shifted(), "F(F^-1(u)) != u"),
+    (_Skewed(), "F(z) + F(-z) != 1"),
+    (_Halved(), "2 F'(0) = 0.5, not 1"),
+    (_Halved(), "F' != dF/dz"),
+    (_WideSampler(), "the sampler's law is not F"),
+])
+def test_the_audit_names_what_a_broken_family_gets_wrong(family, says):
+    failures = _noise.audit_family(family)
+    assert any(f.startswith(says) for f in failures), failures
+
+
+def test_a_broken_registered_family_is_refused_at_its_first_use(monkeypatch):
+    monkeypatch.setattr(_noise, "_AUDITED", set())
+    monkeypatch.setattr(_noise.Uniform, "_icdf", _Shifted._icdf)
+    with _pytest.raises(SelfCheckFailed, match="'uniform' fails its consistency audit: F\\(F\\^-1"):
+        _noise.resolve_noise("uniform")
+    assert not isinstance(SelfCheckFailed("x"), _noise.InvalidArgument)  # a bug, not the user's mistake
+
+
+def test_an_unregistered_family_is_taken_as_given():
+    assert _noise.resolve_noise(_Shifted()).name == "uniform-shifted-icdf"  # negative controls need broken premises

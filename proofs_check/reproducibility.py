@@ -1,11 +1,16 @@
-"""What must be reproducible in a run: every claim's JSON without timings, environment and worker count."""
+"""What must be reproducible in a run: every claim's JSON without timings, environment and worker count.
+
+"Same seed, same evidence, whatever the worker count" is checked with :func:`differences` (tests/determinism);
+``benchmarks/mutation.py`` uses :func:`method_evidence` to tell a mutant that changes no evidence at all from one
+that changes numbers but no conclusion.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from stecheck.proofs_check.report import run_to_dict
+from .report import run_to_dict
 
 #: Keys that hold wall-clock timings wherever they appear (method results and evidence).
 TIMING_KEYS = frozenset({"seconds", "elapsed", "elapsed_seconds", "wall_seconds", "time_s"})
