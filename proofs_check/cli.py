@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from stecheck.errors import EnvironmentFailure, InvalidArgument, StecheckError
+from stecheck.errors import EnvironmentFailure, InvalidArgument, SelfCheckFailed, StecheckError
 from stecheck.safeio import shorten
 from .pins import EXPECT_FORMAT, MAX_EXPECT_BYTES  # noqa: F401 - re-exported names of the expect file
 from .verdict import Verdict
@@ -709,6 +709,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EnvironmentFailure as exc:
         _say(f"error: {exc}")
         return EXIT_ENVIRONMENT
+    except SelfCheckFailed:  # a bug found by one of stecheck's own consistency checks: keep the traceback
+        import traceback
+
+        traceback.print_exc()
+        _say("internal error: one of stecheck's consistency checks failed (a bug in stecheck); "
+             "please report it with the traceback above")
+        return EXIT_INTERNAL
     except StecheckError as exc:
         _say(f"error: {exc}")
         return EXIT_USAGE

@@ -52,7 +52,7 @@ from fractions import Fraction
 import mpmath
 import numpy as np
 
-from stecheck.errors import StecheckError
+from stecheck.errors import SelfCheckFailed
 from stecheck.numerics import enumeration, losses
 from stecheck.numerics.estimators import st_estimates
 from stecheck.numerics.noise import resolve_noise
@@ -64,7 +64,7 @@ _TINY = Fraction(1, 2**1074)
 _LOW, _HIGH = 1e-9, 0.05
 
 
-class EnumerationAuditFailed(StecheckError):
+class EnumerationAuditFailed(SelfCheckFailed):
     """The rounding bounds of exhaustive enumeration failed their audit (an error of the checker)."""
 
 

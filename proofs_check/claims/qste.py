@@ -26,7 +26,7 @@ from statistics import NormalDist
 import numpy as np
 import sympy
 
-from stecheck.errors import StecheckError
+from stecheck.errors import SelfCheckFailed
 from stecheck.theory import population as pop
 
 from ..claim import Claim, Figure, Kind, Method, MethodContext, Outcome, Reading, Series, Source
@@ -212,9 +212,9 @@ def _audit_teacher_quadrature() -> dict:
     closed = pop.expected_ste_gradient(w, ws, v, "clipped_relu", v_star=v_star)
     gap, tol = float(np.max(np.abs(closed - q.value))), float(np.max(q.error)) + 1e-12
     if not gap <= tol:
-        raise StecheckError(f"QSTE-POP audit: the clipped-ReLU E[g] with a teacher layer v* = (4, 3) != v differs "
-                            f"between the closed form and the quadrature by {gap:.3g} > {tol:.3g}; one of the two "
-                            "library routes is wrong.")
+        raise SelfCheckFailed(f"QSTE-POP audit: the clipped-ReLU E[g] with a teacher layer v* = (4, 3) != v differs "
+                              f"between the closed form and the quadrature by {gap:.3g} > {tol:.3g}; one of the two "
+                              "library routes is wrong.")
     return {"v": [float(t) for t in v], "v_star": [float(t) for t in v_star], "hamming": 1, "n": 3,
             "clipped_gap": gap, "tolerance": tol}
 
@@ -234,9 +234,9 @@ def check_pop_quadrature(ctx: MethodContext, *, formulas: pop.PopulationFormulas
             # the quadrature's stated error, audited by the same integrals at twice the digits
             q2 = pop.clipped_relu_quadrature(w, ws, v, dps=40)
             if np.any(np.abs(q.value - q2.value) > q.error + q2.error):
-                raise StecheckError(f"clipped-ReLU quadrature at 20 digits differs from 40 digits by "
-                                    f"{np.max(np.abs(q.value - q2.value)):.3g} > its stated error "
-                                    f"{np.max(q.error + q2.error):.3g} (n={n}, |w|={scale}); the error estimate is wrong")
+                raise SelfCheckFailed(f"clipped-ReLU quadrature at 20 digits differs from 40 digits by "
+                                      f"{np.max(np.abs(q.value - q2.value)):.3g} > its stated error "
+                                      f"{np.max(q.error + q2.error):.3g} (n={n}, |w|={scale}); the error estimate is wrong")
             closed = pop.expected_ste_gradient(w, ws, v, "clipped_relu", formulas=formulas)
             gap = float(np.max(np.abs(closed - q.value)))
             # + the float64 rounding of the closed form (a few hundred operations on O(1) numbers: <= 1e-12)
@@ -334,7 +334,7 @@ def _audit_inner_routes() -> dict:
                     tol = _ROUTE_RTOL * (abs(num[key]) + scale)
                     worst = max(worst, gap / tol)
                     if not gap <= tol:
-                        raise StecheckError(
+                        raise SelfCheckFailed(
                             f"QSTE-POP audit: <E g, {key[2:]}> for proxy {proxy} at w = {w.tolist()}, w* = "
                             f"{ws.tolist()}, v = {v.tolist()}, v* = {vsa.tolist()} is {float(s_val):.12g} from the "
                             f"symbolic plane-basis form but {num[key]:.12g} from the vectors in R^n (gap {gap:.3g} > "
@@ -544,9 +544,9 @@ def check_teacher_flip_montecarlo(ctx: MethodContext, *, v=V_EXT, v_star=V_STAR_
     # confidence 1 - 1e-6 (Bonferroni box, as above); outside, one of the two library routes is wrong (ERROR)
     _, a_lo, a_hi, _ = _inner_interval(mc, "relu", w - ws, 1 - 1e-6)
     if not a_lo <= closed["g.(w - w*)"] <= a_hi:
-        raise StecheckError(f"QSTE-POP audit: the closed-form <E g_relu, w - w*> = {closed['g.(w - w*)']:.6g} (v = "
-                            f"{list(v)}, v* = {list(v_star)}) lies outside the Monte Carlo interval [{a_lo:.6g}, "
-                            f"{a_hi:.6g}] at confidence 1 - 1e-6; the closed form or the sampler is wrong.")
+        raise SelfCheckFailed(f"QSTE-POP audit: the closed-form <E g_relu, w - w*> = {closed['g.(w - w*)']:.6g} (v = "
+                              f"{list(v)}, v* = {list(v_star)}) lies outside the Monte Carlo interval [{a_lo:.6g}, "
+                              f"{a_hi:.6g}] at confidence 1 - 1e-6; the closed form or the sampler is wrong.")
     v_dot = float(np.dot(v, v_star))
     evidence = {"scope": "outside the papers' model", "v": list(v), "v_star": list(v_star), "w": w, "w_star": ws,
                 "n_samples": samples, "mc_seed": seed, "confidence": SIGN_CONFIDENCE, "estimate": centre,

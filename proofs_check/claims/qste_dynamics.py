@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from stecheck.errors import InvalidArgument, StecheckError
+from stecheck.errors import InvalidArgument, SelfCheckFailed
 from stecheck.numerics import ste_stats as st
 from stecheck.numerics.seeding import chunk_seed, make_rng, task_seed
 from stecheck.numerics.ste_dynamics import (INPUTS, NORMALIZATIONS, CellJob, STEModel, cell_seed, generate_trial, simulate_cells,
@@ -170,9 +170,9 @@ class _Compute:
         with self._lock:
             self.audits[jobs[i].digest] = audit
         if audit["mismatches"]:
-            raise StecheckError(f"STE engine records differ from the reference loop on trial 0 of cell "
-                                f"{jobs[i].model.key()}, T={jobs[i].steps}: {audit['mismatches']} "
-                                "([engine, reference]); the simulation's records are corrupt")
+            raise SelfCheckFailed(f"STE engine records differ from the reference loop on trial 0 of cell "
+                                  f"{jobs[i].model.key()}, T={jobs[i].steps}: {audit['mismatches']} "
+                                  "([engine, reference]); the simulation's records are corrupt")
 
     def runs(self, ctx: MethodContext, specs) -> list:
         """Trajectories of every ``(tag, model, trials, steps, init_hamming)`` in ``specs``, in order."""
@@ -203,8 +203,8 @@ class _Compute:
         for job, tr in zip(jobs, out):
             broken = record_invariants(tr, job.init_hamming)
             if broken:
-                raise StecheckError(f"STE engine records of cell {job.model.key()}, T={job.steps} violate "
-                                    f"{'; '.join(broken)}; the simulation's records are corrupt")
+                raise SelfCheckFailed(f"STE engine records of cell {job.model.key()}, T={job.steps} violate "
+                                      f"{'; '.join(broken)}; the simulation's records are corrupt")
         self._replay(jobs, out)
         return out
 
@@ -451,18 +451,18 @@ def _check_threshold_evidence(level: float, by_n: dict) -> None:
         for m, e in evals.items():
             lo, hi = e["clopper_pearson"]
             if not (0.0 <= e["rate"] <= 1.0 and lo <= e["rate"] <= hi):
-                raise StecheckError(f"threshold evidence n={n}, m={m}: success rate {e['rate']} outside [0, 1] or "
-                                    f"its Clopper-Pearson interval [{lo}, {hi}]; the search's evidence is corrupt")
+                raise SelfCheckFailed(f"threshold evidence n={n}, m={m}: success rate {e['rate']} outside [0, 1] or "
+                                      f"its Clopper-Pearson interval [{lo}, {hi}]; the search's evidence is corrupt")
         b_lo, b_hi = th["bracket (CP-separated)"]
         for m, below in ((b_lo, True), (b_hi, False)):
             if m is not None and (evals[str(m)]["rate"] < level) != below:
-                raise StecheckError(f"threshold evidence n={n}: bracket end m={m} has rate {evals[str(m)]['rate']}, "
-                                    f"on the wrong side of level {level}; the bracket does not follow from the evidence")
+                raise SelfCheckFailed(f"threshold evidence n={n}: bracket end m={m} has rate {evals[str(m)]['rate']}, "
+                                      f"on the wrong side of level {level}; the bracket does not follow from the evidence")
         shown, exact = th["m_star"], _exact_crossings(evals, level)
         if not any(c == shown if c is None or shown is None else abs(c - shown) <= 1e-9 * c for c in exact):
-            raise StecheckError(f"threshold evidence n={n}: m* = {shown} at level {level}, but the isotonic crossing "
-                                f"recomputed from the shown evaluations (exact rationals) is {sorted(exact, key=str)}; "
-                                "fix numerics.ste_stats.crossing")
+            raise SelfCheckFailed(f"threshold evidence n={n}: m* = {shown} at level {level}, but the isotonic crossing "
+                                  f"recomputed from the shown evaluations (exact rationals) is {sorted(exact, key=str)}; "
+                                  "fix numerics.ste_stats.crossing")
 
 
 def _fit_config(ctx, *, k, v, claim_power, criterion, ns, ths):
@@ -746,9 +746,9 @@ def _check_return_bookkeeping(tr) -> None:
     bad = np.flatnonzero(tr.returns != expected)
     if bad.size or len(tr.excursions) != int(tr.returns.sum()):
         i = int(bad[0]) if bad.size else 0
-        raise StecheckError(f"return bookkeeping: trial {i} has {int(tr.returns[i])} returns for {int(tr.visits[i])} "
-                            f"visits (expected {int(expected[i])}), {len(tr.excursions)} excursions for "
-                            f"{int(tr.returns.sum())} returns; the recurrence statistics are corrupt")
+        raise SelfCheckFailed(f"return bookkeeping: trial {i} has {int(tr.returns[i])} returns for {int(tr.visits[i])} "
+                              f"visits (expected {int(expected[i])}), {len(tr.excursions)} excursions for "
+                              f"{int(tr.returns.sum())} returns; the recurrence statistics are corrupt")
 
 
 def check_noise_recurrence(ctx: MethodContext, *, variant: dict | None = None, noise_levels=NOISE_LEVELS,
@@ -927,8 +927,8 @@ def _input_law_audit(run_seed: int, claim_id: str, size: int = 20000) -> dict:
     without a stated law, or one the test rejects, raises (the method is an ERROR: its evidence would be about
     other data than the claim names).  Returns the p-value per family."""
     if set(INPUT_LAWS) != set(INPUTS):
-        raise StecheckError(f"{claim_id}: input families {sorted(set(INPUTS) ^ set(INPUT_LAWS))} have no audited "
-                            "law; add them to INPUT_LAWS.")
+        raise SelfCheckFailed(f"{claim_id}: input families {sorted(set(INPUTS) ^ set(INPUT_LAWS))} have no audited "
+                              "law; add them to INPUT_LAWS.")
     rng = make_rng(task_seed(run_seed, f"{claim_id}/input-laws"))
     out = {}
     for fam, (sampler, *_rest) in INPUTS.items():
@@ -942,9 +942,9 @@ def _input_law_audit(run_seed: int, claim_id: str, size: int = 20000) -> dict:
             pval = float(stats.kstest(z, law.cdf).pvalue)
         out[fam] = float(pval)
         if not pval >= INPUT_LAW_ALPHA:
-            raise StecheckError(f"{claim_id}: input family {fam!r} does not draw its stated law {INPUTS[fam][1]!r} "
-                                f"(p = {pval:.2g} < {INPUT_LAW_ALPHA:g} over {size} draws); fix "
-                                "numerics.ste_dynamics.INPUTS.")
+            raise SelfCheckFailed(f"{claim_id}: input family {fam!r} does not draw its stated law {INPUTS[fam][1]!r} "
+                                  f"(p = {pval:.2g} < {INPUT_LAW_ALPHA:g} over {size} draws); fix "
+                                  "numerics.ste_dynamics.INPUTS.")
     return out
 
 
@@ -1032,7 +1032,7 @@ def _audit_normalization(ctx: MethodContext, specs: list) -> dict[str, dict]:
         bound = AUDIT_TOL * (1.0 + float(np.abs(F).max()))
         out[model.inputs] = {"max |feature mean|": mean_err, "max |feature sd - 1|": sd_err, "tolerance": bound}
         if mean_err > bound or sd_err > AUDIT_TOL:
-            raise StecheckError(
+            raise SelfCheckFailed(
                 f"normalization audit ({model.inputs}, {model.normalize!r}): per-feature mean up to {mean_err:.3g}, "
                 f"|sd - 1| up to {sd_err:.3g} (tolerance {bound:.3g}); the engine's inputs are not normalized as "
                 "the evidence states")

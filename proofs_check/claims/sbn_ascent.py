@@ -49,7 +49,7 @@ import numpy as np
 import sympy
 from scipy.optimize import linprog
 
-from stecheck.errors import StecheckError
+from stecheck.errors import SelfCheckFailed
 from stecheck.numerics import enumeration, losses
 from stecheck.numerics.noise import get_noise
 from stecheck.theory import obligations as ob
@@ -380,7 +380,7 @@ PRINTED_HYPOTHESES = {
 
 def _printed_hypotheses_audit(obl: ob.Obligation, timeout_ms: int) -> dict:
     """z3: the obligation's hypotheses are equivalent to :data:`PRINTED_HYPOTHESES` (both implications); raises
-    :class:`StecheckError` (method ERROR) otherwise."""
+    :class:`SelfCheckFailed` (method ERROR) otherwise."""
     printed, encoded = PRINTED_HYPOTHESES[obl.name](obl), list(obl.assumptions)
     syms = set(obl.variables) | set().union(set(), *(a.free_symbols for a in printed))
     out = {}
@@ -389,9 +389,9 @@ def _printed_hypotheses_audit(obl: ob.Obligation, timeout_ms: int) -> dict:
         out[what] = res.verdict
         if res.verdict != "PROVED":
             ce = None if res.counterexample is None else {k: str(x) for k, x in res.counterexample.items()}
-            raise StecheckError(f"{obl.name}: the obligation's hypotheses {[str(a) for a in encoded]} are not the "
-                                f"printed ones {[str(a) for a in printed]} ({what}: z3 {res.verdict}, model {ce}); "
-                                "the step's encoding is wrong, so its verdict would be about another statement.")
+            raise SelfCheckFailed(f"{obl.name}: the obligation's hypotheses {[str(a) for a in encoded]} are not the "
+                                  f"printed ones {[str(a) for a in printed]} ({what}: z3 {res.verdict}, model {ce}); "
+                                  "the step's encoding is wrong, so its verdict would be about another statement.")
     return out
 
 def check_step(ctx: MethodContext, *, step: str | None = None, obligation: ob.Obligation | None = None,
@@ -1091,7 +1091,7 @@ def check_shared_parameter_search(ctx: MethodContext, *, prop: str, lipschitz: s
     |c| = 1): min_c (c.u)(c.v) = smallest eigenvalue of sym(u v^T) = (u.v - |u||v|)/2.  A negative value
     refutes "for any a(phi)"; the true gradient in phi is re-measured by central differences of
     E[L](a0 + c phi) (numerics.enumeration.expected_loss), independently of the eigen computation; it must agree
-    with c . exact_gradient to 1e-6 (1 + |value|), else the checker is inconsistent (StecheckError: ERROR)."""
+    with c . exact_gradient to 1e-6 (1 + |value|), else the checker is inconsistent (SelfCheckFailed: ERROR)."""
     rng = ctx.rng()
     per_size = per_size or (150 if ctx.full else 40)
     met, best = 0, None
@@ -1118,10 +1118,10 @@ def check_shared_parameter_search(ctx: MethodContext, *, prop: str, lipschitz: s
             # (truncation h^2 |E^(3)| / 6, rounding ~u |E[L]| / h: both far below 1e-6) and c . exact_gradient
             fd_gap = abs(true_fd - float(evc["true_phi"][0]))
             if not fd_gap <= 1e-6 * (1 + abs(float(evc["true_phi"][0]))):
-                raise StecheckError(f"{prop} shared parameter: central differences of enumeration.expected_loss give "
-                                    f"d E[L]/d phi = {true_fd:.10g}, c . exact_gradient gives "
-                                    f"{float(evc['true_phi'][0]):.10g} (gap {fd_gap:.2g} > 1e-6 (1 + |value|)); "
-                                    "numerics.enumeration is inconsistent.")
+                raise SelfCheckFailed(f"{prop} shared parameter: central differences of enumeration.expected_loss give "
+                                      f"d E[L]/d phi = {true_fd:.10g}, c . exact_gradient gives "
+                                      f"{float(evc['true_phi'][0]):.10g} (gap {fd_gap:.2g} > 1e-6 (1 + |value|)); "
+                                      "numerics.enumeration is inconsistent.")
             vals_phi = {"true": true_fd, "st": float(evc["st_phi"][0]), "det": float(evc["det_phi"][0])}
             pair = {"B5": ("true", "st"), "B7": ("det", "st"), "B8": ("det", "true")}[prop]
             sp = vals_phi[pair[0]] * vals_phi[pair[1]]
@@ -1180,9 +1180,9 @@ def check_coupled_counterexample(ctx: MethodContext, *, prop: str) -> Outcome:
     evidence["exact"]["sp"] = {k: str(x) for k, x in ex["sp"].items()}
     if abs(float(sp) - out["scalar_product"]) > 1e-6 * (1 + abs(float(sp))) or abs(float(margin) - float_margin) > 1e-9:
         # a fault of the checker (two computations of the same numbers disagree), not a refutation of the paper
-        raise StecheckError(f"{prop} coupled counterexample: theory.obligations' float scalar product "
-                            f"{out['scalar_product']:.6g} / margin {float_margin:.6g} and the exact replay "
-                            f"{float(sp):.6g} / {float(margin):.6g} disagree beyond 1e-6 relative / 1e-9")
+        raise SelfCheckFailed(f"{prop} coupled counterexample: theory.obligations' float scalar product "
+                              f"{out['scalar_product']:.6g} / margin {float_margin:.6g} and the exact replay "
+                              f"{float(sp):.6g} / {float(margin):.6g} disagree beyond 1e-6 relative / 1e-9")
     if margin >= 0 and sp < 0:
         return Outcome(Verdict.REFUTED, evidence, counterexample={
             "prop": prop, "loss": out["loss"], "P(x = +1)": [str(q) for q in probs],

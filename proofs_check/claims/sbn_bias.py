@@ -34,7 +34,7 @@ import math
 import numpy as np
 import sympy
 
-from stecheck.errors import StecheckError
+from stecheck.errors import SelfCheckFailed
 from stecheck.numerics import enumeration, losses
 from stecheck.numerics.estimators import EstimatorSampler
 from stecheck.numerics.montecarlo import monte_carlo_mean
@@ -594,10 +594,8 @@ def check_ex2_symbolic(ctx: MethodContext, *, encoding: str = "pm1", claimed_rat
 def _ex2_audit(loss) -> None:
     """The library's L = sum_i (x_i - sin(2 pi x_i)) and its gradient equal the printed formula at ten points off the
     cube (on {-1, 1} sin(2 pi x) is 0 up to rounding, so a wrong frequency would pass every cube-only check),
-    computed in 30-digit mpmath, to a relative 1e-13; else StecheckError (the method is an ERROR)."""
+    computed in 30-digit mpmath, to a relative 1e-13; else SelfCheckFailed (the method is an ERROR)."""
     import mpmath
-
-    from stecheck.errors import StecheckError
 
     x = np.array([0.1, 0.25, -0.3, 0.7, -0.45, 0.05, 0.9, -0.8, 0.33, -0.12])
     with mpmath.workdps(30):
@@ -606,8 +604,8 @@ def _ex2_audit(loss) -> None:
         grad = np.array([float(1 - 2 * mpmath.pi * mpmath.cos(2 * mpmath.pi * v)) for v in xs])
     got_v, got_g = float(loss.value(x[None, :])[0]), np.asarray(loss.grad(x[None, :]))[0]
     if not (abs(got_v - val) <= 1e-13 * abs(val) and np.all(np.abs(got_g - grad) <= 1e-13 * np.abs(grad))):
-        raise StecheckError(f"losses.Ex2 is not L = sum (x - sin 2 pi x): at {x.tolist()} value {got_v!r} vs {val!r}, "
-                            f"gradient {got_g.tolist()} vs {grad.tolist()}; fix numerics.losses.Ex2.")
+        raise SelfCheckFailed(f"losses.Ex2 is not L = sum (x - sin 2 pi x): at {x.tolist()} value {got_v!r} vs {val!r}, "
+                              f"gradient {got_g.tolist()} vs {grad.tolist()}; fix numerics.losses.Ex2.")
 
 
 def check_ex2_enumeration(ctx: MethodContext, *, n: int = 10, loss=None, claimed_ratio=EX2_RATIO) -> Outcome:
@@ -797,7 +795,7 @@ def check_b3_symbolic(ctx: MethodContext) -> Outcome:
                                     "negative_controls": controls})
 
 
-class ProofCannotSayNo(StecheckError):
+class ProofCannotSayNo(SelfCheckFailed):
     """A proof routine accepted a candidate known to be false: its PROVED would mean nothing."""
 
 

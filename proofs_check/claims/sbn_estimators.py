@@ -28,7 +28,7 @@ import numpy as np
 import sympy
 from scipy import stats
 
-from stecheck.errors import StecheckError
+from stecheck.errors import SelfCheckFailed
 from stecheck.numerics import enumeration, losses, metrics
 from stecheck.numerics.estimators import local_expectations_estimates, st_estimates
 from stecheck.numerics.noise import get_noise
@@ -823,9 +823,9 @@ def _clt_interval_audit(T: np.ndarray, confidence: float) -> dict:
         err = max(abs((low[j] + high[j]) / 2 - mean), abs((high[j] - low[j]) / 2 - half))
         worst = max(worst, err / slack)
         if err > slack:
-            raise StecheckError(f"Monte Carlo interval of column {j}: library mean +- half-width "
-                                f"{(low[j] + high[j]) / 2:.10g} +- {(high[j] - low[j]) / 2:.6g}, recomputed "
-                                f"{mean:.10g} +- {half:.6g} (z = {z:.6g}); fix numerics.montecarlo.")
+            raise SelfCheckFailed(f"Monte Carlo interval of column {j}: library mean +- half-width "
+                                  f"{(low[j] + high[j]) / 2:.10g} +- {(high[j] - low[j]) / 2:.6g}, recomputed "
+                                  f"{mean:.10g} +- {half:.6g} (z = {z:.6g}); fix numerics.montecarlo.")
     return {"draws": N, "columns": d, "z": z, "max_error_over_slack": float(worst)}
 
 
@@ -866,8 +866,8 @@ def _box_image_audit(m, who: str) -> dict:
         ok = all(a == b or abs(a - b) <= rel * max(abs(a), abs(b)) for a, b in ((lo, got.low), (hi, got.high)))
         out[key] = [lo, hi]
         if not ok:
-            raise StecheckError(f"{who}: the {key} interval [{got.low:.6g}, {got.high:.6g}] is not the image "
-                                f"[{lo:.6g}, {hi:.6g}] of its means' box; fix numerics.metrics.metrics_from_means.")
+            raise SelfCheckFailed(f"{who}: the {key} interval [{got.low:.6g}, {got.high:.6g}] is not the image "
+                                  f"[{lo:.6g}, {hi:.6g}] of its means' box; fix numerics.metrics.metrics_from_means.")
     return out
 
 
@@ -905,9 +905,9 @@ def check_metrics_montecarlo(ctx: MethodContext, *, n: int = 6, noises=NOISES, s
                 par = metrics.metrics_from_samples(np.outer(sign * np.linspace(0.5, 2.0, 64), g), g, confidence=conf)
                 row[f"draws_parallel_to_{sign:+g}g_audit"] = _box_image_audit(par, f"{name}/{est}: draws along {sign:+g} g")
                 if not -1.0 <= par.cosine.low <= sign <= par.cosine.high <= 1.0:
-                    raise StecheckError(f"{name}/{est}: draws along {sign:+g} g have ECS {sign:+g}, but numerics.metrics "
-                                        f"gives the interval [{par.cosine.low!r}, {par.cosine.high!r}] (a cosine lies "
-                                        "in [-1, 1]); fix metrics_from_means.")
+                    raise SelfCheckFailed(f"{name}/{est}: draws along {sign:+g} g have ECS {sign:+g}, but numerics.metrics "
+                                          f"gives the interval [{par.cosine.low!r}, {par.cosine.high!r}] (a cosine lies "
+                                          "in [-1, 1]); fix metrics_from_means.")
         # the sampled fraction of draws with G = 0 vs P(G = 0) by enumerating the estimator on every state
         # (exact; the ST / LE estimate is a function of the state): P(G = 0) must lie in the fraction's exact
         # Clopper-Pearson interval at the case's confidence
@@ -920,8 +920,8 @@ def check_metrics_montecarlo(ctx: MethodContext, *, n: int = 6, noises=NOISES, s
         ecs = float(Ps @ np.where(nG > 0, (Gs @ g) / np.where(nG > 0, nG, 1.0) / np.linalg.norm(g), 0.0))
         row["ecs_recomputed"] = ecs
         if not abs(ecs - ex.cosine.value) <= 1e-12 + ex.cosine.high - ex.cosine.low:
-            raise StecheckError(f"{name}/{est}: exact ECS {ex.cosine.value!r} from numerics.metrics, but {ecs!r} "
-                                "recomputed from the enumerated estimates (cos(0, g) = 0); fix metrics.per_sample_terms.")
+            raise SelfCheckFailed(f"{name}/{est}: exact ECS {ex.cosine.value!r} from numerics.metrics, but {ecs!r} "
+                                  "recomputed from the enumerated estimates (cos(0, g) = 0); fix metrics.per_sample_terms.")
         k0 = int(round(mc.zero_fraction * mc.n_samples))
         ci0 = stats.binomtest(k0, mc.n_samples).proportion_ci(conf, method="exact")
         row["P(G=0)"] = {"exact": p0, "mc": mc.zero_fraction, "interval": [float(ci0.low), float(ci0.high)]}

@@ -29,7 +29,7 @@ import flint
 import numpy as np
 import sympy
 
-from stecheck.errors import StecheckError
+from stecheck.errors import SelfCheckFailed
 from stecheck.numerics import losses
 from stecheck.numerics.estimators import EstimatorSampler
 from stecheck.numerics.montecarlo import monte_carlo_mean
@@ -121,7 +121,7 @@ def _encoding_audit() -> dict:
     L01'(y) F'(u)/tau`` with the relaxed ``2y - 1 = F(u) - (1 - F(u))`` (GS) and the hard state (ST-GS); 256 draws,
     ``a`` in {-0.7, 0.3}, ``tau`` in {1, 0.1}; a few roundings apart: tolerance ``1e-12 |G01| + 1e-13 F'(u)/tau``
     (``2y - 1`` is computed as ``F(u) - F(-u)``: ``(1 + s)/2`` is ``y`` to ~2u absolutely, and ``|L01''| <= 6``).
-    Raises StecheckError (the method is ERROR) otherwise."""
+    Raises SelfCheckFailed (the method is ERROR) otherwise."""
     from stecheck.numerics import estimators
     from stecheck.numerics.encodings import Reencoded
     from stecheck.numerics.noise import get_noise
@@ -140,9 +140,9 @@ def _encoding_audit() -> dict:
             gap = float(np.max(np.abs(epm - e01) / np.maximum(tol, 1e-300)))
             worst = max(worst, gap)
             if not gap <= 1.0:
-                raise StecheckError(f"numerics.estimators.{fn.__name__} (tau = {tau}): the +-1 estimate of L(s) = "
-                                    f"((1 + s)/2)^3 is off the {{0,1}} estimate of y^3 for the same draws by "
-                                    f"{gap:.2g} times its tolerance; the two encodings must give the same estimate.")
+                raise SelfCheckFailed(f"numerics.estimators.{fn.__name__} (tau = {tau}): the +-1 estimate of L(s) = "
+                                      f"((1 + s)/2)^3 is off the {{0,1}} estimate of y^3 for the same draws by "
+                                      f"{gap:.2g} times its tolerance; the two encodings must give the same estimate.")
     return {"gs_and_stgs_pm1_vs_01_max_gap_over_tolerance": worst, "draws": 256, "loss": "y^3 / ((1 + s)/2)^3"}
 
 
@@ -174,8 +174,8 @@ def check_e1_series_symbolic(ctx: MethodContext, *, c1=None, c2=None) -> Outcome
     lib = _derived_c()
     # audit: the library's (c_0, c_1, c_2) has order + 1 = 3 terms and c_0 = p(eta) (the zeroth term of the series)
     if len(lib) != 3 or sympy.simplify(lib[0] - ser.coeff(TAU, 0)) != 0:
-        raise StecheckError(f"SBN-E1 audit: theory.gumbel_softmax.taylor_coefficients(2) returned {len(lib)} terms "
-                            "or a c_0 other than p(eta) (3 terms expected, c_0 = the zeroth term of the series).")
+        raise SelfCheckFailed(f"SBN-E1 audit: theory.gumbel_softmax.taylor_coefficients(2) returned {len(lib)} terms "
+                              "or a c_0 other than p(eta) (3 terms expected, c_0 = the zeroth term of the series).")
     rows = {k: {"claimed": str(claimed[k]), "derived": str(derived[k]), "equal": _same(claimed[k], derived[k])}
             for k in claimed}
     evidence = {"series_of": "p(eta - tau u), logistic density, sympy.series in tau", "coefficients": rows,
@@ -713,8 +713,8 @@ def check_e2_symbolic(ctx: MethodContext, *, power: int = 1, exponent: int = 1) 
         lib = {"rate": sympy.simplify(d["rate"] - rate) == 0, "limit_ratio": sympy.simplify(d["limit_ratio"] - lim) == 0}
         evidence["library_rate_and_limit_agree"] = lib
         if not all(lib.values()):
-            raise StecheckError(f"theory.gumbel_softmax.derive_vanishing_rate: rate {d['rate']} / limit "
-                                f"{d['limit_ratio']} differ from the claim's own {rate} / {lim}")
+            raise SelfCheckFailed(f"theory.gumbel_softmax.derive_vanishing_rate: rate {d['rate']} / limit "
+                                  f"{d['limit_ratio']} differ from the claim's own {rate} / {lim}")
     if not evidence["eq_87_holds"]:
         return Outcome(Verdict.REFUTED, evidence, counterexample={"derivative": evidence["derivative"]})
     if lim.is_finite and lim.is_positive:
@@ -972,7 +972,7 @@ def _audit_e3_probability() -> dict:
             rows.append({"eta": eta, "tau": tau, "eps": eps, "printed_threshold": printed, "P": closed,
                          "independent": float(ref)})
             if not gap <= tol:
-                raise StecheckError(
+                raise SelfCheckFailed(
                     f"SBN-E3 audit: large_gradient_probability(eta={eta}, tau={tau}, eps={eps}, printed_threshold="
                     f"{printed}) = {closed:.15g} but the event's probability by root finding and quadrature is "
                     f"{float(ref):.15g} (gap {gap:.3g} > {tol:.3g}); the closed form of theory.gumbel_softmax is wrong.")
@@ -1383,9 +1383,9 @@ def _audit_stgs_expansion(order: int = 2) -> bool:
     bias = gs.bias_coefficients(gs.LINEAR_LOSS, order)
     bad = [k for k in range(order + 1) if len(st) != order + 1 or sympy.simplify(st[k] - bias[k]) != 0]
     if bad or len(bias) != order + 1:
-        raise StecheckError(f"SBN-STGS audit: the ST-GS expansion for linear L ({{0,1}}) differs from the GS bias "
-                            f"series at tau^{bad[0] if bad else '?'} ({len(st)} vs {len(bias)} terms); "
-                            "theory.gumbel_softmax.stgs_expansion or bias_coefficients is wrong.")
+        raise SelfCheckFailed(f"SBN-STGS audit: the ST-GS expansion for linear L ({{0,1}}) differs from the GS bias "
+                              f"series at tau^{bad[0] if bad else '?'} ({len(st)} vs {len(bias)} terms); "
+                              "theory.gumbel_softmax.stgs_expansion or bias_coefficients is wrong.")
     return True
 
 

@@ -34,7 +34,7 @@ from fractions import Fraction
 import numpy as np
 import sympy
 
-from stecheck.errors import StecheckError
+from stecheck.errors import SelfCheckFailed
 from stecheck.numerics import losses
 from stecheck.numerics.estimators import st_weights_estimates
 from stecheck.numerics.noise import Noise
@@ -497,9 +497,9 @@ def check_p1_symbolic(ctx: MethodContext, *, families=P1_FAMILIES, mirror_map=No
             # audit: the library's D_Phi (used by the prox solvers) is (46) built here from Phi and F^{-1}
             lib = (mr.bregman_divergence(fam) - d).subs(mr.THETA_T, sympy.Rational(1, 3))
             if _is_zero(lib, mr.THETA, _THETA_POINTS) is not True:
-                raise StecheckError(f"SBN-P1 audit ({fam.name}): theory.mirror.bregman_divergence differs from "
-                                    "(46) Phi(theta) - Phi(theta_t) - F^-1(theta_t)(theta - theta_t) at "
-                                    "theta_t = 1/3; the library's divergence is wrong.")
+                raise SelfCheckFailed(f"SBN-P1 audit ({fam.name}): theory.mirror.bregman_divergence differs from "
+                                      "(46) Phi(theta) - Phi(theta_t) - F^-1(theta_t)(theta - theta_t) at "
+                                      "theta_t = 1/3; the library's divergence is wrong.")
             row["library D_Phi = (46)"] = True
         for label, expr in checks.items():
             ok, witness = zero_on_regions(expr, mr.THETA, sympy.Integer(0), sympy.Integer(1))
@@ -847,9 +847,9 @@ def _audit_p2_sigmoid2z(theta_t, g, eps, lam) -> dict:
     closed = mr.vb_step_numpy("bregman")(theta_t, g, eps, lam)
     gap = float(np.max(np.abs(solved - closed)))
     if not gap <= SOLVER_TOL:
-        raise StecheckError(f"SBN-P2 audit: the closed-form step for F = sigmoid(2z) (vb_step_numpy('bregman')) "
-                            f"differs from cvxpy's minimizer of (55) with KL/2 by {gap:.3g} > {SOLVER_TOL}; the "
-                            "library's step is wrong.")
+        raise SelfCheckFailed(f"SBN-P2 audit: the closed-form step for F = sigmoid(2z) (vb_step_numpy('bregman')) "
+                              f"differs from cvxpy's minimizer of (55) with KL/2 by {gap:.3g} > {SOLVER_TOL}; the "
+                              "library's step is wrong.")
     return {"max_abs_theta_gap": gap, "tolerance": SOLVER_TOL, "compared": "vb_step_numpy('bregman') vs cvxpy "
             "(55) with KL/2"}
 

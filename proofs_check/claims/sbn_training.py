@@ -23,7 +23,7 @@ import numpy as np
 import sympy
 from scipy import stats
 
-from stecheck.errors import StecheckError
+from stecheck.errors import InvalidArgument, SelfCheckFailed, StecheckError
 from stecheck.numerics import bayesbinn as bb
 from stecheck.numerics.sbn_net import Adam, BinaryWeightMLP, load_digits_split
 from stecheck.numerics.seeding import make_rng, task_seed
@@ -56,7 +56,7 @@ TRAIN_FRACTION = 0.8
 def _digits(data_seed: int):
     """The digits split, audited against the stated 80/20 split: the training and test sets partition the data set
     (their sizes add up to sklearn's row count and the multiset of rows is the data set's) and the test set has
-    round(0.2 * 1797) = 359 rows, so N = 1438 (the N of (107)); else StecheckError (every method reading it ERRORs)."""
+    round(0.2 * 1797) = 359 rows, so N = 1438 (the N of (107)); else SelfCheckFailed (every method reading it ERRORs)."""
     from sklearn.datasets import load_digits
 
     data = load_digits_split(data_seed)
@@ -66,9 +66,9 @@ def _digits(data_seed: int):
     rows = lambda A: A[np.lexsort(A.T[::-1])]  # noqa: E731  (rows in lexicographic order: a multiset of rows)
     same_rows = both.shape == full.shape and np.array_equal(rows(both), rows(full))
     if data.X_test.shape[0] != n_test or not same_rows:
-        raise StecheckError(f"the digits split has {data.X_train.shape[0]} training / {data.X_test.shape[0]} test "
-                            f"images, not the stated 80/20 split of {full.shape[0]} ({full.shape[0] - n_test} / "
-                            f"{n_test}) partitioning the data set; fix numerics.sbn_net.load_digits_split.")
+        raise SelfCheckFailed(f"the digits split has {data.X_train.shape[0]} training / {data.X_test.shape[0]} test "
+                              f"images, not the stated 80/20 split of {full.shape[0]} ({full.shape[0] - n_test} / "
+                              f"{n_test}) partitioning the data set; fix numerics.sbn_net.load_digits_split.")
     return data
 
 
@@ -83,7 +83,7 @@ def _mlp_audit(hidden: int, data_seed: int = 0) -> dict:
     equal an independent plain-numpy forward ``BN(ReLU(BN(X W1^T)) W2^T)`` (biased batch variance, eps = BN_EPS, no
     affine parameters) to a relative 1e-12; (b) its gradient matches central differences of its loss along three
     random directions (step 1e-5: truncation ~1e-10 times the third derivative, rounding ~1e-11) to a relative
-    1e-6 (of |g.v| + 1e-6).  A failure raises StecheckError (the method is an ERROR).  Returns the worst gaps."""
+    1e-6 (of |g.v| + 1e-6).  A failure raises SelfCheckFailed (the method is an ERROR).  Returns the worst gaps."""
     data = _digits(data_seed)
     net = BinaryWeightMLP(64, hidden, 10)
     rng = make_rng(task_seed(0, "SBN-F/mlp-audit"))
@@ -106,9 +106,9 @@ def _mlp_audit(hidden: int, data_seed: int = 0) -> dict:
         fd = (net.loss_and_grad(w + h * v, X, y)[0] - net.loss_and_grad(w - h * v, X, y)[0]) / (2 * h)
         worst = max(worst, abs(fd - float(g @ v)) / (abs(float(g @ v)) + 1e-6))
     if not (fwd <= 1e-12 and worst <= 1e-6):
-        raise StecheckError(f"BinaryWeightMLP(64, {hidden}, 10) disagrees with the independent check: logits relative "
-                            f"gap {fwd:.2g} (<= 1e-12 needed; BN eps {BN_EPS:g}), gradient vs central differences "
-                            f"{worst:.2g} (<= 1e-6 needed); fix numerics.sbn_net.")
+        raise SelfCheckFailed(f"BinaryWeightMLP(64, {hidden}, 10) disagrees with the independent check: logits relative "
+                              f"gap {fwd:.2g} (<= 1e-12 needed; BN eps {BN_EPS:g}), gradient vs central differences "
+                              f"{worst:.2g} (<= 1e-6 needed); fix numerics.sbn_net.")
     return {"logits_relative_gap": fwd, "gradient_vs_central_differences": float(worst)}
 
 
@@ -436,9 +436,9 @@ def check_f1_trajectory(ctx: MethodContext, *, dtype: str = "float32") -> Outcom
                         for t in range(len(rec.forward_agree)) if t == 0 or rec.sign_agree[t - 1] == 1.0]
     bad_forward = [row for row in forward_vs_flips if row[1] != row[2]]
     if bad_forward:
-        raise StecheckError(f"BayesBiNN side by side: at step {bad_forward[0][0]} the forward weights differ from "
-                            f"sign(eta) in {bad_forward[0][1]} places but the noise flipped {bad_forward[0][2]}, "
-                            "while sign(lambda) = sign(eta); the recorded forward pass is inconsistent")
+        raise SelfCheckFailed(f"BayesBiNN side by side: at step {bad_forward[0][0]} the forward weights differ from "
+                              f"sign(eta) in {bad_forward[0][1]} places but the noise flipped {bad_forward[0][2]}, "
+                              "while sign(lambda) = sign(eta); the recorded forward pass is inconsistent")
     acc = {"BayesBiNN": net.accuracy(np.where(rec.lam >= 0, 1.0, -1.0), data.X_test, data.y_test),
            "(107)": net.accuracy(np.where(rec.eta >= 0, 1.0, -1.0), data.X_test, data.y_test)}
     evidence = {"min_sign_agreement": min_agree, "final_sign_agreement": rec.sign_agree[-1],
@@ -784,7 +784,7 @@ def _train_step_audit() -> dict:
     ``encoder_vjp(cache, G) / B`` with ``G`` the ARM estimates for the uniforms the step drew (its generator state
     replayed), and the decoder gradient must match central differences of the batch-mean reconstruction loss at
     the codes it drew (step 1e-6, relative 1e-6), and the loss it returns must be the batch mean of
-    ``batch_losses`` at those codes (relative 1e-12); n = 4 bits, 8 topic documents.  Raises StecheckError (ERROR)."""
+    ``batch_losses`` at those codes (relative 1e-12); n = 4 bits, 8 topic documents.  Raises SelfCheckFailed (ERROR)."""
     from stecheck.numerics import sbn_autoencoder as sa
 
     Y = sa.load_corpus("topics")[:8]
@@ -807,8 +807,8 @@ def _train_step_audit() -> dict:
     # the loss the step reports: the batch mean of L(x_b) at the codes it drew (batch_losses, a separate formula)
     want_loss = float(np.mean(ae.batch_losses(Xs, Y)))
     if not abs(reported - want_loss) <= 1e-12 * abs(want_loss):
-        raise StecheckError(f"StochasticAutoencoder.train_step reports the loss {reported!r}, but the batch mean of the "
-                            f"reconstruction loss at its codes is {want_loss!r}; fix numerics.sbn_autoencoder.")
+        raise SelfCheckFailed(f"StochasticAutoencoder.train_step reports the loss {reported!r}, but the batch mean of the "
+                              f"reconstruction loss at its codes is {want_loss!r}; fix numerics.sbn_autoencoder.")
     want = dict(zip(ae.ENCODER, ae._split_encoder(ae.encoder_vjp(cache, ae.arm_batch(a, Y, U)) / len(Y))))
     enc = max(float(np.max(np.abs(rec.grads[k] - want[k])) / (np.max(np.abs(want[k])) + 1e-300)) for k in want)
     dec, d = 0.0, make_rng(task_seed(0, "SBN-BITS/step-audit/direction"))
@@ -822,9 +822,9 @@ def _train_step_audit() -> dict:
         an = float(np.sum(rec.grads[k] * v))
         dec = max(dec, abs((up - down) / 2e-6 - an) / (abs(an) + 1e-6))
     if not (enc <= 1e-12 and dec <= 1e-6):
-        raise StecheckError(f"StochasticAutoencoder.train_step: encoder gradient off the batch mean of the ARM chain "
-                            f"rule by a relative {enc:.2g} (<= 1e-12), decoder gradient off central differences by "
-                            f"{dec:.2g} (<= 1e-6); fix numerics.sbn_autoencoder.")
+        raise SelfCheckFailed(f"StochasticAutoencoder.train_step: encoder gradient off the batch mean of the ARM chain "
+                              f"rule by a relative {enc:.2g} (<= 1e-12), decoder gradient off central differences by "
+                              f"{dec:.2g} (<= 1e-6); fix numerics.sbn_autoencoder.")
     return {"encoder_relative_gap": enc, "decoder_vs_central_differences": dec, "reported_loss": reported}
 
 
@@ -833,7 +833,7 @@ def _adam_audit() -> dict:
     on four coordinates whose gradients span 1e-9 .. 1 (so eps = 1e-8 matters) against the textbook update of
     Kingma & Ba (Alg. 1; PyTorch's defaults betas (0.9, 0.999), eps 1e-8), evaluated in 50-digit mpmath; the
     library regroups the formula (a few ulps), so the parameters must agree to a relative 1e-12.  Raises
-    StecheckError (the method is an ERROR) otherwise."""
+    SelfCheckFailed (the method is an ERROR) otherwise."""
     import mpmath
 
     lr, b1, b2, eps = 1e-3, 0.9, 0.999, 1e-8
@@ -854,8 +854,8 @@ def _adam_audit() -> dict:
                 ref[i] -= lr * mh / (mpmath.sqrt(vh) + eps)
         gap = max(float(abs(mpmath.mpf(float(x[i])) - ref[i]) / abs(ref[i])) for i in range(4))
     if not gap <= 1e-12:
-        raise StecheckError(f"numerics.sbn_net.Adam is not Adam: after 5 steps a parameter is off the textbook update "
-                            f"by a relative {gap:.2g} (<= 1e-12 allowed); fix Adam.step.")
+        raise SelfCheckFailed(f"numerics.sbn_net.Adam is not Adam: after 5 steps a parameter is off the textbook update "
+                              f"by a relative {gap:.2g} (<= 1e-12 allowed); fix Adam.step.")
     return {"adam_steps": 5, "max_relative_gap": gap}
 
 
@@ -864,7 +864,7 @@ def _stack_audit() -> dict:
     hidden states (the same noise stream for every forward), the mean cross-entropy is a smooth function of the
     output layer (Wout, bout), and the backward's exact gradients there must match central differences (two
     slices, depth 1, h = 16, 32 digits; step 1e-6 along a random direction: truncation ~1e-12, rounding ~1e-10)
-    to a relative 1e-6.  Raises StecheckError (the method is an ERROR) otherwise."""
+    to a relative 1e-6.  Raises SelfCheckFailed (the method is an ERROR) otherwise."""
     from stecheck.numerics.sbn_net import DeepSBNStack
 
     X, y = _digits_xy()
@@ -892,8 +892,8 @@ def _stack_audit() -> dict:
         fd, an = (up - down) / (2 * h), float(np.sum(grads[key] * v))
         worst = max(worst, abs(fd - an) / (abs(an) + 1e-6))
     if not worst <= 1e-6:
-        raise StecheckError(f"numerics.sbn_net.DeepSBNStack: the output layer's gradient is off central differences "
-                            f"by a relative {worst:.2g} (<= 1e-6 allowed); its forward and backward disagree.")
+        raise SelfCheckFailed(f"numerics.sbn_net.DeepSBNStack: the output layer's gradient is off central differences "
+                              f"by a relative {worst:.2g} (<= 1e-6 allowed); its forward and backward disagree.")
     return {"output_layer_gradient_vs_central_differences": worst}
 
 
@@ -905,7 +905,7 @@ def _stack_st_audit(noises=TABLE1_NOISES) -> dict:
     2 F'(a)) and Alg. 2 prescribe.  The stack's gradient of the mean cross-entropy in every parameter (W0, eta1, BN's
     gamma and beta, Wout) must match central differences of the surrogate's loss along a random direction (step
     1e-6; depth 1, h = 16, 32 digits) to a relative 1e-6, and the two forwards' logits must agree to 1e-12.
-    Raises StecheckError (the method is an ERROR) otherwise."""
+    Raises SelfCheckFailed (the method is an ERROR) otherwise."""
     from stecheck.numerics import sbn_net as sn
 
     X, y = _digits_xy()
@@ -922,8 +922,8 @@ def _stack_st_audit(noises=TABLE1_NOISES) -> dict:
         rec = {k: [None if v is None else np.array(v) for v in vs] for k, vs in net.record.items()}
         gap = float(np.max(np.abs(z - zs[0])))
         if not gap <= 1e-12 * (1 + float(np.max(np.abs(z)))):
-            raise StecheckError(f"numerics.sbn_net ({noise}): DeepSBNStack (S = 1) and DeepSBN give logits "
-                                f"{gap:.2g} apart on the same stream; the stack must be the network it stacks.")
+            raise SelfCheckFailed(f"numerics.sbn_net ({noise}): DeepSBNStack (S = 1) and DeepSBN give logits "
+                                  f"{gap:.2g} apart on the same stream; the stack must be the network it stacks.")
 
         def loss():
             return sn.softmax_cross_entropy(net.forward(X, None, "train", surrogate=rec), y)[0]
@@ -940,9 +940,9 @@ def _stack_st_audit(noises=TABLE1_NOISES) -> dict:
             fd, an = (up - down) / (2 * h), float(np.sum(grads[key][0] * v))
             w = max(w, abs(fd - an) / (abs(an) + 1e-6))
             if not abs(fd - an) <= 1e-6 * (abs(an) + 1e-6):
-                raise StecheckError(f"numerics.sbn_net.DeepSBNStack ({noise}): the gradient in {key} is off central "
-                                    f"differences of the ST surrogate by a relative {abs(fd - an) / (abs(an) + 1e-6):.2g} "
-                                    "(<= 1e-6 allowed); its backward is not ST (2 F'(a)) / Alg. 2.")
+                raise SelfCheckFailed(f"numerics.sbn_net.DeepSBNStack ({noise}): the gradient in {key} is off central "
+                                      f"differences of the ST surrogate by a relative {abs(fd - an) / (abs(an) + 1e-6):.2g} "
+                                      "(<= 1e-6 allowed); its backward is not ST (2 F'(a)) / Alg. 2.")
         worst[noise] = float(w)
     return {"max_relative_gap_vs_st_surrogate": worst}
 
@@ -1280,8 +1280,9 @@ def trend_power(means, sds, bits, reps: int, level: float) -> float:
     x = np.log2(np.asarray(bits, float))
     m, s = np.asarray(means, float), np.asarray(sds, float)
     if len(x) < 3 or reps < 1 or not (0 < level < 1) or m.shape != x.shape or s.shape != x.shape:
-        raise StecheckError("trend_power: give >= 3 bit counts with one mean and one SD each, reps >= 1, "
-                            "0 < level < 1")
+        raise InvalidArgument(f"trend_power: got {len(x)} bit counts, {m.size} means, {s.size} SDs, reps = {reps}, "
+                              f"level = {level}; give >= 3 bit counts with one mean and one SD each, reps >= 1 and "
+                              "0 < level < 1")
     xc = x - x.mean()
     sxx = float(np.sum(xc ** 2))
     beta = float(np.sum(xc * m) / sxx)
@@ -1846,7 +1847,7 @@ def _arm_reference_audit(run_seed: int, claim_id: str) -> dict:
             worst["rounding_tolerance"] = max(worst["rounding_tolerance"], float(tol.max()))
             if np.any(gap > tol):
                 i = int(np.argmax(gap - tol))
-                raise StecheckError(
+                raise SelfCheckFailed(
                     f"{claim_id}: the ARM reference gradient is biased (n={n}, document {b}, unit {i}: E[ARM] = "
                     f"{float(np.asarray(arm.value)[i]):.6g} vs exact {float(np.asarray(exact.value)[i]):.6g}, "
                     f"beyond the rounding bound {float(tol[i]):.2g}); fix numerics.estimators' ARM before trusting "

@@ -82,9 +82,10 @@ class QuadratureDiverged(InvalidArgument, ArithmeticError):
     integral): its value and error estimate mean nothing, so none is returned."""
 
 
-class SelfCheckFailed(AssertionError):
-    """One of stecheck's own consistency checks failed (e.g. a noise family whose cdf, density, quantile and
-    sampler disagree): a bug in stecheck, or a user-supplied component that breaks its documented contract.
-    Nothing computed with it can be trusted, so a method that meets it ends in ERROR.  Deliberately not a
-    :class:`StecheckError` (those are the user's mistakes or the machine's): the CLI keeps the traceback and
-    exits with status 3, as for any bug."""
+class SelfCheckFailed(StecheckError, AssertionError):
+    """One of stecheck's own consistency checks failed (a noise family whose cdf, density, quantile and sampler
+    disagree, a library routine that disagrees with its independent recomputation, a proof routine that accepts a
+    known-false candidate): a bug in stecheck, or a user-supplied component that breaks its documented contract.
+    Nothing computed with it can be trusted, so a method that meets it ends in ERROR.  Unlike the other
+    :class:`StecheckError` subclasses it is not the user's mistake nor the machine's: the CLI keeps the traceback
+    and exits with status 3, as for any bug."""

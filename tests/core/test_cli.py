@@ -419,3 +419,16 @@ def test_a_derivation_past_its_time_budget_is_one_line_exit_2(capsys, tmp_path, 
     code, _, err = _run(capsys, "derive", "multilinear", "--expr", "sin(x1+x2+x3+x4+x5+x6+x7+x8)**9*exp(x8)")
     assert code == EXIT_USAGE and "took more than 0.05 s" in _one_line(err)
     assert time.monotonic() - start < 30
+
+
+def test_a_failed_self_check_is_a_bug_exit_3_with_traceback_not_a_usage_error(monkeypatch, capsys):
+    from stecheck.errors import SelfCheckFailed
+    from stecheck.proofs_check import cli
+
+    def broken(args, console):
+        raise SelfCheckFailed("noise family 'uniform' fails its consistency audit: F(F^-1(u)) != u")
+
+    monkeypatch.setitem(cli._COMMANDS, "list", broken)
+    assert cli.main(["list"]) == cli.EXIT_INTERNAL == 3
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "consistency audit" in err and "a bug in stecheck" in err
