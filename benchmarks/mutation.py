@@ -347,10 +347,16 @@ def mutated_statement(source: str, index: int) -> str:
     tells apart two mutants of one line whose change texts are equal (e.g. two constants ``1`` on the line)."""
     tree = ast.parse(source)
     node = next(n for i, n in enumerate(ast.walk(tree)) if i == index)
-    stmt = min((s for s in ast.walk(tree) if isinstance(s, ast.stmt) and s.lineno <= node.lineno <= s.end_lineno),
-               key=lambda s: (s.end_lineno - s.lineno, -s.col_offset))
+    # the smallest statement that spans the node's line, or the decorator that holds it (a decorator's line is
+    # not inside its function's span)
+    spans = [(s.end_lineno - s.lineno, -s.col_offset, id(s), s) for s in ast.walk(tree)
+             if isinstance(s, ast.stmt) and s.lineno <= node.lineno <= s.end_lineno]
+    decorators = [d for s in ast.walk(tree) if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                  for d in s.decorator_list if d.lineno <= node.lineno <= d.end_lineno]
     _apply(tree, index)
-    return ast.unparse(stmt).splitlines()[0]
+    if decorators:
+        return "@" + ast.unparse(decorators[0]).splitlines()[0]
+    return ast.unparse(min(spans)[3]).splitlines()[0]
 
 
 def _apply(tree: ast.AST, index: int) -> tuple[str, str]:
@@ -434,7 +440,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--budget-minutes", type=float, default=20.0, help="wall-clock budget of phase 3")
     ap.add_argument("--until", default=None, metavar="HH:MM",
-                    help="also start no mutant after this UTC wall-clock time (today), whichever comes first")
+                    help="also start no mutant after this UTC wall-clock time (the next time the clock shows it), "
+                         "whichever comes first")
     ap.add_argument("--jobs", type=int, default=2, help="mutants run in parallel")
     ap.add_argument("--seed", type=int, default=0, help="seed of the mutant sample")
     ap.add_argument("--max-mutants", type=int, default=1000)
@@ -447,6 +454,9 @@ def main(argv=None) -> int:
                          "each compared with a null run of the same claims; no coverage phase")
     ap.add_argument("--change", default="", help="with --single: only the mutants whose change contains this text")
     ap.add_argument("--claims", default="", help="with --single: comma-separated claim ids to run")
+    ap.add_argument("--resume", action="store_true",
+                    help="keep the records already in --json (an interrupted run of the same seed) and run only the "
+                         "sampled mutants not among them")
     ap.add_argument("--coverage-one", default=None, help=argparse.SUPPRESS)  # internal: one claim, traced
     args = ap.parse_args(argv)
     if args.summarize:
@@ -519,8 +529,22 @@ def main(argv=None) -> int:
         import datetime as _dt
         hh, mm = (int(x) for x in args.until.split(":"))
         now = _dt.datetime.now(_dt.timezone.utc)
-        deadline = min(deadline, now.replace(hour=hh, minute=mm, second=0, microsecond=0).timestamp())
+        until = now.replace(hour=hh, minute=mm, second=0, microsecond=0)
+        if until <= now:  # a time past midnight: tomorrow's
+            until += _dt.timedelta(days=1)
+        deadline = min(deadline, until.timestamp())
     results = []
+    if args.resume and args.json and args.json.exists():
+        kept = json.loads(args.json.read_text())
+        if kept.get("seed") != args.seed:
+            print(f"--resume: {args.json} holds seed {kept.get('seed')}, not {args.seed}", file=sys.stderr)
+            return 2
+        results = kept["mutants"]
+        done_keys = {(r["file"], r["line"], r["change"], r.get("mutated")) for r in results}
+        candidates = [c for c in candidates
+                      if (c[0], c[3], mutate(sources[c[0]], c[1])[1], mutated_statement(sources[c[0]], c[1]))
+                      not in done_keys]
+        print(f"--resume: {len(results)} records kept, {len(candidates)} sampled mutants left", flush=True)
     null_tree = _tree_with(work, None, None)
     null_units: dict[tuple, dict] = {}  # the unit tests must pass on the unmutated tree to count a failure
 

@@ -185,3 +185,9 @@ def test_every_mutated_statement_of_the_equivalence_list_is_a_mutant_of_its_line
         got = {mutation.mutated_statement(src, idx) for idx, _, ln in mutation.sites(ast.parse(src))
                if ln == line and mutation.mutate(src, idx)[1] == e["change"]}
         assert e["mutated"] in got, (e["file"], got)
+
+
+def test_the_mutated_statement_of_a_decorator_constant_is_the_decorator():
+    src = "import functools\n\n\n@functools.lru_cache(maxsize=16)\ndef f(x):\n    return x\n"
+    idx = next(i for i, op, ln in mutation.sites(ast.parse(src)) if ln == 4)
+    assert mutation.mutated_statement(src, idx) == "@functools.lru_cache(maxsize=17)"
