@@ -185,3 +185,17 @@ def test_every_mutated_statement_of_the_equivalence_list_is_a_mutant_of_its_line
         got = {mutation.mutated_statement(src, idx) for idx, _, ln in mutation.sites(ast.parse(src))
                if ln == line and mutation.mutate(src, idx)[1] == e["change"]}
         assert e["mutated"] in got, (e["file"], got)
+
+
+def test_mutants_that_leave_every_record_identical_are_counted_apart():
+    base = {"status": "ok", "operator": "constant", "file": "numerics/x.py", "source": "s"}
+    recs = [{**base, "line": 1, "change": "a", "detected": True, "evidence_changed": 3},
+            {**base, "line": 2, "change": "b", "detected": False, "evidence_changed": 2},
+            {**base, "line": 3, "change": "c", "detected": False, "evidence_changed": 0},
+            {**base, "line": 4, "change": "d", "detected": True, "status": "crash"}]
+    s = mutation.summarize(recs, [])
+    assert s["silent_mutants"] == 1
+    assert (s["non_equivalent_changing_evidence"]["mutants"], s["non_equivalent_changing_evidence"]["detected"]) == (3, 2)
+    assert "1 mutants left every record bit-identical" in mutation.headline(s)
+    old = [{k: v for k, v in r.items() if k != "evidence_changed"} for r in recs[:3]]  # a run without digests
+    assert "silent_mutants" not in mutation.summarize(old, [])
