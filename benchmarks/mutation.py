@@ -670,7 +670,9 @@ def headline(summary: dict) -> str:
             f"leaving out also the {summary['equivalent'].get(CLAIMS_INPUTS, 0)} mutants equivalent on the claims' "
             f"inputs: {fmt(summary.get('non_equivalent_quick_tier_on_claims_inputs', {}))}; "
             f"verdicts only (a change of the finding counts alone not counted): "
-            f"{fmt(summary.get('non_equivalent_quick_tier_verdicts_only', {}))}")
+            f"{fmt(summary.get('non_equivalent_quick_tier_verdicts_only', {}))}"
+            + (f"; {summary['silent_mutants']} mutants left every record bit-identical, over the others: "
+               f"{fmt(summary['non_equivalent_changing_evidence'])}" if "silent_mutants" in summary else ""))
 
 
 def summarize(results: list[dict], equivalent: list[dict] | None = None) -> dict:
@@ -710,6 +712,14 @@ def summarize(results: list[dict], equivalent: list[dict] | None = None) -> dict
     # the same share when a change of the finding counts alone does not count (signatures before 2026-11-30 had none)
     out["non_equivalent_quick_tier_verdicts_only"] = share(
         non_eq, lambda r: r["detected"] and not detected_by_findings_only(r))
+    # mutants that left every record of their claims bit-identical (evidence digests, phase 3 since session 10):
+    # whatever they change, the quick tier never computes it; the share over the others says how often a change
+    # that reaches the evidence also reaches a conclusion
+    silent = [r for r in non_eq if r["status"] == "ok" and r.get("evidence_changed") == 0]
+    with_digests = [r for r in non_eq if "evidence_changed" in r or r["status"] != "ok"]
+    if with_digests:
+        out["silent_mutants"] = len(silent)
+        out["non_equivalent_changing_evidence"] = share([r for r in with_digests if r not in silent])
     out["equivalent"] = {c: sum(1 for r in results if eq[id(r)] is not None and eq[id(r)]["class"] == c)
                          for c in EQUIVALENT_CLASSES}
     guard = [r for r in results if r.get("guard")]

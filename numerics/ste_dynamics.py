@@ -742,6 +742,13 @@ def _selftest_cases() -> dict[str, tuple]:
     * ``oscillation``: identity proxy, ``y = 1/2``, ``s_0 = s*``, ``eta = 2``: the residual is ``+1/2`` at ``w*``
       (``x . s = 1``) and ``-1/2`` off it, so ``u_1 = -.5 e_1 + ...``, ``u_2 = u_0``, ...: ``at = [T, F, T, F]``,
       two visits, two escapes (the last at ``t = T``), one return.
+    * ``weighted``: the output weights at work, ``k = 2`` hidden units with ``x_1 = e_1``, ``x_2 = e_2``,
+      ``v = (2, 1)``, ``y = 0``, ``s_0 = s*``, ``eta = 1/8``: at ``t = 0`` both units fire, ``r = 3`` and
+      ``g = r (v_1 e_1 + v_2 e_2) = (6, 3, 0, 0)``, so ``u_1 = (-1/4, 1/8, 1/2, 1/2)``: an escape at ``t = 1``;
+      then only unit 2 fires, ``r = 1``, ``g = e_2``, ``u_2 = (-1/4, 0, 1/2, 1/2)`` (a tie, ``s_2 = s_1``).
+      ``time_at = 1``, Hamming distance 1 at the end.  (With ``r / v`` for ``r v``, ``u_1`` would stay at ``w*``.)
+    * ``weighted-identity``: the same with the identity proxy: ``t = 0`` as above; then ``r = 1`` and
+      ``g = r v = (2, 1, 0, 0)`` (the proxy ignores which units fire), ``u_2 = (-1/2, 0, 1/2, 1/2)``; the same records.
 
     Returns ``{case: (model, data, steps)}``."""
     x = np.array([[1.0, 0.0, 0.0, 0.0]])
@@ -755,20 +762,25 @@ def _selftest_cases() -> dict[str, tuple]:
         "never": (base, (x, y, star, off), 3),
         "latent-start": (base.with_(project=False), (x, y, star, star.copy()), 2),
         "oscillation": (base.with_(proxy="identity", lr=2.0), (x, y + 0.5, star, star.copy()), 3),
+        "weighted": (base.with_(k=2, v=(2.0, 1.0), lr=0.125), (np.eye(2, 4), y, star, star.copy()), 2),
+        "weighted-identity": (base.with_(k=2, v=(2.0, 1.0), lr=0.125, proxy="identity"),
+                              (np.eye(2, 4), y, star, star.copy()), 2),
     }
 
 
 def reference_selftest() -> dict[str, dict[str, list]]:
     """The engine (:func:`simulate_block`) and :func:`reference_trial` on the hand-made trials of
     :func:`_selftest_cases` (edge cases a random trial almost never shows: an exact tie ``u = 0``, an escape at
-    ``t = 1`` or at ``t = T``, a return, a trial that never reaches ``w*``, a start at ``w*`` without projection), their records compared
+    ``t = 1`` or at ``t = T``, a return, a trial that never reaches ``w*``, a start at ``w*`` without projection, output
+    weights other than 1), their records compared
     as in :func:`replay_audit`, and both against the closed-form values stated there (``time_at``,
     ``first_hit``, ``escapes``, ``final_hamming``; ``visits`` and ``returns`` of the oscillation; the reference's
-    state ``s_0 = sqrt(n) w_0``, which is the start ``s_0`` itself).  Exact (dyadic data): any difference is a fault of the
+    state ``s_0 = sqrt(n) w_0``, which is the start ``s_0`` itself; :func:`ste_gradient` at ``t = 0`` of the weighted
+    case).  Exact (dyadic data): any difference is a fault of the
     engine or of the reference.  Returns ``{case: {record: [engine, reference or closed form]}}`` of the cases
     with a difference (empty when all agree).  About a millisecond."""
     known = {"tie": (2, 0, 1, 1), "escape-at-1": (1, 0, 1, 1), "never": (0, -1, 0, 1), "latent-start": (1, 0, 1, 1),
-             "oscillation": (2, 0, 2, 1, 2, 1)}
+             "oscillation": (2, 0, 2, 1, 2, 1), "weighted": (1, 0, 1, 1), "weighted-identity": (1, 0, 1, 1)}
     out = {}
     for case, (model, data, steps) in _selftest_cases().items():
         tr = simulate_block(model, [data], steps, learning_rates(model.schedule, model.lr, steps))
@@ -779,6 +791,10 @@ def reference_selftest() -> dict[str, dict[str, list]]:
         s_ref = reference_trial(model, data, steps)["states"][0]
         if not np.array_equal(s_ref, data[3]):  # s_0 = sqrt(n) w_0 is the start itself, with or without projection
             bad["s_0 of the reference (closed form)"] = [s_ref.tolist(), data[3].tolist()]
+        if case.startswith("weighted"):  # the engine's gradient formula at t = 0 (ste_gradient): g = (6, 3, 0, 0), r = 3
+            g0, r0 = ste_gradient(model, data[0], data[1], data[3])
+            if not (np.array_equal(g0, [[6.0, 3.0, 0.0, 0.0]]) and np.array_equal(r0, [3.0])):
+                bad["ste_gradient at t = 0 (closed form)"] = [[g0.tolist(), r0.tolist()], [[[6.0, 3.0, 0.0, 0.0]], [3.0]]]
         if bad:
             out[case] = bad
     return out

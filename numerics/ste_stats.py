@@ -49,15 +49,21 @@ def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, fl
 
 
 def lower_bound(k: int, n: int, confidence: float = 0.95) -> float:
-    """One-sided exact lower confidence bound: ``P(p >= bound) >= confidence``."""
+    """One-sided exact (Clopper-Pearson) lower confidence bound: ``P(p >= bound) >= confidence``
+    (``scipy.stats.binomtest(..., alternative="greater")``; 0 for ``k = 0``)."""
     _check(k, n)
-    return 0.0 if k == 0 else float(stats.beta.ppf(1 - confidence, k, n - k + 1))
+    ci = stats.binomtest(int(k), int(n), alternative="greater").proportion_ci(confidence_level=confidence,
+                                                                               method="exact")
+    return float(ci.low)
 
 
 def upper_bound(k: int, n: int, confidence: float = 0.95) -> float:
-    """One-sided exact upper confidence bound: ``P(p <= bound) >= confidence``."""
+    """One-sided exact (Clopper-Pearson) upper confidence bound: ``P(p <= bound) >= confidence``
+    (``scipy.stats.binomtest(..., alternative="less")``; 1 for ``k = n``)."""
     _check(k, n)
-    return 1.0 if k == n else float(stats.beta.ppf(confidence, k + 1, n - k))
+    ci = stats.binomtest(int(k), int(n), alternative="less").proportion_ci(confidence_level=confidence,
+                                                                            method="exact")
+    return float(ci.high)
 
 
 def crossing(ms, ks, ns, level: float) -> float | None:

@@ -60,7 +60,7 @@ import mpmath
 import numpy as np
 import sympy
 
-from stecheck.errors import InvalidArgument
+from stecheck.errors import InvalidArgument, SelfCheckFailed
 
 __all__ = [
     "THETA",
@@ -676,12 +676,13 @@ def monte_carlo(w, w_star, v, *, v_star=None, n_samples: int = 10**7, seed: int 
     s1_loss = s2_loss = 0.0
     s1 = {p: np.zeros(n) for p in PROXIES}
     s2 = {p: np.zeros(n) for p in PROXIES}
-    done = 0
+    done = drawn = 0
     for child in children:
         m = min(chunk_size, n_samples - done)
         done += m
         # float32 samples (relative rounding 6e-8, far below the Monte Carlo error); sums in float64
         z = np.random.default_rng(child).standard_normal((m, k, n), dtype=np.float32)
+        drawn += z.shape[0]
         pre = z @ w32
         resid = (pre > 0) @ v32 - (z @ ws32 > 0) @ vs32
         loss = 0.5 * resid.astype(np.float64) ** 2
@@ -695,6 +696,10 @@ def monte_carlo(w, w_star, v, *, v_star=None, n_samples: int = 10**7, seed: int 
             g = np.einsum("mk,mkn->mn", weights, z)
             s1[p] += g.sum(axis=0, dtype=np.float64)
             s2[p] += np.einsum("mn,mn->n", g, g, dtype=np.float64)
+
+    if drawn != n_samples:  # the means below divide by n_samples
+        raise SelfCheckFailed(f"population.monte_carlo drew {drawn} samples in {n_chunks} chunks of {chunk_size}, "
+                              f"not n_samples = {n_samples}; the chunking is wrong.")
 
     def mean_se(a1, a2):
         mean = a1 / n_samples

@@ -356,13 +356,19 @@ def _printed_sufficiency(prop: str):
     return build
 
 
-#: The hypotheses of every refuted printed step, stated from the paper's words apart from the obligation (name ->
-#: builder over the obligation's variables).  z3 must prove them equivalent to the obligation's hypotheses: weaker
-#: encoded hypotheses could make a refutation spurious (a model the paper excludes), stronger ones would refute a
-#: statement the paper did not make.  A mismatch is a bug of the encoding: the method ends in ERROR.
+#: The hypotheses of every refuted printed step (and of the printed steps (30), (23)), stated from the paper's words
+#: apart from the obligation (name -> builder over the obligation's variables).  z3 must prove them equivalent to the
+#: obligation's hypotheses: weaker encoded hypotheses could make a refutation spurious (a model the paper excludes),
+#: stronger ones would decide a statement the paper did not make.  A mismatch is a bug of the encoding: the method
+#: ends in ERROR.
 PRINTED_HYPOTHESES = {
     "B5-psd-outer-product-printed": lambda o: [_v(o)["g1"] * _v(o)["d1"] >= 0, _v(o)["g2"] * _v(o)["d2"] >= 0],
     "B5-sufficiency-printed": _printed_sufficiency("B5"),
+    # (30) as extracted, "gbar_i < 0 and 2(|gbar_i| + L) <= 0" (vacuous), and (23) for one coordinate, with (28)
+    "B5-(30)-printed": lambda o: [_LC >= 0, _v(o)["gbar"] < 0, 2 * (sympy.Abs(_v(o)["gbar"]) + _LC) <= 0,
+                                  sympy.Abs(_v(o)["Dbar"] - 2 * _v(o)["gbar"]) <= 2 * _LC],
+    "B5-(23)-coordinate": lambda o: [_LC >= 0, _v(o)["gbar"] > _LC,
+                                     sympy.Abs(_v(o)["Dbar"] - 2 * _v(o)["gbar"]) <= 2 * _LC],
     # "(23) is necessary": where E[g_i] > L fails (gbar_i != 0, |gbar_i| != L excluded), some Dbar_i is harmful
     "B5-necessity-printed": lambda o: [_LC > 0, sympy.Not(_v(o)["gbar"] > _LC), sympy.Ne(_v(o)["gbar"], 0),
                                        sympy.Ne(sympy.Abs(_v(o)["gbar"]), _LC)],
@@ -378,13 +384,55 @@ PRINTED_HYPOTHESES = {
 }
 
 
+def _shared_inner(j, u, w):
+    """``<J u, J w>`` for one shared parameter, ``J = (j_1, j_2)`` (a 1 x 2 matrix), by sympy matrix algebra."""
+    J = sympy.Matrix([list(j)])
+    return ((J * sympy.Matrix(u)).T * (J * sympy.Matrix(w)))[0, 0]
+
+
+def _printed_corner_bounds_37(o):
+    """(37) as printed, |g_1(x) - g_1(x*)| <= L |x_1 - x*_1| at the four corners, x* = (1, 1), for (37)'s bilinear g_1."""
+    v = _v(o)
+    g = lambda x1, x2: v["A"] + v["B"] * x1 + v["C"] * x2 + v["D"] * x1 * x2  # noqa: E731
+    return sympy.And(*[sympy.Abs(g(a, b) - g(1, 1)) <= _LC * abs(a - 1) for a in (-1, 1) for b in (-1, 1)])
+
+
+#: The conclusions of refuted printed steps, written apart from the obligations (name -> builder over the obligation's
+#: variables); z3 must prove each equivalent to the obligation's conclusion, as for :data:`PRINTED_HYPOTHESES`.
+PRINTED_CONCLUSIONS = {
+    "B5-psd-outer-product-printed": lambda o: (sympy.Matrix([[_v(o)["v1"], _v(o)["v2"]]])
+                                               * sympy.Matrix([_v(o)["g1"], _v(o)["g2"]])
+                                               * sympy.Matrix([[_v(o)["d1"], _v(o)["d2"]]])
+                                               * sympy.Matrix([_v(o)["v1"], _v(o)["v2"]]))[0, 0] >= 0,
+    "B5-sufficiency-printed": lambda o: _shared_inner((_v(o)["j1"], _v(o)["j2"]), (_v(o)["d1"], _v(o)["d2"]),
+                                                      (_v(o)["g1"], _v(o)["g2"])) >= 0,
+    # some Dbar_i in (28)'s interval [2(gbar_i - L), 2(gbar_i + L)] has gbar_i Dbar_i < 0: the linear function's
+    # minimum over the interval, at an end, is negative
+    "B5-necessity-printed": lambda o: sympy.Min(_v(o)["gbar"] * 2 * (_v(o)["gbar"] - _LC),
+                                                _v(o)["gbar"] * 2 * (_v(o)["gbar"] + _LC)) < 0,
+    "B7-(35)-coordinatewise-printed": lambda o: _shared_inner((_v(o)["j1"], _v(o)["j2"]), (_v(o)["Eg1"], _v(o)["Eg2"]),
+                                                              (_v(o)["gs1"], _v(o)["gs2"])) >= 0,
+    "B7-(37)-lipschitz-printed": _printed_corner_bounds_37,
+    "B7-sufficiency-printed": lambda o: _shared_inner((_v(o)["j1"], _v(o)["j2"]), (_v(o)["Eg1"], _v(o)["Eg2"]),
+                                                      (_v(o)["gs1"], _v(o)["gs2"])) >= 0,
+    "B8-sufficiency-printed": lambda o: _shared_inner((_v(o)["j1"], _v(o)["j2"]), (_v(o)["D1"], _v(o)["D2"]),
+                                                      (_v(o)["gs1"], _v(o)["gs2"])) >= 0,
+}
+
+
 def _printed_hypotheses_audit(obl: ob.Obligation, timeout_ms: int) -> dict:
-    """z3: the obligation's hypotheses are equivalent to :data:`PRINTED_HYPOTHESES` (both implications); raises
-    :class:`SelfCheckFailed` (method ERROR) otherwise."""
+    """z3: the obligation's hypotheses are equivalent to :data:`PRINTED_HYPOTHESES` (both implications), and its
+    conclusion to :data:`PRINTED_CONCLUSIONS` where listed; raises :class:`SelfCheckFailed` (method ERROR) otherwise."""
     printed, encoded = PRINTED_HYPOTHESES[obl.name](obl), list(obl.assumptions)
+    pairs = [("printed => encoded", printed, encoded), ("encoded => printed", encoded, printed)]
+    if obl.name in PRINTED_CONCLUSIONS:
+        concl = PRINTED_CONCLUSIONS[obl.name](obl)
+        pairs += [("printed conclusion => encoded", [concl], [obl.conclusion]),
+                  ("encoded conclusion => printed", [obl.conclusion], [concl])]
+        printed = [*printed, concl]
     syms = set(obl.variables) | set().union(set(), *(a.free_symbols for a in printed))
     out = {}
-    for what, facts, needed in (("printed => encoded", printed, encoded), ("encoded => printed", encoded, printed)):
+    for what, facts, needed in pairs:
         res = _link(f"{obl.name}: {what}", syms, facts, needed, timeout_ms)
         out[what] = res.verdict
         if res.verdict != "PROVED":

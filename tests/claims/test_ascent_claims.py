@@ -82,6 +82,8 @@ def test_printed_discrepancies_are_reported(run):
 
 import dataclasses  # noqa: E402
 
+import sympy  # noqa: E402
+
 from stecheck.errors import StecheckError  # noqa: E402
 from stecheck.proofs_check.claims import sbn_ascent as sa  # noqa: E402
 
@@ -89,7 +91,8 @@ from stecheck.proofs_check.claims import sbn_ascent as sa  # noqa: E402
 @pytest.mark.parametrize("name", sorted(sa.PRINTED_HYPOTHESES))
 def test_every_refuted_printed_step_encodes_exactly_the_printed_hypotheses(name):
     audit = sa._printed_hypotheses_audit(sa._get_obligation(name), 20_000)
-    assert audit == {"printed => encoded": "PROVED", "encoded => printed": "PROVED"}
+    assert audit["printed => encoded"] == audit["encoded => printed"] == "PROVED"
+    assert set(audit.values()) == {"PROVED"} and len(audit) == (4 if name in sa.PRINTED_CONCLUSIONS else 2)
 
 
 @pytest.mark.parametrize("change", ["stronger", "weaker"])
@@ -99,4 +102,14 @@ def test_an_encoding_stronger_or_weaker_than_printed_is_an_error(change):
     first = g1 * d1 >= 1 if change == "stronger" else g1 * d1 >= -1  # the seed-13 survivor was the stronger one
     bad = dataclasses.replace(obl, assumptions=(first, *obl.assumptions[1:]))
     with pytest.raises(StecheckError, match="are not the printed ones"):
+        sa._printed_hypotheses_audit(bad, 20_000)
+
+
+@pytest.mark.parametrize("name", sorted(sa.PRINTED_CONCLUSIONS))
+def test_a_refuted_steps_conclusion_other_than_printed_is_an_error(name):
+    obl = sa._get_obligation(name)
+    audit = sa._printed_hypotheses_audit(obl, 20_000)
+    assert audit["encoded conclusion => printed"] == audit["printed conclusion => encoded"] == "PROVED"
+    bad = dataclasses.replace(obl, conclusion=sympy.Not(obl.conclusion))  # the seed-14 survivor: j2 * s2 -> j2 / s2
+    with pytest.raises(StecheckError, match="are not the printed ones .*conclusion"):
         sa._printed_hypotheses_audit(bad, 20_000)

@@ -191,3 +191,15 @@ def test_the_mutated_statement_of_a_decorator_constant_is_the_decorator():
     src = "import functools\n\n\n@functools.lru_cache(maxsize=16)\ndef f(x):\n    return x\n"
     idx = next(i for i, op, ln in mutation.sites(ast.parse(src)) if ln == 4)
     assert mutation.mutated_statement(src, idx) == "@functools.lru_cache(maxsize=17)"
+def test_mutants_that_leave_every_record_identical_are_counted_apart():
+    base = {"status": "ok", "operator": "constant", "file": "numerics/x.py", "source": "s"}
+    recs = [{**base, "line": 1, "change": "a", "detected": True, "evidence_changed": 3},
+            {**base, "line": 2, "change": "b", "detected": False, "evidence_changed": 2},
+            {**base, "line": 3, "change": "c", "detected": False, "evidence_changed": 0},
+            {**base, "line": 4, "change": "d", "detected": True, "status": "crash"}]
+    s = mutation.summarize(recs, [])
+    assert s["silent_mutants"] == 1
+    assert (s["non_equivalent_changing_evidence"]["mutants"], s["non_equivalent_changing_evidence"]["detected"]) == (3, 2)
+    assert "1 mutants left every record bit-identical" in mutation.headline(s)
+    old = [{k: v for k, v in r.items() if k != "evidence_changed"} for r in recs[:3]]  # a run without digests
+    assert "silent_mutants" not in mutation.summarize(old, [])

@@ -220,3 +220,20 @@ def test_replay_audit_agrees_with_the_engine_and_sees_a_corrupted_record(model):
         assert set(sd.replay_audit(job, tr, int(lossy[0]))["mismatches"]) == {"loss_late"}
     tr.time_at_late[2] += 1
     assert set(sd.replay_audit(job, tr, 2)["mismatches"]) >= {"time_at_late", "fraction_at_late"}
+
+
+def test_the_selftest_exercises_output_weights_other_than_one(monkeypatch):
+    """The seed-14 survivors r * v -> r / v (engine gradient and reference loop) pass every cell with v = 1."""
+    from stecheck.numerics import ste_dynamics as sd
+
+    assert sd.reference_selftest() == {}
+    orig = sd.ste_gradient
+
+    def divided(model, X, y, s):
+        g, r = orig(model, X, y, s)
+        return (g / 4.0 if any(float(x) != 1.0 for x in model.v_array) else g), r  # v = (2, 1): 6 -> 1.5
+
+    monkeypatch.setattr(sd, "ste_gradient", divided)
+    bad = sd.reference_selftest()
+    assert set(bad) == {"weighted", "weighted-identity"}
+    assert all("ste_gradient at t = 0 (closed form)" in b for b in bad.values())
