@@ -676,7 +676,8 @@ def monte_carlo(w, w_star, v, *, v_star=None, n_samples: int = 10**7, seed: int 
     s1_loss = s2_loss = 0.0
     s1 = {p: np.zeros(n) for p in PROXIES}
     s2 = {p: np.zeros(n) for p in PROXIES}
-    done = drawn = 0
+    done = 0  # samples assigned to chunks so far
+    drawn = 0  # samples actually drawn, counted apart from the chunking
     for child in children:
         m = min(chunk_size, n_samples - done)
         done += m
