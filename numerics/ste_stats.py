@@ -30,7 +30,7 @@ import numpy as np
 from scipy import stats
 from scipy.optimize import isotonic_regression
 
-from stecheck.errors import InvalidArgument
+from stecheck.errors import InvalidArgument, SelfCheckFailed
 
 __all__ = ["clopper_pearson", "lower_bound", "upper_bound", "Threshold", "find_threshold", "crossing",
            "ExponentFit", "fit_exponent", "recurrence_test"]
@@ -116,6 +116,7 @@ def find_threshold(success: Callable[[int], tuple[int, int]], level: float, m_st
     """
     if not 0 < level < 1:
         raise InvalidArgument(f"level={level} must lie strictly between 0 and 1")
+    _search_selftest_once()
     ev = evaluations if evaluations is not None else {}
 
     def rate(m: int) -> float:
@@ -153,6 +154,58 @@ def find_threshold(success: Callable[[int], tuple[int, int]], level: float, m_st
     b_lo = max([m_ for m_ in below if not above or m_ < min(above)], default=None)
     b_hi = min([m_ for m_ in above if b_lo is None or m_ > b_lo], default=None)
     return _threshold(level, ev, (b_lo, b_hi), confidence)
+
+
+#: Known answers of the search on a deterministic step ``p(m) = 1{m >= 37}`` (7 trials per evaluation), level 1/2,
+#: default ``rel_tol = 0.12`` and ``confidence = 0.99``, derived by hand from the docstring's rule:
+#: from ``m_start = 4`` the doubling visits 4, 8, 16, 32, 64; the log-bisection then visits round(sqrt(32*64)) = 45
+#: (>= 37: hi), round(sqrt(32*45)) = 38 (hi), round(sqrt(32*38)) = 35 (lo) and stops at 38/35 <= 1.12.  From
+#: ``m_start = 100`` the halving visits 100, 50, 25 (hi = 50, the least evaluated m above 25 with rate >= 1/2), then
+#: 35 (lo), round(sqrt(35*50)) = 42 (hi), round(sqrt(35*42)) = 38 (hi), and stops.  The isotonic fit is the step
+#: itself, so the crossing is the log-midpoint sqrt(35*38); the one-sided 99 % bounds with 0 or 7 of 7 successes are
+#: 1 - 0.01^(1/7) = 0.48 < 1/2 and 0.01^(1/7) = 0.52 > 1/2, so the CP bracket is (35, 38).
+_SEARCH_KNOWN = {4: ((4, 8, 16, 32, 35, 38, 45, 64), (35, 38)), 100: ((25, 35, 38, 42, 50, 100), (35, 38))}
+_SEARCH_CHECKED = False
+
+
+def _search_selftest() -> list[str]:
+    """:func:`find_threshold` on the deterministic step of :data:`_SEARCH_KNOWN` (a doubling and a halving start),
+    compared with the hand-derived evaluation sets, crossing ``sqrt(35 * 38)`` (relative 1e-12) and bracket; also
+    the two one-sided bounds at ``0/7`` and ``7/7`` against their closed forms ``1 - 0.01^(1/7)``, ``0.01^(1/7)``
+    (relative 1e-9).  Returns the mismatches (empty when all agree).  About 10 ms."""
+    bad = []
+    for start, (evals, bracket) in _SEARCH_KNOWN.items():
+        th = find_threshold(lambda m: (7 if m >= 37 else 0, 7), 0.5, start, m_max=10**4)
+        if tuple(sorted(th.evaluations)) != evals:
+            bad.append(f"m_start={start}: evaluated m {sorted(th.evaluations)}, expected {list(evals)}")
+        if th.m_star is None or not math.isclose(th.m_star, math.sqrt(35 * 38), rel_tol=1e-12):
+            bad.append(f"m_start={start}: crossing {th.m_star}, expected sqrt(35*38) = {math.sqrt(35 * 38)}")
+        if tuple(th.bracket) != bracket:
+            bad.append(f"m_start={start}: bracket {th.bracket}, expected {bracket}")
+    for got, want, name in ((upper_bound(0, 7, 0.99), 1 - 0.01 ** (1 / 7), "upper_bound(0, 7, 0.99)"),
+                            (lower_bound(7, 7, 0.99), 0.01 ** (1 / 7), "lower_bound(7, 7, 0.99)")):
+        if not math.isclose(got, want, rel_tol=1e-9):
+            bad.append(f"{name} = {got}, expected {want}")
+    return bad
+
+
+def _search_selftest_once() -> None:
+    """:func:`_search_selftest` once per process, at the first :func:`find_threshold` call; a failure raises
+    :class:`~stecheck.errors.SelfCheckFailed` (the search does not follow its stated rule)."""
+    global _SEARCH_CHECKED
+    if _SEARCH_CHECKED:
+        return
+    _SEARCH_CHECKED = True  # set first: the self-test itself calls find_threshold
+    try:
+        bad = _search_selftest()
+    except BaseException:
+        _SEARCH_CHECKED = False
+        raise
+    if bad:
+        _SEARCH_CHECKED = False
+        raise SelfCheckFailed("ste_stats.find_threshold fails its known-answer self-test (step p(m) = 1{m >= 37}): "
+                              + "; ".join(bad) + ". Fix the doubling/halving, the log-bisection stop rule "
+                              "m_hi/m_lo <= 1 + rel_tol, the crossing or the Clopper-Pearson bracket.")
 
 
 def _threshold(level: float, ev: dict[int, tuple[int, int]], bracket, confidence: float) -> Threshold:
@@ -198,6 +251,13 @@ def fit_exponent(thresholds: dict[int, Threshold], *, rng: np.random.Generator, 
     x = np.log(np.asarray(ns, float))
     y = np.log([thresholds[n].m_star for n in ns])
     lr = stats.linregress(x, y)
+    # the bootstrap's slope rule (np.polyfit, least squares through a Vandermonde solve) must give the point estimate
+    # on the observed thresholds: scipy's linregress (closed-form covariance ratio) is the independent computation
+    b_rule = _slope(x, y)
+    if not math.isclose(b_rule, float(lr.slope), rel_tol=1e-9, abs_tol=1e-12):
+        raise SelfCheckFailed(f"fit_exponent: the bootstrap's slope rule gives {b_rule} on the observed log m*, but "
+                              f"scipy.stats.linregress gives {lr.slope}; the bootstrap would not resample the fitted "
+                              "exponent b. Fix ste_stats._slope (a degree-1 least-squares fit, slope coefficient).")
     boot, failures = [], 0
     cols = {n: _cols(thresholds[n].evaluations) for n in ns}
     for _ in range(n_boot):
@@ -208,12 +268,18 @@ def fit_exponent(thresholds: dict[int, Threshold], *, rng: np.random.Generator, 
             c = crossing(ms, kb, Ns, thresholds[n].level)
             ys.append(math.log(c) if c is not None else math.log(max(ms)))
             failures += c is None
-        boot.append(np.polyfit(x, ys, 1)[0])
+        boot.append(_slope(x, ys))
     alpha = 1 - confidence
     lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2])
     return ExponentFit(ns=ns, m_stars=[thresholds[n].m_star for n in ns], a=float(lr.intercept), b=float(lr.slope),
                        b_interval=(float(lo), float(hi)), confidence=confidence, n_boot=n_boot,
                        b_stderr=float(lr.stderr), boot_failures=failures)
+
+
+def _slope(x: np.ndarray, ys) -> float:
+    """The least-squares slope of ``ys`` over ``x`` (the bootstrap's rule; checked against linregress in
+    :func:`fit_exponent`)."""
+    return float(np.polyfit(x, ys, 1)[0])
 
 
 def recurrence_test(returning: int, trials: int, *, fraction: float = 0.5, alpha: float = 0.001) -> dict:

@@ -58,3 +58,46 @@ def test_recurrence_test_rejects_only_with_a_clear_majority():
     assert st.recurrence_test(40, 40)["rejected"]
     assert not st.recurrence_test(22, 40)["rejected"]
     assert st.recurrence_test(5, 40)["upper_bound"] < 0.5
+
+
+def test_count_guard_boundary_n_equals_one():
+    """n = 1 is the smallest valid number of trials (both outcomes); n = 0 is refused, as is k = -1 or k = n + 1."""
+    assert st.clopper_pearson(0, 1)[0] == 0.0 and st.clopper_pearson(1, 1)[1] == 1.0
+    assert st.lower_bound(1, 1, 0.9) == pytest.approx(0.1)  # closed form (1 - confidence)^(1/n)
+    assert st.upper_bound(0, 1, 0.9) == pytest.approx(0.9)
+    assert st.recurrence_test(1, 1)["trials"] == 1
+    for k, n in ((0, 0), (-1, 1), (2, 1)):
+        with pytest.raises(InvalidArgument, match="n >= 1"):
+            st.clopper_pearson(k, n)
+
+
+def test_search_selftest_passes_and_catches_a_wrong_stop_rule(monkeypatch):
+    assert st._search_selftest() == []
+    real = st.find_threshold
+
+    def too_fine(success, level, m_start, **kw):  # the stop rule m_hi/m_lo <= 1 - rel_tol: bisects to adjacent m
+        return real(success, level, m_start, **{**kw, "rel_tol": -0.12})
+
+    monkeypatch.setattr(st, "find_threshold", too_fine)
+    assert any("evaluated m" in b for b in st._search_selftest())
+
+
+def test_search_selftest_failure_raises_once_per_process(monkeypatch):
+    from stecheck.errors import SelfCheckFailed
+
+    monkeypatch.setattr(st, "_SEARCH_CHECKED", False)
+    monkeypatch.setattr(st, "_search_selftest", lambda: ["planted"])
+    with pytest.raises(SelfCheckFailed, match="planted"):
+        st.find_threshold(lambda m: (0, 5), 0.5, 4, m_max=8)
+    assert st._SEARCH_CHECKED is False  # a failure is not remembered as a pass
+
+
+def test_exponent_fit_refuses_a_bootstrap_slope_rule_that_is_not_the_fit(monkeypatch):
+    from stecheck.errors import SelfCheckFailed
+
+    rng = np.random.default_rng(2)
+    ths = {n: st.find_threshold(_logistic_success(3.0 * n ** 1.5, 0.1, 400, rng), 0.5, 2 * n, m_max=10**7)
+           for n in (8, 16, 32)}
+    monkeypatch.setattr(st, "_slope", lambda x, ys: float(np.polyfit(x, ys, 2)[0]))  # quadratic coefficient
+    with pytest.raises(SelfCheckFailed, match="linregress"):
+        st.fit_exponent(ths, rng=np.random.default_rng(3), n_boot=10)
