@@ -52,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from stecheck.errors import InvalidArgument
+from stecheck.errors import InvalidArgument, SelfCheckFailed
 
 from ._validation import as_int
 from .seeding import chunk_seed, make_rng, task_seed
@@ -80,6 +80,8 @@ __all__ = [
     "replay_audit",
     "reference_selftest",
     "record_invariants",
+    "engine_selftest",
+    "engine_selftest_once",
     "ste_gradient",
     "learning_rates",
 ]
@@ -448,6 +450,7 @@ def simulate_range(model: STEModel, start: int, stop: int, steps: int, seed: np.
                    memory_bytes: int = 48 * 2**20) -> Trajectories:
     """Trials ``start..stop-1`` of a cell (trial ``i`` on ``chunk_seed(seed, i)``); event trial indices are local
     (``0..stop-start-1``).  One Dask task of :func:`simulate_distributed`."""
+    engine_selftest_once()
     eta = learning_rates(model.schedule, model.lr, steps)
     bs = _block_size(model, stop - start, block_size, memory_bytes)
     parts, offsets = [], []
@@ -565,6 +568,7 @@ def simulate_cells(jobs: list[CellJob], *, client: Any = None, block_size: int |
     """
     from pathlib import Path
 
+    engine_selftest_once()
     plans = []
     for job in jobs:
         ranges = block_ranges(job.model, job.trials, job.steps, block_size)
@@ -834,3 +838,120 @@ def record_invariants(tr: Trajectories, init_hamming: int | None = None) -> list
         checks[f"Hamming distance at t = 0 is init_hamming = {init_hamming}"] = bool(
             np.all(tr.hamming[:, 0] == init_hamming))
     return [name for name, ok in checks.items() if not ok]
+
+
+# ------------------------------------------------------------------ engine self-test (once per process)
+
+def _normalize_by_loops(Z: np.ndarray, how: str) -> np.ndarray:
+    """:func:`_normalize` written entry by entry (plain Python loops over the ``m`` samples of each feature
+    ``(a, i)``, ``math.fsum``): the independent computation the self-test compares it with."""
+    center, scale = NORMALIZATIONS[how]
+    m, k, n = Z.shape
+    out = np.empty_like(Z)
+    for a in range(k):
+        for i in range(n):
+            col = [float(Z[j, a, i]) for j in range(m)]
+            if center:
+                mu = math.fsum(col) / m
+                col = [z - mu for z in col]
+            if scale:  # with centering the standard deviation, without it the root mean square (the same formula)
+                sd = math.sqrt(math.fsum(z * z for z in col) / m)
+                col = [z / sd for z in col] if sd > 0 else col
+            for j in range(m):
+                out[j, a, i] = col[j]
+    return out
+
+
+def _selftest_batch() -> tuple[STEModel, list]:
+    """Two trials (a batch of ``B = 2`` with ``m = 3`` samples and ``k = 2`` units, so ``B``, ``m``, ``k`` and ``n``
+    are not interchangeable), integer inputs, dyadic labels, ``v = (2, 1)``, constant step ``1/8``: every number
+    of the recursion is dyadic, so the batched engine and the plain loop agree bit for bit."""
+    X1 = np.array([[1, 0, 2, -1, 0], [0, 1, -1, 0, 2], [1, 1, 0, 0, -1], [-1, 0, 1, 2, 0], [2, -1, 0, 1, 1],
+                   [0, 0, -1, 1, 1]], dtype=np.float64)
+    X2 = np.array([[0, 1, 1, 0, -2], [1, 0, 0, -1, 1], [-1, 2, 0, 1, 0], [1, -1, 1, 0, 0], [0, 1, -1, 2, 1],
+                   [2, 0, 1, -1, 0]], dtype=np.float64)
+    star = np.array([1.0, -1.0, 1.0, 1.0, -1.0])
+    data = [(X1, np.array([1.5, 0.5, 2.0]), star, np.array([-1.0, -1.0, 1.0, -1.0, 1.0])),
+            (X2, np.array([0.0, 3.0, 1.25]), star, np.array([1.0, 1.0, -1.0, 1.0, -1.0]))]
+    return STEModel(n=5, m=3, k=2, v=(2.0, 1.0), schedule="constant", lr=0.125), data
+
+
+#: The block rule's known answers (:func:`block_ranges`, :data:`BLOCK_WORK` = 4e9 units of ``m k n steps``):
+#: ``n = 10, m = 100, k = 4, T = 1000`` is 4e6 units a trial, so 1000 trials a block: 5000 trials in 5 blocks;
+#: ``n = 10, m = 1000, k = 2, T = 10^4`` is 2e8 units, so 20 trials a block: 60 trials in 3 blocks;
+#: ``n = 10, m = 1000, k = 8, T = 10^5`` is 8e9 units (more than a block's work), so the minimum of 8 trials a block.
+_BLOCK_KNOWN = (((10, 100, 4, 1000), 5000, [(a, a + 1000) for a in range(0, 5000, 1000)]),
+                ((10, 1000, 2, 10**4), 60, [(0, 20), (20, 40), (40, 60)]),
+                ((10, 1000, 8, 10**5), 20, [(0, 8), (8, 16), (16, 20)]))
+
+
+def engine_selftest() -> list[str]:
+    """Known-answer checks of the engine paths the claims' cells (``k = 1``, ``v = 1``, one normalization, one block
+    per cell, mostly the ReLU proxy) do not reach, each against an independent computation:
+
+    * :func:`_normalize`, every normalization, on a ``(m, k, n) = (4, 2, 3)`` array with a constant feature (the
+      ``sd = 0`` branch), against :func:`_normalize_by_loops` (per-feature loops, ``math.fsum``), relative 1e-12;
+    * the batched engine (:func:`simulate_block`, ``B = 2`` trials of :func:`_selftest_batch`, ``m = 3``,
+      ``k = 2``, ``v = (2, 1)``) for the ReLU and the identity proxy, each trial against :func:`reference_trial`
+      (plain loop), every record compared as in :func:`replay_audit` (exact on dyadic data);
+    * the block split: a 5-trial cell (``k = 2``, ``v = (2, 1)``, label noise, ``scale`` normalization, identity
+      proxy, events in every trial) run by :func:`simulate_cells` in blocks of 2 (three blocks, the last short)
+      against one :func:`simulate_block` of the same five trials' data: bit-identical records and event lists
+      (the events' trial indices carry the block offsets);
+    * :func:`block_ranges` against the hand-computed splits of :data:`_BLOCK_KNOWN` (``k > 1``).
+
+    Returns the failures (empty when all pass).  About 10 ms."""
+    bad = []
+    Z = np.arange(24, dtype=np.float64).reshape(4, 2, 3) ** 1.5 - 7.0
+    Z[:, 1, 2] = 2.5  # a constant feature: standard deviation 0, root mean square 2.5
+    for how in NORMALIZATIONS:
+        got, want = _normalize(Z, how), _normalize_by_loops(Z, how)
+        if got.shape != want.shape or not np.allclose(got, want, rtol=1e-12, atol=1e-12):
+            bad.append(f"_normalize({how!r}) differs from the per-feature loop by "
+                       f"{np.max(np.abs(got - want)) if got.shape == want.shape else f'shape {got.shape}'}")
+    model, data = _selftest_batch()
+    steps = 6
+    for proxy in ("relu", "identity"):
+        mod = model.with_(proxy=proxy)
+        tr = simulate_block(mod, data, steps, learning_rates(mod.schedule, mod.lr, steps))
+        for i, d in enumerate(data):
+            _, mism = _compare_with_reference(mod, d, steps, tr, i)
+            if mism:
+                bad.append(f"batched engine, {proxy} proxy, trial {i} of 2 (m = 3, k = 2, v = (2, 1)) against the "
+                           f"plain loop: {mism}")
+    cell = STEModel(n=3, m=3, k=2, v=(2.0, 1.0), noise=1.0, proxy="identity", schedule="constant", lr=0.5,
+                    normalize="scale")
+    seed = np.random.SeedSequence(12345)
+    job = CellJob(cell, 5, 12, seed)
+    split = simulate_cells([job], block_size=2)[0][0]
+    whole = simulate_block(cell, [generate_trial(cell, chunk_seed(seed, i)) for i in range(5)], 12,
+                           learning_rates(cell.schedule, cell.lr, 12))
+    if not split.excursions or not split.equal(whole):
+        bad.append(f"simulate_cells in blocks of 2 differs from one block of the same 5 trials (events split "
+                   f"{sorted(split.excursions)[:4]}..., whole {sorted(whole.excursions)[:4]}...)")
+    for (n, m, k, steps_), trials, want in _BLOCK_KNOWN:
+        got = block_ranges(STEModel(n=n, m=m, k=k), trials, steps_)
+        if got != want:
+            bad.append(f"block_ranges(n={n}, m={m}, k={k}, steps={steps_}, trials={trials}) = {got}, expected {want}")
+    return bad
+
+
+_ENGINE_CHECKED = False
+
+
+def engine_selftest_once() -> None:
+    """:func:`engine_selftest` once per process, at the first simulation; a failure raises
+    :class:`~stecheck.errors.SelfCheckFailed` (the engine does not compute the method it states)."""
+    global _ENGINE_CHECKED
+    if _ENGINE_CHECKED:
+        return
+    _ENGINE_CHECKED = True  # set first: the self-test itself runs simulate_cells
+    try:
+        bad = engine_selftest()
+    except BaseException:
+        _ENGINE_CHECKED = False
+        raise
+    if bad:
+        _ENGINE_CHECKED = False
+        raise SelfCheckFailed("the STE-dynamics engine fails its known-answer self-test: " + "; ".join(bad)
+                              + ". Fix numerics/ste_dynamics.py (normalization, batched step, block split).")

@@ -237,3 +237,20 @@ def test_the_selftest_exercises_output_weights_other_than_one(monkeypatch):
     bad = sd.reference_selftest()
     assert set(bad) == {"weighted", "weighted-identity"}
     assert all("ste_gradient at t = 0 (closed form)" in b for b in bad.values())
+
+
+def test_engine_selftest_passes_and_catches_planted_faults(monkeypatch):
+    """The once-per-process engine self-test (normalizations, a batched k = 2, v = (2, 1) step of both proxies,
+    the block split, the block rule) passes on the engine and fails on planted errors of each part."""
+    import numpy as np
+
+    from stecheck.numerics import ste_dynamics as sd
+
+    assert sd.engine_selftest() == []
+    real = sd._normalize
+    monkeypatch.setattr(sd, "_normalize", lambda Z, how: real(Z, how) if how != "scale" else Z / np.sqrt(
+        (Z * Z).mean(axis=1, keepdims=True)))
+    assert any("_normalize('scale')" in b for b in sd.engine_selftest())
+    monkeypatch.setattr(sd, "_normalize", real)
+    monkeypatch.setattr(sd, "BLOCK_WORK", 8.0e9)
+    assert any("block_ranges" in b for b in sd.engine_selftest())
