@@ -898,10 +898,13 @@ def engine_selftest() -> list[str]:
       proxy, events in every trial) run by :func:`simulate_cells` in blocks of 2 (three blocks, the last short)
       against one :func:`simulate_block` of the same five trials' data: bit-identical records and event lists
       (the events' trial indices carry the block offsets);
-    * :func:`block_ranges` against the hand-computed splits of :data:`_BLOCK_KNOWN` (``k > 1``).
+    * :func:`block_ranges` against the hand-computed splits of :data:`_BLOCK_KNOWN` (``k > 1``);
+    * :func:`reference_selftest` (the hand-made trials with closed-form records, and :func:`ste_gradient` at
+      ``t = 0`` of the ``v = (2, 1)`` cases against its closed form), so that every claim that simulates runs it, not
+      only those that replay a trial.
 
     Returns the failures (empty when all pass).  About 10 ms."""
-    bad = []
+    bad = [f"reference_selftest, case {case}: {diff}" for case, diff in reference_selftest().items()]
     Z = np.arange(24, dtype=np.float64).reshape(4, 2, 3) ** 1.5 - 7.0
     Z[:, 1, 2] = 2.5  # a constant feature: standard deviation 0, root mean square 2.5
     for how in NORMALIZATIONS:
