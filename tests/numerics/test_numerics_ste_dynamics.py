@@ -254,3 +254,17 @@ def test_engine_selftest_passes_and_catches_planted_faults(monkeypatch):
     monkeypatch.setattr(sd, "_normalize", real)
     monkeypatch.setattr(sd, "BLOCK_WORK", 8.0e9)
     assert any("block_ranges" in b for b in sd.engine_selftest())
+
+
+def test_engine_selftest_runs_the_reference_selftest(monkeypatch):
+    """A wrong ste_gradient (r / v for r v) is caught by the engine self-test every simulating claim runs."""
+    from stecheck.numerics import ste_dynamics as sd
+
+    real = sd.ste_gradient
+
+    def wrong(model, X, y, s):
+        g, r = real(model, X, y, s)
+        return g / model.v_array.max() ** 2, r  # wrong whenever some v_a != 1
+
+    monkeypatch.setattr(sd, "ste_gradient", wrong)
+    assert any("ste_gradient" in b for b in sd.engine_selftest())
