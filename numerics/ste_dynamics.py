@@ -899,6 +899,9 @@ def engine_selftest() -> list[str]:
       against one :func:`simulate_block` of the same five trials' data: bit-identical records and event lists
       (the events' trial indices carry the block offsets);
     * :func:`block_ranges` against the hand-computed splits of :data:`_BLOCK_KNOWN` (``k > 1``);
+    * :func:`learning_rates` of every schedule of :data:`SCHEDULES` at ``t = 0..3`` with ``c = 3`` against the
+      closed forms ``3``, ``3/sqrt(t+1)``, ``3 (t+1)^(-1/4)``, ``3/log(t+2)`` (``math``, relative 1e-14; the claims'
+      cells use only ``inv-sqrt``);
     * :func:`reference_selftest` (the hand-made trials with closed-form records, and :func:`ste_gradient` at
       ``t = 0`` of the ``v = (2, 1)`` cases against its closed form), so that every claim that simulates runs it, not
       only those that replay a trial.
@@ -932,6 +935,15 @@ def engine_selftest() -> list[str]:
     if not split.excursions or not split.equal(whole):
         bad.append(f"simulate_cells in blocks of 2 differs from one block of the same 5 trials (events split "
                    f"{sorted(split.excursions)[:4]}..., whole {sorted(whole.excursions)[:4]}...)")
+    closed = {"constant": lambda t: 3.0, "inv-sqrt": lambda t: 3.0 / math.sqrt(t + 1),
+              "inv-quarter": lambda t: 3.0 / math.sqrt(math.sqrt(t + 1)), "inv-log": lambda t: 3.0 / math.log(t + 2)}
+    for name in SCHEDULES:
+        got = learning_rates(name, 3.0, 4)
+        want = [closed[name](t) for t in range(4)] if name in closed else None
+        if want is None:
+            bad.append(f"schedule {name!r} has no closed form in the engine self-test; add one")
+        elif got.shape != (4,) or not all(math.isclose(g, w, rel_tol=1e-14) for g, w in zip(got, want)):
+            bad.append(f"learning_rates({name!r}, c=3) at t = 0..3 is {got.tolist()}, expected {want}")
     for (n, m, k, steps_), trials, want in _BLOCK_KNOWN:
         got = block_ranges(STEModel(n=n, m=m, k=k), trials, steps_)
         if got != want:
