@@ -863,8 +863,8 @@ def _normalize_by_loops(Z: np.ndarray, how: str) -> np.ndarray:
 
 
 def _selftest_batch() -> tuple[STEModel, list]:
-    """Two trials (a batch of ``B = 2`` with ``m = 3`` samples and ``k = 2`` units, so ``B``, ``m``, ``k`` and ``n``
-    are not interchangeable), integer inputs, dyadic labels, ``v = (2, 1)``, constant step ``1/8``: every number
+    """Two trials (a batch of ``B = 2`` with ``m = 3`` samples, ``k = 2`` units, ``n = 5``: the batch and sample axes, and
+    the sample and feature axes, have different lengths, so a shape taken from the wrong axis fails or changes numbers), integer inputs, dyadic labels, ``v = (2, 1)``, constant step ``1/8``: every number
     of the recursion is dyadic, so the batched engine and the plain loop agree bit for bit."""
     X1 = np.array([[1, 0, 2, -1, 0], [0, 1, -1, 0, 2], [1, 1, 0, 0, -1], [-1, 0, 1, 2, 0], [2, -1, 0, 1, 1],
                    [0, 0, -1, 1, 1]], dtype=np.float64)
