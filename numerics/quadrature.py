@@ -338,8 +338,8 @@ def _selftest_failures() -> list[str]:
       rational ``m 2^e`` (``fractions.Fraction``): its audit must neither reject a correct conversion (the
       mantissas 0 and 1 are the audit's special cases) nor accept a wrong one;
     * :func:`meets_digits` on balls whose radius lies just inside and just outside ``10^-5 |mid|`` (e.g.
-      ``2^-17``, between ``11^-5`` and ``10^-5``), exact radius 0, radius 1, absolute and relative, a
-      non-finite ball, against ``rad <= 10^-5 |mid|`` decided in ``Fraction``;
+      ``2^-17``, between ``11^-5`` and ``10^-5``), exact radius 0, exact radius 1, absolute and relative, a
+      non-finite ball, against ``rad <= 10^-5 |mid|`` decided in ``Fraction`` from the ball's exact ends;
     * the precision doubling: ``int_0^1 ((e^x + 2^200) - 2^200) dx = e - 1`` to 5 digits needs about 220 bits,
       more than the 49-bit start, within the default ``max_prec`` (8x the start); the enclosure must contain
       Arb's constant ``e - 1`` and have been found above the start precision.
@@ -358,13 +358,21 @@ def _selftest_failures() -> list[str]:
                 continue
             if got_q != want:
                 failures.append(f"arb_to_mpf({man}*2^{exp}) = {got}, expected {want}")
-        cases = [((1, 0), (0, 0), True), ((5, 0), (1, 0), True), ((1, 0), (1, -17), True), ((1, 0), (1, -16), True),
-                 ((3, 0), (3, -17), True), ((3, 0), (1, -14), True), ((1000, 0), (1, -17), False),
-                 ((1000, 0), (1, -16), False), ((0, 0), (1, 0), False), ((0, 0), (1, -17), False),
-                 ((-7, -1), (1, -18), True)]
-        for (mm, me), (rm, re_), relative in cases:
-            mid, rad = Fraction(mm) * Fraction(2) ** me, Fraction(rm) * Fraction(2) ** re_
-            ball = flint.arb(flint.arb((mm, me)) if mm else 0, flint.arb((rm, re_)) if rm else 0)
+        balls = [(flint.arb(flint.arb((mm, me)) if mm else 0, flint.arb((rm, re_)) if rm else 0), relative)
+                 for (mm, me), (rm, re_), relative in (
+                     ((1, 0), (0, 0), True), ((5, 0), (1, 0), True), ((1, 0), (1, -17), True),
+                     ((1, 0), (1, -16), True), ((3, 0), (3, -17), True), ((3, 0), (1, -14), True),
+                     ((1000, 0), (1, -17), False), ((1000, 0), (1, -16), False), ((0, 0), (1, 0), False),
+                     ((0, 0), (1, -17), False), ((-7, -1), (1, -18), True))]
+        # radii that are exact powers of two (a constructed radius is rounded up by one 30-bit ulp; a rounded
+        # midpoint gets its ulp as the radius): 1025/2 at 10 bits (radius 1), 1 + 2^-19 at 18 bits (radius 2^-17)
+        for num, den, prec in ((1025, 2, 10), (2**19 + 1, 2**19, 18)):
+            with flint_precision(prec):
+                rounded = +flint.arb(flint.fmpq(num, den))
+            balls += [(rounded, True), (rounded, False)]
+        for ball, relative in balls:
+            (mm, me), (rm, re_) = ball.mid().man_exp(), ball.rad().man_exp()
+            mid, rad = Fraction(int(mm)) * Fraction(2) ** int(me), Fraction(int(rm)) * Fraction(2) ** int(re_)
             want = rad <= Fraction(1, 10**5) * (abs(mid) if relative else 1)
             if meets_digits(ball, 5, relative) != want:
                 failures.append(f"meets_digits(mid={mid}, rad={rad}, digits=5, relative={relative}) is not {want}")
