@@ -590,7 +590,8 @@ _SELFTEST_ETA, _SELFTEST_TAU, _SELFTEST_LOSS = "0.3", "0.5", Y**3 + Y**2
 
 
 def _exact_selftest_failures() -> list[str]:
-    """Each certified expectation against an independent mpmath value at one point, or ``[]``.
+    """Each certified expectation against an independent mpmath value at one point, and the ``|L'|`` bound
+    against a known supremum, or ``[]``.
 
     The references integrate over the logistic noise ``z`` itself (tanh-sinh, 22 digits, split at ``z = eta``):
     ``E[G] = int L'(s) s(1-s)/tau p(z) dz``, ``E[G^2] = int (L'(s) s(1-s)/tau)^2 p(z) dz`` with
@@ -603,6 +604,15 @@ def _exact_selftest_failures() -> list[str]:
     L = _SELFTEST_LOSS
     Lp = sympy.lambdify(Y, sympy.diff(L, Y), "mpmath")
     failures = []
+    # the |L'| bound on [0, 1]: for L' = 3y^2 (increasing) the 64 balls that cover exactly [0, 1] bound it by
+    # 3 y^2 on the last ball [63/64, 1], i.e. sup = 3 up to its 30-bit magnitude rounding (2^-25 allowed); balls
+    # reaching past 1 give more (65 balls: 3.09), balls missing part of [0, 1] less (also caught inside
+    # _sup_abs_on_unit by its point values)
+    with flint_precision(128):
+        bound = _sup_abs_on_unit(acb_integrand(3 * Y**2, Y))
+        if not (bound >= 3 and bound <= 3 * (1 + flint.arb(2) ** -25)):
+            failures.append(f"_sup_abs_on_unit(3 y^2) = {bound}, expected sup_[0,1] 3 y^2 = 3 (up to 2^-25 relative: "
+                            "the bound is a 30-bit upper magnitude)")
     with mpmath.workdps(22):
         eta, tau = mpmath.mpf(_SELFTEST_ETA), mpmath.mpf(_SELFTEST_TAU)
 
