@@ -370,7 +370,11 @@ def _selftest_failures() -> list[str]:
       simultaneous: the half-width of Maurer and Pontil (2009, Thm. 4), one-sided at level ``delta / 2`` per side
       (``sqrt(2 V ln(2/(delta/2)) / n) + 7 (b - a) ln(2/(delta/2)) / (3 (n - 1))``, ``delta = (1 - confidence)``,
       divided by ``d`` when simultaneous), with the unbiased variance ``V`` and the mean in exact rationals;
-      tolerance ``1e-12`` (the rounding-bound term is below ``1e-14`` here).
+      tolerance ``1e-12`` (the rounding-bound term is below ``1e-14`` here);
+    * :meth:`RunningMoments.from_samples` and :meth:`RunningMoments.merge` on dyadic samples whose row counts sit
+      on and off the blocking of the wide-row reductions (1, 2, 1025, 1027, 2048 rows of 1 column; 7 rows of 300):
+      count, minimum and maximum exact, the mean (exact integer sums) within :attr:`RunningMoments.rounding_bound` of the exact
+      rational mean, ``M2`` within ``1e-12 (M2 + 1)`` of the exact rational ``sum (y - mean)^2``.
     """
     from fractions import Fraction
 
@@ -388,6 +392,29 @@ def _selftest_failures() -> list[str]:
             continue
         if got != want:
             failures.append(f"chunk_plan({n}, {c}) = {got}, expected {want}")
+    rng = np.random.default_rng(20261201)
+    for size, d in ((1, 3), (2, 1), (1025, 1), (1027, 1), (2048, 1), (7, 300)):
+        Y = np.round(rng.standard_normal((size, d)) * 64) / 64  # dyadic draws: exact rational moments
+        cut = max(1, size // 3)
+        parts = [RunningMoments.from_samples(Y)]
+        if size > 1:
+            parts.append(RunningMoments.from_samples(Y[:cut]).merge(RunningMoments.from_samples(Y[cut:])))
+        Yi = np.rint(Y * 64).astype(np.int64)  # the draws in units of 1/64: exact integer sums
+        sums, squares = Yi.sum(axis=0), (Yi * Yi).sum(axis=0)
+        for how, mom in zip(("from_samples", f"merge at row {cut}"), parts):
+            for j in range(d):
+                mean = Fraction(int(sums[j]), 64 * size)
+                m2 = Fraction(int(squares[j]) * size - int(sums[j]) ** 2, 64 * 64 * size)
+                lo_j, hi_j = int(Yi[:, j].min()) / 64, int(Yi[:, j].max()) / 64
+                bad = (mom.count != size or mom.minimum[j] != lo_j or mom.maximum[j] != hi_j
+                       or abs(Fraction(float(mom.mean[j])) - mean) > Fraction(float(mom.rounding_bound[j]))
+                       or abs(Fraction(float(mom.m2[j])) - m2) > Fraction(1, 10**12) * (m2 + 1))
+                if bad:
+                    failures.append(f"RunningMoments ({how}) of a ({size}, {d}) sample, column {j}: count "
+                                    f"{mom.count}, min {mom.minimum[j]!r}, max {mom.maximum[j]!r}, mean "
+                                    f"{mom.mean[j]!r}, M2 {mom.m2[j]!r}; expected {size}, {lo_j!r}, {hi_j!r}, "
+                                    f"{float(mean)!r}, {float(m2)!r}")
+                    break
     data = [[0.0, 2.0], [1.0, 2.0], [1.0, -1.0], [0.0, 0.5], [1.0, 1.0]]
     moments = RunningMoments.from_samples(np.array(data))
     n, d, a, b = len(data), 2, -1.0, 2.0
