@@ -43,7 +43,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from stecheck.errors import InvalidArgument
+from stecheck.errors import InvalidArgument, SelfCheckFailed
 
 from ._validation import as_vector, check_finite_rows
 from .montecarlo import RunningMoments, clt_interval, monte_carlo_mean
@@ -142,11 +142,45 @@ def _ratio(x: float, y: float, power: float) -> float:
     return x / y**power
 
 
+_RATIO_SELFTEST = {"passed": False}
+#: Known answers of :func:`_ratio` (its docstring): ``x = 0`` gives 0, a zero ``y`` (either sign, Python or numpy
+#: float) gives ``copysign(inf, x)``, otherwise ``x / y**power``; the zeros are the boundary the sampled boxes
+#: rarely hit (a lower bound of ``|G|^2`` clipped to 0).
+_RATIO_CASES = (
+    ((0.0, 0.0, 1.0), 0.0), ((2.0, 0.0, 1.0), np.inf), ((-2.0, 0.0, 0.5), -np.inf), ((3.0, -0.0, 1.0), np.inf),
+    ((np.float64(3.0), np.float64(-0.0), 1.0), np.inf), ((np.float64(-3.0), np.float64(0.0), 1.0), -np.inf),
+    ((np.float64(-1.0), -0.0, 0.5), -np.inf), ((6.0, 4.0, 0.5), 3.0), ((3.0, 2.0, 1.0), 1.5),
+    ((np.float64(-1.0), np.float64(0.25), 0.5), -2.0),
+)
+
+
+def _ratio_selftest() -> None:
+    """Check :func:`_ratio` on :data:`_RATIO_CASES` once per process (first :func:`metrics_from_means`); raise
+    :class:`~stecheck.errors.SelfCheckFailed` on a mismatch or an exception (a fault of this module)."""
+    if _RATIO_SELFTEST["passed"]:
+        return
+    failures = []
+    for (x, y, power), want in _RATIO_CASES:
+        try:
+            with np.errstate(all="ignore"):
+                got = _ratio(x, y, power)
+        except Exception as exc:  # noqa: BLE001 - any exception is a failure of the known answer
+            failures.append(f"_ratio({x!r}, {y!r}, {power}) raised {type(exc).__name__}: {exc}")
+            continue
+        if not got == want:
+            failures.append(f"_ratio({x!r}, {y!r}, {power}) = {got!r}, expected {want!r}")
+    if failures:
+        raise SelfCheckFailed("numerics.metrics._ratio fails its known answers: " + "; ".join(failures)
+                              + ". Fix numerics/metrics.py.")
+    _RATIO_SELFTEST["passed"] = True
+
+
 def metrics_from_means(
     value: Any, low: Any, high: Any, *, eps: float = 1.0, method: str, confidence: float | None,
     n_samples: int = 0, zero_fraction: float = float("nan"),
 ) -> EstimatorMetrics:
     """Metrics from the four means ``(cos, <G,g>, |G|^2, |G-g|^2)``, their values and a box ``[low, high]``."""
+    _ratio_selftest()
     v, lo, hi = (np.asarray(t, dtype=np.float64).reshape(4) for t in (value, low, high))
     eps = float(eps)
     if not (np.isfinite(eps) and eps > 0.0):

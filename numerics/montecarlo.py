@@ -42,7 +42,7 @@ import numpy as np
 from scipy import special
 from scipy.linalg.blas import dger as _dger
 
-from stecheck.errors import InvalidArgument, NonFiniteValue
+from stecheck.errors import InvalidArgument, NonFiniteValue, SelfCheckFailed
 
 from ._compensated import gamma, neumaier_add
 from ._validation import as_confidence, as_int, check_finite_rows, short_repr
@@ -289,6 +289,7 @@ def empirical_bernstein_interval(
     draw lies in ``[lo, hi]``; observed values outside raise ``InvalidArgument``.
     """
     _need_two(moments, "empirical_bernstein_interval")
+    _montecarlo_selftest()
     try:
         lo, hi = value_range
         lo = np.broadcast_to(np.asarray(lo, dtype=np.float64), (moments.dim,))
@@ -357,8 +358,100 @@ class Decision:
     looks_planned: int
 
 
+_SELFTEST = {"passed": False, "running": False}
+
+
+def _selftest_failures() -> list[str]:
+    """What is wrong with the chunk plan or the empirical Bernstein interval, or ``[]`` (known answers).
+
+    * :func:`chunk_plan` at the boundaries (``n_samples = 2``, the smallest accepted; chunk size 1, equal to and
+      above ``n_samples``; a remainder) against a loop that hands out ``min(chunk_size, left)`` samples at a time;
+    * :func:`empirical_bernstein_interval` on five fixed 2-D draws in ``[-1, 2]``, per coordinate and
+      simultaneous: the half-width of Maurer and Pontil (2009, Thm. 4), one-sided at level ``delta / 2`` per side
+      (``sqrt(2 V ln(2/(delta/2)) / n) + 7 (b - a) ln(2/(delta/2)) / (3 (n - 1))``, ``delta = (1 - confidence)``,
+      divided by ``d`` when simultaneous), with the unbiased variance ``V`` and the mean in exact rationals;
+      tolerance ``1e-12`` (the rounding-bound term is below ``1e-14`` here);
+    * :meth:`RunningMoments.from_samples` and :meth:`RunningMoments.merge` on dyadic samples whose row counts sit
+      on and off the blocking of the wide-row reductions (1, 2, 1025, 1027, 2048 rows of 1 column; 7 rows of 300):
+      count, minimum and maximum exact, the mean (exact integer sums) within :attr:`RunningMoments.rounding_bound` of the exact
+      rational mean, ``M2`` within ``1e-12 (M2 + 1)`` of the exact rational ``sum (y - mean)^2``.
+    """
+    from fractions import Fraction
+
+    failures = []
+    for n, c in ((2, 1), (2, 2), (2, 5), (3, 1), (7, 3), (6, 3)):
+        want, i, left = [], 0, n
+        while left > 0:
+            want.append((i, min(c, left)))
+            left -= min(c, left)
+            i += 1
+        try:
+            got = chunk_plan(n, c)
+        except InvalidArgument as exc:
+            failures.append(f"chunk_plan({n}, {c}) raised {exc}")
+            continue
+        if got != want:
+            failures.append(f"chunk_plan({n}, {c}) = {got}, expected {want}")
+    rng = np.random.default_rng(20261201)
+    for size, d in ((1, 3), (2, 1), (1025, 1), (1027, 1), (2048, 1), (7, 300)):
+        Y = np.round(rng.standard_normal((size, d)) * 64) / 64  # dyadic draws: exact rational moments
+        cut = max(1, size // 3)
+        parts = [RunningMoments.from_samples(Y)]
+        if size > 1:
+            parts.append(RunningMoments.from_samples(Y[:cut]).merge(RunningMoments.from_samples(Y[cut:])))
+        Yi = np.rint(Y * 64).astype(np.int64)  # the draws in units of 1/64: exact integer sums
+        sums, squares = Yi.sum(axis=0), (Yi * Yi).sum(axis=0)
+        for how, mom in zip(("from_samples", f"merge at row {cut}"), parts):
+            for j in range(d):
+                mean = Fraction(int(sums[j]), 64 * size)
+                m2 = Fraction(int(squares[j]) * size - int(sums[j]) ** 2, 64 * 64 * size)
+                lo_j, hi_j = int(Yi[:, j].min()) / 64, int(Yi[:, j].max()) / 64
+                bad = (mom.count != size or mom.minimum[j] != lo_j or mom.maximum[j] != hi_j
+                       or abs(Fraction(float(mom.mean[j])) - mean) > Fraction(float(mom.rounding_bound[j]))
+                       or abs(Fraction(float(mom.m2[j])) - m2) > Fraction(1, 10**12) * (m2 + 1))
+                if bad:
+                    failures.append(f"RunningMoments ({how}) of a ({size}, {d}) sample, column {j}: count "
+                                    f"{mom.count}, min {mom.minimum[j]!r}, max {mom.maximum[j]!r}, mean "
+                                    f"{mom.mean[j]!r}, M2 {mom.m2[j]!r}; expected {size}, {lo_j!r}, {hi_j!r}, "
+                                    f"{float(mean)!r}, {float(m2)!r}")
+                    break
+    data = [[0.0, 2.0], [1.0, 2.0], [1.0, -1.0], [0.0, 0.5], [1.0, 1.0]]
+    moments = RunningMoments.from_samples(np.array(data))
+    n, d, a, b = len(data), 2, -1.0, 2.0
+    for confidence, simultaneous in ((0.9, False), (0.99, True)):
+        delta = (1 - confidence) / (d if simultaneous else 1)
+        log_side = math.log(2 / (delta / 2))
+        low, high = empirical_bernstein_interval(moments, (a, b), confidence, simultaneous=simultaneous)
+        for j in range(d):
+            col = [Fraction(row[j]) for row in data]
+            mean = sum(col) / n
+            var = sum((x - mean) ** 2 for x in col) / (n - 1)
+            half = math.sqrt(2 * float(var) * log_side / n) + 7 * (b - a) * log_side / (3 * (n - 1))
+            if abs((low[j] + high[j]) / 2 - float(mean)) > 1e-12 or abs((high[j] - low[j]) / 2 - half) > 1e-12:
+                failures.append(f"empirical_bernstein_interval(confidence={confidence}, simultaneous={simultaneous})"
+                                f" coordinate {j} = [{low[j]!r}, {high[j]!r}], expected {float(mean)!r} +- {half!r}")
+    return failures
+
+
+def _montecarlo_selftest() -> None:
+    """Run :func:`_selftest_failures` once per process (first chunk plan or Bernstein interval); raise
+    :class:`~stecheck.errors.SelfCheckFailed` on a mismatch (a fault of this module)."""
+    if _SELFTEST["passed"] or _SELFTEST["running"]:
+        return
+    _SELFTEST["running"] = True
+    try:
+        failures = _selftest_failures()
+    finally:
+        _SELFTEST["running"] = False
+    if failures:
+        raise SelfCheckFailed("numerics.montecarlo fails its known-answer self-test: " + "; ".join(failures)
+                              + ". Fix numerics/montecarlo.py.")
+    _SELFTEST["passed"] = True
+
+
 def chunk_plan(n_samples: int, chunk_size: int) -> list[tuple[int, int]]:
     """``[(chunk_index, size), ...]``: full chunks of ``chunk_size`` and a smaller last one."""
+    _montecarlo_selftest()
     n_samples = as_int(n_samples, "n_samples", minimum=2)
     chunk_size = as_int(chunk_size, "chunk_size", minimum=1)
     full, rest = divmod(n_samples, chunk_size)

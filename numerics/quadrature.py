@@ -49,7 +49,7 @@ import flint
 import mpmath
 import sympy
 
-from stecheck.errors import InvalidArgument
+from stecheck.errors import InvalidArgument, SelfCheckFailed
 
 from ._validation import as_int, short_repr
 
@@ -64,6 +64,7 @@ __all__ = [
     "arb_to_mpf",
     "flint_precision",
     "start_precision",
+    "meets_digits",
     "MIN_DIGITS",
 ]
 
@@ -245,7 +246,9 @@ def _max_prec(max_prec: Any, start: int) -> int:
     return as_int(max_prec, "max_prec", minimum=start)
 
 
-def _target_met(ball: flint.arb, digits: int, relative: bool) -> bool:
+def meets_digits(ball: flint.arb, digits: int, relative: bool = True) -> bool:
+    """True if the ball has ``digits`` correct digits: ``rad <= 10^-digits |mid|`` (relative) or
+    ``rad <= 10^-digits`` (absolute); a non-finite ball never does.  Self-tested (:func:`_quadrature_selftest`)."""
     if not ball.is_finite():
         return False
     rad = ball.rad()
@@ -254,6 +257,9 @@ def _target_met(ball: flint.arb, digits: int, relative: bool) -> bool:
     tol = flint.arb(10) ** (-digits)
     scale = abs(ball.mid()) if relative else flint.arb(1)
     return bool(rad <= tol * scale)
+
+
+_target_met = meets_digits
 
 
 def _reached_digits(ball: flint.arb, relative: bool) -> str:
@@ -322,6 +328,86 @@ def _until_digits(integrate, *, digits, relative, start, limit, method, where, h
 # --------------------------------------------------------------------------- 1-D
 
 
+_SELFTEST = {"passed": False, "running": False}
+
+
+def _selftest_failures() -> list[str]:
+    """What is wrong with the certification plumbing, or ``[]``; known answers from exact rationals.
+
+    * :func:`arb_to_mpf` on exact balls ``m 2^e`` (0, +-1, powers of two, a 201-bit mantissa) against the
+      rational ``m 2^e`` (``fractions.Fraction``): its audit must neither reject a correct conversion (the
+      mantissas 0 and 1 are the audit's special cases) nor accept a wrong one;
+    * :func:`meets_digits` on balls whose radius lies just inside and just outside ``10^-5 |mid|`` (e.g.
+      ``2^-17``, between ``11^-5`` and ``10^-5``), exact radius 0, exact radius 1, absolute and relative, a
+      non-finite ball, against ``rad <= 10^-5 |mid|`` decided in ``Fraction`` from the ball's exact ends;
+    * the precision doubling: ``int_0^1 ((e^x + 2^200) - 2^200) dx = e - 1`` to 5 digits needs about 220 bits,
+      more than the 49-bit start, within the default ``max_prec`` (8x the start); the enclosure must contain
+      Arb's constant ``e - 1`` and have been found above the start precision.
+    """
+    failures: list[str] = []
+    with flint_precision(400):
+        for man, exp in ((0, 0), (1, 0), (-1, 0), (1, -70), (-1, 64), (3, 100), (2**200 + 1, -5),
+                         (-12345678901234567891, -3)):
+            want = Fraction(man) * Fraction(2) ** exp
+            try:
+                got = arb_to_mpf(flint.arb((man, exp)) if man else flint.arb(0))
+                sign, m2, e2, _bc = got._mpf_
+                got_q = Fraction(-m2 if sign else m2) * Fraction(2) ** e2
+            except ArithmeticError as exc:
+                failures.append(f"arb_to_mpf({man}*2^{exp}) raised {exc}")
+                continue
+            if got_q != want:
+                failures.append(f"arb_to_mpf({man}*2^{exp}) = {got}, expected {want}")
+        balls = [(flint.arb(flint.arb((mm, me)) if mm else 0, flint.arb((rm, re_)) if rm else 0), relative)
+                 for (mm, me), (rm, re_), relative in (
+                     ((1, 0), (0, 0), True), ((5, 0), (1, 0), True), ((1, 0), (1, -17), True),
+                     ((1, 0), (1, -16), True), ((3, 0), (3, -17), True), ((3, 0), (1, -14), True),
+                     ((1000, 0), (1, -17), False), ((1000, 0), (1, -16), False), ((0, 0), (1, 0), False),
+                     ((0, 0), (1, -17), False), ((-7, -1), (1, -18), True))]
+        # radii that are exact powers of two (a constructed radius is rounded up by one 30-bit ulp; a rounded
+        # midpoint gets its ulp as the radius): 1025/2 at 10 bits (radius 1), 1 + 2^-19 at 18 bits (radius 2^-17)
+        for num, den, prec in ((1025, 2, 10), (2**19 + 1, 2**19, 18)):
+            with flint_precision(prec):
+                rounded = +flint.arb(flint.fmpq(num, den))
+            balls += [(rounded, True), (rounded, False)]
+        for ball, relative in balls:
+            (mm, me), (rm, re_) = ball.mid().man_exp(), ball.rad().man_exp()
+            mid, rad = Fraction(int(mm)) * Fraction(2) ** int(me), Fraction(int(rm)) * Fraction(2) ** int(re_)
+            want = rad <= Fraction(1, 10**5) * (abs(mid) if relative else 1)
+            if meets_digits(ball, 5, relative) != want:
+                failures.append(f"meets_digits(mid={mid}, rad={rad}, digits=5, relative={relative}) is not {want}")
+        if meets_digits(flint.arb(1, flint.arb("inf")), 5, False):
+            failures.append("meets_digits accepts a ball of infinite radius")
+    big = 2**200
+    try:
+        r = certified_integral_1d(lambda x, an: (x.exp() + big) - big, 0, 1, digits=5)
+        with flint_precision(600):
+            ref = flint.arb.const_e() - 1  # a 600-bit ball: overlaps the quadrature's ball iff they agree
+        if not r.contains(ref) or r.prec <= start_precision(5):
+            failures.append(f"int_0^1 ((e^x + 2^200) - 2^200) dx = {r} (at {r.prec} bits), expected a ball "
+                            f"containing e - 1 found above the start precision {start_precision(5)}")
+    except (PrecisionNotReached, ArithmeticError) as exc:
+        failures.append(f"int_0^1 ((e^x + 2^200) - 2^200) dx to 5 digits failed within the default max_prec: {exc}")
+    return failures
+
+
+def _quadrature_selftest() -> None:
+    """Run :func:`_selftest_failures` once per process (at the first certified integral); raise
+    :class:`~stecheck.errors.SelfCheckFailed` on any failure (a fault of this module, not of the caller)."""
+    if _SELFTEST["passed"] or _SELFTEST["running"]:
+        return
+    _SELFTEST["running"] = True
+    try:
+        failures = _selftest_failures()
+    finally:
+        _SELFTEST["running"] = False
+    if failures:
+        raise SelfCheckFailed("numerics.quadrature fails its known-answer self-test: " + "; ".join(failures)
+                              + ". The certification plumbing (arb_to_mpf, meets_digits, max_prec) is broken; "
+                              "fix numerics/quadrature.py.")
+    _SELFTEST["passed"] = True
+
+
 def certified_integral_1d(
     f_acb: Callable[[flint.acb, bool], Any],
     a: Any,
@@ -339,6 +425,7 @@ def certified_integral_1d(
     ``max_prec`` bits (default 8x the starting precision) do not suffice.
     """
     digits = _digits(digits)
+    _quadrature_selftest()
     if not callable(f_acb):
         raise InvalidArgument(f"f_acb={short_repr(f_acb)} is not callable; expected f(x, analytic) -> acb.")
     a = _as_endpoint(a, "a")
@@ -386,6 +473,7 @@ def certified_integral_2d(
     compared with 1-D: prefer a closed-form inner integral when one exists.
     """
     digits = _digits(digits)
+    _quadrature_selftest()
     if not callable(f_acb):
         raise InvalidArgument(f"f_acb={short_repr(f_acb)} is not callable; expected f(x, y, analytic) -> acb.")
     a, b, c, d = (_as_endpoint(v, n) for v, n in ((a, "a"), (b, "b"), (c, "c"), (d, "d")))

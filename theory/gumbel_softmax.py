@@ -59,6 +59,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import flint
+import mpmath
 import sympy
 
 from stecheck.numerics.quadrature import (
@@ -69,9 +70,10 @@ from stecheck.numerics.quadrature import (
     start_precision,
     acb_integrand,
     certified_integral_1d,
+    meets_digits,
     to_arb,
 )
-from stecheck.errors import InvalidArgument
+from stecheck.errors import InvalidArgument, SelfCheckFailed
 
 from .parsing import parse_loss
 
@@ -475,12 +477,38 @@ def _sup_abs_on_unit(f) -> flint.arb:
                 "derivative on [0, 1] (the GS integrals may diverge otherwise)."
             )
         best = max(best, flint.arb(abs(val).upper()))
+    # soundness: the bound must dominate |f| at the 129 points k/128 (endpoints included), each evaluated at an
+    # exact point rather than on a ball; a bisection that misses part of [0, 1] fails here where |f| peaks there
+    for k in range(129):
+        val = f(flint.acb(flint.arb(flint.fmpq(k, 128))), False)
+        if not abs(val).lower() <= best:
+            raise SelfCheckFailed(f"_sup_abs_on_unit: the bound {best} of |L'| on [0, 1] is below |L'({k}/128)| = "
+                                  f"{abs(val)}; the bisection does not cover [0, 1]. Fix theory/gumbel_softmax.py.")
     return best
 
 
 def _cutoff(digits: int, bound: flint.arb, eta: flint.arb, decay: int) -> int:
+    """The smallest integer ``U >= 0`` with ``B e^(-decay U) <= 10^-(digits+8) e^(-|eta|-5)``, ``B = max(bound, 1)``.
+
+    Checked on every call against a search over ``U = 0, 1, ...`` in the exponential domain (mpmath, 30 digits):
+    a ``U`` that misses the target breaks the tail bound; one above the smallest wastes work and changes the
+    enclosure.  A mismatch raises :class:`~stecheck.errors.SelfCheckFailed` (a fault of this module)."""
     logb = math.log(max(float(bound.upper()), 1.0))
-    return int(math.ceil(((digits + 8) * math.log(10) + logb + abs(float(eta.mid())) + 5) / decay))
+    cut = int(math.ceil(((digits + 8) * math.log(10) + logb + abs(float(eta.mid())) + 5) / decay))
+    with mpmath.workdps(30):
+        big = max(mpmath.mpf(float(bound.upper())), 1)
+        target = mpmath.mpf(10) ** (-(digits + 8)) * mpmath.exp(-abs(mpmath.mpf(float(eta.mid()))) - 5)
+        meets = lambda u: big * mpmath.exp(-decay * u) <= target  # noqa: E731
+        smallest = 0
+        while not meets(smallest):
+            smallest += 1
+        # the float formula may round up past an exact boundary: U = smallest + 1 is then within 1e-12 of it
+        near_tie = cut == smallest + 1 and big * mpmath.exp(-decay * smallest) <= target * (1 + mpmath.mpf(10) ** -12)
+    if cut != smallest and not near_tie:
+        raise SelfCheckFailed(f"_cutoff(digits={digits}, bound={float(bound.upper()):.6g}, eta={float(eta.mid()):.6g}, "
+                              f"decay={decay}) = {cut}, but the smallest U with bound e^(-decay U) <= 10^-(digits+8) "
+                              f"e^(-|eta|-5) is {smallest}. Fix the cutoff formula in theory/gumbel_softmax.py.")
+    return cut
 
 
 def _audit_tail(tail: flint.arb, digits: int, eta: flint.arb, method: str) -> flint.arb:
@@ -497,6 +525,15 @@ def _audit_tail(tail: flint.arb, digits: int, eta: flint.arb, method: str) -> fl
     return tail
 
 
+def _check_realized_tail(realized: flint.arb, tail: flint.arb, hi: Any, method: str) -> None:
+    """Raise ArithmeticError unless the realized tail's lower end is ``<=`` the tail bound's upper end (a tail
+    bound below a realized part of the tail is wrong, whatever its derivation says)."""
+    if not realized.lower() <= tail.upper():
+        raise ArithmeticError(f"{method}: the tail bound {float(tail.upper()):.3g} beyond |u| = {hi} is below the "
+                              f"realized tail on the next unit interval alone ({float(realized.lower()):.3g}); "
+                              "the tail bound is wrong.")
+
+
 def _truncated(integrand, lo, hi, *, digits, tail: flint.arb, method: str) -> QuadratureResult:
     """Certified integral over [lo, hi] plus a rigorous ``tail`` added to the radius."""
     core = certified_integral_1d(integrand, lo, hi, digits=digits + 3)
@@ -510,13 +547,9 @@ def _truncated(integrand, lo, hi, *, digits, tail: flint.arb, method: str) -> Qu
             pass
     with flint_precision(core.prec + 16):
         realized = sum((abs(r) for r in near), flint.arb(0))
-        if not realized.lower() <= tail.upper():
-            raise ArithmeticError(f"{method}: the tail bound {float(tail.upper()):.3g} beyond |u| = {hi} is below the "
-                                  f"realized tail on the next unit interval alone ({float(realized.lower()):.3g}); "
-                                  "the tail bound is wrong.")
+        _check_realized_tail(realized, tail, hi, method)
         ball = core.ball + flint.arb(0, tail.upper())
-        tol = flint.arb(10) ** (-digits)
-        if not (ball.rad() <= tol * abs(ball.mid())):
+        if not meets_digits(ball, digits, relative=True):
             raise PrecisionNotReached(
                 f"{method}: {digits} correct digits requested but the truncated integral {ball} "
                 f"(tail bound {tail.upper()}) does not reach them at {core.prec} bits; lower digits."
@@ -551,6 +584,84 @@ def _memo(fn):
     return wrapper
 
 
+_EXACT_SELFTEST = {"passed": False, "running": False}
+#: Self-test point: eta = 3/10, tau = 1/2, L = y^3 + y^2 (L'(0) = 0, L'(1) = 5, L'(-1) = 1: the three states differ).
+_SELFTEST_ETA, _SELFTEST_TAU, _SELFTEST_LOSS = "0.3", "0.5", Y**3 + Y**2
+
+
+def _exact_selftest_failures() -> list[str]:
+    """Each certified expectation against an independent mpmath value at one point, and the ``|L'|`` bound
+    against a known supremum, or ``[]``.
+
+    The references integrate over the logistic noise ``z`` itself (tanh-sinh, 22 digits, split at ``z = eta``):
+    ``E[G] = int L'(s) s(1-s)/tau p(z) dz``, ``E[G^2] = int (L'(s) s(1-s)/tau)^2 p(z) dz`` with
+    ``s = sigma((eta - z)/tau)``, and ``E[ST-GS] = factor int L'(x1(z)) s(1-s)/tau p(z) dz`` with ``x1 = hi`` for
+    ``z < eta`` and ``lo`` otherwise (both encodings) -- not the substituted, truncated ``u``-integrals with tail
+    bounds that the routines compute.  Each certified ball (15 digits) must contain the reference up to its
+    quadrature error estimate plus ``1e-19`` (the rounding of 22-digit arithmetic, which mpmath's estimate leaves
+    out); a wrong term count, cutoff, tail constant, state value or encoding factor shows.
+    """
+    L = _SELFTEST_LOSS
+    Lp = sympy.lambdify(Y, sympy.diff(L, Y), "mpmath")
+    failures = []
+    # the |L'| bound on [0, 1]: for L' = 3y^2 (increasing) the 64 balls that cover exactly [0, 1] bound it by
+    # 3 y^2 on the last ball [63/64, 1], i.e. sup = 3 up to its 30-bit magnitude rounding (2^-25 allowed); balls
+    # reaching past 1 give more (65 balls: 3.09), balls missing part of [0, 1] less (also caught inside
+    # _sup_abs_on_unit by its point values)
+    with flint_precision(128):
+        bound = _sup_abs_on_unit(acb_integrand(3 * Y**2, Y))
+        if not (bound >= 3 and bound <= 3 * (1 + flint.arb(2) ** -25)):
+            failures.append(f"_sup_abs_on_unit(3 y^2) = {bound}, expected sup_[0,1] 3 y^2 = 3 (up to 2^-25 relative: "
+                            "the bound is a 30-bit upper magnitude)")
+    with mpmath.workdps(22):
+        eta, tau = mpmath.mpf(_SELFTEST_ETA), mpmath.mpf(_SELFTEST_TAU)
+
+        def grad(z):
+            s = 1 / (1 + mpmath.exp(-(eta - z) / tau))
+            return s * (1 - s) / tau
+
+        def dens(z):
+            return 1 / (4 * mpmath.cosh(z / 2) ** 2)
+
+        def quad(fn):
+            lo_part, e1 = mpmath.quad(fn, [-mpmath.inf, eta], error=True)
+            hi_part, e2 = mpmath.quad(fn, [eta, mpmath.inf], error=True)
+            return lo_part + hi_part, e1 + e2
+
+        refs = {
+            "E[G_tau]": (quad(lambda z: Lp(1 / (1 + mpmath.exp(-(eta - z) / tau))) * grad(z) * dens(z)),
+                         lambda: expected_gs_gradient(_SELFTEST_ETA, _SELFTEST_TAU, L, digits=15)),
+            "E[G_tau^2]": (quad(lambda z: (Lp(1 / (1 + mpmath.exp(-(eta - z) / tau))) * grad(z)) ** 2 * dens(z)),
+                           lambda: gs_second_moment(_SELFTEST_ETA, _SELFTEST_TAU, L, digits=15)),
+        }
+        for enc, (hi, lo, factor) in (("01", (1, 0, 1)), ("pm1", (1, -1, 2))):
+            refs[f"E[ST-GS] ({enc})"] = (
+                quad(lambda z, hi=hi, lo=lo, factor=factor: factor * Lp(hi if z < eta else lo) * grad(z) * dens(z)),
+                lambda enc=enc: expected_stgs_gradient(_SELFTEST_ETA, _SELFTEST_TAU, L, encoding=enc, digits=15))
+        for name, ((ref, err), compute) in refs.items():
+            r = compute()
+            if err > mpmath.mpf(10) ** -19 or abs(r.value - ref) > r.radius + err + mpmath.mpf(10) ** -19:
+                failures.append(f"{name} at eta = {_SELFTEST_ETA}, tau = {_SELFTEST_TAU}, L = {L}: certified {r}, "
+                                f"mpmath over z {mpmath.nstr(ref, 20)} (error estimate {mpmath.nstr(err, 3)})")
+    return failures
+
+
+def _exact_selftest() -> None:
+    """Run :func:`_exact_selftest_failures` once per process, at the first exact expectation; raise
+    :class:`~stecheck.errors.SelfCheckFailed` on a mismatch (a fault of this module)."""
+    if _EXACT_SELFTEST["passed"] or _EXACT_SELFTEST["running"]:
+        return
+    _EXACT_SELFTEST["running"] = True
+    try:
+        failures = _exact_selftest_failures()
+    finally:
+        _EXACT_SELFTEST["running"] = False
+    if failures:
+        raise SelfCheckFailed("theory.gumbel_softmax: a certified expectation misses its independent reference: "
+                              + "; ".join(failures) + ". Fix the quadrature setup in theory/gumbel_softmax.py.")
+    _EXACT_SELFTEST["passed"] = True
+
+
 def expected_gs_gradient(eta: Any, tau: Any, loss: Any = DEFAULT_LOSS, *, digits: int = 30) -> QuadratureResult:
     """``E_z[G_tau] = int_R L'(sigma(u)) sigma(u) sigma(-u) p(eta - tau u) du`` (certified).
 
@@ -558,6 +669,7 @@ def expected_gs_gradient(eta: Any, tau: Any, loss: Any = DEFAULT_LOSS, *, digits
     Results are memoized per process.
     """
     digits = _check_digits(digits)
+    _exact_selftest()
     _as_tau(tau), _as_eta(eta)  # validate before the memo (True == 1 as a key)
     return _expected_gs(eta, tau, as_loss(loss), digits)
 
@@ -583,6 +695,7 @@ def gs_second_moment(eta: Any, tau: Any, loss: Any = DEFAULT_LOSS, *, digits: in
     Tail for ``|u| > U``: at most ``M^2 e^{-2U} / (4 tau)``.  Memoized per process.
     """
     digits = _check_digits(digits)
+    _exact_selftest()
     _as_tau(tau), _as_eta(eta)  # validate before the memo (True == 1 as a key)
     return _second_moment(eta, tau, as_loss(loss), digits)
 
@@ -612,6 +725,7 @@ def expected_stgs_gradient(
     ``U`` with tail at most ``e^-U / 4``.  ``encoding``: see :data:`ENCODINGS`.
     """
     digits = _check_digits(digits)
+    _exact_selftest()
     L = as_loss(loss)
     enc = _as_encoding(encoding)
     Lp = sympy.diff(L, Y)
@@ -641,8 +755,7 @@ def expected_stgs_gradient(
             ball += coeff * part.ball
             prec = max(prec, part.prec)
         ball += flint.arb(0, tail.upper())
-        tol = flint.arb(10) ** (-digits)
-        if not (ball.rad() <= tol * abs(ball.mid())):
+        if not meets_digits(ball, digits, relative=True):
             raise PrecisionNotReached(
                 f"E[ST-GS] ({enc}): {digits} digits requested but got {ball} at {prec} bits; lower digits."
             )

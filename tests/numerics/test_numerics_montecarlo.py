@@ -233,3 +233,9 @@ def test_two_observations_are_the_smallest_sample_with_a_variance():
     for get in (lambda: one.variance, lambda: clt_interval(one, 0.9)):
         with pytest.raises(InvalidArgument):
             get()
+
+
+def test_montecarlo_known_answer_self_test_passes():
+    from stecheck.numerics import montecarlo
+
+    assert montecarlo._selftest_failures() == []

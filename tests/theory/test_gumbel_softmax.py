@@ -248,3 +248,42 @@ def test_a_tail_bound_below_the_realized_tail_is_an_error(monkeypatch):
     monkeypatch.setattr(gs, "_audit_tail", lambda tail, digits, eta, method: tail * 1e-6)
     with pytest.raises(ArithmeticError, match="realized tail"):
         gs.gs_second_moment("0.29", "0.021", digits=15)
+
+
+def test_audit_tail_accepts_a_tail_exactly_at_its_target_and_refuses_one_ulp_above():
+    # guard "float(tail.upper()) <= target": the promise is "<=", so a tail equal to the target passes
+    import math
+
+    for digits, eta in ((5, "0"), (30, "-3.5")):
+        e = flint.arb(eta)
+        target = 10.0 ** -(digits + 8) * math.exp(-abs(float(e.mid())) - 5)
+        assert gs._audit_tail(flint.arb(target), digits, e, "t") is not None
+        with pytest.raises(ArithmeticError, match="exceeds"):
+            gs._audit_tail(flint.arb(math.nextafter(target, math.inf)), digits, e, "t")
+
+
+def test_realized_tail_check_accepts_equality_and_refuses_a_realized_tail_above_the_bound():
+    # guard "realized.lower() <= tail.upper()": a realized tail equal to the bound is consistent with it
+    x = flint.arb(2) ** -40
+    gs._check_realized_tail(x, x, 30, "t")
+    gs._check_realized_tail(flint.arb(0), x, 30, "t")
+    with pytest.raises(ArithmeticError, match="below the realized tail"):
+        gs._check_realized_tail(x + flint.arb(2) ** -90, x, 30, "t")
+
+
+def test_cutoff_is_the_smallest_sufficient_integer_for_both_decays():
+    # the cutoff (checked inside _cutoff against an exponential-domain search) for the second moment (decay 2)
+    # is about half the first moment's, never the same or larger
+    for digits in (5, 30):
+        for bound in ("0.25", "1", "37.5", "1e6"):
+            for eta in ("0", "-3.5"):
+                c1 = gs._cutoff(digits, flint.arb(bound), flint.arb(eta), 1)
+                c2 = gs._cutoff(digits, flint.arb(bound), flint.arb(eta), 2)
+                assert c2 < c1 and abs(2 * c2 - c1) <= 2
+
+
+def test_exact_self_test_passes_and_quadrature_self_test_passes():
+    from stecheck.numerics import quadrature
+
+    assert quadrature._selftest_failures() == []
+    assert gs._exact_selftest_failures() == []
