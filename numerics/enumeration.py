@@ -163,8 +163,13 @@ class _Cube:
 
         ``X`` is one read-only buffer reused for every chunk (the low columns
         never change), so a loss that tried to modify its input would fail
-        loudly instead of corrupting later chunks.
+        loudly instead of corrupting later chunks.  ``c`` outside ``0 .. K - 1`` is refused: its bits would alias a
+        chunk in range (``K`` is chunk 0 again), so a sum over a shifted range would count one chunk twice and
+        drop another, or (over ``1 .. K``) only reorder the sum, unseen.
         """
+        if not 0 <= c < self.K:
+            raise InvalidArgument(f"chunk index {c} is out of range: the cube has chunks 0 .. {self.K - 1}; "
+                                  f"sum over chunks first .. first + count - 1 within that range.")
         hb = ((c >> np.arange(self.n - self.k)) & 1).astype(bool)
         q_high = np.where(hb, self.p_plus[self.k :], self.p_minus[self.k :])
         x_high = np.where(hb, 1.0, -1.0)
