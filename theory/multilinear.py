@@ -294,8 +294,8 @@ def _selftest() -> list[str]:
     default symbols): :func:`multilinear_from_values` on ``n = 1`` with symbolic values ``(s, t)`` (the form is
     ``(s + t)/2 + (t - s)/2 x``), with integer-valued floats (``2 + x``, Integer coefficients) and with sympy Floats
     (kept as Floats, ``2.5 + 1.0 x``); :func:`quadratic_loss` / :func:`quadratic_multilinear` for ``W = (1 2)``,
-    ``y = 3``, whose (20) is ``14 + 4 x1 x2 - 6 x1 - 12 x2`` (``(x1 + 2 x2 - 3)^2`` with ``x_i^2 = 1``), in the
-    default symbols and in given ones.  Compared structurally (``==``), so Integer against Float shows.
+    ``y = 3``, whose (20) is ``14 + 4 x1 x2 - 6 x1 - 12 x2`` (``(x1 + 2 x2 - 3)^2`` with ``x_i^2 = 1``), and the
+    reduction of :func:`prove_quadratic_multilinear`, in the default symbols and in given ones.  Compared structurally (``==``), so Integer against Float shows.
     Returns what disagrees, ``[]`` if nothing."""
     s, t, x, u, v = sympy.symbols("s t x u v")
     x1, x2 = _default_xs(2)
@@ -315,6 +315,10 @@ def _selftest() -> list[str]:
          14 + 4 * x1 * x2 - 6 * x1 - 12 * x2),
         ("quadratic_multilinear((1 2), 3, (u, v))", lambda: quadratic_multilinear([[1, 2]], [3], (u, v)),
          14 + 4 * u * v - 6 * u - 12 * v),
+        ("prove_quadratic_multilinear((1 2), 3).reduced", lambda: prove_quadratic_multilinear([[1, 2]], [3]).reduced,
+         14 + 4 * x1 * x2 - 6 * x1 - 12 * x2),
+        ("prove_quadratic_multilinear((1 2), 3, (u, v)).reduced",
+         lambda: prove_quadratic_multilinear([[1, 2]], [3], (u, v)).reduced, 14 + 4 * u * v - 6 * u - 12 * v),
     ]
     bad = []
     for what, got_fn, want in cases:
