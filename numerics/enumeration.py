@@ -69,7 +69,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from stecheck.errors import InvalidArgument, QuadratureDiverged
+from stecheck.errors import InvalidArgument, QuadratureDiverged, SelfCheckFailed
 
 from ._compensated import gamma, neumaier_add
 from ._validation import as_int, as_vector
@@ -163,8 +163,13 @@ class _Cube:
 
         ``X`` is one read-only buffer reused for every chunk (the low columns
         never change), so a loss that tried to modify its input would fail
-        loudly instead of corrupting later chunks.
+        loudly instead of corrupting later chunks.  ``c`` outside ``0 .. K - 1`` is refused: its bits would alias a
+        chunk in range (``K`` is chunk 0 again), so a sum over a shifted range would count one chunk twice and
+        drop another, or (over ``1 .. K``) only reorder the sum, unseen.
         """
+        if not 0 <= c < self.K:
+            raise InvalidArgument(f"chunk index {c} is out of range: the cube has chunks 0 .. {self.K - 1}; "
+                                  f"sum over chunks first .. first + count - 1 within that range.")
         hb = ((c >> np.arange(self.n - self.k)) & 1).astype(bool)
         q_high = np.where(hb, self.p_plus[self.k :], self.p_minus[self.k :])
         x_high = np.where(hb, 1.0, -1.0)
@@ -377,11 +382,78 @@ class _Product:
 
 def _arm_outcomes(a: np.ndarray, noise: Noise):
     """Per coordinate: interval probabilities ``(m, 1 - 2m, m)`` and midpoints ``(m/2, 1/2, 1 - m/2)``."""
+    _check_arm(noise)
     p, q = noise.cdf(a), noise.sf(a)
     m = np.minimum(p, q)
     probs = np.stack([m, np.maximum(1.0 - 2.0 * m, 0.0), m], axis=1)
     mids = np.stack([0.5 * m, np.full_like(m, 0.5), 1.0 - 0.5 * m], axis=1)
     return p, q, probs, mids
+
+
+#: None: not yet checked in this process; "running": the self-test is under way (its own calls skip the check).
+_ARM_CHECKED: Any = None
+
+
+def _arm_selftest(noise: Noise) -> list[str]:
+    """ARM's exact expectations (the interval patterns with ``u_i`` at its interval's midpoint) against two
+    computations apart from them, at ``n = 2`` with one coordinate of each kind (``p > q`` and ``p < q``) and a
+    loss that is not multilinear, so that a coordinate in the middle interval meets a difference ``d != 0`` of the
+    other's (at ``n = 1`` ``d = 0`` there, and the claims' inputs do not show a wrong middle point):
+
+    - ``E[e]`` against :func:`exact_gradient` (ARM is unbiased; the states are enumerated there, no ``u``), within
+      the sum of the two rounding bounds;
+    - ``E<e, g>``, ``E|e|^2``, ``E|e - g|^2`` (:func:`expected_arm_moments`) against the sampled estimator
+      :func:`~stecheck.numerics.estimators.arm_estimates` integrated over ``u in [0, 1]^2`` by 2-point
+      Gauss-Legendre on each of the 3 x 3 pieces where the states are constant (``e`` is affine in ``u`` there, its
+      square quadratic: the rule is exact), to ``1e-12`` relative.
+
+    ``noise`` is the caller's family when it is a registered one (already audited, so the test adds no audit),
+    else the logistic.  Returns what disagrees, ``[]`` if nothing."""
+    from .estimators import arm_estimates
+    from .losses import Quadratic
+    from .noise import NOISES
+
+    loss = Quadratic([[1.0, 2.0], [0.5, -1.0]], [0.3, -0.7])
+    a = np.array([0.8, -0.4])
+    noise = noise if NOISES.get(getattr(noise, "name", None)) == noise else NOISES["logistic"]
+    bad = []
+    e = expected_estimator("arm", loss, a, noise)
+    g = exact_gradient(loss, a, noise)
+    if not np.all(np.abs(e.value - g.value) <= e.error_bound + g.error_bound):
+        bad.append(f"E[ARM] = {e.value.tolist()} but the exact gradient is {g.value.tolist()} "
+                   f"(bounds {e.error_bound.tolist()}, {g.error_bound.tolist()})")
+    mom = expected_arm_moments(loss, a, noise, g.value)
+    p = noise.cdf(a)
+    m = np.minimum(p, 1.0 - p)
+    t = np.array([0.5 - 0.5 / math.sqrt(3.0), 0.5 + 0.5 / math.sqrt(3.0)])
+    pieces = [np.array([0.0, mi, 1.0 - mi, 1.0]) for mi in m]
+    nodes = [np.concatenate([lo + (hi - lo) * t for lo, hi in zip(e_[:-1], e_[1:])]) for e_ in pieces]
+    weights = [np.repeat(np.diff(e_) / 2.0, 2) for e_ in pieces]
+    U = np.array([[u1, u2] for u1 in nodes[0] for u2 in nodes[1]])
+    W = np.array([w1 * w2 for w1 in weights[0] for w2 in weights[1]])
+    E = arm_estimates(loss, a, noise, U)
+    quad = np.array([W @ (E @ g.value), W @ np.einsum("bi,bi->b", E, E), W @ np.sum((E - g.value) ** 2, axis=1)])
+    if not np.allclose(mom.value, quad, rtol=1e-12, atol=1e-14):
+        bad.append(f"ARM's exact moments (E<e,g>, E|e|^2, E|e-g|^2) = {mom.value.tolist()} but the sampled estimator "
+                   f"integrated over u by Gauss-Legendre gives {quad.tolist()}")
+    return bad
+
+
+def _check_arm(noise: Noise) -> None:
+    global _ARM_CHECKED
+    if _ARM_CHECKED is None:
+        _ARM_CHECKED = "running"
+        try:
+            bad = _arm_selftest(noise)
+        except BaseException:
+            _ARM_CHECKED = None
+            raise
+        if bad:
+            _ARM_CHECKED = None
+            raise SelfCheckFailed("ARM's exact enumeration fails its self-test: " + "; ".join(bad)
+                                  + ". The interval patterns, midpoints or states of numerics.enumeration."
+                                  "_arm_outcomes/_arm_chunk disagree with numerics.estimators.arm_estimates.")
+        _ARM_CHECKED = True
 
 
 def _arm_chunk(loss, a, noise, O, encoding, p, q, mids):

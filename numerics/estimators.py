@@ -65,7 +65,7 @@ from typing import Any
 
 import numpy as np
 
-from stecheck.errors import InvalidArgument
+from stecheck.errors import InvalidArgument, SelfCheckFailed
 
 from ._validation import as_int, as_vector, check_finite_rows, short_repr
 from .encodings import check_encoding, check_states, encode, levels, span
@@ -557,6 +557,7 @@ def _estimate(
         out = f(sample)
         check_finite_rows(out, sample if sample.ndim == 2 else None, who=who, what="estimate")
         return out
+    _check_blocks(noise)
     n = a.size
     out = np.empty((size, n))
     starts = range(0, size - rows + 1, rows)  # the remainder joins the last block: no block is small
@@ -571,6 +572,53 @@ def _estimate(
 
 #: Numbers per block of :func:`_estimate` (256 KiB of float64: its few temporaries fit in L2 cache).
 BLOCK_CELLS = 32768
+
+#: None: not yet checked in this process; "running": the self-test is under way (its own calls skip the check).
+_BLOCKS_CHECKED: Any = None
+
+
+def _blocks_selftest(noise: Noise) -> list[str]:
+    """The blocked evaluation of :func:`_estimate` against the same estimator in one piece (:func:`draw_sample`,
+    then the kernel), bit for bit, as its docstring states: ``n = 64`` (blocks of ``BLOCK_CELLS // 64 = 512`` rows)
+    and ``2 * 512 + 77`` rows, so that the remainder joins the last block; the first block is exactly one block
+    long.  The estimator is ``identity_st`` on ``L(x) = sum x_i^2`` (estimate ``2 x``: elementwise, no BLAS, so
+    no kernel choice can change a bit), ``noise`` the caller's family when registered (already audited), else the
+    logistic.  A block boundary that drew more, fewer or other rows than one piece shows as a mismatch.
+    Returns what disagrees, ``[]`` if nothing."""
+    from .losses import Power
+    from .noise import NOISES
+
+    noise = noise if NOISES.get(getattr(noise, "name", None)) == noise else NOISES["logistic"]
+    est, loss, n = ESTIMATORS["identity_st"], Power(2), 64
+    rows = BLOCK_CELLS // n
+    size = 2 * rows + 77
+    a = np.linspace(-1.5, 1.5, n)
+    seed = np.random.SeedSequence(20261201)
+    got = _estimate(est, loss, a, noise, np.random.default_rng(seed), size, "pm1", {})
+    want = est.kernel(loss, a, noise, "pm1")(
+        draw_sample(est, np.random.default_rng(seed), a, noise, size, "pm1", {}))
+    if got.shape != want.shape or not np.array_equal(got, want):
+        rows_bad = np.flatnonzero(np.any(got != want, axis=1)) if got.shape == want.shape else []
+        return [f"{size} rows in blocks of {rows} differ from the same rows in one piece "
+                f"(shapes {got.shape}, {want.shape}; first differing rows {list(rows_bad[:5])})"]
+    return []
+
+
+def _check_blocks(noise: Noise) -> None:
+    global _BLOCKS_CHECKED
+    if _BLOCKS_CHECKED is None:
+        _BLOCKS_CHECKED = "running"
+        try:
+            bad = _blocks_selftest(noise)
+        except BaseException:
+            _BLOCKS_CHECKED = None
+            raise
+        if bad:
+            _BLOCKS_CHECKED = None
+            raise SelfCheckFailed("numerics.estimators._estimate's blocks fail their self-test: " + "; ".join(bad)
+                                  + ". The block boundaries of _estimate must cover the rows once, in order, as "
+                                  "one draw would: fix the loop over starts.")
+        _BLOCKS_CHECKED = True
 
 
 class EstimatorSampler:

@@ -240,7 +240,8 @@ _AUDIT_DRAWS, _AUDIT_P_MIN = 20000, 1e-6
 def audit_family(fam: Noise) -> list[str]:
     """What is wrong with ``fam``'s contract, or ``[]``: on a fixed grid, ``F(F^{-1}(u)) = u`` (to ``1e-12``),
     ``F(z) + F(-z) = 1`` (the family is symmetric, to ``2e-16``), ``F'`` equal to the central difference of ``F``
-    (to ``1e-8``), ``2 F'(0) = 1`` (to ``1e-15``), ``F'`` zero outside the support, and the sampler's
+    (to ``1e-8``), ``2 F'(0) = 1`` (to ``1e-15``), ``F'`` zero outside the support, ``==`` the bool "same
+    family class" (against itself, its name and the other registered families), and the sampler's
     law equal to ``F`` (Kolmogorov-Smirnov test on 20000 draws from a fixed seed, p >= 1e-6).
 
     Every estimator and claim reads ``F``, ``F'``, ``F^{-1}`` or draws ``z``; a family in which one of them
@@ -267,6 +268,13 @@ def audit_family(fam: Noise) -> list[str]:
     outside = z[(z < lo) | (z > hi)]
     if outside.size and np.any(fam.pdf(outside) != 0.0):
         out.append(f"F' != 0 outside the support {fam.support} at z = {outside[fam.pdf(outside) != 0.0].tolist()}")
+    # identity: resolve_noise, the caches and the reports compare families with ==; it must be the bool "same
+    # family class" (True with itself, False with every registered family of another class and with its name)
+    others = [g for g in NOISES.values() if type(g) is not type(fam)]
+    if (fam == fam) is not True or any((fam == g) is not False or (g == fam) is not False for g in others) \
+            or (fam == fam.name) is not False:
+        out.append(f"== is not the bool 'same family class': {fam.name} == itself gives {fam == fam!r}, "
+                   f"== the other registered families gives {[fam == g for g in others]!r}")
     draws = fam.sample(np.random.default_rng(np.random.SeedSequence(20261130)), _AUDIT_DRAWS)
     ks = stats.kstest(draws, lambda t: fam.cdf(t))
     if not ks.pvalue >= _AUDIT_P_MIN:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from stecheck.errors import InvalidArgument
+from stecheck.errors import InvalidArgument, SelfCheckFailed
 
 __all__ = [
     "ENCODINGS",
@@ -156,6 +156,7 @@ def _monomial(xs: Sequence[sympy.Symbol], mask: int) -> sympy.Expr:
 
 def multilinear_from_values(values, xs: Sequence[sympy.Symbol], encoding: str = "pm1") -> sympy.Expr:
     """The multilinear sympy expression in ``xs`` taking ``values`` on the cube."""
+    _check_selftest()
     xs = _check_symbols(xs)
     coeffs = multilinear_coefficients(values, encoding)
     if len(coeffs) != 2 ** len(xs):
@@ -279,12 +280,77 @@ def quadratic_multilinear(W, y, xs: Sequence[sympy.Symbol] | None = None) -> sym
     (Integer/Rational): with sympy Floats the cancellation leaves rounding
     residue (``1e-17 x_i^2``), and the result is then not exactly multilinear.
     """
+    _check_selftest()
     W, y = _check_matrices(W, y)
     xs = _default_xs(W.shape[1]) if xs is None else _check_symbols(xs)
     loss = quadratic_loss(W, y, xs)
     col_sq = [sum((W[r, i] ** 2 for r in range(W.shape[0])), sympy.Integer(0)) for i in range(W.shape[1])]
     correction = -sum((x**2 * c for x, c in zip(xs, col_sq)), sympy.Integer(0)) + sum(col_sq, sympy.Integer(0))
     return sympy.expand(loss + correction)
+
+
+def _selftest() -> list[str]:
+    """Known answers worked out by hand, for the inputs the claims do not pass (they give float values and the
+    default symbols): :func:`multilinear_from_values` on ``n = 1`` with symbolic values ``(s, t)`` (the form is
+    ``(s + t)/2 + (t - s)/2 x``), with integer-valued floats (``2 + x``, Integer coefficients) and with sympy Floats
+    (kept as Floats, ``2.5 + 1.0 x``); :func:`quadratic_loss` / :func:`quadratic_multilinear` for ``W = (1 2)``,
+    ``y = 3``, whose (20) is ``14 + 4 x1 x2 - 6 x1 - 12 x2`` (``(x1 + 2 x2 - 3)^2`` with ``x_i^2 = 1``), and the
+    reduction of :func:`prove_quadratic_multilinear`, in the default symbols and in given ones.  Compared structurally (``==``), so Integer against Float shows.
+    Returns what disagrees, ``[]`` if nothing."""
+    s, t, x, u, v = sympy.symbols("s t x u v")
+    x1, x2 = _default_xs(2)
+    F = sympy.Float
+    cases = [
+        ("multilinear_from_values([s, t], [x])", lambda: multilinear_from_values(np.array([s, t], dtype=object), [x]),
+         (s + t) / 2 + (t - s) / 2 * x),
+        ("multilinear_from_values([1.0, 3.0], [x])", lambda: multilinear_from_values(np.array([1.0, 3.0]), [x]),
+         sympy.Integer(2) + x),
+        ("multilinear_from_values([Float(1.5), Float(3.5)], [x])",
+         lambda: multilinear_from_values(np.array([F("1.5"), F("3.5")], dtype=object), [x]), F("2.5") + F("1.0") * x),
+        ("quadratic_loss((1 2), 3)", lambda: sympy.expand(quadratic_loss([[1, 2]], [3])),
+         sympy.expand((x1 + 2 * x2 - 3) ** 2)),
+        ("quadratic_loss((1 2), 3, (u, v))", lambda: sympy.expand(quadratic_loss([[1, 2]], [3], (u, v))),
+         sympy.expand((u + 2 * v - 3) ** 2)),
+        ("quadratic_multilinear((1 2), 3)", lambda: quadratic_multilinear([[1, 2]], [3]),
+         14 + 4 * x1 * x2 - 6 * x1 - 12 * x2),
+        ("quadratic_multilinear((1 2), 3, (u, v))", lambda: quadratic_multilinear([[1, 2]], [3], (u, v)),
+         14 + 4 * u * v - 6 * u - 12 * v),
+        ("prove_quadratic_multilinear((1 2), 3).reduced", lambda: prove_quadratic_multilinear([[1, 2]], [3]).reduced,
+         14 + 4 * x1 * x2 - 6 * x1 - 12 * x2),
+        ("prove_quadratic_multilinear((1 2), 3, (u, v)).reduced",
+         lambda: prove_quadratic_multilinear([[1, 2]], [3], (u, v)).reduced, 14 + 4 * u * v - 6 * u - 12 * v),
+    ]
+    bad = []
+    for what, got_fn, want in cases:
+        try:
+            got = got_fn()
+        except Exception as exc:  # noqa: BLE001 - any failure of a known-answer case is reported as such
+            bad.append(f"{what} raised {type(exc).__name__}: {exc}")
+            continue
+        if got != want:
+            bad.append(f"{what} = {got}, expected {want}")
+    return bad
+
+
+#: None: not yet checked in this process; "running": the self-test is under way (its own calls skip the check).
+_SELFTEST_STATE: object = None
+
+
+def _check_selftest() -> None:
+    global _SELFTEST_STATE
+    if _SELFTEST_STATE is None:
+        _SELFTEST_STATE = "running"
+        try:
+            bad = _selftest()
+        except BaseException:
+            _SELFTEST_STATE = None
+            raise
+        if bad:
+            _SELFTEST_STATE = None
+            raise SelfCheckFailed("theory.multilinear fails its known-answer self-test: " + "; ".join(bad)
+                                  + ". The coefficient conversion of multilinear_from_values or the symbols of "
+                                  "quadratic_loss/quadratic_multilinear are wrong: fix them before using a result.")
+        _SELFTEST_STATE = True
 
 
 @dataclass(frozen=True)

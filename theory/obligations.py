@@ -249,34 +249,56 @@ class _Translator:
 
 
 def _translator_selftest() -> list[str]:
-    """The translator against sympy's own evaluation, exactly (rationals), on a fixed set of terms that uses every
-    construct it encodes: a mismatch means a PROVED verdict could rest on a formula other than the one stated
-    (a REFUTED one is replayed in sympy by :func:`_replay`).  Returns the mismatches, ``[]`` if none."""
+    """The translator against sympy's own evaluation and against a table of known answers, exactly (rationals),
+    on a fixed set of terms that uses every construct it encodes: a mismatch means a PROVED verdict could rest on a
+    formula other than the one stated (a REFUTED one is replayed in sympy by :func:`_replay`).
+
+    The known answers were computed apart, with :class:`fractions.Fraction` arithmetic on the same points, so a
+    wrong term, relation or point in this test shows as a mismatch instead of being compared with itself.  The
+    points hit the ties that separate ``<`` from ``<=`` (``x = y``, ``x = w``, ``x = 0``, ``y = 0``) and ``x**2``
+    from ``2x`` (``x`` not in ``{0, 2}``).  Returns the mismatches, ``[]`` if none."""
     x, y, w = sympy.symbols("x y w", real=True)
     R = sympy.Rational
-    terms = [x + 2 * y - R(3, 7), x * y * w, x**2, x**3 * y**-1, (x - y - 1) ** -2, sympy.Float("0.25") * x,
-             sympy.Abs(x - 2 * y), sympy.Max(x, y, w), sympy.Min(x, y, w),
-             sympy.Piecewise((x, x < y), (y * w, x < w), (w, True))]
-    rels = [x < y, x <= y, x > y, x >= y, sympy.Eq(x, y), sympy.Ne(x, y)]
-    bools = [sympy.And(x > 0, y < 0), sympy.Or(x > 0, y > 0), sympy.Not(x > 0), sympy.Implies(x > 0, y > 0)]
-    points = [(R(3, 2), R(-5, 3), R(7, 4)), (R(-2), R(-2), R(1, 3)), (R(1, 5), R(4), R(-3))]
+    points = [(R(3, 2), R(-5, 3), R(7, 4)), (R(-2), R(-2), R(1, 3)), (R(1, 5), R(4), R(-3)),
+              (R(0), R(-1, 2), R(0)), (R(5, 2), R(0), R(5, 2)), (R(-1), R(0), R(2))]
+    # (term, its value at each point); (formula, "T"/"F" at each point)
+    terms = [(x + 2 * y - R(3, 7), ("-95/42", "-45/7", "272/35", "-10/7", "29/14", "-10/7")),
+             (x * y * w, ("-35/8", "4/3", "-12/5", "0", "0", "0")),
+             (x**2, ("9/4", "4", "1/25", "0", "25/4", "1")),
+             (x**3 * (y - 3) ** -1, ("-81/112", "8/5", "1/125", "0", "-125/24", "1/3")),
+             ((x - y - 1) ** -2, ("36/169", "1", "25/576", "4", "4/9", "1/4")),
+             (sympy.Float("0.25") * x, ("3/8", "-1/2", "1/20", "0", "5/8", "-1/4")),
+             (sympy.Abs(x - 2 * y), ("29/6", "2", "39/5", "1", "5/2", "1")),
+             (sympy.Max(x, y, w), ("7/4", "1/3", "4", "0", "5/2", "2")),
+             (sympy.Min(x, y, w), ("-5/3", "-2", "-3", "-1/2", "0", "-1")),
+             (sympy.Piecewise((x, x < y), (y * w, x < w), (w, True)), ("-35/12", "-2/3", "1/5", "0", "5/2", "-1"))]
+    formulas = [(x < y, "FFTFFT"), (x <= y, "FTTFFT"), (x > y, "TFFTTF"), (x >= y, "TTFTTF"),
+                (sympy.Eq(x, y), "FTFFFF"), (sympy.Ne(x, y), "TFTTTT"),
+                (sympy.And(x > 0, y < 0), "TFFFFF"), (sympy.Or(x > 0, y > 0), "TFTFTF"),
+                (sympy.Not(x > 0), "FTFTFT"), (sympy.Implies(x > 0, y > 0), "FTTTFT")]
     bad = []
-    for pt in points:
+    for i, pt in enumerate(points):
         ctx = z3.Context()
         tr = _Translator((x, y, w), ctx)
         sub = dict(zip((x, y, w), pt))
         zsub = [(tr.vars[s.name], z3.RealVal(f"{v.p}/{v.q}", ctx)) for s, v in sub.items()]
-        for e in (*terms, *rels, *bools):
+        for e, known in (*terms, *formulas):
             want = e.xreplace(sub)
             got = z3.simplify(z3.substitute(tr(e), *zsub))
-            if want in (sympy.true, sympy.false):
-                ok = z3.is_true(got) if want is sympy.true else z3.is_false(got)
+            if isinstance(known, str) and len(known) == len(points) and set(known) <= {"T", "F"}:
+                truth = known[i] == "T"
+                ok_sympy = want is (sympy.true if truth else sympy.false)
+                ok = z3.is_true(got) if truth else z3.is_false(got)
+                expected = str(truth)
             else:  # a Float term is encoded as the rational of its decimal string (see __call__)
-                q = sympy.Rational(str(want)) if isinstance(want, sympy.Float) else sympy.Rational(want)
+                k = Fraction(known[i])
+                q = sympy.Rational(str(want)) if isinstance(want, sympy.Float) else want
+                ok_sympy = isinstance(q, sympy.Rational) and Fraction(int(q.p), int(q.q)) == k
                 ok = z3.is_rational_value(got) and \
-                    Fraction(got.numerator_as_long(), got.denominator_as_long()) == Fraction(int(q.p), int(q.q))
-            if not ok:
-                bad.append(f"{e} at {tuple(str(v) for v in pt)}: sympy {want}, z3 {got}")
+                    Fraction(got.numerator_as_long(), got.denominator_as_long()) == k
+                expected = str(k)
+            if not (ok and ok_sympy):
+                bad.append(f"{e} at {tuple(str(v) for v in pt)}: known answer {expected}, sympy {want}, z3 {got}")
     return bad
 
 

@@ -181,6 +181,24 @@ def test_limits_and_bad_inputs():
         en.expected_loss(L.SquareSum(), [0.5], chunk_bits=17)
 
 
+def test_chunk_index_out_of_range_is_refused():
+    """Chunk K would alias chunk 0 (its high bits are those of 0): a sum over 1 .. K only reorders, unseen."""
+    cube = en._Cube(np.full(3, 0.4), np.full(3, 0.6), 1)
+    s = en.accumulate_chunks(cube, L.SquareSum(), 0, cube.K)
+    assert np.isfinite(s[0]).all()
+    with pytest.raises(InvalidArgument, match="out of range"):
+        en.accumulate_chunks(cube, L.SquareSum(), 1, cube.K)
+    with pytest.raises(InvalidArgument, match="out of range"):
+        cube.chunk(-1)
+
+
+def test_size_limit_is_inclusive():
+    """``n = MAX_N`` is accepted, ``n = MAX_N + 1`` refused (the guard itself: enumerating 2^22 states is slow)."""
+    en._check_n(en.MAX_N)
+    with pytest.raises(InvalidArgument, match=f"n <= {en.MAX_N}"):
+        en._check_n(en.MAX_N + 1)
+
+
 @pytest.mark.parametrize("shape_of", [lambda B: (B + 1,), lambda B: (B, 2, 2)])
 def test_expected_transform_rejects_a_transform_of_the_wrong_shape(shape_of):
     loss = L.Linear(np.array([1.0, -2.0, 0.5]), 0.1)

@@ -93,6 +93,9 @@ def test_prove_step_unknown_on_timeout():
         (dict(name="n", variables=["1x"], assumptions=[], conclusion=x >= 0), "variable"),
         (dict(name="n", variables=["x", "x"], assumptions=[], conclusion=x >= 0), "distinct"),
         (dict(name="n", variables=[x], assumptions=x >= 0, conclusion=x >= 0), "list"),
+        # each half of the guard alone: an iterable str, and a non-iterable that is not a sympy object
+        (dict(name="n", variables=[x], assumptions="x >= 0", conclusion=x >= 0), "list of sympy booleans"),
+        (dict(name="n", variables=[x], assumptions=5, conclusion=x >= 0), "list of sympy booleans"),
         (dict(name="n", variables=[x], assumptions=[], conclusion=y >= 0), "not among the variables"),
         (dict(name="n", variables=[x], assumptions=[], conclusion=sympy.sqrt(x) >= 0), "cannot encode"),
         (dict(name="n", variables=[x], assumptions=[], conclusion=x >= 0, timeout_ms=0), "timeout_ms"),
