@@ -616,8 +616,9 @@ class DeepSBN:
 
 
 def _softmax(Z: np.ndarray) -> np.ndarray:
-    e = np.exp(Z - Z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+    """Softmax over the LAST axis (the classes) of ``(B, k)`` logits or a seed stack ``(S, B, k)``."""
+    e = np.exp(Z - Z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
 
 
 def train_deep_sbn(data: DigitsData, noise: Noise | str, seed_seq: np.random.SeedSequence, *, h: int = 64,
