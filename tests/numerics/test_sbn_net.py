@@ -306,6 +306,15 @@ def test_stack_predictive_is_a_softmax_over_the_classes():
     np.testing.assert_allclose(eb[0], ea, rtol=1e-12, atol=1e-15)
 
 
+def test_kernel_selftest_catches_a_batch_axis_softmax(monkeypatch):
+    """The once-per-process self-test of sbn_net refuses a softmax over the wrong axis (a planted error)."""
+    monkeypatch.setattr(sn, "_SELFTESTED", False)
+    monkeypatch.setattr(sn, "_softmax", lambda Z: np.exp(Z - Z.max(axis=1, keepdims=True))
+                        / np.exp(Z - Z.max(axis=1, keepdims=True)).sum(axis=1, keepdims=True))
+    with pytest.raises(sn.SelfCheckFailed, match="_softmax"):
+        sn._kernel_selftest()
+
+
 def test_stack_slices_do_not_interact():
     """Changing network 1's input changes neither network 0's logits nor its gradients (independent slices)."""
     rng = np.random.default_rng(3)
