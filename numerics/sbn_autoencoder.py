@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stecheck.errors import InvalidArgument
+from stecheck.errors import InvalidArgument, SelfCheckFailed
 
 from . import estimators, losses
 from .enumeration import exact_gradient
@@ -91,6 +91,9 @@ class StochasticAutoencoder:
 
     p: dict
     n: int
+
+    def __post_init__(self):
+        _loss_selftest()
 
     @classmethod
     def init(cls, rng: np.random.Generator, d: int, n: int, h: int = 64) -> "StochasticAutoencoder":
@@ -180,6 +183,66 @@ class StochasticAutoencoder:
             out.append(flat[k:k + size].reshape(self.p[name].shape))
             k += size
         return out
+
+
+_SELFTESTED = False
+
+
+def _loss_selftest() -> None:
+    """Known-answer test of the three reconstruction-loss formulas (:meth:`StochasticAutoencoder.decoder_grads`,
+    :meth:`~StochasticAutoencoder.batch_losses`, :meth:`~StochasticAutoencoder.decoder_loss`) and of
+    :func:`_softmax_rows`, run once per process when the first autoencoder is made (no random draws).  The
+    training data give word logits of order 1, where ``log sum exp`` is computed the same with or without the
+    shift by the row maximum; here the logits are near ``+-1000`` (``exp`` overflows unless the maximum is
+    subtracted) and a decoder of 2 bits, width 3 and 3 words is set by hand.  Known answers: the loss
+    ``sum_j y_j (lse(Z) - Z_j)`` and the logit gradient ``mean_b (sum_j y_bj softmax(Z_b) - y_b)`` in 50-digit
+    mpmath (no shift needed), to a relative ``1e-12`` (the float64 formulas add a few roundings of operands of
+    order 1000).  Raises :class:`~stecheck.errors.SelfCheckFailed` naming the formula."""
+    global _SELFTESTED
+    if _SELFTESTED:
+        return
+    import mpmath
+
+    _SELFTESTED = True  # set first: the hand-made autoencoder below is built through __post_init__ too
+    try:
+        p = {"W1": np.zeros((3, 3)), "b1": np.zeros(3), "W2": np.zeros((2, 3)), "b2": np.zeros(2),
+             "V1": np.array([[1.0, 1.0], [0.0, 0.0], [-1.0, 0.0]]), "c1": np.array([0.5, 0.0, -0.5]),
+             "V2": np.array([[4.0, 0.0, 0.0], [0.0, 0.0, 0.0], [-2.0, 0.0, 0.0]]), "c2": np.array([1000.0, 990.0, -5.0])}
+        ae = StochasticAutoencoder(p, 2)
+        X, Y = np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([[3.0, 1.0, 0.0], [0.0, 2.0, 5.0]])
+        # by hand: H = relu(X V1^T + c1) = (0.5, 0, 0) and (2.5, 0, 0), so Z = c2 + (2, 0, -1) and c2 + (10, 0, -5)
+        Zrows = [[1002, 990, -6], [1010, 990, -10]]
+        with mpmath.workdps(50):
+            lse = [mpmath.log(mpmath.fsum(mpmath.exp(z) for z in row)) for row in Zrows]
+            want_rows = [float(mpmath.fsum(y * (lse[b] - z) for y, z in zip(Y[b], Zrows[b]))) for b in range(2)]
+            want_gc2 = [float(mpmath.fsum((Y[b].sum() * mpmath.exp(Zrows[b][j] - lse[b]) - Y[b][j]) / 2
+                                          for b in range(2))) for j in range(3)]
+        want_mean = (want_rows[0] + want_rows[1]) / 2
+
+        def off(got, want):
+            return not abs(got - want) <= 1e-12 * max(abs(want), 1.0)
+
+        bad = []
+        loss, grads = ae.decoder_grads(X, Y)
+        if off(loss, want_mean):
+            bad.append(f"decoder_grads' loss is {loss!r}, expected {want_mean!r}")
+        if any(off(g, w) for g, w in zip(grads["c2"], want_gc2)):
+            bad.append(f"decoder_grads' c2 gradient is {grads['c2'].tolist()}, expected {want_gc2}")
+        rows = ae.batch_losses(X, Y)
+        if any(off(g, w) for g, w in zip(rows, want_rows)):
+            bad.append(f"batch_losses gives {rows.tolist()}, expected {want_rows}")
+        for b in range(2):
+            v = float(ae.decoder_loss(Y[b]).value(X[b:b + 1])[0])
+            if off(v, want_rows[b]):
+                bad.append(f"decoder_loss(y_{b}).value is {v!r}, expected {want_rows[b]!r}")
+    except BaseException:
+        _SELFTESTED = False
+        raise
+    if bad:
+        _SELFTESTED = False
+        raise SelfCheckFailed("numerics.sbn_autoencoder's reconstruction loss fails its known-answer self-test at "
+                              "logits near +-1000: " + "; ".join(bad) + ". Fix the loss formulas (log-sum-exp with "
+                              "the row maximum subtracted) in numerics/sbn_autoencoder.py.")
 
 
 def reference_gradient(ae: StochasticAutoencoder, Y: np.ndarray, rng: np.random.Generator, arm_samples: int = 1000):
