@@ -110,10 +110,7 @@ def _buffer_of(store: dict, key: Any, shape: tuple, dtype: Any) -> np.ndarray:
 
 def _buffer32(store: dict, key: Any, like: np.ndarray) -> np.ndarray:
     """A persistent float32 work array of ``like``'s shape in ``store`` under ``key``."""
-    buf = store.get(key)
-    if buf is None or buf.shape != like.shape:
-        buf = store[key] = np.empty(like.shape, np.float32)
-    return buf
+    return _buffer_of(store, key, like.shape, np.float32)
 
 
 def _sample_pm1(rng: np.random.Generator, p: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

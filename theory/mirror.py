@@ -459,18 +459,17 @@ def prox_step_cvxpy(noise, g, theta_t, eps, *, kl_scale=None) -> np.ndarray:
     shape = th.shape
     th, gg, ee = th.ravel(), gg.ravel(), ee.ravel()
     x = cp.Variable(th.size)
+    cons = [x >= 0, x <= 1]  # the box of (12) (for logistic noise also implied by the domain of rel_entr)
     if fam.name == "logistic":
         s = 0.5 if kl_scale is None else float(_finite_array(kl_scale, "kl_scale"))
         if s <= 0:
             raise InvalidArgument(f"kl_scale must be positive, got {kl_scale!r}.")
         div = cp.rel_entr(x, th) + cp.rel_entr(1 - x, 1 - th)
         obj = gg @ x + cp.sum(cp.multiply(s / ee, div))
-        cons = [x >= 0, x <= 1]
     elif fam.name == "uniform":
         if kl_scale is not None:
             raise InvalidArgument("kl_scale applies to logistic noise only; omit it for 'uniform'.")
         obj = gg @ x + cp.sum(cp.multiply(1 / ee, cp.square(x - th)))
-        cons = [x >= 0, x <= 1]
     else:
         raise InvalidArgument(
             f"prox_step_cvxpy handles 'logistic' and 'uniform', got {fam.name!r}; "
