@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from stecheck.errors import InvalidArgument
+from stecheck.errors import InvalidArgument, SelfCheckFailed
 
 from ._validation import as_int, short_repr
 
@@ -136,11 +136,43 @@ def minibatches(rng: np.random.Generator, n: int, batch: int, steps: int) -> lis
     n, batch, steps = as_int(n, "n", minimum=1), as_int(batch, "batch", minimum=1), as_int(steps, "steps", minimum=1)
     if batch > n:
         raise InvalidArgument(f"batch={batch} exceeds the training-set size {n}; pass batch <= {n}.")
+    _minibatches_selftest()
     out: list[np.ndarray] = []
     while len(out) < steps:
         perm = rng.permutation(n)
         out.extend(perm[i:i + batch] for i in range(0, n - batch + 1, batch))
     return out[:steps]
+
+
+_SELFTESTED = False
+
+
+def _minibatches_selftest() -> None:
+    """Known-answer test of :func:`minibatches` at the epoch boundary, run once per process at its first call: the
+    claims' training sets are far from a multiple of the batch, so the last full batch of an epoch and the dropped
+    partial one are never at stake there.  For ``batch = 4`` and ``n = 4, 7, 8, 9`` (both sides of a multiple),
+    two epochs of batches (``2 (n // 4)`` steps, from a generator of its own: the caller's stream is untouched)
+    must each hold 4 distinct indices in ``[0, n)``, every epoch exactly ``n // 4`` disjoint batches (counted from
+    the permutations the generator draws, replayed).  Raises :class:`~stecheck.errors.SelfCheckFailed`."""
+    global _SELFTESTED
+    if _SELFTESTED:
+        return
+    _SELFTESTED = True  # minibatches calls back here
+    bad = []
+    for n in (4, 7, 8, 9):
+        k = n // 4
+        got = minibatches(np.random.default_rng(n), n, 4, 2 * k)
+        replay = np.random.default_rng(n)
+        perms = [replay.permutation(n) for _ in range(2)]
+        want = [perms[e][4 * i:4 * i + 4] for e in range(2) for i in range(k)]
+        if len(got) != len(want) or any(not np.array_equal(g, w) for g, w in zip(got, want)):
+            bad.append(f"n={n}, batch=4: {[g.tolist() for g in got]}, expected {k} full batch(es) per epoch "
+                       f"{[w.tolist() for w in want]}")
+    if bad:
+        _SELFTESTED = False
+        raise SelfCheckFailed("numerics.bayesbinn.minibatches fails its known-answer self-test: " + "; ".join(bad)
+                              + ". An epoch must be cut into exactly n // batch full batches (the last partial one "
+                              "dropped); fix minibatches in numerics/bayesbinn.py.")
 
 
 @dataclass

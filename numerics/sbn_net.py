@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from stecheck.errors import InvalidArgument
+from stecheck.errors import InvalidArgument, SelfCheckFailed
 
 from ._validation import as_int, short_repr
 from .encodings import check_encoding, encode, span
@@ -110,10 +110,7 @@ def _buffer_of(store: dict, key: Any, shape: tuple, dtype: Any) -> np.ndarray:
 
 def _buffer32(store: dict, key: Any, like: np.ndarray) -> np.ndarray:
     """A persistent float32 work array of ``like``'s shape in ``store`` under ``key``."""
-    buf = store.get(key)
-    if buf is None or buf.shape != like.shape:
-        buf = store[key] = np.empty(like.shape, np.float32)
-    return buf
+    return _buffer_of(store, key, like.shape, np.float32)
 
 
 def _sample_pm1(rng: np.random.Generator, p: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -362,6 +359,7 @@ class BinaryWeightMLP:
     """
 
     def __init__(self, d: int, h: int, k: int, *, bn_eps: float = 1e-5):
+        _kernel_selftest()
         self.d, self.h, self.k = check_width(d, "d"), check_width(h, "hidden width"), check_width(k, "k")
         self.bn1 = BatchNorm(self.h, eps=bn_eps, affine=False)
         self.bn2 = BatchNorm(self.k, eps=bn_eps, affine=False)
@@ -493,6 +491,7 @@ class DeepSBN:
 
     def __init__(self, rng: np.random.Generator, noise: Noise | str, *, d: int = 64, h: int = 64, k: int = 10,
                  depth: int = 1):
+        _kernel_selftest()
         self.noise = resolve_noise(noise)
         self.d, self.h, self.k = check_width(d, "d"), check_width(h, "hidden width"), check_width(k, "k")
         self.depth = as_int(depth, "depth", minimum=0)
@@ -616,8 +615,15 @@ class DeepSBN:
 
 
 def _softmax(Z: np.ndarray) -> np.ndarray:
-    e = np.exp(Z - Z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+    """Softmax over the LAST axis (the classes) of ``(B, k)`` logits or a seed stack ``(S, B, k)``."""
+    e = np.exp(Z - Z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _batch_starts(n: int, batch: int) -> range:
+    """The first indices of an epoch's full mini-batches of ``batch`` out of ``n`` (the last partial one dropped):
+    ``0, batch, .., (n // batch - 1) batch``."""
+    return range(0, n - batch + 1, batch)
 
 
 def train_deep_sbn(data: DigitsData, noise: Noise | str, seed_seq: np.random.SeedSequence, *, h: int = 64,
@@ -630,7 +636,7 @@ def train_deep_sbn(data: DigitsData, noise: Noise | str, seed_seq: np.random.See
     n = data.n_train
     for _ in range(as_int(epochs, "epochs", minimum=1)):
         perm = rng.permutation(n)
-        for i in range(0, n - batch + 1, batch):
+        for i in _batch_starts(n, batch):
             idx = perm[i:i + batch]
             _, g = softmax_cross_entropy(net.forward(data.X_train[idx], rng, "train"), data.y_train[idx])
             opt.step(net.backward(g))
@@ -680,6 +686,7 @@ class DeepSBNStack:
 
     def __init__(self, rng: np.random.Generator, noise: Noise | str, seeds: int, *, d: int = 64, h: int = 64,
                  k: int = 10, depth: int = 1, bn_eps: float = 1e-5, momentum: float = 0.1):
+        _kernel_selftest()
         self.noise = resolve_noise(noise)
         self.S = check_width(seeds, "seeds")
         self.d, self.h, self.k = check_width(d, "d"), check_width(h, "hidden width"), check_width(k, "k")
@@ -820,7 +827,7 @@ def train_deep_sbn_seeds(X: np.ndarray, y: np.ndarray, noise: Noise | str, seed_
     rows = np.arange(S)[:, None]
     for _ in range(as_int(epochs, "epochs", minimum=1)):
         order = rng.permuted(np.broadcast_to(np.arange(n_tr), (S, n_tr)), axis=1)
-        for i in range(0, n_tr - batch + 1, batch):
+        for i in _batch_starts(n_tr, batch):
             idx = tr[rows, order[:, i:i + batch]]
             _, g = softmax_cross_entropy_stack(net.forward(X[idx], rng, "train"), y[idx])
             opt.step(net.backward(g))
@@ -832,6 +839,95 @@ def train_deep_sbn_seeds(X: np.ndarray, y: np.ndarray, noise: Noise | str, seed_
     out["test_det"], out["test_ens"] = det.mean(axis=1).tolist(), ens.mean(axis=1).tolist()
     out["test_index"], out["test_det_correct"], out["test_ens_correct"] = te, det, ens
     return out
+
+
+# ---------------------------------------------------------------------------- a known-answer self-test
+
+
+_SELFTESTED = False
+
+
+def _kernel_selftest() -> None:
+    """Known-answer test of the kernels at the corner cases the training data never reach, run once per process at
+    the first network built (:class:`BinaryWeightMLP`, :class:`DeepSBN`, :class:`DeepSBNStack`; well under 10 ms,
+    no random draws, so training results are unchanged).  The known answers come from the definitions, not from
+    the code under test:
+
+    * :func:`relu` and :func:`relu_backward` at the kink and on both sides (``x = -1.5, -0.0, +0.0, 1.5``), real
+      and complex-step input ``x + 1e-20 i``: ``relu`` has real part ``(0, 0, 0, 1.5)`` and complex-step slope
+      ``(0, 0, 0, 1)``, and ``relu_backward(x, 1) = (0, 0, 0, 1)`` (the documented derivative, 0 at 0), so the
+      complex-step tests and the backward agree at ties (continuous pre-activations never sit on 0);
+    * :func:`_softmax` over the class (last) axis of ``(B, k)`` and ``(S, B, k)`` logits as large as 1000 (``exp``
+      overflows unless the maximum is subtracted) against ``exp(z_j) / sum_i exp(z_i)`` in 50-digit mpmath, to
+      ``1e-15`` absolute plus ``1e-13`` relative;
+    * ``DeepSBN._matmul`` on float32 x float64, float64 x float32 and real x complex operands (a branch training
+      never takes) against the exact product of the same floats (:class:`fractions.Fraction`), to a relative
+      ``1e-15`` (two-term sums: at most 2 rounding errors of ``2^-53``), result dtype the promoted one;
+    * :func:`_batch_starts` at ``n = 3, 4, 7, 8, 9`` for ``batch = 4`` (both sides of a multiple of the batch):
+      exactly ``n // batch`` full batches ``0, 4, ..``.
+
+    Raises :class:`~stecheck.errors.SelfCheckFailed` naming the kernel; the network cannot be trusted then."""
+    global _SELFTESTED
+    if _SELFTESTED:
+        return
+    import types
+    from fractions import Fraction
+
+    import mpmath
+
+    bad = []
+    x = np.array([-1.5, -0.0, 0.0, 1.5])
+    want_val, want_slope = np.array([0.0, 0.0, 0.0, 1.5]), np.array([0.0, 0.0, 0.0, 1.0])
+    rc = relu(x + 1e-20j)
+    if not (np.array_equal(relu(x), want_val) and np.array_equal(rc.real, want_val)
+            and np.array_equal(rc.imag / 1e-20, want_slope)):
+        bad.append(f"relu at {x.tolist()} gives {relu(x).tolist()} (complex step: value {rc.real.tolist()}, slope "
+                   f"{(rc.imag / 1e-20).tolist()}); expected value {want_val.tolist()}, slope {want_slope.tolist()}")
+    gb = relu_backward(x, np.ones(4))
+    if not np.array_equal(gb, want_slope):
+        bad.append(f"relu_backward at {x.tolist()} gives {gb.tolist()}; expected {want_slope.tolist()} (0 at 0)")
+
+    Z = np.array([[[1000.0, 999.0, -1000.0], [0.5, -2.0, 3.0]], [[-700.0, -705.0, -699.0], [40.0, 40.0, 40.0]]])
+    with mpmath.workdps(50):
+        ref = np.array([[[float(mpmath.exp(z) / mpmath.fsum(mpmath.exp(v) for v in row)) for z in row]
+                         for row in block] for block in Z.tolist()])
+    for name, got, want in (("(S, B, k)", _softmax(Z), ref), ("(B, k)", _softmax(Z[0]), ref[0])):
+        if not (got.shape == want.shape and np.all(np.abs(got - want) <= 1e-15 + 1e-13 * want)):
+            bad.append(f"_softmax of {name} logits {Z.tolist() if name[1] == 'S' else Z[0].tolist()} gives "
+                       f"{np.asarray(got).tolist()}; expected the softmax over the last axis {want.tolist()}")
+
+    A32 = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32)
+    B64 = np.array([[1 / 3, 1 + 2.0 ** -40], [0.1, 0.7]])
+    Bc = B64 + 1j * np.array([[0.25, 1 / 7], [2.0, 0.3]])
+    stub = types.SimpleNamespace(_workspace={})
+
+    def exact(P, Q):
+        return [[sum(Fraction(float(P[i, t])) * Fraction(float(Q[t, j])) for t in range(P.shape[1]))
+                 for j in range(Q.shape[1])] for i in range(P.shape[0])]
+
+    for name, P, Q, dtype in (("float32 x float64", A32, B64, np.float64), ("float64 x float32", B64, A32, np.float64),
+                              ("float64 x complex128", B64, Bc, np.complex128)):
+        try:
+            got = DeepSBN._matmul(stub, P, Q, "selftest")
+        except Exception as exc:  # a wrong branch may fail to cast
+            bad.append(f"DeepSBN._matmul ({name}) raises {type(exc).__name__}: {exc}")
+            continue
+        parts = [(got.real, exact(P, Q.real))] + ([(got.imag, exact(P, Q.imag))] if np.iscomplexobj(Q) else [])
+        err = max(abs(Fraction(float(g[i, j])) - w[i][j]) / abs(w[i][j]) for g, w in parts
+                  for i in range(2) for j in range(2))
+        if got.dtype != dtype or not err <= Fraction(1, 10 ** 15):
+            bad.append(f"DeepSBN._matmul ({name}) gives dtype {got.dtype} with relative error {float(err):.3g}; "
+                       f"expected dtype {np.dtype(dtype)} and <= 1e-15 from the exact product")
+
+    for n in (3, 4, 7, 8, 9):
+        got, want = list(_batch_starts(n, 4)), [4 * k for k in range(n // 4)]
+        if got != want:
+            bad.append(f"_batch_starts(n={n}, batch=4) gives {got}; expected the {n // 4} full batches {want}")
+    if bad:
+        raise SelfCheckFailed("numerics.sbn_net fails its known-answer self-test: " + "; ".join(bad)
+                              + ". Fix the named kernel in numerics/sbn_net.py; the networks cannot be trusted "
+                              "until it passes.")
+    _SELFTESTED = True
 
 
 # ---------------------------------------------------------------------------- independent tasks

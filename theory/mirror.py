@@ -38,7 +38,7 @@ from collections.abc import Callable
 import numpy as np
 import sympy
 
-from stecheck.errors import InvalidArgument
+from stecheck.errors import InvalidArgument, SelfCheckFailed
 
 from .noise import NOISE_FAMILIES, U, Z, NoiseFamily, get_noise
 from .obligations import ObligationResult, prove_step
@@ -246,10 +246,40 @@ def pgd_equivalence(eps_factor=4, *, timeout_ms: int = 20_000) -> ObligationResu
     h = g / 2  # = g F'(eta), F' = 1/2 on [-1, 1]
     lhs = get_noise("uniform").icdf.subs(U, clip(th - e * g, 0, 1))
     rhs = clip(eta - factor * e * h, -1, 1)
+    hypotheses = (th >= 0, th <= 1, e > 0)
+    _audit_domain("pgd_equivalence", hypotheses, (th, g, e), _PGD_DOMAIN_POINTS)
     return prove_step(
         f"SBN-PGD eqs. (10)-(11) with eps' = {factor} eps",
-        (th, g, e), (th >= 0, th <= 1, e > 0), sympy.Eq(lhs, rhs), timeout_ms=timeout_ms,
+        (th, g, e), hypotheses, sympy.Eq(lhs, rhs), timeout_ms=timeout_ms,
     )
+
+
+#: Points ``(theta, g, eps)`` on both sides of every boundary of the domain ``theta in [0, 1]``, ``g`` real,
+#: ``eps > 0`` that :func:`pgd_equivalence` quantifies over, with whether each lies in it (the docstring's domain).
+_PGD_DOMAIN_POINTS = (
+    ((0, -3, sympy.Rational(1, 10**9)), True), ((1, 3, sympy.Rational(1, 10**9)), True),
+    ((sympy.Rational(1, 2), 0, 5), True), ((-sympy.Rational(1, 10**9), 0, 1), False),
+    ((1 + sympy.Rational(1, 10**9), 0, 1), False), ((sympy.Rational(1, 2), 0, 0), False),
+    ((sympy.Rational(1, 2), 0, -sympy.Rational(1, 10**9)), False),
+)
+
+
+def _audit_domain(what: str, hypotheses, symbols, points) -> None:
+    """Check that the hypotheses of a z3 obligation describe the domain its docstring states: at each known point
+    (both sides of every boundary) their conjunction must be true exactly when the point lies in that domain.  A
+    proof under narrower hypotheses (e.g. ``theta >= 1`` for ``theta >= 0``) would still print PROVED while
+    covering less; this makes it an error instead.  Raises :class:`~stecheck.errors.SelfCheckFailed`."""
+    wrong = []
+    for values, inside in points:
+        sub = dict(zip(symbols, values))
+        holds = all(bool(h.subs(sub)) for h in hypotheses)
+        if holds != inside:
+            wrong.append(f"{dict(zip([str(s) for s in symbols], [str(v) for v in values]))} is "
+                         f"{'inside' if inside else 'outside'} the stated domain but the hypotheses "
+                         f"{'reject' if inside else 'admit'} it")
+    if wrong:
+        raise SelfCheckFailed(f"{what}: the hypotheses {[str(h) for h in hypotheses]} do not describe the stated "
+                              "domain: " + "; ".join(wrong) + ". Fix the hypotheses in theory/mirror.py.")
 
 
 def vb_step(divergence: str = "kl") -> dict[str, sympy.Expr]:
@@ -429,25 +459,43 @@ def prox_step_cvxpy(noise, g, theta_t, eps, *, kl_scale=None) -> np.ndarray:
     shape = th.shape
     th, gg, ee = th.ravel(), gg.ravel(), ee.ravel()
     x = cp.Variable(th.size)
+    cons = [x >= 0, x <= 1]  # the box of (12) (for logistic noise also implied by the domain of rel_entr)
     if fam.name == "logistic":
         s = 0.5 if kl_scale is None else float(_finite_array(kl_scale, "kl_scale"))
         if s <= 0:
             raise InvalidArgument(f"kl_scale must be positive, got {kl_scale!r}.")
         div = cp.rel_entr(x, th) + cp.rel_entr(1 - x, 1 - th)
         obj = gg @ x + cp.sum(cp.multiply(s / ee, div))
-        cons = [x >= 0, x <= 1]
     elif fam.name == "uniform":
         if kl_scale is not None:
             raise InvalidArgument("kl_scale applies to logistic noise only; omit it for 'uniform'.")
         obj = gg @ x + cp.sum(cp.multiply(1 / ee, cp.square(x - th)))
-        cons = [x >= 0, x <= 1]
     else:
         raise InvalidArgument(
             f"prox_step_cvxpy handles 'logistic' and 'uniform', got {fam.name!r}; "
             f"use prox_step_scalar for {fam.name!r}."
         )
     _solve(cp.Problem(cp.Minimize(obj), cons), f"prox step ({fam.name})")
-    return np.clip(np.asarray(x.value, dtype=float), 0.0, 1.0).reshape(shape)
+    return _box_solution(x.value, f"prox step ({fam.name})").reshape(shape)
+
+
+#: How far a solver's point may leave the box ``[0, 1]`` of (12) and (55) (Clarabel's feasibility tolerance is
+#: 1e-10; the interior-point iterate at an active bound is within ~1e-9 of it).
+_BOX_SLACK = 1e-7
+
+
+def _box_solution(value, what: str) -> np.ndarray:
+    """The solver's point, checked to lie in the feasible box ``[0, 1]^m`` of the problem as stated (to
+    :data:`_BOX_SLACK`), then clipped onto it (removing the solver's tolerance-sized excursions).  A point farther
+    out means the problem handed to the solver is not the stated one (a wrong constraint): SelfCheckFailed."""
+    v = np.asarray(value, dtype=float)
+    out = np.flatnonzero(~((v >= -_BOX_SLACK) & (v <= 1 + _BOX_SLACK)))
+    if out.size:
+        k = int(out[0])
+        raise SelfCheckFailed(f"{what}: the solver returned theta = {v.ravel()[k]!r} at coordinate {k}, outside the "
+                              f"feasible box [0, 1] of the stated problem (slack {_BOX_SLACK:g}); the constraints "
+                              "given to cvxpy are wrong. Fix them in theory/mirror.py.")
+    return np.clip(v, 0.0, 1.0)
 
 
 def prox_step_scalar(noise, g, theta_t, eps, *, xatol: float = 1e-12) -> np.ndarray:
@@ -495,4 +543,4 @@ def vb_prox_cvxpy(g, theta_t, eps, lam, *, kl_scale: float = 1.0) -> np.ndarray:
     neg_entropy = -cp.entr(x) - cp.entr(1 - x)
     obj = gg @ x + cp.sum(cp.multiply(kl_scale / ee, kl)) + cp.sum(cp.multiply(ll, neg_entropy))
     _solve(cp.Problem(cp.Minimize(obj), [x >= 0, x <= 1]), "variational prox step (55)")
-    return np.clip(np.asarray(x.value, dtype=float), 0.0, 1.0).reshape(np.shape(theta_t))
+    return _box_solution(x.value, "variational prox step (55)").reshape(np.shape(theta_t))

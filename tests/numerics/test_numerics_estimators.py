@@ -122,3 +122,31 @@ def test_sign_of_zero_is_plus_one():
     seen = []
     bb.eq108_step(np.array([0.0, -2.0]), lambda w: seen.append(w.copy()) or np.zeros(2), alpha=0.1)
     assert seen[0].tolist() == [1.0, -1.0]
+
+
+@pytest.mark.parametrize("field", ["lr", "temperature"])
+def test_bayesbinn_rates_must_be_positive_on_both_sides_of_zero(field):
+    """The guard of BayesBiNNSettings: lr and temperature > 0 (0 and below refused; the least positive float kept),
+    eps >= 0 (0 kept, below refused)."""
+    from stecheck.errors import InvalidArgument
+    from stecheck.numerics import bayesbinn as bb
+
+    for bad in (0, 0.0, -5e-324):
+        with pytest.raises(InvalidArgument, match=field):
+            bb.BayesBiNNSettings(10, **{field: bad})
+    assert getattr(bb.BayesBiNNSettings(10, **{field: 5e-324}), field) == 5e-324
+    assert bb.BayesBiNNSettings(10, eps=0.0).eps == 0.0
+    with pytest.raises(InvalidArgument, match="eps"):
+        bb.BayesBiNNSettings(10, eps=-5e-324)
+
+
+def test_bayesbinn_minibatches_cut_epochs_into_full_batches():
+    """n // batch full, disjoint batches per epoch on both sides of a multiple of the batch (and its self-test ran)."""
+    import numpy as np
+
+    from stecheck.numerics import bayesbinn as bb
+
+    for n in (6, 7, 8, 9):
+        out = bb.minibatches(np.random.default_rng(0), n, 4, 2 * (n // 4))
+        assert all(len(set(b.tolist())) == 4 for b in out) and len(out) == 2 * (n // 4)
+    assert bb._SELFTESTED

@@ -291,6 +291,30 @@ def test_stack_of_one_is_the_deep_sbn(noise):
         np.testing.assert_allclose(b.forward(X[None], r2, mode)[0], a.forward(X, r1, mode), rtol=1e-12, atol=1e-12)
 
 
+def test_stack_predictive_is_a_softmax_over_the_classes():
+    """DeepSBNStack.predict_proba normalizes over the class axis (the last), not over the batch: with S = 1 it is
+    DeepSBN's predictive, its rows sum to 1, and the deterministic prediction is the argmax of the logits."""
+    r1, r2 = np.random.default_rng(5), np.random.default_rng(5)
+    a = sn.DeepSBN(r1, "logistic", d=12, h=8, k=4, depth=1)
+    b = sn.DeepSBNStack(r2, "logistic", 1, d=12, h=8, k=4, depth=1)
+    X = np.random.default_rng(1).random((30, 12))
+    pa, pb = a.predict_proba(X, None, 0), b.predict_proba(X, None, 0)
+    np.testing.assert_allclose(pb[0], pa, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(pb.sum(axis=-1), 1.0, rtol=1e-14)
+    np.testing.assert_array_equal(pb[0].argmax(axis=1), b.forward(X, None, "det")[0].argmax(axis=1))
+    ea, eb = a.predict_proba(X, r1, 3), b.predict_proba(X, r2, 3)
+    np.testing.assert_allclose(eb[0], ea, rtol=1e-12, atol=1e-15)
+
+
+def test_kernel_selftest_catches_a_batch_axis_softmax(monkeypatch):
+    """The once-per-process self-test of sbn_net refuses a softmax over the wrong axis (a planted error)."""
+    monkeypatch.setattr(sn, "_SELFTESTED", False)
+    monkeypatch.setattr(sn, "_softmax", lambda Z: np.exp(Z - Z.max(axis=1, keepdims=True))
+                        / np.exp(Z - Z.max(axis=1, keepdims=True)).sum(axis=1, keepdims=True))
+    with pytest.raises(sn.SelfCheckFailed, match="_softmax"):
+        sn._kernel_selftest()
+
+
 def test_stack_slices_do_not_interact():
     """Changing network 1's input changes neither network 0's logits nor its gradients (independent slices)."""
     rng = np.random.default_rng(3)

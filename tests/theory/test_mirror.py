@@ -203,12 +203,34 @@ def test_vb_step_equals_cvxpy_solution_of_55(divergence, scale):
         (lambda: mr.vb_step("l2"), "divergence must be"),
         (lambda: mr.prox_step_cvxpy("triangular", 0.0, 0.5, 1.0), "prox_step_scalar"),
         (lambda: mr.prox_step_cvxpy("logistic", 0.0, 0.5, 1.0, kl_scale=-1), "kl_scale"),
+        (lambda: mr.prox_step_cvxpy("logistic", 0.0, 0.5, 1.0, kl_scale=0), "kl_scale"),
+        (lambda: mr.vb_prox_cvxpy(0.0, 0.5, 1.0, 0.0, kl_scale=0), "kl_scale"),
+        (lambda: mr.vb_prox_cvxpy(0.0, 0.5, 1.0, 0.0, kl_scale=-1e-300), "kl_scale"),
         (lambda: mr.vb_prox_cvxpy(0.0, 0.5, 1.0, -1.0), "lam"),
     ],
 )
 def test_bad_input_raises_invalid_argument(call, match):
     with pytest.raises(InvalidArgument, match=match):
         call()
+
+
+def test_smallest_positive_kl_scale_is_accepted():
+    """The other side of the kl_scale > 0 guards: a tiny positive scale is a valid (nearly divergence-free) problem."""
+    assert 0.0 <= float(mr.vb_prox_cvxpy(0.0, 0.5, 1.0, 0.0, kl_scale=1e-3)[()]) <= 1.0
+    assert 0.0 <= float(mr.prox_step_cvxpy("logistic", 0.0, 0.5, 1.0, kl_scale=1e-3)[()]) <= 1.0
+
+
+def test_pgd_hypotheses_describe_the_stated_domain():
+    """pgd_equivalence's z3 hypotheses are audited against points on both sides of theta = 0, theta = 1, eps = 0."""
+    mr._audit_domain("t", (mr.sympy.Symbol("a") >= 0,), (mr.sympy.Symbol("a"),), (((0,), True), ((-1,), False)))
+    with pytest.raises(mr.SelfCheckFailed, match="reject"):
+        mr._audit_domain("t", (mr.sympy.Symbol("a") > 0,), (mr.sympy.Symbol("a"),), (((0,), True),))
+
+
+def test_a_solver_point_outside_the_box_is_an_error():
+    assert np.array_equal(mr._box_solution([-1e-9, 0.5, 1 + 1e-9], "t"), [0.0, 0.5, 1.0])
+    with pytest.raises(mr.SelfCheckFailed, match="outside the feasible box"):
+        mr._box_solution([0.5, 1.5], "t")
 
 
 def test_domain_boundaries_are_accepted():
