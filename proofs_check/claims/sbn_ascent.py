@@ -356,12 +356,30 @@ def _printed_sufficiency(prop: str):
     return build
 
 
-#: The hypotheses of every refuted printed step (and of the printed steps (30), (23)), stated from the paper's words
+#: The hypotheses of every refuted printed step, of the printed steps (30), (23), and of the proved steps whose
+#: hypotheses are the paper's words (B.5 (27), (29), the (29)-(30) summary; B.7 (37)'s bounds, (38), (40)), stated
 #: apart from the obligation (name -> builder over the obligation's variables).  z3 must prove them equivalent to the
 #: obligation's hypotheses: weaker encoded hypotheses could make a refutation spurious (a model the paper excludes),
-#: stronger ones would decide a statement the paper did not make.  A mismatch is a bug of the encoding: the method
+#: stronger ones would decide a statement the paper did not make (a proof of a strengthened hypothesis still goes
+#: through, so only this comparison sees it).  A mismatch is a bug of the encoding: the method
 #: ends in ERROR.
 PRINTED_HYPOTHESES = {
+    # (27): Delta_i = 2 g_i(x) + E with the Lipschitz budget |E| <= 2L
+    "B5-(27)": lambda o: [_LC >= 0, sympy.Eq(_v(o)["Delta"], 2 * _v(o)["g"] + _v(o)["E"]), sympy.Abs(_v(o)["E"]) <= 2 * _LC],
+    # (29): gbar_i >= 0 and 2(|gbar_i| - L) >= 0, with (28) for the coordinate
+    "B5-(29)": lambda o: [_LC >= 0, _v(o)["gbar"] >= 0, sympy.Abs(_v(o)["gbar"]) >= _LC,
+                          sympy.Abs(_v(o)["Dbar"] - 2 * _v(o)["gbar"]) <= 2 * _LC],
+    # "or simply |gbar_i| >= L", with (28)
+    "B5-(29)-(30)-summary": lambda o: [_LC >= 0, sympy.Abs(_v(o)["gbar"]) >= _LC,
+                                       sympy.Abs(_v(o)["Dbar"] - 2 * _v(o)["gbar"]) <= 2 * _LC],
+    # (37) at one coordinate: |g(x)_i - g*_i| <= L |x_i - x*_i| with |x_i - x*_i| <= 2 on the cube
+    "B7-(37)-bounds-from-printed": lambda o: [_LC >= 0, sympy.Abs(_v(o)["xdiff"]) <= 2,
+                                              sympy.Abs(_v(o)["g"] - _v(o)["gstar"]) <= _LC * sympy.Abs(_v(o)["xdiff"])],
+    # (38) from (37): |g(x)_i - g*_i| <= 2L
+    "B7-(38)": lambda o: [_LC >= 0, sympy.Abs(_v(o)["g"] - _v(o)["gstar"]) <= 2 * _LC],
+    # (40): |g*_i| >= 2L(1 - p*), p* a probability
+    "B7-(40)": lambda o: [_LC >= 0, _v(o)["pstar"] >= 0, _v(o)["pstar"] <= 1,
+                          sympy.Abs(_v(o)["gstar"]) >= 2 * _LC * (1 - _v(o)["pstar"])],
     "B5-psd-outer-product-printed": lambda o: [_v(o)["g1"] * _v(o)["d1"] >= 0, _v(o)["g2"] * _v(o)["d2"] >= 0],
     "B5-sufficiency-printed": _printed_sufficiency("B5"),
     # (30) as extracted, "gbar_i < 0 and 2(|gbar_i| + L) <= 0" (vacuous), and (23) for one coordinate, with (28)

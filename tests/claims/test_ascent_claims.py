@@ -113,3 +113,16 @@ def test_a_refuted_steps_conclusion_other_than_printed_is_an_error(name):
     bad = dataclasses.replace(obl, conclusion=sympy.Not(obl.conclusion))  # the seed-14 survivor: j2 * s2 -> j2 / s2
     with pytest.raises(StecheckError, match="are not the printed ones .*conclusion"):
         sa._printed_hypotheses_audit(bad, 20_000)
+
+
+def test_a_proved_step_with_a_strengthened_hypothesis_is_an_error():
+    """A proof still goes through when a hypothesis is strengthened (the seed-14 survivor: |gbar| >= L -> |gbar| > L
+    in the (29)-(30) summary), so only the comparison with the printed hypotheses sees it."""
+    obl = sa._get_obligation("B5-(29)-(30)-summary")
+    gb, lc = (next(v for v in obl.variables if v.name == n) for n in ("gbar", "Lc"))
+    stronger = tuple(sympy.Abs(gb) > lc if a == (sympy.Abs(gb) >= lc) else a for a in obl.assumptions)
+    assert stronger != obl.assumptions
+    bad = dataclasses.replace(obl, assumptions=stronger)
+    assert bad.check(timeout_ms=20_000).verdict == "PROVED"  # the proof alone cannot tell
+    with pytest.raises(StecheckError, match="are not the printed ones"):
+        sa._printed_hypotheses_audit(bad, 20_000)
