@@ -100,6 +100,19 @@ print("@@" + json.dumps({{"signature": signature(run), "evidence": evidence, "se
 """
 
 
+def source_tree_digest() -> str:
+    """SHA-256 (first 16 hex digits) of every file of the package tree (``theory/``, ``numerics/``,
+    ``proofs_check/``, ``src/``), names and bytes: the key of the coverage and null-run caches."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for folder in ("theory", "numerics", "proofs_check", "src"):
+        for f in sorted((ROOT / folder).rglob("*")):
+            if f.is_file() and "__pycache__" not in f.parts:
+                h.update(str(f.relative_to(ROOT)).encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
 def evidence_changed(null: dict, res: dict) -> list[str] | None:
     """The ``CLAIM/method`` records (without timings) that differ between the null run and a mutant's run, over the
     mutant's claims; ``None`` if either run recorded no evidence digests.  ``[]`` means the mutant changed no number,
@@ -474,7 +487,10 @@ def main(argv=None) -> int:
     if args.single:
         return single(args, work)
 
-    cov_file = work / "coverage.json"
+    # the caches are keyed by the tree they were computed on: a coverage or null run of another commit would pair
+    # this tree's lines with another tree's covered lines and baseline verdicts
+    tree = source_tree_digest()
+    cov_file = work / f"coverage-{tree}.json"
     if cov_file.exists():
         cov = json.loads(cov_file.read_text())
         print(f"coverage and baseline from {cov_file}")
@@ -484,7 +500,7 @@ def main(argv=None) -> int:
         cov_file.write_text(json.dumps(cov))
     base = {cid: c["signature"] for cid, c in cov.items()}
 
-    null_file = work / "null.json"
+    null_file = work / f"null-{tree}.json"
     if null_file.exists():
         null = json.loads(null_file.read_text())
     else:

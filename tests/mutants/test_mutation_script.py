@@ -203,3 +203,16 @@ def test_mutants_that_leave_every_record_identical_are_counted_apart():
     assert "1 mutants left every record bit-identical" in mutation.headline(s)
     old = [{k: v for k, v in r.items() if k != "evidence_changed"} for r in recs[:3]]  # a run without digests
     assert "silent_mutants" not in mutation.summarize(old, [])
+
+
+def test_the_caches_are_keyed_by_the_source_tree(tmp_path, monkeypatch):
+    """A coverage or null run cached for another tree must never be reused (it pairs this tree's lines with another
+    tree's covered lines and baseline verdicts): the digest changes with any byte of the package tree."""
+    for folder in ("theory", "numerics", "proofs_check", "src"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "m.py").write_text("x = 1\n")
+    monkeypatch.setattr(mutation, "ROOT", tmp_path)
+    first = mutation.source_tree_digest()
+    assert first == mutation.source_tree_digest() and len(first) == 16
+    (tmp_path / "numerics" / "m.py").write_text("x = 2\n")
+    assert mutation.source_tree_digest() != first
