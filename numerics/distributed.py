@@ -60,6 +60,7 @@ import numpy as np
 from stecheck.errors import InvalidArgument, MalformedFile
 
 from ._validation import as_confidence, as_int, short_repr
+from .blas import OneBlasThread
 from .montecarlo import MonteCarloResult, RunningMoments, _ChunkTask, _result, _validate_common, chunk_plan
 
 __all__ = [
@@ -465,7 +466,7 @@ def distributed_monte_carlo(
             from distributed import as_completed
 
             batches = _batches(todo, chunks_per_task, owned_client)
-            futures = owned_client.map(_BatchTask(task), batches, pure=False, retries=retries)
+            futures = owned_client.map(OneBlasThread(_BatchTask(task)), batches, pure=False, retries=retries)
             try:
                 for fut in as_completed(futures, loop=owned_client.loop):
                     for index, moments in fut.result():

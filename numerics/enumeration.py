@@ -70,6 +70,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from stecheck.errors import InvalidArgument, QuadratureDiverged, SelfCheckFailed
+from stecheck.selftest import OncePerProcess
 
 from ._compensated import gamma, neumaier_add
 from ._validation import as_int, as_vector
@@ -390,8 +391,6 @@ def _arm_outcomes(a: np.ndarray, noise: Noise):
     return p, q, probs, mids
 
 
-#: None: not yet checked in this process; "running": the self-test is under way (its own calls skip the check).
-_ARM_CHECKED: Any = None
 
 
 def _arm_selftest(noise: Noise) -> list[str]:
@@ -439,21 +438,12 @@ def _arm_selftest(noise: Noise) -> list[str]:
     return bad
 
 
-def _check_arm(noise: Noise) -> None:
-    global _ARM_CHECKED
-    if _ARM_CHECKED is None:
-        _ARM_CHECKED = "running"
-        try:
-            bad = _arm_selftest(noise)
-        except BaseException:
-            _ARM_CHECKED = None
-            raise
-        if bad:
-            _ARM_CHECKED = None
-            raise SelfCheckFailed("ARM's exact enumeration fails its self-test: " + "; ".join(bad)
-                                  + ". The interval patterns, midpoints or states of numerics.enumeration."
-                                  "_arm_outcomes/_arm_chunk disagree with numerics.estimators.arm_estimates.")
-        _ARM_CHECKED = True
+#: :func:`_arm_selftest` once per process (with the first call's noise family); a mismatch raises
+#: :class:`~stecheck.errors.SelfCheckFailed`.
+_check_arm = OncePerProcess(
+    _arm_selftest, what="ARM's exact enumeration fails its self-test",
+    remedy="The interval patterns, midpoints or states of numerics.enumeration._arm_outcomes/_arm_chunk disagree "
+           "with numerics.estimators.arm_estimates.")
 
 
 def _arm_chunk(loss, a, noise, O, encoding, p, q, mids):

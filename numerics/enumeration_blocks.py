@@ -91,7 +91,10 @@ def exact_loss_and_gradient_blocks(
         parts = [_block(loss, p_plus, p_minus, chunk_bits, b * per, per) for b in range(B)]
     else:
         [loss_f, plus_f, minus_f] = client.scatter([loss, p_plus, p_minus], broadcast=True)
-        futures = [client.submit(_block, loss_f, plus_f, minus_f, chunk_bits, b * per, per, pure=False)
+        from .blas import OneBlasThread
+
+        block = OneBlasThread(_block)
+        futures = [client.submit(block, loss_f, plus_f, minus_f, chunk_bits, b * per, per, pure=False)
                    for b in range(B)]
         parts = client.gather(futures)  # in block order, whatever order they finished in
 

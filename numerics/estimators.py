@@ -66,6 +66,7 @@ from typing import Any
 import numpy as np
 
 from stecheck.errors import InvalidArgument, SelfCheckFailed
+from stecheck.selftest import OncePerProcess
 
 from ._validation import as_int, as_vector, check_finite_rows, short_repr
 from .encodings import check_encoding, check_states, encode, levels, span
@@ -573,8 +574,6 @@ def _estimate(
 #: Numbers per block of :func:`_estimate` (256 KiB of float64: its few temporaries fit in L2 cache).
 BLOCK_CELLS = 32768
 
-#: None: not yet checked in this process; "running": the self-test is under way (its own calls skip the check).
-_BLOCKS_CHECKED: Any = None
 
 
 def _blocks_selftest(noise: Noise) -> list[str]:
@@ -604,21 +603,12 @@ def _blocks_selftest(noise: Noise) -> list[str]:
     return []
 
 
-def _check_blocks(noise: Noise) -> None:
-    global _BLOCKS_CHECKED
-    if _BLOCKS_CHECKED is None:
-        _BLOCKS_CHECKED = "running"
-        try:
-            bad = _blocks_selftest(noise)
-        except BaseException:
-            _BLOCKS_CHECKED = None
-            raise
-        if bad:
-            _BLOCKS_CHECKED = None
-            raise SelfCheckFailed("numerics.estimators._estimate's blocks fail their self-test: " + "; ".join(bad)
-                                  + ". The block boundaries of _estimate must cover the rows once, in order, as "
-                                  "one draw would: fix the loop over starts.")
-        _BLOCKS_CHECKED = True
+#: :func:`_blocks_selftest` once per process (with the first call's noise family); a mismatch raises
+#: :class:`~stecheck.errors.SelfCheckFailed`.
+_check_blocks = OncePerProcess(
+    _blocks_selftest, what="numerics.estimators._estimate's blocks fail their self-test",
+    remedy="The block boundaries of _estimate must cover the rows once, in order, as one draw would: fix the loop "
+           "over starts.")
 
 
 class EstimatorSampler:

@@ -43,6 +43,7 @@ from scipy import special
 from scipy.linalg.blas import dger as _dger
 
 from stecheck.errors import InvalidArgument, NonFiniteValue, SelfCheckFailed
+from stecheck.selftest import OncePerProcess
 
 from ._compensated import gamma, neumaier_add
 from ._validation import as_confidence, as_int, check_finite_rows, short_repr
@@ -358,7 +359,6 @@ class Decision:
     looks_planned: int
 
 
-_SELFTEST = {"passed": False, "running": False}
 
 
 def _selftest_failures() -> list[str]:
@@ -433,20 +433,10 @@ def _selftest_failures() -> list[str]:
     return failures
 
 
-def _montecarlo_selftest() -> None:
-    """Run :func:`_selftest_failures` once per process (first chunk plan or Bernstein interval); raise
-    :class:`~stecheck.errors.SelfCheckFailed` on a mismatch (a fault of this module)."""
-    if _SELFTEST["passed"] or _SELFTEST["running"]:
-        return
-    _SELFTEST["running"] = True
-    try:
-        failures = _selftest_failures()
-    finally:
-        _SELFTEST["running"] = False
-    if failures:
-        raise SelfCheckFailed("numerics.montecarlo fails its known-answer self-test: " + "; ".join(failures)
-                              + ". Fix numerics/montecarlo.py.")
-    _SELFTEST["passed"] = True
+#: :func:`_selftest_failures` once per process (first chunk plan or Bernstein interval); a mismatch raises
+#: :class:`~stecheck.errors.SelfCheckFailed` (a fault of this module).
+_montecarlo_selftest = OncePerProcess(_selftest_failures, what="numerics.montecarlo fails its known-answer self-test",
+                                      remedy="Fix numerics/montecarlo.py.")
 
 
 def chunk_plan(n_samples: int, chunk_size: int) -> list[tuple[int, int]]:
@@ -617,7 +607,9 @@ def dask_map(client: Any = None) -> Callable:
     def _map(fn: Callable, items: Iterable[Any]) -> list[Any]:
         items = list(items)
         if client is not None:
-            return client.gather(client.map(fn, items, pure=False))
+            from .blas import OneBlasThread
+
+            return client.gather(client.map(OneBlasThread(fn), items, pure=False))
         import dask
 
         return list(dask.compute(*[dask.delayed(fn)(it) for it in items], scheduler="threads"))

@@ -50,6 +50,7 @@ import mpmath
 import sympy
 
 from stecheck.errors import InvalidArgument, SelfCheckFailed
+from stecheck.selftest import OncePerProcess
 
 from ._validation import as_int, short_repr
 
@@ -328,7 +329,6 @@ def _until_digits(integrate, *, digits, relative, start, limit, method, where, h
 # --------------------------------------------------------------------------- 1-D
 
 
-_SELFTEST = {"passed": False, "running": False}
 
 
 def _selftest_failures() -> list[str]:
@@ -391,21 +391,11 @@ def _selftest_failures() -> list[str]:
     return failures
 
 
-def _quadrature_selftest() -> None:
-    """Run :func:`_selftest_failures` once per process (at the first certified integral); raise
-    :class:`~stecheck.errors.SelfCheckFailed` on any failure (a fault of this module, not of the caller)."""
-    if _SELFTEST["passed"] or _SELFTEST["running"]:
-        return
-    _SELFTEST["running"] = True
-    try:
-        failures = _selftest_failures()
-    finally:
-        _SELFTEST["running"] = False
-    if failures:
-        raise SelfCheckFailed("numerics.quadrature fails its known-answer self-test: " + "; ".join(failures)
-                              + ". The certification plumbing (arb_to_mpf, meets_digits, max_prec) is broken; "
-                              "fix numerics/quadrature.py.")
-    _SELFTEST["passed"] = True
+#: :func:`_selftest_failures` once per process (at the first certified integral); a failure raises
+#: :class:`~stecheck.errors.SelfCheckFailed` (a fault of this module, not of the caller).
+_quadrature_selftest = OncePerProcess(
+    _selftest_failures, what="numerics.quadrature fails its known-answer self-test",
+    remedy="The certification plumbing (arb_to_mpf, meets_digits, max_prec) is broken; fix numerics/quadrature.py.")
 
 
 def certified_integral_1d(

@@ -950,6 +950,9 @@ def map_tasks(fn, items, *, key: str) -> list:
         return [fn(*it) for it in items]
     from dask.base import tokenize
 
+    from .blas import OneBlasThread
+
     with worker_client() as client:
-        futures = [client.submit(fn, *it, key=f"{key}-{tokenize(*it)}", pure=False) for it in items]
+        task = OneBlasThread(fn)
+        futures = [client.submit(task, *it, key=f"{key}-{tokenize(*it)}", pure=False) for it in items]
         return client.gather(futures)

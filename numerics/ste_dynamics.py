@@ -45,7 +45,6 @@ exact float64 recursion above (no error to state); statistics over trials are in
 
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -53,8 +52,10 @@ from typing import Any
 import numpy as np
 
 from stecheck.errors import InvalidArgument, SelfCheckFailed
+from stecheck.selftest import OncePerProcess
 
 from ._validation import as_int
+from .blas import one_blas_thread
 from .seeding import chunk_seed, make_rng, task_seed
 
 __all__ = [
@@ -428,16 +429,6 @@ def run_block(model: STEModel, X: np.ndarray, Y: np.ndarray, S_star: np.ndarray,
                         sojourns=sojourns)
 
 
-def _one_blas_thread():
-    """BLAS limited to one thread while a block runs: the parallelism is across trials and workers, and a
-    multi-threaded gemv on busy cores is 10-20x slower (measured).  Uses threadpoolctl where installed."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 def _block_size(model: STEModel, trials: int, block_size: int | None, memory_bytes: int) -> int:
     per_trial = model.m * model.k * model.n * 8
     if block_size is None:
@@ -454,7 +445,7 @@ def simulate_range(model: STEModel, start: int, stop: int, steps: int, seed: np.
     eta = learning_rates(model.schedule, model.lr, steps)
     bs = _block_size(model, stop - start, block_size, memory_bytes)
     parts, offsets = [], []
-    with _one_blas_thread():
+    with one_blas_thread():  # parallel across trials and workers; a threaded gemv on busy cores is 10-20x slower
         for b0 in range(start, stop, bs):
             b1 = min(stop, b0 + bs)
             data = [generate_trial(model, chunk_seed(seed, i), init_hamming) for i in range(b0, b1)]
@@ -951,22 +942,8 @@ def engine_selftest() -> list[str]:
     return bad
 
 
-_ENGINE_CHECKED = False
-
-
-def engine_selftest_once() -> None:
-    """:func:`engine_selftest` once per process, at the first simulation; a failure raises
-    :class:`~stecheck.errors.SelfCheckFailed` (the engine does not compute the method it states)."""
-    global _ENGINE_CHECKED
-    if _ENGINE_CHECKED:
-        return
-    _ENGINE_CHECKED = True  # set first: the self-test itself runs simulate_cells
-    try:
-        bad = engine_selftest()
-    except BaseException:
-        _ENGINE_CHECKED = False
-        raise
-    if bad:
-        _ENGINE_CHECKED = False
-        raise SelfCheckFailed("the STE-dynamics engine fails its known-answer self-test: " + "; ".join(bad)
-                              + ". Fix numerics/ste_dynamics.py (normalization, batched step, block split).")
+#: :func:`engine_selftest` once per process, at the first simulation (its own simulations skip the check); a
+#: failure raises :class:`~stecheck.errors.SelfCheckFailed` (the engine does not compute the method it states).
+engine_selftest_once = OncePerProcess(
+    engine_selftest, what="the STE-dynamics engine fails its known-answer self-test",
+    remedy="Fix numerics/ste_dynamics.py (normalization, batched step, block split).")

@@ -31,6 +31,7 @@ from scipy import stats
 from scipy.optimize import isotonic_regression
 
 from stecheck.errors import InvalidArgument, SelfCheckFailed
+from stecheck.selftest import OncePerProcess
 
 __all__ = ["clopper_pearson", "lower_bound", "upper_bound", "Threshold", "find_threshold", "crossing",
            "ExponentFit", "fit_exponent", "recurrence_test"]
@@ -165,7 +166,6 @@ def find_threshold(success: Callable[[int], tuple[int, int]], level: float, m_st
 #: itself, so the crossing is the log-midpoint sqrt(35*38); the one-sided 99 % bounds with 0 or 7 of 7 successes are
 #: 1 - 0.01^(1/7) = 0.48 < 1/2 and 0.01^(1/7) = 0.52 > 1/2, so the CP bracket is (35, 38).
 _SEARCH_KNOWN = {4: ((4, 8, 16, 32, 35, 38, 45, 64), (35, 38)), 100: ((25, 35, 38, 42, 50, 100), (35, 38))}
-_SEARCH_CHECKED = False
 
 
 def _search_selftest() -> list[str]:
@@ -189,23 +189,12 @@ def _search_selftest() -> list[str]:
     return bad
 
 
-def _search_selftest_once() -> None:
-    """:func:`_search_selftest` once per process, at the first :func:`find_threshold` call; a failure raises
-    :class:`~stecheck.errors.SelfCheckFailed` (the search does not follow its stated rule)."""
-    global _SEARCH_CHECKED
-    if _SEARCH_CHECKED:
-        return
-    _SEARCH_CHECKED = True  # set first: the self-test itself calls find_threshold
-    try:
-        bad = _search_selftest()
-    except BaseException:
-        _SEARCH_CHECKED = False
-        raise
-    if bad:
-        _SEARCH_CHECKED = False
-        raise SelfCheckFailed("ste_stats.find_threshold fails its known-answer self-test (step p(m) = 1{m >= 37}): "
-                              + "; ".join(bad) + ". Fix the doubling/halving, the log-bisection stop rule "
-                              "m_hi/m_lo <= 1 + rel_tol, the crossing or the Clopper-Pearson bracket.")
+#: :func:`_search_selftest` once per process, at the first :func:`find_threshold` call (its own calls skip the
+#: check); a failure raises :class:`~stecheck.errors.SelfCheckFailed` (the search does not follow its stated rule).
+_search_selftest_once = OncePerProcess(
+    _search_selftest, what="ste_stats.find_threshold fails its known-answer self-test (step p(m) = 1{m >= 37})",
+    remedy="Fix the doubling/halving, the log-bisection stop rule m_hi/m_lo <= 1 + rel_tol, the crossing or the "
+           "Clopper-Pearson bracket.")
 
 
 def _threshold(level: float, ev: dict[int, tuple[int, int]], bracket, confidence: float) -> Threshold:

@@ -39,6 +39,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from stecheck.numerics.blas import one_blas_thread
 from stecheck.numerics.distributed import connect, local_client, quiet_distributed_logs
 from stecheck.numerics.seeding import task_seed
 
@@ -119,7 +120,8 @@ def execute_method(claim: Claim, method: Method, run_seed: int, tier: Tier | str
                         params=types.MappingProxyType(params))
     start = time.perf_counter()
     try:
-        outcome = method.check(ctx)
+        with one_blas_thread():  # the same summation order in-process and on any worker (numerics.blas)
+            outcome = method.check(ctx)
         if not isinstance(outcome, Outcome) or not isinstance(outcome.verdict, Verdict):
             raise TypeError(f"{key}: check must return an Outcome with a Verdict, got {outcome!r}")
         if outcome.scope is not None and not isinstance(outcome.scope, Scope):

@@ -74,6 +74,7 @@ from stecheck.numerics.quadrature import (
     to_arb,
 )
 from stecheck.errors import InvalidArgument, SelfCheckFailed
+from stecheck.selftest import OncePerProcess
 
 from .parsing import parse_loss
 
@@ -584,7 +585,6 @@ def _memo(fn):
     return wrapper
 
 
-_EXACT_SELFTEST = {"passed": False, "running": False}
 #: Self-test point: eta = 3/10, tau = 1/2, L = y^3 + y^2 (L'(0) = 0, L'(1) = 5, L'(-1) = 1: the three states differ).
 _SELFTEST_ETA, _SELFTEST_TAU, _SELFTEST_LOSS = "0.3", "0.5", Y**3 + Y**2
 
@@ -646,20 +646,12 @@ def _exact_selftest_failures() -> list[str]:
     return failures
 
 
-def _exact_selftest() -> None:
-    """Run :func:`_exact_selftest_failures` once per process, at the first exact expectation; raise
-    :class:`~stecheck.errors.SelfCheckFailed` on a mismatch (a fault of this module)."""
-    if _EXACT_SELFTEST["passed"] or _EXACT_SELFTEST["running"]:
-        return
-    _EXACT_SELFTEST["running"] = True
-    try:
-        failures = _exact_selftest_failures()
-    finally:
-        _EXACT_SELFTEST["running"] = False
-    if failures:
-        raise SelfCheckFailed("theory.gumbel_softmax: a certified expectation misses its independent reference: "
-                              + "; ".join(failures) + ". Fix the quadrature setup in theory/gumbel_softmax.py.")
-    _EXACT_SELFTEST["passed"] = True
+#: :func:`_exact_selftest_failures` once per process, at the first exact expectation; a mismatch raises
+#: :class:`~stecheck.errors.SelfCheckFailed` (a fault of this module).
+_exact_selftest = OncePerProcess(
+    _exact_selftest_failures,
+    what="theory.gumbel_softmax: a certified expectation misses its independent reference",
+    remedy="Fix the quadrature setup in theory/gumbel_softmax.py.")
 
 
 def expected_gs_gradient(eta: Any, tau: Any, loss: Any = DEFAULT_LOSS, *, digits: int = 30) -> QuadratureResult:

@@ -23,6 +23,7 @@ import numpy as np
 import sympy
 
 from stecheck.errors import InvalidArgument, SelfCheckFailed
+from stecheck.selftest import OncePerProcess
 
 __all__ = [
     "ENCODINGS",
@@ -332,25 +333,11 @@ def _selftest() -> list[str]:
     return bad
 
 
-#: None: not yet checked in this process; "running": the self-test is under way (its own calls skip the check).
-_SELFTEST_STATE: object = None
-
-
-def _check_selftest() -> None:
-    global _SELFTEST_STATE
-    if _SELFTEST_STATE is None:
-        _SELFTEST_STATE = "running"
-        try:
-            bad = _selftest()
-        except BaseException:
-            _SELFTEST_STATE = None
-            raise
-        if bad:
-            _SELFTEST_STATE = None
-            raise SelfCheckFailed("theory.multilinear fails its known-answer self-test: " + "; ".join(bad)
-                                  + ". The coefficient conversion of multilinear_from_values or the symbols of "
-                                  "quadratic_loss/quadratic_multilinear are wrong: fix them before using a result.")
-        _SELFTEST_STATE = True
+#: :func:`_selftest` once per process; a mismatch raises :class:`~stecheck.errors.SelfCheckFailed`.
+_check_selftest = OncePerProcess(
+    _selftest, what="theory.multilinear fails its known-answer self-test",
+    remedy="The coefficient conversion of multilinear_from_values or the symbols of quadratic_loss/"
+           "quadratic_multilinear are wrong: fix them before using a result.")
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ import sympy
 import z3
 
 from stecheck.errors import InvalidArgument, SelfCheckFailed
+from stecheck.selftest import OncePerProcess
 
 __all__ = [
     "Obligation",
@@ -302,16 +303,10 @@ def _translator_selftest() -> list[str]:
     return bad
 
 
-_TRANSLATOR_CHECKED = False
-
-
-def _check_translator() -> None:
-    global _TRANSLATOR_CHECKED
-    if not _TRANSLATOR_CHECKED:
-        bad = _translator_selftest()
-        if bad:
-            raise SelfCheckFailed("the sympy-to-z3 translator disagrees with sympy: " + "; ".join(bad[:3]))
-        _TRANSLATOR_CHECKED = True
+#: :func:`_translator_selftest` once per process; a disagreement raises :class:`~stecheck.errors.SelfCheckFailed`
+#: quoting the first three.
+_check_translator = OncePerProcess(_translator_selftest, what="the sympy-to-z3 translator disagrees with sympy",
+                                   remedy="", limit=3)
 
 def _model_value(model, var) -> Any:
     v = model.eval(var, model_completion=True)

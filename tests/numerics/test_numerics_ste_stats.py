@@ -85,11 +85,11 @@ def test_search_selftest_passes_and_catches_a_wrong_stop_rule(monkeypatch):
 def test_search_selftest_failure_raises_once_per_process(monkeypatch):
     from stecheck.errors import SelfCheckFailed
 
-    monkeypatch.setattr(st, "_SEARCH_CHECKED", False)
-    monkeypatch.setattr(st, "_search_selftest", lambda: ["planted"])
-    with pytest.raises(SelfCheckFailed, match="planted"):
+    monkeypatch.setattr(st._search_selftest_once, "passed", False)
+    monkeypatch.setattr(st._search_selftest_once, "failures", lambda: ["planted"])
+    with pytest.raises(SelfCheckFailed, match="find_threshold fails its known-answer self-test.*planted"):
         st.find_threshold(lambda m: (0, 5), 0.5, 4, m_max=8)
-    assert st._SEARCH_CHECKED is False  # a failure is not remembered as a pass
+    assert st._search_selftest_once.passed is False  # a failure is not remembered as a pass
 
 
 def test_exponent_fit_refuses_a_bootstrap_slope_rule_that_is_not_the_fit(monkeypatch):

@@ -25,7 +25,7 @@ def test_a_translator_that_gets_one_construct_wrong_is_caught(monkeypatch, const
 
 
 def test_no_proof_is_attempted_with_a_translator_that_fails_its_selftest(monkeypatch):
-    monkeypatch.setattr(ob, "_TRANSLATOR_CHECKED", False)
-    monkeypatch.setattr(ob, "_translator_selftest", lambda: ["Abs(x) at ('-1',): sympy 1, z3 -1"])
+    monkeypatch.setattr(ob._check_translator, "passed", False)
+    monkeypatch.setattr(ob._check_translator, "failures", lambda: ["Abs(x) at ('-1',): sympy 1, z3 -1"])
     with pytest.raises(SelfCheckFailed, match="translator disagrees with sympy: Abs"):
         ob.prove_step("t", ["x"], [], sympy.Symbol("x", real=True) ** 2 >= 0)
