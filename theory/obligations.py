@@ -583,7 +583,37 @@ def _b5_steps() -> list[Obligation]:
         (gb, Lc), (Lc > 0, sympy.Abs(gb) < Lc, sympy.Ne(gb, 0)),
         exists_negative,
     ))
+    _check_sharpness(steps)
     return steps
+
+
+#: Reconstructed steps whose printed words claim the hypothesis is sharp ("and only then"): name -> (the witness
+#: substitution, the non-degeneracy assumptions).  Where the step's hypotheses fail (and the non-degeneracy holds) the
+#: conclusion must fail at the witness: a proved step only shows the hypotheses suffice, so a hypothesis stronger than
+#: the stated boundary (e.g. ``c >= 1`` for ``c >= 0``) would still be proved; this audit sees it.
+SHARP_STEPS: dict[str, tuple[dict, tuple]] = {
+    # v = gbar: v^T gbar (c gbar)^T v = c |gbar|^4 < 0 for c < 0, gbar != 0
+    "B5-psd-outer-product-reconstructed": ({v1: g1, v2: g2}, (g1**2 + g2**2 > 0,)),
+}
+
+
+def _check_sharpness(steps: Sequence[Obligation], timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
+    """z3: for each step of :data:`SHARP_STEPS`, ``not(hypotheses) and non-degeneracy => not(conclusion at the
+    witness)``.  Raises :class:`~stecheck.errors.SelfCheckFailed` unless z3 proves it (the step's hypotheses are not
+    the sharp ones its words state, so its verdict would be about another statement)."""
+    for obl in steps:
+        if obl.name not in SHARP_STEPS:
+            continue
+        witness, nondegenerate = SHARP_STEPS[obl.name]
+        res = prove_step(f"{obl.name}: sharpness", obl.variables,
+                         (sympy.Not(sympy.And(*obl.assumptions)), *nondegenerate),
+                         sympy.Not(obl.conclusion.xreplace(witness)), timeout_ms=timeout_ms)
+        if res.verdict != "PROVED":
+            raise SelfCheckFailed(
+                f"{obl.name}: its hypotheses {[str(a) for a in obl.assumptions]} are not sharp: z3 {res.verdict} on "
+                f"'hypotheses false and {[str(a) for a in nondegenerate]} => conclusion false at {witness}' (model "
+                f"{res.counterexample}); the words state '{obl.asserts}'. Fix the step's hypotheses in "
+                "theory/obligations.py.")
 
 
 # --------------------------------------------------------------------------- Prop. B.7
