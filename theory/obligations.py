@@ -813,6 +813,17 @@ def coupled_counterexample(prop: str) -> dict[str, Any]:
     def loss_grad(x):
         return np.array([alpha, 1.0 + x[1]])
 
+    # the loss enters E[L] only through its values on the states {-1, 1}^2, where x2^2 = 1, so its non-multilinear
+    # part (the point of the counterexample) is checked here: loss_grad must be dL/dx (central differences, h = 1e-4,
+    # exact for this quadratic up to rounding) at the four states
+    h = 1e-4
+    for x in ([-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]):
+        x = np.array(x)
+        fd = np.array([(loss(x + h * e) - loss(x - h * e)) / (2 * h) for e in np.eye(2)])
+        if not np.allclose(fd, loss_grad(x), rtol=0.0, atol=1e-6):
+            raise SelfCheckFailed(f"coupled_counterexample({prop!r}): loss_grad({x.tolist()}) = {loss_grad(x).tolist()} "
+                                  f"but the central difference of the loss gives {fd.tolist()}; the loss and its "
+                                  "gradient in theory/obligations.py disagree.")
     a0 = np.array([float(icdf(p)) for p in probs])
     c = v / pdf(a0)                       # J = c * F'(a0) is proportional to v
     st_a = en.expected_st(loss_grad, a0, cdf, pdf)          # Alg. 1, gradient in a
