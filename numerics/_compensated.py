@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["UNIT_ROUNDOFF", "gamma", "neumaier_add"]
+__all__ = ["UNIT_ROUNDOFF", "gamma", "neumaier_add", "gamma_selftest_failures"]
 
 #: Unit roundoff ``u = 2^-53`` of IEEE binary64 (round to nearest).
 UNIT_ROUNDOFF = 2.0**-53
@@ -30,3 +30,22 @@ def neumaier_add(s: np.ndarray, c: np.ndarray, x: np.ndarray) -> tuple[np.ndarra
     t = s + x
     c = c + np.where(np.abs(s) >= np.abs(x), (s - t) + x, (x - t) + s)
     return t, c
+
+
+def gamma_selftest_failures() -> list[str]:
+    """``gamma_k`` at known answers, or ``[]``: ``gamma_0 = 0``, ``gamma_1 = 1/(2^53 - 1)`` and
+    ``gamma_{2^52} = 1`` (exact rationals, :class:`fractions.Fraction`), and ``inf`` at and past the overflow
+    boundary ``k u = 1`` (``k = 2^53``, ``1.5 * 2^53``), a branch no caller's term count reaches."""
+    from fractions import Fraction
+
+    known = {0: 0.0, 1: float(Fraction(1, 2**53 - 1)), 2**52: 1.0, 2**53: float("inf"), 1.5 * 2**53: float("inf")}
+    bad = []
+    for k, v in known.items():
+        try:
+            got: object = gamma(k)
+        except ArithmeticError as exc:
+            got = f"{type(exc).__name__}"
+        if not got == v:
+            bad.append(f"gamma({k!r}) = {got!r}, expected {v!r}")
+    return bad
+

@@ -404,7 +404,12 @@ def _arm_selftest(noise: Noise) -> list[str]:
     - ``E<e, g>``, ``E|e|^2``, ``E|e - g|^2`` (:func:`expected_arm_moments`) against the sampled estimator
       :func:`~stecheck.numerics.estimators.arm_estimates` integrated over ``u in [0, 1]^2`` by 2-point
       Gauss-Legendre on each of the 3 x 3 pieces where the states are constant (``e`` is affine in ``u`` there, its
-      square quadratic: the rule is exact), to ``1e-12`` relative.
+      square quadratic: the rule is exact), to ``1e-12`` relative;
+    - ``E[e | O]`` for each of the 9 patterns (:func:`_arm_chunk`, the midpoint rule) against the same sampled
+      estimator averaged by that Gauss-Legendre rule over the pattern's box alone, to ``1e-12`` relative: the
+      pattern sums above are blind to an error that is odd under the reflection ``u -> 1 - u`` (e.g. ``u + 1/2``
+      for ``u - 1/2``: the reflected pattern has the same probability and the opposite ``d``, so it cancels in
+      ``E[e]`` and ``E<e, g>``).
 
     ``noise`` is the caller's family when it is a registered one (already audited, so the test adds no audit),
     else the logistic.  Returns what disagrees, ``[]`` if nothing."""
@@ -435,6 +440,18 @@ def _arm_selftest(noise: Noise) -> list[str]:
     if not np.allclose(mom.value, quad, rtol=1e-12, atol=1e-14):
         bad.append(f"ARM's exact moments (E<e,g>, E|e|^2, E|e-g|^2) = {mom.value.tolist()} but the sampled estimator "
                    f"integrated over u by Gauss-Legendre gives {quad.tolist()}")
+    prep_loss, prep_a, prep_noise = prepare(loss, a, noise)
+    p_, q_, _, mids = _arm_outcomes(prep_a, prep_noise)
+    O = np.array([[o1, o2] for o1 in range(3) for o2 in range(3)])
+    cond = _arm_chunk(prep_loss, prep_a, prep_noise, O, "pm1", p_, q_, mids)
+    box = np.array([[2 * o1 + j1, 2 * o2 + j2] for o1, o2 in O for j1 in range(2) for j2 in range(2)])
+    Ub = np.stack([nodes[0][box[:, 0]], nodes[1][box[:, 1]]], axis=1)
+    Wb = (weights[0][box[:, 0]] * weights[1][box[:, 1]]).reshape(9, 4)
+    Eb = arm_estimates(loss, a, noise, Ub).reshape(9, 4, 2)
+    ref = np.einsum("bk,bki->bi", Wb, Eb) / Wb.sum(axis=1)[:, None]
+    if not np.allclose(cond, ref, rtol=1e-12, atol=1e-14):
+        bad.append(f"ARM's per-pattern means E[e | O] (midpoint rule, patterns {O.tolist()}) = {cond.tolist()} but the "
+                   f"sampled estimator averaged over each pattern's box by Gauss-Legendre gives {ref.tolist()}")
     return bad
 
 

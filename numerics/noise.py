@@ -237,6 +237,15 @@ _AUDIT_H = 1e-5
 _AUDIT_DRAWS, _AUDIT_P_MIN = 20000, 1e-6
 
 
+def _roundtrip_failures(cdf, icdf) -> list[str]:
+    """``[]`` if ``cdf(icdf(u)) = u`` to ``1e-12`` (absolute) on the audit grid, else one message."""
+    u = _AUDIT_U
+    back = cdf(icdf(u))
+    if not np.allclose(back, u, rtol=0.0, atol=1e-12):
+        return [f"F(F^-1(u)) != u at u = {u[~np.isclose(back, u, rtol=0.0, atol=1e-12)].tolist()}"]
+    return []
+
+
 def audit_family(fam: Noise) -> list[str]:
     """What is wrong with ``fam``'s contract, or ``[]``: on a fixed grid, ``F(F^{-1}(u)) = u`` (to ``1e-12``),
     ``F(z) + F(-z) = 1`` (the family is symmetric, to ``2e-16``), ``F'`` equal to the central difference of ``F``
@@ -251,9 +260,13 @@ def audit_family(fam: Noise) -> list[str]:
     out = []
     z = np.concatenate((-_AUDIT_Z[::-1], [0.0], _AUDIT_Z))
     u = _AUDIT_U
-    back = fam.cdf(fam.icdf(u))
-    if not np.allclose(back, u, rtol=0.0, atol=1e-12):
-        out.append(f"F(F^-1(u)) != u at u = {u[~np.isclose(back, u, rtol=0.0, atol=1e-12)].tolist()}")
+    out += _roundtrip_failures(fam.cdf, fam.icdf)
+    # the round-trip check on two controls on either side of its tolerance (uniform on [-1, 1], exact in binary64
+    # up to 1e-16): F^-1 exact must pass, F^-1 off by 3e-12 (F(F^-1(u)) = u + 1.5e-12) must be flagged
+    if _roundtrip_failures(lambda t: 0.5 * t + 0.5, lambda v: 2.0 * v - 1.0) \
+            or not _roundtrip_failures(lambda t: 0.5 * t + 0.5, lambda v: 2.0 * v - 1.0 + 3e-12):
+        out.append("the F(F^-1(u)) = u check (to 1e-12) misjudges its controls: an exact uniform F^-1 must pass and "
+                   "one off by 1.5e-12 in F(F^-1(u)) must fail; fix _roundtrip_failures in numerics/noise.py")
     sym = fam.cdf(z) + fam.cdf(-z)
     if not np.allclose(sym, 1.0, rtol=0.0, atol=2e-16):
         out.append(f"F(z) + F(-z) != 1 at z = {z[~np.isclose(sym, 1.0, rtol=0.0, atol=2e-16)].tolist()}")

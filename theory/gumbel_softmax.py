@@ -600,10 +600,25 @@ def _exact_selftest_failures() -> list[str]:
     bounds that the routines compute.  Each certified ball (15 digits) must contain the reference up to its
     quadrature error estimate plus ``1e-19`` (the rounding of 22-digit arithmetic, which mpmath's estimate leaves
     out); a wrong term count, cutoff, tail constant, state value or encoding factor shows.
+
+    Also :func:`_cutoff` on a near tie that the claims' inputs never hit: at ``digits = 15``, ``B = 1``,
+    ``decay = 1`` and ``eta = 1.040542861136947`` (about 1e-15 below ``59 - 5 - 23 ln 10``) the smallest ``U``
+    is 59 (50-digit mpmath), while the float formula rounds up to 60; ``_cutoff`` must accept that rounding
+    (return 59 or 60) instead of raising.
     """
     L = _SELFTEST_LOSS
     Lp = sympy.lambdify(Y, sympy.diff(L, Y), "mpmath")
     failures = []
+    tie_eta = 1.040542861136947
+    with mpmath.workdps(50):
+        tie_smallest = int(mpmath.ceil(23 * mpmath.log(10) + 5 + mpmath.mpf(tie_eta)))
+    try:
+        tie_cut = _cutoff(15, flint.arb(1), flint.arb(tie_eta), 1)
+    except SelfCheckFailed as exc:
+        tie_cut = f"SelfCheckFailed ({exc})"
+    if tie_smallest != 59 or tie_cut not in (tie_smallest, tie_smallest + 1):
+        failures.append(f"_cutoff(15, 1, eta={tie_eta!r}, 1) = {tie_cut}; expected the exact smallest U = 59 "
+                        f"(50-digit mpmath: {tie_smallest}) or 60 (the float formula's rounding at this near tie)")
     # the |L'| bound on [0, 1]: for L' = 3y^2 (increasing) the 64 balls that cover exactly [0, 1] bound it by
     # 3 y^2 on the last ball [63/64, 1], i.e. sup = 3 up to its 30-bit magnitude rounding (2^-25 allowed); balls
     # reaching past 1 give more (65 balls: 3.09), balls missing part of [0, 1] less (also caught inside
@@ -797,8 +812,11 @@ def series_remainders(
     """
     if kind not in ("gs", "second-moment"):
         raise InvalidArgument(f"kind={kind!r} is not known; expected 'gs' or 'second-moment'.")
+    weight = None
     if coefficients is None:
         coefficients = bias_coefficients(loss, 2) if kind == "gs" else second_moment_coefficients(loss, 2)
+        Lp = sympy.diff(as_loss(loss), Y)
+        weight = Lp if kind == "gs" else sympy.expand(Lp**2 * Y * (1 - Y))
     coefficients = tuple(coefficients)
     if len(coefficients) != 3:
         raise InvalidArgument(f"expected 3 series coefficients, got {len(coefficients)}.")
@@ -815,8 +833,78 @@ def series_remainders(
                 e, t = _as_eta(eta), _as_tau(tau)
                 ser = sum((_eval_arb(c, e) * t ** (k + shift) for k, c in enumerate(coefficients)), flint.arb(0))
                 rem = exact.ball - ser
-                rows.append(RemainderRow(eta, tau, exact.ball, ser, rem, rem / t**power, power))
+                scaled = rem / t**power
+                if weight is not None:
+                    _check_scaled_remainder(kind, eta, tau, e, t, scaled, weight, coefficients)
+                rows.append(RemainderRow(eta, tau, exact.ball, ser, rem, scaled, power))
     return rows
+
+
+def _series_terms_arb(weight: sympy.Expr, eta: flint.arb, count: int) -> list[flint.arb]:
+    """``c_k(eta) * int_0^1 weight(v) logit(v)^k dv`` for ``k < count``, in arb power-series arithmetic.
+
+    Independent of :func:`bias_coefficients` / :func:`second_moment_coefficients` (sympy): ``c_k`` are the
+    Taylor coefficients of ``p(eta - h)`` from the arb series of ``e^x / (1 + e^x)^2``, and the moments are
+    ``k!`` times the ``s^k`` coefficient of ``B(m + 1 + s, 1 - s) = Gamma(m + 1 + s) Gamma(1 - s) / (m + 1)!``
+    (arb series of the Gamma function), summed over the monomials ``v^m`` of ``weight``.
+    """
+    q = sympy.Poly(sympy.expand(weight), Y)
+    s = flint.arb_series([0, 1], prec=count)
+    moments = [flint.arb(0)] * count
+    for (m,), a in q.terms():
+        a = sympy.Rational(a)
+        g = ((s + (m + 1)).gamma() * (1 - s).gamma()).coeffs()
+        g = g + [flint.arb(0)] * (count - len(g))
+        for k in range(count):
+            moments[k] += flint.arb(int(a.p)) / int(a.q) * math.factorial(k) * g[k] / math.factorial(m + 1)
+    x = flint.arb_series([eta, 1], prec=count)
+    ex = x.exp()
+    p = (ex / ((1 + ex) * (1 + ex))).coeffs()
+    p = p + [flint.arb(0)] * (count - len(p))
+    return [(-1) ** k * p[k] * moments[k] for k in range(count)]
+
+
+#: Tolerance factor of :func:`_check_scaled_remainder`: the scaled remainder may differ from its next three
+#: series terms by ``REMAINDER_TAIL_FACTOR * tau^3 * (|n_0| + |n_1| + |n_2| + |n_3|)``.
+REMAINDER_TAIL_FACTOR = 10
+
+
+def _check_scaled_remainder(kind, eta, tau, e, t, scaled, weight, coefficients) -> None:
+    """The scaled remainder of the paper's series against the next series terms, computed independently.
+
+    With the default coefficients, ``R(tau) / tau^power = n_0 + n_1 tau + n_2 tau^2 + O(tau^3)`` where
+    ``n_j = c_{3+j}(eta) M_{3+j}`` are the next coefficients of the same series (eq. (86) for ``kind="gs"``,
+    eqs. (92)-(97) for the second moment), computed by :func:`_series_terms_arb` (arb power series, not the
+    sympy path and not the quadrature).  The same computation must reproduce the three coefficients the
+    remainder subtracts (to 1e-12 relative).  For ``tau <= 0.1`` the check requires
+    ``|R / tau^power - (n_0 + n_1 tau + n_2 tau^2)| <= REMAINDER_TAIL_FACTOR * tau^3 * (|n_0| + ... + |n_3|)``
+    (a stated tolerance for the O(tau^3) term, whose leading coefficient is ``n_3``; not a proved bound), so
+    a wrong remainder, scaling power, quadrature value or series coefficient raises
+    :class:`~stecheck.errors.SelfCheckFailed`.  Skipped for ``tau > 0.1`` (outside the asymptotic range).
+    """
+    terms = _series_terms_arb(weight, e, 7)
+    for k, c in enumerate(coefficients):
+        got = _eval_arb(c, e)
+        if abs(got - terms[k]) > flint.arb("1e-12") * (abs(terms[k]) + flint.arb("1e-30")):
+            raise SelfCheckFailed(
+                f"series_remainders({kind!r}): at eta={eta} the series coefficient {k} is {float(got.mid()):.15g} "
+                f"(sympy path) but the arb power-series computation gives {float(terms[k].mid()):.15g}; expected "
+                "agreement to 1e-12 relative. taylor_coefficients / logit_moment in theory/gumbel_softmax.py is wrong."
+            )
+    if not t <= flint.arb("0.1"):
+        return
+    n = terms[3:]
+    scale = sum((abs(x) for x in n), flint.arb(0))
+    resid = scaled - (n[0] + n[1] * t + n[2] * t**2)
+    tol = REMAINDER_TAIL_FACTOR * t**3 * scale
+    if abs(resid) > tol:
+        raise SelfCheckFailed(
+            f"series_remainders({kind!r}): at eta={eta}, tau={tau} the scaled remainder {float(scaled.mid()):.6g} "
+            f"differs from its next three series terms {float((n[0] + n[1] * t + n[2] * t**2).mid()):.6g} by "
+            f"{float(abs(resid).mid()):.3g}; expected at most {float(tol.upper()):.3g} "
+            f"({REMAINDER_TAIL_FACTOR} tau^3 (|n_0| + ... + |n_3|)). The quadrature, the series coefficients "
+            "or the scaling of the remainder in theory/gumbel_softmax.py is wrong; run tests/theory/test_gumbel_softmax.py."
+        )
 
 
 def remainder_orders(rows: Sequence[RemainderRow]) -> dict[Any, float]:

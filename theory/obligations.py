@@ -578,7 +578,37 @@ def _b5_steps() -> list[Obligation]:
         (gb, Lc), (Lc > 0, sympy.Abs(gb) < Lc, sympy.Ne(gb, 0)),
         exists_negative,
     ))
+    _check_sharpness(steps)
     return steps
+
+
+#: Reconstructed steps whose printed words claim the hypothesis is sharp ("and only then"): name -> (the witness
+#: substitution, the non-degeneracy assumptions).  Where the step's hypotheses fail (and the non-degeneracy holds) the
+#: conclusion must fail at the witness: a proved step only shows the hypotheses suffice, so a hypothesis stronger than
+#: the stated boundary (e.g. ``c >= 1`` for ``c >= 0``) would still be proved; this audit sees it.
+SHARP_STEPS: dict[str, tuple[dict, tuple]] = {
+    # v = gbar: v^T gbar (c gbar)^T v = c |gbar|^4 < 0 for c < 0, gbar != 0
+    "B5-psd-outer-product-reconstructed": ({v1: g1, v2: g2}, (g1**2 + g2**2 > 0,)),
+}
+
+
+def _check_sharpness(steps: Sequence[Obligation], timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
+    """z3: for each step of :data:`SHARP_STEPS`, ``not(hypotheses) and non-degeneracy => not(conclusion at the
+    witness)``.  Raises :class:`~stecheck.errors.SelfCheckFailed` unless z3 proves it (the step's hypotheses are not
+    the sharp ones its words state, so its verdict would be about another statement)."""
+    for obl in steps:
+        if obl.name not in SHARP_STEPS:
+            continue
+        witness, nondegenerate = SHARP_STEPS[obl.name]
+        res = prove_step(f"{obl.name}: sharpness", obl.variables,
+                         (sympy.Not(sympy.And(*obl.assumptions)), *nondegenerate),
+                         sympy.Not(obl.conclusion.xreplace(witness)), timeout_ms=timeout_ms)
+        if res.verdict != "PROVED":
+            raise SelfCheckFailed(
+                f"{obl.name}: its hypotheses {[str(a) for a in obl.assumptions]} are not sharp: z3 {res.verdict} on "
+                f"'hypotheses false and {[str(a) for a in nondegenerate]} => conclusion false at {witness}' (model "
+                f"{res.counterexample}); the words state '{obl.asserts}'. Fix the step's hypotheses in "
+                "theory/obligations.py.")
 
 
 # --------------------------------------------------------------------------- Prop. B.7
@@ -778,6 +808,17 @@ def coupled_counterexample(prop: str) -> dict[str, Any]:
     def loss_grad(x):
         return np.array([alpha, 1.0 + x[1]])
 
+    # the loss enters E[L] only through its values on the states {-1, 1}^2, where x2^2 = 1, so its non-multilinear
+    # part (the point of the counterexample) is checked here: loss_grad must be dL/dx (central differences, h = 1e-4,
+    # exact for this quadratic up to rounding) at the four states
+    h = 1e-4
+    for x in ([-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]):
+        x = np.array(x)
+        fd = np.array([(loss(x + h * e) - loss(x - h * e)) / (2 * h) for e in np.eye(2)])
+        if not np.allclose(fd, loss_grad(x), rtol=0.0, atol=1e-6):
+            raise SelfCheckFailed(f"coupled_counterexample({prop!r}): loss_grad({x.tolist()}) = {loss_grad(x).tolist()} "
+                                  f"but the central difference of the loss gives {fd.tolist()}; the loss and its "
+                                  "gradient in theory/obligations.py disagree.")
     a0 = np.array([float(icdf(p)) for p in probs])
     c = v / pdf(a0)                       # J = c * F'(a0) is proportional to v
     st_a = en.expected_st(loss_grad, a0, cdf, pdf)          # Alg. 1, gradient in a

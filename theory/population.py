@@ -499,9 +499,23 @@ def population_loss(w, w_star, v, *, v_star=None, formulas: PopulationFormulas |
 
 
 def _plane_basis(inst: _Instance) -> tuple[np.ndarray, np.ndarray, float]:
+    """``(w_hat, w_star_hat, sin(theta))`` with ``sin(theta) = |w_star_hat - cos(theta) w_hat|``.
+
+    Checked on every call: the residual must be orthogonal to ``w_hat`` and ``sin^2 + cos^2 = 1`` (both to
+    ``1e-12``); a wrong residual (e.g. a sign) never gets ``sin(theta)`` near 0, so the parallel-vector guards of the
+    callers would never fire.  Raises :class:`~stecheck.errors.SelfCheckFailed` (a fault of this module)."""
     w_hat, ws_hat = inst.units
     resid = ws_hat - np.dot(ws_hat, w_hat) * w_hat
-    return w_hat, ws_hat, float(np.linalg.norm(resid))
+    sin_theta = float(np.linalg.norm(resid))
+    cos_theta = float(np.dot(w_hat, ws_hat))
+    ortho = abs(float(np.dot(resid, w_hat)))
+    if ortho > 1e-12 or abs(sin_theta**2 + cos_theta**2 - 1.0) > 1e-12:
+        raise SelfCheckFailed(
+            f"theory.population._plane_basis: the residual w*_hat - cos(theta) w_hat has <resid, w_hat> = {ortho:.3g} "
+            f"and |resid|^2 + cos^2 = {sin_theta**2 + cos_theta**2:.15g}; expected 0 and 1 (to 1e-12). "
+            "Fix the plane basis in theory/population.py."
+        )
+    return w_hat, ws_hat, sin_theta
 
 
 def population_loss_gradient(w, w_star, v, *, v_star=None, formulas: PopulationFormulas | None = None) -> np.ndarray:

@@ -221,3 +221,14 @@ def test_arm_with_one_chunk_bit_enumerates_every_pattern_in_chunks_of_one():
     r1 = en.expected_estimator("arm", loss, a, "logistic", chunk_bits=1)
     r16 = en.expected_estimator("arm", loss, a, "logistic")
     np.testing.assert_allclose(r1.value, r16.value, rtol=0, atol=float(np.max(r1.error_bound + r16.error_bound)))
+
+
+def test_arm_moments_size_guard_boundary(monkeypatch):
+    """n == MAX_N_ARM is enumerated, n == MAX_N_ARM + 1 is refused (the guard's exact boundary, with a small limit)."""
+    monkeypatch.setattr(en, "MAX_N_ARM", 2)
+    loss = L.Quadratic([[1.0, 0.5], [0.5, -1.0]], [0.3, -0.7])
+    res = en.expected_arm_moments(loss, [0.4, -0.2], "logistic", [0.1, 0.2])
+    assert np.all(np.isfinite(res.value))
+    loss3 = L.Quadratic(np.eye(3), [0.1, 0.2, 0.3])
+    with pytest.raises(InvalidArgument, match="n <= 2"):
+        en.expected_arm_moments(loss3, [0.4, -0.2, 0.1], "logistic", [0.1, 0.2, 0.3])

@@ -313,3 +313,13 @@ def test_clipped_relu_quadrature_error_covers_a_higher_precision_evaluation():
         ref = pop.clipped_relu_quadrature(w, w_star, [1.0, -0.5], dps=60)
         assert np.all(np.abs(q.value - ref.value) <= q.error)
         assert np.all(q.error <= 4 * np.spacing(np.abs(q.value)) + 1e-17)
+
+
+def test_clipped_relu_quadrature_parallel_guard_boundary():
+    """sin(theta) = 1.5e-12 is just above the 1e-12 parallel threshold (accepted); 0.5e-12 is below it (refused)."""
+    from stecheck.errors import InvalidArgument
+    from stecheck.theory import population as _pop
+
+    _pop.clipped_relu_quadrature([1.0, 0.0], [1.0, 1.5e-12], [1.0])
+    with pytest.raises(InvalidArgument, match="parallel"):
+        _pop.clipped_relu_quadrature([1.0, 0.0], [1.0, 0.5e-12], [1.0])
