@@ -315,7 +315,7 @@ def _diagnostics_selftest_failures() -> list[str]:
     regime that differs from (107)'s, and read some records only into figures, so a wrong record would not show.
     Returns the failures (empty when all pass).
 
-    One step, float64, ``lr = 1e-3``, ``N = 1``, ``tau = eps = kl_reweight = 1``, all uniforms ``1/2`` (noise 0),
+    One step, float64, ``lr = 5e-4``, ``N = 2``, ``tau = eps = kl_reweight = 1``, all uniforms ``1/2`` (noise 0),
     a constant gradient ``g = (1, 2, 2, 3)`` and ``tau_107 = 1/2``.  With ``mu_lag`` the forward weight and ``mu``
     are both ``tanh(lambda)``, so the scale is exactly 1 and BayesBiNN's step is ``(1 - lr) lambda - lr N g`` in
     closed form, (107)'s ``(1 - lr) lambda - lr N g / tau_107``: they differ by ``lr N g`` (a relative 1/2 of
@@ -323,7 +323,7 @@ def _diagnostics_selftest_failures() -> list[str]:
 
     * ``lambda_0 = (40, -40, 40, -40)``: forward weights exactly ``+-1``, ``1 - mu^2 = 0`` (all in the regime), no
       flip, no soft weight: 4 mismatches, all 4 unexplained; ``step_pred_median = lr N median|g| / tau_107 =
-      4e-3``, ``step_median = lr N median|g| = 2e-3``, ``scale * tau = 1``;
+      4e-3``, ``step_median = lr N median|g| = 2e-3``, ``scale * tau = 1`` (``N != 1``: ``lr N`` is not ``lr / N``);
     * ``lambda_0 = (40, -40, 40, 3)``: one soft forward weight (``tanh 3``), so the step is not clean: 0 unexplained;
     * side by side from ``lambda_0 = (0, 40, -40, 5)``: the forward weight ``tanh(0) = 0`` takes the sign ``+1``
       as (107)'s ``sign(0) = +1`` does, so ``forward_agree = 1``; sign agreement 1 (both steps have the sign of
@@ -333,8 +333,8 @@ def _diagnostics_selftest_failures() -> list[str]:
     Values to ``1e-12`` relative (plus ``16 u |lambda_0|`` for ``step_median``, a difference of states), counts
     exactly."""
     bad = []
-    lr, tau107 = 1e-3, 0.5
-    s = BayesBiNNSettings(1, lr=lr, temperature=1.0, eps=1.0, kl_reweight=1.0, dtype="float64", mu_lag=True)
+    lr, N, tau107 = 5e-4, 2, 0.5
+    s = BayesBiNNSettings(N, lr=lr, temperature=1.0, eps=1.0, kl_reweight=1.0, dtype="float64", mu_lag=True)
     g = np.array([1.0, 2.0, 2.0, 3.0])
 
     def factory(idx):
@@ -348,16 +348,16 @@ def _diagnostics_selftest_failures() -> list[str]:
         got = (r.mismatch, r.unexplained, r.sign_mismatch, r.flips, r.step_pred_median, r.step_median,
                r.scale_ratio_median)
         if not (r.mismatch == [4] and r.unexplained == [unexplained] and r.sign_mismatch == [0] and r.flips == [0]
-                and near(r.step_pred_median[0], lr * 2.0 / tau107) and near(r.step_median[0], lr * 2.0, 40.0)
+                and near(r.step_pred_median[0], lr * N * 2.0 / tau107) and near(r.step_median[0], lr * N * 2.0, 40.0)
                 and r.scale_ratio_median == [1.0]):
             bad.append(f"stepwise_equivalence from lambda_0 = {lam0.tolist()} records (mismatch, unexplained, "
                        f"sign_mismatch, flips, step_pred_median, step_median, scale_ratio_median) = {got}; expected "
-                       f"([4], [{unexplained}], [0], [0], [{lr * 2.0 / tau107}], [{lr * 2.0}], [1.0])")
+                       f"([4], [{unexplained}], [0], [0], [{lr * N * 2.0 / tau107}], [{lr * N * 2.0}], [1.0])")
     lam0 = np.array([0.0, 40.0, -40.0, 5.0])
     r = run_side_by_side(factory, [0], lam0, s, _HalfUniforms(), tau107=tau107)
-    lam1, eta1 = (1 - lr) * lam0 - lr * g, (1 - lr) * lam0 - lr * g / tau107
+    lam1, eta1 = (1 - lr) * lam0 - lr * N * g, (1 - lr) * lam0 - lr * N * g / tau107
     want = {"forward_agree": [1.0], "sign_agree": [1.0], "flips": [0], "soft": [2],
-            "step_pred_median": [lr * 2.0 / tau107], "scale_ratio_min": [1.0], "scale_ratio_max": [1.0],
+            "step_pred_median": [lr * N * 2.0 / tau107], "scale_ratio_min": [1.0], "scale_ratio_max": [1.0],
             "lam_abs_median": [float(np.median(np.abs(lam1)))], "lam_abs_min": [float(np.min(np.abs(lam1)))],
             "eta_abs_median": [float(np.median(np.abs(eta1)))]}
     wrong = {k: getattr(r, k) for k, v in want.items()
