@@ -168,6 +168,7 @@ def _minibatches_selftest() -> None:
         if len(got) != len(want) or any(not np.array_equal(g, w) for g, w in zip(got, want)):
             bad.append(f"n={n}, batch=4: {[g.tolist() for g in got]}, expected {k} full batch(es) per epoch "
                        f"{[w.tolist() for w in want]}")
+    bad += _diagnostics_selftest_failures()
     if bad:
         _SELFTESTED = False
         raise SelfCheckFailed("numerics.bayesbinn.minibatches fails its known-answer self-test: " + "; ".join(bad)
@@ -297,3 +298,71 @@ def stepwise_equivalence(grad_fn_factory, batches, lam0: np.ndarray, s: BayesBiN
         lam = new
     rec.lam_final = lam.astype(np.float64)
     return rec
+
+
+class _HalfUniforms:
+    """A stand-in generator whose uniforms are all 1/2 (noise ``delta = 0``: no flip), for the self-test."""
+
+    @staticmethod
+    def random(shape, dtype=np.float64):
+        return np.full(shape, 0.5, dtype=dtype)
+
+
+def _diagnostics_selftest_failures() -> list[str]:
+    """Known answers for the diagnostics that :func:`run_side_by_side` and :func:`stepwise_equivalence` record
+    (part of the self-test of :func:`minibatches`, run once per process; a few ms).  The claims' runs never take
+    a weight at ``lambda = 0`` (a forward weight ``tanh(0) = 0``), never have a BayesBiNN step in the proof's
+    regime that differs from (107)'s, and read some records only into figures, so a wrong record would not show.
+    Returns the failures (empty when all pass).
+
+    One step, float64, ``lr = 5e-4``, ``N = 2``, ``tau = eps = kl_reweight = 1``, all uniforms ``1/2`` (noise 0),
+    a constant gradient ``g = (1, 2, 2, 3)`` and ``tau_107 = 1/2``.  With ``mu_lag`` the forward weight and ``mu``
+    are both ``tanh(lambda)``, so the scale is exactly 1 and BayesBiNN's step is ``(1 - lr) lambda - lr N g`` in
+    closed form, (107)'s ``(1 - lr) lambda - lr N g / tau_107``: they differ by ``lr N g`` (a relative 1/2 of
+    the step, far above ``rtol``), so every weight is a value mismatch.
+
+    * ``lambda_0 = (40, -40, 40, -40)``: forward weights exactly ``+-1``, ``1 - mu^2 = 0`` (all in the regime), no
+      flip, no soft weight: 4 mismatches, all 4 unexplained; ``step_pred_median = lr N median|g| / tau_107 =
+      4e-3``, ``step_median = lr N median|g| = 2e-3``, ``scale * tau = 1`` (``N != 1``: ``lr N`` is not ``lr / N``);
+    * ``lambda_0 = (40, -40, 40, 3)``: one soft forward weight (``tanh 3``), so the step is not clean: 0 unexplained;
+    * side by side from ``lambda_0 = (0, 40, -40, 5)``: the forward weight ``tanh(0) = 0`` takes the sign ``+1``
+      as (107)'s ``sign(0) = +1`` does, so ``forward_agree = 1``; sign agreement 1 (both steps have the sign of
+      ``-g`` at 0), ``step_pred_median = 4e-3``, ``scale * tau`` min = max = 1, and the median / minimum of
+      ``|lambda_1|`` and the median of ``|eta_1|`` from the closed forms above.
+
+    Values to ``1e-12`` relative (plus ``16 u |lambda_0|`` for ``step_median``, a difference of states), counts
+    exactly."""
+    bad = []
+    lr, N, tau107 = 5e-4, 2, 0.5
+    s = BayesBiNNSettings(N, lr=lr, temperature=1.0, eps=1.0, kl_reweight=1.0, dtype="float64", mu_lag=True)
+    g = np.array([1.0, 2.0, 2.0, 3.0])
+
+    def factory(idx):
+        return lambda w: g.copy()
+
+    def near(x, want, state=0.0):  # 1e-12 relative, plus 16 u |lambda| for a difference of states (cancellation)
+        return abs(x - want) <= 1e-12 * abs(want) + 16 * np.finfo(np.float64).eps * state
+
+    for lam0, unexplained in ((np.array([40.0, -40.0, 40.0, -40.0]), 4), (np.array([40.0, -40.0, 40.0, 3.0]), 0)):
+        r = stepwise_equivalence(factory, [0], lam0, s, _HalfUniforms(), tau107=tau107)
+        got = (r.mismatch, r.unexplained, r.sign_mismatch, r.flips, r.step_pred_median, r.step_median,
+               r.scale_ratio_median)
+        if not (r.mismatch == [4] and r.unexplained == [unexplained] and r.sign_mismatch == [0] and r.flips == [0]
+                and near(r.step_pred_median[0], lr * N * 2.0 / tau107) and near(r.step_median[0], lr * N * 2.0, 40.0)
+                and r.scale_ratio_median == [1.0]):
+            bad.append(f"stepwise_equivalence from lambda_0 = {lam0.tolist()} records (mismatch, unexplained, "
+                       f"sign_mismatch, flips, step_pred_median, step_median, scale_ratio_median) = {got}; expected "
+                       f"([4], [{unexplained}], [0], [0], [{lr * N * 2.0 / tau107}], [{lr * N * 2.0}], [1.0])")
+    lam0 = np.array([0.0, 40.0, -40.0, 5.0])
+    r = run_side_by_side(factory, [0], lam0, s, _HalfUniforms(), tau107=tau107)
+    lam1, eta1 = (1 - lr) * lam0 - lr * N * g, (1 - lr) * lam0 - lr * N * g / tau107
+    want = {"forward_agree": [1.0], "sign_agree": [1.0], "flips": [0], "soft": [2],
+            "step_pred_median": [lr * N * 2.0 / tau107], "scale_ratio_min": [1.0], "scale_ratio_max": [1.0],
+            "lam_abs_median": [float(np.median(np.abs(lam1)))], "lam_abs_min": [float(np.min(np.abs(lam1)))],
+            "eta_abs_median": [float(np.median(np.abs(eta1)))]}
+    wrong = {k: getattr(r, k) for k, v in want.items()
+             if not (len(getattr(r, k)) == 1 and (getattr(r, k) == v or near(getattr(r, k)[0], v[0])))}
+    if wrong:
+        bad.append(f"run_side_by_side from lambda_0 = {lam0.tolist()} records {wrong}; expected "
+                   f"{ {k: want[k] for k in wrong} }")
+    return bad

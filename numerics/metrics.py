@@ -242,6 +242,11 @@ def monte_carlo_metrics(
     res = monte_carlo_mean(sampler, n_samples, seed_seq, chunk_size=chunk_size, map=map,
                            confidence=confidence, simultaneous=True)
     m = res.moments
+    if np.shape(res.mean) != (5,):
+        raise SelfCheckFailed(f"numerics.metrics.monte_carlo_metrics: the Monte Carlo means have shape "
+                              f"{np.shape(res.mean)}; expected (5,), the four per-sample metric terms and the 0/1 "
+                              "column G == 0 that MetricTermSampler documents (a wrong column count also changes "
+                              "the simultaneous intervals). Fix MetricTermSampler.__call__ in numerics/metrics.py.")
     four = RunningMoments(m.count, m.total[:4], m.comp[:4], m.m2[:4], m.minimum[:4], m.maximum[:4])
     return _from_moments(four, confidence, eps, float(res.mean[4]))
 

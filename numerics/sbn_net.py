@@ -468,6 +468,13 @@ class Adam:
             ps[k] -= tmp
 
 
+def _support_clip(support: tuple[float, float]) -> tuple[float, float] | None:
+    """The clip interval of the latent weights for a noise of support ``(lo, hi)``: ``None`` when both ends are
+    infinite (nothing to clip), else ``(lo, hi)`` (one infinite end clips one side only)."""
+    lo, hi = support
+    return None if (math.isinf(lo) and math.isinf(hi)) else (lo, hi)
+
+
 def _clip_latent(params: dict, depth: int, clip: tuple[float, float] | None) -> None:
     """Projection of eqs. (10)-(11): clip each latent weight array ``eta_1 .. eta_depth`` of ``params`` to the noise
     support ``clip = (lo, hi)``, in place (``None``: unbounded noise, nothing to do)."""
@@ -509,8 +516,7 @@ class DeepSBN:
         self._workspace: dict = {}
         for layer in self.bns + self.units:
             layer.workspace, layer.scratch = {}, self._workspace
-        lo, hi = self.noise.support
-        self.clip = None if (math.isinf(lo) and math.isinf(hi)) else (lo, hi)
+        self.clip = _support_clip(self.noise.support)
 
     def _weights(self, j: int, mode: str, rng) -> np.ndarray:
         eta = self.params[f"eta{j}"]
@@ -702,8 +708,7 @@ class DeepSBNStack:
         self.bn_eps, self.momentum = float(bn_eps), float(momentum)
         shape = (S, 1, self.h)  # running mean and variance per layer, per seed
         self.running = [(np.zeros(shape), np.ones(shape)) for _ in range(self.depth + 1)]
-        lo, hi = self.noise.support
-        self.clip = None if (math.isinf(lo) and math.isinf(hi)) else (lo, hi)
+        self.clip = _support_clip(self.noise.support)
 
     def _scale(self, a: np.ndarray, prob: np.ndarray | None) -> np.ndarray:
         """The ST factor ``c F'(a)`` (``c = 2``, +-1 states); logistic from the forward's ``F(a)``."""
@@ -923,11 +928,152 @@ def _kernel_selftest() -> None:
         got, want = list(_batch_starts(n, 4)), [4 * k for k in range(n // 4)]
         if got != want:
             bad.append(f"_batch_starts(n={n}, batch=4) gives {got}; expected the {n // 4} full batches {want}")
+    bad += _network_selftest_failures()
     if bad:
         raise SelfCheckFailed("numerics.sbn_net fails its known-answer self-test: " + "; ".join(bad)
                               + ". Fix the named kernel in numerics/sbn_net.py; the networks cannot be trusted "
                               "until it passes.")
     _SELFTESTED = True
+
+
+def _ema_exact(momentum: float, values: list) -> list:
+    """``r_T = (1 - mu)^T r_0 + sum_t mu (1 - mu)^(T - t) v_t`` in exact rational arithmetic (``r_0 = 0`` for the
+    mean, 1 for the variance is passed as ``values[0]``): the closed form of the running statistics' recursion."""
+    from fractions import Fraction
+
+    mu = Fraction(momentum)
+    r0, rest = values[0], values[1:]
+    T = len(rest)
+    return [(1 - mu) ** T * Fraction(float(r0[i])) + sum(mu * (1 - mu) ** (T - 1 - t) * Fraction(float(v[i]))
+                                                      for t, v in enumerate(rest)) for i in range(len(r0))]
+
+
+def _network_selftest_failures() -> list[str]:
+    """Known answers for the network code the claims' runs never exercise or never read (part of
+    :func:`_kernel_selftest`; no constructor of a network is called, so no recursion; a few ms).  Returns the
+    failures (empty when all pass).  The known answers come from the definitions, not from the code under test:
+
+    * the running batch statistics of :class:`BatchNorm` and of :class:`DeepSBNStack` (``W_0 = I``, so the
+      pre-activations are the inputs) after three training batches of 3 rows, momentum 0.1 and 0.25, against the
+      closed form of the exponential moving average ``(1 - mu)^T r_0 + sum_t mu (1 - mu)^(T-t) stat_t`` of the
+      batch means and (biased) variances, in exact rational arithmetic, to ``1e-15`` relative; a complex-step
+      input must leave :class:`BatchNorm`'s running statistics unchanged (SBN-F1/F2 never evaluate with them);
+    * :class:`StochasticBinary` sampling for the ``"01"`` encoding and for complex-step input (branches the
+      claims never take), from a seeded generator: ``enc(u <= F(a))`` with ``u`` the same generator's
+      ``random(shape)`` and ``F(a) = 1 / (1 + exp(-2a))`` (logistic), the complex input's states those of its
+      real part;
+    * :func:`_support_clip` for both ends infinite, one infinite end on each side and a bounded support, and
+      :func:`_clip_latent` for ``depth = 2`` with a one-sided clip: ``eta_1, eta_2`` clipped elementwise,
+      ``eta_3`` (beyond ``depth``) untouched;
+    * ``predict_proba`` of :class:`DeepSBN` and :class:`DeepSBNStack` with ``samples = 0, 1, 3`` on a stub whose
+      forward pass returns known logits per call: the mean of exactly ``samples`` softmaxes (``"det"`` for 0),
+      computed in 50-digit mpmath, to ``1e-15`` absolute.
+    """
+    import types
+    import warnings
+    from fractions import Fraction
+
+    import mpmath
+
+    bad = []
+    batches = [np.array([[1.0, -2.0], [4.0, 0.5], [-3.0, 7.0]]), np.array([[0.25, 3.0], [2.0, -1.0], [5.0, 6.0]]),
+               np.array([[-1.0, 1.0], [9.0, 2.0], [0.0, -4.0]])]
+
+    def close(got, want):
+        return len(got) == len(want) and all(abs(Fraction(float(g)) - w) <= Fraction(1, 10 ** 15) * max(abs(w), 1)
+                                             for g, w in zip(got, want))
+
+    def exact_stats(x):
+        rows = [[Fraction(float(v)) for v in r] for r in x.tolist()]
+        B = len(rows)
+        m = [sum(r[i] for r in rows) / B for i in range(len(rows[0]))]
+        return m, [sum((r[i] - m[i]) ** 2 for r in rows) / B for i in range(len(m))]
+
+    for mom in (0.1, 0.25):
+        means = [exact_stats(x)[0] for x in batches]
+        varis = [exact_stats(x)[1] for x in batches]
+        want_m = _ema_exact(mom, [np.zeros(2)] + [[float(v) for v in m] for m in means])
+        want_v = _ema_exact(mom, [np.ones(2)] + [[float(v) for v in w] for w in varis])
+        bn = BatchNorm(2, momentum=mom)
+        for x in batches:
+            bn.forward(x.copy(), training=True)
+        if not (close(bn.running_mean, want_m) and close(bn.running_var, want_v)):
+            bad.append(f"BatchNorm(momentum={mom}) after batches {[x.tolist() for x in batches]}: running mean "
+                       f"{bn.running_mean.tolist()}, variance {bn.running_var.tolist()}; expected the moving averages "
+                       f"{[float(w) for w in want_m]}, {[float(w) for w in want_v]}")
+        rm, rv = bn.running_mean.copy(), bn.running_var.copy()
+        bn.forward(batches[0] + 1e-20j, training=True)
+        if not (np.array_equal(bn.running_mean, rm) and np.array_equal(bn.running_var, rv)):
+            bad.append(f"BatchNorm(momentum={mom}): a complex-step forward changed the running statistics")
+        stack = object.__new__(DeepSBNStack)
+        stack.noise, stack.S, stack.d, stack.h, stack.k, stack.depth = resolve_noise("logistic"), 1, 2, 2, 2, 0
+        stack.params = {"W0": np.eye(2)[None], "Wout": np.eye(2)[None], "bout": np.zeros((1, 2)),
+                        "gamma0": np.ones((1, 2)), "beta0": np.zeros((1, 2))}
+        stack.bn_eps, stack.momentum = 1e-5, mom
+        stack.running = [(np.zeros((1, 1, 2)), np.ones((1, 1, 2)))]
+        rng = np.random.default_rng(0)
+        for x in batches:
+            stack.forward(x, rng, "train")
+        sm, sv = stack.running[0]
+        if not (close(np.ravel(sm), want_m) and close(np.ravel(sv), want_v)):
+            bad.append(f"DeepSBNStack(momentum={mom}, W_0 = I) after batches {[x.tolist() for x in batches]}: running "
+                       f"mean {np.ravel(sm).tolist()}, variance {np.ravel(sv).tolist()}; expected the moving averages "
+                       f"{[float(w) for w in want_m]}, {[float(w) for w in want_v]}")
+
+    a = np.array([[-1.0, 0.0, 0.3], [2.0, -0.2, 0.05]])
+    u = np.random.default_rng(5).random(a.shape)
+    on = np.array([[u[i, j] <= 1.0 / (1.0 + math.exp(-2.0 * a[i, j])) for j in range(3)] for i in range(2)])
+    for enc, lo in (("01", 0.0), ("pm1", -1.0)):
+        want = np.where(on, 1.0, lo)
+        unit = StochasticBinary("logistic", "st", encoding=enc)
+        for name, inp in (("real", a), ("complex-step", a + 1e-20j)):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    got = unit.forward(inp, np.random.default_rng(5))
+                ok = np.array_equal(np.real(got), want)
+            except Exception as exc:  # a wrong branch may fail on complex input
+                got, ok = f"{type(exc).__name__}: {exc}", False
+            if not ok:
+                bad.append(f"StochasticBinary(encoding={enc!r}).forward({name} a = {a.tolist()}, seed 5) gives "
+                           f"{np.asarray(got).tolist()}; expected enc(u <= F(a)) = {want.tolist()}")
+
+    inf = math.inf
+    for sup, want in (((-inf, inf), None), ((0.0, inf), (0.0, inf)), ((-inf, 0.5), (-inf, 0.5)), ((-1.0, 1.0), (-1.0, 1.0))):
+        if _support_clip(sup) != want:
+            bad.append(f"_support_clip({sup}) gives {_support_clip(sup)}; expected {want}")
+    vals = [[-2.0, 0.5], [3.0, -0.0]]
+    ps = {f"eta{j}": np.array(vals) * j for j in (1, 2, 3)}
+    _clip_latent(ps, 2, (0.0, inf))
+    for j in (1, 2, 3):
+        want = [[(max(v * j, 0.0) if j <= 2 else v * j) for v in r] for r in vals]
+        if ps[f"eta{j}"].tolist() != want:
+            bad.append(f"_clip_latent(depth=2, clip=(0, inf)) turns eta{j} = {(np.array(vals) * j).tolist()} into "
+                       f"{ps[f'eta{j}'].tolist()}; expected {want} (eta_1, eta_2 clipped below at 0, eta_3 untouched)")
+
+    logits = [np.array([[0.0, 1.0, -2.0]]), np.array([[3.0, 0.5, 0.5]]), np.array([[-1.0, -1.0, 2.5]]),
+              np.array([[7.0, 0.0, 1.0]])]
+    for cls, stack_axis in ((DeepSBN, False), (DeepSBNStack, True)):
+        calls = []
+
+        def forward(X, rng, mode):
+            calls.append(mode)
+            z = logits[0] if mode == "det" else logits[sum(1 for c in calls if c == "sample")]
+            return z[None] if stack_axis else z
+
+        stub = types.SimpleNamespace(forward=forward)
+        for samples in (0, 1, 3):
+            calls.clear()
+            used = [logits[0]] if samples == 0 else logits[1:samples + 1]
+            with mpmath.workdps(50):
+                want = [float(mpmath.fsum(mpmath.exp(z[0, j]) / mpmath.fsum(mpmath.exp(v) for v in z[0]) for z in used)
+                              / len(used)) for j in range(3)]
+            got = np.ravel(cls.predict_proba(stub, None, None, samples))
+            if not (len(got) == 3 and np.all(np.abs(got - want) <= 1e-15)):
+                bad.append(f"{cls.__name__}.predict_proba(samples={samples}) on logits {[z.tolist() for z in used]} "
+                           f"gives {got.tolist()} ({len(calls)} forward passes); expected the mean of the "
+                           f"{len(used)} softmaxes {want}")
+    return bad
 
 
 # ---------------------------------------------------------------------------- independent tasks

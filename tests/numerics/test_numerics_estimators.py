@@ -150,3 +150,21 @@ def test_bayesbinn_minibatches_cut_epochs_into_full_batches():
         out = bb.minibatches(np.random.default_rng(0), n, 4, 2 * (n // 4))
         assert all(len(set(b.tolist())) == 4 for b in out) and len(out) == 2 * (n // 4)
     assert bb._SELFTESTED
+
+
+def test_bayesbinn_diagnostics_selftest_passes_and_catches_a_wrong_clean_test(monkeypatch):
+    """The diagnostics self-test passes on the tree and refuses a step record whose soft-weight count is off by one
+    (so a clean step is no longer counted as clean: its unexplained mismatches vanish)."""
+    from dataclasses import replace as dc_replace
+
+    from stecheck.numerics import bayesbinn as bb
+
+    assert bb._diagnostics_selftest_failures() == []
+    step = bb.bayesbinn_step
+
+    def off_by_one(*args, **kwargs):
+        new, mu, info = step(*args, **kwargs)
+        return new, mu, dc_replace(info, soft=info.soft + 1)
+
+    monkeypatch.setattr(bb, "bayesbinn_step", off_by_one)
+    assert any("stepwise_equivalence" in b for b in bb._diagnostics_selftest_failures())

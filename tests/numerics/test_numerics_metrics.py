@@ -125,3 +125,16 @@ def test_cosine_of_a_zero_estimate_is_zero():
 
     T = M.per_sample_terms(np.array([[0.0, 0.0], [1.0, 0.0], [-2.0, 0.0]]), np.array([1.0, 1.0]))
     np.testing.assert_allclose(T[:, 0], [0.0, 2**-0.5, -(2**-0.5)], rtol=1e-15)
+
+
+def test_monte_carlo_metrics_refuses_a_sampler_with_a_wrong_column_count(monkeypatch):
+    """MetricTermSampler documents (size, 5) rows; a sixth column (it would change the simultaneous intervals)
+    makes monte_carlo_metrics raise SelfCheckFailed."""
+    from stecheck.errors import SelfCheckFailed
+
+    call = M.MetricTermSampler.__call__
+    monkeypatch.setattr(M.MetricTermSampler, "__call__",
+                        lambda self, rng, size: np.concatenate([call(self, rng, size), np.zeros((size, 1))], axis=1))
+    g = en.exact_gradient(LOSS, A, "logistic").value
+    with pytest.raises(SelfCheckFailed, match=r"expected \(5,\)"):
+        M.monte_carlo_metrics("st", LOSS, A, "logistic", g, 2000, task_seed(21, "cols"))

@@ -533,3 +533,33 @@ def test_the_sign_bit_sampling_is_bitwise_copysign_on_every_kind_of_float():
     strided = np.repeat(x, 2)[::2]
     assert not strided.flags.c_contiguous
     np.testing.assert_array_equal(sn._unit_with_sign_of(strided).view(np.int64), ref.view(np.int64))
+
+
+def test_network_selftest_passes_and_catches_a_wrong_running_mean(monkeypatch):
+    """The network part of the self-test passes on the tree and refuses a running mean updated with the wrong sign
+    (a planted error in the code the claims never read: BatchNorm's evaluation statistics)."""
+    assert sn._network_selftest_failures() == []
+    forward = sn.BatchNorm.forward
+
+    def wrong(self, x, training=True):
+        before = self.running_mean.copy()
+        out = forward(self, x, training)
+        if training and not np.iscomplexobj(x):
+            self.running_mean = 2 * (1 - self.momentum) * before - self.running_mean
+        return out
+
+    monkeypatch.setattr(sn.BatchNorm, "forward", wrong)
+    assert any("BatchNorm(momentum=" in b for b in sn._network_selftest_failures())
+
+
+def test_depth_zero_networks_build_and_train():
+    """depth = 0 (no hidden Bernoulli layer) is a valid network (as_int minimum 0): it builds, trains a step and
+    its clip helper leaves an unbounded noise alone."""
+    rng = np.random.default_rng(0)
+    for net in (sn.DeepSBN(rng, "logistic", d=4, h=3, k=2, depth=0), sn.DeepSBNStack(rng, "logistic", 2, d=4, h=3, k=2,
+                                                                                       depth=0)):
+        assert net.depth == 0 and net.clip is None
+        X = rng.random((5, 4))
+        logits = net.forward(X, rng, "train")
+        assert np.all(np.isfinite(logits))
+        net.project()
