@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from stecheck.errors import InvalidArgument, SelfCheckFailed
+from stecheck.selftest import OncePerProcess
 
 from ._validation import as_int, short_repr
 
@@ -144,20 +145,14 @@ def minibatches(rng: np.random.Generator, n: int, batch: int, steps: int) -> lis
     return out[:steps]
 
 
-_SELFTESTED = False
-
-
-def _minibatches_selftest() -> None:
+def _bayesbinn_selftest_failures() -> list[str]:
     """Known-answer test of :func:`minibatches` at the epoch boundary, run once per process at its first call: the
     claims' training sets are far from a multiple of the batch, so the last full batch of an epoch and the dropped
     partial one are never at stake there.  For ``batch = 4`` and ``n = 4, 7, 8, 9`` (both sides of a multiple),
     two epochs of batches (``2 (n // 4)`` steps, from a generator of its own: the caller's stream is untouched)
     must each hold 4 distinct indices in ``[0, n)``, every epoch exactly ``n // 4`` disjoint batches (counted from
-    the permutations the generator draws, replayed).  Raises :class:`~stecheck.errors.SelfCheckFailed`."""
-    global _SELFTESTED
-    if _SELFTESTED:
-        return
-    _SELFTESTED = True  # minibatches calls back here
+    the permutations the generator draws, replayed).  Then :func:`_diagnostics_selftest_failures`.  Returns the
+    mismatches (:data:`_minibatches_selftest` raises on them)."""
     bad = []
     for n in (4, 7, 8, 9):
         k = n // 4
@@ -169,11 +164,16 @@ def _minibatches_selftest() -> None:
             bad.append(f"n={n}, batch=4: {[g.tolist() for g in got]}, expected {k} full batch(es) per epoch "
                        f"{[w.tolist() for w in want]}")
     bad += _diagnostics_selftest_failures()
-    if bad:
-        _SELFTESTED = False
-        raise SelfCheckFailed("numerics.bayesbinn.minibatches fails its known-answer self-test: " + "; ".join(bad)
-                              + ". An epoch must be cut into exactly n // batch full batches (the last partial one "
-                              "dropped); fix minibatches in numerics/bayesbinn.py.")
+    return bad
+
+
+#: :func:`_bayesbinn_selftest_failures` once per process, at the first :func:`minibatches` call (its own calls
+#: skip the check); a mismatch raises :class:`~stecheck.errors.SelfCheckFailed`.
+_minibatches_selftest = OncePerProcess(
+    _bayesbinn_selftest_failures,
+    what="numerics.bayesbinn fails its known-answer self-test (minibatches at the epoch boundary, (107) diagnostics)",
+    remedy="An epoch must be cut into exactly n // batch full batches (the last partial one dropped) and each "
+           "diagnostic must equal its one-step closed form; fix numerics/bayesbinn.py.")
 
 
 @dataclass

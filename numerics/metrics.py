@@ -44,6 +44,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from stecheck.errors import InvalidArgument, SelfCheckFailed
+from stecheck.selftest import OncePerProcess
 
 from ._validation import as_vector, check_finite_rows
 from .montecarlo import RunningMoments, clt_interval, monte_carlo_mean
@@ -142,7 +143,6 @@ def _ratio(x: float, y: float, power: float) -> float:
     return x / y**power
 
 
-_RATIO_SELFTEST = {"passed": False}
 #: Known answers of :func:`_ratio` (its docstring): ``x = 0`` gives 0, a zero ``y`` (either sign, Python or numpy
 #: float) gives ``copysign(inf, x)``, otherwise ``x / y**power``; the zeros are the boundary the sampled boxes
 #: rarely hit (a lower bound of ``|G|^2`` clipped to 0).
@@ -154,11 +154,8 @@ _RATIO_CASES = (
 )
 
 
-def _ratio_selftest() -> None:
-    """Check :func:`_ratio` on :data:`_RATIO_CASES` once per process (first :func:`metrics_from_means`); raise
-    :class:`~stecheck.errors.SelfCheckFailed` on a mismatch or an exception (a fault of this module)."""
-    if _RATIO_SELFTEST["passed"]:
-        return
+def _ratio_failures() -> list[str]:
+    """:func:`_ratio` against :data:`_RATIO_CASES`: the mismatches and exceptions (a fault of this module)."""
     failures = []
     for (x, y, power), want in _RATIO_CASES:
         try:
@@ -169,10 +166,13 @@ def _ratio_selftest() -> None:
             continue
         if not got == want:
             failures.append(f"_ratio({x!r}, {y!r}, {power}) = {got!r}, expected {want!r}")
-    if failures:
-        raise SelfCheckFailed("numerics.metrics._ratio fails its known answers: " + "; ".join(failures)
-                              + ". Fix numerics/metrics.py.")
-    _RATIO_SELFTEST["passed"] = True
+    return failures
+
+
+#: :func:`_ratio_failures` once per process (first :func:`metrics_from_means`); a mismatch raises
+#: :class:`~stecheck.errors.SelfCheckFailed`.
+_ratio_selftest = OncePerProcess(_ratio_failures, what="numerics.metrics._ratio fails its known answers",
+                                 remedy="Fix numerics/metrics.py.")
 
 
 def metrics_from_means(

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from stecheck.errors import InvalidArgument, SelfCheckFailed
+from stecheck.selftest import OncePerProcess
 
 from . import estimators, losses
 from .enumeration import exact_gradient
@@ -185,10 +186,7 @@ class StochasticAutoencoder:
         return out
 
 
-_SELFTESTED = False
-
-
-def _loss_selftest() -> None:
+def _loss_selftest_failures() -> list[str]:
     """Known-answer test of the three reconstruction-loss formulas (:meth:`StochasticAutoencoder.decoder_grads`,
     :meth:`~StochasticAutoencoder.batch_losses`, :meth:`~StochasticAutoencoder.decoder_loss`), of their gradients
     and :meth:`~StochasticAutoencoder.encoder_vjp` at ReLU's kink, and of :func:`_softmax_rows`, run once per
@@ -201,80 +199,78 @@ def _loss_selftest() -> None:
     ``sum_j y_j (lse(Z) - Z_j)`` and the logit gradient ``mean_b (sum_j y_bj softmax(Z_b) - y_b)`` in 50-digit
     mpmath (no shift needed), and the decoder's c1, V1 and x gradients from it by the chain rule by hand, to a
     relative ``1e-12`` (the float64 formulas add a few roundings of operands of order 1000); the encoder's
-    vector-Jacobian product at ``W1 = 0`` in closed form (small integers and ``log1p(y)`` sums).  Raises :class:`~stecheck.errors.SelfCheckFailed` naming the formula."""
-    global _SELFTESTED
-    if _SELFTESTED:
-        return
+    vector-Jacobian product at ``W1 = 0`` in closed form (small integers and ``log1p(y)`` sums).  Returns the mismatches, each naming the formula
+    (:data:`_loss_selftest` raises on them)."""
     import mpmath
 
     from .sbn_net import _kernel_selftest
 
     _kernel_selftest()  # the relu this module shares with numerics.sbn_net, at its kink and by complex step
-    _SELFTESTED = True  # set first: the hand-made autoencoder below is built through __post_init__ too
-    try:
-        p = {"W1": np.zeros((3, 3)), "b1": np.array([0.0, 1.0, -1.0]),
-             "W2": np.array([[1.0, 2.0, 3.0], [0.0, 1.0, 0.0]]), "b2": np.zeros(2),
-             "V1": np.array([[1.0, 1.0], [1.0, -1.0], [-1.0, 0.0]]), "c1": np.array([0.5, 0.0, -0.5]),
-             "V2": np.array([[4.0, 1.0, 0.0], [0.0, 0.0, 0.0], [-2.0, 0.0, 0.0]]), "c2": np.array([1000.0, 990.0, -5.0])}
-        ae = StochasticAutoencoder(p, 2)
-        X, Y = np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([[3.0, 1.0, 0.0], [0.0, 2.0, 5.0]])
-        # by hand: pre = X V1^T + c1 = (0.5, 0, -0.5) and (2.5, 0, -1.5) (unit 1 sits on ReLU's kink in both rows, where
-        # the derivative is 0), H = (0.5, 0, 0) and (2.5, 0, 0), so Z = c2 + (2, 0, -1) and c2 + (10, 0, -5)
-        Zrows = [[1002, 990, -6], [1010, 990, -10]]
-        with mpmath.workdps(50):
-            lse = [mpmath.log(mpmath.fsum(mpmath.exp(z) for z in row)) for row in Zrows]
-            want_rows = [float(mpmath.fsum(y * (lse[b] - z) for y, z in zip(Y[b], Zrows[b]))) for b in range(2)]
-            # q_b = sum_j y_bj softmax(Z_b) - y_b (the logit gradient of L_b); only unit 0 passes ReLU
-            q = [[Y[b].sum() * mpmath.exp(Zrows[b][j] - lse[b]) - Y[b][j] for j in range(3)] for b in range(2)]
-            want_gc2 = [float((q[0][j] + q[1][j]) / 2) for j in range(3)]
-            r = [4 * q[b][0] - 2 * q[b][2] for b in range(2)]  # (q_b V2)_0
-            want_gc1 = [float((r[0] + r[1]) / 2), 0.0, 0.0]
-            want_gV1 = [[float(r[1] / 2)] * 2, [0.0, 0.0], [0.0, 0.0]]  # X_0 = 0: only row b = 1 contributes
-            want_gx = [[float(r[b]), float(r[b])] for b in range(2)]  # r_b V1[0]; V1[1] must not enter (kink)
-        want_mean = (want_rows[0] + want_rows[1]) / 2
+    # (the hand-made autoencoder below is built through __post_init__ too: that call returns at once)
+    p = {"W1": np.zeros((3, 3)), "b1": np.array([0.0, 1.0, -1.0]),
+         "W2": np.array([[1.0, 2.0, 3.0], [0.0, 1.0, 0.0]]), "b2": np.zeros(2),
+         "V1": np.array([[1.0, 1.0], [1.0, -1.0], [-1.0, 0.0]]), "c1": np.array([0.5, 0.0, -0.5]),
+         "V2": np.array([[4.0, 1.0, 0.0], [0.0, 0.0, 0.0], [-2.0, 0.0, 0.0]]), "c2": np.array([1000.0, 990.0, -5.0])}
+    ae = StochasticAutoencoder(p, 2)
+    X, Y = np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([[3.0, 1.0, 0.0], [0.0, 2.0, 5.0]])
+    # by hand: pre = X V1^T + c1 = (0.5, 0, -0.5) and (2.5, 0, -1.5) (unit 1 sits on ReLU's kink in both rows, where
+    # the derivative is 0), H = (0.5, 0, 0) and (2.5, 0, 0), so Z = c2 + (2, 0, -1) and c2 + (10, 0, -5)
+    Zrows = [[1002, 990, -6], [1010, 990, -10]]
+    with mpmath.workdps(50):
+        lse = [mpmath.log(mpmath.fsum(mpmath.exp(z) for z in row)) for row in Zrows]
+        want_rows = [float(mpmath.fsum(y * (lse[b] - z) for y, z in zip(Y[b], Zrows[b]))) for b in range(2)]
+        # q_b = sum_j y_bj softmax(Z_b) - y_b (the logit gradient of L_b); only unit 0 passes ReLU
+        q = [[Y[b].sum() * mpmath.exp(Zrows[b][j] - lse[b]) - Y[b][j] for j in range(3)] for b in range(2)]
+        want_gc2 = [float((q[0][j] + q[1][j]) / 2) for j in range(3)]
+        r = [4 * q[b][0] - 2 * q[b][2] for b in range(2)]  # (q_b V2)_0
+        want_gc1 = [float((r[0] + r[1]) / 2), 0.0, 0.0]
+        want_gV1 = [[float(r[1] / 2)] * 2, [0.0, 0.0], [0.0, 0.0]]  # X_0 = 0: only row b = 1 contributes
+        want_gx = [[float(r[b]), float(r[b])] for b in range(2)]  # r_b V1[0]; V1[1] must not enter (kink)
+    want_mean = (want_rows[0] + want_rows[1]) / 2
 
-        def off(got, want):
-            return not abs(got - want) <= 1e-12 * max(abs(want), 1.0)
+    def off(got, want):
+        return not abs(got - want) <= 1e-12 * max(abs(want), 1.0)
 
-        bad = []
-        loss, grads = ae.decoder_grads(X, Y)
-        if off(loss, want_mean):
-            bad.append(f"decoder_grads' loss is {loss!r}, expected {want_mean!r}")
-        if any(off(g, w) for g, w in zip(grads["c2"], want_gc2)):
-            bad.append(f"decoder_grads' c2 gradient is {grads['c2'].tolist()}, expected {want_gc2}")
-        if any(off(g, w) for g, w in zip(grads["c1"], want_gc1)) or \
-                any(off(g, w) for g, w in zip(grads["V1"].ravel(), np.ravel(want_gV1))):
-            bad.append(f"decoder_grads' c1, V1 gradients are {grads['c1'].tolist()}, {grads['V1'].tolist()}, expected "
-                       f"{want_gc1}, {want_gV1} (ReLU's derivative is 0 at the kink)")
-        for b in range(2):
-            gx = ae.decoder_loss(Y[b]).grad(X[b:b + 1])[0]
-            if any(off(g, w) for g, w in zip(gx, want_gx[b])):
-                bad.append(f"decoder_loss(y_{b}).grad is {gx.tolist()}, expected {want_gx[b]} (ReLU's derivative is 0 "
-                           "at the kink)")
-        # the encoder at a kink: W1 = 0, so pre = b1 = (0, 1, -1) for every document; with G = 1 the exact chain rule
-        # gives d/db1 = B ((1, 1) W2 * 1[pre > 0]) = (0, 6, 0), d/dW2 = G^T relu(pre) = (0, 2, 0) per row, d/db2 = (2, 2)
-        a, cache = ae.encode(Y)
-        vjp = ae.encoder_vjp(cache, np.ones((2, 2)))
-        want_vjp = np.concatenate([np.outer([0.0, 3.0, 0.0], np.log1p(Y).sum(axis=0)).ravel(), [0.0, 6.0, 0.0],
-                                   [0.0, 2.0, 0.0, 0.0, 2.0, 0.0], [2.0, 2.0]])
-        if not (np.array_equal(a, [[2.0, 1.0], [2.0, 1.0]]) and np.allclose(vjp, want_vjp, rtol=1e-15, atol=0)):
-            bad.append(f"encode / encoder_vjp at ReLU's kink give a = {a.tolist()}, vjp = {vjp.tolist()}; expected "
-                       f"a = [[2, 1], [2, 1]], vjp = {want_vjp.tolist()}")
-        rows = ae.batch_losses(X, Y)
-        if any(off(g, w) for g, w in zip(rows, want_rows)):
-            bad.append(f"batch_losses gives {rows.tolist()}, expected {want_rows}")
-        for b in range(2):
-            v = float(ae.decoder_loss(Y[b]).value(X[b:b + 1])[0])
-            if off(v, want_rows[b]):
-                bad.append(f"decoder_loss(y_{b}).value is {v!r}, expected {want_rows[b]!r}")
-    except BaseException:
-        _SELFTESTED = False
-        raise
-    if bad:
-        _SELFTESTED = False
-        raise SelfCheckFailed("numerics.sbn_autoencoder's reconstruction loss fails its known-answer self-test at "
-                              "logits near +-1000: " + "; ".join(bad) + ". Fix the loss formulas (log-sum-exp with "
-                              "the row maximum subtracted) in numerics/sbn_autoencoder.py.")
+    bad = []
+    loss, grads = ae.decoder_grads(X, Y)
+    if off(loss, want_mean):
+        bad.append(f"decoder_grads' loss is {loss!r}, expected {want_mean!r}")
+    if any(off(g, w) for g, w in zip(grads["c2"], want_gc2)):
+        bad.append(f"decoder_grads' c2 gradient is {grads['c2'].tolist()}, expected {want_gc2}")
+    if any(off(g, w) for g, w in zip(grads["c1"], want_gc1)) or \
+            any(off(g, w) for g, w in zip(grads["V1"].ravel(), np.ravel(want_gV1))):
+        bad.append(f"decoder_grads' c1, V1 gradients are {grads['c1'].tolist()}, {grads['V1'].tolist()}, expected "
+                   f"{want_gc1}, {want_gV1} (ReLU's derivative is 0 at the kink)")
+    for b in range(2):
+        gx = ae.decoder_loss(Y[b]).grad(X[b:b + 1])[0]
+        if any(off(g, w) for g, w in zip(gx, want_gx[b])):
+            bad.append(f"decoder_loss(y_{b}).grad is {gx.tolist()}, expected {want_gx[b]} (ReLU's derivative is 0 "
+                       "at the kink)")
+    # the encoder at a kink: W1 = 0, so pre = b1 = (0, 1, -1) for every document; with G = 1 the exact chain rule
+    # gives d/db1 = B ((1, 1) W2 * 1[pre > 0]) = (0, 6, 0), d/dW2 = G^T relu(pre) = (0, 2, 0) per row, d/db2 = (2, 2)
+    a, cache = ae.encode(Y)
+    vjp = ae.encoder_vjp(cache, np.ones((2, 2)))
+    want_vjp = np.concatenate([np.outer([0.0, 3.0, 0.0], np.log1p(Y).sum(axis=0)).ravel(), [0.0, 6.0, 0.0],
+                               [0.0, 2.0, 0.0, 0.0, 2.0, 0.0], [2.0, 2.0]])
+    if not (np.array_equal(a, [[2.0, 1.0], [2.0, 1.0]]) and np.allclose(vjp, want_vjp, rtol=1e-15, atol=0)):
+        bad.append(f"encode / encoder_vjp at ReLU's kink give a = {a.tolist()}, vjp = {vjp.tolist()}; expected "
+                   f"a = [[2, 1], [2, 1]], vjp = {want_vjp.tolist()}")
+    rows = ae.batch_losses(X, Y)
+    if any(off(g, w) for g, w in zip(rows, want_rows)):
+        bad.append(f"batch_losses gives {rows.tolist()}, expected {want_rows}")
+    for b in range(2):
+        v = float(ae.decoder_loss(Y[b]).value(X[b:b + 1])[0])
+        if off(v, want_rows[b]):
+            bad.append(f"decoder_loss(y_{b}).value is {v!r}, expected {want_rows[b]!r}")
+    return bad
+
+
+#: :func:`_loss_selftest_failures` once per process, when the first autoencoder is made; a mismatch raises
+#: :class:`~stecheck.errors.SelfCheckFailed` naming the formula.
+_loss_selftest = OncePerProcess(
+    _loss_selftest_failures,
+    what="numerics.sbn_autoencoder's reconstruction loss fails its known-answer self-test at logits near +-1000",
+    remedy="Fix the loss formulas (log-sum-exp with the row maximum subtracted) in numerics/sbn_autoencoder.py.")
 
 
 def reference_gradient(ae: StochasticAutoencoder, Y: np.ndarray, rng: np.random.Generator, arm_samples: int = 1000):

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from stecheck.errors import InvalidArgument, SelfCheckFailed
+from stecheck.selftest import OncePerProcess
 
 from ._validation import as_int, short_repr
 from .encodings import check_encoding, encode, span
@@ -849,10 +850,7 @@ def train_deep_sbn_seeds(X: np.ndarray, y: np.ndarray, noise: Noise | str, seed_
 # ---------------------------------------------------------------------------- a known-answer self-test
 
 
-_SELFTESTED = False
-
-
-def _kernel_selftest() -> None:
+def _kernel_selftest_failures() -> list[str]:
     """Known-answer test of the kernels at the corner cases the training data never reach, run once per process at
     the first network built (:class:`BinaryWeightMLP`, :class:`DeepSBN`, :class:`DeepSBNStack`; well under 10 ms,
     no random draws, so training results are unchanged).  The known answers come from the definitions, not from
@@ -871,10 +869,7 @@ def _kernel_selftest() -> None:
     * :func:`_batch_starts` at ``n = 3, 4, 7, 8, 9`` for ``batch = 4`` (both sides of a multiple of the batch):
       exactly ``n // batch`` full batches ``0, 4, ..``.
 
-    Raises :class:`~stecheck.errors.SelfCheckFailed` naming the kernel; the network cannot be trusted then."""
-    global _SELFTESTED
-    if _SELFTESTED:
-        return
+    Returns the mismatches, each naming the kernel (:data:`_kernel_selftest` raises on them)."""
     import types
     from fractions import Fraction
 
@@ -929,11 +924,14 @@ def _kernel_selftest() -> None:
         if got != want:
             bad.append(f"_batch_starts(n={n}, batch=4) gives {got}; expected the {n // 4} full batches {want}")
     bad += _network_selftest_failures()
-    if bad:
-        raise SelfCheckFailed("numerics.sbn_net fails its known-answer self-test: " + "; ".join(bad)
-                              + ". Fix the named kernel in numerics/sbn_net.py; the networks cannot be trusted "
-                              "until it passes.")
-    _SELFTESTED = True
+    return bad
+
+
+#: :func:`_kernel_selftest_failures` once per process, at the first network built; a mismatch raises
+#: :class:`~stecheck.errors.SelfCheckFailed` naming the kernel: the networks cannot be trusted then.
+_kernel_selftest = OncePerProcess(
+    _kernel_selftest_failures, what="numerics.sbn_net fails its known-answer self-test",
+    remedy="Fix the named kernel in numerics/sbn_net.py; the networks cannot be trusted until it passes.")
 
 
 def _ema_exact(momentum: float, values: list) -> list:

@@ -149,7 +149,7 @@ def test_bayesbinn_minibatches_cut_epochs_into_full_batches():
     for n in (6, 7, 8, 9):
         out = bb.minibatches(np.random.default_rng(0), n, 4, 2 * (n // 4))
         assert all(len(set(b.tolist())) == 4 for b in out) and len(out) == 2 * (n // 4)
-    assert bb._SELFTESTED
+    assert bb._minibatches_selftest.passed
 
 
 def test_bayesbinn_diagnostics_selftest_passes_and_catches_a_wrong_clean_test(monkeypatch):

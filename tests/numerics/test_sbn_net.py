@@ -308,7 +308,7 @@ def test_stack_predictive_is_a_softmax_over_the_classes():
 
 def test_kernel_selftest_catches_a_batch_axis_softmax(monkeypatch):
     """The once-per-process self-test of sbn_net refuses a softmax over the wrong axis (a planted error)."""
-    monkeypatch.setattr(sn, "_SELFTESTED", False)
+    monkeypatch.setattr(sn._kernel_selftest, "passed", False)
     monkeypatch.setattr(sn, "_softmax", lambda Z: np.exp(Z - Z.max(axis=1, keepdims=True))
                         / np.exp(Z - Z.max(axis=1, keepdims=True)).sum(axis=1, keepdims=True))
     with pytest.raises(sn.SelfCheckFailed, match="_softmax"):
