@@ -743,6 +743,11 @@ def _selftest_cases() -> dict[str, tuple]:
       (``first_hit = -1``), Hamming distance 1 throughout.
     * ``latent-start``: no projection, ``s_0 = s*``, ``eta = 1``: ``u_0 = w*`` exactly (``at[0]`` true), then
       ``u_1 = (-.5, .5, .5, .5) != w*``, then absorbed (Hamming distance 1).
+    * ``latent-subnormal``: no projection, ``s_0 = (2^-1073, 1, 1, 1)`` (off the cube: a latent start), ``eta = 1``:
+      ``u_0 = (2^-1074, .5, .5, .5)``, the smallest subnormal in coordinate 1, so ``x . u_0 > 0`` and the unit fires
+      (``r = 1``, ``g = e_1``, ``u_1 = (-1, .5, .5, .5)``), then absorbed; never at ``w*``, Hamming distance 0 at
+      ``t = 0`` and 1 at the end.  The forward state ``s = sqrt(n) u`` must keep the sign of ``x . u``: a scale
+      that underflows (``u / sqrt(n)`` rounds ``2^-1074 / 2`` to 0) silences the unit and leaves distance 0.
     * ``oscillation``: identity proxy, ``y = 1/2``, ``s_0 = s*``, ``eta = 2``: the residual is ``+1/2`` at ``w*``
       (``x . s = 1``) and ``-1/2`` off it, so ``u_1 = -.5 e_1 + ...``, ``u_2 = u_0``, ...: ``at = [T, F, T, F]``,
       two visits, two escapes (the last at ``t = T``), one return.
@@ -765,6 +770,7 @@ def _selftest_cases() -> dict[str, tuple]:
         "escape-at-1": (base, (x, y, star, star.copy()), 3),
         "never": (base, (x, y, star, off), 3),
         "latent-start": (base.with_(project=False), (x, y, star, star.copy()), 2),
+        "latent-subnormal": (base.with_(project=False), (x, y, star, np.array([2.0**-1073, 1.0, 1.0, 1.0])), 2),
         "oscillation": (base.with_(proxy="identity", lr=2.0), (x, y + 0.5, star, star.copy()), 3),
         "weighted": (base.with_(k=2, v=(2.0, 1.0), lr=0.125), (np.eye(2, 4), y, star, star.copy()), 2),
         "weighted-identity": (base.with_(k=2, v=(2.0, 1.0), lr=0.125, proxy="identity"),
@@ -784,6 +790,7 @@ def reference_selftest() -> dict[str, dict[str, list]]:
     engine or of the reference.  Returns ``{case: {record: [engine, reference or closed form]}}`` of the cases
     with a difference (empty when all agree).  About a millisecond."""
     known = {"tie": (2, 0, 1, 1), "escape-at-1": (1, 0, 1, 1), "never": (0, -1, 0, 1), "latent-start": (1, 0, 1, 1),
+             "latent-subnormal": (0, -1, 0, 1),
              "oscillation": (2, 0, 2, 1, 2, 1), "weighted": (1, 0, 1, 1), "weighted-identity": (1, 0, 1, 1)}
     out = {}
     for case, (model, data, steps) in _selftest_cases().items():
