@@ -905,6 +905,10 @@ def engine_selftest() -> list[str]:
       proxy, events in every trial) run by :func:`simulate_cells` in blocks of 2 (three blocks, the last short)
       against one :func:`simulate_block` of the same five trials' data: bit-identical records and event lists
       (the events' trial indices carry the block offsets);
+    * the same split with a checkpoint directory (a temporary one): three block files written, a rerun loads them
+      (0 CPU seconds) and both runs' records equal the single block;
+    * the memory rule of :func:`_block_size` (a block holds the trials whose inputs fit ``memory_bytes``) against
+      ``memory_bytes // X.nbytes`` of a generated trial, at budgets that bind and that do not;
     * :func:`block_ranges` against the hand-computed splits of :data:`_BLOCK_KNOWN` (``k > 1``);
     * :func:`learning_rates` of every schedule of :data:`SCHEDULES` at ``t = 0..3`` with ``c = 3`` against the
       closed forms ``3``, ``3/sqrt(t+1)``, ``3 (t+1)^(-1/4)``, ``3/log(t+2)`` (``math``, relative 1e-14; the claims'
@@ -944,6 +948,29 @@ def engine_selftest() -> list[str]:
     if not split.excursions or not split.equal(whole):
         bad.append(f"simulate_cells in blocks of 2 differs from one block of the same 5 trials (events split "
                    f"{sorted(split.excursions)[:4]}..., whole {sorted(whole.excursions)[:4]}...)")
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(prefix="stecheck-ste-selftest-") as ckdir:
+        saved = simulate_cells([job], block_size=2, checkpoint_dir=ckdir)[0]
+        files = sorted(p.name for p in Path(ckdir).iterdir())
+        resumed = simulate_cells([job], block_size=2, checkpoint_dir=ckdir)[0]
+    if not (saved[0].equal(whole) and resumed[0].equal(whole) and len(files) == 3
+            and resumed[1]["seconds"]["cpu"] == 0.0):
+        bad.append(f"simulate_cells with a checkpoint directory (blocks of 2 of 5 trials): files {files} (3 "
+                   f"expected), a rerun {'loads' if resumed[1]['seconds']['cpu'] == 0.0 else 'recomputes'} them "
+                   f"(loads expected), records equal to one block: saved {saved[0].equal(whole)}, "
+                   f"resumed {resumed[0].equal(whole)}")
+    for mem, trials in ((48 * 2**20, 10**9), (10**6, 10**9), (10**6, 3), (100, 10)):
+        x_bytes = generate_trial(cell, chunk_seed(seed, 0))[0].nbytes  # the inputs X of one trial, as stored
+        want = max(1, min(trials, mem // x_bytes))
+        try:
+            got = _block_size(cell, trials, None, mem)
+        except InvalidArgument as exc:
+            got = f"InvalidArgument({exc})"
+        if got != want:
+            bad.append(f"_block_size(n=3, m=3, k=2, trials={trials}, memory_bytes={mem}) = {got}; a block holds "
+                       f"the trials whose inputs ({x_bytes} bytes each) fit the budget: {want} expected")
     closed = {"constant": lambda t: 3.0, "inv-sqrt": lambda t: 3.0 / math.sqrt(t + 1),
               "inv-quarter": lambda t: 3.0 / math.sqrt(math.sqrt(t + 1)), "inv-log": lambda t: 3.0 / math.log(t + 2)}
     for name in SCHEDULES:
