@@ -907,6 +907,8 @@ def engine_selftest() -> list[str]:
       (the events' trial indices carry the block offsets);
     * the same split with a checkpoint directory (a temporary one): three block files written, a rerun loads them
       (0 CPU seconds) and both runs' records equal the single block;
+    * :func:`generate_trial` with ``init_hamming = d`` (0, 2, n): ``s_0`` a sign vector with exactly ``d``
+      coordinates of ``s*`` negated;
     * the memory rule of :func:`_block_size` (a block holds the trials whose inputs fit ``memory_bytes``) against
       ``memory_bytes // X.nbytes`` of a generated trial, at budgets that bind and that do not;
     * :func:`block_ranges` against the hand-computed splits of :data:`_BLOCK_KNOWN` (``k > 1``);
@@ -961,6 +963,12 @@ def engine_selftest() -> list[str]:
                    f"expected), a rerun {'loads' if resumed[1]['seconds']['cpu'] == 0.0 else 'recomputes'} them "
                    f"(loads expected), records equal to one block: saved {saved[0].equal(whole)}, "
                    f"resumed {resumed[0].equal(whole)}")
+    for d in (0, 2, cell.n):  # the start of QSTE-NOISE's cells: s* with d coordinates flipped, still a sign vector
+        _, _, s_star, s0 = generate_trial(cell, chunk_seed(seed, 1), init_hamming=d)
+        if not (np.all(np.abs(s0) == 1.0) and np.all(np.abs(s_star) == 1.0)
+                and int(np.count_nonzero(s0 != s_star)) == d and int(np.count_nonzero(s0 == -s_star)) == d):
+            bad.append(f"generate_trial(init_hamming={d}) starts at s0 = {s0.tolist()} with s* = {s_star.tolist()}; "
+                       f"expected a sign vector at Hamming distance {d} from s*")
     for mem, trials in ((48 * 2**20, 10**9), (10**6, 10**9), (10**6, 3), (100, 10)):
         x_bytes = generate_trial(cell, chunk_seed(seed, 0))[0].nbytes  # the inputs X of one trial, as stored
         want = max(1, min(trials, mem // x_bytes))
