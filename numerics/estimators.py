@@ -112,6 +112,7 @@ def _as_loss(loss: Any) -> Loss:
 
 def prepare(loss: Any, a: Any, noise: Noise | str) -> tuple[Loss, np.ndarray, Noise]:
     """Validate and normalise ``(loss, a, noise)``: ``a`` a finite 1-D float vector matching ``loss.n``."""
+    _check_ties()
     loss = _as_loss(loss)
     a = as_vector(a, "a")
     if loss.n is not None and loss.n != a.size:
@@ -630,3 +631,85 @@ class EstimatorSampler:
         extra = "".join(f", {k}={v!r}" for k, v in self.params.items())
         return (f"EstimatorSampler({self.name!r}, {self.loss!r}, n={self.a.size}, noise={self.noise.name!r}, "
                 f"encoding={self.encoding!r}{extra})")
+
+
+# ------------------------------------------------------------------ tie convention self-test (once per process)
+
+class _TieNoise:
+    """A stand-in noise for :func:`_ties_failures` whose draws sit exactly on ``a`` in the even columns (a tie,
+    ``a - z = 0``: the unit is on) and one ulp above ``a`` in the odd ones (off)."""
+
+    name = "tie-stub"
+
+    def __init__(self, a: np.ndarray):
+        self.a = a
+
+    def sample(self, rng: Any, shape: Any) -> np.ndarray:
+        row = np.where(np.arange(self.a.size) % 2 == 0, self.a, np.nextafter(self.a, np.inf))
+        return np.array(np.broadcast_to(row, tuple(np.atleast_1d(shape))), dtype=np.float64)
+
+
+def _ties_failures() -> list[str]:
+    """The tie rule ``sign(0) = +1`` (a unit is on iff ``a - z >= 0``, Sec. 2.2 V and eq. (1)) where the
+    claims' continuous draws never put it to the test, against the hand-written answers:
+
+    * :func:`deterministic_state` at ``a = (-1, -0.0, 0, 5e-324, -5e-324, 2.5)``: ``(-1, 1, 1, 1, -1, 1)`` in
+      ``pm1``, ``(0, 1, 1, 1, 0, 1)`` in ``01`` (``-0.0 >= 0`` is a tie, the subnormals are not);
+    * :func:`draw_sample` for one-state, deterministic and multi-state estimators, and the blocked path of
+      :func:`_estimate` (``n = 64``, ``2 * 512 + 3`` rows), on draws exactly at ``a`` (on) or one ulp above (off):
+      :class:`_TieNoise`; the expected states alternate ``+1, -1`` by column.
+
+    Returns the failures (empty when all pass).  About 2 ms."""
+    from .losses import Power
+
+    bad = []
+    a = np.array([-1.0, -0.0, 0.0, 5e-324, -5e-324, 2.5])
+    for enc, want in (("pm1", [-1.0, 1.0, 1.0, 1.0, -1.0, 1.0]), ("01", [0.0, 1.0, 1.0, 1.0, 0.0, 1.0])):
+        got = deterministic_state(a, enc)
+        if not np.array_equal(got, want):
+            bad.append(f"deterministic_state({a.tolist()}, {enc!r}) = {got.tolist()}, expected {want} (sign(0) = +1)")
+    a = np.linspace(-0.75, 0.75, 64)
+    a[10] = 0.0
+    alt = np.where(np.arange(64) % 2 == 0, 1.0, -1.0)
+    stub = _TieNoise(a)
+    rng = np.random.default_rng(0)
+    for name, params, shape in (("st", {}, (3, 64)), ("reinforce", {"baseline": "loo", "samples": 2}, (3, 2, 64))):
+        got = draw_sample(ESTIMATORS[name], rng, a, stub, 3, "pm1", params)
+        if got.shape != shape or not np.array_equal(got, np.broadcast_to(alt, shape)):
+            bad.append(f"draw_sample({name!r}) on draws z = a (even columns) or one ulp above (odd): "
+                       f"{np.asarray(got)[..., :6].tolist()}..., expected +1 on ties, -1 above")
+    got = draw_sample(ESTIMATORS["deterministic_st"], rng, a, stub, 2, "pm1", {})
+    want = np.where(a >= 0.0, 1.0, -1.0)
+    want[10] = 1.0
+    if not np.array_equal(got, np.broadcast_to(want, (2, 64))):
+        bad.append(f"draw_sample('deterministic_st') = {np.asarray(got)[0, 8:12].tolist()} at a = "
+                   f"{a[8:12].tolist()}, expected {want[8:12].tolist()} (sign(0) = +1)")
+    rows = BLOCK_CELLS // 64
+    got = _estimate(ESTIMATORS["identity_st"], Power(2), a, stub, rng, 2 * rows + 3, "pm1", {})
+    if got.shape != (2 * rows + 3, 64) or not np.array_equal(got, np.broadcast_to(2.0 * alt, got.shape)):
+        bad.append(f"_estimate in blocks of {rows} rows on tie draws: identity_st of sum x_i^2 (2 x) is "
+                   f"{np.asarray(got)[0, :6].tolist()}..., expected {(2.0 * alt[:6]).tolist()}...")
+    return bad
+
+
+#: None: not yet checked in this process; "running": under way; True: passed.
+_TIES_CHECKED: Any = None
+
+
+def _check_ties() -> None:
+    """:func:`_ties_failures` once per process (at the first :func:`prepare`); a failure raises
+    :class:`~stecheck.errors.SelfCheckFailed`."""
+    global _TIES_CHECKED
+    if _TIES_CHECKED is not None:
+        return
+    _TIES_CHECKED = "running"
+    try:
+        bad = _ties_failures()
+    except BaseException:
+        _TIES_CHECKED = None
+        raise
+    if bad:
+        _TIES_CHECKED = None
+        raise SelfCheckFailed("numerics.estimators breaks the tie rule sign(0) = +1: " + "; ".join(bad)
+                              + ". A unit is on iff a - z >= 0: fix the comparison in numerics/estimators.py.")
+    _TIES_CHECKED = True

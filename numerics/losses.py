@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from stecheck.errors import InvalidArgument
+from stecheck.errors import InvalidArgument, SelfCheckFailed
 
 from ._validation import as_int, as_matrix, as_vector, check_batch, check_finite_rows, short_repr
 
@@ -65,6 +65,7 @@ class Loss:
 
     def grad(self, X: Any) -> np.ndarray:
         """``dL/dx`` for each row ``x`` of ``X`` (shape ``(B, n)``); returns shape ``(B, n)``."""
+        _losses_selftest()
         arr = check_batch(X, self.n, who=f"{self!r}.grad")
         out = self._grad(arr)
         check_finite_rows(out, arr, who=f"{self!r}.grad", what="gradient entry")
@@ -84,6 +85,7 @@ class Loss:
         finiteness check of :meth:`grad`; the caller must then check the
         product (the Monte Carlo estimators do, naming the sample).
         """
+        _losses_selftest()
         return np.multiply(scale, self._grad_unchecked(X), out=out)
 
     def _grad_unchecked(self, X: np.ndarray) -> np.ndarray:
@@ -157,6 +159,7 @@ class Quadratic(Loss):
         return 2.0 * (self._residual(X) @ self.W)
 
     def _scaled_grad(self, X, scale, out=None):
+        _losses_selftest()
         # scale * (2 (r W)) with one pass less: 2 * scale is exact (a power-of-2 factor), so
         # round((r W) * (2 scale)) = round(scale * (2 (r W))) bit for bit; no temporary beyond r.
         if type(self)._grad is not Quadratic._grad:  # a subclass changed the gradient (e.g. QuadraticMultilinear)
@@ -356,3 +359,85 @@ class Callable(Loss):
 
     def _grad(self, X):
         return self._call(self.grad_fn, X, X.shape, "grad_fn")
+
+
+# ------------------------------------------------------------------ gradient self-test (once per process)
+
+def _selftest_losses() -> list[tuple[str, Loss, bool]]:
+    """The losses of the self-test: ``(label, loss, exact)``; ``exact``: a polynomial of degree <= 2 in each
+    variable, so the central difference with step 1 is its partial derivative exactly."""
+    W = np.array([[1.0, -2.0, 0.0, 3.0, 1.0], [0.5, 1.0, -1.0, 0.0, 2.0], [-1.0, 0.0, 2.0, 1.0, -0.5]])
+    y = np.array([0.5, -1.0, 2.0])
+    ml = Multilinear({(0,): 1.5, (2, 1): -2.0, (0, 3, 4): 0.75, (1, 2, 3, 4): 1.25, (): 0.5}, n=5)
+    return [("Linear", Linear([1.0, -2.0, 0.5, 3.0, -1.0], 0.25), True), ("SquareSum", SquareSum(), True),
+            ("Quadratic", Quadratic(W, y), True), ("QuadraticMultilinear", QuadraticMultilinear(W, y), True),
+            ("Multilinear", ml, True), ("Power(0)", Power(0), True), ("Power(1)", Power(1), True),
+            ("Power(2)", Power(2), True), ("Power(3)", Power(3), False), ("Power(4)", Power(4), False),
+            ("Ex2", Ex2(), False)]
+
+
+#: Points of the self-test: off the cube (0, 2, -3, 1/2: a gradient that is right only at x = +-1, e.g. a product
+#: divided where it should be multiplied, shows) and one binary point; every row's coordinate sum is non-zero.
+_SELFTEST_X = np.array([[2.0, -3.0, 0.5, 0.0, 1.0], [-1.0, 1.0, -1.0, 1.0, 1.0], [0.0, 2.0, -0.5, -2.0, 3.0]])
+
+
+def _selftest_failures() -> list[str]:
+    """Every loss's ``grad`` against a difference of its own ``value`` (a separately written formula) at the
+    points :data:`_SELFTEST_X`, coordinate by coordinate:
+
+    * losses of degree <= 2 in each variable (linear, quadratic, multilinear, ``x^k`` for ``k <= 2``): the central
+      difference ``(L(x + e_i) - L(x - e_i)) / 2`` is ``dL/dx_i(x)`` exactly; with the dyadic data here every value
+      is exact in float64, so the tolerance is only ``1e-12 (1 + |L(x)|)``;
+    * ``Power(3)``, ``Power(4)``, ``Ex2``: the central difference with step ``h = 1e-5``, whose error is at most
+      ``h^2 / 6 max |L'''| + 4 eps max |L| / h`` (below ``1e-6`` here), compared with tolerance ``1e-5 (1 + |g|)``;
+    * :meth:`Loss._scaled_grad` against ``scale * grad`` bit for bit, as its docstring states (a scale that is not
+      a power of two).
+
+    Returns the failures (empty when all pass).  About a millisecond."""
+    bad = []
+    X = _SELFTEST_X
+    B, n = X.shape
+    scale = np.array([0.3, -1.7, 2.0, 0.1, 5.5])
+    for label, loss, exact in _selftest_losses():
+        h = 1.0 if exact else 1e-5
+        g = loss._grad(X)
+        if g.shape != (B, n):
+            bad.append(f"{label}.grad returned shape {g.shape} for {B} points of R^{n}")
+            continue
+        for i in range(n):
+            step = np.zeros(n)
+            step[i] = h
+            fd = (loss._value(X + step) - loss._value(X - step)) / (2.0 * h)
+            tol = 1e-12 * (1.0 + np.abs(loss._value(X))) if exact else 1e-5 * (1.0 + np.abs(g[:, i]))
+            if not np.all(np.abs(g[:, i] - fd) <= tol):
+                bad.append(f"{label}.grad, coordinate {i}, at the points {X.tolist()}: {g[:, i].tolist()}; the "
+                           f"central difference of its value gives {fd.tolist()}")
+                break
+        sg = loss._scaled_grad(X.copy(), scale)
+        if not np.array_equal(sg, scale * g):
+            bad.append(f"{label}._scaled_grad differs from scale * grad (bit for bit expected): {sg.tolist()} vs "
+                       f"{(scale * g).tolist()}")
+    return bad
+
+
+#: None: not yet checked in this process; "running": under way (its own calls skip the check); True: passed.
+_LOSSES_CHECKED: Any = None
+
+
+def _losses_selftest() -> None:
+    """:func:`_selftest_failures` once per process, at the first gradient; a failure raises
+    :class:`~stecheck.errors.SelfCheckFailed` (a loss's gradient is not the derivative of its value)."""
+    global _LOSSES_CHECKED
+    if _LOSSES_CHECKED is not None:
+        return
+    _LOSSES_CHECKED = "running"
+    try:
+        bad = _selftest_failures()
+    except BaseException:
+        _LOSSES_CHECKED = None
+        raise
+    if bad:
+        _LOSSES_CHECKED = None
+        raise SelfCheckFailed("numerics.losses fails its gradient self-test: " + "; ".join(bad)
+                              + ". A loss's _grad must be the derivative of its _value: fix numerics/losses.py.")
+    _LOSSES_CHECKED = True

@@ -197,12 +197,14 @@ def _width_rows(size: int, d: int) -> int:
 
 
 def _wide_rows(Y: np.ndarray) -> np.ndarray:
-    """``Y`` (C-ordered ``(size, d)``) viewed as rows of ``k d`` numbers (``k`` consecutive rows each), or ``Y``."""
+    """``Y`` (``(size, d)``) in C order viewed as rows of ``k d`` numbers (``k`` consecutive rows each), or ``Y`` in
+    C order.  A ``Y`` that is not C-ordered (Fortran order, a strided view) is copied first: numpy sums a column
+    of a Fortran array pairwise but a C array row after row, so without the copy the order of the additions, and
+    the last bits of the sums, would depend on the memory layout and not on the shape alone (self-tested)."""
+    Y = np.ascontiguousarray(Y)
     size, d = Y.shape
     k = _width_rows(size, d)
-    if k == 1 or not Y.flags.c_contiguous:
-        return Y
-    return Y.reshape(size // k, k * d)
+    return Y if k == 1 else Y.reshape(size // k, k * d)
 
 
 def _deviations(Y: np.ndarray, mean: np.ndarray) -> np.ndarray:
@@ -375,6 +377,8 @@ def _selftest_failures() -> list[str]:
       on and off the blocking of the wide-row reductions (1, 2, 1025, 1027, 2048 rows of 1 column; 7 rows of 300):
       count, minimum and maximum exact, the mean (exact integer sums) within :attr:`RunningMoments.rounding_bound` of the exact
       rational mean, ``M2`` within ``1e-12 (M2 + 1)`` of the exact rational ``sum (y - mean)^2``.
+    * :meth:`RunningMoments.from_samples` of the same values in Fortran order and as a strided view, bit for bit
+      equal to C order (the reductions' order of additions is fixed by the shape alone).
     """
     from fractions import Fraction
 
@@ -415,6 +419,17 @@ def _selftest_failures() -> list[str]:
                                     f"{mom.mean[j]!r}, M2 {mom.m2[j]!r}; expected {size}, {lo_j!r}, {hi_j!r}, "
                                     f"{float(mean)!r}, {float(m2)!r}")
                     break
+    for size, d in ((4096, 3), (1000, 8), (5, 1500)):  # wide rows of k > 1 rows, and k = 1 (d above the width)
+        Y = rng.standard_normal((size, d)) * 1e3 + rng.standard_normal((size, d))  # not dyadic: rounding shows
+        ref = RunningMoments.from_samples(Y)
+        for layout, Z in (("Fortran order", np.asfortranarray(Y)), ("a strided view", np.repeat(Y, 2, axis=1)[:, ::2])):
+            mom = RunningMoments.from_samples(Z)
+            same = all(np.array_equal(getattr(mom, f), getattr(ref, f))
+                       for f in ("total", "mean", "m2", "minimum", "maximum")) and mom.count == ref.count
+            if not same:
+                failures.append(f"RunningMoments.from_samples of a ({size}, {d}) sample in {layout} differs in its bits "
+                                f"from the same values in C order (the order of the additions must depend on the shape "
+                                f"alone)")
     data = [[0.0, 2.0], [1.0, 2.0], [1.0, -1.0], [0.0, 0.5], [1.0, 1.0]]
     moments = RunningMoments.from_samples(np.array(data))
     n, d, a, b = len(data), 2, -1.0, 2.0

@@ -734,6 +734,11 @@ def _selftest_cases() -> dict[str, tuple]:
       (``first_hit = -1``), Hamming distance 1 throughout.
     * ``latent-start``: no projection, ``s_0 = s*``, ``eta = 1``: ``u_0 = w*`` exactly (``at[0]`` true), then
       ``u_1 = (-.5, .5, .5, .5) != w*``, then absorbed (Hamming distance 1).
+    * ``latent-subnormal``: no projection, ``s_0 = (2^-1073, 1, 1, 1)`` (off the cube: a latent start), ``eta = 1``:
+      ``u_0 = (2^-1074, .5, .5, .5)``, the smallest subnormal in coordinate 1, so ``x . u_0 > 0`` and the unit fires
+      (``r = 1``, ``g = e_1``, ``u_1 = (-1, .5, .5, .5)``), then absorbed; never at ``w*``, Hamming distance 0 at
+      ``t = 0`` and 1 at the end.  The forward state ``s = sqrt(n) u`` must keep the sign of ``x . u``: a scale
+      that underflows (``u / sqrt(n)`` rounds ``2^-1074 / 2`` to 0) silences the unit and leaves distance 0.
     * ``oscillation``: identity proxy, ``y = 1/2``, ``s_0 = s*``, ``eta = 2``: the residual is ``+1/2`` at ``w*``
       (``x . s = 1``) and ``-1/2`` off it, so ``u_1 = -.5 e_1 + ...``, ``u_2 = u_0``, ...: ``at = [T, F, T, F]``,
       two visits, two escapes (the last at ``t = T``), one return.
@@ -756,6 +761,7 @@ def _selftest_cases() -> dict[str, tuple]:
         "escape-at-1": (base, (x, y, star, star.copy()), 3),
         "never": (base, (x, y, star, off), 3),
         "latent-start": (base.with_(project=False), (x, y, star, star.copy()), 2),
+        "latent-subnormal": (base.with_(project=False), (x, y, star, np.array([2.0**-1073, 1.0, 1.0, 1.0])), 2),
         "oscillation": (base.with_(proxy="identity", lr=2.0), (x, y + 0.5, star, star.copy()), 3),
         "weighted": (base.with_(k=2, v=(2.0, 1.0), lr=0.125), (np.eye(2, 4), y, star, star.copy()), 2),
         "weighted-identity": (base.with_(k=2, v=(2.0, 1.0), lr=0.125, proxy="identity"),
@@ -775,6 +781,7 @@ def reference_selftest() -> dict[str, dict[str, list]]:
     engine or of the reference.  Returns ``{case: {record: [engine, reference or closed form]}}`` of the cases
     with a difference (empty when all agree).  About a millisecond."""
     known = {"tie": (2, 0, 1, 1), "escape-at-1": (1, 0, 1, 1), "never": (0, -1, 0, 1), "latent-start": (1, 0, 1, 1),
+             "latent-subnormal": (0, -1, 0, 1),
              "oscillation": (2, 0, 2, 1, 2, 1), "weighted": (1, 0, 1, 1), "weighted-identity": (1, 0, 1, 1)}
     out = {}
     for case, (model, data, steps) in _selftest_cases().items():
@@ -889,10 +896,18 @@ def engine_selftest() -> list[str]:
       proxy, events in every trial) run by :func:`simulate_cells` in blocks of 2 (three blocks, the last short)
       against one :func:`simulate_block` of the same five trials' data: bit-identical records and event lists
       (the events' trial indices carry the block offsets);
+    * the same split with a checkpoint directory (a temporary one): three block files written, a rerun loads them
+      (0 CPU seconds) and both runs' records equal the single block;
+    * :func:`generate_trial` with ``init_hamming = d`` (0, 2, n): ``s_0`` a sign vector with exactly ``d``
+      coordinates of ``s*`` negated;
+    * the memory rule of :func:`_block_size` (a block holds the trials whose inputs fit ``memory_bytes``) against
+      ``memory_bytes // X.nbytes`` of a generated trial, at budgets that bind and that do not;
     * :func:`block_ranges` against the hand-computed splits of :data:`_BLOCK_KNOWN` (``k > 1``);
     * :func:`learning_rates` of every schedule of :data:`SCHEDULES` at ``t = 0..3`` with ``c = 3`` against the
       closed forms ``3``, ``3/sqrt(t+1)``, ``3 (t+1)^(-1/4)``, ``3/log(t+2)`` (``math``, relative 1e-14; the claims'
       cells use only ``inv-sqrt``);
+    * :func:`inputs_audit`: every input family's sampler against its stated law (scipy.stats; KS test and exact
+      moments at a fixed seed);
     * :func:`reference_selftest` (the hand-made trials with closed-form records, and :func:`ste_gradient` at
       ``t = 0`` of the ``v = (2, 1)`` cases against its closed form), so that every claim that simulates runs it, not
       only those that replay a trial.
@@ -926,6 +941,35 @@ def engine_selftest() -> list[str]:
     if not split.excursions or not split.equal(whole):
         bad.append(f"simulate_cells in blocks of 2 differs from one block of the same 5 trials (events split "
                    f"{sorted(split.excursions)[:4]}..., whole {sorted(whole.excursions)[:4]}...)")
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(prefix="stecheck-ste-selftest-") as ckdir:
+        saved = simulate_cells([job], block_size=2, checkpoint_dir=ckdir)[0]
+        files = sorted(p.name for p in Path(ckdir).iterdir())
+        resumed = simulate_cells([job], block_size=2, checkpoint_dir=ckdir)[0]
+    if not (saved[0].equal(whole) and resumed[0].equal(whole) and len(files) == 3
+            and resumed[1]["seconds"]["cpu"] == 0.0):
+        bad.append(f"simulate_cells with a checkpoint directory (blocks of 2 of 5 trials): files {files} (3 "
+                   f"expected), a rerun {'loads' if resumed[1]['seconds']['cpu'] == 0.0 else 'recomputes'} them "
+                   f"(loads expected), records equal to one block: saved {saved[0].equal(whole)}, "
+                   f"resumed {resumed[0].equal(whole)}")
+    for d in (0, 2, cell.n):  # the start of QSTE-NOISE's cells: s* with d coordinates flipped, still a sign vector
+        _, _, s_star, s0 = generate_trial(cell, chunk_seed(seed, 1), init_hamming=d)
+        if not (np.all(np.abs(s0) == 1.0) and np.all(np.abs(s_star) == 1.0)
+                and int(np.count_nonzero(s0 != s_star)) == d and int(np.count_nonzero(s0 == -s_star)) == d):
+            bad.append(f"generate_trial(init_hamming={d}) starts at s0 = {s0.tolist()} with s* = {s_star.tolist()}; "
+                       f"expected a sign vector at Hamming distance {d} from s*")
+    for mem, trials in ((48 * 2**20, 10**9), (10**6, 10**9), (10**6, 3), (100, 10)):
+        x_bytes = generate_trial(cell, chunk_seed(seed, 0))[0].nbytes  # the inputs X of one trial, as stored
+        want = max(1, min(trials, mem // x_bytes))
+        try:
+            got = _block_size(cell, trials, None, mem)
+        except InvalidArgument as exc:
+            got = f"InvalidArgument({exc})"
+        if got != want:
+            bad.append(f"_block_size(n=3, m=3, k=2, trials={trials}, memory_bytes={mem}) = {got}; a block holds "
+                       f"the trials whose inputs ({x_bytes} bytes each) fit the budget: {want} expected")
     closed = {"constant": lambda t: 3.0, "inv-sqrt": lambda t: 3.0 / math.sqrt(t + 1),
               "inv-quarter": lambda t: 3.0 / math.sqrt(math.sqrt(t + 1)), "inv-log": lambda t: 3.0 / math.log(t + 2)}
     for name in SCHEDULES:
@@ -939,6 +983,103 @@ def engine_selftest() -> list[str]:
         got = block_ranges(STEModel(n=n, m=m, k=k), trials, steps_)
         if got != want:
             bad.append(f"block_ranges(n={n}, m={m}, k={k}, steps={steps_}, trials={trials}) = {got}, expected {want}")
+    bad += inputs_audit()
+    return bad
+
+
+# ------------------------------------------------------------------ input-law audit (part of the engine self-test)
+
+#: Sample size and levels of :func:`inputs_audit` (fixed seed, so the audit's outcome is deterministic).
+_AUDIT_SIZE = 2**15
+_AUDIT_KS_LEVEL = 1e-6  # the KS test's level per law
+_AUDIT_Z = 5.0  # |z| bound of the moment tests (two-sided level 5.7e-7 per test)
+
+
+def _reference_laws() -> dict[str, tuple[str, Any, float]]:
+    """The law each :data:`INPUTS` sampler states, written independently: ``(kind, law, E|Z|)`` with ``law`` a frozen
+    :mod:`scipy.stats` distribution (continuous) or a table of values and probabilities (discrete), and the closed
+    form of ``E|Z|`` (continuous laws): ``sqrt(2/pi)`` for N(0, 1); ``sqrt(3)/2`` for U(-sqrt 3, sqrt 3); ``2/pi`` for
+    t(3)/sqrt(3) (``E|T_nu| = 2 sqrt(nu) Gamma((nu+1)/2) / (sqrt(pi) (nu-1) Gamma(nu/2))``, ``nu = 3``: ``2 sqrt(3)/pi``);
+    ``2/e`` for Exp(1) - 1; ``sqrt(2/pi) e^(-1/2) + (1 - 2 Phi(-1))`` for N(1, 1); ``1`` for Exp(1); ``e^(1/2)`` for
+    LogNormal(0, 1)."""
+    from scipy import stats
+
+    r3 = math.sqrt(3.0)
+    phi_m1 = 0.5 * math.erfc(1.0 / math.sqrt(2.0))  # Phi(-1)
+    return {
+        "gaussian": ("continuous", stats.norm(0.0, 1.0), math.sqrt(2.0 / math.pi)),
+        "rademacher": ("discrete", {-1.0: 0.5, 1.0: 0.5}, 1.0),
+        "uniform": ("continuous", stats.uniform(-r3, 2.0 * r3), r3 / 2.0),
+        "student-t3": ("continuous", stats.t(3, loc=0.0, scale=1.0 / r3), 2.0 / math.pi),
+        "centered-exponential": ("continuous", stats.expon(loc=-1.0, scale=1.0), 2.0 / math.e),
+        "shifted-gaussian": ("continuous", stats.norm(1.0, 1.0),
+                             math.sqrt(2.0 / math.pi) * math.exp(-0.5) + (1.0 - 2.0 * phi_m1)),
+        "bernoulli01": ("discrete", {0.0: 0.5, 1.0: 0.5}, 0.5),
+        "exponential": ("continuous", stats.expon(0.0, 1.0), 1.0),
+        "lognormal": ("continuous", stats.lognorm(1.0, loc=0.0, scale=1.0), math.exp(0.5)),
+    }
+
+
+def inputs_audit() -> list[str]:
+    """Each sampler of :data:`INPUTS` against the law it states, written independently (:func:`_reference_laws`,
+    scipy.stats), on ``2^15`` draws at a fixed seed:
+
+    * continuous laws: a one-sample Kolmogorov-Smirnov test at level ``1e-6`` against the reference CDF, and a
+      z-test (``|z| <= 5``) of the mean of ``|Z|`` against its closed form ``E|Z|`` (the standard error from the exact
+      ``E Z^2``, finite for every family).  The moment test
+      gives the power the KS test lacks on tails: ``t(4)/sqrt(3)`` for ``t(3)/sqrt(3)`` moves ``E|Z|`` by 0.059,
+      17 standard errors, while the two CDFs differ by at most 0.012;
+    * discrete laws: every draw in the stated support, and each value's frequency within ``5`` standard errors of
+      its probability;
+    * the table's own statements: a ``centered`` family has mean 0 and variance 1, a non-centered one mean != 0;
+      ``continuous``/``discrete`` support as stated (all exact, from the reference law).
+
+    Returns the failures (empty when all pass).  About 50 ms."""
+    bad = []
+    refs = _reference_laws()
+    g = np.random.default_rng(20261201)
+    for name, (sampler, desc, centered, _tails, support) in INPUTS.items():
+        if name not in refs:
+            bad.append(f"input family {name!r} has no reference law in the audit; add one to _reference_laws")
+            continue
+        kind, law, e_abs = refs[name]
+        z = np.asarray(sampler(g, (_AUDIT_SIZE,)), dtype=np.float64)
+        if z.shape != (_AUDIT_SIZE,) or not np.all(np.isfinite(z)):
+            bad.append(f"input family {name!r} ({desc}): sampler returned shape {z.shape} or non-finite values")
+            continue
+        if kind != support:
+            bad.append(f"input family {name!r} ({desc}) states support {support!r}; its law is {kind}")
+        if kind == "continuous":
+            from scipy import stats
+
+            mean, var = float(law.mean()), float(law.var())
+            ks = stats.kstest(z, law.cdf)
+            if ks.pvalue < _AUDIT_KS_LEVEL:
+                bad.append(f"input family {name!r} ({desc}): KS distance {ks.statistic:.4g} to its stated law "
+                           f"(p = {ks.pvalue:.3g} < {_AUDIT_KS_LEVEL:g}, {_AUDIT_SIZE} draws)")
+            sd_abs = math.sqrt(max(var + mean * mean - e_abs * e_abs, 0.0))
+            zstat = (float(np.abs(z).mean()) - e_abs) / (sd_abs / math.sqrt(_AUDIT_SIZE))
+            if not abs(zstat) <= _AUDIT_Z:
+                bad.append(f"input family {name!r} ({desc}): mean |Z| = {np.abs(z).mean():.6g}, expected E|Z| = "
+                           f"{e_abs:.6g} (z = {zstat:.3g}, bound {_AUDIT_Z:g})")
+        else:
+            vals = np.unique(z)
+            if not set(vals.tolist()) <= set(law):
+                bad.append(f"input family {name!r} ({desc}): values {vals[:6].tolist()} outside the support "
+                           f"{sorted(law)}")
+            for value, p in law.items():
+                freq = float(np.mean(z == value))
+                zstat = (freq - p) / math.sqrt(p * (1 - p) / _AUDIT_SIZE)
+                if not abs(zstat) <= _AUDIT_Z:
+                    bad.append(f"input family {name!r} ({desc}): frequency of {value:g} is {freq:.5f}, expected "
+                               f"{p:g} (z = {zstat:.3g})")
+            mean = math.fsum(v * p for v, p in law.items())
+            var = math.fsum(v * v * p for v, p in law.items()) - mean * mean
+        if centered and not (abs(mean) <= 1e-12 and abs(var - 1.0) <= 1e-9):
+            bad.append(f"input family {name!r} ({desc}) is listed as centered with unit variance; its law has "
+                       f"mean {mean:.6g}, variance {var:.6g}")
+        if not centered and abs(mean) <= 1e-12:
+            bad.append(f"input family {name!r} ({desc}) is listed as non-centered; its law has mean 0")
     return bad
 
 

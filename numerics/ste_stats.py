@@ -172,7 +172,9 @@ def _search_selftest() -> list[str]:
     """:func:`find_threshold` on the deterministic step of :data:`_SEARCH_KNOWN` (a doubling and a halving start),
     compared with the hand-derived evaluation sets, crossing ``sqrt(35 * 38)`` (relative 1e-12) and bracket; also
     the two one-sided bounds at ``0/7`` and ``7/7`` against their closed forms ``1 - 0.01^(1/7)``, ``0.01^(1/7)``
-    (relative 1e-9).  Returns the mismatches (empty when all agree).  About 10 ms."""
+    (relative 1e-9); and two hand-derived searches the claims' cells do not make: a halving down to ``m = 1`` (the
+    rate is already reached there) and a bisection step where the clamp ``mid >= lo + 1`` decides the next ``m``.
+    Returns the mismatches (empty when all agree).  About 10 ms."""
     bad = []
     for start, (evals, bracket) in _SEARCH_KNOWN.items():
         th = find_threshold(lambda m: (7 if m >= 37 else 0, 7), 0.5, start, m_max=10**4)
@@ -182,6 +184,27 @@ def _search_selftest() -> list[str]:
             bad.append(f"m_start={start}: crossing {th.m_star}, expected sqrt(35*38) = {math.sqrt(35 * 38)}")
         if tuple(th.bracket) != bracket:
             bad.append(f"m_start={start}: bracket {th.bracket}, expected {bracket}")
+    # The halving down to m = 1 and the bisection's lower clamp mid >= lo + 1, derived by hand from the same rule:
+    # * p(m) = 1{m >= 3} from m_start = 3: rate(3) = 1, halving to 3 // 2 = 1 (rate 0) stops; hi = 3; the bisection's
+    #   round(sqrt(3)) = 2 (rate 0, lo = 2), adjacent to 3: evaluated {1, 2, 3}, bracket (2, 3), crossing sqrt(6);
+    # * p(m) = 1 for every m, from m_start = 4: halving visits 4, 2, 1, all at rate 1; it succeeds already at m = 1,
+    #   so the bracket is (None, 1) and the crossing the smallest evaluated m, 1 (the docstring of crossing).  Run
+    #   only when the first case passed: a halving that stops above 1 would loop forever here;
+    # * p(m) = 1{m >= 3} from m_start = 5: rate(5) = 1, halving to 5 // 2 = 2 (rate 0) stops; hi = 5; the bisection's
+    #   round(sqrt(2 * 5)) = 3 lies in [lo + 1, hi - 1] = [3, 4] (rate 1, hi = 3), and 2, 3 are adjacent: evaluated
+    #   {2, 3, 5}, bracket (2, 3) by the 0/7 and 7/7 bounds below, crossing the log-midpoint sqrt(6).
+    cases = ((lambda m: (7 if m >= 3 else 0, 7), 3, (1, 2, 3), (2, 3), math.sqrt(6)),
+             (lambda m: (7, 7), 4, (1, 2, 4), (None, 1), 1.0),
+             (lambda m: (7 if m >= 3 else 0, 7), 5, (2, 3, 5), (2, 3), math.sqrt(6)))
+    for i, (fn, start, evals, bracket, m_star) in enumerate(cases):
+        if i == 1 and bad:
+            continue
+        th = find_threshold(fn, 0.5, start, m_max=100)
+        if (tuple(sorted(th.evaluations)), tuple(th.bracket)) != (evals, bracket) or th.m_star is None \
+                or not math.isclose(th.m_star, m_star, rel_tol=1e-12):
+            bad.append(f"m_start={start} ({'p = 1' if i == 1 else 'p(m) = 1{m >= 3}'}): evaluated m "
+                       f"{sorted(th.evaluations)}, bracket {th.bracket}, crossing {th.m_star}; expected {list(evals)}, "
+                       f"{bracket}, {m_star}")
     for got, want, name in ((upper_bound(0, 7, 0.99), 1 - 0.01 ** (1 / 7), "upper_bound(0, 7, 0.99)"),
                             (lower_bound(7, 7, 0.99), 0.01 ** (1 / 7), "lower_bound(7, 7, 0.99)")):
         if not math.isclose(got, want, rel_tol=1e-9):

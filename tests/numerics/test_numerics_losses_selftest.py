@@ -1,0 +1,29 @@
+"""The gradient self-test of numerics.losses: passes on the tree, and fails on a planted wrong gradient."""
+
+import numpy as np
+import pytest
+
+from stecheck.errors import SelfCheckFailed
+from stecheck.numerics import losses as L
+
+
+def test_gradient_selftest_passes():
+    assert L._selftest_failures() == []
+
+
+@pytest.mark.parametrize("cls, wrong", [
+    (L.SquareSum, lambda self, X: -np.broadcast_to(2.0 * X.sum(axis=1, keepdims=True), X.shape).copy()),
+    (L.Ex2, lambda self, X: 1.0 - 2.0 * np.pi * np.cos(np.pi * X)),
+])
+def test_gradient_selftest_catches_a_wrong_gradient(monkeypatch, cls, wrong):
+    monkeypatch.setattr(cls, "_grad", wrong)
+    assert any(cls.__name__ in b for b in L._selftest_failures())
+    monkeypatch.setattr(L, "_LOSSES_CHECKED", None)
+    with pytest.raises(SelfCheckFailed, match="gradient self-test"):
+        L.SquareSum().grad(np.ones((1, 3)))
+
+
+def test_multilinear_gradient_off_the_cube():
+    ml = L.Multilinear({(0, 1, 2): 2.0}, n=3)
+    X = np.array([[2.0, 3.0, 0.0], [0.5, -4.0, 1.5]])
+    np.testing.assert_array_equal(ml.grad(X), [[0.0, 0.0, 12.0], [-12.0, 1.5, -4.0]])

@@ -1,0 +1,61 @@
+"""Argument guards of numerics.ste_dynamics.STEModel at their exact boundaries (both sides), and the
+self-tests added in session 12 (input laws, tie/underflow case, checkpoints, block sizing)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from stecheck.errors import InvalidArgument
+from stecheck.numerics import ste_dynamics as sd
+
+
+@pytest.mark.parametrize("lr", [float("inf"), float("nan"), 0.0, -0.0, -1.0, -float("inf")])
+def test_lr_rejected_unless_finite_and_positive(lr):
+    # inf fails only the finiteness test and 0 / -1 only the sign test: both conjuncts are needed
+    with pytest.raises(InvalidArgument, match="learning-rate constant"):
+        sd.STEModel(n=2, m=1, lr=lr)
+
+
+@pytest.mark.parametrize("lr", [5e-324, 1.0, 1e308])
+def test_lr_accepted_when_finite_and_positive(lr):
+    assert sd.STEModel(n=2, m=1, lr=lr).lr == lr
+
+
+@pytest.mark.parametrize("noise", [-5e-324, -1.0, float("inf"), float("nan"), "1", None, [0.5]])
+def test_label_noise_rejected(noise):
+    # a negative number fails only the sign test, inf/nan only the finiteness test, a string only the type test
+    with pytest.raises(InvalidArgument, match="label noise level"):
+        sd.STEModel(n=2, m=1, noise=noise)
+
+
+@pytest.mark.parametrize("noise", [0, 0.0, 5e-324, 2])
+def test_label_noise_accepted(noise):
+    assert sd.STEModel(n=2, m=1, noise=noise).noise == noise
+
+
+def test_inputs_audit_passes_and_catches_a_wrong_degree(monkeypatch):
+    assert sd.inputs_audit() == []
+    sampler, *rest = sd.INPUTS["student-t3"]
+    monkeypatch.setitem(sd.INPUTS, "student-t3", (lambda g, s: g.standard_t(4, size=s) / math.sqrt(3), *rest))
+    assert any("student-t3" in b for b in sd.inputs_audit())
+
+
+def test_inputs_audit_catches_a_wrong_scale(monkeypatch):
+    sampler, *rest = sd.INPUTS["uniform"]
+    monkeypatch.setitem(sd.INPUTS, "uniform", (lambda g, s: g.uniform(-2.0, 2.0, size=s), *rest))
+    assert any("uniform" in b for b in sd.inputs_audit())
+
+
+def test_engine_selftest_passes():
+    assert sd.engine_selftest() == []
+    assert sd.reference_selftest() == {}
+
+
+def test_block_size_memory_rule():
+    model = sd.STEModel(n=10, m=100, k=4)
+    x_bytes = 100 * 4 * 10 * 8
+    assert sd._block_size(model, 10**9, None, 48 * 2**20) == 48 * 2**20 // x_bytes
+    assert sd._block_size(model, 3, None, 48 * 2**20) == 3
+    assert sd._block_size(model, 10**9, None, 1) == 1
+    assert isinstance(sd._block_size(model, 10**9, None, 48 * 2**20), int)
