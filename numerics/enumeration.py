@@ -69,7 +69,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from stecheck.errors import InvalidArgument, QuadratureDiverged, SelfCheckFailed
+from stecheck.errors import InvalidArgument, QuadratureDiverged
 from stecheck.selftest import OncePerProcess
 
 from ._compensated import gamma, neumaier_add

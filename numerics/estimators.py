@@ -65,7 +65,7 @@ from typing import Any
 
 import numpy as np
 
-from stecheck.errors import InvalidArgument, SelfCheckFailed
+from stecheck.errors import InvalidArgument
 from stecheck.selftest import OncePerProcess
 
 from ._validation import as_int, as_vector, check_finite_rows, short_repr
@@ -692,24 +692,8 @@ def _ties_failures() -> list[str]:
     return bad
 
 
-#: None: not yet checked in this process; "running": under way; True: passed.
-_TIES_CHECKED: Any = None
-
-
-def _check_ties() -> None:
-    """:func:`_ties_failures` once per process (at the first :func:`prepare`); a failure raises
-    :class:`~stecheck.errors.SelfCheckFailed`."""
-    global _TIES_CHECKED
-    if _TIES_CHECKED is not None:
-        return
-    _TIES_CHECKED = "running"
-    try:
-        bad = _ties_failures()
-    except BaseException:
-        _TIES_CHECKED = None
-        raise
-    if bad:
-        _TIES_CHECKED = None
-        raise SelfCheckFailed("numerics.estimators breaks the tie rule sign(0) = +1: " + "; ".join(bad)
-                              + ". A unit is on iff a - z >= 0: fix the comparison in numerics/estimators.py.")
-    _TIES_CHECKED = True
+#: :func:`_ties_failures` once per process (at the first :func:`prepare`); a failure raises
+#: :class:`~stecheck.errors.SelfCheckFailed`.
+_check_ties = OncePerProcess(
+    _ties_failures, what="numerics.estimators breaks the tie rule sign(0) = +1",
+    remedy="A unit is on iff a - z >= 0: fix the comparison in numerics/estimators.py.")

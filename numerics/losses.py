@@ -31,7 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from stecheck.errors import InvalidArgument, SelfCheckFailed
+from stecheck.errors import InvalidArgument
+from stecheck.selftest import OncePerProcess
 
 from ._validation import as_int, as_matrix, as_vector, check_batch, check_finite_rows, short_repr
 
@@ -420,24 +421,8 @@ def _selftest_failures() -> list[str]:
     return bad
 
 
-#: None: not yet checked in this process; "running": under way (its own calls skip the check); True: passed.
-_LOSSES_CHECKED: Any = None
-
-
-def _losses_selftest() -> None:
-    """:func:`_selftest_failures` once per process, at the first gradient; a failure raises
-    :class:`~stecheck.errors.SelfCheckFailed` (a loss's gradient is not the derivative of its value)."""
-    global _LOSSES_CHECKED
-    if _LOSSES_CHECKED is not None:
-        return
-    _LOSSES_CHECKED = "running"
-    try:
-        bad = _selftest_failures()
-    except BaseException:
-        _LOSSES_CHECKED = None
-        raise
-    if bad:
-        _LOSSES_CHECKED = None
-        raise SelfCheckFailed("numerics.losses fails its gradient self-test: " + "; ".join(bad)
-                              + ". A loss's _grad must be the derivative of its _value: fix numerics/losses.py.")
-    _LOSSES_CHECKED = True
+#: :func:`_selftest_failures` once per process, at the first gradient (its own gradients skip the check); a
+#: failure raises :class:`~stecheck.errors.SelfCheckFailed` (a loss's gradient is not the derivative of its value).
+_losses_selftest = OncePerProcess(
+    _selftest_failures, what="numerics.losses fails its gradient self-test",
+    remedy="A loss's _grad must be the derivative of its _value: fix numerics/losses.py.")

@@ -49,7 +49,7 @@ import flint
 import mpmath
 import sympy
 
-from stecheck.errors import InvalidArgument, SelfCheckFailed
+from stecheck.errors import InvalidArgument
 from stecheck.selftest import OncePerProcess
 
 from ._validation import as_int, short_repr

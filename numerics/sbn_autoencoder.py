@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stecheck.errors import InvalidArgument, SelfCheckFailed
+from stecheck.errors import InvalidArgument
 from stecheck.selftest import OncePerProcess
 
 from . import estimators, losses

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from stecheck.errors import InvalidArgument, SelfCheckFailed
+from stecheck.errors import InvalidArgument
 from stecheck.selftest import OncePerProcess
 
 from ._validation import as_int, short_repr

@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from stecheck.errors import InvalidArgument, SelfCheckFailed
+from stecheck.errors import InvalidArgument
 from stecheck.selftest import OncePerProcess
 
 from ._validation import as_int

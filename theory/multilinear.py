@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from stecheck.errors import InvalidArgument, SelfCheckFailed
+from stecheck.errors import InvalidArgument
 from stecheck.selftest import OncePerProcess
 
 __all__ = [

@@ -18,7 +18,7 @@ def test_gradient_selftest_passes():
 def test_gradient_selftest_catches_a_wrong_gradient(monkeypatch, cls, wrong):
     monkeypatch.setattr(cls, "_grad", wrong)
     assert any(cls.__name__ in b for b in L._selftest_failures())
-    monkeypatch.setattr(L, "_LOSSES_CHECKED", None)
+    monkeypatch.setattr(L._losses_selftest, "passed", False)
     with pytest.raises(SelfCheckFailed, match="gradient self-test"):
         L.SquareSum().grad(np.ones((1, 3)))
 

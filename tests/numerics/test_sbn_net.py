@@ -4,7 +4,7 @@ numerics.estimators; bad input gives one InvalidArgument."""
 import numpy as np
 import pytest
 
-from stecheck.errors import InvalidArgument
+from stecheck.errors import InvalidArgument, SelfCheckFailed
 from stecheck.numerics import estimators, losses
 from stecheck.numerics import sbn_net as sn
 from stecheck.numerics.noise import NOISES
@@ -311,7 +311,7 @@ def test_kernel_selftest_catches_a_batch_axis_softmax(monkeypatch):
     monkeypatch.setattr(sn._kernel_selftest, "passed", False)
     monkeypatch.setattr(sn, "_softmax", lambda Z: np.exp(Z - Z.max(axis=1, keepdims=True))
                         / np.exp(Z - Z.max(axis=1, keepdims=True)).sum(axis=1, keepdims=True))
-    with pytest.raises(sn.SelfCheckFailed, match="_softmax"):
+    with pytest.raises(SelfCheckFailed, match="_softmax"):
         sn._kernel_selftest()
 
 
