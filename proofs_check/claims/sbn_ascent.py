@@ -381,6 +381,11 @@ PRINTED_HYPOTHESES = {
     "B7-(40)": lambda o: [_LC >= 0, _v(o)["pstar"] >= 0, _v(o)["pstar"] <= 1,
                           sympy.Abs(_v(o)["gstar"]) >= 2 * _LC * (1 - _v(o)["pstar"])],
     "B5-psd-outer-product-printed": lambda o: [_v(o)["g1"] * _v(o)["d1"] >= 0, _v(o)["g2"] * _v(o)["d2"] >= 0],
+    # the reconstructed (23) for every unit: |gbar_i| >= L with (28), i = 1, 2 (J diagonal)
+    "B5-sufficiency-reconstructed": lambda o: [_LC >= 0] + [c for i in (1, 2) for c in (
+        sympy.Abs(_v(o)[f"g{i}"]) >= _LC, sympy.Abs(_v(o)[f"d{i}"] - 2 * _v(o)[f"g{i}"]) <= 2 * _LC)],
+    # "only if" with |E[g_i]| >= L: 0 < |gbar_i| < L
+    "B5-necessity-reconstructed": lambda o: [_LC > 0, sympy.Abs(_v(o)["gbar"]) < _LC, sympy.Ne(_v(o)["gbar"], 0)],
     "B5-sufficiency-printed": _printed_sufficiency("B5"),
     # (30) as extracted, "gbar_i < 0 and 2(|gbar_i| + L) <= 0" (vacuous), and (23) for one coordinate, with (28)
     "B5-(30)-printed": lambda o: [_LC >= 0, _v(o)["gbar"] < 0, 2 * (sympy.Abs(_v(o)["gbar"]) + _LC) <= 0,
@@ -426,6 +431,11 @@ PRINTED_CONCLUSIONS = {
                                                       (_v(o)["g1"], _v(o)["g2"])) >= 0,
     # some Dbar_i in (28)'s interval [2(gbar_i - L), 2(gbar_i + L)] has gbar_i Dbar_i < 0: the linear function's
     # minimum over the interval, at an end, is negative
+    "B5-sufficiency-reconstructed": lambda o: (sympy.Matrix([[_v(o)["j11"] * _v(o)["d1"], _v(o)["j22"] * _v(o)["d2"]]])
+                                               * sympy.Matrix([_v(o)["j11"] * _v(o)["g1"], _v(o)["j22"] * _v(o)["g2"]]))[0, 0]
+                                              >= 0,
+    "B5-necessity-reconstructed": lambda o: sympy.Min(_v(o)["gbar"] * 2 * (_v(o)["gbar"] - _LC),
+                                                      _v(o)["gbar"] * 2 * (_v(o)["gbar"] + _LC)) < 0,
     "B5-necessity-printed": lambda o: sympy.Min(_v(o)["gbar"] * 2 * (_v(o)["gbar"] - _LC),
                                                 _v(o)["gbar"] * 2 * (_v(o)["gbar"] + _LC)) < 0,
     "B7-(35)-coordinatewise-printed": lambda o: _shared_inner((_v(o)["j1"], _v(o)["j2"]), (_v(o)["Eg1"], _v(o)["Eg2"]),

@@ -126,3 +126,17 @@ def test_a_proved_step_with_a_strengthened_hypothesis_is_an_error():
     assert bad.check(timeout_ms=20_000).verdict == "PROVED"  # the proof alone cannot tell
     with pytest.raises(StecheckError, match="are not the printed ones"):
         sa._printed_hypotheses_audit(bad, 20_000)
+
+
+@pytest.mark.parametrize("name, sym, strict", [("B5-sufficiency-reconstructed", "g1", True)])
+def test_a_reconstructed_step_with_a_strengthened_hypothesis_is_an_error(name, sym, strict):
+    """The seed-16 survivor: |gbar_1| >= L -> |gbar_1| > L in the reconstructed sufficiency step; the proof still goes
+    through, the comparison with the hypotheses written apart does not."""
+    obl = sa._get_obligation(name)
+    g, lc = (next(v for v in obl.variables if v.name == n) for n in (sym, "Lc"))
+    stronger = tuple(sympy.Abs(g) > lc if a == (sympy.Abs(g) >= lc) else a for a in obl.assumptions)
+    assert stronger != obl.assumptions
+    bad = dataclasses.replace(obl, assumptions=stronger)
+    assert bad.check(timeout_ms=20_000).verdict == "PROVED"
+    with pytest.raises(StecheckError, match="are not the printed ones"):
+        sa._printed_hypotheses_audit(bad, 20_000)
