@@ -281,6 +281,94 @@ def default_nodes(tree: ast.AST) -> set[int]:
     return {i for i, n in enumerate(ast.walk(tree)) if id(n) in inside}
 
 
+#: Folders whose modules may name a module-level function of theory/ or numerics/ (a name used there is not
+#: private to a self-test).
+PACKAGE_DIRS = ("theory", "numerics", "proofs_check", "src/stecheck")
+
+
+def _top_level_names(stmt: ast.stmt) -> list[str]:
+    """The names a module-level statement defines: a ``def``/``class`` name or the plain targets of an assignment."""
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [stmt.name]
+    targets = stmt.targets if isinstance(stmt, ast.Assign) else (
+        [stmt.target] if isinstance(stmt, ast.AnnAssign) else [])
+    return [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+
+
+def _self_test_seeds(tree: ast.AST) -> set[str]:
+    """A module's self-test functions: the names passed as the first argument of ``OncePerProcess(...)`` and the
+    module-level functions named as self-tests (``selftest`` or ``self_test`` in the name)."""
+    wrapped = {node.args[0].id for node in ast.walk(tree)
+               if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None))
+               == "OncePerProcess" and node.args and isinstance(node.args[0], ast.Name)}
+    named = {s.name for s in getattr(tree, "body", []) if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
+             and ("selftest" in s.name.lower() or "self_test" in s.name.lower())}
+    return wrapped | named
+
+
+def self_test_statements(tree: ast.AST, used_elsewhere: set[str] = frozenset()) -> list[ast.stmt]:
+    """The module-level statements that are **test code**: the self-test functions a module hands to
+    :class:`stecheck.selftest.OncePerProcess`, and, transitively, every module-level function, class or constant
+    that only they (or the ``OncePerProcess(...)`` statements) name, and that no other module of the package
+    names (``used_elsewhere``).
+
+    A self-test has no input: it passes or fails on the code under test.  A mutant of its own lines that leaves it
+    passing changes no output of the checker on any input (an equivalent mutant by definition), and one that makes
+    it fail breaks a test, it does not plant a fault in the mathematics.  So mutants of test code measure the
+    self-tests' brittleness, not whether the checker notices a wrong line, and are reported apart.  Library code
+    that a self-test calls is not test code: it is named by the code under test too, or by another module."""
+    body = [s for s in getattr(tree, "body", []) if _top_level_names(s)]
+    names = {n: s for s in body for n in _top_level_names(s)}
+    wrappers = {id(s) for s in body if any(isinstance(c, ast.Call) and getattr(c.func, "id", None) ==
+                                           "OncePerProcess" for c in ast.walk(s))}
+    referrers: dict[str, set[int]] = {n: set() for n in names}
+    for s in getattr(tree, "body", []):
+        own = set(_top_level_names(s))
+        for node in ast.walk(s):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in referrers \
+                    and node.id not in own:
+                referrers[node.id].add(id(s))
+    test = {id(names[n]) for n in _self_test_seeds(tree) if n in names}
+    grown = True
+    while grown:
+        grown = False
+        for n, s in names.items():
+            if id(s) in test or id(s) in wrappers or n in used_elsewhere or n.startswith("__"):
+                continue
+            refs = referrers[n]
+            if refs and refs <= test | wrappers:
+                test.add(id(s))
+                grown = True
+    return [s for s in body if id(s) in test]
+
+
+def self_test_nodes(tree: ast.AST, used_elsewhere: set[str] = frozenset()) -> set[int]:
+    """Indices (``ast.walk`` order) of the nodes inside :func:`self_test_statements`."""
+    inside = {id(n) for s in self_test_statements(tree, used_elsewhere) for n in ast.walk(s)}
+    return {i for i, n in enumerate(ast.walk(tree)) if id(n) in inside}
+
+
+def names_used_outside(relfile: str) -> set[str]:
+    """Every identifier that occurs in a package module other than ``relfile`` (a superset of the names imported
+    from it: a name shared by chance only makes the self-test set smaller)."""
+    import re
+
+    words: set[str] = set()
+    for d in PACKAGE_DIRS:
+        for f in (ROOT / d).rglob("*.py"):
+            if f.resolve() != (ROOT / relfile).resolve():
+                words.update(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", f.read_text(encoding="utf-8")))
+    return words
+
+
+def self_test_lines(relfile: str, source: str) -> set[int]:
+    """The source lines of ``relfile`` that lie in its self-test code (see :func:`self_test_statements`)."""
+    stmts = self_test_statements(ast.parse(source), names_used_outside(relfile))
+    return {ln for s in stmts for ln in range(min([s.lineno] + [d.lineno for d in
+                                                                getattr(s, "decorator_list", [])]),
+                                              s.end_lineno + 1)}
+
+
 def line_text(source: str, line: int) -> str:
     """The stripped text of source line ``line`` (1-based): how the equivalence list names a site."""
     return source.splitlines()[line - 1].strip()
@@ -474,6 +562,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.summarize:
         data = json.loads(args.summarize.read_text())
+        backfill_self_test(data["mutants"])
         data["summary"] = summarize(data["mutants"])
         print(json.dumps(data["summary"], indent=2))
         print(headline(data["summary"]))
@@ -526,11 +615,13 @@ def main(argv=None) -> int:
     sources = {}
     guards: dict[str, set[int]] = {}
     defaults: dict[str, set[int]] = {}
+    self_tests: dict[str, set[int]] = {}
     for f in sorted(covered):
         sources[f] = (ROOT / f).read_text(encoding="utf-8")
         tree_f = ast.parse(sources[f])
         guards[f] = guard_nodes(tree_f)
         defaults[f] = default_nodes(tree_f)
+        self_tests[f] = self_test_lines(f, sources[f])
         for idx, op, line in sites(tree_f):
             if line in covered[f]:
                 candidates.append((f, idx, op, line))
@@ -590,7 +681,8 @@ def main(argv=None) -> int:
         res = run_tree(tree, claims, timeout, work)
         rec = {"file": f, "line": line, "operator": op, "change": change, "source": line_text(sources[f], line),
                "mutated": mutated_statement(sources[f], idx),
-               "guard": idx in guards[f], "default_argument": idx in defaults[f], "claims": claims,
+               "guard": idx in guards[f], "default_argument": idx in defaults[f],
+               "self_test": line in self_tests[f], "claims": claims,
                "status": res["status"], "time_limit": round(timeout, 1),
                "seconds": round(res.get("seconds", 0.0), 1)}
         if res["status"] == "ok":
@@ -688,7 +780,26 @@ def headline(summary: dict) -> str:
             f"verdicts only (a change of the finding counts alone not counted): "
             f"{fmt(summary.get('non_equivalent_quick_tier_verdicts_only', {}))}"
             + (f"; {summary['silent_mutants']} mutants left every record bit-identical, over the others: "
-               f"{fmt(summary['non_equivalent_changing_evidence'])}" if "silent_mutants" in summary else ""))
+               f"{fmt(summary['non_equivalent_changing_evidence'])}" if "silent_mutants" in summary else "")
+            + (f"; code under test (the self-tests' own lines left out): {fmt(summary['code_under_test'])}; "
+               f"self-test code: {fmt(summary['self_test_code'])}" if "code_under_test" in summary else ""))
+
+
+def backfill_self_test(results: list[dict]) -> None:
+    """Set the ``self_test`` flag of records written before it existed, from the current tree: the line whose
+    stripped text is the record's ``source``, nearest its recorded line number; left unset where the line is gone
+    or the file has no such line (the summary counts those as ``self_test_flag_missing``)."""
+    cache: dict[str, tuple[list[str], set[int]]] = {}
+    for r in results:
+        if "self_test" in r or not (ROOT / r["file"]).exists():
+            continue
+        if r["file"] not in cache:
+            src = (ROOT / r["file"]).read_text(encoding="utf-8")
+            cache[r["file"]] = (src.splitlines(), self_test_lines(r["file"], src))
+        lines, tests = cache[r["file"]]
+        found = [i + 1 for i, text in enumerate(lines) if text.strip() == r.get("source")]
+        if found:
+            r["self_test"] = min(found, key=lambda i: abs(i - r["line"])) in tests
 
 
 def summarize(results: list[dict], equivalent: list[dict] | None = None) -> dict:
@@ -736,6 +847,16 @@ def summarize(results: list[dict], equivalent: list[dict] | None = None) -> dict
     if with_digests:
         out["silent_mutants"] = len(silent)
         out["non_equivalent_changing_evidence"] = share([r for r in with_digests if r not in silent])
+    # the code under test against the self-tests' own code (see self_test_statements): a mutant of a self-test
+    # breaks or leaves a test, it does not plant a fault in the mathematics; records without the flag (samples
+    # before session 13) are classified by --summarize from the current tree where their line is still found
+    flagged = [r for r in non_eq if r.get("self_test") is not None]
+    if flagged:
+        out["code_under_test"] = share([r for r in flagged if not r["self_test"]])
+        out["code_under_test_changing_evidence"] = share(
+            [r for r in flagged if not r["self_test"] and not (r["status"] == "ok" and r.get("evidence_changed") == 0)])
+        out["self_test_code"] = share([r for r in flagged if r["self_test"]])
+        out["self_test_flag_missing"] = len(non_eq) - len(flagged)
     out["equivalent"] = {c: sum(1 for r in results if eq[id(r)] is not None and eq[id(r)]["class"] == c)
                          for c in EQUIVALENT_CLASSES}
     guard = [r for r in results if r.get("guard")]
@@ -759,7 +880,9 @@ def summarize(results: list[dict], equivalent: list[dict] | None = None) -> dict
             return f" ({e['class']})"
         if r.get("unit_tests", {}).get("detected"):
             return " (guard: detected by its unit tests)"
-        return " (guard)" if r.get("guard") else (" (default argument)" if r.get("default_argument") else "")
+        tags = [t for t, on in (("self-test code", r.get("self_test")), ("guard", r.get("guard")),
+                                 ("default argument", r.get("default_argument"))) if on]
+        return f" ({', '.join(tags)})" if tags else ""
 
     out["missed"] = [f"{r['file']}:{r['line']} [{r['operator']}] {r['change']}{label(r)}"
                      for r in results if not r["detected"]]

@@ -216,3 +216,85 @@ def test_the_caches_are_keyed_by_the_source_tree(tmp_path, monkeypatch):
     assert first == mutation.source_tree_digest() and len(first) == 16
     (tmp_path / "numerics" / "m.py").write_text("x = 2\n")
     assert mutation.source_tree_digest() != first
+
+
+SELF_TEST_SOURCE = '''
+from stecheck.selftest import OncePerProcess
+
+_CASES = [(1.0, 2.0), (3.0, 4.0)]
+
+
+def _reference(a, b):
+    return a + b
+
+
+def shared(a, b):
+    return a + b
+
+
+def _failures():
+    return [f"{a}, {b}" for a, b in _CASES if shared(a, b) != _reference(a, b)]
+
+
+_check = OncePerProcess(_failures, what="x", remedy="y")
+
+
+def _named_selftest():
+    return shared(0.0, 0.0) == 0.0
+
+
+def code_under_test(a):
+    _check()
+    return shared(a, 1.0)
+
+
+def exported_helper():
+    return 1
+'''
+
+
+def test_self_test_code_is_the_wrapped_and_named_self_tests_and_what_only_they_use():
+    tree = ast.parse(SELF_TEST_SOURCE)
+    names = {mutation._top_level_names(s)[0] for s in mutation.self_test_statements(tree)}
+    # the fixture and the reference only the self-test names are test code; `shared` is named by the code under
+    # test too, and the wrapper statement itself runs at import
+    assert names == {"_failures", "_CASES", "_reference", "_named_selftest"}
+    # a name another module uses is not private to the self-test
+    names = {mutation._top_level_names(s)[0] for s in mutation.self_test_statements(tree, {"_reference"})}
+    assert names == {"_failures", "_CASES", "_named_selftest"}
+
+
+def test_the_code_under_test_share_leaves_the_self_tests_own_lines_out():
+    base = {"status": "ok", "operator": "constant", "file": "numerics/x.py", "source": "s"}
+    recs = [{**base, "line": 1, "change": "a", "detected": True, "self_test": False},
+            {**base, "line": 2, "change": "b", "detected": False, "self_test": False},
+            {**base, "line": 3, "change": "c", "detected": False, "self_test": True},
+            {**base, "line": 4, "change": "d", "detected": True, "self_test": True},
+            {**base, "line": 5, "change": "e", "detected": True}]  # an old record, unclassified
+    s = mutation.summarize(recs, [])
+    assert (s["code_under_test"]["mutants"], s["code_under_test"]["detected"]) == (2, 1)
+    assert (s["self_test_code"]["mutants"], s["self_test_code"]["detected"]) == (2, 1)
+    assert s["self_test_flag_missing"] == 1
+    assert s["non_equivalent_quick_tier"]["mutants"] == 5  # the headline population is unchanged
+    assert "code under test (the self-tests' own lines left out): 1/2" in mutation.headline(s)
+    assert "numerics/x.py:3 [constant] c (self-test code)" in s["missed"]
+
+
+def test_the_repository_self_tests_are_found_in_every_module_that_has_one():
+    import re
+
+    root = _PATH.parents[1]
+    for folder in ("theory", "numerics"):
+        for f in sorted((root / folder).glob("*.py")):
+            src = f.read_text(encoding="utf-8")
+            rel = f"{folder}/{f.name}"
+            lines = mutation.self_test_lines(rel, src)
+            for m in re.finditer(r"^def (\w*self_?test\w*)\(", src, flags=re.M):
+                line = src[: m.start()].count("\n") + 1
+                assert line in lines, f"{rel}: {m.group(1)} (line {line}) is not classified as self-test code"
+            # the public entry points of a module are never test code
+            for name in re.findall(r"^def ([a-z]\w*)\(", src, flags=re.M):
+                if "selftest" in name or "self_test" in name or name.endswith("_audit"):
+                    continue
+                line = next(i + 1 for i, t in enumerate(src.splitlines()) if t.startswith(f"def {name}("))
+                assert line not in lines, f"{rel}: public {name} counted as test code"
