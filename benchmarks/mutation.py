@@ -43,6 +43,16 @@ Three phases (issue 8, section 7):
    run on the mutated tree, and a failing test counts as detection **by the
    unit tests**, reported apart from detection by the quick tier.
 
+5.  **Self-test code apart.**  The known-answer self-tests live in the
+   modules they test.  Their own lines (the functions ``OncePerProcess``
+   wraps or named as self-tests, and the fixtures and references only they
+   name: :func:`self_test_statements`) are test code: a mutant there that
+   leaves the self-test passing changes no output on any input, one that makes
+   it fail breaks a test rather than the mathematics.  Every record carries
+   ``self_test``; the summary gives the share over the **code under test**
+   and over the self-test code apart, and ``--population code-under-test``
+   samples only the former.
+
 The report gives the share of detected mutants with its exact binomial
 (Clopper-Pearson, ``scipy.stats.binomtest``) 95% interval, per operator and
 per module, and lists every undetected mutant (file, line, change): each is
@@ -546,6 +556,9 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=2, help="mutants run in parallel")
     ap.add_argument("--seed", type=int, default=0, help="seed of the mutant sample")
     ap.add_argument("--max-mutants", type=int, default=1000)
+    ap.add_argument("--population", choices=("all", "code-under-test"), default="all",
+                    help="sample every covered line (default) or only the code under test, leaving the self-tests' "
+                         "own lines out (see self_test_statements)")
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "stecheck-mutation")
     ap.add_argument("--json", type=Path, default=None, help="write the results here")
     ap.add_argument("--summarize", type=Path, default=None,
@@ -623,13 +636,13 @@ def main(argv=None) -> int:
         defaults[f] = default_nodes(tree_f)
         self_tests[f] = self_test_lines(f, sources[f])
         for idx, op, line in sites(tree_f):
-            if line in covered[f]:
+            if line in covered[f] and not (args.population == "code-under-test" and line in self_tests[f]):
                 candidates.append((f, idx, op, line))
     rng = random.Random(args.seed)
     rng.shuffle(candidates)
     candidates = candidates[: args.max_mutants]
     print(f"phase 2: {len(candidates)} mutable sites on covered lines in {len(covered)} files "
-          f"(sampled in random order, seed {args.seed})", flush=True)
+          f"(population: {args.population}; sampled in random order, seed {args.seed})", flush=True)
 
     deadline = time.time() + 60 * args.budget_minutes
     if args.until:
@@ -712,7 +725,8 @@ def main(argv=None) -> int:
             summary = {"error": str(e)}
         if args.json:  # written after every mutant too, so an interrupted run keeps what it measured
             args.json.write_text(json.dumps({"summary": summary, "mutants": results, "unstable_claims": unstable,
-                                             "seed": args.seed, "complete": final}, indent=2))
+                                             "seed": args.seed, "population": args.population,
+                                             "complete": final}, indent=2))
         return summary
 
     with ThreadPoolExecutor(args.jobs) as pool:
