@@ -380,6 +380,8 @@ def _selftest_losses() -> list[tuple[str, Loss, bool]]:
 #: Points of the self-test: off the cube (0, 2, -3, 1/2: a gradient that is right only at x = +-1, e.g. a product
 #: divided where it should be multiplied, shows) and one binary point; every row's coordinate sum is non-zero.
 _SELFTEST_X = np.array([[2.0, -3.0, 0.5, 0.0, 1.0], [-1.0, 1.0, -1.0, 1.0, 1.0], [0.0, 2.0, -0.5, -2.0, 3.0]])
+#: A point off the dyadic grid for the multilinearity check of the self-test (``sin(2 pi x_i) != 0`` for every ``i``).
+_SELFTEST_GENERIC = np.array([[0.3, -0.7, 1.2, 0.45, -1.3]])
 
 
 def _selftest_failures() -> list[str]:
@@ -392,7 +394,14 @@ def _selftest_failures() -> list[str]:
     * ``Power(3)``, ``Power(4)``, ``Ex2``: the central difference with step ``h = 1e-5``, whose error is at most
       ``h^2 / 6 max |L'''| + 4 eps max |L| / h`` (below ``1e-6`` here), compared with tolerance ``1e-5 (1 + |g|)``;
     * :meth:`Loss._scaled_grad` against ``scale * grad`` bit for bit, as its docstring states (a scale that is not
-      a power of two).
+      a power of two);
+    * the flag ``is_multilinear`` (what "ST is unbiased" rests on) against the second differences
+      ``D_i(x) = L(x + h e_i) - 2 L(x) + L(x - h e_i)``, ``h = 1/2``, at the points :data:`_SELFTEST_X` and the
+      generic point :data:`_SELFTEST_GENERIC` (where ``sin(2 pi x_i) != 0``, so that ``Ex2``'s shows): a loss
+      affine in each variable (multilinear) has ``D_i = 0`` exactly, so a flag ``True`` needs every
+      ``|D_i| <= 1e-12 (1 + |L(x + h e_i)| + 2 |L(x)| + |L(x - h e_i)|)`` (rounding of the three values), and a flag
+      ``False`` needs one ``D_i`` above that (here ``D_i`` is ``2 h^2 = 1/2`` or more for the polynomials of
+      degree 2 in ``x_i``, ``6 x_i h^2`` for ``x^3``, ``4 sin(2 pi x_i)`` for ``Ex2``).
 
     Returns the failures (empty when all pass).  About a millisecond."""
     bad = []
@@ -418,6 +427,18 @@ def _selftest_failures() -> list[str]:
         if not np.array_equal(sg, scale * g):
             bad.append(f"{label}._scaled_grad differs from scale * grad (bit for bit expected): {sg.tolist()} vs "
                        f"{(scale * g).tolist()}")
+        P = np.concatenate((X, _SELFTEST_GENERIC))
+        flat = True
+        for i in range(n):
+            step = np.zeros(n)
+            step[i] = 0.5
+            up, mid, down = loss._value(P + step), loss._value(P), loss._value(P - step)
+            flat = flat and bool(np.all(np.abs(up - 2.0 * mid + down)
+                                        <= 1e-12 * (1.0 + np.abs(up) + 2.0 * np.abs(mid) + np.abs(down))))
+        if loss.is_multilinear is not flat:
+            bad.append(f"{label}.is_multilinear is {loss.is_multilinear!r} but its second differences in single "
+                       f"coordinates (step 1/2) at the points {P.tolist()} are {'all' if flat else 'not all'} 0: "
+                       f"expected {flat}")
     return bad
 
 
