@@ -330,8 +330,14 @@ def _diagnostics_selftest_failures() -> list[str]:
       ``-g`` at 0), ``step_pred_median = 4e-3``, ``scale * tau`` min = max = 1, and the median / minimum of
       ``|lambda_1|`` and the median of ``|eta_1|`` from the closed forms above.
 
+    * the scale ratio ``scale * tau`` at ``tau = 2`` (above, ``tau = 1`` makes ``scale * tau`` and ``scale / tau``
+      the same number): from ``lambda_0 = (40, -40, 0, 40)`` the forward weights are ``tanh(lambda_0 / 2) =
+      (1, -1, 0, 1)`` (``tanh 20 = 1`` in float64) and ``mu = tanh(lambda_0)`` the same, so ``scale = (1 - w^2 +
+      1) / 2 / (1 - mu^2 + 1) = 1/2`` and ``scale * tau = 1`` exactly, in both :func:`run_side_by_side` (min, max)
+      and :func:`stepwise_equivalence` (median).
+
     Values to ``1e-12`` relative (plus ``16 u |lambda_0|`` for ``step_median``, a difference of states), counts
-    exactly."""
+    and the scale ratios exactly."""
     bad = []
     lr, N, tau107 = 5e-4, 2, 0.5
     s = BayesBiNNSettings(N, lr=lr, temperature=1.0, eps=1.0, kl_reweight=1.0, dtype="float64", mu_lag=True)
@@ -365,4 +371,12 @@ def _diagnostics_selftest_failures() -> list[str]:
     if wrong:
         bad.append(f"run_side_by_side from lambda_0 = {lam0.tolist()} records {wrong}; expected "
                    f"{ {k: want[k] for k in wrong} }")
+    s2 = BayesBiNNSettings(N, lr=lr, temperature=2.0, eps=1.0, kl_reweight=1.0, dtype="float64", mu_lag=True)
+    lam0 = np.array([40.0, -40.0, 0.0, 40.0])
+    r = run_side_by_side(factory, [0], lam0, s2, _HalfUniforms(), tau107=tau107)
+    q = stepwise_equivalence(factory, [0], lam0, s2, _HalfUniforms(), tau107=tau107)
+    if not (r.scale_ratio_min == [1.0] and r.scale_ratio_max == [1.0] and q.scale_ratio_median == [1.0]):
+        bad.append(f"at temperature 2 from lambda_0 = {lam0.tolist()} the scale ratios scale * tau are "
+                   f"(run_side_by_side min, max; stepwise_equivalence median) = ({r.scale_ratio_min}, "
+                   f"{r.scale_ratio_max}, {q.scale_ratio_median}); expected [1.0] each (scale = 1/2 exactly)")
     return bad

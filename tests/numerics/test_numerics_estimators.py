@@ -168,3 +168,21 @@ def test_bayesbinn_diagnostics_selftest_passes_and_catches_a_wrong_clean_test(mo
 
     monkeypatch.setattr(bb, "bayesbinn_step", off_by_one)
     assert any("stepwise_equivalence" in b for b in bb._diagnostics_selftest_failures())
+
+
+def test_bayesbinn_diagnostics_selftest_catches_a_scale_ratio_divided_by_tau(monkeypatch):
+    """A record of ``scale / tau`` for ``scale * tau`` agrees at ``tau = 1``: only the ``tau = 2`` case sees it
+    (simulated by a step whose reported scale is divided by ``tau^2``)."""
+    from dataclasses import replace as dc_replace
+
+    from stecheck.numerics import bayesbinn as bb
+
+    step = bb.bayesbinn_step
+
+    def divided(lam, mu, grad_fn, u, s):
+        new, mu2, info = step(lam, mu, grad_fn, u, s)
+        return new, mu2, dc_replace(info, scale=info.scale / s.temperature**2)
+
+    monkeypatch.setattr(bb, "bayesbinn_step", divided)
+    bad = bb._diagnostics_selftest_failures()
+    assert len(bad) == 1 and "at temperature 2" in bad[0] and "[0.25]" in bad[0]
