@@ -81,6 +81,7 @@ def PUBLISHED(n_train: int, **changes) -> BayesBiNNSettings:
 
 def init_natural(rng: np.random.Generator, size: int, lamda_init: float = 10.0) -> np.ndarray:
     """``+-lamda_init`` with a fair random sign per weight (the code's mixture init with ``lamda_std = 0``)."""
+    _minibatches_selftest()
     return np.where(rng.integers(0, 2, size) == 1, lamda_init, -lamda_init).astype(np.float64)
 
 
@@ -151,7 +152,8 @@ def _bayesbinn_selftest_failures() -> list[str]:
     partial one are never at stake there.  For ``batch = 4`` and ``n = 4, 7, 8, 9`` (both sides of a multiple),
     two epochs of batches (``2 (n // 4)`` steps, from a generator of its own: the caller's stream is untouched)
     must each hold 4 distinct indices in ``[0, n)``, every epoch exactly ``n // 4`` disjoint batches (counted from
-    the permutations the generator draws, replayed).  Then :func:`_diagnostics_selftest_failures`.  Returns the
+    the permutations the generator draws, replayed).  Then :func:`_diagnostics_selftest_failures` and
+    :func:`_init_selftest_failures`.  Returns the
     mismatches (:data:`_minibatches_selftest` raises on them)."""
     bad = []
     for n in (4, 7, 8, 9):
@@ -164,14 +166,36 @@ def _bayesbinn_selftest_failures() -> list[str]:
             bad.append(f"n={n}, batch=4: {[g.tolist() for g in got]}, expected {k} full batch(es) per epoch "
                        f"{[w.tolist() for w in want]}")
     bad += _diagnostics_selftest_failures()
+    bad += _init_selftest_failures()
     return bad
+
+
+def _init_selftest_failures() -> list[str]:
+    """:func:`init_natural`'s law at a fixed seed: 4000 weights, every one exactly ``+lamda_init`` or
+    ``-lamda_init`` (float64), and the number of positive ones consistent with a fair coin: the exact two-sided
+    binomial test (``scipy.stats.binomtest``, ``p = 1/2``) must give a p-value ``>= 1e-6`` (seeded, so the
+    outcome is deterministic; a sign with probability ``1/3`` or ``1`` gives ``p < 1e-40``).  Returns the
+    failures."""
+    from scipy import stats
+
+    lam = init_natural(np.random.default_rng(20261201), 4000, 2.5)
+    if lam.dtype != np.float64 or lam.shape != (4000,) or not np.all((lam == 2.5) | (lam == -2.5)):
+        return [f"init_natural(rng, 4000, 2.5) gave dtype {lam.dtype}, shape {lam.shape}, values "
+                f"{sorted(set(lam.tolist()))[:5]}; expected 4000 float64 values in {{-2.5, 2.5}}"]
+    k = int(np.count_nonzero(lam > 0))
+    p = stats.binomtest(k, 4000, 0.5).pvalue
+    if not p >= 1e-6:
+        return [f"init_natural(rng, 4000, 2.5) gave {k} positive signs of 4000 (binomial p-value {p:.1e} "
+                f"against a fair sign); expected a fair random sign per weight"]
+    return []
 
 
 #: :func:`_bayesbinn_selftest_failures` once per process, at the first :func:`minibatches` call (its own calls
 #: skip the check); a mismatch raises :class:`~stecheck.errors.SelfCheckFailed`.
 _minibatches_selftest = OncePerProcess(
     _bayesbinn_selftest_failures,
-    what="numerics.bayesbinn fails its known-answer self-test (minibatches at the epoch boundary, (107) diagnostics)",
+    what="numerics.bayesbinn fails its known-answer self-test (minibatches at the epoch boundary, (107) diagnostics, "
+         "the initial signs)",
     remedy="An epoch must be cut into exactly n // batch full batches (the last partial one dropped) and each "
            "diagnostic must equal its one-step closed form; fix numerics/bayesbinn.py.")
 

@@ -186,3 +186,17 @@ def test_bayesbinn_diagnostics_selftest_catches_a_scale_ratio_divided_by_tau(mon
     monkeypatch.setattr(bb, "bayesbinn_step", divided)
     bad = bb._diagnostics_selftest_failures()
     assert len(bad) == 1 and "at temperature 2" in bad[0] and "[0.25]" in bad[0]
+
+
+def test_bayesbinn_init_selftest_passes_and_catches_an_unfair_sign(monkeypatch):
+    """init_natural's signs must be a fair coin (exact binomial test at a fixed seed) and its values +-lamda."""
+    import numpy as np
+
+    from stecheck.numerics import bayesbinn as bb
+
+    assert bb._init_selftest_failures() == []
+    for wrong in (lambda rng, size, lam=10.0: np.where(rng.integers(0, 3, size) == 1, lam, -lam).astype(np.float64),
+                  lambda rng, size, lam=10.0: np.where(rng.integers(0, 2, size) == 1, lam, lam).astype(np.float64)):
+        monkeypatch.setattr(bb, "init_natural", wrong)
+        bad = bb._init_selftest_failures()
+        assert len(bad) == 1 and "init_natural" in bad[0]
