@@ -354,6 +354,8 @@ def _diagnostics_selftest_failures() -> list[str]:
       ``-g`` at 0), ``step_pred_median = 4e-3``, ``scale * tau`` min = max = 1, and the median / minimum of
       ``|lambda_1|`` and the median of ``|eta_1|`` from the closed forms above.
 
+    * the count of non-finite steps when a gradient ``1e308`` makes BayesBiNN's step overflow (``N g = 2e308``):
+      every step of :func:`run_side_by_side` (2 of 2) and of :func:`stepwise_equivalence` (1 of 1);
     * the scale ratio ``scale * tau`` at ``tau = 2`` (above, ``tau = 1`` makes ``scale * tau`` and ``scale / tau``
       the same number): from ``lambda_0 = (40, -40, 0, 40)`` the forward weights are ``tanh(lambda_0 / 2) =
       (1, -1, 0, 1)`` (``tanh 20 = 1`` in float64) and ``mu = tanh(lambda_0)`` the same, so ``scale = (1 - w^2 +
@@ -395,6 +397,19 @@ def _diagnostics_selftest_failures() -> list[str]:
     if wrong:
         bad.append(f"run_side_by_side from lambda_0 = {lam0.tolist()} records {wrong}; expected "
                    f"{ {k: want[k] for k in wrong} }")
+    big = np.array([1e308, 1.0, 1.0, 1.0])  # BayesBiNN's lr N g overflows at weight 0 (N g = 2e308), (107)'s not
+
+    def overflow(idx):
+        return lambda w: big.copy()
+
+    lam0 = np.array([40.0, -40.0, 40.0, -40.0])
+    with np.errstate(over="ignore", invalid="ignore"):
+        r = run_side_by_side(overflow, [0, 1], lam0, s, _HalfUniforms(), tau107=tau107)
+        q = stepwise_equivalence(overflow, [0], lam0, s, _HalfUniforms(), tau107=tau107)
+    if not (r.nonfinite == 2 and q.nonfinite == 1):
+        bad.append(f"with a gradient 1e308 (BayesBiNN's step overflows, (107)'s does not) the non-finite step counts "
+                   f"are {r.nonfinite} (run_side_by_side, 2 steps) and {q.nonfinite} (stepwise_equivalence, 1 step); "
+                   f"expected 2 and 1")
     s2 = BayesBiNNSettings(N, lr=lr, temperature=2.0, eps=1.0, kl_reweight=1.0, dtype="float64", mu_lag=True)
     lam0 = np.array([40.0, -40.0, 0.0, 40.0])
     r = run_side_by_side(factory, [0], lam0, s2, _HalfUniforms(), tau107=tau107)

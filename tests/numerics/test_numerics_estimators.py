@@ -200,3 +200,19 @@ def test_bayesbinn_init_selftest_passes_and_catches_an_unfair_sign(monkeypatch):
         monkeypatch.setattr(bb, "init_natural", wrong)
         bad = bb._init_selftest_failures()
         assert len(bad) == 1 and "init_natural" in bad[0]
+
+
+def test_bayesbinn_diagnostics_selftest_counts_nonfinite_steps(monkeypatch):
+    """A non-finite step counted twice (or not at all) is refused: the self-test makes BayesBiNN's step overflow."""
+    from stecheck.numerics import bayesbinn as bb
+
+    real = bb.stepwise_equivalence
+
+    def doubled(*args, **kwargs):
+        rec = real(*args, **kwargs)
+        rec.nonfinite *= 2
+        return rec
+
+    monkeypatch.setattr(bb, "stepwise_equivalence", doubled)
+    bad = bb._diagnostics_selftest_failures()
+    assert len(bad) == 1 and "non-finite step counts are 2 (run_side_by_side, 2 steps) and 2" in bad[0]
