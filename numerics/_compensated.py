@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["UNIT_ROUNDOFF", "gamma", "neumaier_add", "gamma_selftest_failures"]
+__all__ = ["UNIT_ROUNDOFF", "gamma", "neumaier_add", "gamma_selftest_failures", "neumaier_selftest_failures",
+           "compensated_selftest_failures"]
 
 #: Unit roundoff ``u = 2^-53`` of IEEE binary64 (round to nearest).
 UNIT_ROUNDOFF = 2.0**-53
@@ -49,3 +50,48 @@ def gamma_selftest_failures() -> list[str]:
             bad.append(f"gamma({k!r}) = {got!r}, expected {v!r}")
     return bad
 
+
+
+#: Known answer of :func:`neumaier_add`: two columns of terms whose plain running sum loses a part that the
+#: compensation must hold exactly (column 0 takes the ``|s| >= |x|`` branch at the lost addition, column 1 the
+#: ``|s| < |x|`` branch), the running sum ``s`` after each step (the plain rounded sum) and the final ``c``.
+_NEUMAIER_TERMS = ((2.0**53, 2.0**-60), (1.0, 1.0), (-(2.0**53), -1.0))
+
+
+def neumaier_selftest_failures(terms=_NEUMAIER_TERMS) -> list[str]:
+    """:func:`neumaier_add` against hand-derived known answers, or ``[]``.
+
+    Mathematical object: the columns of ``terms`` summed in order from ``s = c = 0``.  For the default terms
+    (column 0: ``2^53, 1, -2^53``; column 1: ``2^-60, 1, -1``) the exact sums are ``1`` and ``2^-60``
+    (:class:`fractions.Fraction`); the plain rounded running sums lose the ``1`` (``2^53 + 1`` rounds to ``2^53``,
+    ties to even) and the ``2^-60`` (``2^-60 + 1`` rounds to ``1``), so the documented state is ``s`` = the plain
+    rounded running sum (checked after every step against Python's own float addition) and the final ``c`` the
+    lost part.  Tolerance 0: each lost part is an exact float (Fast2Sum, Dekker 1971: when ``|s| >= |x|``,
+    ``(s - t) + x`` is the rounding error of ``t = fl(s + x)`` exactly; likewise with ``s, x`` swapped) and the
+    compensations here add without rounding, so ``s + c`` equals the exact sum.  Returns the mismatches."""
+    from fractions import Fraction
+
+    width = len(terms[0])
+    s = c = np.zeros(width)
+    plain = [0.0] * width
+    bad = []
+    for step, row in enumerate(terms):
+        x = np.array(row, dtype=np.float64)
+        s, c = neumaier_add(s, c, x)
+        plain = [p + float(v) for p, v in zip(plain, row)]
+        if s.tolist() != plain:
+            bad.append(f"neumaier_add: running sum after term {step} is {s.tolist()}, expected the rounded plain "
+                       f"sum {plain}")
+            return bad
+    exact = [sum((Fraction(row[j]) for row in terms), Fraction(0)) for j in range(width)]
+    lost = [float(e - Fraction(p)) for e, p in zip(exact, plain)]
+    if c.tolist() != lost or [Fraction(float(v)) for v in s + c] != exact:
+        bad.append(f"neumaier_add over {[list(r) for r in terms]}: (s, c) = ({s.tolist()}, {c.tolist()}), s + c = "
+                   f"{(s + c).tolist()}; expected c = {lost} (the part the plain sum loses) and s + c = the exact "
+                   f"sum {[float(e) for e in exact]}")
+    return bad
+
+
+def compensated_selftest_failures() -> list[str]:
+    """:func:`gamma_selftest_failures` and :func:`neumaier_selftest_failures` together (the module's self-test)."""
+    return gamma_selftest_failures() + neumaier_selftest_failures()

@@ -81,6 +81,7 @@ def PUBLISHED(n_train: int, **changes) -> BayesBiNNSettings:
 
 def init_natural(rng: np.random.Generator, size: int, lamda_init: float = 10.0) -> np.ndarray:
     """``+-lamda_init`` with a fair random sign per weight (the code's mixture init with ``lamda_std = 0``)."""
+    _minibatches_selftest()
     return np.where(rng.integers(0, 2, size) == 1, lamda_init, -lamda_init).astype(np.float64)
 
 
@@ -151,7 +152,8 @@ def _bayesbinn_selftest_failures() -> list[str]:
     partial one are never at stake there.  For ``batch = 4`` and ``n = 4, 7, 8, 9`` (both sides of a multiple),
     two epochs of batches (``2 (n // 4)`` steps, from a generator of its own: the caller's stream is untouched)
     must each hold 4 distinct indices in ``[0, n)``, every epoch exactly ``n // 4`` disjoint batches (counted from
-    the permutations the generator draws, replayed).  Then :func:`_diagnostics_selftest_failures`.  Returns the
+    the permutations the generator draws, replayed).  Then :func:`_diagnostics_selftest_failures` and
+    :func:`_init_selftest_failures`.  Returns the
     mismatches (:data:`_minibatches_selftest` raises on them)."""
     bad = []
     for n in (4, 7, 8, 9):
@@ -164,14 +166,36 @@ def _bayesbinn_selftest_failures() -> list[str]:
             bad.append(f"n={n}, batch=4: {[g.tolist() for g in got]}, expected {k} full batch(es) per epoch "
                        f"{[w.tolist() for w in want]}")
     bad += _diagnostics_selftest_failures()
+    bad += _init_selftest_failures()
     return bad
+
+
+def _init_selftest_failures() -> list[str]:
+    """:func:`init_natural`'s law at a fixed seed: 4000 weights, every one exactly ``+lamda_init`` or
+    ``-lamda_init`` (float64), and the number of positive ones consistent with a fair coin: the exact two-sided
+    binomial test (``scipy.stats.binomtest``, ``p = 1/2``) must give a p-value ``>= 1e-6`` (seeded, so the
+    outcome is deterministic; a sign with probability ``1/3`` or ``1`` gives ``p < 1e-40``).  Returns the
+    failures."""
+    from scipy import stats
+
+    lam = init_natural(np.random.default_rng(20261201), 4000, 2.5)
+    if lam.dtype != np.float64 or lam.shape != (4000,) or not np.all((lam == 2.5) | (lam == -2.5)):
+        return [f"init_natural(rng, 4000, 2.5) gave dtype {lam.dtype}, shape {lam.shape}, values "
+                f"{sorted(set(lam.tolist()))[:5]}; expected 4000 float64 values in {{-2.5, 2.5}}"]
+    k = int(np.count_nonzero(lam > 0))
+    p = stats.binomtest(k, 4000, 0.5).pvalue
+    if not p >= 1e-6:
+        return [f"init_natural(rng, 4000, 2.5) gave {k} positive signs of 4000 (binomial p-value {p:.1e} "
+                f"against a fair sign); expected a fair random sign per weight"]
+    return []
 
 
 #: :func:`_bayesbinn_selftest_failures` once per process, at the first :func:`minibatches` call (its own calls
 #: skip the check); a mismatch raises :class:`~stecheck.errors.SelfCheckFailed`.
 _minibatches_selftest = OncePerProcess(
     _bayesbinn_selftest_failures,
-    what="numerics.bayesbinn fails its known-answer self-test (minibatches at the epoch boundary, (107) diagnostics)",
+    what="numerics.bayesbinn fails its known-answer self-test (minibatches at the epoch boundary, (107) diagnostics, "
+         "the initial signs)",
     remedy="An epoch must be cut into exactly n // batch full batches (the last partial one dropped) and each "
            "diagnostic must equal its one-step closed form; fix numerics/bayesbinn.py.")
 
@@ -330,8 +354,16 @@ def _diagnostics_selftest_failures() -> list[str]:
       ``-g`` at 0), ``step_pred_median = 4e-3``, ``scale * tau`` min = max = 1, and the median / minimum of
       ``|lambda_1|`` and the median of ``|eta_1|`` from the closed forms above.
 
+    * the count of non-finite steps when a gradient ``1e308`` makes BayesBiNN's step overflow (``N g = 2e308``):
+      every step of :func:`run_side_by_side` (2 of 2) and of :func:`stepwise_equivalence` (1 of 1);
+    * the scale ratio ``scale * tau`` at ``tau = 2`` (above, ``tau = 1`` makes ``scale * tau`` and ``scale / tau``
+      the same number): from ``lambda_0 = (40, -40, 0, 40)`` the forward weights are ``tanh(lambda_0 / 2) =
+      (1, -1, 0, 1)`` (``tanh 20 = 1`` in float64) and ``mu = tanh(lambda_0)`` the same, so ``scale = (1 - w^2 +
+      1) / 2 / (1 - mu^2 + 1) = 1/2`` and ``scale * tau = 1`` exactly, in both :func:`run_side_by_side` (min, max)
+      and :func:`stepwise_equivalence` (median).
+
     Values to ``1e-12`` relative (plus ``16 u |lambda_0|`` for ``step_median``, a difference of states), counts
-    exactly."""
+    and the scale ratios exactly."""
     bad = []
     lr, N, tau107 = 5e-4, 2, 0.5
     s = BayesBiNNSettings(N, lr=lr, temperature=1.0, eps=1.0, kl_reweight=1.0, dtype="float64", mu_lag=True)
@@ -365,4 +397,25 @@ def _diagnostics_selftest_failures() -> list[str]:
     if wrong:
         bad.append(f"run_side_by_side from lambda_0 = {lam0.tolist()} records {wrong}; expected "
                    f"{ {k: want[k] for k in wrong} }")
+    big = np.array([1e308, 1.0, 1.0, 1.0])  # BayesBiNN's lr N g overflows at weight 0 (N g = 2e308), (107)'s not
+
+    def overflow(idx):
+        return lambda w: big.copy()
+
+    lam0 = np.array([40.0, -40.0, 40.0, -40.0])
+    with np.errstate(over="ignore", invalid="ignore"):
+        r = run_side_by_side(overflow, [0, 1], lam0, s, _HalfUniforms(), tau107=tau107)
+        q = stepwise_equivalence(overflow, [0], lam0, s, _HalfUniforms(), tau107=tau107)
+    if not (r.nonfinite == 2 and q.nonfinite == 1):
+        bad.append(f"with a gradient 1e308 (BayesBiNN's step overflows, (107)'s does not) the non-finite step counts "
+                   f"are {r.nonfinite} (run_side_by_side, 2 steps) and {q.nonfinite} (stepwise_equivalence, 1 step); "
+                   f"expected 2 and 1")
+    s2 = BayesBiNNSettings(N, lr=lr, temperature=2.0, eps=1.0, kl_reweight=1.0, dtype="float64", mu_lag=True)
+    lam0 = np.array([40.0, -40.0, 0.0, 40.0])
+    r = run_side_by_side(factory, [0], lam0, s2, _HalfUniforms(), tau107=tau107)
+    q = stepwise_equivalence(factory, [0], lam0, s2, _HalfUniforms(), tau107=tau107)
+    if not (r.scale_ratio_min == [1.0] and r.scale_ratio_max == [1.0] and q.scale_ratio_median == [1.0]):
+        bad.append(f"at temperature 2 from lambda_0 = {lam0.tolist()} the scale ratios scale * tau are "
+                   f"(run_side_by_side min, max; stepwise_equivalence median) = ({r.scale_ratio_min}, "
+                   f"{r.scale_ratio_max}, {q.scale_ratio_median}); expected [1.0] each (scale = 1/2 exactly)")
     return bad

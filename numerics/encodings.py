@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from stecheck.errors import InvalidArgument
+from stecheck.selftest import OncePerProcess
 
 from ._validation import short_repr
 from .losses import Loss
@@ -93,6 +94,7 @@ class Reencoded(Loss):
     def __init__(self, loss: Loss, source: str):
         if not isinstance(loss, Loss):
             raise InvalidArgument(f"loss={short_repr(loss)} is not a numerics.losses.Loss; wrap functions in losses.Callable.")
+        _reencoded_selftest()
         self.loss = loss
         self.source = check_encoding(source)
         self.n = loss.n
@@ -110,3 +112,42 @@ class Reencoded(Loss):
     def _grad(self, X):
         g = self.loss.grad(self._inner(X))
         return 0.5 * g if self.source == "01" else 2.0 * g
+
+
+def _reencoded_failures() -> list[str]:
+    """:class:`Reencoded` in both directions against closed forms, or ``[]`` (once per process, at the first
+    :class:`Reencoded`; the claims only convert ``{0,1}``-losses, so the ``source="pm1"`` direction is otherwise
+    unchecked).
+
+    Mathematical objects, for ``Lpm(s) = c . s + c0`` with ``c = (1, -2, 1/2)``, ``c0 = 1/4``:
+    ``Reencoded(Lpm, "pm1")`` is ``L01(x) = Lpm(2x - 1) = 2c . x + (c0 - sum c)`` with gradient ``2c``, and
+    ``Reencoded(Lpm, "01")`` (``Lpm`` read as a ``{0,1}``-loss) is ``s -> Lpm((1 + s)/2) = (c/2) . s +
+    (c0 + sum c / 2)`` with gradient ``c/2``.  Checked at binary and non-binary points (``0, 1, -1, 1/4, 3``,
+    where an inner map that is right only on the cube shows).  Tolerance 0: every number is dyadic with few bits,
+    so both sides are exact.  Returns the mismatches."""
+    from .losses import Linear
+
+    c, c0 = np.array([1.0, -2.0, 0.5]), 0.25
+    X = np.array([[0.0, 1.0, 1.0], [1.0, 0.0, -1.0], [0.25, 3.0, 0.0]])
+    bad = []
+    for source, slope, offset in (("pm1", 2.0 * c, c0 - c.sum()), ("01", 0.5 * c, c0 + 0.5 * c.sum())):
+        try:
+            r = Reencoded(Linear(c, c0), source)
+            val, grad = r.value(X), r.grad(X)
+        except Exception as exc:  # noqa: BLE001 - any failure of a known answer (e.g. a non-finite value) is one
+            bad.append(f"Reencoded(Linear(c={c.tolist()}, c0={c0}), source={source!r}) at {X.tolist()} raised "
+                       f"{type(exc).__name__}: {exc}")
+            continue
+        want_val, want_grad = X @ slope + offset, np.broadcast_to(slope, X.shape)
+        if not (np.array_equal(val, want_val) and np.array_equal(grad, want_grad)):
+            bad.append(f"Reencoded(Linear(c={c.tolist()}, c0={c0}), source={source!r}) at {X.tolist()}: values "
+                       f"{val.tolist()}, gradients {grad.tolist()}; expected {want_val.tolist()} and "
+                       f"{want_grad.tolist()} (the linear loss {slope.tolist()} . x + {offset})")
+    return bad
+
+
+#: :func:`_reencoded_failures` once per process; a mismatch raises :class:`~stecheck.errors.SelfCheckFailed`.
+_reencoded_selftest = OncePerProcess(
+    _reencoded_failures, what="numerics.encodings.Reencoded fails its known answers",
+    remedy="Reencoded(L, 'pm1') must be x -> L(2x - 1) with gradient 2 L'; Reencoded(L, '01') s -> L((1 + s)/2) "
+           "with gradient L'/2: fix numerics/encodings.py.")

@@ -228,6 +228,7 @@ def expected_loss(loss: Any, p: Any, *, chunk_bits: int = MAX_CHUNK_BITS, encodi
     Bound: ``gamma_m * sum_x P(x) |L(x)|`` plus the underflow term, ``m`` as in
     the module docstring with ``c_F = 1``.
     """
+    _check_sums()
     p = _as_probabilities(p)
     loss = _as_loss(_reencode(loss, encoding))
     n = p.size
@@ -304,6 +305,7 @@ def exact_loss_and_gradient(
     Gradient bound: ``gamma_m * F'(a_i) * sum_x P_{-i}(x) |L(x)|`` plus underflow.
     ``encoding="01"``: ``loss`` takes states in ``{0,1}^n`` (evaluated at ``(1 + x)/2``, exact).
     """
+    _check_sums()
     loss = _reencode(loss, encoding)
     loss, a, noise = prepare(loss, a, noise)
     n = a.size
@@ -379,6 +381,75 @@ class _Product:
             O[:, : self.k] = self.O_low
             O[:, self.k :] = digits
             yield O, P_high * self.P_low
+
+
+#: Chunk sums of the self-test :func:`_sums_selftest`, indexed by the high coordinates ``(x_1, x_2)`` in chunk order
+#: (bit ``j`` of the chunk index is coordinate ``k + j``): ``2^60, 1, -2^60, 1``.  A plain running sum of
+#: ``L / 4`` loses both ``1/4`` (``2^58 + 1/4`` rounds to ``2^58``); only the compensation ``c`` keeps them.
+_SUMS_TABLE = {(-1.0, -1.0): 2.0**60, (1.0, -1.0): 1.0, (-1.0, 1.0): -(2.0**60), (1.0, 1.0): 1.0}
+
+
+def _sums_selftest() -> list[str]:
+    """The compensated chunk sums of :func:`expected_loss`, :func:`exact_loss_and_gradient` and
+    :func:`_sum_over` (the result ``s + c``, not the plain running sum ``s``) against exact rational sums, and
+    :class:`_Product` in its branch without low coordinates (``k = 0``: three outcomes and ``chunk_bits = 1``).
+
+    Mathematical objects: at ``n = 3``, ``p = F(0) = 1/2`` (logistic noise: ``F(0) = 1/2``, ``F'(0) = 1/2``
+    exactly), ``L(x) = T(x_2, x_3)`` from :data:`_SUMS_TABLE` and ``chunk_bits = 1`` (4 chunks of 2 states),
+    ``E[L] = sum_x L(x) / 8`` and ``dE/da_i = F'(0) sum_x L(x) x_i / 4``, both by brute force in
+    :class:`fractions.Fraction`; ``sum_O P(O) V(O)`` over :class:`_Product` with the same table (``c = 2``);
+    and over ``{0, 1, 2}^2`` with probabilities ``(1/4, 1/2, 1/4)``, ``(1/2, 1/4, 1/4)`` and ``V(o) = o_1 + 4 o_2 - 1``
+    at ``chunk_bits = 1`` (``k = 0``, 9 chunks of one pattern) and ``16`` (one chunk of 9).  Tolerance 0: every
+    term is a dyadic product computed exactly, every rounding error of the running sum is captured exactly by the
+    Neumaier step (Fast2Sum) and the compensations add exactly, so ``s + c`` is the exact sum; dropping or
+    subtracting ``c`` is off by ``1/2`` at least, which the a-priori bounds (about ``2^60 gamma_m``) would hide.
+    Returns what disagrees, ``[]`` if nothing.  About a millisecond."""
+    from fractions import Fraction
+
+    from .losses import Callable
+    from .noise import NOISES
+
+    def table(X):
+        return np.array([_SUMS_TABLE[(float(r[1]), float(r[2]))] for r in X])
+
+    loss = Callable(table, lambda X: np.zeros_like(X), n=3, name="self-test table")
+    states = [np.array([x0, x1, x2]) for x2 in (-1.0, 1.0) for x1 in (-1.0, 1.0) for x0 in (-1.0, 1.0)]
+    vals = [Fraction(_SUMS_TABLE[(x[1], x[2])]) for x in states]
+    want_e = sum(vals, Fraction(0)) / 8
+    want_g = [Fraction(1, 2) * sum((v * int(x[i]) for v, x in zip(vals, states)), Fraction(0)) / 4 for i in range(3)]
+    bad = []
+    e = expected_loss(loss, np.full(3, 0.5), chunk_bits=1)
+    if Fraction(float(e.value)) != want_e:
+        bad.append(f"expected_loss of the table loss at p = 1/2 (4 chunks) = {e.value!r}, expected {float(want_e)!r}")
+    val, grad = exact_loss_and_gradient(loss, np.zeros(3), NOISES["logistic"], chunk_bits=1)
+    if Fraction(float(val.value)) != want_e or [Fraction(float(g)) for g in grad.value] != want_g:
+        bad.append(f"exact_loss_and_gradient of the table loss at a = 0 (4 chunks) = ({val.value!r}, "
+                   f"{grad.value.tolist()}), expected ({float(want_e)!r}, {[float(g) for g in want_g]})")
+    got, _ = _sum_over(_Product(np.full((3, 2), 0.5), 1),
+                       lambda O: table(2.0 * O - 1.0)[:, None], 1, 0, 3)
+    if Fraction(float(got[0])) != want_e:
+        bad.append(f"_sum_over of the table over (c = 2, 4 chunks) = {got.tolist()}, expected {float(want_e)!r}")
+    probs = np.array([[0.25, 0.5, 0.25], [0.5, 0.25, 0.25]])
+    want_v = sum((Fraction(probs[0, o1]) * Fraction(probs[1, o2]) * (o1 + 4 * o2 - 1)
+                  for o1 in range(3) for o2 in range(3)), Fraction(0))
+    for cb in (1, 16):
+        try:
+            got, _ = _sum_over(_Product(probs, cb), lambda O: (O[:, 0] + 4.0 * O[:, 1] - 1.0)[:, None], 1, 0, 2)
+        except (ValueError, IndexError) as exc:
+            bad.append(f"_sum_over of 3^2 patterns at chunk_bits = {cb} raised {type(exc).__name__}: {exc}")
+            continue
+        if Fraction(float(got[0])) != want_v:
+            bad.append(f"_sum_over of V(o) = o_1 + 4 o_2 - 1 over 3^2 patterns at chunk_bits = {cb} = {got.tolist()},"
+                       f" expected {float(want_v)!r}")
+    return bad
+
+
+#: :func:`_sums_selftest` once per process (at the first enumerated sum); a mismatch raises
+#: :class:`~stecheck.errors.SelfCheckFailed`.
+_check_sums = OncePerProcess(
+    _sums_selftest, what="numerics.enumeration's compensated chunk sums fail their self-test",
+    remedy="The result of a Neumaier sum is s + c (running sum plus compensation), and _Product must enumerate "
+           "every pattern once: fix numerics/enumeration.py.")
 
 
 def _arm_outcomes(a: np.ndarray, noise: Noise):
@@ -474,6 +545,7 @@ def _arm_chunk(loss, a, noise, O, encoding, p, q, mids):
 
 
 def _sum_over(product: _Product, values_of, k_out: int, c_extra: int, n_inexact: int):
+    _check_sums()
     s = c = np.zeros(k_out)
     abs_sum = np.zeros(k_out)
     max_abs = 0.0

@@ -364,22 +364,65 @@ class Callable(Loss):
 
 # ------------------------------------------------------------------ gradient self-test (once per process)
 
+#: Data of the self-test's losses (dyadic: every value at the self-test's dyadic points is exact in float64).
+_ST_W = ((1.0, -2.0, 0.0, 3.0, 1.0), (0.5, 1.0, -1.0, 0.0, 2.0), (-1.0, 0.0, 2.0, 1.0, -0.5))
+_ST_Y = (0.5, -1.0, 2.0)
+_ST_ML = {(0,): 1.5, (2, 1): -2.0, (0, 3, 4): 0.75, (1, 2, 3, 4): 1.25, (): 0.5}
+_ST_C, _ST_C0 = (1.0, -2.0, 0.5, 3.0, -1.0), 0.25
+
+
 def _selftest_losses() -> list[tuple[str, Loss, bool]]:
     """The losses of the self-test: ``(label, loss, exact)``; ``exact``: a polynomial of degree <= 2 in each
     variable, so the central difference with step 1 is its partial derivative exactly."""
-    W = np.array([[1.0, -2.0, 0.0, 3.0, 1.0], [0.5, 1.0, -1.0, 0.0, 2.0], [-1.0, 0.0, 2.0, 1.0, -0.5]])
-    y = np.array([0.5, -1.0, 2.0])
-    ml = Multilinear({(0,): 1.5, (2, 1): -2.0, (0, 3, 4): 0.75, (1, 2, 3, 4): 1.25, (): 0.5}, n=5)
-    return [("Linear", Linear([1.0, -2.0, 0.5, 3.0, -1.0], 0.25), True), ("SquareSum", SquareSum(), True),
+    W, y = np.array(_ST_W), np.array(_ST_Y)
+    return [("Linear", Linear(list(_ST_C), _ST_C0), True), ("SquareSum", SquareSum(), True),
             ("Quadratic", Quadratic(W, y), True), ("QuadraticMultilinear", QuadraticMultilinear(W, y), True),
-            ("Multilinear", ml, True), ("Power(0)", Power(0), True), ("Power(1)", Power(1), True),
-            ("Power(2)", Power(2), True), ("Power(3)", Power(3), False), ("Power(4)", Power(4), False),
-            ("Ex2", Ex2(), False)]
+            ("Multilinear", Multilinear(dict(_ST_ML), n=5), True), ("Power(0)", Power(0), True),
+            ("Power(1)", Power(1), True), ("Power(2)", Power(2), True), ("Power(3)", Power(3), False),
+            ("Power(4)", Power(4), False), ("Ex2", Ex2(), False)]
+
+
+def _reference_value(label: str, x: tuple) -> Any:
+    """``L(x)`` of the self-test's loss ``label`` written apart from the classes, in :class:`fractions.Fraction`
+    (exact) for the polynomials and in ``mpmath`` at 30 digits for ``Ex2``: the gradient check cannot see an
+    error of ``_value`` that is constant in ``x`` (a dropped or negated constant term)."""
+    from fractions import Fraction
+
+    q = [Fraction(v) for v in x]
+    W, y = [[Fraction(v) for v in row] for row in _ST_W], [Fraction(v) for v in _ST_Y]
+    quad = sum(((sum((w * xi for w, xi in zip(row, q)), Fraction(0)) - yk) ** 2 for row, yk in zip(W, y)),
+               Fraction(0))
+    if label == "Linear":
+        return sum((Fraction(c) * xi for c, xi in zip(_ST_C, q)), Fraction(_ST_C0))
+    if label == "SquareSum":
+        return sum(q, Fraction(0)) ** 2
+    if label == "Quadratic":
+        return quad
+    if label == "QuadraticMultilinear":  # eq. (20): the x_i^2 terms replaced by 1
+        col = [sum((row[i] ** 2 for row in W), Fraction(0)) for i in range(len(q))]
+        return quad + sum(((1 - xi * xi) * c for xi, c in zip(q, col)), Fraction(0))
+    if label == "Multilinear":
+        total = Fraction(0)
+        for S, c in _ST_ML.items():
+            term = Fraction(c)
+            for i in S:
+                term *= q[i]
+            total += term
+        return total
+    if label.startswith("Power("):
+        k = int(label[6:-1])
+        return sum((xi**k for xi in q), Fraction(0))
+    import mpmath
+
+    with mpmath.workdps(30):
+        return float(sum(mpmath.mpf(v) - mpmath.sin(2 * mpmath.pi * mpmath.mpf(v)) for v in x))
 
 
 #: Points of the self-test: off the cube (0, 2, -3, 1/2: a gradient that is right only at x = +-1, e.g. a product
 #: divided where it should be multiplied, shows) and one binary point; every row's coordinate sum is non-zero.
 _SELFTEST_X = np.array([[2.0, -3.0, 0.5, 0.0, 1.0], [-1.0, 1.0, -1.0, 1.0, 1.0], [0.0, 2.0, -0.5, -2.0, 3.0]])
+#: A point off the dyadic grid for the multilinearity check of the self-test (``sin(2 pi x_i) != 0`` for every ``i``).
+_SELFTEST_GENERIC = np.array([[0.3, -0.7, 1.2, 0.45, -1.3]])
 
 
 def _selftest_failures() -> list[str]:
@@ -392,7 +435,17 @@ def _selftest_failures() -> list[str]:
     * ``Power(3)``, ``Power(4)``, ``Ex2``: the central difference with step ``h = 1e-5``, whose error is at most
       ``h^2 / 6 max |L'''| + 4 eps max |L| / h`` (below ``1e-6`` here), compared with tolerance ``1e-5 (1 + |g|)``;
     * :meth:`Loss._scaled_grad` against ``scale * grad`` bit for bit, as its docstring states (a scale that is not
-      a power of two).
+      a power of two);
+    * every loss's ``value`` at the same points against :func:`_reference_value` (the formula written apart, in
+      exact rationals; ``Ex2`` in 30-digit ``mpmath``), to ``1e-12 (1 + |L(x)|)``: the gradient check above is
+      blind to an error of the value that does not depend on ``x`` (a constant term dropped or negated);
+    * the flag ``is_multilinear`` (what "ST is unbiased" rests on) against the second differences
+      ``D_i(x) = L(x + h e_i) - 2 L(x) + L(x - h e_i)``, ``h = 1/2``, at the points :data:`_SELFTEST_X` and the
+      generic point :data:`_SELFTEST_GENERIC` (where ``sin(2 pi x_i) != 0``, so that ``Ex2``'s shows): a loss
+      affine in each variable (multilinear) has ``D_i = 0`` exactly, so a flag ``True`` needs every
+      ``|D_i| <= 1e-12 (1 + |L(x + h e_i)| + 2 |L(x)| + |L(x - h e_i)|)`` (rounding of the three values), and a flag
+      ``False`` needs one ``D_i`` above that (here ``D_i`` is ``2 h^2 = 1/2`` or more for the polynomials of
+      degree 2 in ``x_i``, ``6 x_i h^2`` for ``x^3``, ``4 sin(2 pi x_i)`` for ``Ex2``).
 
     Returns the failures (empty when all pass).  About a millisecond."""
     bad = []
@@ -418,6 +471,23 @@ def _selftest_failures() -> list[str]:
         if not np.array_equal(sg, scale * g):
             bad.append(f"{label}._scaled_grad differs from scale * grad (bit for bit expected): {sg.tolist()} vs "
                        f"{(scale * g).tolist()}")
+        got = loss._value(X)
+        want = np.array([float(_reference_value(label, tuple(row))) for row in X.tolist()])
+        if not np.all(np.abs(got - want) <= 1e-12 * (1.0 + np.abs(want))):
+            bad.append(f"{label}.value at the points {X.tolist()}: {got.tolist()}; the formula evaluated apart "
+                       f"(exact rationals) gives {want.tolist()}")
+        P = np.concatenate((X, _SELFTEST_GENERIC))
+        flat = True
+        for i in range(n):
+            step = np.zeros(n)
+            step[i] = 0.5
+            up, mid, down = loss._value(P + step), loss._value(P), loss._value(P - step)
+            flat = flat and bool(np.all(np.abs(up - 2.0 * mid + down)
+                                        <= 1e-12 * (1.0 + np.abs(up) + 2.0 * np.abs(mid) + np.abs(down))))
+        if loss.is_multilinear is not flat:
+            bad.append(f"{label}.is_multilinear is {loss.is_multilinear!r} but its second differences in single "
+                       f"coordinates (step 1/2) at the points {P.tolist()} are {'all' if flat else 'not all'} 0: "
+                       f"expected {flat}")
     return bad
 
 

@@ -45,7 +45,7 @@ from scipy.linalg.blas import dger as _dger
 from stecheck.errors import InvalidArgument, NonFiniteValue
 from stecheck.selftest import OncePerProcess
 
-from ._compensated import gamma, gamma_selftest_failures, neumaier_add
+from ._compensated import compensated_selftest_failures, gamma, neumaier_add
 from ._validation import as_confidence, as_int, check_finite_rows, short_repr
 from .seeding import chunk_seed, make_rng
 
@@ -378,7 +378,13 @@ def _selftest_failures() -> list[str]:
       count, minimum and maximum exact, the mean (exact integer sums) within :attr:`RunningMoments.rounding_bound` of the exact
       rational mean, ``M2`` within ``1e-12 (M2 + 1)`` of the exact rational ``sum (y - mean)^2``.
     * :meth:`RunningMoments.from_samples` of the same values in Fortran order and as a strided view, bit for bit
-      equal to C order (the reductions' order of additions is fixed by the shape alone).
+      equal to C order (the reductions' order of additions is fixed by the shape alone);
+    * :meth:`RunningMoments.merge` of the one-row samples ``2^53``, ``1``, ``-2^53`` (a left fold, and the third
+      merged with the merge of the first two, so that the other side's compensation is added): the plain sum
+      loses the ``1``, the Neumaier pair ``(total, comp)`` keeps it exactly (Fast2Sum), so :attr:`mean` must be
+      ``fl(1/3)``, the exact mean correctly rounded (tolerance 0);
+    * :func:`~numerics._compensated.compensated_selftest_failures`: ``gamma_k`` and the Neumaier step that
+      :meth:`RunningMoments.merge` uses, at exact known answers.
     """
     from fractions import Fraction
 
@@ -445,7 +451,15 @@ def _selftest_failures() -> list[str]:
             if abs((low[j] + high[j]) / 2 - float(mean)) > 1e-12 or abs((high[j] - low[j]) / 2 - half) > 1e-12:
                 failures.append(f"empirical_bernstein_interval(confidence={confidence}, simultaneous={simultaneous})"
                                 f" coordinate {j} = [{low[j]!r}, {high[j]!r}], expected {float(mean)!r} +- {half!r}")
-    failures += gamma_selftest_failures()  # the rounding constant of the compensated sums (its overflow branch)
+    ones = [RunningMoments.from_samples(np.array([[v]])) for v in (2.0**53, 1.0, -(2.0**53))]
+    for how, mom in (("left fold", ones[0].merge(ones[1]).merge(ones[2])),
+                     ("third into the merge of the first two", ones[2].merge(ones[0].merge(ones[1])))):
+        if mom.count != 3 or mom.mean[0] != float(Fraction(1, 3)):
+            failures.append(f"RunningMoments.merge of the samples 2^53, 1, -2^53 ({how}): count {mom.count}, mean "
+                            f"{mom.mean[0]!r} (total {mom.total[0]!r}, comp {mom.comp[0]!r}); expected 3 and "
+                            f"{float(Fraction(1, 3))!r} (the compensation must keep the 1 the plain sum loses)")
+    # the rounding constant of the compensated sums (its overflow branch) and the Neumaier step (known answers)
+    failures += compensated_selftest_failures()
     return failures
 
 

@@ -141,7 +141,8 @@ class QuadratureResult:
 
 
 class flint_precision:  # noqa: N801 - used like a function: `with flint_precision(200):`
-    """Context manager setting ``flint.ctx.prec`` and restoring it (try/finally)."""
+    """Context manager setting ``flint.ctx.prec`` and restoring it (try/finally); an exception raised inside the
+    block propagates (``__exit__`` returns ``None``)."""
 
     def __init__(self, prec: int):
         self.prec = int(prec)
@@ -153,7 +154,6 @@ class flint_precision:  # noqa: N801 - used like a function: `with flint_precisi
 
     def __exit__(self, *exc):
         flint.ctx.prec = self.saved
-        return False
 
 
 def _mpf_to_arb(x) -> flint.arb:
@@ -612,16 +612,17 @@ def acb_integrand(expr: sympy.Expr, var: sympy.Symbol) -> Callable[[flint.acb, b
                 return lambda x, an: base(x, an).sqrt(analytic=an)
             pw = build(ex)
             return lambda x, an: (pw(x, an) * base(x, an).log(analytic=an)).exp()
-        if isinstance(e, sympy.Function) and len(e.args) == 1:
-            inner = build(e.args[0])
-            if e.func in _UNARY_ENTIRE:
-                name = _UNARY_ENTIRE[e.func]
-                return lambda x, an: getattr(inner(x, an), name)()
-            if e.func is sympy.log:
-                return lambda x, an: inner(x, an).log(analytic=an)
-        raise InvalidArgument(
-            f"cannot compile {e} (in {expr}) into a certified integrand: {type(e).__name__} is not supported "
-            "or not analytic. Use polynomials and exp/log/sin/cos/tanh/..., or write the acb integrand by hand."
-        )
+        # what is left must be a one-argument analytic function of the table (or log)
+        if not (isinstance(e, sympy.Function) and len(e.args) == 1
+                and (e.func in _UNARY_ENTIRE or e.func is sympy.log)):
+            raise InvalidArgument(
+                f"cannot compile {e} (in {expr}) into a certified integrand: {type(e).__name__} is not supported "
+                "or not analytic. Use polynomials and exp/log/sin/cos/tanh/..., or write the acb integrand by hand."
+            )
+        inner = build(e.args[0])
+        if e.func is sympy.log:
+            return lambda x, an: inner(x, an).log(analytic=an)
+        name = _UNARY_ENTIRE[e.func]
+        return lambda x, an: getattr(inner(x, an), name)()
 
     return build(expr)

@@ -246,7 +246,7 @@ def _check_matrices(W, y) -> tuple[sympy.Matrix, sympy.Matrix]:
             f"W and y must be convertible to sympy matrices ({exc}); pass e.g. "
             f"sympy.Matrix([[1, 2], [3, 4]]) and sympy.Matrix([1, 0])."
         ) from None
-    if y.shape[1] != 1 and y.shape[0] == 1:
+    if y.shape[0] == 1:  # a row is taken as the column (a 1 x 1 y is its own transpose)
         y = y.T
     if y.shape != (W.shape[0], 1):
         raise InvalidArgument(
@@ -295,7 +295,9 @@ def _selftest() -> list[str]:
     default symbols): :func:`multilinear_from_values` on ``n = 1`` with symbolic values ``(s, t)`` (the form is
     ``(s + t)/2 + (t - s)/2 x``), with integer-valued floats (``2 + x``, Integer coefficients) and with sympy Floats
     (kept as Floats, ``2.5 + 1.0 x``); :func:`quadratic_loss` / :func:`quadratic_multilinear` for ``W = (1 2)``,
-    ``y = 3``, whose (20) is ``14 + 4 x1 x2 - 6 x1 - 12 x2`` (``(x1 + 2 x2 - 3)^2`` with ``x_i^2 = 1``), and the
+    ``y = 3``, whose (20) is ``14 + 4 x1 x2 - 6 x1 - 12 x2`` (``(x1 + 2 x2 - 3)^2`` with ``x_i^2 = 1``),
+    :func:`quadratic_loss` with ``y`` given as a row (``1 x 2``, taken as the column ``(3, -1)``: ``(x1 - 3)^2 +
+    (2 x2 + 1)^2``; the claims pass columns), and the
     reduction of :func:`prove_quadratic_multilinear`, in the default symbols and in given ones.  Compared structurally (``==``), so Integer against Float shows.
     Returns what disagrees, ``[]`` if nothing."""
     s, t, x, u, v = sympy.symbols("s t x u v")
@@ -312,6 +314,9 @@ def _selftest() -> list[str]:
          sympy.expand((x1 + 2 * x2 - 3) ** 2)),
         ("quadratic_loss((1 2), 3, (u, v))", lambda: sympy.expand(quadratic_loss([[1, 2]], [3], (u, v))),
          sympy.expand((u + 2 * v - 3) ** 2)),
+        ("quadratic_loss((1 0; 0 2), y as the row (3 -1))",
+         lambda: sympy.expand(quadratic_loss([[1, 0], [0, 2]], sympy.Matrix([[3, -1]]))),
+         sympy.expand((x1 - 3) ** 2 + (2 * x2 + 1) ** 2)),
         ("quadratic_multilinear((1 2), 3)", lambda: quadratic_multilinear([[1, 2]], [3]),
          14 + 4 * x1 * x2 - 6 * x1 - 12 * x2),
         ("quadratic_multilinear((1 2), 3, (u, v))", lambda: quadratic_multilinear([[1, 2]], [3], (u, v)),

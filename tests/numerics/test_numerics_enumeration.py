@@ -232,3 +232,35 @@ def test_arm_moments_size_guard_boundary(monkeypatch):
     loss3 = L.Quadratic(np.eye(3), [0.1, 0.2, 0.3])
     with pytest.raises(InvalidArgument, match="n <= 2"):
         en.expected_arm_moments(loss3, [0.4, -0.2, 0.1], "logistic", [0.1, 0.2, 0.3])
+
+
+def test_sums_selftest_passes():
+    from stecheck.numerics import enumeration as E
+
+    assert E._sums_selftest() == []
+
+
+def test_sums_selftest_refuses_an_uncompensated_sum(monkeypatch):
+    # the plain running sum (compensation dropped) loses the 1/4 terms of the table loss: s + c != exact
+    from stecheck.numerics import enumeration as E
+
+    monkeypatch.setattr(E, "neumaier_add", lambda s, c, x: (s + x, c))
+    bad = E._sums_selftest()
+    assert any("expected_loss" in b for b in bad) and any("exact_loss_and_gradient" in b for b in bad)
+    assert any("_sum_over of the table" in b for b in bad)
+
+
+def test_sums_selftest_refuses_a_product_without_low_coordinates_that_fails(monkeypatch):
+    # _Product with k = 0 (3 outcomes, chunk_bits = 1): a wrong empty block is reported, not swallowed
+    from stecheck.numerics import enumeration as E
+
+    real_init = E._Product.__init__
+
+    def init(self, probs, chunk_bits):
+        real_init(self, probs, chunk_bits)
+        if self.k == 0:
+            self.O_low = np.zeros((2, 0), int)
+
+    monkeypatch.setattr(E._Product, "__init__", init)
+    bad = E._sums_selftest()
+    assert any("chunk_bits = 1 raised ValueError" in b for b in bad)

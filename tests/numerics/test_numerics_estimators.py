@@ -168,3 +168,51 @@ def test_bayesbinn_diagnostics_selftest_passes_and_catches_a_wrong_clean_test(mo
 
     monkeypatch.setattr(bb, "bayesbinn_step", off_by_one)
     assert any("stepwise_equivalence" in b for b in bb._diagnostics_selftest_failures())
+
+
+def test_bayesbinn_diagnostics_selftest_catches_a_scale_ratio_divided_by_tau(monkeypatch):
+    """A record of ``scale / tau`` for ``scale * tau`` agrees at ``tau = 1``: only the ``tau = 2`` case sees it
+    (simulated by a step whose reported scale is divided by ``tau^2``)."""
+    from dataclasses import replace as dc_replace
+
+    from stecheck.numerics import bayesbinn as bb
+
+    step = bb.bayesbinn_step
+
+    def divided(lam, mu, grad_fn, u, s):
+        new, mu2, info = step(lam, mu, grad_fn, u, s)
+        return new, mu2, dc_replace(info, scale=info.scale / s.temperature**2)
+
+    monkeypatch.setattr(bb, "bayesbinn_step", divided)
+    bad = bb._diagnostics_selftest_failures()
+    assert len(bad) == 1 and "at temperature 2" in bad[0] and "[0.25]" in bad[0]
+
+
+def test_bayesbinn_init_selftest_passes_and_catches_an_unfair_sign(monkeypatch):
+    """init_natural's signs must be a fair coin (exact binomial test at a fixed seed) and its values +-lamda."""
+    import numpy as np
+
+    from stecheck.numerics import bayesbinn as bb
+
+    assert bb._init_selftest_failures() == []
+    for wrong in (lambda rng, size, lam=10.0: np.where(rng.integers(0, 3, size) == 1, lam, -lam).astype(np.float64),
+                  lambda rng, size, lam=10.0: np.where(rng.integers(0, 2, size) == 1, lam, lam).astype(np.float64)):
+        monkeypatch.setattr(bb, "init_natural", wrong)
+        bad = bb._init_selftest_failures()
+        assert len(bad) == 1 and "init_natural" in bad[0]
+
+
+def test_bayesbinn_diagnostics_selftest_counts_nonfinite_steps(monkeypatch):
+    """A non-finite step counted twice (or not at all) is refused: the self-test makes BayesBiNN's step overflow."""
+    from stecheck.numerics import bayesbinn as bb
+
+    real = bb.stepwise_equivalence
+
+    def doubled(*args, **kwargs):
+        rec = real(*args, **kwargs)
+        rec.nonfinite *= 2
+        return rec
+
+    monkeypatch.setattr(bb, "stepwise_equivalence", doubled)
+    bad = bb._diagnostics_selftest_failures()
+    assert len(bad) == 1 and "non-finite step counts are 2 (run_side_by_side, 2 steps) and 2" in bad[0]

@@ -239,3 +239,14 @@ def test_montecarlo_known_answer_self_test_passes():
     from stecheck.numerics import montecarlo
 
     assert montecarlo._selftest_failures() == []
+
+
+def test_selftest_sees_a_mean_without_its_compensation(monkeypatch):
+    """The merge of 2^53, 1, -2^53 keeps the 1 only in the compensation: a mean that drops or subtracts it fails."""
+    from stecheck.numerics import montecarlo as mc
+
+    assert mc._selftest_failures() == []
+    for wrong in (lambda self: self.total / self.count, lambda self: (self.total - self.comp) / self.count):
+        monkeypatch.setattr(mc.RunningMoments, "mean", property(wrong))
+        bad = mc._selftest_failures()
+        assert any("merge of the samples 2^53, 1, -2^53" in b for b in bad)

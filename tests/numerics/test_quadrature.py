@@ -8,6 +8,7 @@ import sympy
 from stecheck.numerics.quadrature import (
     PrecisionNotReached,
     acb_integrand,
+    flint_precision,
     certified_integral_1d,
     certified_integral_2d,
     estimated_integral_2d,
@@ -126,3 +127,34 @@ def test_min_digits_is_the_smallest_accepted():
     assert r.certified and r.correct_digits >= MIN_DIGITS
     with pytest.raises(InvalidArgument, match=f"digits={MIN_DIGITS - 1} is too small"):
         certified_integral_1d(lambda x, a: x.exp(), 0, 1, digits=MIN_DIGITS - 1)
+
+
+@pytest.mark.parametrize("make", [
+    lambda y: sympy.Abs(y),                    # a one-argument function that is not analytic
+    lambda y: sympy.Min(y, sympy.sin(y)),      # two arguments
+    lambda y: sympy.Function("f")() + y,       # an undefined function of no argument
+    lambda y: sympy.Function("g")(y),          # an undefined function of one argument
+    lambda y: sympy.besselj(0, y),             # a two-argument special function
+])
+def test_sympy_compiler_refuses_what_is_not_a_supported_unary_function(make):
+    y = sympy.Symbol("y")
+    with pytest.raises(InvalidArgument, match="not supported or not analytic"):
+        acb_integrand(make(y), y)
+
+
+def test_sympy_compiler_every_supported_unary_function():
+    y = sympy.Symbol("y")
+    for fn in (sympy.exp, sympy.sin, sympy.cos, sympy.sinh, sympy.cosh, sympy.tanh, sympy.tan, sympy.erf, sympy.log):
+        r = certified_integral_1d(acb_integrand(fn((1 + y) / 2), y), 0, 1, digits=20)
+        with mpmath.workdps(40):
+            ref = mpmath.quad(sympy.lambdify(y, fn((1 + y) / 2), "mpmath"), [0, 1])
+            assert abs(r.value - ref) <= r.radius + mpmath.mpf(10) ** -30, fn
+
+
+def test_flint_precision_restores_and_lets_exceptions_through():
+    saved = flint.ctx.prec
+    with pytest.raises(ZeroDivisionError):
+        with flint_precision(saved + 77):
+            assert flint.ctx.prec == saved + 77
+            raise ZeroDivisionError
+    assert flint.ctx.prec == saved

@@ -219,3 +219,22 @@ def test_quadratic_loss_takes_y_as_a_row_or_a_column():
     assert sympy.expand(quadratic_loss(W, row) - quadratic_loss(W, col)) == 0
     with pytest.raises(InvalidArgument, match="expected y of length 2"):
         quadratic_loss(W, sympy.Matrix([[1, 2, 3]]))
+
+
+def test_selftest_passes_and_sees_a_row_y_left_untransposed(monkeypatch):
+    """The known-answer self-test covers y given as a row (the claims pass columns): a _check_matrices that keeps
+    the row (the mutant ``y.shape[0] != 1``) makes quadratic_loss refuse it, and the self-test says so."""
+    from stecheck.theory import multilinear as M
+
+    assert M._selftest() == []
+    real = M._check_matrices
+
+    def keep_rows(W, y):
+        W2, _ = real(W, y)
+        y2 = sympy.Matrix(y)
+        if y2.shape != (W2.shape[0], 1):
+            raise M.InvalidArgument(f"y has shape {y2.shape}")
+        return W2, y2
+
+    monkeypatch.setattr(M, "_check_matrices", keep_rows)
+    assert any("y as the row (3 -1)" in b and "raised InvalidArgument" in b for b in M._selftest())
