@@ -172,8 +172,10 @@ def _search_selftest() -> list[str]:
     """:func:`find_threshold` on the deterministic step of :data:`_SEARCH_KNOWN` (a doubling and a halving start),
     compared with the hand-derived evaluation sets, crossing ``sqrt(35 * 38)`` (relative 1e-12) and bracket; also
     the two one-sided bounds at ``0/7`` and ``7/7`` against their closed forms ``1 - 0.01^(1/7)``, ``0.01^(1/7)``
-    (relative 1e-9); and two hand-derived searches the claims' cells do not make: a halving down to ``m = 1`` (the
-    rate is already reached there) and a bisection step where the clamp ``mid >= lo + 1`` decides the next ``m``.
+    (relative 1e-9); and hand-derived searches the claims' cells do not make: a halving down to ``m = 1`` (the
+    rate is already reached there), a bisection step with ``mid = lo + 1`` (the clamp ``lo + 1 <= mid <= hi - 1``
+    never binds: for ``hi >= lo + 2``, ``sqrt(lo hi) >= sqrt((lo + 1)^2 - 1) > lo + 1/2`` and ``< hi - 1``), and a
+    doubling and a halving start on a rate exactly at the level (``>= level`` against ``> level``).
     Returns the mismatches (empty when all agree).  About 10 ms."""
     bad = []
     for start, (evals, bracket) in _SEARCH_KNOWN.items():
@@ -205,6 +207,22 @@ def _search_selftest() -> list[str]:
             bad.append(f"m_start={start} ({'p = 1' if i == 1 else 'p(m) = 1{m >= 3}'}): evaluated m "
                        f"{sorted(th.evaluations)}, bracket {th.bracket}, crossing {th.m_star}; expected {list(evals)}, "
                        f"{bracket}, {m_star}")
+    # A rate exactly at the level (every comparison of the search is >= level / < level; the claims' rates k/N can
+    # equal 1/2): p(m) = 4/8 for m >= 6, 0/8 below, level 1/2, derived by hand from the same rule:
+    # * from m_start = 2: rate(2) = 0 < 1/2, doubling 4 (0), 8 (1/2: reached, stop); the bisection's round(sqrt(32))
+    #   = 6 (rate 1/2 >= 1/2: hi = 6), round(sqrt(24)) = 5 (0: lo = 5), adjacent to 6: evaluated {2, 4, 5, 6, 8};
+    # * from m_start = 16: rate(16) = 1/2 >= 1/2, halving 8 (1/2), 4 (0) stops; hi = 8 (the least evaluated m above 4
+    #   at rate >= 1/2), then 6 (hi) and 5 (lo): evaluated {4, 5, 6, 8, 16}.
+    # Both: the isotonic fit is the data, first >= 1/2 at m = 6 right after 0 at m = 5, so the crossing is 6; the 99 %
+    # upper bound at 0/8 is 1 - 0.01^(1/8) = 0.438 < 1/2 and the lower bound at 4/8 is 0.121 < 1/2, so the bracket is
+    # (5, None).  A search that took "reached" as "> level" would double past 8 (or not halve from 16).
+    for start, evals in ((2, (2, 4, 5, 6, 8)), (16, (4, 5, 6, 8, 16))):
+        th = find_threshold(lambda m: (4 if m >= 6 else 0, 8), 0.5, start, m_max=100)
+        if (tuple(sorted(th.evaluations)), tuple(th.bracket)) != (evals, (5, None)) or th.m_star is None \
+                or not math.isclose(th.m_star, 6.0, rel_tol=1e-12):
+            bad.append(f"m_start={start} (p(m) = 4/8 for m >= 6, exactly the level 1/2): evaluated m "
+                       f"{sorted(th.evaluations)}, bracket {th.bracket}, crossing {th.m_star}; expected {list(evals)}, "
+                       f"(5, None), 6")
     for got, want, name in ((upper_bound(0, 7, 0.99), 1 - 0.01 ** (1 / 7), "upper_bound(0, 7, 0.99)"),
                             (lower_bound(7, 7, 0.99), 0.01 ** (1 / 7), "lower_bound(7, 7, 0.99)")):
         if not math.isclose(got, want, rel_tol=1e-9):
