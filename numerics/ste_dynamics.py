@@ -854,37 +854,38 @@ def record_invariants(tr: Trajectories, init_hamming: int | None = None) -> list
 
 
 def _invariants_selftest() -> list[str]:
-    """:func:`record_invariants` must say no: a hand-made record of one trial (``T = 4``, projection) that sits at
-    ``w*`` for all ``T + 1 = 5`` states -- every bound of the identities met with equality (``time_at = T + 1``,
-    ``time_at_late = T - T//2 + 1 = 3``, ``first_hit = 0``, ``min_hamming = 0``) -- must pass, and each tampered copy
+    """:func:`record_invariants` must say no: a hand-made record of one trial (``T = 5``, odd, so that ``T//2``
+    and ``T/2`` differ; projection) that sits at ``w*`` for all ``T + 1 = 6`` states -- every bound of the identities
+    met with equality (``time_at = T + 1``, ``time_at_late = T - T//2 + 1 = 4``, ``first_hit = 0``,
+    ``min_hamming = 0``) -- must pass, and each tampered copy
     (one record moved one unit past its bound, or an event list / checkpoint out of step with the counts) must be
     reported under the identity it breaks.  Exact integer records: no tolerance.  Returns the failures."""
-    ckpt = _checkpoints(4)
+    ckpt = _checkpoints(5)
     one = lambda x, dtype=np.int64: np.array([x], dtype)  # noqa: E731
-    valid = Trajectories(model=STEModel(n=4, m=1), steps=4, first_hit=one(0), time_at=one(5), time_at_late=one(3),
+    valid = Trajectories(model=STEModel(n=4, m=1), steps=5, first_hit=one(0), time_at=one(6), time_at_late=one(4),
                          final_at=one(True, bool), visits=one(1), returns=one(0), returns_late=one(0),
                          escapes=one(0), escapes_late=one(0), final_hamming=one(0), min_hamming=one(0),
                          loss_late=one(0.0, float), loss_all=one(0.0, float), absorbed_at=one(0), checkpoints=ckpt,
                          hamming=np.zeros((1, ckpt.size), np.int64))
     bad = []
     if record_invariants(valid, init_hamming=0):
-        bad.append(f"record_invariants rejects a valid record (at w* for t = 0..4): {record_invariants(valid, 0)}")
+        bad.append(f"record_invariants rejects a valid record (at w* for t = 0..5): {record_invariants(valid, 0)}")
     hamming_up = valid.hamming.copy()
     hamming_up[0, 1:] = 1
     tampered = {
         "first_hit = -1 iff time_at = 0": dict(first_hit=one(-1)),
-        "first_hit <= T": dict(first_hit=one(5)),
-        "0 <= time_at_late <= min(time_at, T - T//2 + 1)": dict(time_at_late=one(4)),
-        "time_at <= T + 1": dict(time_at=one(6)),
+        "first_hit <= T": dict(first_hit=one(6)),
+        "0 <= time_at_late <= min(time_at, T - T//2 + 1)": dict(time_at_late=one(5)),
+        "time_at <= T + 1": dict(time_at=one(7)),
         "returns = max(visits - 1, 0)": dict(returns=one(1)),
         "escapes = visits - final_at": dict(escapes=one(1)),
         "one excursion per return": dict(excursions=[(0, 1, 2)]),
-        "one sojourn per escape": dict(sojourns=[(0, 0, 5)]),
+        "one sojourn per escape": dict(sojourns=[(0, 0, 6)]),
         "checkpoints 0..T": dict(checkpoints=ckpt[:-1], hamming=valid.hamming[:, :-1]),
         "last checkpoint = final Hamming": dict(final_hamming=one(1), final_at=one(False, bool), escapes=one(1),
-                                                sojourns=[(0, 0, 4)]),
+                                                sojourns=[(0, 0, 5)]),
         "min_hamming <= every checkpoint": dict(hamming=hamming_up, min_hamming=one(1)),
-        "final_at iff final_hamming = 0": dict(final_at=one(False, bool), escapes=one(1), sojourns=[(0, 0, 4)]),
+        "final_at iff final_hamming = 0": dict(final_at=one(False, bool), escapes=one(1), sojourns=[(0, 0, 5)]),
     }
     for name, change in tampered.items():
         found = record_invariants(replace(valid, **change), init_hamming=0)
