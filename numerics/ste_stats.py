@@ -172,7 +172,10 @@ def _search_selftest() -> list[str]:
     """:func:`find_threshold` on the deterministic step of :data:`_SEARCH_KNOWN` (a doubling and a halving start),
     compared with the hand-derived evaluation sets, crossing ``sqrt(35 * 38)`` (relative 1e-12) and bracket; also
     the two one-sided bounds at ``0/7`` and ``7/7`` against their closed forms ``1 - 0.01^(1/7)``, ``0.01^(1/7)``
-    (relative 1e-9); and hand-derived searches the claims' cells do not make: a halving down to ``m = 1`` (the
+    (relative 1e-9), the two-sided interval at ``0/7`` and ``7/7`` (``(0, 1 - 0.005^(1/7))``, ``(0.005^(1/7), 1)``),
+    :func:`recurrence_test` at ``0, 7, 10`` of ``10`` against the exact binomial tail ``sum_(j >= k) C(10, j) / 2^10``
+    (its rejection at ``alpha = 0.001``) and the closed-form bounds ``0.001^(1/10)``, ``1 - 0.001^(1/10)`` at ``k = 10``
+    and ``k = 0``; and hand-derived searches the claims' cells do not make: a halving down to ``m = 1`` (the
     rate is already reached there), a bisection step with ``mid = lo + 1`` (the clamp ``lo + 1 <= mid <= hi - 1``
     never binds: for ``hi >= lo + 2``, ``sqrt(lo hi) >= sqrt((lo + 1)^2 - 1) > lo + 1/2`` and ``< hi - 1``), and a
     doubling and a halving start on a rate exactly at the level (``>= level`` against ``> level``).
@@ -223,9 +226,23 @@ def _search_selftest() -> list[str]:
             bad.append(f"m_start={start} (p(m) = 4/8 for m >= 6, exactly the level 1/2): evaluated m "
                        f"{sorted(th.evaluations)}, bracket {th.bracket}, crossing {th.m_star}; expected {list(evals)}, "
                        f"(5, None), 6")
-    for got, want, name in ((upper_bound(0, 7, 0.99), 1 - 0.01 ** (1 / 7), "upper_bound(0, 7, 0.99)"),
-                            (lower_bound(7, 7, 0.99), 0.01 ** (1 / 7), "lower_bound(7, 7, 0.99)")):
-        if not math.isclose(got, want, rel_tol=1e-9):
+    # closed forms of the exact bounds at k = 0 and k = N (one-sided level a: a^(1/N); two-sided: (a/2)^(1/N)), and of
+    # recurrence_test's exact p-value P(Bin(10, 1/2) >= k) = sum_{j >= k} C(10, j) / 2^10 (math.comb, exact rationals)
+    cp0, cp7 = clopper_pearson(0, 7, 0.99), clopper_pearson(7, 7, 0.99)
+    checks = [(upper_bound(0, 7, 0.99), 1 - 0.01 ** (1 / 7), "upper_bound(0, 7, 0.99)"),
+              (lower_bound(7, 7, 0.99), 0.01 ** (1 / 7), "lower_bound(7, 7, 0.99)"),
+              (cp0[0], 0.0, "clopper_pearson(0, 7, 0.99) low"), (cp0[1], 1 - 0.005 ** (1 / 7), "clopper_pearson(0, 7, 0.99) high"),
+              (cp7[0], 0.005 ** (1 / 7), "clopper_pearson(7, 7, 0.99) low"), (cp7[1], 1.0, "clopper_pearson(7, 7, 0.99) high")]
+    for k in (0, 7, 10):
+        rt = recurrence_test(k, 10)  # fraction 1/2, alpha 0.001
+        p = math.fsum(math.comb(10, j) for j in range(k, 11)) / 2**10
+        checks += [(rt["p_value"], p, f"recurrence_test({k}, 10) p-value"),
+                   (float(rt["rejected"]), float(p < 0.001), f"recurrence_test({k}, 10) rejected (p = {p:.6g})")]
+        if k in (0, 10):  # the one-sided 0.999 bounds have closed forms at the ends only
+            checks += [(rt["lower_bound"], 0.001 ** (1 / 10) if k == 10 else 0.0, f"recurrence_test({k}, 10) lower bound"),
+                       (rt["upper_bound"], 1.0 if k == 10 else 1 - 0.001 ** (1 / 10), f"recurrence_test({k}, 10) upper bound")]
+    for got, want, name in checks:
+        if not math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-15):
             bad.append(f"{name} = {got}, expected {want}")
     return bad
 
@@ -233,7 +250,8 @@ def _search_selftest() -> list[str]:
 #: :func:`_search_selftest` once per process, at the first :func:`find_threshold` call (its own calls skip the
 #: check); a failure raises :class:`~stecheck.errors.SelfCheckFailed` (the search does not follow its stated rule).
 _search_selftest_once = OncePerProcess(
-    _search_selftest, what="ste_stats.find_threshold fails its known-answer self-test (step p(m) = 1{m >= 37})",
+    _search_selftest, what="ste_stats.find_threshold fails its known-answer self-test (threshold search, exact "
+                           "bounds, recurrence_test)",
     remedy="Fix the doubling/halving, the log-bisection stop rule m_hi/m_lo <= 1 + rel_tol, the crossing or the "
            "Clopper-Pearson bracket.")
 
@@ -319,6 +337,7 @@ def recurrence_test(returning: int, trials: int, *, fraction: float = 0.5, alpha
     Also reports the one-sided lower and upper ``1 - alpha`` Clopper-Pearson bounds.
     """
     _check(returning, trials)
+    _search_selftest_once()
     res = stats.binomtest(int(returning), int(trials), p=fraction, alternative="greater")
     return {"returning": int(returning), "trials": int(trials), "h0_fraction": fraction, "p_value": float(res.pvalue),
             "alpha": alpha, "rejected": bool(res.pvalue < alpha),

@@ -124,3 +124,15 @@ def test_search_selftest_catches_a_rate_at_the_level_taken_as_not_reached(monkey
     bad = st._search_selftest()
     assert any("exactly the level 1/2" in b for b in bad)
     assert not any("p(m) = 1{m >= 37}" in b or "m_start=4:" in b for b in bad)  # the other cases do not see it
+
+
+def test_search_selftest_checks_the_recurrence_test_against_the_exact_tail(monkeypatch):
+    monkeypatch.setattr(st._search_selftest_once, "passed", True)
+    real = st.recurrence_test
+
+    def halved(returning, trials, **kw):  # a p-value half the exact binomial tail
+        out = real(returning, trials, **kw)
+        return {**out, "p_value": out["p_value"] / 2}
+
+    monkeypatch.setattr(st, "recurrence_test", halved)
+    assert any("p-value" in b for b in st._search_selftest())
