@@ -893,6 +893,14 @@ def _invariants_selftest() -> list[str]:
             bad.append(f"record_invariants misses '{name}' on a record tampered with {sorted(change)} (found {found})")
     if "Hamming distance at t = 0 is init_hamming = 1" not in record_invariants(valid, init_hamming=1):
         bad.append("record_invariants misses a start at Hamming distance 0 declared as init_hamming = 1")
+    # a trial that never reaches w* (first_hit = -1, the least valid value; Hamming distance 1 throughout) passes, and
+    # first_hit = -2 is reported
+    never = replace(valid, first_hit=one(-1), time_at=one(0), time_at_late=one(0), final_at=one(False, bool),
+                    visits=one(0), final_hamming=one(1), min_hamming=one(1), hamming=np.ones((1, ckpt.size), np.int64))
+    if record_invariants(never, init_hamming=1):
+        bad.append(f"record_invariants rejects a valid record that never reaches w*: {record_invariants(never, 1)}")
+    if "first_hit = -1 iff time_at = 0" not in record_invariants(replace(never, first_hit=one(-2)), init_hamming=1):
+        bad.append("record_invariants misses first_hit = -2 (below the 'never' value -1)")
     return bad
 
 
