@@ -178,7 +178,10 @@ def _search_selftest() -> list[str]:
     and ``k = 0``; and hand-derived searches the claims' cells do not make: a halving down to ``m = 1`` (the
     rate is already reached there), a bisection step with ``mid = lo + 1`` (the clamp ``lo + 1 <= mid <= hi - 1``
     never binds: for ``hi >= lo + 2``, ``sqrt(lo hi) >= sqrt((lo + 1)^2 - 1) > lo + 1/2`` and ``< hi - 1``), and a
-    doubling and a halving start on a rate exactly at the level (``>= level`` against ``> level``).
+    doubling and a halving start on a rate exactly at the level (``>= level`` against ``> level``); a rate strictly
+    between 0 and the level, the stop rule at ``m_hi / m_lo = 1 + rel_tol`` exactly, a rate at the level down to
+    ``m = 1``, the ``m_max`` cap, pre-seeded (shared, non-monotone) evaluations, and levels equal to a one-sided bound
+    (the bracket's strict inequalities); the default confidence 0.95 of the bounds.
     Returns the mismatches (empty when all agree).  About 10 ms."""
     bad = []
     for start, (evals, bracket) in _SEARCH_KNOWN.items():
@@ -226,13 +229,60 @@ def _search_selftest() -> list[str]:
             bad.append(f"m_start={start} (p(m) = 4/8 for m >= 6, exactly the level 1/2): evaluated m "
                        f"{sorted(th.evaluations)}, bracket {th.bracket}, crossing {th.m_star}; expected {list(evals)}, "
                        f"(5, None), 6")
+    # More hand-derived searches (same rule), each for a comparison or branch the cases above leave open:
+    # * rel_tol = 1/2 and p(m) = 2/8 for m < 5, 8/8 from 5, m_start = 4: rate(4) = 1/4 (strictly between 0 and the
+    #   level), doubling to 8 (1), bisection round(sqrt(32)) = 6 (1: hi = 6); 6/4 = 1.5 is not > 1 + rel_tol: stop.
+    #   Evaluated {4, 6, 8}; the 99 % upper bound at 2/8 is 0.71 > 1/2 (no m below), the lower one at 8/8 is
+    #   0.01^(1/8) = 0.56 > 1/2: bracket (None, 6); the fit rises from 1/4 at 4 to 1 at 6, so the crossing is
+    #   exp(log 4 + (1/3)(log 6 - log 4)) = (4^2 6)^(1/3) = 96^(1/3);
+    # * p(m) = 1{m >= 3} from m_start = 1 (the least start): doubling 1, 2 (0), 4 (1); the bisection's round(sqrt(8)) =
+    #   3 (1: hi = 3), adjacent to 2: evaluated {1, 2, 3, 4}, bracket (2, 3), crossing sqrt(6);
+    # * p(m) = 4/8 for every m (exactly the level), m_start = 4: halving 4, 2, 1, all at the level: (None, 1), crossing 1;
+    # * p(m) = 0 for every m, m_start = 4, m_max = 20: doubling 4, 8, 16, then the cap 20: evaluated {4, 8, 16, 20},
+    #   bracket (m_max, None) = (20, None), no crossing;
+    # * the first case's step 1{m >= 37} from m_start = 100 on pre-seeded evaluations {2: 7/7, 30: 1/8} (a shared dict,
+    #   as the claims' second level gets it; non-monotone on purpose): halving 100, 50, 25; hi = 50 (the least m above
+    #   25 at rate >= 1/2 -- not 2, below lo, nor 30, at 1/8); then 35, 42, 38 as before.  Evaluated {2, 25, 30, 35, 38,
+    #   42, 50, 100}, all added to the shared dict; above (lower bound 0.518 at 7/7) = {2, 38, 42, 50, 100}, so no m
+    #   below lies under min(above) = 2: bracket (None, 2);
+    # * the step 1{m >= 37} from m_start = 4 at a level equal to a bound: level = upper_bound(0, 7, 0.99) = 0.482 (the
+    #   evaluations are the first case's), so no m is *strictly* below it: bracket (None, 38); level =
+    #   lower_bound(7, 7, 0.99) = 0.518, no m strictly above: bracket (35, None).
+    step37 = lambda m: (7 if m >= 37 else 0, 7)  # noqa: E731
+    shared = {2: (7, 7), 30: (1, 8)}
+    more = (("rel_tol = 1/2, p(4) = 1/4", lambda: find_threshold(lambda m: (8 if m >= 5 else 2, 8), 0.5, 4, m_max=100,
+                                                                   rel_tol=0.5), (4, 6, 8), (None, 6), 96 ** (1 / 3)),
+            ("p(m) = 1{m >= 3} from m_start = 1", lambda: find_threshold(lambda m: (7 if m >= 3 else 0, 7), 0.5, 1,
+                                                                         m_max=100), (1, 2, 3, 4), (2, 3), math.sqrt(6)),
+            ("p = 4/8 everywhere", lambda: find_threshold(lambda m: (4, 8), 0.5, 4, m_max=100), (1, 2, 4), (None, 1), 1.0),
+            ("p = 0, m_max = 20", lambda: find_threshold(lambda m: (0, 8), 0.5, 4, m_max=20), (4, 8, 16, 20), (20, None),
+             None),
+            ("pre-seeded {2: 7/7, 30: 1/8}", lambda: find_threshold(step37, 0.5, 100, m_max=10**4, evaluations=shared),
+             (2, 25, 30, 35, 38, 42, 50, 100), (None, 2), "any"),
+            ("level = upper_bound(0, 7)", lambda: find_threshold(step37, upper_bound(0, 7, 0.99), 4, m_max=10**4),
+             (4, 8, 16, 32, 35, 38, 45, 64), (None, 38), "any"),
+            ("level = lower_bound(7, 7)", lambda: find_threshold(step37, lower_bound(7, 7, 0.99), 4, m_max=10**4),
+             (4, 8, 16, 32, 35, 38, 45, 64), (35, None), "any"))
+    for name, run, evals, bracket, m_star in more:
+        th = run()
+        star_ok = (m_star == "any" or (th.m_star is None if m_star is None
+                                       else th.m_star is not None and math.isclose(th.m_star, m_star, rel_tol=1e-12)))
+        if (tuple(sorted(th.evaluations)), tuple(th.bracket)) != (evals, bracket) or not star_ok:
+            bad.append(f"{name}: evaluated m {sorted(th.evaluations)}, bracket {th.bracket}, crossing {th.m_star}; "
+                       f"expected {list(evals)}, {bracket}" + ("" if m_star == "any" else f", {m_star}"))
+    if tuple(sorted(shared)) != (2, 25, 30, 35, 38, 42, 50, 100):
+        bad.append(f"the shared evaluations dict holds {sorted(shared)} after the search; expected every evaluated m")
     # closed forms of the exact bounds at k = 0 and k = N (one-sided level a: a^(1/N); two-sided: (a/2)^(1/N)), and of
     # recurrence_test's exact p-value P(Bin(10, 1/2) >= k) = sum_{j >= k} C(10, j) / 2^10 (math.comb, exact rationals)
     cp0, cp7 = clopper_pearson(0, 7, 0.99), clopper_pearson(7, 7, 0.99)
     checks = [(upper_bound(0, 7, 0.99), 1 - 0.01 ** (1 / 7), "upper_bound(0, 7, 0.99)"),
               (lower_bound(7, 7, 0.99), 0.01 ** (1 / 7), "lower_bound(7, 7, 0.99)"),
               (cp0[0], 0.0, "clopper_pearson(0, 7, 0.99) low"), (cp0[1], 1 - 0.005 ** (1 / 7), "clopper_pearson(0, 7, 0.99) high"),
-              (cp7[0], 0.005 ** (1 / 7), "clopper_pearson(7, 7, 0.99) low"), (cp7[1], 1.0, "clopper_pearson(7, 7, 0.99) high")]
+              (cp7[0], 0.005 ** (1 / 7), "clopper_pearson(7, 7, 0.99) low"), (cp7[1], 1.0, "clopper_pearson(7, 7, 0.99) high"),
+              # the documented default confidence 0.95
+              (lower_bound(7, 7), 0.05 ** (1 / 7), "lower_bound(7, 7)"), (upper_bound(0, 7), 1 - 0.05 ** (1 / 7),
+                                                                          "upper_bound(0, 7)"),
+              (clopper_pearson(7, 7)[0], 0.025 ** (1 / 7), "clopper_pearson(7, 7)")]
     for k in (0, 7, 10):
         rt = recurrence_test(k, 10)  # fraction 1/2, alpha 0.001
         p = math.fsum(math.comb(10, j) for j in range(k, 11)) / 2**10

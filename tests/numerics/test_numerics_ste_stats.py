@@ -136,3 +136,22 @@ def test_search_selftest_checks_the_recurrence_test_against_the_exact_tail(monke
 
     monkeypatch.setattr(st, "recurrence_test", halved)
     assert any("p-value" in b for b in st._search_selftest())
+
+
+def test_search_selftest_checks_shared_evaluations_and_the_cap(monkeypatch):
+    """A search that ignored the pre-seeded (shared) evaluations, or one that ran past m_max, is reported."""
+    monkeypatch.setattr(st._search_selftest_once, "passed", True)
+    real = st.find_threshold
+
+    def private(success, level, m_start, **kw):  # a fresh dict each time: the shared evaluations are lost
+        kw.pop("evaluations", None)
+        return real(success, level, m_start, **kw)
+
+    monkeypatch.setattr(st, "find_threshold", private)
+    assert any(b.startswith("pre-seeded") for b in st._search_selftest())
+
+    def uncapped(success, level, m_start, **kw):  # m_max ignored: doubling past the cap
+        return real(success, level, m_start, **{**kw, "m_max": 10**3})
+
+    monkeypatch.setattr(st, "find_threshold", uncapped)
+    assert any(b.startswith("p = 0, m_max = 20") for b in st._search_selftest())
