@@ -784,9 +784,10 @@ def _mc_selftest() -> list[str]:
 
     * ``loss_z`` and ``grad_z`` on a hand-made estimate (dyadic numbers, exact): ``|1 - 1/2| / (1/4) = 2`` from either
       side, and the largest coordinate ``max(|1 - 0| / (1/2), |-2 + 1| / (1/4)) = 4``;
-    * ``k = 2``, ``v = (1, 2)``, ``w* = -w``: every residual is ``v . (s_1, s_2)`` with signs ``s_i = +-1``, so the
-      per-sample loss takes only the values ``1/2`` and ``9/2``; with ``p`` the share of ``9/2`` read off the mean
-      (``p n`` must be an integer), the sample standard error is ``4 sqrt(p (1 - p) / (n - 1))`` (two-point law);
+    * ``k = 2``, ``v = (1/4, 1/2)``, ``w* = -w``: every residual is ``v . (s_1, s_2)`` with signs ``s_i = +-1``, so the
+      per-sample loss takes only the values ``1/32`` and ``9/32``; with ``p`` the share of ``9/32`` read off the mean
+      (``p n`` must be an integer), the sample standard error is ``(1/4) sqrt(p (1 - p) / (n - 1))`` (two-point law;
+      variances below 1, so a floor or a cap of the variance at 1 shows);
     * the same run (1000 samples in chunks of 400: the last one short) recomputed from its draws (the same seeds,
       float32 normals) sample by sample in float64 with a loop over the hidden units, and summarized two-pass (mean,
       ``std(ddof=1) / sqrt(n)``): the loss exactly up to summation order (relative 1e-12), the gradient means within
@@ -802,14 +803,14 @@ def _mc_selftest() -> list[str]:
         if got != want:
             bad.append(f"MonteCarloEstimate.{what} with mean 1, se 1/4 (gradient mean (1, -2), se (1/2, 1/4)) is {got}; "
                        f"expected {want}")
-    w, w_star, v = np.array([1.0, 0.5]), np.array([-1.0, -0.5]), np.array([1.0, 2.0])
+    w, w_star, v = np.array([1.0, 0.5]), np.array([-1.0, -0.5]), np.array([0.25, 0.5])
     n, chunk, seed = 1000, 400, 7
     mc = monte_carlo(w, w_star, v, n_samples=n, seed=seed, chunk_size=chunk)
-    p = (mc.loss_mean - 0.5) / 4.0
-    se = 4.0 * math.sqrt(max(p * (1.0 - p), 0.0) / (n - 1))
+    p = (mc.loss_mean - 1 / 32) / 0.25
+    se = 0.25 * math.sqrt(max(p * (1.0 - p), 0.0) / (n - 1))
     if not (abs(p * n - round(p * n)) <= 1e-9 and 0 < p < 1 and math.isclose(mc.loss_se, se, rel_tol=1e-9)):
-        bad.append(f"monte_carlo on w* = -w, v = (1, 2): loss mean {mc.loss_mean}, se {mc.loss_se}; the two-point law "
-                   f"(losses 1/2 and 9/2, share {p * n:.6g}/{n} of 9/2) gives se {se}")
+        bad.append(f"monte_carlo on w* = -w, v = (1/4, 1/2): loss mean {mc.loss_mean}, se {mc.loss_se}; the two-point "
+                   f"law (losses 1/32 and 9/32, share {p * n:.6g}/{n} of 9/32) gives se {se}")
     losses, grads = [], {q: [] for q in PROXIES}
     for child in np.random.SeedSequence(seed).spawn(-(-n // chunk)):
         m = min(chunk, n - len(losses))
