@@ -680,7 +680,8 @@ def replay_audit(job: CellJob, tr: Trajectories, trial: int = 0, rtol: float = 1
     certified absorption), and every record the claims read recomputed from the reference states and losses
     by its definition: ``time_at``, ``time_at_late``, the fraction of time at ``w*`` (``T + 1`` states) and the late
     fraction (``t in [T//2, T]``, ``T - T//2 + 1``
-    states), ``first_hit``, ``final_at``, ``visits``, ``escapes``, ``returns``, the final and minimal Hamming
+    states), ``first_hit``, ``final_at``, ``visits``, ``escapes``, ``returns`` and the late ones (``t >= T//2``), the
+    trial's excursions and sojourns (the event lists), the final and minimal Hamming
     distance, and the time averages of the empirical loss ``loss_all`` (``t in 0..T``) and ``loss_late``.
 
     Counts are compared exactly; the loss averages with relative tolerance ``rtol`` (the two computations sum
@@ -704,6 +705,20 @@ def _compare_with_reference(model: STEModel, data, steps: int, tr: Trajectories,
     at, losses = [bool(a) for a in ref["at"]], ref["losses"]
     ham = [int(np.count_nonzero(np.where(s >= 0.0, 1.0, -1.0) != ref["s_star"])) for s in ref["states"]]
     visits = sum(1 for t, a in enumerate(at) if a and (t == 0 or not at[t - 1]))
+    # the events by their definitions (Trajectories): an escape at t ends the sojourn entered at the last entry; an
+    # entry after an escape is a return, closing the excursion that began at that escape
+    excursions, sojourns, entry, escape = [], [], -1, -1
+    returns_late = escapes_late = 0
+    for t, a in enumerate(at):
+        if a and (t == 0 or not at[t - 1]):
+            if escape >= 0:
+                excursions.append((trial, escape, t))
+                returns_late += t >= half
+            entry = t
+        elif not a and t > 0 and at[t - 1]:
+            sojourns.append((trial, entry, t - entry))
+            escapes_late += t >= half
+            escape = t
     expected = {
         "time_at": sum(at), "time_at_late": sum(at[half:]), "fraction_at": sum(at) / len(at),
         "fraction_at_late": sum(at[half:]) / len(at[half:]),
@@ -711,8 +726,11 @@ def _compare_with_reference(model: STEModel, data, steps: int, tr: Trajectories,
         "escapes": sum(1 for t in range(1, len(at)) if at[t - 1] and not at[t]), "returns": max(visits - 1, 0),
         "final_hamming": ham[-1], "min_hamming": min(ham),
         "loss_all": math.fsum(losses) / len(losses), "loss_late": math.fsum(losses[half:]) / len(losses[half:]),
+        "returns_late": returns_late, "escapes_late": escapes_late, "excursions": excursions, "sojourns": sojourns,
     }
     got = {k: getattr(tr, k)[trial].item() for k in expected if k in Trajectories._ARRAYS}
+    got["excursions"] = sorted(e for e in tr.excursions if e[0] == trial)
+    got["sojourns"] = sorted(e for e in tr.sojourns if e[0] == trial)
     got["fraction_at"] = float(tr.fraction_at()[trial])
     got["fraction_at_late"] = float(tr.fraction_at(late=True)[trial])
     mismatches = {}
@@ -753,12 +771,24 @@ def _selftest_cases() -> dict[str, tuple]:
       ``time_at = 1``, Hamming distance 1 at the end.  (With ``r / v`` for ``r v``, ``u_1`` would stay at ``w*``.)
     * ``weighted-identity``: the same with the identity proxy: ``t = 0`` as above; then ``r = 1`` and
       ``g = r v = (2, 1, 0, 0)`` (the proxy ignores which units fire), ``u_2 = (-1/2, 0, 1/2, 1/2)``; the same records.
+    * ``latent-zero``: no projection, ``s* = s_0 = (1, -1, 1, 1)``, ``eta = 1/2``: the unit fires (``r = 1``, ``g = e_1``),
+      ``u_1 = (0, -1/2, 1/2, 1/2)`` -- an exact zero and a negative coordinate of ``s*`` -- then ``x . u_1 = 0``, absorbed
+      at ``t = 1``; ``at = [T, F, F]``, Hamming distance 0 at the end (``sign(0) = +1``).
+    * ``absorbed-at-star``: ``x = -e_1``, ``y = 1/2``, ``s_0 = s*``, ``T = 5``: the unit never fires at ``w*``
+      (``r = -1/2``, ``g = 0``): absorbed at ``t = 0`` *at* ``w*`` with loss ``1/8``, so every later state (and the
+      late half, ``T - T//2 + 1 = 4`` states) is completed in closed form.
+    * ``arrive-and-stay``: the same data from ``s_0 = (-1, 1, 1, 1)``, ``eta = 2``: the unit fires (``r = 1/2``,
+      ``g = -e_1/2``), ``u_1 = w*``, then absorbed at ``t = 1 >= T//2`` at ``w*``; ``at = [F, T, T, T]``, loss ``1/8``
+      throughout.
+    * ``all-wrong``: ``s_0 = -s*``: ``x . s_0 = -1``, absorbed at ``t = 0``; Hamming distance ``n = 4`` throughout (the
+      largest; the minimum over the run is ``n``).
 
     Returns ``{case: (model, data, steps)}``."""
     x = np.array([[1.0, 0.0, 0.0, 0.0]])
     y = np.zeros(1)
     star = np.ones(4)
     off = np.array([-1.0, 1.0, 1.0, 1.0])
+    star2 = np.array([1.0, -1.0, 1.0, 1.0])
     base = STEModel(n=4, m=1, schedule="constant", lr=1.0)
     return {
         "tie": (base.with_(lr=0.5), (x, y, star, star.copy()), 2),
@@ -770,6 +800,10 @@ def _selftest_cases() -> dict[str, tuple]:
         "weighted": (base.with_(k=2, v=(2.0, 1.0), lr=0.125), (np.eye(2, 4), y, star, star.copy()), 2),
         "weighted-identity": (base.with_(k=2, v=(2.0, 1.0), lr=0.125, proxy="identity"),
                               (np.eye(2, 4), y, star, star.copy()), 2),
+        "latent-zero": (base.with_(project=False, lr=0.5), (x, y, star2, star2.copy()), 2),
+        "absorbed-at-star": (base, (-x, y + 0.5, star, star.copy()), 5),
+        "arrive-and-stay": (base.with_(lr=2.0), (-x, y + 0.5, star, off), 3),
+        "all-wrong": (base, (x, y, star, -star), 2),
     }
 
 
@@ -787,7 +821,13 @@ def reference_selftest() -> dict[str, dict[str, list]]:
     with a difference (empty when all agree).  About a millisecond."""
     known = {"tie": (2, 0, 1, 1), "escape-at-1": (1, 0, 1, 1), "never": (0, -1, 0, 1), "latent-start": (1, 0, 1, 1),
              "latent-subnormal": (0, -1, 0, 1),
-             "oscillation": (2, 0, 2, 1, 2, 1), "weighted": (1, 0, 1, 1), "weighted-identity": (1, 0, 1, 1)}
+             "oscillation": (2, 0, 2, 1, 2, 1), "weighted": (1, 0, 1, 1), "weighted-identity": (1, 0, 1, 1),
+             "latent-zero": (1, 0, 1, 0), "absorbed-at-star": (6, 0, 0, 0, 1, 0), "arrive-and-stay": (3, 1, 0, 0, 1, 0),
+             "all-wrong": (0, -1, 0, 4)}
+    # the certified absorption time (-1: never; the gradient at t = T is not computed)
+    known_absorbed = {"tie": -1, "escape-at-1": 1, "never": 0, "latent-start": 1, "latent-subnormal": 1,
+                      "oscillation": -1, "weighted": -1, "weighted-identity": -1, "latent-zero": 1,
+                      "absorbed-at-star": 0, "arrive-and-stay": 1, "all-wrong": 0}
     # loss_all = (1/(T+1)) sum_t r_t^2 / 2, the residuals of the trajectories stated in _selftest_cases: r = 1 while
     # the unit fires, else 0 (tie: 1, 1, 0; escape-at-1: 1, 0, 0, 0; latent-*: 1, 0, 0); +-1/2 at every step of
     # the oscillation; 3, 1, 1 for the weighted cases.  The losses are dyadic, so their sum is exact and the engine's
@@ -795,7 +835,8 @@ def reference_selftest() -> dict[str, dict[str, list]]:
     # another horizon has another mean.)
     known_loss = {"tie": Fraction(1, 3), "escape-at-1": Fraction(1, 8), "never": Fraction(0),
                   "latent-start": Fraction(1, 6), "latent-subnormal": Fraction(1, 6), "oscillation": Fraction(1, 8),
-                  "weighted": Fraction(11, 6), "weighted-identity": Fraction(11, 6)}
+                  "weighted": Fraction(11, 6), "weighted-identity": Fraction(11, 6), "latent-zero": Fraction(1, 6),
+                  "absorbed-at-star": Fraction(1, 8), "arrive-and-stay": Fraction(1, 8), "all-wrong": Fraction(0)}
     out = {}
     for case, (model, data, steps) in _selftest_cases().items():
         tr = simulate_block(model, [data], steps, learning_rates(model.schedule, model.lr, steps))
@@ -805,6 +846,8 @@ def reference_selftest() -> dict[str, dict[str, list]]:
                 bad[f"{name} (closed form)"] = [getattr(tr, name)[0].item(), value]
         if tr.loss_all[0].item() != float(known_loss[case]):
             bad["loss_all (closed form)"] = [tr.loss_all[0].item(), str(known_loss[case])]
+        if tr.absorbed_at[0].item() != known_absorbed[case]:
+            bad["absorbed_at (closed form)"] = [tr.absorbed_at[0].item(), known_absorbed[case]]
         s_ref = reference_trial(model, data, steps)["states"][0]
         if not np.array_equal(s_ref, data[3]):  # s_0 = sqrt(n) w_0 is the start itself, with or without projection
             bad["s_0 of the reference (closed form)"] = [s_ref.tolist(), data[3].tolist()]
@@ -948,7 +991,8 @@ def _selftest_batch() -> tuple[STEModel, list]:
 _BATCH_KNOWN = {("relu", 0): ((3, 3, 3, 3, 3, 3, 4), (1.0, 0.0, 2.0, -1.0, 0.0)),
                 ("relu", 1): ((2, 2, 3, 2, 3, 4, 4), (2.0, 1.5, 2.5, 1.0, -6.5)),
                 ("identity", 0): ((3, 3, 1, 2, 3, 1, 2), (-7.5, 3.5, 3.0, -8.0, -4.0)),
-                ("identity", 1): ((2, 2, 2, 4, 4, 3, 4), (4.5, 2.5, 2.25, -1.75, -4.5))}
+                ("identity", 1): ((2, 2, 2, 4, 4, 3, 4), (4.5, 2.5, 2.25, -1.75, -4.5)),
+                ("zero", 0): ((3,) * 7, (0.0,) * 5), ("zero", 1): ((2,) * 7, (0.0,) * 5)}
 
 #: The block rule's known answers (:func:`block_ranges`, :data:`BLOCK_WORK` = 4e9 units of ``m k n steps``):
 #: ``n = 10, m = 100, k = 4, T = 1000`` is 4e6 units a trial, so 1000 trials a block: 5000 trials in 5 blocks;
@@ -966,7 +1010,7 @@ def engine_selftest() -> list[str]:
     * :func:`_normalize`, every normalization, on a ``(m, k, n) = (4, 2, 3)`` array with a constant feature (the
       ``sd = 0`` branch) and one with ``0 < sd < 1`` (the others have ``sd > 1``), against :func:`_normalize_by_loops` (per-feature loops, ``math.fsum``), relative 1e-12;
     * the batched engine (:func:`simulate_block`, ``B = 2`` trials of :func:`_selftest_batch`, ``m = 3``,
-      ``k = 2``, ``v = (2, 1)``) for the ReLU and the identity proxy, each trial against :func:`reference_trial`
+      ``k = 2``, ``v = (2, 1)``) for the ReLU, the identity and the zero proxy, each trial against :func:`reference_trial`
       (plain loop), every record compared as in :func:`replay_audit` (exact on dyadic data), and the Hamming
       distances and ``g(w_0)`` against the exact rational recursion (:data:`_BATCH_KNOWN`);
     * the block split: a 5-trial cell (``k = 2``, ``v = (2, 1)``, label noise, ``scale`` normalization, identity
@@ -1004,7 +1048,7 @@ def engine_selftest() -> list[str]:
                        f"{np.max(np.abs(got - want)) if got.shape == want.shape else f'shape {got.shape}'}")
     model, data = _selftest_batch()
     steps = 6
-    for proxy in ("relu", "identity"):
+    for proxy in ("relu", "identity", "zero"):
         mod = model.with_(proxy=proxy)
         tr = simulate_block(mod, data, steps, learning_rates(mod.schedule, mod.lr, steps))
         for i, d in enumerate(data):

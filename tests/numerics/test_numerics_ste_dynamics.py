@@ -295,7 +295,7 @@ def _exact_batch(model, data, steps):
             act = [sum(Xf[j * k + a][i] * s[i] for i in range(n)) > 0 for a in range(k)]
             r = sum(v[a] for a in range(k) if act[a]) - yf[j]
             for a in range(k):
-                if model.proxy == "identity" or act[a]:
+                if model.proxy == "identity" or (model.proxy == "relu" and act[a]):
                     for i in range(n):
                         mg[i] += r * v[a] * Xf[j * k + a][i]
         if t == 0:
