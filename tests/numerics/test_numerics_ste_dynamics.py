@@ -368,3 +368,33 @@ def test_block_routes_accept_the_smallest_block():
     assert sd.block_ranges(sd.STEModel(n=3, m=3), 3, 12, block_size=1) == [(0, 1), (1, 2), (2, 3)]
     with pytest.raises(InvalidArgument, match="block_size"):
         sd.block_ranges(sd.STEModel(n=3, m=3), 3, 12, block_size=0)
+
+
+def test_replay_compares_late_counts_and_event_lists():
+    """The records read by the claims but formerly compared with nothing (returns_late, escapes_late, the event lists)
+    are recomputed from the reference states; tampered copies are reported under their names."""
+    import dataclasses
+
+    model, data, steps = sd._selftest_cases()["oscillation"]  # two escapes (one at t = T), one return
+    tr = sd.simulate_block(model, [data], steps, sd.learning_rates(model.schedule, model.lr, steps))
+    compared, bad = sd._compare_with_reference(model, data, steps, tr, 0)
+    assert {"returns_late", "escapes_late", "excursions", "sojourns"} <= set(compared) and bad == {}
+    assert tr.excursions == [(0, 1, 2)] and sorted(tr.sojourns) == [(0, 0, 1), (0, 2, 1)]
+    tampered = dataclasses.replace(tr, sojourns=[(0, 0, 1), (0, 2, 2)], escapes_late=tr.escapes_late + 1)
+    bad = sd._compare_with_reference(model, data, steps, tampered, 0)[1]
+    assert set(bad) == {"sojourns", "escapes_late"}
+
+
+def test_reference_selftest_checks_absorption_records(monkeypatch):
+    """absorbed_at has closed forms in every hand-made case; an engine that never certified absorption is reported."""
+    real = sd.run_block
+
+    def never_absorbed(*a, **kw):
+        import dataclasses
+
+        tr = real(*a, **kw)
+        return dataclasses.replace(tr, absorbed_at=np.full_like(tr.absorbed_at, -1))
+
+    monkeypatch.setattr(sd, "run_block", never_absorbed)
+    bad = sd.reference_selftest()
+    assert "absorbed-at-star" in bad and "absorbed_at (closed form)" in bad["absorbed-at-star"]
