@@ -603,6 +603,11 @@ def clipped_relu_quadrature(w, w_star, v, *, v_star=None, dps: int = 20) -> Quad
     if isinstance(dps, bool) or not isinstance(dps, int) or not 10 <= dps <= 100:
         raise InvalidArgument(f"dps={dps!r} must be an int in [10, 100]; pass e.g. dps=20.")
     _quadrature_selftest_once()
+    return _quadrature(w, w_star, v, v_star, dps)
+
+
+def _quadrature(w, w_star, v, v_star, dps: int) -> QuadratureEstimate:
+    """:func:`clipped_relu_quadrature` after its argument check and self-test (the self-test calls this directly)."""
     inst = _instance(w, w_star, v, v_star)
     if _plane_basis(inst)[2] < 1e-12:
         raise InvalidArgument(
@@ -658,8 +663,8 @@ def _quadrature_selftest() -> list[str]:
     Returns the failures (empty when both hold).  About 0.3 s."""
     bad = []
     for w, w_star, v in _QUAD_SELFTEST:
-        q = clipped_relu_quadrature(w, w_star, v, dps=20)
-        ref = clipped_relu_quadrature(w, w_star, v, dps=40)
+        q = _quadrature(w, w_star, v, None, 20)
+        ref = _quadrature(w, w_star, v, None, 40)
         gap = np.abs(q.value - ref.value)
         if not np.all(gap <= q.error + ref.error):
             bad.append(f"w = {w}, w* = {w_star}: the 20-digit value differs from the 40-digit one by {gap.tolist()}, "
