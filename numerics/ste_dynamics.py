@@ -896,6 +896,45 @@ def record_invariants(tr: Trajectories, init_hamming: int | None = None) -> list
     return [name for name, ok in checks.items() if not ok]
 
 
+def _generate_trial_selftest() -> list[str]:
+    """:func:`generate_trial` against its documented definition, re-implemented here: the draws in the stated order
+    (``s*``, then ``s_0`` or the ``d`` flipped coordinates, then ``Z``, then ``eps``, one generator), and the labels
+    ``y_j = sum_a v_a 1{x_ja . s* > 0} + sigma eps_j`` by plain loops.  ``{0, 1}`` inputs without normalization,
+    so every ``x . s*`` is an exact integer, and ``x . s* = 0`` (no unit fires; the Heaviside is 0 there) and ``= 1``
+    both occur (checked); ``k = 2``, ``v = (2, 1)``, ``sigma = 1/2``; the random start ``s_0`` has both signs (checked).  Every value is exact (integers, and one addition of an
+    integer and ``eps/2``, rounded alike in both): compared exactly.  Returns the failures."""
+    model = STEModel(n=4, m=6, k=2, v=(2.0, 1.0), noise=0.5, inputs="bernoulli01")
+    seed = np.random.SeedSequence(2028)
+    bad, dots_seen, signs_seen = [], set(), set()
+    for init in (None, 2):
+        X, y, s_star, s0 = generate_trial(model, seed, init)
+        g = make_rng(seed)
+        want_star = np.array([1.0 if b else -1.0 for b in g.integers(0, 2, size=4)])
+        if init is None:
+            want_s0 = np.array([1.0 if b else -1.0 for b in g.integers(0, 2, size=4)])
+            signs_seen |= set(want_s0.tolist())
+        else:
+            flip = set(int(i) for i in g.choice(4, size=init, replace=False))
+            want_s0 = np.array([-want_star[i] if i in flip else want_star[i] for i in range(4)])
+        Z = [[[1.0 if b else 0.0 for b in row] for row in unit] for unit in g.integers(0, 2, size=(6, 2, 4))]
+        eps = g.standard_normal(6)
+        want_X = np.array([Z[j][a] for j in range(6) for a in range(2)])
+        want_y = []
+        for j in range(6):
+            dots = [sum(Z[j][a][i] * want_star[i] for i in range(4)) for a in range(2)]
+            dots_seen |= set(dots)
+            want_y.append(sum(v * (1.0 if d > 0 else 0.0) for v, d in zip((2.0, 1.0), dots)) + 0.5 * eps[j])
+        for name, got, want in (("s*", s_star, want_star), ("s_0", s0, want_s0), ("X", X, want_X),
+                                ("y", y, np.array(want_y))):
+            if got.shape != want.shape or not np.array_equal(got, want):
+                bad.append(f"generate_trial ({{0, 1}} inputs, n = 4, m = 6, k = 2, init_hamming = {init}): {name} = "
+                           f"{got.tolist()}, the documented draws give {want.tolist()}")
+    if not ({0.0, 1.0} <= dots_seen and signs_seen == {-1.0, 1.0}):
+        bad.append(f"the generate_trial self-test drew x . s* in {sorted(dots_seen)} and s_0 signs {sorted(signs_seen)}; "
+                   "it needs x . s* = 0 and = 1 and both signs: choose another seed")
+    return bad
+
+
 def _invariants_selftest() -> list[str]:
     """:func:`record_invariants` must say no: a hand-made record of one trial (``T = 5``, odd, so that ``T//2``
     and ``T/2`` differ; projection) that sits at ``w*`` for all ``T + 1 = 6`` states -- every bound of the identities
@@ -1030,6 +1069,8 @@ def engine_selftest() -> list[str]:
       cells use only ``inv-sqrt``);
     * :func:`inputs_audit`: every input family's sampler against its stated law (scipy.stats; KS test and exact
       moments at a fixed seed);
+    * :func:`_generate_trial_selftest`: the data of a trial against the documented draw order and the labels by
+      loops (Rademacher inputs: exact ties ``x . s* = 0``);
     * :func:`_invariants_selftest`: :func:`record_invariants` passes a record that meets every bound with equality
       and reports each identity on a copy tampered one unit past it;
     * :func:`reference_selftest` (the hand-made trials with closed-form records, and :func:`ste_gradient` at
@@ -1130,6 +1171,7 @@ def engine_selftest() -> list[str]:
         if got != want:
             bad.append(f"block_ranges(n={n}, m={m}, k={k}, steps={steps_}, trials={trials}) = {got}, expected {want}")
     bad += _invariants_selftest()
+    bad += _generate_trial_selftest()
     bad += inputs_audit()
     return bad
 

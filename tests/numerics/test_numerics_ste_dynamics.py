@@ -398,3 +398,24 @@ def test_reference_selftest_checks_absorption_records(monkeypatch):
     monkeypatch.setattr(sd, "run_block", never_absorbed)
     bad = sd.reference_selftest()
     assert "absorbed-at-star" in bad and "absorbed_at (closed form)" in bad["absorbed-at-star"]
+
+
+def test_generate_trial_selftest_passes_and_says_no(monkeypatch):
+    assert sd._generate_trial_selftest() == []
+    real = sd.generate_trial
+
+    def ties_fire(model, seed, init_hamming=None):  # the teacher's Heaviside taken as 1{x . s* >= 0}
+        X, y, s_star, s0 = real(model, seed, init_hamming)
+        g = sd.make_rng(seed)
+        g.integers(0, 2, size=model.n)
+        if init_hamming is None:
+            g.integers(0, 2, size=model.n)
+        else:
+            g.choice(model.n, size=init_hamming, replace=False)
+        sd.INPUTS[model.inputs][0](g, (model.m, model.k, model.n))
+        eps = g.standard_normal(model.m)
+        act = (X @ s_star >= 0).reshape(model.m, model.k).astype(float)
+        return X, act @ model.v_array + model.noise * eps, s_star, s0
+
+    monkeypatch.setattr(sd, "generate_trial", ties_fire)
+    assert any(": y = " in b for b in sd._generate_trial_selftest())
