@@ -646,15 +646,19 @@ def _quadrature(w, w_star, v, v_star, dps: int) -> QuadratureEstimate:
     return QuadratureEstimate(value, error, dps)
 
 
-#: The instances of :func:`_quadrature_selftest` (``w``, ``w*``, ``v``): a latent ``|w| < 1`` in 3-D and an
-#: obtuse angle in 2-D.
-_QUAD_SELFTEST = ((([0.3, -0.2, 0.1], [0.5, 0.5, 0.5], [1.0, -0.5])), (([2.0, 1.0], [-1.0, 3.0], [1.0, -0.5])))
+#: The instances of :func:`_quadrature_selftest` (``w``, ``w*``, ``v``, ``v*``): a latent ``|w| < 1`` in 3-D and an
+#: obtuse angle in 2-D with ``v* = v`` (then the cross term of ``x`` vanishes exactly), and the first with a teacher
+#: layer ``v* = (4, 3) != v`` (the cross term and its error at work).
+_QUAD_SELFTEST = (([0.3, -0.2, 0.1], [0.5, 0.5, 0.5], [1.0, -0.5], None), ([2.0, 1.0], [-1.0, 3.0], [1.0, -0.5], None),
+                  ([0.3, -0.2, 0.1], [0.5, 0.5, 0.5], [1.0, -0.5], [4.0, 3.0]))
 
 
 def _quadrature_selftest() -> list[str]:
     """The stated error of :func:`clipped_relu_quadrature` at 20 digits, both ways, on :data:`_QUAD_SELFTEST`:
 
-    * it covers the distance to the same integrals at 40 digits (whose own stated error is added);
+    * it covers the distance to the same integrals at 40 digits (whose own stated error is added), and so does the
+      stated error at 10 digits (37 bits, where the working-precision term is the error: ``~1e-10`` against a float64
+      conversion that is exact);
     * it is not inflated: at 20 digits (70 bits) the working-precision term is ``<= 2^-66`` times ``O(1)`` sums and
       mpmath's estimates for these smooth integrands are of the same order, so the error is the float64 conversion
       (``<= 1/2`` ulp of the value) plus ``~1e-19``; the check allows ``4`` ulps ``+ 1e-17``.  A larger stated error
@@ -662,13 +666,15 @@ def _quadrature_selftest() -> list[str]:
 
     Returns the failures (empty when both hold).  About 0.3 s."""
     bad = []
-    for w, w_star, v in _QUAD_SELFTEST:
-        q = _quadrature(w, w_star, v, None, 20)
-        ref = _quadrature(w, w_star, v, None, 40)
-        gap = np.abs(q.value - ref.value)
-        if not np.all(gap <= q.error + ref.error):
-            bad.append(f"w = {w}, w* = {w_star}: the 20-digit value differs from the 40-digit one by {gap.tolist()}, "
-                       f"more than the stated errors {(q.error + ref.error).tolist()}")
+    for w, w_star, v, v_star in _QUAD_SELFTEST:
+        q = _quadrature(w, w_star, v, v_star, 20)
+        ref = _quadrature(w, w_star, v, v_star, 40)
+        low = _quadrature(w, w_star, v, v_star, 10)  # 37 bits: the working-precision term dominates, the conversion is exact
+        for digits, est in ((20, q), (10, low)):
+            gap = np.abs(est.value - ref.value)
+            if not np.all(gap <= est.error + ref.error):
+                bad.append(f"w = {w}, w* = {w_star}: the {digits}-digit value differs from the 40-digit one by "
+                           f"{gap.tolist()}, more than the stated errors {(est.error + ref.error).tolist()}")
         cap = 4 * np.spacing(np.abs(q.value)) + 1e-17
         if not np.all(q.error <= cap):
             bad.append(f"w = {w}, w* = {w_star}: stated error {q.error.tolist()} at 20 digits exceeds 4 ulps + 1e-17 "
