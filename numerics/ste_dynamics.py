@@ -46,6 +46,7 @@ exact float64 recursion above (no error to state); statistics over trials are in
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -677,8 +678,10 @@ def replay_audit(job: CellJob, tr: Trajectories, trial: int = 0, rtol: float = 1
     """Trial ``trial`` of a simulated cell recounted independently: its data regenerated from
     ``chunk_seed(job.seed, trial)`` and run through :func:`reference_trial` (a plain loop, no batching, no
     certified absorption), and every record the claims read recomputed from the reference states and losses
-    by its definition: ``time_at``, ``time_at_late`` and the late fraction (``t in [T//2, T]``, ``T - T//2 + 1``
-    states), ``first_hit``, ``final_at``, ``visits``, ``escapes``, ``returns``, the final and minimal Hamming
+    by its definition: ``time_at``, ``time_at_late``, the fraction of time at ``w*`` (``T + 1`` states) and the late
+    fraction (``t in [T//2, T]``, ``T - T//2 + 1``
+    states), ``first_hit``, ``final_at``, ``visits``, ``escapes``, ``returns`` and the late ones (``t >= T//2``), the
+    trial's excursions and sojourns (the event lists), the final and minimal Hamming
     distance, and the time averages of the empirical loss ``loss_all`` (``t in 0..T``) and ``loss_late``.
 
     Counts are compared exactly; the loss averages with relative tolerance ``rtol`` (the two computations sum
@@ -702,14 +705,33 @@ def _compare_with_reference(model: STEModel, data, steps: int, tr: Trajectories,
     at, losses = [bool(a) for a in ref["at"]], ref["losses"]
     ham = [int(np.count_nonzero(np.where(s >= 0.0, 1.0, -1.0) != ref["s_star"])) for s in ref["states"]]
     visits = sum(1 for t, a in enumerate(at) if a and (t == 0 or not at[t - 1]))
+    # the events by their definitions (Trajectories): an escape at t ends the sojourn entered at the last entry; an
+    # entry after an escape is a return, closing the excursion that began at that escape
+    excursions, sojourns, entry, escape = [], [], -1, -1
+    returns_late = escapes_late = 0
+    for t, a in enumerate(at):
+        if a and (t == 0 or not at[t - 1]):
+            if escape >= 0:
+                excursions.append((trial, escape, t))
+                returns_late += t >= half
+            entry = t
+        elif not a and t > 0 and at[t - 1]:
+            sojourns.append((trial, entry, t - entry))
+            escapes_late += t >= half
+            escape = t
     expected = {
-        "time_at": sum(at), "time_at_late": sum(at[half:]), "fraction_at_late": sum(at[half:]) / len(at[half:]),
+        "time_at": sum(at), "time_at_late": sum(at[half:]), "fraction_at": sum(at) / len(at),
+        "fraction_at_late": sum(at[half:]) / len(at[half:]),
         "first_hit": next((t for t, a in enumerate(at) if a), -1), "final_at": at[-1], "visits": visits,
         "escapes": sum(1 for t in range(1, len(at)) if at[t - 1] and not at[t]), "returns": max(visits - 1, 0),
         "final_hamming": ham[-1], "min_hamming": min(ham),
         "loss_all": math.fsum(losses) / len(losses), "loss_late": math.fsum(losses[half:]) / len(losses[half:]),
+        "returns_late": returns_late, "escapes_late": escapes_late, "excursions": excursions, "sojourns": sojourns,
     }
-    got = {k: getattr(tr, k)[trial].item() for k in expected if hasattr(tr, k)}
+    got = {k: getattr(tr, k)[trial].item() for k in expected if k in Trajectories._ARRAYS}
+    got["excursions"] = sorted(e for e in tr.excursions if e[0] == trial)
+    got["sojourns"] = sorted(e for e in tr.sojourns if e[0] == trial)
+    got["fraction_at"] = float(tr.fraction_at()[trial])
     got["fraction_at_late"] = float(tr.fraction_at(late=True)[trial])
     mismatches = {}
     for k, e in expected.items():
@@ -749,12 +771,24 @@ def _selftest_cases() -> dict[str, tuple]:
       ``time_at = 1``, Hamming distance 1 at the end.  (With ``r / v`` for ``r v``, ``u_1`` would stay at ``w*``.)
     * ``weighted-identity``: the same with the identity proxy: ``t = 0`` as above; then ``r = 1`` and
       ``g = r v = (2, 1, 0, 0)`` (the proxy ignores which units fire), ``u_2 = (-1/2, 0, 1/2, 1/2)``; the same records.
+    * ``latent-zero``: no projection, ``s* = s_0 = (1, -1, 1, 1)``, ``eta = 1/2``: the unit fires (``r = 1``, ``g = e_1``),
+      ``u_1 = (0, -1/2, 1/2, 1/2)`` -- an exact zero and a negative coordinate of ``s*`` -- then ``x . u_1 = 0``, absorbed
+      at ``t = 1``; ``at = [T, F, F]``, Hamming distance 0 at the end (``sign(0) = +1``).
+    * ``absorbed-at-star``: ``x = -e_1``, ``y = 1/2``, ``s_0 = s*``, ``T = 5``: the unit never fires at ``w*``
+      (``r = -1/2``, ``g = 0``): absorbed at ``t = 0`` *at* ``w*`` with loss ``1/8``, so every later state (and the
+      late half, ``T - T//2 + 1 = 4`` states) is completed in closed form.
+    * ``arrive-and-stay``: the same data from ``s_0 = (-1, 1, 1, 1)``, ``eta = 2``: the unit fires (``r = 1/2``,
+      ``g = -e_1/2``), ``u_1 = w*``, then absorbed at ``t = 1 >= T//2`` at ``w*``; ``at = [F, T, T, T]``, loss ``1/8``
+      throughout.
+    * ``all-wrong``: ``s_0 = -s*``: ``x . s_0 = -1``, absorbed at ``t = 0``; Hamming distance ``n = 4`` throughout (the
+      largest; the minimum over the run is ``n``).
 
     Returns ``{case: (model, data, steps)}``."""
     x = np.array([[1.0, 0.0, 0.0, 0.0]])
     y = np.zeros(1)
     star = np.ones(4)
     off = np.array([-1.0, 1.0, 1.0, 1.0])
+    star2 = np.array([1.0, -1.0, 1.0, 1.0])
     base = STEModel(n=4, m=1, schedule="constant", lr=1.0)
     return {
         "tie": (base.with_(lr=0.5), (x, y, star, star.copy()), 2),
@@ -766,6 +800,10 @@ def _selftest_cases() -> dict[str, tuple]:
         "weighted": (base.with_(k=2, v=(2.0, 1.0), lr=0.125), (np.eye(2, 4), y, star, star.copy()), 2),
         "weighted-identity": (base.with_(k=2, v=(2.0, 1.0), lr=0.125, proxy="identity"),
                               (np.eye(2, 4), y, star, star.copy()), 2),
+        "latent-zero": (base.with_(project=False, lr=0.5), (x, y, star2, star2.copy()), 2),
+        "absorbed-at-star": (base, (-x, y + 0.5, star, star.copy()), 5),
+        "arrive-and-stay": (base.with_(lr=2.0), (-x, y + 0.5, star, off), 3),
+        "all-wrong": (base, (x, y, star, -star), 2),
     }
 
 
@@ -775,14 +813,30 @@ def reference_selftest() -> dict[str, dict[str, list]]:
     ``t = 1`` or at ``t = T``, a return, a trial that never reaches ``w*``, a start at ``w*`` without projection, output
     weights other than 1), their records compared
     as in :func:`replay_audit`, and both against the closed-form values stated there (``time_at``,
-    ``first_hit``, ``escapes``, ``final_hamming``; ``visits`` and ``returns`` of the oscillation; the reference's
+    ``first_hit``, ``escapes``, ``final_hamming``, the mean loss ``loss_all`` (exact); ``visits`` and ``returns`` of the
+    oscillation; the reference's
     state ``s_0 = sqrt(n) w_0``, which is the start ``s_0`` itself; :func:`ste_gradient` at ``t = 0`` of the weighted
     case).  Exact (dyadic data): any difference is a fault of the
     engine or of the reference.  Returns ``{case: {record: [engine, reference or closed form]}}`` of the cases
     with a difference (empty when all agree).  About a millisecond."""
     known = {"tie": (2, 0, 1, 1), "escape-at-1": (1, 0, 1, 1), "never": (0, -1, 0, 1), "latent-start": (1, 0, 1, 1),
              "latent-subnormal": (0, -1, 0, 1),
-             "oscillation": (2, 0, 2, 1, 2, 1), "weighted": (1, 0, 1, 1), "weighted-identity": (1, 0, 1, 1)}
+             "oscillation": (2, 0, 2, 1, 2, 1), "weighted": (1, 0, 1, 1), "weighted-identity": (1, 0, 1, 1),
+             "latent-zero": (1, 0, 1, 0), "absorbed-at-star": (6, 0, 0, 0, 1, 0), "arrive-and-stay": (3, 1, 0, 0, 1, 0),
+             "all-wrong": (0, -1, 0, 4)}
+    # the certified absorption time (-1: never; the gradient at t = T is not computed)
+    known_absorbed = {"tie": -1, "escape-at-1": 1, "never": 0, "latent-start": 1, "latent-subnormal": 1,
+                      "oscillation": -1, "weighted": -1, "weighted-identity": -1, "latent-zero": 1,
+                      "absorbed-at-star": 0, "arrive-and-stay": 1, "all-wrong": 0}
+    # loss_all = (1/(T+1)) sum_t r_t^2 / 2, the residuals of the trajectories stated in _selftest_cases: r = 1 while
+    # the unit fires, else 0 (tie: 1, 1, 0; escape-at-1: 1, 0, 0, 0; latent-*: 1, 0, 0); +-1/2 at every step of
+    # the oscillation; 3, 1, 1 for the weighted cases.  The losses are dyadic, so their sum is exact and the engine's
+    # one division by T + 1 is the correctly rounded quotient: compared exactly.  (Pins T as well: a case run for
+    # another horizon has another mean.)
+    known_loss = {"tie": Fraction(1, 3), "escape-at-1": Fraction(1, 8), "never": Fraction(0),
+                  "latent-start": Fraction(1, 6), "latent-subnormal": Fraction(1, 6), "oscillation": Fraction(1, 8),
+                  "weighted": Fraction(11, 6), "weighted-identity": Fraction(11, 6), "latent-zero": Fraction(1, 6),
+                  "absorbed-at-star": Fraction(1, 8), "arrive-and-stay": Fraction(1, 8), "all-wrong": Fraction(0)}
     out = {}
     for case, (model, data, steps) in _selftest_cases().items():
         tr = simulate_block(model, [data], steps, learning_rates(model.schedule, model.lr, steps))
@@ -790,6 +844,10 @@ def reference_selftest() -> dict[str, dict[str, list]]:
         for name, value in zip(("time_at", "first_hit", "escapes", "final_hamming", "visits", "returns"), known[case]):
             if getattr(tr, name)[0].item() != value:
                 bad[f"{name} (closed form)"] = [getattr(tr, name)[0].item(), value]
+        if tr.loss_all[0].item() != float(known_loss[case]):
+            bad["loss_all (closed form)"] = [tr.loss_all[0].item(), str(known_loss[case])]
+        if tr.absorbed_at[0].item() != known_absorbed[case]:
+            bad["absorbed_at (closed form)"] = [tr.absorbed_at[0].item(), known_absorbed[case]]
         s_ref = reference_trial(model, data, steps)["states"][0]
         if not np.array_equal(s_ref, data[3]):  # s_0 = sqrt(n) w_0 is the start itself, with or without projection
             bad["s_0 of the reference (closed form)"] = [s_ref.tolist(), data[3].tolist()]
@@ -838,6 +896,96 @@ def record_invariants(tr: Trajectories, init_hamming: int | None = None) -> list
     return [name for name, ok in checks.items() if not ok]
 
 
+def _generate_trial_selftest() -> list[str]:
+    """:func:`generate_trial` against its documented definition, re-implemented here: the draws in the stated order
+    (``s*``, then ``s_0`` or the ``d`` flipped coordinates, then ``Z``, then ``eps``, one generator), and the labels
+    ``y_j = sum_a v_a 1{x_ja . s* > 0} + sigma eps_j`` by plain loops.  ``{0, 1}`` inputs without normalization,
+    so every ``x . s*`` is an exact integer, and ``x . s* = 0`` (no unit fires; the Heaviside is 0 there) and ``= 1``
+    both occur (checked); ``k = 2``, ``v = (2, 1)``, ``sigma = 1/2``; the random start ``s_0`` has both signs (checked).  Every value is exact (integers, and one addition of an
+    integer and ``eps/2``, rounded alike in both): compared exactly.  Returns the failures."""
+    model = STEModel(n=4, m=6, k=2, v=(2.0, 1.0), noise=0.5, inputs="bernoulli01")
+    seed = np.random.SeedSequence(2028)
+    bad, dots_seen, signs_seen = [], set(), set()
+    for init in (None, 2):
+        X, y, s_star, s0 = generate_trial(model, seed, init)
+        g = make_rng(seed)
+        want_star = np.array([1.0 if b else -1.0 for b in g.integers(0, 2, size=4)])
+        if init is None:
+            want_s0 = np.array([1.0 if b else -1.0 for b in g.integers(0, 2, size=4)])
+            signs_seen |= set(want_s0.tolist())
+        else:
+            flip = set(int(i) for i in g.choice(4, size=init, replace=False))
+            want_s0 = np.array([-want_star[i] if i in flip else want_star[i] for i in range(4)])
+        Z = [[[1.0 if b else 0.0 for b in row] for row in unit] for unit in g.integers(0, 2, size=(6, 2, 4))]
+        eps = g.standard_normal(6)
+        want_X = np.array([Z[j][a] for j in range(6) for a in range(2)])
+        want_y = []
+        for j in range(6):
+            dots = [sum(Z[j][a][i] * want_star[i] for i in range(4)) for a in range(2)]
+            dots_seen |= set(dots)
+            want_y.append(sum(v * (1.0 if d > 0 else 0.0) for v, d in zip((2.0, 1.0), dots)) + 0.5 * eps[j])
+        for name, got, want in (("s*", s_star, want_star), ("s_0", s0, want_s0), ("X", X, want_X),
+                                ("y", y, np.array(want_y))):
+            if got.shape != want.shape or not np.array_equal(got, want):
+                bad.append(f"generate_trial ({{0, 1}} inputs, n = 4, m = 6, k = 2, init_hamming = {init}): {name} = "
+                           f"{got.tolist()}, the documented draws give {want.tolist()}")
+    if not ({0.0, 1.0} <= dots_seen and signs_seen == {-1.0, 1.0}):
+        bad.append(f"the generate_trial self-test drew x . s* in {sorted(dots_seen)} and s_0 signs {sorted(signs_seen)}; "
+                   "it needs x . s* = 0 and = 1 and both signs: choose another seed")
+    return bad
+
+
+def _invariants_selftest() -> list[str]:
+    """:func:`record_invariants` must say no: a hand-made record of one trial (``T = 5``, odd, so that ``T//2``
+    and ``T/2`` differ; projection) that sits at ``w*`` for all ``T + 1 = 6`` states -- every bound of the identities
+    met with equality (``time_at = T + 1``, ``time_at_late = T - T//2 + 1 = 4``, ``first_hit = 0``,
+    ``min_hamming = 0``) -- must pass, and each tampered copy
+    (one record moved one unit past its bound, or an event list / checkpoint out of step with the counts) must be
+    reported under the identity it breaks.  Exact integer records: no tolerance.  Returns the failures."""
+    ckpt = _checkpoints(5)
+    one = lambda x, dtype=np.int64: np.array([x], dtype)  # noqa: E731
+    valid = Trajectories(model=STEModel(n=4, m=1), steps=5, first_hit=one(0), time_at=one(6), time_at_late=one(4),
+                         final_at=one(True, bool), visits=one(1), returns=one(0), returns_late=one(0),
+                         escapes=one(0), escapes_late=one(0), final_hamming=one(0), min_hamming=one(0),
+                         loss_late=one(0.0, float), loss_all=one(0.0, float), absorbed_at=one(0), checkpoints=ckpt,
+                         hamming=np.zeros((1, ckpt.size), np.int64))
+    bad = []
+    if record_invariants(valid, init_hamming=0):
+        bad.append(f"record_invariants rejects a valid record (at w* for t = 0..5): {record_invariants(valid, 0)}")
+    hamming_up = valid.hamming.copy()
+    hamming_up[0, 1:] = 1
+    tampered = {
+        "first_hit = -1 iff time_at = 0": dict(first_hit=one(-1)),
+        "first_hit <= T": dict(first_hit=one(6)),
+        "0 <= time_at_late <= min(time_at, T - T//2 + 1)": dict(time_at_late=one(5)),
+        "time_at <= T + 1": dict(time_at=one(7)),
+        "returns = max(visits - 1, 0)": dict(returns=one(1)),
+        "escapes = visits - final_at": dict(escapes=one(1)),
+        "one excursion per return": dict(excursions=[(0, 1, 2)]),
+        "one sojourn per escape": dict(sojourns=[(0, 0, 6)]),
+        "checkpoints 0..T": dict(checkpoints=ckpt[:-1], hamming=valid.hamming[:, :-1]),
+        "last checkpoint = final Hamming": dict(final_hamming=one(1), final_at=one(False, bool), escapes=one(1),
+                                                sojourns=[(0, 0, 5)]),
+        "min_hamming <= every checkpoint": dict(hamming=hamming_up, min_hamming=one(1)),
+        "final_at iff final_hamming = 0": dict(final_at=one(False, bool), escapes=one(1), sojourns=[(0, 0, 5)]),
+    }
+    for name, change in tampered.items():
+        found = record_invariants(replace(valid, **change), init_hamming=0)
+        if name not in found:
+            bad.append(f"record_invariants misses '{name}' on a record tampered with {sorted(change)} (found {found})")
+    if "Hamming distance at t = 0 is init_hamming = 1" not in record_invariants(valid, init_hamming=1):
+        bad.append("record_invariants misses a start at Hamming distance 0 declared as init_hamming = 1")
+    # a trial that never reaches w* (first_hit = -1, the least valid value; Hamming distance 1 throughout) passes, and
+    # first_hit = -2 is reported
+    never = replace(valid, first_hit=one(-1), time_at=one(0), time_at_late=one(0), final_at=one(False, bool),
+                    visits=one(0), final_hamming=one(1), min_hamming=one(1), hamming=np.ones((1, ckpt.size), np.int64))
+    if record_invariants(never, init_hamming=1):
+        bad.append(f"record_invariants rejects a valid record that never reaches w*: {record_invariants(never, 1)}")
+    if "first_hit = -1 iff time_at = 0" not in record_invariants(replace(never, first_hit=one(-2)), init_hamming=1):
+        bad.append("record_invariants misses first_hit = -2 (below the 'never' value -1)")
+    return bad
+
+
 # ------------------------------------------------------------------ engine self-test (once per process)
 
 def _normalize_by_loops(Z: np.ndarray, how: str) -> np.ndarray:
@@ -874,6 +1022,17 @@ def _selftest_batch() -> tuple[STEModel, list]:
     return STEModel(n=5, m=3, k=2, v=(2.0, 1.0), schedule="constant", lr=0.125), data
 
 
+#: Known answers of :func:`_selftest_batch` (``T = 6``), per ``(proxy, trial)``: the Hamming distance to ``w*`` at
+#: ``t = 0..6`` and ``m g(w_0)`` (``m = 3``; the STE gradient at the start times ``m``, dyadic), from the exact
+#: recursion in rationals (``u_t = s_0 / sqrt(5) - q_t`` with ``q_t`` rational; the sign of ``+-1/sqrt(5) - q`` decided
+#: by comparing ``q^2`` with ``1/5``, never a tie) -- ``tests/numerics/test_numerics_ste_dynamics.py`` recomputes them
+#: with ``fractions.Fraction``.  They pin the batch's data: the engine-against-loop comparison alone holds for any data.
+_BATCH_KNOWN = {("relu", 0): ((3, 3, 3, 3, 3, 3, 4), (1.0, 0.0, 2.0, -1.0, 0.0)),
+                ("relu", 1): ((2, 2, 3, 2, 3, 4, 4), (2.0, 1.5, 2.5, 1.0, -6.5)),
+                ("identity", 0): ((3, 3, 1, 2, 3, 1, 2), (-7.5, 3.5, 3.0, -8.0, -4.0)),
+                ("identity", 1): ((2, 2, 2, 4, 4, 3, 4), (4.5, 2.5, 2.25, -1.75, -4.5)),
+                ("zero", 0): ((3,) * 7, (0.0,) * 5), ("zero", 1): ((2,) * 7, (0.0,) * 5)}
+
 #: The block rule's known answers (:func:`block_ranges`, :data:`BLOCK_WORK` = 4e9 units of ``m k n steps``):
 #: ``n = 10, m = 100, k = 4, T = 1000`` is 4e6 units a trial, so 1000 trials a block: 5000 trials in 5 blocks;
 #: ``n = 10, m = 1000, k = 2, T = 10^4`` is 2e8 units, so 20 trials a block: 60 trials in 3 blocks;
@@ -888,14 +1047,16 @@ def engine_selftest() -> list[str]:
     per cell, mostly the ReLU proxy) do not reach, each against an independent computation:
 
     * :func:`_normalize`, every normalization, on a ``(m, k, n) = (4, 2, 3)`` array with a constant feature (the
-      ``sd = 0`` branch), against :func:`_normalize_by_loops` (per-feature loops, ``math.fsum``), relative 1e-12;
+      ``sd = 0`` branch) and one with ``0 < sd < 1`` (the others have ``sd > 1``), against :func:`_normalize_by_loops` (per-feature loops, ``math.fsum``), relative 1e-12;
     * the batched engine (:func:`simulate_block`, ``B = 2`` trials of :func:`_selftest_batch`, ``m = 3``,
-      ``k = 2``, ``v = (2, 1)``) for the ReLU and the identity proxy, each trial against :func:`reference_trial`
-      (plain loop), every record compared as in :func:`replay_audit` (exact on dyadic data);
+      ``k = 2``, ``v = (2, 1)``) for the ReLU, the identity and the zero proxy, each trial against :func:`reference_trial`
+      (plain loop), every record compared as in :func:`replay_audit` (exact on dyadic data), and the Hamming
+      distances and ``g(w_0)`` against the exact rational recursion (:data:`_BATCH_KNOWN`);
     * the block split: a 5-trial cell (``k = 2``, ``v = (2, 1)``, label noise, ``scale`` normalization, identity
       proxy, events in every trial) run by :func:`simulate_cells` in blocks of 2 (three blocks, the last short)
       against one :func:`simulate_block` of the same five trials' data: bit-identical records and event lists
-      (the events' trial indices carry the block offsets);
+      (the events' trial indices carry the block offsets); the same five trials by :func:`simulate` in blocks of 2
+      and by :func:`simulate_distributed` in blocks of 1;
     * the same split with a checkpoint directory (a temporary one): three block files written, a rerun loads them
       (0 CPU seconds) and both runs' records equal the single block;
     * :func:`generate_trial` with ``init_hamming = d`` (0, 2, n): ``s_0`` a sign vector with exactly ``d``
@@ -908,6 +1069,10 @@ def engine_selftest() -> list[str]:
       cells use only ``inv-sqrt``);
     * :func:`inputs_audit`: every input family's sampler against its stated law (scipy.stats; KS test and exact
       moments at a fixed seed);
+    * :func:`_generate_trial_selftest`: the data of a trial against the documented draw order and the labels by
+      loops (Rademacher inputs: exact ties ``x . s* = 0``);
+    * :func:`_invariants_selftest`: :func:`record_invariants` passes a record that meets every bound with equality
+      and reports each identity on a copy tampered one unit past it;
     * :func:`reference_selftest` (the hand-made trials with closed-form records, and :func:`ste_gradient` at
       ``t = 0`` of the ``v = (2, 1)`` cases against its closed form), so that every claim that simulates runs it, not
       only those that replay a trial.
@@ -916,6 +1081,7 @@ def engine_selftest() -> list[str]:
     bad = [f"reference_selftest, case {case}: {diff}" for case, diff in reference_selftest().items()]
     Z = np.arange(24, dtype=np.float64).reshape(4, 2, 3) ** 1.5 - 7.0
     Z[:, 1, 2] = 2.5  # a constant feature: standard deviation 0, root mean square 2.5
+    Z[:, 0, 1] = (0.25, -0.5, 0.125, 0.0)  # a feature with standard deviation and root mean square in (0, 1)
     for how in NORMALIZATIONS:
         got, want = _normalize(Z, how), _normalize_by_loops(Z, how)
         if got.shape != want.shape or not np.allclose(got, want, rtol=1e-12, atol=1e-12):
@@ -923,7 +1089,7 @@ def engine_selftest() -> list[str]:
                        f"{np.max(np.abs(got - want)) if got.shape == want.shape else f'shape {got.shape}'}")
     model, data = _selftest_batch()
     steps = 6
-    for proxy in ("relu", "identity"):
+    for proxy in ("relu", "identity", "zero"):
         mod = model.with_(proxy=proxy)
         tr = simulate_block(mod, data, steps, learning_rates(mod.schedule, mod.lr, steps))
         for i, d in enumerate(data):
@@ -931,6 +1097,13 @@ def engine_selftest() -> list[str]:
             if mism:
                 bad.append(f"batched engine, {proxy} proxy, trial {i} of 2 (m = 3, k = 2, v = (2, 1)) against the "
                            f"plain loop: {mism}")
+            # against the exact rational recursion: m g(w_0) is a dyadic sum computed exactly in float64, and the
+            # engine's one division by m is correctly rounded, so g(w_0) equals (m g)/m exactly
+            hams, mg0 = _BATCH_KNOWN[(proxy, i)]
+            g0 = ste_gradient(mod, d[0], d[1], d[3])[0]
+            if tr.hamming[i].tolist() != list(hams) or not np.array_equal(g0, [np.array(mg0) / mod.m]):
+                bad.append(f"batched engine, {proxy} proxy, trial {i}: Hamming distances {tr.hamming[i].tolist()} and "
+                           f"m g(w_0) = {(g0 * mod.m).tolist()}; the exact recursion gives {list(hams)} and {list(mg0)}")
     cell = STEModel(n=3, m=3, k=2, v=(2.0, 1.0), noise=1.0, proxy="identity", schedule="constant", lr=0.5,
                     normalize="scale")
     seed = np.random.SeedSequence(12345)
@@ -941,6 +1114,20 @@ def engine_selftest() -> list[str]:
     if not split.excursions or not split.equal(whole):
         bad.append(f"simulate_cells in blocks of 2 differs from one block of the same 5 trials (events split "
                    f"{sorted(split.excursions)[:4]}..., whole {sorted(whole.excursions)[:4]}...)")
+    # the two other splitting routes: simulate's in-process blocks (one concatenation with offsets 0, 2, 4: a wrong
+    # offset rule shows in the event lists' trial indices, which simulate_cells' two nested concatenations, the inner
+    # one at offset 0, can hide) and simulate_distributed's blocks of one trial (the smallest valid block size)
+    for route, run in (("simulate(block_size=2)", lambda: simulate(cell, trials=5, steps=12, seed=seed, block_size=2)),
+                       ("simulate_distributed(block_size=1)",
+                        lambda: simulate_distributed(cell, trials=5, steps=12, seed=seed, block_size=1))):
+        try:
+            other = run()
+        except InvalidArgument as exc:
+            bad.append(f"{route} of 5 trials raised InvalidArgument({exc}); expected the records of one block")
+            continue
+        if not other.equal(whole):
+            bad.append(f"{route} differs from one block of the same 5 trials (events "
+                       f"{sorted(other.excursions)[:4]}..., expected {sorted(whole.excursions)[:4]}...)")
     import tempfile
     from pathlib import Path
 
@@ -983,6 +1170,8 @@ def engine_selftest() -> list[str]:
         got = block_ranges(STEModel(n=n, m=m, k=k), trials, steps_)
         if got != want:
             bad.append(f"block_ranges(n={n}, m={m}, k={k}, steps={steps_}, trials={trials}) = {got}, expected {want}")
+    bad += _invariants_selftest()
+    bad += _generate_trial_selftest()
     bad += inputs_audit()
     return bad
 

@@ -172,8 +172,16 @@ def _search_selftest() -> list[str]:
     """:func:`find_threshold` on the deterministic step of :data:`_SEARCH_KNOWN` (a doubling and a halving start),
     compared with the hand-derived evaluation sets, crossing ``sqrt(35 * 38)`` (relative 1e-12) and bracket; also
     the two one-sided bounds at ``0/7`` and ``7/7`` against their closed forms ``1 - 0.01^(1/7)``, ``0.01^(1/7)``
-    (relative 1e-9); and two hand-derived searches the claims' cells do not make: a halving down to ``m = 1`` (the
-    rate is already reached there) and a bisection step where the clamp ``mid >= lo + 1`` decides the next ``m``.
+    (relative 1e-9), the two-sided interval at ``0/7`` and ``7/7`` (``(0, 1 - 0.005^(1/7))``, ``(0.005^(1/7), 1)``),
+    :func:`recurrence_test` at ``0, 7, 10`` of ``10`` against the exact binomial tail ``sum_(j >= k) C(10, j) / 2^10``
+    (its rejection at ``alpha = 0.001``) and the closed-form bounds ``0.001^(1/10)``, ``1 - 0.001^(1/10)`` at ``k = 10``
+    and ``k = 0``; and hand-derived searches the claims' cells do not make: a halving down to ``m = 1`` (the
+    rate is already reached there), a bisection step with ``mid = lo + 1`` (the clamp ``lo + 1 <= mid <= hi - 1``
+    never binds: for ``hi >= lo + 2``, ``sqrt(lo hi) >= sqrt((lo + 1)^2 - 1) > lo + 1/2`` and ``< hi - 1``), and a
+    doubling and a halving start on a rate exactly at the level (``>= level`` against ``> level``); a rate strictly
+    between 0 and the level, the stop rule at ``m_hi / m_lo = 1 + rel_tol`` exactly, a rate at the level down to
+    ``m = 1``, the ``m_max`` cap, pre-seeded (shared, non-monotone) evaluations, and levels equal to a one-sided bound
+    (the bracket's strict inequalities); the default confidence 0.95 of the bounds.
     Returns the mismatches (empty when all agree).  About 10 ms."""
     bad = []
     for start, (evals, bracket) in _SEARCH_KNOWN.items():
@@ -205,9 +213,86 @@ def _search_selftest() -> list[str]:
             bad.append(f"m_start={start} ({'p = 1' if i == 1 else 'p(m) = 1{m >= 3}'}): evaluated m "
                        f"{sorted(th.evaluations)}, bracket {th.bracket}, crossing {th.m_star}; expected {list(evals)}, "
                        f"{bracket}, {m_star}")
-    for got, want, name in ((upper_bound(0, 7, 0.99), 1 - 0.01 ** (1 / 7), "upper_bound(0, 7, 0.99)"),
-                            (lower_bound(7, 7, 0.99), 0.01 ** (1 / 7), "lower_bound(7, 7, 0.99)")):
-        if not math.isclose(got, want, rel_tol=1e-9):
+    # A rate exactly at the level (every comparison of the search is >= level / < level; the claims' rates k/N can
+    # equal 1/2): p(m) = 4/8 for m >= 6, 0/8 below, level 1/2, derived by hand from the same rule:
+    # * from m_start = 2: rate(2) = 0 < 1/2, doubling 4 (0), 8 (1/2: reached, stop); the bisection's round(sqrt(32))
+    #   = 6 (rate 1/2 >= 1/2: hi = 6), round(sqrt(24)) = 5 (0: lo = 5), adjacent to 6: evaluated {2, 4, 5, 6, 8};
+    # * from m_start = 16: rate(16) = 1/2 >= 1/2, halving 8 (1/2), 4 (0) stops; hi = 8 (the least evaluated m above 4
+    #   at rate >= 1/2), then 6 (hi) and 5 (lo): evaluated {4, 5, 6, 8, 16}.
+    # Both: the isotonic fit is the data, first >= 1/2 at m = 6 right after 0 at m = 5, so the crossing is 6; the 99 %
+    # upper bound at 0/8 is 1 - 0.01^(1/8) = 0.438 < 1/2 and the lower bound at 4/8 is 0.121 < 1/2, so the bracket is
+    # (5, None).  A search that took "reached" as "> level" would double past 8 (or not halve from 16).
+    for start, evals in ((2, (2, 4, 5, 6, 8)), (16, (4, 5, 6, 8, 16))):
+        th = find_threshold(lambda m: (4 if m >= 6 else 0, 8), 0.5, start, m_max=100)
+        if (tuple(sorted(th.evaluations)), tuple(th.bracket)) != (evals, (5, None)) or th.m_star is None \
+                or not math.isclose(th.m_star, 6.0, rel_tol=1e-12):
+            bad.append(f"m_start={start} (p(m) = 4/8 for m >= 6, exactly the level 1/2): evaluated m "
+                       f"{sorted(th.evaluations)}, bracket {th.bracket}, crossing {th.m_star}; expected {list(evals)}, "
+                       f"(5, None), 6")
+    # More hand-derived searches (same rule), each for a comparison or branch the cases above leave open:
+    # * rel_tol = 1/2 and p(m) = 2/8 for m < 5, 8/8 from 5, m_start = 4: rate(4) = 1/4 (strictly between 0 and the
+    #   level), doubling to 8 (1), bisection round(sqrt(32)) = 6 (1: hi = 6); 6/4 = 1.5 is not > 1 + rel_tol: stop.
+    #   Evaluated {4, 6, 8}; the 99 % upper bound at 2/8 is 0.71 > 1/2 (no m below), the lower one at 8/8 is
+    #   0.01^(1/8) = 0.56 > 1/2: bracket (None, 6); the fit rises from 1/4 at 4 to 1 at 6, so the crossing is
+    #   exp(log 4 + (1/3)(log 6 - log 4)) = (4^2 6)^(1/3) = 96^(1/3);
+    # * p(m) = 1{m >= 3} from m_start = 1 (the least start): doubling 1, 2 (0), 4 (1); the bisection's round(sqrt(8)) =
+    #   3 (1: hi = 3), adjacent to 2: evaluated {1, 2, 3, 4}, bracket (2, 3), crossing sqrt(6);
+    # * p(m) = 4/8 for every m (exactly the level), m_start = 4: halving 4, 2, 1, all at the level: (None, 1), crossing 1;
+    # * p(m) = 0 for every m, m_start = 4, m_max = 20: doubling 4, 8, 16, then the cap 20: evaluated {4, 8, 16, 20},
+    #   bracket (m_max, None) = (20, None), no crossing;
+    # * the first case's step 1{m >= 37} from m_start = 100 on pre-seeded evaluations {2: 7/7, 30: 1/8} (a shared dict,
+    #   as the claims' second level gets it; non-monotone on purpose): halving 100, 50, 25; hi = 50 (the least m above
+    #   25 at rate >= 1/2 -- not 2, below lo, nor 30, at 1/8); then 35, 42, 38 as before.  Evaluated {2, 25, 30, 35, 38,
+    #   42, 50, 100}, all added to the shared dict; above (lower bound 0.518 at 7/7) = {2, 38, 42, 50, 100}, so no m
+    #   below lies under min(above) = 2: bracket (None, 2);
+    # * the step 1{m >= 37} from m_start = 4 at a level equal to a bound: level = upper_bound(0, 7, 0.99) = 0.482 (the
+    #   evaluations are the first case's), so no m is *strictly* below it: bracket (None, 38); level =
+    #   lower_bound(7, 7, 0.99) = 0.518, no m strictly above: bracket (35, None).
+    step37 = lambda m: (7 if m >= 37 else 0, 7)  # noqa: E731
+    shared = {2: (7, 7), 30: (1, 8)}
+    more = (("rel_tol = 1/2, p(4) = 1/4", lambda: find_threshold(lambda m: (8 if m >= 5 else 2, 8), 0.5, 4, m_max=100,
+                                                                   rel_tol=0.5), (4, 6, 8), (None, 6), 96 ** (1 / 3)),
+            ("p(m) = 1{m >= 3} from m_start = 1", lambda: find_threshold(lambda m: (7 if m >= 3 else 0, 7), 0.5, 1,
+                                                                         m_max=100), (1, 2, 3, 4), (2, 3), math.sqrt(6)),
+            ("p = 4/8 everywhere", lambda: find_threshold(lambda m: (4, 8), 0.5, 4, m_max=100), (1, 2, 4), (None, 1), 1.0),
+            ("p = 0, m_max = 20", lambda: find_threshold(lambda m: (0, 8), 0.5, 4, m_max=20), (4, 8, 16, 20), (20, None),
+             None),
+            ("pre-seeded {2: 7/7, 30: 1/8}", lambda: find_threshold(step37, 0.5, 100, m_max=10**4, evaluations=shared),
+             (2, 25, 30, 35, 38, 42, 50, 100), (None, 2), "any"),
+            ("level = upper_bound(0, 7)", lambda: find_threshold(step37, upper_bound(0, 7, 0.99), 4, m_max=10**4),
+             (4, 8, 16, 32, 35, 38, 45, 64), (None, 38), "any"),
+            ("level = lower_bound(7, 7)", lambda: find_threshold(step37, lower_bound(7, 7, 0.99), 4, m_max=10**4),
+             (4, 8, 16, 32, 35, 38, 45, 64), (35, None), "any"))
+    for name, run, evals, bracket, m_star in more:
+        th = run()
+        star_ok = (m_star == "any" or (th.m_star is None if m_star is None
+                                       else th.m_star is not None and math.isclose(th.m_star, m_star, rel_tol=1e-12)))
+        if (tuple(sorted(th.evaluations)), tuple(th.bracket)) != (evals, bracket) or not star_ok:
+            bad.append(f"{name}: evaluated m {sorted(th.evaluations)}, bracket {th.bracket}, crossing {th.m_star}; "
+                       f"expected {list(evals)}, {bracket}" + ("" if m_star == "any" else f", {m_star}"))
+    if tuple(sorted(shared)) != (2, 25, 30, 35, 38, 42, 50, 100):
+        bad.append(f"the shared evaluations dict holds {sorted(shared)} after the search; expected every evaluated m")
+    # closed forms of the exact bounds at k = 0 and k = N (one-sided level a: a^(1/N); two-sided: (a/2)^(1/N)), and of
+    # recurrence_test's exact p-value P(Bin(10, 1/2) >= k) = sum_{j >= k} C(10, j) / 2^10 (math.comb, exact rationals)
+    cp0, cp7 = clopper_pearson(0, 7, 0.99), clopper_pearson(7, 7, 0.99)
+    checks = [(upper_bound(0, 7, 0.99), 1 - 0.01 ** (1 / 7), "upper_bound(0, 7, 0.99)"),
+              (lower_bound(7, 7, 0.99), 0.01 ** (1 / 7), "lower_bound(7, 7, 0.99)"),
+              (cp0[0], 0.0, "clopper_pearson(0, 7, 0.99) low"), (cp0[1], 1 - 0.005 ** (1 / 7), "clopper_pearson(0, 7, 0.99) high"),
+              (cp7[0], 0.005 ** (1 / 7), "clopper_pearson(7, 7, 0.99) low"), (cp7[1], 1.0, "clopper_pearson(7, 7, 0.99) high"),
+              # the documented default confidence 0.95
+              (lower_bound(7, 7), 0.05 ** (1 / 7), "lower_bound(7, 7)"), (upper_bound(0, 7), 1 - 0.05 ** (1 / 7),
+                                                                          "upper_bound(0, 7)"),
+              (clopper_pearson(7, 7)[0], 0.025 ** (1 / 7), "clopper_pearson(7, 7)")]
+    for k in (0, 7, 10):
+        rt = recurrence_test(k, 10)  # fraction 1/2, alpha 0.001
+        p = math.fsum(math.comb(10, j) for j in range(k, 11)) / 2**10
+        checks += [(rt["p_value"], p, f"recurrence_test({k}, 10) p-value"),
+                   (float(rt["rejected"]), float(p < 0.001), f"recurrence_test({k}, 10) rejected (p = {p:.6g})")]
+        if k in (0, 10):  # the one-sided 0.999 bounds have closed forms at the ends only
+            checks += [(rt["lower_bound"], 0.001 ** (1 / 10) if k == 10 else 0.0, f"recurrence_test({k}, 10) lower bound"),
+                       (rt["upper_bound"], 1.0 if k == 10 else 1 - 0.001 ** (1 / 10), f"recurrence_test({k}, 10) upper bound")]
+    for got, want, name in checks:
+        if not math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-15):
             bad.append(f"{name} = {got}, expected {want}")
     return bad
 
@@ -215,7 +300,8 @@ def _search_selftest() -> list[str]:
 #: :func:`_search_selftest` once per process, at the first :func:`find_threshold` call (its own calls skip the
 #: check); a failure raises :class:`~stecheck.errors.SelfCheckFailed` (the search does not follow its stated rule).
 _search_selftest_once = OncePerProcess(
-    _search_selftest, what="ste_stats.find_threshold fails its known-answer self-test (step p(m) = 1{m >= 37})",
+    _search_selftest, what="ste_stats.find_threshold fails its known-answer self-test (threshold search, exact "
+                           "bounds, recurrence_test)",
     remedy="Fix the doubling/halving, the log-bisection stop rule m_hi/m_lo <= 1 + rel_tol, the crossing or the "
            "Clopper-Pearson bracket.")
 
@@ -301,6 +387,7 @@ def recurrence_test(returning: int, trials: int, *, fraction: float = 0.5, alpha
     Also reports the one-sided lower and upper ``1 - alpha`` Clopper-Pearson bounds.
     """
     _check(returning, trials)
+    _search_selftest_once()
     res = stats.binomtest(int(returning), int(trials), p=fraction, alternative="greater")
     return {"returning": int(returning), "trials": int(trials), "h0_fraction": fraction, "p_value": float(res.pvalue),
             "alpha": alpha, "rejected": bool(res.pvalue < alpha),

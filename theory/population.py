@@ -61,6 +61,7 @@ import numpy as np
 import sympy
 
 from stecheck.errors import InvalidArgument, SelfCheckFailed
+from stecheck.selftest import OncePerProcess
 
 __all__ = [
     "THETA",
@@ -273,8 +274,19 @@ class PopulationFormulas:
     g_plane: dict[str, PlaneVector] = field(default_factory=dict, hash=False)
 
     def vector(self, coefs: tuple[sympy.Expr, sympy.Expr]) -> sympy.Expr:
-        """``coefs[0] * W_HAT + coefs[1] * W_STAR_HAT`` (display form)."""
-        return coefs[0] * W_HAT + coefs[1] * W_STAR_HAT
+        """``coefs[0] * W_HAT + coefs[1] * W_STAR_HAT`` (display form).
+
+        Checked on every call, exactly (sympy substitution, no tolerance): the form must give back ``coefs[0]`` at
+        ``(W_HAT, W_STAR_HAT) = (1, 0)``, ``coefs[1]`` at ``(0, 1)`` and ``0`` at ``(0, 0)``, i.e. be this linear
+        combination; a display that is not raises :class:`~stecheck.errors.SelfCheckFailed`."""
+        expr = coefs[0] * W_HAT + coefs[1] * W_STAR_HAT
+        for (a, b), want in (((1, 0), coefs[0]), ((0, 1), coefs[1]), ((0, 0), sympy.Integer(0))):
+            got = expr.subs({W_HAT: a, W_STAR_HAT: b})
+            if not (got == want or sympy.simplify(got - want) == 0):
+                raise SelfCheckFailed(f"theory.population: the display form {expr} of the vector with coefficients "
+                                      f"{tuple(coefs)} gives {got} at (w_hat, w_star_hat) = ({a}, {b}); expected "
+                                      f"{want}. Fix PopulationFormulas.vector.")
+        return expr
 
     def inner_with_gradient(self, proxy: str, *, teacher_v_equals_v: bool = True) -> sympy.Expr:
         """``<E[g], grad f>``, factored; by default in the claim's model ``v* = v``."""
@@ -590,6 +602,12 @@ def clipped_relu_quadrature(w, w_star, v, *, v_star=None, dps: int = 20) -> Quad
     """
     if isinstance(dps, bool) or not isinstance(dps, int) or not 10 <= dps <= 100:
         raise InvalidArgument(f"dps={dps!r} must be an int in [10, 100]; pass e.g. dps=20.")
+    _quadrature_selftest_once()
+    return _quadrature(w, w_star, v, v_star, dps)
+
+
+def _quadrature(w, w_star, v, v_star, dps: int) -> QuadratureEstimate:
+    """:func:`clipped_relu_quadrature` after its argument check and self-test (the self-test calls this directly)."""
     inst = _instance(w, w_star, v, v_star)
     if _plane_basis(inst)[2] < 1e-12:
         raise InvalidArgument(
@@ -626,6 +644,47 @@ def clipped_relu_quadrature(w, w_star, v, *, v_star=None, dps: int = 20) -> Quad
         error = np.array([float(ex * abs(p) + ey * abs(q) + working * (abs(x * p) + abs(y * q) + abs(y) / sin_t)
                                 + abs(mpmath.mpf(float(t)) - t)) for p, q, t in zip(w_hat, e2, exact)])
     return QuadratureEstimate(value, error, dps)
+
+
+#: The instances of :func:`_quadrature_selftest` (``w``, ``w*``, ``v``, ``v*``): a latent ``|w| < 1`` in 3-D and an
+#: obtuse angle in 2-D with ``v* = v`` (then the cross term of ``x`` vanishes exactly), and the first with a teacher
+#: layer ``v* = (4, 3) != v`` (the cross term and its error at work).
+_QUAD_SELFTEST = (([0.3, -0.2, 0.1], [0.5, 0.5, 0.5], [1.0, -0.5], None), ([2.0, 1.0], [-1.0, 3.0], [1.0, -0.5], None),
+                  ([0.3, -0.2, 0.1], [0.5, 0.5, 0.5], [1.0, -0.5], [4.0, 3.0]))
+
+
+def _quadrature_selftest() -> list[str]:
+    """The stated error of :func:`clipped_relu_quadrature` at 20 digits, both ways, on :data:`_QUAD_SELFTEST`:
+
+    * it covers the distance to the same integrals at 40 digits (whose own stated error is added), and so does the
+      stated error at 10 digits (37 bits, where the working-precision term is the error: ``~1e-10`` against a float64
+      conversion that is exact);
+    * it is not inflated: at 20 digits (70 bits) the working-precision term is ``<= 2^-66`` times ``O(1)`` sums and
+      mpmath's estimates for these smooth integrands are of the same order, so the error is the float64 conversion
+      (``<= 1/2`` ulp of the value) plus ``~1e-19``; the check allows ``4`` ulps ``+ 1e-17``.  A larger stated error
+      would make the claim's precision rule (and every gap compared with it) meaningless.
+
+    Returns the failures (empty when both hold).  About 0.3 s."""
+    bad = []
+    for w, w_star, v, v_star in _QUAD_SELFTEST:
+        q = _quadrature(w, w_star, v, v_star, 20)
+        ref = _quadrature(w, w_star, v, v_star, 40)
+        low = _quadrature(w, w_star, v, v_star, 10)  # 37 bits: the working-precision term dominates, the conversion is exact
+        for digits, est in ((20, q), (10, low)):
+            gap = np.abs(est.value - ref.value)
+            if not np.all(gap <= est.error + ref.error):
+                bad.append(f"w = {w}, w* = {w_star}: the {digits}-digit value differs from the 40-digit one by "
+                           f"{gap.tolist()}, more than the stated errors {(est.error + ref.error).tolist()}")
+        cap = 4 * np.spacing(np.abs(q.value)) + 1e-17
+        if not np.all(q.error <= cap):
+            bad.append(f"w = {w}, w* = {w_star}: stated error {q.error.tolist()} at 20 digits exceeds 4 ulps + 1e-17 "
+                       f"= {cap.tolist()} (the float64 conversion and ~1e-19 of quadrature and working precision)")
+    return bad
+
+
+_quadrature_selftest_once = OncePerProcess(
+    _quadrature_selftest, what="theory.population.clipped_relu_quadrature fails its error self-test",
+    remedy="Fix the error terms of clipped_relu_quadrature (quadrature estimates, working precision, conversion).")
 
 
 @dataclass(frozen=True)
@@ -682,6 +741,7 @@ def monte_carlo(w, w_star, v, *, v_star=None, n_samples: int = 10**7, seed: int 
         raise InvalidArgument(f"seed={seed!r} must be an int >= 0; pass e.g. seed=0.")
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
         raise InvalidArgument(f"chunk_size={chunk_size!r} must be an int >= 1; pass e.g. chunk_size=200_000.")
+    _mc_selftest_once()
     k, n = inst.v.size, inst.w.size
     n_chunks = -(-n_samples // chunk_size)
     children = np.random.SeedSequence(int(seed)).spawn(n_chunks)
@@ -727,3 +787,71 @@ def monte_carlo(w, w_star, v, *, v_star=None, n_samples: int = 10**7, seed: int 
         gm[p], gse[p] = mean_se(s1[p], s2[p])
     return MonteCarloEstimate(n_samples, int(seed), chunk_size, float(lm), float(lse), gm, gse)
 
+
+
+def _mc_selftest() -> list[str]:
+    """Known answers of :class:`MonteCarloEstimate` and :func:`monte_carlo`'s statistics, each against an independent
+    computation:
+
+    * ``loss_z`` and ``grad_z`` on a hand-made estimate (dyadic numbers, exact): ``|1 - 1/2| / (1/4) = 2`` from either
+      side, and the largest coordinate ``max(|1 - 0| / (1/2), |-2 + 1| / (1/4)) = 4``;
+    * ``k = 2``, ``v = (1/4, 1/2)``, ``w* = -w``: every residual is ``v . (s_1, s_2)`` with signs ``s_i = +-1``, so the
+      per-sample loss takes only the values ``1/32`` and ``9/32``; with ``p`` the share of ``9/32`` read off the mean
+      (``p n`` must be an integer), the sample standard error is ``(1/4) sqrt(p (1 - p) / (n - 1))`` (two-point law;
+      variances below 1, so a floor or a cap of the variance at 1 shows);
+    * the same run (1000 samples in chunks of 400: the last one short) recomputed from its draws (the same seeds,
+      float32 normals) sample by sample in float64 with a loop over the hidden units, and summarized two-pass (mean,
+      ``std(ddof=1) / sqrt(n)``): the loss exactly up to summation order (relative 1e-12), the gradient means within
+      ``1e-6`` of the largest ``|g|`` and the standard errors relative 1e-5 (the run forms each ``g`` in float32, relative
+      rounding 6e-8, a hundred times below these tolerances).
+
+    Returns the failures (empty when all agree).  A few milliseconds."""
+    bad = []
+    one = np.array([1.0, -2.0])
+    est = MonteCarloEstimate(4, 0, 4, 1.0, 0.25, {p: one for p in PROXIES}, {p: np.array([0.5, 0.25]) for p in PROXIES})
+    for got, want, what in ((est.loss_z(0.5), 2.0, "loss_z(1/2)"), (est.loss_z(1.5), 2.0, "loss_z(3/2)"),
+                            (est.grad_z("identity", [0.0, -1.0]), 4.0, "grad_z at (0, -1)")):
+        if got != want:
+            bad.append(f"MonteCarloEstimate.{what} with mean 1, se 1/4 (gradient mean (1, -2), se (1/2, 1/4)) is {got}; "
+                       f"expected {want}")
+    w, w_star, v = np.array([1.0, 0.5]), np.array([-1.0, -0.5]), np.array([0.25, 0.5])
+    n, chunk, seed = 1000, 400, 7
+    mc = monte_carlo(w, w_star, v, n_samples=n, seed=seed, chunk_size=chunk)
+    p = (mc.loss_mean - 1 / 32) / 0.25
+    se = 0.25 * math.sqrt(max(p * (1.0 - p), 0.0) / (n - 1))
+    if not (abs(p * n - round(p * n)) <= 1e-9 and 0 < p < 1 and math.isclose(mc.loss_se, se, rel_tol=1e-9)):
+        bad.append(f"monte_carlo on w* = -w, v = (1/4, 1/2): loss mean {mc.loss_mean}, se {mc.loss_se}; the two-point "
+                   f"law (losses 1/32 and 9/32, share {p * n:.6g}/{n} of 9/32) gives se {se}")
+    losses, grads = [], {q: [] for q in PROXIES}
+    for child in np.random.SeedSequence(seed).spawn(-(-n // chunk)):
+        m = min(chunk, n - len(losses))
+        z = np.random.default_rng(child).standard_normal((m, v.size, w.size), dtype=np.float32).astype(np.float64)
+        for row in z:
+            pre, pre_star = row @ w, row @ w_star
+            resid = float(v @ (pre > 0) - v @ (pre_star > 0))
+            losses.append(resid * resid / 2)
+            for q in PROXIES:
+                mu = [(t > 0) if q == "relu" else (0 < t < 1) if q == "clipped_relu" else True for t in pre]
+                grads[q].append(resid * sum(v[i] * mu[i] * row[i] for i in range(v.size)))
+    if len(losses) != n:
+        bad.append(f"the self-test's own draw count is {len(losses)}, not {n}")
+        return bad
+    if not (math.isclose(mc.loss_mean, float(np.mean(losses)), rel_tol=1e-12)
+            and math.isclose(mc.loss_se, float(np.std(losses, ddof=1) / math.sqrt(n)), rel_tol=1e-12)):
+        bad.append(f"monte_carlo loss mean/se {mc.loss_mean}/{mc.loss_se}; the draws give "
+                   f"{np.mean(losses)}/{np.std(losses, ddof=1) / math.sqrt(n)}")
+    for q in PROXIES:
+        g = np.array(grads[q])
+        mean, sd = g.mean(axis=0), g.std(axis=0, ddof=1) / math.sqrt(n)
+        if not (np.all(np.abs(mc.grad_mean[q] - mean) <= 1e-6 * np.max(np.abs(g)))
+                and np.allclose(mc.grad_se[q], sd, rtol=1e-5, atol=0.0)):
+            bad.append(f"monte_carlo {q} gradient mean {mc.grad_mean[q].tolist()}, se {mc.grad_se[q].tolist()}; the "
+                       f"draws give {mean.tolist()}, {sd.tolist()}")
+    return bad
+
+
+#: :func:`_mc_selftest` once per process, at the first :func:`monte_carlo` call (its own call skips the check).
+_mc_selftest_once = OncePerProcess(
+    _mc_selftest, what="theory.population.monte_carlo fails its known-answer self-test",
+    remedy="Fix the per-sample loss / STE gradient, the running sums, the standard errors or MonteCarloEstimate's "
+           "z-scores in theory/population.py.")

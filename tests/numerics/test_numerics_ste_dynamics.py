@@ -268,3 +268,154 @@ def test_engine_selftest_runs_the_reference_selftest(monkeypatch):
 
     monkeypatch.setattr(sd, "ste_gradient", wrong)
     assert any("ste_gradient" in b for b in sd.engine_selftest())
+
+
+# ------------------------------------------------------------------ session 13: the self-tests must say no
+
+def _exact_batch(model, data, steps):
+    """The STE-gradient recursion of one trial of the self-test batch in exact rationals (``n = 5``): the latent is
+    ``u_t = s_0 / sqrt(5) - q_t`` with ``q_t`` rational; ``sign(+-1/sqrt(5) - q)`` is decided by comparing ``q^2`` with
+    ``1/5`` (never equal for a rational ``q``).  Returns the Hamming distances at ``t = 0..steps`` and ``m g(w_0)``."""
+    from fractions import Fraction as F
+
+    X, y, s_star, s0 = data
+    m, k, n = model.m, model.k, model.n
+    v = [F(x) for x in model.v_array]
+    Xf, yf, eta = [[F(x) for x in row] for row in X], [F(x) for x in y], F(model.lr)
+
+    def nonneg(a, q):  # a / sqrt(n) - q >= 0 for a = +-1
+        return (q <= 0 or q * q < F(1, n)) if a > 0 else (q < 0 and q * q > F(1, n))
+
+    q, hams, mg0 = [F(0)] * n, [], None
+    for t in range(steps + 1):
+        s = [1 if nonneg(int(s0[i]), q[i]) else -1 for i in range(n)]
+        hams.append(sum(s[i] != s_star[i] for i in range(n)))
+        mg = [F(0)] * n
+        for j in range(m):
+            act = [sum(Xf[j * k + a][i] * s[i] for i in range(n)) > 0 for a in range(k)]
+            r = sum(v[a] for a in range(k) if act[a]) - yf[j]
+            for a in range(k):
+                if model.proxy == "identity" or (model.proxy == "relu" and act[a]):
+                    for i in range(n):
+                        mg[i] += r * v[a] * Xf[j * k + a][i]
+        if t == 0:
+            mg0 = mg
+        q = [q[i] + eta * mg[i] / m for i in range(n)]
+    return tuple(hams), tuple(mg0)
+
+
+def test_batch_known_answers_are_the_exact_recursion():
+    model, data = sd._selftest_batch()
+    for (proxy, i), (hams, mg0) in sd._BATCH_KNOWN.items():
+        assert _exact_batch(model.with_(proxy=proxy), data[i], 6) == (hams, tuple(float(x) for x in mg0))
+
+
+def test_engine_selftest_refuses_other_batch_data(monkeypatch):
+    model, data = sd._selftest_batch()
+    X1, y1, star, s0 = data[0]
+    moved = [(X1, y1 + np.array([0.0, 0.0, 1.0]), star, s0), data[1]]  # one label moved by 1
+    monkeypatch.setattr(sd, "_selftest_batch", lambda: (model, moved))
+    assert any("exact recursion" in b for b in sd.engine_selftest())
+
+
+def test_invariants_selftest_passes_and_catches_a_loosened_bound(monkeypatch):
+    assert sd._invariants_selftest() == []
+    real = sd.record_invariants
+
+    def loose(tr, init_hamming=None):  # the late bound T - T//2 + 2: one state too many allowed
+        return [b for b in real(tr, init_hamming) if not b.startswith("0 <= time_at_late")
+                or not np.all(tr.time_at_late <= tr.steps - tr.steps // 2 + 2)]
+
+    monkeypatch.setattr(sd, "record_invariants", loose)
+    assert any("time_at_late" in b for b in sd._invariants_selftest())
+
+
+def test_reference_selftest_pins_the_horizon_by_the_mean_loss(monkeypatch):
+    real = sd._selftest_cases
+
+    def longer():
+        cases = real()
+        model, data, steps = cases["escape-at-1"]
+        return {**cases, "escape-at-1": (model, data, steps + 1)}  # the counts of this case do not depend on T
+
+    monkeypatch.setattr(sd, "_selftest_cases", longer)
+    assert set(sd.reference_selftest()) == {"escape-at-1"}
+    assert "loss_all (closed form)" in sd.reference_selftest()["escape-at-1"]
+
+
+def test_replay_compares_the_fraction_of_time_at_w_star(monkeypatch):
+    model, data, steps = sd._selftest_cases()["tie"]
+    tr = sd.simulate_block(model, [data], steps, sd.learning_rates(model.schedule, model.lr, steps))
+    compared, bad = sd._compare_with_reference(model, data, steps, tr, 0)
+    assert "fraction_at" in compared and bad == {}
+    monkeypatch.setattr(sd.Trajectories, "fraction_at", lambda self, late=False: -(self.time_at / (self.steps + 1)))
+    assert "fraction_at" in sd._compare_with_reference(model, data, steps, tr, 0)[1]
+
+
+def test_engine_selftest_catches_a_wrong_block_offset(monkeypatch):
+    def concat(cls, parts, offsets):  # the event lists' trial indices with o - i for o + i
+        kw = {a: np.concatenate([getattr(p, a) for p in parts]) for a in cls._ARRAYS}
+        exc = [(o - i, a, b) for p, o in zip(parts, offsets) for (i, a, b) in p.excursions]
+        soj = [(o - i, a, b) for p, o in zip(parts, offsets) for (i, a, b) in p.sojourns]
+        return cls(model=parts[0].model, steps=parts[0].steps, checkpoints=parts[0].checkpoints, excursions=exc,
+                   sojourns=soj, **kw)
+
+    monkeypatch.setattr(sd.Trajectories, "concat", classmethod(concat))
+    assert any(b.startswith("simulate(block_size=2)") for b in sd.engine_selftest())
+
+
+def test_block_routes_accept_the_smallest_block():
+    assert sd.block_ranges(sd.STEModel(n=3, m=3), 3, 12, block_size=1) == [(0, 1), (1, 2), (2, 3)]
+    with pytest.raises(InvalidArgument, match="block_size"):
+        sd.block_ranges(sd.STEModel(n=3, m=3), 3, 12, block_size=0)
+
+
+def test_replay_compares_late_counts_and_event_lists():
+    """The records read by the claims but formerly compared with nothing (returns_late, escapes_late, the event lists)
+    are recomputed from the reference states; tampered copies are reported under their names."""
+    import dataclasses
+
+    model, data, steps = sd._selftest_cases()["oscillation"]  # two escapes (one at t = T), one return
+    tr = sd.simulate_block(model, [data], steps, sd.learning_rates(model.schedule, model.lr, steps))
+    compared, bad = sd._compare_with_reference(model, data, steps, tr, 0)
+    assert {"returns_late", "escapes_late", "excursions", "sojourns"} <= set(compared) and bad == {}
+    assert tr.excursions == [(0, 1, 2)] and sorted(tr.sojourns) == [(0, 0, 1), (0, 2, 1)]
+    tampered = dataclasses.replace(tr, sojourns=[(0, 0, 1), (0, 2, 2)], escapes_late=tr.escapes_late + 1)
+    bad = sd._compare_with_reference(model, data, steps, tampered, 0)[1]
+    assert set(bad) == {"sojourns", "escapes_late"}
+
+
+def test_reference_selftest_checks_absorption_records(monkeypatch):
+    """absorbed_at has closed forms in every hand-made case; an engine that never certified absorption is reported."""
+    real = sd.run_block
+
+    def never_absorbed(*a, **kw):
+        import dataclasses
+
+        tr = real(*a, **kw)
+        return dataclasses.replace(tr, absorbed_at=np.full_like(tr.absorbed_at, -1))
+
+    monkeypatch.setattr(sd, "run_block", never_absorbed)
+    bad = sd.reference_selftest()
+    assert "absorbed-at-star" in bad and "absorbed_at (closed form)" in bad["absorbed-at-star"]
+
+
+def test_generate_trial_selftest_passes_and_says_no(monkeypatch):
+    assert sd._generate_trial_selftest() == []
+    real = sd.generate_trial
+
+    def ties_fire(model, seed, init_hamming=None):  # the teacher's Heaviside taken as 1{x . s* >= 0}
+        X, y, s_star, s0 = real(model, seed, init_hamming)
+        g = sd.make_rng(seed)
+        g.integers(0, 2, size=model.n)
+        if init_hamming is None:
+            g.integers(0, 2, size=model.n)
+        else:
+            g.choice(model.n, size=init_hamming, replace=False)
+        sd.INPUTS[model.inputs][0](g, (model.m, model.k, model.n))
+        eps = g.standard_normal(model.m)
+        act = (X @ s_star >= 0).reshape(model.m, model.k).astype(float)
+        return X, act @ model.v_array + model.noise * eps, s_star, s0
+
+    monkeypatch.setattr(sd, "generate_trial", ties_fire)
+    assert any(": y = " in b for b in sd._generate_trial_selftest())

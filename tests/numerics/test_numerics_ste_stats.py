@@ -101,3 +101,57 @@ def test_exponent_fit_refuses_a_bootstrap_slope_rule_that_is_not_the_fit(monkeyp
     monkeypatch.setattr(st, "_slope", lambda x, ys: float(np.polyfit(x, ys, 2)[0]))  # quadratic coefficient
     with pytest.raises(SelfCheckFailed, match="linregress"):
         st.fit_exponent(ths, rng=np.random.default_rng(3), n_boot=10)
+
+
+def test_level_guard_boundaries():
+    """The level must lie strictly inside (0, 1): 0, 1 and values beyond are refused; values just inside pass."""
+    for level in (0.0, 1.0, 1.5, -0.5):
+        with pytest.raises(InvalidArgument, match="strictly between 0 and 1"):
+            st.find_threshold(lambda m: (1, 2), level, 4, m_max=8)
+    for level in (1e-9, 1 - 1e-9):
+        assert st.find_threshold(lambda m: (1, 2), level, 4, m_max=8).level == level
+
+
+def test_search_selftest_catches_a_rate_at_the_level_taken_as_not_reached(monkeypatch):
+    """The self-test's case p(m) = 4/8 (exactly the level 1/2) for m >= 6: a search that compares the rate with '>'
+    (a reached level counted as not reached) evaluates other m and is reported."""
+    real = st.find_threshold
+
+    def strict(success, level, m_start, **kw):  # the level nudged up by one ulp: a rate at the level does not reach it
+        return real(success, math.nextafter(level, 1.0), m_start, **kw)
+
+    monkeypatch.setattr(st, "find_threshold", strict)
+    bad = st._search_selftest()
+    assert any("exactly the level 1/2" in b for b in bad)
+    assert not any("p(m) = 1{m >= 37}" in b or "m_start=4:" in b for b in bad)  # the other cases do not see it
+
+
+def test_search_selftest_checks_the_recurrence_test_against_the_exact_tail(monkeypatch):
+    monkeypatch.setattr(st._search_selftest_once, "passed", True)
+    real = st.recurrence_test
+
+    def halved(returning, trials, **kw):  # a p-value half the exact binomial tail
+        out = real(returning, trials, **kw)
+        return {**out, "p_value": out["p_value"] / 2}
+
+    monkeypatch.setattr(st, "recurrence_test", halved)
+    assert any("p-value" in b for b in st._search_selftest())
+
+
+def test_search_selftest_checks_shared_evaluations_and_the_cap(monkeypatch):
+    """A search that ignored the pre-seeded (shared) evaluations, or one that ran past m_max, is reported."""
+    monkeypatch.setattr(st._search_selftest_once, "passed", True)
+    real = st.find_threshold
+
+    def private(success, level, m_start, **kw):  # a fresh dict each time: the shared evaluations are lost
+        kw.pop("evaluations", None)
+        return real(success, level, m_start, **kw)
+
+    monkeypatch.setattr(st, "find_threshold", private)
+    assert any(b.startswith("pre-seeded") for b in st._search_selftest())
+
+    def uncapped(success, level, m_start, **kw):  # m_max ignored: doubling past the cap
+        return real(success, level, m_start, **{**kw, "m_max": 10**3})
+
+    monkeypatch.setattr(st, "find_threshold", uncapped)
+    assert any(b.startswith("p = 0, m_max = 20") for b in st._search_selftest())

@@ -13,7 +13,7 @@ import pytest
 import sympy
 from scipy import integrate
 
-from stecheck.errors import InvalidArgument
+from stecheck.errors import InvalidArgument, SelfCheckFailed
 from stecheck.theory import population as pop
 from stecheck.theory.derivations import get_derivation, list_derivations
 
@@ -267,14 +267,14 @@ def test_monte_carlo_accepts_the_smallest_valid_arguments():
         (lambda: pop.clipped_relu_quadrature([1.0, 1.0], [2.0, 2.0], [1.0]), "parallel"),
         (lambda: pop.clipped_relu_quadrature([1.0, 0.0], [1.0, 2.0], [1.0], dps=5), "dps"),
         (lambda: pop.monte_carlo([1.0, 0.0], [1.0, 2.0], [1.0], n_samples=1), "n_samples"),
-        (lambda: pop.monte_carlo([1.0, 0.0], [1.0, 2.0], [1.0], seed=-1), "seed"),
-        (lambda: pop.monte_carlo([1.0, 0.0], [1.0, 2.0], [1.0], chunk_size=0), "chunk_size"),
+        (lambda: pop.monte_carlo([1.0, 0.0], [1.0, 2.0], [1.0], n_samples=10, seed=-1), "seed"),
+        (lambda: pop.monte_carlo([1.0, 0.0], [1.0, 2.0], [1.0], n_samples=10, chunk_size=0), "chunk_size"),
         (lambda: pop.monte_carlo([1.0, 0.0], [1.0, 2.0], [1.0], n_samples=True), "n_samples"),
-        (lambda: pop.monte_carlo([1.0, 0.0], [1.0, 2.0], [1.0], seed=1.0), "seed"),
-        (lambda: pop.monte_carlo([1.0, 0.0], [1.0, 2.0], [1.0], seed=True), "seed"),
+        (lambda: pop.monte_carlo([1.0, 0.0], [1.0, 2.0], [1.0], n_samples=10, seed=1.0), "seed"),
+        (lambda: pop.monte_carlo([1.0, 0.0], [1.0, 2.0], [1.0], n_samples=10, seed=True), "seed"),
         (lambda: pop.monte_carlo([1.0, 0.0], [1.0, 2.0], [1.0], n_samples=2.0), "n_samples"),
-        (lambda: pop.monte_carlo([1.0, 0.0], [1.0, 2.0], [1.0], chunk_size=1.0), "chunk_size"),
-        (lambda: pop.monte_carlo([1.0, 0.0], [1.0, 2.0], [1.0], chunk_size=True), "chunk_size"),
+        (lambda: pop.monte_carlo([1.0, 0.0], [1.0, 2.0], [1.0], n_samples=10, chunk_size=1.0), "chunk_size"),
+        (lambda: pop.monte_carlo([1.0, 0.0], [1.0, 2.0], [1.0], n_samples=10, chunk_size=True), "chunk_size"),
         (lambda: pop.derive_population("moments"), "PlaneMoments"),
     ],
 )
@@ -323,3 +323,51 @@ def test_clipped_relu_quadrature_parallel_guard_boundary():
     _pop.clipped_relu_quadrature([1.0, 0.0], [1.0, 1.5e-12], [1.0])
     with pytest.raises(InvalidArgument, match="parallel"):
         _pop.clipped_relu_quadrature([1.0, 0.0], [1.0, 0.5e-12], [1.0])
+
+
+def test_invalid_arguments_fail_fast_even_if_a_guard_let_them_pass():
+    """The guard cases above use n_samples = 10: a guard that let chunk_size = True or 1.0 through would run 10 chunks
+    and return at once (the test then fails), not 10**7 chunks of one sample (a run that would time out)."""
+    mc = pop.monte_carlo([1.0, 0.0], [1.0, 2.0], [1.0], n_samples=10, chunk_size=1)
+    assert mc.n_samples == 10 and mc.chunk_size == 1
+
+
+def test_vector_display_is_checked_against_its_coefficients(formulas):
+    expr = formulas.vector(formulas.g["relu"])
+    assert sympy.simplify(expr.coeff(pop.W_STAR_HAT) - formulas.g["relu"][1]) == 0
+    # coefficients that contain a placeholder do not give back a linear combination: refused
+    with pytest.raises(SelfCheckFailed, match="display form"):
+        formulas.vector((sympy.Integer(1), pop.W_STAR_HAT))
+
+
+def test_mc_selftest_passes_and_says_no(monkeypatch):
+    assert pop._mc_selftest() == []
+    monkeypatch.setattr(pop._mc_selftest_once, "passed", True)  # the patched runs below must not re-run it
+    real_z = pop.MonteCarloEstimate.loss_z
+    monkeypatch.setattr(pop.MonteCarloEstimate, "loss_z", lambda self, ref: -real_z(self, ref))
+    assert any("loss_z" in b for b in pop._mc_selftest())
+    monkeypatch.undo()
+    monkeypatch.setattr(pop._mc_selftest_once, "passed", True)
+    real_mc = pop.monte_carlo
+
+    def wide_se(*a, **kw):  # a standard error twice too large (e.g. a wrong second moment)
+        import dataclasses
+
+        mc = real_mc(*a, **kw)
+        return dataclasses.replace(mc, loss_se=2 * mc.loss_se)
+
+    monkeypatch.setattr(pop, "monte_carlo", wide_se)
+    bad = pop._mc_selftest()
+    assert any("two-point law" in b for b in bad) and any("the draws give" in b for b in bad)
+
+
+def test_quadrature_selftest_passes_and_refuses_an_inflated_error(monkeypatch):
+    assert pop._quadrature_selftest() == []
+    real = pop._quadrature
+
+    def inflated(*a, **kw):
+        q = real(*a, **kw)
+        return pop.QuadratureEstimate(q.value, q.error * 1e3, q.dps)
+
+    monkeypatch.setattr(pop, "_quadrature", inflated)
+    assert any("exceeds 4 ulps" in b for b in pop._quadrature_selftest())
