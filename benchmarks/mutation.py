@@ -316,11 +316,22 @@ def _self_test_seeds(tree: ast.AST) -> set[str]:
     return wrapped | named
 
 
+def _exported(tree: ast.AST) -> set[str]:
+    """The names of a module's ``__all__`` (its public API: never test code, whoever calls them in the package)."""
+    for s in getattr(tree, "body", []):
+        if isinstance(s, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in s.targets):
+            try:
+                return set(ast.literal_eval(s.value))
+            except ValueError:
+                return set()
+    return set()
+
+
 def self_test_statements(tree: ast.AST, used_elsewhere: set[str] = frozenset()) -> list[ast.stmt]:
     """The module-level statements that are **test code**: the self-test functions a module hands to
     :class:`stecheck.selftest.OncePerProcess`, and, transitively, every module-level function, class or constant
-    that only they (or the ``OncePerProcess(...)`` statements) name, and that no other module of the package
-    names (``used_elsewhere``).
+    that only they (or the ``OncePerProcess(...)`` statements) name, that no other module of the package names
+    (``used_elsewhere``) and that the module does not export (``__all__``).
 
     A self-test has no input: it passes or fails on the code under test.  A mutant of its own lines that leaves it
     passing changes no output of the checker on any input (an equivalent mutant by definition), and one that makes
@@ -339,11 +350,12 @@ def self_test_statements(tree: ast.AST, used_elsewhere: set[str] = frozenset()) 
                     and node.id not in own:
                 referrers[node.id].add(id(s))
     test = {id(names[n]) for n in _self_test_seeds(tree) if n in names}
+    exported = _exported(tree)
     grown = True
     while grown:
         grown = False
         for n, s in names.items():
-            if id(s) in test or id(s) in wrappers or n in used_elsewhere or n.startswith("__"):
+            if id(s) in test or id(s) in wrappers or n in used_elsewhere or n in exported or n.startswith("__"):
                 continue
             refs = referrers[n]
             if refs and refs <= test | wrappers:

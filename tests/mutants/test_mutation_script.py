@@ -262,6 +262,10 @@ def test_self_test_code_is_the_wrapped_and_named_self_tests_and_what_only_they_u
     # a name another module uses is not private to the self-test
     names = {mutation._top_level_names(s)[0] for s in mutation.self_test_statements(tree, {"_reference"})}
     assert names == {"_failures", "_CASES", "_named_selftest"}
+    # nor is a name the module exports
+    exported = ast.parse(SELF_TEST_SOURCE + '\n__all__ = ["_reference"]\n')
+    names = {mutation._top_level_names(s)[0] for s in mutation.self_test_statements(exported)}
+    assert names == {"_failures", "_CASES", "_named_selftest"}
 
 
 def test_the_code_under_test_share_leaves_the_self_tests_own_lines_out():
