@@ -304,7 +304,7 @@ def true_gradient(loss: Any = DEFAULT_LOSS, encoding: str = "01") -> sympy.Expr:
     return sympy.factor((L.subs(Y, 1) - L.subs(Y, lo)) * _P_ETA_W.subs(_W, sympy.exp(ETA)))
 
 
-def bias_coefficients(loss: Any = DEFAULT_LOSS, order: int = 3) -> tuple[sympy.Expr, ...]:
+def bias_coefficients(loss: Any, order: int) -> tuple[sympy.Expr, ...]:
     """``(b_0, ..., b_order)``: ``E[G_tau] = sum_k b_k(eta) tau^k + O(tau^{order+1})``, eq. (86).
 
     ``b_k = c_k(eta) * I_k`` with ``I_k = int_0^1 L'(v) logit(v)^k dv``;
@@ -316,7 +316,7 @@ def bias_coefficients(loss: Any = DEFAULT_LOSS, order: int = 3) -> tuple[sympy.E
     return tuple(sympy.factor(cs[k] * logit_moment(Lp, k)) for k in range(order + 1))
 
 
-def second_moment_coefficients(loss: Any = DEFAULT_LOSS, order: int = 2) -> tuple[sympy.Expr, ...]:
+def second_moment_coefficients(loss: Any, order: int) -> tuple[sympy.Expr, ...]:
     """``(m_{-1}, m_0, ..., m_{order-1})``: ``E[G_tau^2] = sum_k m_{k-1} tau^{k-1} + O(tau^order)``.
 
     Eqs. (92)-(97): ``m_{k-1} = c_k(eta) A_k``, ``A_k = int_0^1 L'(v)^2 v(1-v) logit(v)^k dv``.
@@ -345,7 +345,7 @@ def _half_logit_moments(order: int) -> tuple[sympy.Expr, ...]:
     return tuple(sympy.simplify(e) for e in out)
 
 
-def stgs_expansion(loss: Any = LINEAR_LOSS, encoding: str = "01", order: int = 2) -> tuple[sympy.Expr, ...]:
+def stgs_expansion(loss: Any, encoding: str, order: int) -> tuple[sympy.Expr, ...]:
     """``(e_0, ..., e_order)``: ``E[ST-GS] = sum_k e_k(eta) tau^k + O(tau^{order+1})``.
 
     {0,1}: ``E = L'(1) J+ + L'(0) J-`` (eqs. (99)-(100)) with
@@ -491,11 +491,23 @@ def _sup_abs_on_unit(f) -> flint.arb:
 def _cutoff(digits: int, bound: flint.arb, eta: flint.arb, decay: int) -> int:
     """The smallest integer ``U >= 0`` with ``B e^(-decay U) <= 10^-(digits+8) e^(-|eta|-5)``, ``B = max(bound, 1)``.
 
-    Checked on every call against a search over ``U = 0, 1, ...`` in the exponential domain (mpmath, 30 digits):
+    Checked on every call by :func:`_check_cutoff` (a search over ``U = 0, 1, ...`` in the exponential domain):
     a ``U`` that misses the target breaks the tail bound; one above the smallest wastes work and changes the
-    enclosure.  A mismatch raises :class:`~stecheck.errors.SelfCheckFailed` (a fault of this module)."""
+    enclosure."""
     logb = math.log(max(float(bound.upper()), 1.0))
     cut = int(math.ceil(((digits + 8) * math.log(10) + logb + abs(float(eta.mid())) + 5) / decay))
+    _check_cutoff(cut, digits, bound, eta, decay)
+    return cut
+
+
+def _check_cutoff(cut: int, digits: int, bound: flint.arb, eta: flint.arb, decay: int) -> None:
+    """Raise :class:`~stecheck.errors.SelfCheckFailed` (a fault of this module) unless ``cut`` is the smallest
+    integer ``U >= 0`` with ``B e^(-decay U) <= target = 10^-(digits+8) e^(-|eta|-5)`` (``B = max(bound, 1)``), found
+    by a search over ``U = 0, 1, ...`` in 30-digit mpmath, or is that ``U`` plus one at a near tie: the float formula
+    of :func:`_cutoff` (relative error ~1e-15) may round ``x / decay`` up past an integer it lies just below, which
+    happens only when ``B e^(-decay U) >= target (1 - 10^-12)``, i.e. ``U`` meets the target by a relative margin
+    below ``1e-12``.  (Before session 13 the tie test read ``B e^(-decay U) <= target (1 + 10^-12)``, which holds for
+    every ``U`` the search returns, so any ``U + 1`` was accepted.)"""
     with mpmath.workdps(30):
         big = max(mpmath.mpf(float(bound.upper())), 1)
         target = mpmath.mpf(10) ** (-(digits + 8)) * mpmath.exp(-abs(mpmath.mpf(float(eta.mid()))) - 5)
@@ -503,13 +515,13 @@ def _cutoff(digits: int, bound: flint.arb, eta: flint.arb, decay: int) -> int:
         smallest = 0
         while not meets(smallest):
             smallest += 1
-        # the float formula may round up past an exact boundary: U = smallest + 1 is then within 1e-12 of it
-        near_tie = cut == smallest + 1 and big * mpmath.exp(-decay * smallest) <= target * (1 + mpmath.mpf(10) ** -12)
+        # the float formula may round up past an exact boundary: smallest then meets the target within 1e-12
+        near_tie = cut == smallest + 1 and big * mpmath.exp(-decay * smallest) >= target * (1 - mpmath.mpf(10) ** -12)
     if cut != smallest and not near_tie:
         raise SelfCheckFailed(f"_cutoff(digits={digits}, bound={float(bound.upper()):.6g}, eta={float(eta.mid()):.6g}, "
                               f"decay={decay}) = {cut}, but the smallest U with bound e^(-decay U) <= 10^-(digits+8) "
-                              f"e^(-|eta|-5) is {smallest}. Fix the cutoff formula in theory/gumbel_softmax.py.")
-    return cut
+                              f"e^(-|eta|-5) is {smallest} (and {cut} is not that U plus one at a near tie). Fix the "
+                              "cutoff formula in theory/gumbel_softmax.py.")
 
 
 def _audit_tail(tail: flint.arb, digits: int, eta: flint.arb, method: str) -> flint.arb:
@@ -605,6 +617,13 @@ def _exact_selftest_failures() -> list[str]:
     ``decay = 1`` and ``eta = 1.040542861136947`` (about 1e-15 below ``59 - 5 - 23 ln 10``) the smallest ``U``
     is 59 (50-digit mpmath), while the float formula rounds up to 60; ``_cutoff`` must accept that rounding
     (return 59 or 60) instead of raising.
+
+    Negative controls (each check of a promise must be able to say no; the claims' inputs only ever pass them):
+    :func:`_check_cutoff` must refuse ``U - 1`` and ``U + 1`` away from a tie (``eta = 0.5``: the smallest
+    ``U = ceil(23 ln 10 + 5.5) = 59``, exponent margin 0.54, far from 1e-12) and ``U + 2`` at the tie;
+    :func:`_audit_tail` must refuse a tail ``1e-9`` relative above ``10^-23 e^(-0.3-5)`` (computed here in
+    mpmath; the float target has relative error ~1e-15) and accept one ``1e-9`` below; the bound test on
+    ``_sup_abs_on_unit(3 y^2)`` must refuse ``3 (1 - 2^-40)`` and ``3 (1 + 2^-24)``.
     """
     L = _SELFTEST_LOSS
     Lp = sympy.lambdify(Y, sympy.diff(L, Y), "mpmath")
@@ -612,6 +631,8 @@ def _exact_selftest_failures() -> list[str]:
     tie_eta = 1.040542861136947
     with mpmath.workdps(50):
         tie_smallest = int(mpmath.ceil(23 * mpmath.log(10) + 5 + mpmath.mpf(tie_eta)))
+        plain_smallest = int(mpmath.ceil(23 * mpmath.log(10) + 5 + mpmath.mpf(0.5)))
+        tail_target = float(mpmath.mpf(10) ** -23 * mpmath.exp(-mpmath.mpf(0.3) - 5))
     try:
         tie_cut = _cutoff(15, flint.arb(1), flint.arb(tie_eta), 1)
     except SelfCheckFailed as exc:
@@ -619,15 +640,48 @@ def _exact_selftest_failures() -> list[str]:
     if tie_smallest != 59 or tie_cut not in (tie_smallest, tie_smallest + 1):
         failures.append(f"_cutoff(15, 1, eta={tie_eta!r}, 1) = {tie_cut}; expected the exact smallest U = 59 "
                         f"(50-digit mpmath: {tie_smallest}) or 60 (the float formula's rounding at this near tie)")
+
+    def cutoff_accepted(cut, eta):
+        try:
+            _check_cutoff(cut, 15, flint.arb(1), flint.arb(eta), 1)
+        except SelfCheckFailed:
+            return False
+        return True
+
+    verdicts = {(u, eta): cutoff_accepted(u, eta) for u, eta in ((plain_smallest - 1, 0.5), (plain_smallest, 0.5),
+                                                                 (plain_smallest + 1, 0.5), (tie_smallest, tie_eta),
+                                                                 (tie_smallest + 1, tie_eta),
+                                                                 (tie_smallest + 2, tie_eta))}
+    want = {(plain_smallest - 1, 0.5): False, (plain_smallest, 0.5): True, (plain_smallest + 1, 0.5): False,
+            (tie_smallest, tie_eta): True, (tie_smallest + 1, tie_eta): True, (tie_smallest + 2, tie_eta): False}
+    if plain_smallest != 59 or verdicts != want:
+        failures.append(f"_check_cutoff(U, 15, 1, eta, 1) accepts {verdicts}; expected {want} (the smallest U is "
+                        f"{plain_smallest} at eta = 0.5, no tie; U + 1 only at the near tie eta = {tie_eta!r})")
+    tail_verdicts = []
+    for rel in (1 - 1e-9, 1 + 1e-9):
+        try:
+            _audit_tail(flint.arb(tail_target * rel), 15, flint.arb(0.3), "selftest")
+            tail_verdicts.append(True)
+        except ArithmeticError:
+            tail_verdicts.append(False)
+    if tail_verdicts != [True, False]:
+        failures.append(f"_audit_tail(15, eta = 0.3) accepts the tails (1 -+ 1e-9) x {tail_target:.6g}: "
+                        f"{tail_verdicts}; expected [True, False] (the target 10^-23 e^(-5.3), 50-digit mpmath)")
     # the |L'| bound on [0, 1]: for L' = 3y^2 (increasing) the 64 balls that cover exactly [0, 1] bound it by
     # 3 y^2 on the last ball [63/64, 1], i.e. sup = 3 up to its 30-bit magnitude rounding (2^-25 allowed); balls
     # reaching past 1 give more (65 balls: 3.09), balls missing part of [0, 1] less (also caught inside
     # _sup_abs_on_unit by its point values)
+
+    def sup_ok(b):
+        return b >= 3 and b <= 3 * (1 + flint.arb(2) ** -25)
+
     with flint_precision(128):
         bound = _sup_abs_on_unit(acb_integrand(3 * Y**2, Y))
-        if not (bound >= 3 and bound <= 3 * (1 + flint.arb(2) ** -25)):
-            failures.append(f"_sup_abs_on_unit(3 y^2) = {bound}, expected sup_[0,1] 3 y^2 = 3 (up to 2^-25 relative: "
-                            "the bound is a 30-bit upper magnitude)")
+        controls = [3 * (1 - flint.arb(2) ** -40), 3 * (1 + flint.arb(2) ** -24)]
+        if not sup_ok(bound) or any(sup_ok(c) for c in controls):
+            failures.append(f"_sup_abs_on_unit(3 y^2) = {bound} (accepted: {bool(sup_ok(bound))}), expected sup_[0,1] "
+                            "3 y^2 = 3 (up to 2^-25 relative: the bound is a 30-bit upper magnitude); the test must "
+                            f"refuse 3 (1 - 2^-40) and 3 (1 + 2^-24) (accepted: {[bool(sup_ok(c)) for c in controls]})")
     with mpmath.workdps(22):
         eta, tau = mpmath.mpf(_SELFTEST_ETA), mpmath.mpf(_SELFTEST_TAU)
 
@@ -638,10 +692,18 @@ def _exact_selftest_failures() -> list[str]:
         def dens(z):
             return 1 / (4 * mpmath.cosh(z / 2) ** 2)
 
-        def quad(fn):
+        def halves(fn):
             lo_part, e1 = mpmath.quad(fn, [-mpmath.inf, eta], error=True)
             hi_part, e2 = mpmath.quad(fn, [eta, mpmath.inf], error=True)
-            return lo_part + hi_part, e1 + e2
+            return lo_part, hi_part, e1 + e2
+
+        def quad(fn):
+            lo_part, hi_part, e = halves(fn)
+            return lo_part + hi_part, e
+
+        # ST-GS: x1 = hi where z < eta and lo where z > eta, so E = factor (L'(hi) int_{z<eta} + L'(lo) int_{z>eta})
+        # of s(1-s)/tau p(z) dz: the two halves of one split integral, no branch inside an integrand
+        below, above, e_half = halves(lambda z: grad(z) * dens(z))
 
         refs = {
             "E[G_tau]": (quad(lambda z: Lp(1 / (1 + mpmath.exp(-(eta - z) / tau))) * grad(z) * dens(z)),
@@ -651,7 +713,7 @@ def _exact_selftest_failures() -> list[str]:
         }
         for enc, (hi, lo, factor) in (("01", (1, 0, 1)), ("pm1", (1, -1, 2))):
             refs[f"E[ST-GS] ({enc})"] = (
-                quad(lambda z, hi=hi, lo=lo, factor=factor: factor * Lp(hi if z < eta else lo) * grad(z) * dens(z)),
+                (factor * (Lp(hi) * below + Lp(lo) * above), factor * (abs(Lp(hi)) + abs(Lp(lo))) * e_half),
                 lambda enc=enc: expected_stgs_gradient(_SELFTEST_ETA, _SELFTEST_TAU, L, encoding=enc, digits=15))
         for name, ((ref, err), compute) in refs.items():
             r = compute()
@@ -893,7 +955,7 @@ def _check_scaled_remainder(kind, eta, tau, e, t, scaled, weight, coefficients) 
             )
     if not t <= flint.arb("0.1"):
         return
-    n = terms[3:]
+    n = terms[3:7]  # n_0 .. n_3, as the tolerance states
     scale = sum((abs(x) for x in n), flint.arb(0))
     resid = scaled - (n[0] + n[1] * t + n[2] * t**2)
     tol = REMAINDER_TAIL_FACTOR * t**3 * scale
