@@ -954,7 +954,10 @@ def _network_selftest_failures() -> list[str]:
     * the running batch statistics of :class:`BatchNorm` and of :class:`DeepSBNStack` (``W_0 = I``, so the
       pre-activations are the inputs) after three training batches of 3 rows, momentum 0.1 and 0.25, against the
       closed form of the exponential moving average ``(1 - mu)^T r_0 + sum_t mu (1 - mu)^(T-t) stat_t`` of the
-      batch means and (biased) variances, in exact rational arithmetic, to ``1e-15`` relative; a complex-step
+      batch means and (biased) variances, in exact rational arithmetic, to ``1e-15`` relative; the stack's training
+      forward itself: normalized pre-activations ``(x - mean) / sqrt(var + 10^-5)`` and ST factor ``4 F(a)(1 - F(a))``
+      against 50-digit mpmath from the exact batch statistics (``1e-13`` absolute), logits ``= h`` with ``h`` the
+      seed-0 states ``u <= F(a)`` (``W_out = I``, ``b_out = 0``, shape ``(1, 3, 2)``); a complex-step
       input must leave :class:`BatchNorm`'s running statistics unchanged (SBN-F1/F2 never evaluate with them);
     * :class:`StochasticBinary` sampling for the ``"01"`` encoding and for complex-step input (branches the
       claims never take), from a seeded generator: ``enc(u <= F(a))`` with ``u`` the same generator's
@@ -1003,15 +1006,39 @@ def _network_selftest_failures() -> list[str]:
         bn.forward(batches[0] + 1e-20j, training=True)
         if not (np.array_equal(bn.running_mean, rm) and np.array_equal(bn.running_var, rv)):
             bad.append(f"BatchNorm(momentum={mom}): a complex-step forward changed the running statistics")
-        stack = object.__new__(DeepSBNStack)
-        stack.noise, stack.S, stack.d, stack.h, stack.k, stack.depth = resolve_noise("logistic"), 1, 2, 2, 2, 0
+        stack = object.__new__(DeepSBNStack)  # forward reads noise, S, depth, params, bn_eps, momentum, running
+        stack.noise, stack.S, stack.depth = resolve_noise("logistic"), 1, 0
         stack.params = {"W0": np.eye(2)[None], "Wout": np.eye(2)[None], "bout": np.zeros((1, 2)),
                         "gamma0": np.ones((1, 2)), "beta0": np.zeros((1, 2))}
         stack.bn_eps, stack.momentum = 1e-5, mom
         stack.running = [(np.zeros((1, 1, 2)), np.ones((1, 1, 2)))]
-        rng = np.random.default_rng(0)
+        rng, draws = np.random.default_rng(0), np.random.default_rng(0)
         for x in batches:
-            stack.forward(x, rng, "train")
+            z = stack.forward(x, rng, "train")
+            # the output: W_0 = I, gamma = 1, beta = 0, so a = xhat = (x - m) / sqrt(v + 10^-5) with the batch's exact
+            # mean and biased variance (50-digit mpmath from the exact rationals, to 1e-13 absolute: a few roundings
+            # of operands of order 1); h = +1 where u <= F(a) = 1 / (1 + e^(-2a)) with u the same seed's
+            # random((1, 3, 2)) draws; logits = h W_out^T + b_out = h; the cached ST factor is 4 F(a) (1 - F(a))
+            m_ex, v_ex = exact_stats(x)
+            with mpmath.workdps(50):
+                def mpq(q):
+                    return mpmath.mpf(q.numerator) / q.denominator
+
+                a_ref = [[mpq(Fraction(float(v)) - m_ex[i]) / mpmath.sqrt(mpq(v_ex[i]) + mpmath.mpf(1) / 10 ** 5)
+                          for i, v in enumerate(r)] for r in x.tolist()]
+                f_ref = [[1 / (1 + mpmath.exp(-2 * v)) for v in r] for r in a_ref]
+            u = draws.random((1, 3, 2))
+            h_ref = [[1.0 if u[0, b, i] <= f_ref[b][i] else -1.0 for i in range(2)] for b in range(3)]
+            xhat, scale = np.asarray(stack._cache["xhat"][0]), np.asarray(stack._cache["scale"][0])
+            scale_ref = [[float(4 * f * (1 - f)) for f in r] for r in f_ref]  # the ST factor 2F'(a) = 4F(1 - F)
+            if not (z.shape == (1, 3, 2) and xhat.shape == (1, 3, 2) and scale.shape == (1, 3, 2)
+                    and z[0].tolist() == h_ref
+                    and all(abs(float(xhat[0, b, i]) - float(a_ref[b][i])) <= 1e-13
+                            and abs(float(scale[0, b, i]) - scale_ref[b][i]) <= 1e-13 for b in range(3) for i in range(2))):
+                bad.append(f"DeepSBNStack(momentum={mom}, W_0 = W_out = I, gamma = 1, beta = 0, bn_eps = 1e-5).forward of "
+                           f"{x.tolist()}: normalized {xhat.tolist()}, ST factor {scale.tolist()}, logits {z.tolist()}; "
+                           f"expected shape (1, 3, 2), (x - mean) / sqrt(var + 1e-5) = {[[float(v) for v in r] for r in a_ref]}, "
+                           f"4 F(a) (1 - F(a)) = {scale_ref} and logits = the seed-0 states {h_ref}")
         sm, sv = stack.running[0]
         if not (close(np.ravel(sm), want_m) and close(np.ravel(sv), want_v)):
             bad.append(f"DeepSBNStack(momentum={mom}, W_0 = I) after batches {[x.tolist() for x in batches]}: running "

@@ -563,3 +563,21 @@ def test_depth_zero_networks_build_and_train():
         logits = net.forward(X, rng, "train")
         assert np.all(np.isfinite(logits))
         net.project()
+
+
+@pytest.mark.parametrize("change, what", [
+    (lambda self: setattr(self, "bn_eps", 2e-5), "eps doubled"),
+    (lambda self: self.params.__setitem__("bout", np.zeros((2, 2))), "an output bias of 2 slices"),
+    (lambda self: self.params.__setitem__("gamma0", np.full((1, 2), 1.5)), "gamma = 1.5"),
+])
+def test_network_selftest_checks_the_stack_forward_output(monkeypatch, change, what):
+    """Session 13: the stub DeepSBNStack's forward output and normalized pre-activations are compared with the exact
+    (x - mean) / sqrt(var + 1e-5) and the seed's states; before, only its running statistics were read."""
+    real = sn.DeepSBNStack.forward
+
+    def wrong(self, X, rng, mode="train"):
+        change(self)
+        return real(self, X, rng, mode)
+
+    monkeypatch.setattr(sn.DeepSBNStack, "forward", wrong)
+    assert any("DeepSBNStack(momentum=" in b and ".forward of" in b for b in sn._network_selftest_failures()), what
