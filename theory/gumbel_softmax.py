@@ -623,7 +623,8 @@ def _exact_selftest_failures() -> list[str]:
     ``U = ceil(23 ln 10 + 5.5) = 59``, exponent margin 0.54, far from 1e-12) and ``U + 2`` at the tie;
     :func:`_audit_tail` must refuse a tail ``1e-9`` relative above ``10^-23 e^(-0.3-5)`` (computed here in
     mpmath; the float target has relative error ~1e-15) and accept one ``1e-9`` below; the bound test on
-    ``_sup_abs_on_unit(3 y^2)`` must refuse ``3 (1 - 2^-40)`` and ``3 (1 + 2^-24)``.
+    ``_sup_abs_on_unit(3 y^2)`` must refuse ``3 (1 - 2^-40)`` and ``3 (1 + 2^-24)`` and accept the ends ``3`` and
+    ``3 (1 + 2^-25)`` of its interval.
     """
     L = _SELFTEST_LOSS
     Lp = sympy.lambdify(Y, sympy.diff(L, Y), "mpmath")
@@ -677,11 +678,13 @@ def _exact_selftest_failures() -> list[str]:
 
     with flint_precision(128):
         bound = _sup_abs_on_unit(acb_integrand(3 * Y**2, Y))
-        controls = [3 * (1 - flint.arb(2) ** -40), 3 * (1 + flint.arb(2) ** -24)]
-        if not sup_ok(bound) or any(sup_ok(c) for c in controls):
+        controls = [3 * (1 - flint.arb(2) ** -40), 3 * (1 + flint.arb(2) ** -24)]  # outside: refused
+        ends = [flint.arb(3), 3 * (1 + flint.arb(2) ** -25)]  # the two ends of the interval, exact: accepted
+        if not sup_ok(bound) or any(sup_ok(c) for c in controls) or not all(sup_ok(e) for e in ends):
             failures.append(f"_sup_abs_on_unit(3 y^2) = {bound} (accepted: {bool(sup_ok(bound))}), expected sup_[0,1] "
                             "3 y^2 = 3 (up to 2^-25 relative: the bound is a 30-bit upper magnitude); the test must "
-                            f"refuse 3 (1 - 2^-40) and 3 (1 + 2^-24) (accepted: {[bool(sup_ok(c)) for c in controls]})")
+                            f"refuse 3 (1 - 2^-40) and 3 (1 + 2^-24) (accepted: {[bool(sup_ok(c)) for c in controls]}) "
+                            f"and accept 3 and 3 (1 + 2^-25) (accepted: {[bool(sup_ok(e)) for e in ends]})")
     with mpmath.workdps(22):
         eta, tau = mpmath.mpf(_SELFTEST_ETA), mpmath.mpf(_SELFTEST_TAU)
 
