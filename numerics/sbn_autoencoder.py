@@ -273,7 +273,7 @@ _loss_selftest = OncePerProcess(
     remedy="Fix the loss formulas (log-sum-exp with the row maximum subtracted) in numerics/sbn_autoencoder.py.")
 
 
-def reference_gradient(ae: StochasticAutoencoder, Y: np.ndarray, rng: np.random.Generator, arm_samples: int = 1000):
+def reference_gradient(ae: StochasticAutoencoder, Y: np.ndarray, rng: np.random.Generator, arm_samples: int):
     """The true ``g_b`` per document: exact (``n <= MAX_EXACT_BITS``) or ARM-``arm_samples`` with standard errors.
 
     Returns ``(G (B, n), se (B, n), method)``; ``se`` is 0 for exact enumeration (rounding bounds ~1e-13)."""

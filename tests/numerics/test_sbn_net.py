@@ -581,3 +581,12 @@ def test_network_selftest_checks_the_stack_forward_output(monkeypatch, change, w
 
     monkeypatch.setattr(sn.DeepSBNStack, "forward", wrong)
     assert any("DeepSBNStack(momentum=" in b and ".forward of" in b for b in sn._network_selftest_failures()), what
+
+
+def test_reference_gradient_takes_the_arm_sample_count_from_its_caller():
+    """Session 13: the unused default arm_samples = 1000 is gone (SBN-BITS passes its own count)."""
+    import inspect
+
+    from stecheck.numerics import sbn_autoencoder as sa
+
+    assert inspect.signature(sa.reference_gradient).parameters["arm_samples"].default is inspect.Parameter.empty
