@@ -620,7 +620,9 @@ def _exact_selftest_failures() -> list[str]:
 
     Negative controls (each check of a promise must be able to say no; the claims' inputs only ever pass them):
     :func:`_check_cutoff` must refuse ``U - 1`` and ``U + 1`` away from a tie (``eta = 0.5``: the smallest
-    ``U = ceil(23 ln 10 + 5.5) = 59``, exponent margin 0.54, far from 1e-12) and ``U + 2`` at the tie;
+    ``U = ceil(23 ln 10 + 5.5) = 59``, exponent margin 0.54, far from 1e-12) and ``U + 2`` at the tie, accept
+    ``U + 1 = 60`` where ``U = 59`` meets the target by a relative margin of ``5e-13`` and refuse it at ``2e-12``
+    (the near-tie rule's ``1e-12`` from both sides);
     :func:`_audit_tail` must refuse a tail ``1e-9`` relative above ``10^-23 e^(-0.3-5)`` (computed here in
     mpmath; the float target has relative error ~1e-15) and accept one ``1e-9`` below; the bound test on
     ``_sup_abs_on_unit(3 y^2)`` must refuse ``3 (1 - 2^-40)`` and ``3 (1 + 2^-24)`` and accept the ends ``3`` and
@@ -633,6 +635,9 @@ def _exact_selftest_failures() -> list[str]:
     with mpmath.workdps(50):
         tie_smallest = int(mpmath.ceil(23 * mpmath.log(10) + 5 + mpmath.mpf(tie_eta)))
         plain_smallest = int(mpmath.ceil(23 * mpmath.log(10) + 5 + mpmath.mpf(0.5)))
+        # U = 59 meets the target by a relative margin 1 - e^(-delta) ~ delta: 5e-13 (inside the 1e-12 of a near tie)
+        # and 2e-12 (outside it)
+        margin_eta = {d: float(59 - 5 - 23 * mpmath.log(10) - mpmath.mpf(d)) for d in ("5e-13", "2e-12")}
         tail_target = float(mpmath.mpf(10) ** -23 * mpmath.exp(-mpmath.mpf(0.3) - 5))
     try:
         tie_cut = _cutoff(15, flint.arb(1), flint.arb(tie_eta), 1)
@@ -652,9 +657,12 @@ def _exact_selftest_failures() -> list[str]:
     verdicts = {(u, eta): cutoff_accepted(u, eta) for u, eta in ((plain_smallest - 1, 0.5), (plain_smallest, 0.5),
                                                                  (plain_smallest + 1, 0.5), (tie_smallest, tie_eta),
                                                                  (tie_smallest + 1, tie_eta),
-                                                                 (tie_smallest + 2, tie_eta))}
+                                                                 (tie_smallest + 2, tie_eta),
+                                                                 (60, margin_eta["5e-13"]), (60, margin_eta["2e-12"]),
+                                                                 (59, margin_eta["2e-12"]))}
     want = {(plain_smallest - 1, 0.5): False, (plain_smallest, 0.5): True, (plain_smallest + 1, 0.5): False,
-            (tie_smallest, tie_eta): True, (tie_smallest + 1, tie_eta): True, (tie_smallest + 2, tie_eta): False}
+            (tie_smallest, tie_eta): True, (tie_smallest + 1, tie_eta): True, (tie_smallest + 2, tie_eta): False,
+            (60, margin_eta["5e-13"]): True, (60, margin_eta["2e-12"]): False, (59, margin_eta["2e-12"]): True}
     if plain_smallest != 59 or verdicts != want:
         failures.append(f"_check_cutoff(U, 15, 1, eta, 1) accepts {verdicts}; expected {want} (the smallest U is "
                         f"{plain_smallest} at eta = 0.5, no tie; U + 1 only at the near tie eta = {tie_eta!r})")
