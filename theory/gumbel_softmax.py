@@ -248,7 +248,7 @@ def _c_w(k: int) -> sympy.Expr:
     return sympy.factor((-1) ** k * e / sympy.factorial(k))
 
 
-def taylor_coefficients(order: int = 3) -> tuple[sympy.Expr, ...]:
+def taylor_coefficients(order: int) -> tuple[sympy.Expr, ...]:
     """``(c_0, ..., c_order)`` with ``p(eta - tau u) = sum_k c_k(eta) u^k tau^k + O(tau^{order+1})``.
 
     ``c_0 = p(eta)``; ``c_k = (-1)^k p^(k)(eta)/k!`` (Taylor's theorem in

@@ -359,6 +359,6 @@ def test_remainder_orders_needs_two_taus_and_works_with_exactly_two():
 
 def test_series_order_has_no_default():
     for fn, args in ((gs.stgs_expansion, (gs.LINEAR_LOSS, "01")), (gs.bias_coefficients, (gs.LINEAR_LOSS,)),
-                     (gs.second_moment_coefficients, (gs.LINEAR_LOSS,))):
+                     (gs.second_moment_coefficients, (gs.LINEAR_LOSS,)), (gs.taylor_coefficients, ())):
         with pytest.raises(TypeError):
             fn(*args)
