@@ -946,6 +946,16 @@ def _ema_exact(momentum: float, values: list) -> list:
                                                       for t, v in enumerate(rest)) for i in range(len(r0))]
 
 
+def _close_exact(got, want) -> bool:
+    """The comparison of :func:`_network_selftest_failures`: equal lengths and ``|got_i - want_i| <= 1e-15
+    max(|want_i|, 1)`` for every ``i``, with ``got`` floats and ``want`` exact :class:`fractions.Fraction` values
+    (the difference is computed exactly)."""
+    from fractions import Fraction
+
+    return len(got) == len(want) and all(abs(Fraction(float(g)) - w) <= Fraction(1, 10 ** 15) * max(abs(w), 1)
+                                         for g, w in zip(got, want))
+
+
 def _network_selftest_failures() -> list[str]:
     """Known answers for the network code the claims' runs never exercise or never read (part of
     :func:`_kernel_selftest`; no constructor of a network is called, so no recursion; a few ms).  Returns the
@@ -980,9 +990,19 @@ def _network_selftest_failures() -> list[str]:
     batches = [np.array([[1.0, -2.0], [4.0, 0.5], [-3.0, 7.0]]), np.array([[0.25, 3.0], [2.0, -1.0], [5.0, 6.0]]),
                np.array([[-1.0, 1.0], [9.0, 2.0], [0.0, -4.0]])]
 
-    def close(got, want):
-        return len(got) == len(want) and all(abs(Fraction(float(g)) - w) <= Fraction(1, 10 ** 15) * max(abs(w), 1)
-                                             for g, w in zip(got, want))
+    close = _close_exact
+
+    # the comparison itself must say no: 1e-15 relative above 1 in magnitude, absolute below, the end included
+    # (exact rationals), and unequal lengths refused
+    one, tiny = Fraction(1), Fraction(1, 10 ** 15)
+    controls = [(([1 + 2.0 ** -49], [one]), False), (([1 + 2.0 ** -50], [one]), True),
+                (([0.5], [Fraction(1, 2) - tiny]), True), (([0.5], [Fraction(1, 2) - 2 * tiny]), False),
+                (([1e6 * (1 + 2.0 ** -49)], [Fraction(10 ** 6)]), False), (([1e6], [Fraction(10 ** 6) + 10 ** 6 * tiny]), True),
+                (([1.0, 2.0], [one]), False), (([1.0], [one, 2 * one]), False)]
+    verdicts = [close(*args) for args, _ in controls]
+    if verdicts != [want for _, want in controls]:
+        bad.append(f"the self-test's comparison close(got, want) gives {verdicts} on the controls {controls}; expected "
+                   "|got - want| <= 1e-15 max(|want|, 1) elementwise and equal lengths")
 
     def exact_stats(x):
         rows = [[Fraction(float(v)) for v in r] for r in x.tolist()]

@@ -590,3 +590,31 @@ def test_reference_gradient_takes_the_arm_sample_count_from_its_caller():
     from stecheck.numerics import sbn_autoencoder as sa
 
     assert inspect.signature(sa.reference_gradient).parameters["arm_samples"].default is inspect.Parameter.empty
+
+
+@pytest.mark.parametrize("wrong", [
+    lambda got, want: not abs(got - want) <= 2e-12 * max(abs(want), 1.0),    # tolerance doubled
+    lambda got, want: not abs(got - want) < 1e-12 * max(abs(want), 1.0),     # the end excluded
+    lambda got, want: not abs(got - want) <= 1e-12,                          # absolute only
+    lambda got, want: -(not abs(got - want) <= 1e-12 * max(abs(want), 1.0)),  # not a bool
+])
+def test_autoencoder_selftest_comparison_has_negative_controls(monkeypatch, wrong):
+    """Session 13: the comparison of the autoencoder's known-answer self-test is itself checked on controls."""
+    from stecheck.numerics import sbn_autoencoder as sa
+
+    assert sa._loss_selftest_failures() == []
+    monkeypatch.setattr(sa, "_off", wrong)
+    assert any("comparison off(got, want)" in b for b in sa._loss_selftest_failures())
+
+
+@pytest.mark.parametrize("tol, scale_floor", [(2, 1), (1, 2)])
+def test_network_selftest_comparison_has_negative_controls(monkeypatch, tol, scale_floor):
+    """Session 13: close() of the network self-test refuses 1e-15 relative deviations past its tolerance (controls)."""
+    from fractions import Fraction
+
+    def wrong(got, want):
+        return len(got) == len(want) and all(
+            abs(Fraction(float(g)) - w) <= Fraction(tol, 10 ** 15) * max(abs(w), scale_floor) for g, w in zip(got, want))
+
+    monkeypatch.setattr(sn, "_close_exact", wrong)
+    assert any("comparison close(got, want)" in b for b in sn._network_selftest_failures())
