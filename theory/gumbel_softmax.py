@@ -704,18 +704,13 @@ def _exact_selftest_failures() -> list[str]:
         def dens(z):
             return 1 / (4 * mpmath.cosh(z / 2) ** 2)
 
-        def halves(fn):
-            lo_part, e1 = mpmath.quad(fn, [-mpmath.inf, eta], error=True)
-            hi_part, e2 = mpmath.quad(fn, [eta, mpmath.inf], error=True)
-            return lo_part, hi_part, e1 + e2
+        def split(fn_below, fn_above):
+            lo_part, e1 = mpmath.quad(fn_below, [-mpmath.inf, eta], error=True)
+            hi_part, e2 = mpmath.quad(fn_above, [eta, mpmath.inf], error=True)
+            return lo_part + hi_part, e1 + e2
 
         def quad(fn):
-            lo_part, hi_part, e = halves(fn)
-            return lo_part + hi_part, e
-
-        # ST-GS: x1 = hi where z < eta and lo where z > eta, so E = factor (L'(hi) int_{z<eta} + L'(lo) int_{z>eta})
-        # of s(1-s)/tau p(z) dz: the two halves of one split integral, no branch inside an integrand
-        below, above, e_half = halves(lambda z: grad(z) * dens(z))
+            return split(fn, fn)
 
         refs = {
             "E[G_tau]": (quad(lambda z: Lp(1 / (1 + mpmath.exp(-(eta - z) / tau))) * grad(z) * dens(z)),
@@ -724,8 +719,10 @@ def _exact_selftest_failures() -> list[str]:
                            lambda: gs_second_moment(_SELFTEST_ETA, _SELFTEST_TAU, L, digits=15)),
         }
         for enc, (hi, lo, factor) in (("01", (1, 0, 1)), ("pm1", (1, -1, 2))):
+            # x1 = hi where z < eta and lo where z > eta: one integrand on each side of the split, no branch
             refs[f"E[ST-GS] ({enc})"] = (
-                (factor * (Lp(hi) * below + Lp(lo) * above), factor * (abs(Lp(hi)) + abs(Lp(lo))) * e_half),
+                split(lambda z, hi=hi, factor=factor: factor * Lp(hi) * grad(z) * dens(z),
+                      lambda z, lo=lo, factor=factor: factor * Lp(lo) * grad(z) * dens(z)),
                 lambda enc=enc: expected_stgs_gradient(_SELFTEST_ETA, _SELFTEST_TAU, L, encoding=enc, digits=15))
         for name, ((ref, err), compute) in refs.items():
             r = compute()
