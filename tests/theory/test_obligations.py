@@ -234,3 +234,6 @@ def test_gradient_check_at_states_accepts_the_true_gradient_and_refuses_one_off_
     assert worst < 1e-10
     with pytest.raises(SelfCheckFailed, match="central difference"):
         ob._check_gradient_at_states(loss, lambda x: grad(x) + np.array([0.0, 1.5e-9]), "test")
+    # the end of the tolerance is accepted: at x2 = -1 the central difference of x2 + x2^2/2 is exactly 0.0, so a
+    # gradient 1e-9 off there deviates by exactly 1e-9
+    ob._check_gradient_at_states(loss, lambda x: grad(x) + np.array([0.0, 1e-9 if x[1] == -1 else 0.0]), "test")
