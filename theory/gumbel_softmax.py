@@ -601,6 +601,13 @@ def _memo(fn):
 _SELFTEST_ETA, _SELFTEST_TAU, _SELFTEST_LOSS = "0.3", "0.5", Y**3 + Y**2
 
 
+def _outside_reference(value, radius, ref, err) -> bool:
+    """The comparison of :func:`_exact_selftest_failures`: ``True`` (a mismatch) when mpmath's error estimate
+    ``err`` of the reference exceeds ``1e-19`` or ``|value - ref| > radius + err + 1e-19`` (``1e-19``: the rounding
+    of 22-digit arithmetic, which mpmath's estimate leaves out)."""
+    return err > mpmath.mpf(10) ** -19 or abs(value - ref) > radius + err + mpmath.mpf(10) ** -19
+
+
 def _exact_selftest_failures() -> list[str]:
     """Each certified expectation against an independent mpmath value at one point, and the ``|L'|`` bound
     against a known supremum, or ``[]``.
@@ -611,7 +618,8 @@ def _exact_selftest_failures() -> list[str]:
     ``z < eta`` and ``lo`` otherwise (both encodings) -- not the substituted, truncated ``u``-integrals with tail
     bounds that the routines compute.  Each certified ball (15 digits) must contain the reference up to its
     quadrature error estimate plus ``1e-19`` (the rounding of 22-digit arithmetic, which mpmath's estimate leaves
-    out); a wrong term count, cutoff, tail constant, state value or encoding factor shows.
+    out); a wrong term count, cutoff, tail constant, state value or encoding factor shows.  The comparison itself
+    is run on controls first (a reference ``0.5e-19`` beyond the allowance accepted, ``2e-19`` beyond refused).
 
     Also :func:`_cutoff` on a near tie that the claims' inputs never hit: at ``digits = 15``, ``B = 1``,
     ``decay = 1`` and ``eta = 1.040542861136947`` (about 1e-15 below ``59 - 5 - 23 ln 10``) the smallest ``U``
@@ -724,9 +732,19 @@ def _exact_selftest_failures() -> list[str]:
                 split(lambda z, hi=hi, factor=factor: factor * Lp(hi) * grad(z) * dens(z),
                       lambda z, lo=lo, factor=factor: factor * Lp(lo) * grad(z) * dens(z)),
                 lambda enc=enc: expected_stgs_gradient(_SELFTEST_ETA, _SELFTEST_TAU, L, encoding=enc, digits=15))
+        refused = _outside_reference
+        # the comparison itself must say no (value 0.1, radius 1e-16, error 5e-20, 22 digits resolve 1e-23): a
+        # reference 0.5e-19 beyond radius + error is accepted, 2e-19 beyond refused on both sides; an error estimate
+        # of exactly 1e-19 accepted, 2e-19 refused
+        v0, r0, e0, q = mpmath.mpf("0.1"), mpmath.mpf("1e-16"), mpmath.mpf("5e-20"), mpmath.mpf(10) ** -19
+        controls = [refused(v0, r0, v0 + s * (r0 + e0 + k * q), e0) for s in (1, -1) for k in (mpmath.mpf("0.5"), 2)]
+        controls += [refused(v0, r0, v0, q), refused(v0, r0, v0, 2 * q)]
+        if controls != [False, True, False, True, False, True]:
+            failures.append(f"the self-test's comparison |value - ref| <= radius + error + 1e-19 (error <= 1e-19) "
+                            f"gives {controls} on its controls; expected [False, True, False, True, False, True]")
         for name, ((ref, err), compute) in refs.items():
             r = compute()
-            if err > mpmath.mpf(10) ** -19 or abs(r.value - ref) > r.radius + err + mpmath.mpf(10) ** -19:
+            if refused(r.value, r.radius, ref, err):
                 failures.append(f"{name} at eta = {_SELFTEST_ETA}, tau = {_SELFTEST_TAU}, L = {L}: certified {r}, "
                                 f"mpmath over z {mpmath.nstr(ref, 20)} (error estimate {mpmath.nstr(err, 3)})")
     return failures

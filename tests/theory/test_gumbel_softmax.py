@@ -362,3 +362,15 @@ def test_series_order_has_no_default():
                      (gs.second_moment_coefficients, (gs.LINEAR_LOSS,)), (gs.taylor_coefficients, ())):
         with pytest.raises(TypeError):
             fn(*args)
+
+
+@pytest.mark.parametrize("wrong", [
+    lambda value, radius, ref, err: err > mpmath.mpf(10) ** -19 or abs(value - ref) > radius + err + mpmath.mpf(10) ** -18,
+    lambda value, radius, ref, err: err > mpmath.mpf(10) ** -18 or abs(value - ref) > radius + err + mpmath.mpf(10) ** -19,
+    lambda value, radius, ref, err: abs(value - ref) > radius - err + mpmath.mpf(10) ** -19,
+])
+def test_exact_self_test_checks_its_own_comparison(monkeypatch, wrong):
+    """Session 13: the reference comparison of the exact self-test is run on controls; a looser one is reported."""
+    assert gs._exact_selftest_failures() == []
+    monkeypatch.setattr(gs, "_outside_reference", wrong)
+    assert any("the self-test's comparison" in f for f in gs._exact_selftest_failures())
