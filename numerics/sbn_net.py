@@ -850,6 +850,54 @@ def train_deep_sbn_seeds(X: np.ndarray, y: np.ndarray, noise: Noise | str, seed_
 # ---------------------------------------------------------------------------- a known-answer self-test
 
 
+def _softmax_close(got, want) -> bool:
+    """The softmax comparison of :func:`_kernel_selftest_failures`: equal shapes and
+    ``|got - want| <= 1e-15 + 1e-13 want`` elementwise (``want`` a 50-digit reference in [0, 1])."""
+    got, want = np.asarray(got), np.asarray(want)
+    return got.shape == want.shape and bool(np.all(np.abs(got - want) <= 1e-15 + 1e-13 * want))
+
+
+def _matmul_error_ok(err) -> bool:
+    """The matmul comparison of :func:`_kernel_selftest_failures`: the exact relative error ``err`` (a
+    :class:`fractions.Fraction`) is at most ``1e-15`` (two-term sums: at most 2 roundings of ``2^-53``)."""
+    from fractions import Fraction
+
+    return err <= Fraction(1, 10 ** 15)
+
+
+def _proba_close(got, want) -> bool:
+    """The ``predict_proba`` comparison of :func:`_network_selftest_failures`: 3 classes and
+    ``|got - want| <= 1e-15`` elementwise (``want`` a 50-digit mean of softmaxes)."""
+    got = np.asarray(got)
+    return len(got) == 3 and bool(np.all(np.abs(got - np.asarray(want, dtype=float)) <= 1e-15))
+
+
+def _comparison_control_failures() -> list[str]:
+    """Controls of the three comparisons above (each must say no just past its tolerance and yes just inside it),
+    part of :func:`_kernel_selftest_failures`."""
+    from fractions import Fraction
+
+    bad = []
+    w = np.array([0.0, 0.5, 1.0])
+    soft = [_softmax_close(w + d, w) for d in (np.array([0.9e-15, 0.0, 0.0]), np.array([2e-15, 0.0, 0.0]),
+                                                np.array([0.0, 0.0, 0.9e-13]), np.array([0.0, 0.0, 1.5e-13]),
+                                                np.array([0.0, -0.5e-13, 0.0]), np.array([0.0, -0.8e-13, 0.0]))]
+    soft.append(_softmax_close(w[:2], w))
+    if soft != [True, False, True, False, True, False, False]:
+        bad.append(f"_softmax_close on its controls gives {soft}; expected [True, False, True, False, True, False, "
+                   "False] (|got - want| <= 1e-15 + 1e-13 want, equal shapes)")
+    mm = [_matmul_error_ok(e) for e in (Fraction(1, 10 ** 15), Fraction(2, 10 ** 15), Fraction(0))]
+    if mm != [True, False, True]:
+        bad.append(f"_matmul_error_ok(1e-15, 2e-15, 0) gives {mm}; expected [True, False, True]")
+    pr = [_proba_close(w + d, w) for d in (np.array([0.0, 0.0, -0.9e-15]), np.array([0.0, 0.0, -1.5e-15]),
+                                           np.array([0.9e-15, 0.0, 0.0]), np.array([1.5e-15, 0.0, 0.0]))]
+    pr.append(_proba_close(np.append(w, 0.0), list(w) + [0.0]))
+    if pr != [True, False, True, False, False]:
+        bad.append(f"_proba_close on its controls gives {pr}; expected [True, False, True, False, False] "
+                   "(|got - want| <= 1e-15, 3 classes)")
+    return bad
+
+
 def _kernel_selftest_failures() -> list[str]:
     """Known-answer test of the kernels at the corner cases the training data never reach, run once per process at
     the first network built (:class:`BinaryWeightMLP`, :class:`DeepSBN`, :class:`DeepSBNStack`; well under 10 ms,
@@ -892,7 +940,7 @@ def _kernel_selftest_failures() -> list[str]:
         ref = np.array([[[float(mpmath.exp(z) / mpmath.fsum(mpmath.exp(v) for v in row)) for z in row]
                          for row in block] for block in Z.tolist()])
     for name, got, want in (("(S, B, k)", _softmax(Z), ref), ("(B, k)", _softmax(Z[0]), ref[0])):
-        if not (got.shape == want.shape and np.all(np.abs(got - want) <= 1e-15 + 1e-13 * want)):
+        if not _softmax_close(got, want):
             bad.append(f"_softmax of {name} logits {Z.tolist() if name[1] == 'S' else Z[0].tolist()} gives "
                        f"{np.asarray(got).tolist()}; expected the softmax over the last axis {want.tolist()}")
 
@@ -915,7 +963,7 @@ def _kernel_selftest_failures() -> list[str]:
         parts = [(got.real, exact(P, Q.real))] + ([(got.imag, exact(P, Q.imag))] if np.iscomplexobj(Q) else [])
         err = max(abs(Fraction(float(g[i, j])) - w[i][j]) / abs(w[i][j]) for g, w in parts
                   for i in range(2) for j in range(2))
-        if got.dtype != dtype or not err <= Fraction(1, 10 ** 15):
+        if got.dtype != dtype or not _matmul_error_ok(err):
             bad.append(f"DeepSBN._matmul ({name}) gives dtype {got.dtype} with relative error {float(err):.3g}; "
                        f"expected dtype {np.dtype(dtype)} and <= 1e-15 from the exact product")
 
@@ -924,6 +972,7 @@ def _kernel_selftest_failures() -> list[str]:
         if got != want:
             bad.append(f"_batch_starts(n={n}, batch=4) gives {got}; expected the {n // 4} full batches {want}")
     bad += _network_selftest_failures()
+    bad += _comparison_control_failures()
     return bad
 
 
@@ -1114,7 +1163,7 @@ def _network_selftest_failures() -> list[str]:
                 want = [float(mpmath.fsum(mpmath.exp(z[0, j]) / mpmath.fsum(mpmath.exp(v) for v in z[0]) for z in used)
                               / len(used)) for j in range(3)]
             got = np.ravel(cls.predict_proba(stub, None, None, samples))
-            if not (len(got) == 3 and np.all(np.abs(got - want) <= 1e-15)):
+            if not _proba_close(got, want):
                 bad.append(f"{cls.__name__}.predict_proba(samples={samples}) on logits {[z.tolist() for z in used]} "
                            f"gives {got.tolist()} ({len(calls)} forward passes); expected the mean of the "
                            f"{len(used)} softmaxes {want}")
