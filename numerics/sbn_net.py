@@ -872,8 +872,15 @@ def _proba_close(got, want) -> bool:
     return len(got) == 3 and bool(np.all(np.abs(got - np.asarray(want, dtype=float)) <= 1e-15))
 
 
+def _forward_close(got, want) -> bool:
+    """The stack-forward comparison of :func:`_network_selftest_failures`: equal shapes and ``|got - want| <= 1e-13``
+    elementwise (normalized pre-activations and ST factors of order 1 against 50-digit references)."""
+    got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
+    return got.shape == want.shape and bool(np.all(np.abs(got - want) <= 1e-13))
+
+
 def _comparison_control_failures() -> list[str]:
-    """Controls of the three comparisons above (each must say no just past its tolerance and yes just inside it),
+    """Controls of the four comparisons above (each must say no just past its tolerance and yes just inside it),
     part of :func:`_kernel_selftest_failures`."""
     from fractions import Fraction
 
@@ -895,6 +902,12 @@ def _comparison_control_failures() -> list[str]:
     if pr != [True, False, True, False, False]:
         bad.append(f"_proba_close on its controls gives {pr}; expected [True, False, True, False, False] "
                    "(|got - want| <= 1e-15, 3 classes)")
+    fw = [_forward_close(w + d, w) for d in (np.array([0.0, 0.9e-13, 0.0]), np.array([0.0, 1.5e-13, 0.0]),
+                                             np.array([-0.9e-13, 0.0, 0.0]), np.array([-1.5e-13, 0.0, 0.0]))]
+    fw.append(_forward_close(w[:2], w))
+    if fw != [True, False, True, False, False]:
+        bad.append(f"_forward_close on its controls gives {fw}; expected [True, False, True, False, False] "
+                   "(|got - want| <= 1e-13, equal shapes)")
     return bad
 
 
@@ -1102,8 +1115,8 @@ def _network_selftest_failures() -> list[str]:
             scale_ref = [[float(4 * f * (1 - f)) for f in r] for r in f_ref]  # the ST factor 2F'(a) = 4F(1 - F)
             if not (z.shape == (1, 3, 2) and xhat.shape == (1, 3, 2) and scale.shape == (1, 3, 2)
                     and z[0].tolist() == h_ref
-                    and all(abs(float(xhat[0, b, i]) - float(a_ref[b][i])) <= 1e-13
-                            and abs(float(scale[0, b, i]) - scale_ref[b][i]) <= 1e-13 for b in range(3) for i in range(2))):
+                    and _forward_close(xhat[0], [[float(v) for v in r] for r in a_ref])
+                    and _forward_close(scale[0], scale_ref)):
                 bad.append(f"DeepSBNStack(momentum={mom}, W_0 = W_out = I, gamma = 1, beta = 0, bn_eps = 1e-5).forward of "
                            f"{x.tolist()}: normalized {xhat.tolist()}, ST factor {scale.tolist()}, logits {z.tolist()}; "
                            f"expected shape (1, 3, 2), (x - mean) / sqrt(var + 1e-5) = {[[float(v) for v in r] for r in a_ref]}, "

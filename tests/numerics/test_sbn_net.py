@@ -627,6 +627,9 @@ def test_network_selftest_comparison_has_negative_controls(monkeypatch, tol, sca
                                                      + 1e-13 * np.asarray(want)[:len(got)]))),
     ("_matmul_error_ok", lambda err: err <= 2e-15),
     ("_proba_close", lambda got, want: len(got) == 3 and bool(np.all(np.abs(np.asarray(got) - want) <= 2e-15))),
+    ("_forward_close", lambda got, want: bool(np.all(np.abs(np.asarray(got) - np.asarray(want)[:len(got)]) <= 1e-13))),
+    ("_forward_close", lambda got, want: np.shape(got) == np.shape(want)
+     and bool(np.all(np.abs(np.asarray(got) - want) <= 2e-13))),
 ])
 def test_kernel_selftest_comparisons_have_negative_controls(monkeypatch, name, wrong):
     """Session 13: the softmax, matmul and predict_proba comparisons of the kernel self-test run on controls
