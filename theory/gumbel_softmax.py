@@ -735,13 +735,15 @@ def _exact_selftest_failures() -> list[str]:
         refused = _outside_reference
         # the comparison itself must say no (value 0.1, radius 1e-16, error 5e-20, 22 digits resolve 1e-23): a
         # reference 0.5e-19 beyond radius + error is accepted, 2e-19 beyond refused on both sides; an error estimate
-        # of exactly 1e-19 accepted, 2e-19 refused
+        # of exactly 1e-19 accepted, 2e-19 refused; a distance of exactly radius + error + 1e-19 accepted
         v0, r0, e0, q = mpmath.mpf("0.1"), mpmath.mpf("1e-16"), mpmath.mpf("5e-20"), mpmath.mpf(10) ** -19
         controls = [refused(v0, r0, v0 + s * (r0 + e0 + k * q), e0) for s in (1, -1) for k in (mpmath.mpf("0.5"), 2)]
         controls += [refused(v0, r0, v0, q), refused(v0, r0, v0, 2 * q)]
-        if controls != [False, True, False, True, False, True]:
+        # the end itself: at value 0 the distance to ref = r0 + e0 + q is that sum exactly (the same roundings)
+        controls.append(refused(mpmath.mpf(0), r0, r0 + e0 + q, e0))
+        if controls != [False, True, False, True, False, True, False]:
             failures.append(f"the self-test's comparison |value - ref| <= radius + error + 1e-19 (error <= 1e-19) "
-                            f"gives {controls} on its controls; expected [False, True, False, True, False, True]")
+                            f"gives {controls} on its controls; expected [False, True, False, True, False, True, False]")
         for name, ((ref, err), compute) in refs.items():
             r = compute()
             if refused(r.value, r.radius, ref, err):
