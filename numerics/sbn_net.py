@@ -889,25 +889,25 @@ def _comparison_control_failures() -> list[str]:
     soft = [_softmax_close(w + d, w) for d in (np.array([0.9e-15, 0.0, 0.0]), np.array([2e-15, 0.0, 0.0]),
                                                 np.array([0.0, 0.0, 0.9e-13]), np.array([0.0, 0.0, 1.5e-13]),
                                                 np.array([0.0, -0.5e-13, 0.0]), np.array([0.0, -0.8e-13, 0.0]))]
-    soft.append(_softmax_close(w[:2], w))
-    if soft != [True, False, True, False, True, False, False]:
+    soft += [_softmax_close(w[:2], w), _softmax_close(w + np.array([1e-15, 0.0, 0.0]), w)]  # the end: exactly 1e-15
+    if soft != [True, False, True, False, True, False, False, True]:
         bad.append(f"_softmax_close on its controls gives {soft}; expected [True, False, True, False, True, False, "
-                   "False] (|got - want| <= 1e-15 + 1e-13 want, equal shapes)")
+                   "False, True] (|got - want| <= 1e-15 + 1e-13 want, equal shapes, the end included)")
     mm = [_matmul_error_ok(e) for e in (Fraction(1, 10 ** 15), Fraction(2, 10 ** 15), Fraction(0))]
     if mm != [True, False, True]:
         bad.append(f"_matmul_error_ok(1e-15, 2e-15, 0) gives {mm}; expected [True, False, True]")
     pr = [_proba_close(w + d, w) for d in (np.array([0.0, 0.0, -0.9e-15]), np.array([0.0, 0.0, -1.5e-15]),
                                            np.array([0.9e-15, 0.0, 0.0]), np.array([1.5e-15, 0.0, 0.0]))]
-    pr.append(_proba_close(np.append(w, 0.0), list(w) + [0.0]))
-    if pr != [True, False, True, False, False]:
-        bad.append(f"_proba_close on its controls gives {pr}; expected [True, False, True, False, False] "
-                   "(|got - want| <= 1e-15, 3 classes)")
+    pr += [_proba_close(np.append(w, 0.0), list(w) + [0.0]), _proba_close(w + np.array([1e-15, 0.0, 0.0]), w)]
+    if pr != [True, False, True, False, False, True]:
+        bad.append(f"_proba_close on its controls gives {pr}; expected [True, False, True, False, False, True] "
+                   "(|got - want| <= 1e-15, 3 classes, the end included)")
     fw = [_forward_close(w + d, w) for d in (np.array([0.0, 0.9e-13, 0.0]), np.array([0.0, 1.5e-13, 0.0]),
                                              np.array([-0.9e-13, 0.0, 0.0]), np.array([-1.5e-13, 0.0, 0.0]))]
-    fw.append(_forward_close(w[:2], w))
-    if fw != [True, False, True, False, False]:
-        bad.append(f"_forward_close on its controls gives {fw}; expected [True, False, True, False, False] "
-                   "(|got - want| <= 1e-13, equal shapes)")
+    fw += [_forward_close(w[:2], w), _forward_close(w + np.array([1e-13, 0.0, 0.0]), w)]
+    if fw != [True, False, True, False, False, True]:
+        bad.append(f"_forward_close on its controls gives {fw}; expected [True, False, True, False, False, True] "
+                   "(|got - want| <= 1e-13, equal shapes, the end included)")
     return bad
 
 
