@@ -186,6 +186,12 @@ class StochasticAutoencoder:
         return out
 
 
+def _off(got: float, want: float) -> bool:
+    """The known-answer comparison of :func:`_loss_selftest_failures`: ``True`` (a mismatch) unless
+    ``|got - want| <= 1e-12 max(|want|, 1)`` (relative above 1 in magnitude, absolute below)."""
+    return not abs(got - want) <= 1e-12 * max(abs(want), 1.0)
+
+
 def _loss_selftest_failures() -> list[str]:
     """Known-answer test of the three reconstruction-loss formulas (:meth:`StochasticAutoencoder.decoder_grads`,
     :meth:`~StochasticAutoencoder.batch_losses`, :meth:`~StochasticAutoencoder.decoder_loss`), of their gradients
@@ -228,10 +234,15 @@ def _loss_selftest_failures() -> list[str]:
         want_gx = [[float(r[b]), float(r[b])] for b in range(2)]  # r_b V1[0]; V1[1] must not enter (kink)
     want_mean = (want_rows[0] + want_rows[1]) / 2
 
-    def off(got, want):
-        return not abs(got - want) <= 1e-12 * max(abs(want), 1.0)
-
+    off = _off
     bad = []
+    # the comparison itself must say no: relative 1e-12 above 1 in magnitude, absolute below, the end included
+    controls = {(1.0 + 2e-12, 1.0): True, (1.0 + 5e-13, 1.0): False, (1e-12, 0.0): False, (-1e-12, 0.0): False,
+                (2.5e-12, 0.5): True, (1e6 * (1 + 2e-12), 1e6): True, (1e6 * (1 + 5e-13), 1e6): False}
+    verdicts = {k: off(*k) for k in controls}
+    if verdicts != controls:
+        bad.append(f"the self-test's comparison off(got, want) gives {verdicts}; expected {controls} (|got - want| "
+                   "<= 1e-12 max(|want|, 1) passes)")
     loss, grads = ae.decoder_grads(X, Y)
     if off(loss, want_mean):
         bad.append(f"decoder_grads' loss is {loss!r}, expected {want_mean!r}")
@@ -273,7 +284,7 @@ _loss_selftest = OncePerProcess(
     remedy="Fix the loss formulas (log-sum-exp with the row maximum subtracted) in numerics/sbn_autoencoder.py.")
 
 
-def reference_gradient(ae: StochasticAutoencoder, Y: np.ndarray, rng: np.random.Generator, arm_samples: int = 1000):
+def reference_gradient(ae: StochasticAutoencoder, Y: np.ndarray, rng: np.random.Generator, arm_samples: int):
     """The true ``g_b`` per document: exact (``n <= MAX_EXACT_BITS``) or ARM-``arm_samples`` with standard errors.
 
     Returns ``(G (B, n), se (B, n), method)``; ``se`` is 0 for exact enumeration (rounding bounds ~1e-13)."""

@@ -850,6 +850,67 @@ def train_deep_sbn_seeds(X: np.ndarray, y: np.ndarray, noise: Noise | str, seed_
 # ---------------------------------------------------------------------------- a known-answer self-test
 
 
+def _softmax_close(got, want) -> bool:
+    """The softmax comparison of :func:`_kernel_selftest_failures`: equal shapes and
+    ``|got - want| <= 1e-15 + 1e-13 want`` elementwise (``want`` a 50-digit reference in [0, 1])."""
+    got, want = np.asarray(got), np.asarray(want)
+    return got.shape == want.shape and bool(np.all(np.abs(got - want) <= 1e-15 + 1e-13 * want))
+
+
+def _matmul_error_ok(err) -> bool:
+    """The matmul comparison of :func:`_kernel_selftest_failures`: the exact relative error ``err`` (a
+    :class:`fractions.Fraction`) is at most ``1e-15`` (two-term sums: at most 2 roundings of ``2^-53``)."""
+    from fractions import Fraction
+
+    return err <= Fraction(1, 10 ** 15)
+
+
+def _proba_close(got, want) -> bool:
+    """The ``predict_proba`` comparison of :func:`_network_selftest_failures`: 3 classes and
+    ``|got - want| <= 1e-15`` elementwise (``want`` a 50-digit mean of softmaxes)."""
+    got = np.asarray(got)
+    return len(got) == 3 and bool(np.all(np.abs(got - np.asarray(want, dtype=float)) <= 1e-15))
+
+
+def _forward_close(got, want) -> bool:
+    """The stack-forward comparison of :func:`_network_selftest_failures`: equal shapes and ``|got - want| <= 1e-13``
+    elementwise (normalized pre-activations and ST factors of order 1 against 50-digit references)."""
+    got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
+    return got.shape == want.shape and bool(np.all(np.abs(got - want) <= 1e-13))
+
+
+def _comparison_control_failures() -> list[str]:
+    """Controls of the four comparisons above (each must say no just past its tolerance and yes just inside it),
+    part of :func:`_kernel_selftest_failures`."""
+    from fractions import Fraction
+
+    bad = []
+    w = np.array([0.0, 0.5, 1.0])
+    soft = [_softmax_close(w + d, w) for d in (np.array([0.9e-15, 0.0, 0.0]), np.array([2e-15, 0.0, 0.0]),
+                                                np.array([0.0, 0.0, 0.9e-13]), np.array([0.0, 0.0, 1.5e-13]),
+                                                np.array([0.0, -0.5e-13, 0.0]), np.array([0.0, -0.8e-13, 0.0]))]
+    soft += [_softmax_close(w[:2], w), _softmax_close(w + np.array([1e-15, 0.0, 0.0]), w)]  # the end: exactly 1e-15
+    if soft != [True, False, True, False, True, False, False, True]:
+        bad.append(f"_softmax_close on its controls gives {soft}; expected [True, False, True, False, True, False, "
+                   "False, True] (|got - want| <= 1e-15 + 1e-13 want, equal shapes, the end included)")
+    mm = [_matmul_error_ok(e) for e in (Fraction(1, 10 ** 15), Fraction(2, 10 ** 15), Fraction(0))]
+    if mm != [True, False, True]:
+        bad.append(f"_matmul_error_ok(1e-15, 2e-15, 0) gives {mm}; expected [True, False, True]")
+    pr = [_proba_close(w + d, w) for d in (np.array([0.0, 0.0, -0.9e-15]), np.array([0.0, 0.0, -1.5e-15]),
+                                           np.array([0.9e-15, 0.0, 0.0]), np.array([1.5e-15, 0.0, 0.0]))]
+    pr += [_proba_close(np.append(w, 0.0), list(w) + [0.0]), _proba_close(w + np.array([1e-15, 0.0, 0.0]), w)]
+    if pr != [True, False, True, False, False, True]:
+        bad.append(f"_proba_close on its controls gives {pr}; expected [True, False, True, False, False, True] "
+                   "(|got - want| <= 1e-15, 3 classes, the end included)")
+    fw = [_forward_close(w + d, w) for d in (np.array([0.0, 0.9e-13, 0.0]), np.array([0.0, 1.5e-13, 0.0]),
+                                             np.array([-0.9e-13, 0.0, 0.0]), np.array([-1.5e-13, 0.0, 0.0]))]
+    fw += [_forward_close(w[:2], w), _forward_close(w + np.array([1e-13, 0.0, 0.0]), w)]
+    if fw != [True, False, True, False, False, True]:
+        bad.append(f"_forward_close on its controls gives {fw}; expected [True, False, True, False, False, True] "
+                   "(|got - want| <= 1e-13, equal shapes, the end included)")
+    return bad
+
+
 def _kernel_selftest_failures() -> list[str]:
     """Known-answer test of the kernels at the corner cases the training data never reach, run once per process at
     the first network built (:class:`BinaryWeightMLP`, :class:`DeepSBN`, :class:`DeepSBNStack`; well under 10 ms,
@@ -892,7 +953,7 @@ def _kernel_selftest_failures() -> list[str]:
         ref = np.array([[[float(mpmath.exp(z) / mpmath.fsum(mpmath.exp(v) for v in row)) for z in row]
                          for row in block] for block in Z.tolist()])
     for name, got, want in (("(S, B, k)", _softmax(Z), ref), ("(B, k)", _softmax(Z[0]), ref[0])):
-        if not (got.shape == want.shape and np.all(np.abs(got - want) <= 1e-15 + 1e-13 * want)):
+        if not _softmax_close(got, want):
             bad.append(f"_softmax of {name} logits {Z.tolist() if name[1] == 'S' else Z[0].tolist()} gives "
                        f"{np.asarray(got).tolist()}; expected the softmax over the last axis {want.tolist()}")
 
@@ -915,7 +976,7 @@ def _kernel_selftest_failures() -> list[str]:
         parts = [(got.real, exact(P, Q.real))] + ([(got.imag, exact(P, Q.imag))] if np.iscomplexobj(Q) else [])
         err = max(abs(Fraction(float(g[i, j])) - w[i][j]) / abs(w[i][j]) for g, w in parts
                   for i in range(2) for j in range(2))
-        if got.dtype != dtype or not err <= Fraction(1, 10 ** 15):
+        if got.dtype != dtype or not _matmul_error_ok(err):
             bad.append(f"DeepSBN._matmul ({name}) gives dtype {got.dtype} with relative error {float(err):.3g}; "
                        f"expected dtype {np.dtype(dtype)} and <= 1e-15 from the exact product")
 
@@ -924,6 +985,7 @@ def _kernel_selftest_failures() -> list[str]:
         if got != want:
             bad.append(f"_batch_starts(n={n}, batch=4) gives {got}; expected the {n // 4} full batches {want}")
     bad += _network_selftest_failures()
+    bad += _comparison_control_failures()
     return bad
 
 
@@ -946,6 +1008,16 @@ def _ema_exact(momentum: float, values: list) -> list:
                                                       for t, v in enumerate(rest)) for i in range(len(r0))]
 
 
+def _close_exact(got, want) -> bool:
+    """The comparison of :func:`_network_selftest_failures`: equal lengths and ``|got_i - want_i| <= 1e-15
+    max(|want_i|, 1)`` for every ``i``, with ``got`` floats and ``want`` exact :class:`fractions.Fraction` values
+    (the difference is computed exactly)."""
+    from fractions import Fraction
+
+    return len(got) == len(want) and all(abs(Fraction(float(g)) - w) <= Fraction(1, 10 ** 15) * max(abs(w), 1)
+                                         for g, w in zip(got, want))
+
+
 def _network_selftest_failures() -> list[str]:
     """Known answers for the network code the claims' runs never exercise or never read (part of
     :func:`_kernel_selftest`; no constructor of a network is called, so no recursion; a few ms).  Returns the
@@ -954,7 +1026,10 @@ def _network_selftest_failures() -> list[str]:
     * the running batch statistics of :class:`BatchNorm` and of :class:`DeepSBNStack` (``W_0 = I``, so the
       pre-activations are the inputs) after three training batches of 3 rows, momentum 0.1 and 0.25, against the
       closed form of the exponential moving average ``(1 - mu)^T r_0 + sum_t mu (1 - mu)^(T-t) stat_t`` of the
-      batch means and (biased) variances, in exact rational arithmetic, to ``1e-15`` relative; a complex-step
+      batch means and (biased) variances, in exact rational arithmetic, to ``1e-15`` relative; the stack's training
+      forward itself: normalized pre-activations ``(x - mean) / sqrt(var + 10^-5)`` and ST factor ``4 F(a)(1 - F(a))``
+      against 50-digit mpmath from the exact batch statistics (``1e-13`` absolute), logits ``= h`` with ``h`` the
+      seed-0 states ``u <= F(a)`` (``W_out = I``, ``b_out = 0``, shape ``(1, 3, 2)``); a complex-step
       input must leave :class:`BatchNorm`'s running statistics unchanged (SBN-F1/F2 never evaluate with them);
     * :class:`StochasticBinary` sampling for the ``"01"`` encoding and for complex-step input (branches the
       claims never take), from a seeded generator: ``enc(u <= F(a))`` with ``u`` the same generator's
@@ -977,9 +1052,19 @@ def _network_selftest_failures() -> list[str]:
     batches = [np.array([[1.0, -2.0], [4.0, 0.5], [-3.0, 7.0]]), np.array([[0.25, 3.0], [2.0, -1.0], [5.0, 6.0]]),
                np.array([[-1.0, 1.0], [9.0, 2.0], [0.0, -4.0]])]
 
-    def close(got, want):
-        return len(got) == len(want) and all(abs(Fraction(float(g)) - w) <= Fraction(1, 10 ** 15) * max(abs(w), 1)
-                                             for g, w in zip(got, want))
+    close = _close_exact
+
+    # the comparison itself must say no: 1e-15 relative above 1 in magnitude, absolute below, the end included
+    # (exact rationals), and unequal lengths refused
+    one, tiny = Fraction(1), Fraction(1, 10 ** 15)
+    controls = [(([1 + 2.0 ** -49], [one]), False), (([1 + 2.0 ** -50], [one]), True),
+                (([0.5], [Fraction(1, 2) - tiny]), True), (([0.5], [Fraction(1, 2) - 2 * tiny]), False),
+                (([1e6 * (1 + 2.0 ** -49)], [Fraction(10 ** 6)]), False), (([1e6], [Fraction(10 ** 6) + 10 ** 6 * tiny]), True),
+                (([1.0, 2.0], [one]), False), (([1.0], [one, 2 * one]), False)]
+    verdicts = [close(*args) for args, _ in controls]
+    if verdicts != [want for _, want in controls]:
+        bad.append(f"the self-test's comparison close(got, want) gives {verdicts} on the controls {controls}; expected "
+                   "|got - want| <= 1e-15 max(|want|, 1) elementwise and equal lengths")
 
     def exact_stats(x):
         rows = [[Fraction(float(v)) for v in r] for r in x.tolist()]
@@ -1003,15 +1088,39 @@ def _network_selftest_failures() -> list[str]:
         bn.forward(batches[0] + 1e-20j, training=True)
         if not (np.array_equal(bn.running_mean, rm) and np.array_equal(bn.running_var, rv)):
             bad.append(f"BatchNorm(momentum={mom}): a complex-step forward changed the running statistics")
-        stack = object.__new__(DeepSBNStack)
-        stack.noise, stack.S, stack.d, stack.h, stack.k, stack.depth = resolve_noise("logistic"), 1, 2, 2, 2, 0
+        stack = object.__new__(DeepSBNStack)  # forward reads noise, S, depth, params, bn_eps, momentum, running
+        stack.noise, stack.S, stack.depth = resolve_noise("logistic"), 1, 0
         stack.params = {"W0": np.eye(2)[None], "Wout": np.eye(2)[None], "bout": np.zeros((1, 2)),
                         "gamma0": np.ones((1, 2)), "beta0": np.zeros((1, 2))}
         stack.bn_eps, stack.momentum = 1e-5, mom
         stack.running = [(np.zeros((1, 1, 2)), np.ones((1, 1, 2)))]
-        rng = np.random.default_rng(0)
+        rng, draws = np.random.default_rng(0), np.random.default_rng(0)
         for x in batches:
-            stack.forward(x, rng, "train")
+            z = stack.forward(x, rng, "train")
+            # the output: W_0 = I, gamma = 1, beta = 0, so a = xhat = (x - m) / sqrt(v + 10^-5) with the batch's exact
+            # mean and biased variance (50-digit mpmath from the exact rationals, to 1e-13 absolute: a few roundings
+            # of operands of order 1); h = +1 where u <= F(a) = 1 / (1 + e^(-2a)) with u the same seed's
+            # random((1, 3, 2)) draws; logits = h W_out^T + b_out = h; the cached ST factor is 4 F(a) (1 - F(a))
+            m_ex, v_ex = exact_stats(x)
+            with mpmath.workdps(50):
+                def mpq(q):
+                    return mpmath.mpf(q.numerator) / q.denominator
+
+                a_ref = [[mpq(Fraction(float(v)) - m_ex[i]) / mpmath.sqrt(mpq(v_ex[i]) + mpmath.mpf(1) / 10 ** 5)
+                          for i, v in enumerate(r)] for r in x.tolist()]
+                f_ref = [[1 / (1 + mpmath.exp(-2 * v)) for v in r] for r in a_ref]
+            u = draws.random((1, 3, 2))
+            h_ref = [[1.0 if u[0, b, i] <= f_ref[b][i] else -1.0 for i in range(2)] for b in range(3)]
+            xhat, scale = np.asarray(stack._cache["xhat"][0]), np.asarray(stack._cache["scale"][0])
+            scale_ref = [[float(4 * f * (1 - f)) for f in r] for r in f_ref]  # the ST factor 2F'(a) = 4F(1 - F)
+            if not (z.shape == (1, 3, 2) and xhat.shape == (1, 3, 2) and scale.shape == (1, 3, 2)
+                    and z[0].tolist() == h_ref
+                    and _forward_close(xhat[0], [[float(v) for v in r] for r in a_ref])
+                    and _forward_close(scale[0], scale_ref)):
+                bad.append(f"DeepSBNStack(momentum={mom}, W_0 = W_out = I, gamma = 1, beta = 0, bn_eps = 1e-5).forward of "
+                           f"{x.tolist()}: normalized {xhat.tolist()}, ST factor {scale.tolist()}, logits {z.tolist()}; "
+                           f"expected shape (1, 3, 2), (x - mean) / sqrt(var + 1e-5) = {[[float(v) for v in r] for r in a_ref]}, "
+                           f"4 F(a) (1 - F(a)) = {scale_ref} and logits = the seed-0 states {h_ref}")
         sm, sv = stack.running[0]
         if not (close(np.ravel(sm), want_m) and close(np.ravel(sv), want_v)):
             bad.append(f"DeepSBNStack(momentum={mom}, W_0 = I) after batches {[x.tolist() for x in batches]}: running "
@@ -1067,7 +1176,7 @@ def _network_selftest_failures() -> list[str]:
                 want = [float(mpmath.fsum(mpmath.exp(z[0, j]) / mpmath.fsum(mpmath.exp(v) for v in z[0]) for z in used)
                               / len(used)) for j in range(3)]
             got = np.ravel(cls.predict_proba(stub, None, None, samples))
-            if not (len(got) == 3 and np.all(np.abs(got - want) <= 1e-15)):
+            if not _proba_close(got, want):
                 bad.append(f"{cls.__name__}.predict_proba(samples={samples}) on logits {[z.tolist() for z in used]} "
                            f"gives {got.tolist()} ({len(calls)} forward passes); expected the mean of the "
                            f"{len(used)} softmaxes {want}")

@@ -248,7 +248,7 @@ def _c_w(k: int) -> sympy.Expr:
     return sympy.factor((-1) ** k * e / sympy.factorial(k))
 
 
-def taylor_coefficients(order: int = 3) -> tuple[sympy.Expr, ...]:
+def taylor_coefficients(order: int) -> tuple[sympy.Expr, ...]:
     """``(c_0, ..., c_order)`` with ``p(eta - tau u) = sum_k c_k(eta) u^k tau^k + O(tau^{order+1})``.
 
     ``c_0 = p(eta)``; ``c_k = (-1)^k p^(k)(eta)/k!`` (Taylor's theorem in
@@ -304,7 +304,7 @@ def true_gradient(loss: Any = DEFAULT_LOSS, encoding: str = "01") -> sympy.Expr:
     return sympy.factor((L.subs(Y, 1) - L.subs(Y, lo)) * _P_ETA_W.subs(_W, sympy.exp(ETA)))
 
 
-def bias_coefficients(loss: Any = DEFAULT_LOSS, order: int = 3) -> tuple[sympy.Expr, ...]:
+def bias_coefficients(loss: Any, order: int) -> tuple[sympy.Expr, ...]:
     """``(b_0, ..., b_order)``: ``E[G_tau] = sum_k b_k(eta) tau^k + O(tau^{order+1})``, eq. (86).
 
     ``b_k = c_k(eta) * I_k`` with ``I_k = int_0^1 L'(v) logit(v)^k dv``;
@@ -316,7 +316,7 @@ def bias_coefficients(loss: Any = DEFAULT_LOSS, order: int = 3) -> tuple[sympy.E
     return tuple(sympy.factor(cs[k] * logit_moment(Lp, k)) for k in range(order + 1))
 
 
-def second_moment_coefficients(loss: Any = DEFAULT_LOSS, order: int = 2) -> tuple[sympy.Expr, ...]:
+def second_moment_coefficients(loss: Any, order: int) -> tuple[sympy.Expr, ...]:
     """``(m_{-1}, m_0, ..., m_{order-1})``: ``E[G_tau^2] = sum_k m_{k-1} tau^{k-1} + O(tau^order)``.
 
     Eqs. (92)-(97): ``m_{k-1} = c_k(eta) A_k``, ``A_k = int_0^1 L'(v)^2 v(1-v) logit(v)^k dv``.
@@ -345,7 +345,7 @@ def _half_logit_moments(order: int) -> tuple[sympy.Expr, ...]:
     return tuple(sympy.simplify(e) for e in out)
 
 
-def stgs_expansion(loss: Any = LINEAR_LOSS, encoding: str = "01", order: int = 2) -> tuple[sympy.Expr, ...]:
+def stgs_expansion(loss: Any, encoding: str, order: int) -> tuple[sympy.Expr, ...]:
     """``(e_0, ..., e_order)``: ``E[ST-GS] = sum_k e_k(eta) tau^k + O(tau^{order+1})``.
 
     {0,1}: ``E = L'(1) J+ + L'(0) J-`` (eqs. (99)-(100)) with
@@ -491,11 +491,23 @@ def _sup_abs_on_unit(f) -> flint.arb:
 def _cutoff(digits: int, bound: flint.arb, eta: flint.arb, decay: int) -> int:
     """The smallest integer ``U >= 0`` with ``B e^(-decay U) <= 10^-(digits+8) e^(-|eta|-5)``, ``B = max(bound, 1)``.
 
-    Checked on every call against a search over ``U = 0, 1, ...`` in the exponential domain (mpmath, 30 digits):
+    Checked on every call by :func:`_check_cutoff` (a search over ``U = 0, 1, ...`` in the exponential domain):
     a ``U`` that misses the target breaks the tail bound; one above the smallest wastes work and changes the
-    enclosure.  A mismatch raises :class:`~stecheck.errors.SelfCheckFailed` (a fault of this module)."""
+    enclosure."""
     logb = math.log(max(float(bound.upper()), 1.0))
     cut = int(math.ceil(((digits + 8) * math.log(10) + logb + abs(float(eta.mid())) + 5) / decay))
+    _check_cutoff(cut, digits, bound, eta, decay)
+    return cut
+
+
+def _check_cutoff(cut: int, digits: int, bound: flint.arb, eta: flint.arb, decay: int) -> None:
+    """Raise :class:`~stecheck.errors.SelfCheckFailed` (a fault of this module) unless ``cut`` is the smallest
+    integer ``U >= 0`` with ``B e^(-decay U) <= target = 10^-(digits+8) e^(-|eta|-5)`` (``B = max(bound, 1)``), found
+    by a search over ``U = 0, 1, ...`` in 30-digit mpmath, or is that ``U`` plus one at a near tie: the float formula
+    of :func:`_cutoff` (relative error ~1e-15) may round ``x / decay`` up past an integer it lies just below, which
+    happens only when ``B e^(-decay U) >= target (1 - 10^-12)``, i.e. ``U`` meets the target by a relative margin
+    below ``1e-12``.  (Before session 13 the tie test read ``B e^(-decay U) <= target (1 + 10^-12)``, which holds for
+    every ``U`` the search returns, so any ``U + 1`` was accepted.)"""
     with mpmath.workdps(30):
         big = max(mpmath.mpf(float(bound.upper())), 1)
         target = mpmath.mpf(10) ** (-(digits + 8)) * mpmath.exp(-abs(mpmath.mpf(float(eta.mid()))) - 5)
@@ -503,13 +515,13 @@ def _cutoff(digits: int, bound: flint.arb, eta: flint.arb, decay: int) -> int:
         smallest = 0
         while not meets(smallest):
             smallest += 1
-        # the float formula may round up past an exact boundary: U = smallest + 1 is then within 1e-12 of it
-        near_tie = cut == smallest + 1 and big * mpmath.exp(-decay * smallest) <= target * (1 + mpmath.mpf(10) ** -12)
+        # the float formula may round up past an exact boundary: smallest then meets the target within 1e-12
+        near_tie = cut == smallest + 1 and big * mpmath.exp(-decay * smallest) >= target * (1 - mpmath.mpf(10) ** -12)
     if cut != smallest and not near_tie:
         raise SelfCheckFailed(f"_cutoff(digits={digits}, bound={float(bound.upper()):.6g}, eta={float(eta.mid()):.6g}, "
                               f"decay={decay}) = {cut}, but the smallest U with bound e^(-decay U) <= 10^-(digits+8) "
-                              f"e^(-|eta|-5) is {smallest}. Fix the cutoff formula in theory/gumbel_softmax.py.")
-    return cut
+                              f"e^(-|eta|-5) is {smallest} (and {cut} is not that U plus one at a near tie). Fix the "
+                              "cutoff formula in theory/gumbel_softmax.py.")
 
 
 def _audit_tail(tail: flint.arb, digits: int, eta: flint.arb, method: str) -> flint.arb:
@@ -589,6 +601,13 @@ def _memo(fn):
 _SELFTEST_ETA, _SELFTEST_TAU, _SELFTEST_LOSS = "0.3", "0.5", Y**3 + Y**2
 
 
+def _outside_reference(value, radius, ref, err) -> bool:
+    """The comparison of :func:`_exact_selftest_failures`: ``True`` (a mismatch) when mpmath's error estimate
+    ``err`` of the reference exceeds ``1e-19`` or ``|value - ref| > radius + err + 1e-19`` (``1e-19``: the rounding
+    of 22-digit arithmetic, which mpmath's estimate leaves out)."""
+    return err > mpmath.mpf(10) ** -19 or abs(value - ref) > radius + err + mpmath.mpf(10) ** -19
+
+
 def _exact_selftest_failures() -> list[str]:
     """Each certified expectation against an independent mpmath value at one point, and the ``|L'|`` bound
     against a known supremum, or ``[]``.
@@ -599,12 +618,23 @@ def _exact_selftest_failures() -> list[str]:
     ``z < eta`` and ``lo`` otherwise (both encodings) -- not the substituted, truncated ``u``-integrals with tail
     bounds that the routines compute.  Each certified ball (15 digits) must contain the reference up to its
     quadrature error estimate plus ``1e-19`` (the rounding of 22-digit arithmetic, which mpmath's estimate leaves
-    out); a wrong term count, cutoff, tail constant, state value or encoding factor shows.
+    out); a wrong term count, cutoff, tail constant, state value or encoding factor shows.  The comparison itself
+    is run on controls first (a reference ``0.5e-19`` beyond the allowance accepted, ``2e-19`` beyond refused).
 
     Also :func:`_cutoff` on a near tie that the claims' inputs never hit: at ``digits = 15``, ``B = 1``,
     ``decay = 1`` and ``eta = 1.040542861136947`` (about 1e-15 below ``59 - 5 - 23 ln 10``) the smallest ``U``
     is 59 (50-digit mpmath), while the float formula rounds up to 60; ``_cutoff`` must accept that rounding
     (return 59 or 60) instead of raising.
+
+    Negative controls (each check of a promise must be able to say no; the claims' inputs only ever pass them):
+    :func:`_check_cutoff` must refuse ``U - 1`` and ``U + 1`` away from a tie (``eta = 0.5``: the smallest
+    ``U = ceil(23 ln 10 + 5.5) = 59``, exponent margin 0.54, far from 1e-12) and ``U + 2`` at the tie, accept
+    ``U + 1 = 60`` where ``U = 59`` meets the target by a relative margin of ``5e-13`` and refuse it at ``2e-12``
+    (the near-tie rule's ``1e-12`` from both sides);
+    :func:`_audit_tail` must refuse a tail ``1e-9`` relative above ``10^-23 e^(-0.3-5)`` (computed here in
+    mpmath; the float target has relative error ~1e-15) and accept one ``1e-9`` below; the bound test on
+    ``_sup_abs_on_unit(3 y^2)`` must refuse ``3 (1 - 2^-40)`` and ``3 (1 + 2^-24)`` and accept the ends ``3`` and
+    ``3 (1 + 2^-25)`` of its interval.
     """
     L = _SELFTEST_LOSS
     Lp = sympy.lambdify(Y, sympy.diff(L, Y), "mpmath")
@@ -612,6 +642,11 @@ def _exact_selftest_failures() -> list[str]:
     tie_eta = 1.040542861136947
     with mpmath.workdps(50):
         tie_smallest = int(mpmath.ceil(23 * mpmath.log(10) + 5 + mpmath.mpf(tie_eta)))
+        plain_smallest = int(mpmath.ceil(23 * mpmath.log(10) + 5 + mpmath.mpf(0.5)))
+        # U = 59 meets the target by a relative margin 1 - e^(-delta) ~ delta: 5e-13 (inside the 1e-12 of a near tie)
+        # and 2e-12 (outside it)
+        margin_eta = {d: float(59 - 5 - 23 * mpmath.log(10) - mpmath.mpf(d)) for d in ("5e-13", "2e-12")}
+        tail_target = float(mpmath.mpf(10) ** -23 * mpmath.exp(-mpmath.mpf(0.3) - 5))
     try:
         tie_cut = _cutoff(15, flint.arb(1), flint.arb(tie_eta), 1)
     except SelfCheckFailed as exc:
@@ -619,15 +654,54 @@ def _exact_selftest_failures() -> list[str]:
     if tie_smallest != 59 or tie_cut not in (tie_smallest, tie_smallest + 1):
         failures.append(f"_cutoff(15, 1, eta={tie_eta!r}, 1) = {tie_cut}; expected the exact smallest U = 59 "
                         f"(50-digit mpmath: {tie_smallest}) or 60 (the float formula's rounding at this near tie)")
+
+    def cutoff_accepted(cut, eta):
+        try:
+            _check_cutoff(cut, 15, flint.arb(1), flint.arb(eta), 1)
+        except SelfCheckFailed:
+            return False
+        return True
+
+    verdicts = {(u, eta): cutoff_accepted(u, eta) for u, eta in ((plain_smallest - 1, 0.5), (plain_smallest, 0.5),
+                                                                 (plain_smallest + 1, 0.5), (tie_smallest, tie_eta),
+                                                                 (tie_smallest + 1, tie_eta),
+                                                                 (tie_smallest + 2, tie_eta),
+                                                                 (60, margin_eta["5e-13"]), (60, margin_eta["2e-12"]),
+                                                                 (59, margin_eta["2e-12"]))}
+    want = {(plain_smallest - 1, 0.5): False, (plain_smallest, 0.5): True, (plain_smallest + 1, 0.5): False,
+            (tie_smallest, tie_eta): True, (tie_smallest + 1, tie_eta): True, (tie_smallest + 2, tie_eta): False,
+            (60, margin_eta["5e-13"]): True, (60, margin_eta["2e-12"]): False, (59, margin_eta["2e-12"]): True}
+    if plain_smallest != 59 or verdicts != want:
+        failures.append(f"_check_cutoff(U, 15, 1, eta, 1) accepts {verdicts}; expected {want} (the smallest U is "
+                        f"{plain_smallest} at eta = 0.5, no tie; U + 1 only at the near tie eta = {tie_eta!r})")
+    tail_verdicts = []
+    for rel in (1 - 1e-9, 1 + 1e-9):
+        try:
+            _audit_tail(flint.arb(tail_target * rel), 15, flint.arb(0.3), "selftest")
+            tail_verdicts.append(True)
+        except ArithmeticError:
+            tail_verdicts.append(False)
+    if tail_verdicts != [True, False]:
+        failures.append(f"_audit_tail(15, eta = 0.3) accepts the tails (1 -+ 1e-9) x {tail_target:.6g}: "
+                        f"{tail_verdicts}; expected [True, False] (the target 10^-23 e^(-5.3), 50-digit mpmath)")
     # the |L'| bound on [0, 1]: for L' = 3y^2 (increasing) the 64 balls that cover exactly [0, 1] bound it by
     # 3 y^2 on the last ball [63/64, 1], i.e. sup = 3 up to its 30-bit magnitude rounding (2^-25 allowed); balls
     # reaching past 1 give more (65 balls: 3.09), balls missing part of [0, 1] less (also caught inside
     # _sup_abs_on_unit by its point values)
+
+    def sup_ok(b):
+        return b >= 3 and b <= 3 * (1 + flint.arb(2) ** -25)
+
     with flint_precision(128):
         bound = _sup_abs_on_unit(acb_integrand(3 * Y**2, Y))
-        if not (bound >= 3 and bound <= 3 * (1 + flint.arb(2) ** -25)):
+        controls = [3 * (1 - flint.arb(2) ** -40), 3 * (1 + flint.arb(2) ** -24)]  # outside: refused
+        ends = [flint.arb(3), 3 * (1 + flint.arb(2) ** -25)]  # the two ends of the interval, exact: accepted
+        verdicts = [sup_ok(b) for b in (bound, *controls, *ends)]
+        if verdicts != [True, False, False, True, True]:
             failures.append(f"_sup_abs_on_unit(3 y^2) = {bound}, expected sup_[0,1] 3 y^2 = 3 (up to 2^-25 relative: "
-                            "the bound is a 30-bit upper magnitude)")
+                            "the bound is a 30-bit upper magnitude); the test must accept it, refuse 3 (1 - 2^-40) and "
+                            f"3 (1 + 2^-24) and accept 3 and 3 (1 + 2^-25): it gives {verdicts} (expected [True, False, "
+                            "False, True, True])")
     with mpmath.workdps(22):
         eta, tau = mpmath.mpf(_SELFTEST_ETA), mpmath.mpf(_SELFTEST_TAU)
 
@@ -638,10 +712,13 @@ def _exact_selftest_failures() -> list[str]:
         def dens(z):
             return 1 / (4 * mpmath.cosh(z / 2) ** 2)
 
-        def quad(fn):
-            lo_part, e1 = mpmath.quad(fn, [-mpmath.inf, eta], error=True)
-            hi_part, e2 = mpmath.quad(fn, [eta, mpmath.inf], error=True)
+        def split(fn_below, fn_above):
+            lo_part, e1 = mpmath.quad(fn_below, [-mpmath.inf, eta], error=True)
+            hi_part, e2 = mpmath.quad(fn_above, [eta, mpmath.inf], error=True)
             return lo_part + hi_part, e1 + e2
+
+        def quad(fn):
+            return split(fn, fn)
 
         refs = {
             "E[G_tau]": (quad(lambda z: Lp(1 / (1 + mpmath.exp(-(eta - z) / tau))) * grad(z) * dens(z)),
@@ -650,12 +727,26 @@ def _exact_selftest_failures() -> list[str]:
                            lambda: gs_second_moment(_SELFTEST_ETA, _SELFTEST_TAU, L, digits=15)),
         }
         for enc, (hi, lo, factor) in (("01", (1, 0, 1)), ("pm1", (1, -1, 2))):
+            # x1 = hi where z < eta and lo where z > eta: one integrand on each side of the split, no branch
             refs[f"E[ST-GS] ({enc})"] = (
-                quad(lambda z, hi=hi, lo=lo, factor=factor: factor * Lp(hi if z < eta else lo) * grad(z) * dens(z)),
+                split(lambda z, hi=hi, factor=factor: factor * Lp(hi) * grad(z) * dens(z),
+                      lambda z, lo=lo, factor=factor: factor * Lp(lo) * grad(z) * dens(z)),
                 lambda enc=enc: expected_stgs_gradient(_SELFTEST_ETA, _SELFTEST_TAU, L, encoding=enc, digits=15))
+        refused = _outside_reference
+        # the comparison itself must say no (value 0.1, radius 1e-16, error 5e-20, 22 digits resolve 1e-23): a
+        # reference 0.5e-19 beyond radius + error is accepted, 2e-19 beyond refused on both sides; an error estimate
+        # of exactly 1e-19 accepted, 2e-19 refused; a distance of exactly radius + error + 1e-19 accepted
+        v0, r0, e0, q = mpmath.mpf("0.1"), mpmath.mpf("1e-16"), mpmath.mpf("5e-20"), mpmath.mpf(10) ** -19
+        controls = [refused(v0, r0, v0 + s * (r0 + e0 + k * q), e0) for s in (1, -1) for k in (mpmath.mpf("0.5"), 2)]
+        controls += [refused(v0, r0, v0, q), refused(v0, r0, v0, 2 * q)]
+        # the end itself: at value 0 the distance to ref = r0 + e0 + q is that sum exactly (the same roundings)
+        controls.append(refused(mpmath.mpf(0), r0, r0 + e0 + q, e0))
+        if controls != [False, True, False, True, False, True, False]:
+            failures.append(f"the self-test's comparison |value - ref| <= radius + error + 1e-19 (error <= 1e-19) "
+                            f"gives {controls} on its controls; expected [False, True, False, True, False, True, False]")
         for name, ((ref, err), compute) in refs.items():
             r = compute()
-            if err > mpmath.mpf(10) ** -19 or abs(r.value - ref) > r.radius + err + mpmath.mpf(10) ** -19:
+            if refused(r.value, r.radius, ref, err):
                 failures.append(f"{name} at eta = {_SELFTEST_ETA}, tau = {_SELFTEST_TAU}, L = {L}: certified {r}, "
                                 f"mpmath over z {mpmath.nstr(ref, 20)} (error estimate {mpmath.nstr(err, 3)})")
     return failures
@@ -893,7 +984,7 @@ def _check_scaled_remainder(kind, eta, tau, e, t, scaled, weight, coefficients) 
             )
     if not t <= flint.arb("0.1"):
         return
-    n = terms[3:]
+    n = terms[3:7]  # n_0 .. n_3, as the tolerance states
     scale = sum((abs(x) for x in n), flint.arb(0))
     resid = scaled - (n[0] + n[1] * t + n[2] * t**2)
     tol = REMAINDER_TAIL_FACTOR * t**3 * scale

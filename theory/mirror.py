@@ -39,6 +39,7 @@ import numpy as np
 import sympy
 
 from stecheck.errors import InvalidArgument, SelfCheckFailed
+from stecheck.selftest import OncePerProcess
 
 from .noise import NOISE_FAMILIES, U, Z, NoiseFamily, get_noise
 from .obligations import ObligationResult, prove_step
@@ -416,8 +417,52 @@ def pgd_latent_step(eta, h, eps_prime) -> np.ndarray:
     return np.clip(et - ee * hh, -1.0, 1.0)
 
 
+def _vb_numpy_selftest_failures() -> list[str]:
+    """:func:`vb_step_numpy` against the closed form of the step, or ``[]``.
+
+    With ``F(z) = sigmoid(k z)`` (``k = 1`` for ``"kl"``, 2 for ``"bregman"``), ``eta_t = logit(theta_t) / k``,
+    eq. (57) solved is ``eta = (eta_t - eps g) / (1 + eps k lam)`` and eq. (58) is ``eta_t - eps (g + k lam eta_t)``;
+    ``theta_{t+1} = 1 / (1 + e^(-k eta))``, here in 30-digit mpmath at four points including ``lam = 0`` (no prior:
+    the plain mirror-descent step ``sigmoid(logit(theta_t) - k eps g)``, which SBN-P2's solver comparison never
+    reaches) and a large ``lam``.  Tolerance ``1e-14`` absolute: the float step is a few roundings of operands of
+    order 1 (``theta`` in (0, 1), ``|logit| <= 3``)."""
+    import mpmath
+
+    points = [(0.3, 0.7, 0.5, 0.0), (0.9, -1.2, 0.25, 0.0), (0.2, 0.4, 0.1, 1.5), (0.6, -2.0, 0.3, 20.0)]
+    th, g, eps, lam = (np.array(c) for c in zip(*points))
+    bad = []
+    for divergence, k in (("kl", 1), ("bregman", 2)):
+        for drop in (False, True):
+            try:
+                got = vb_step_numpy(divergence, drop_factor=drop)(th, g, eps, lam)
+            except InvalidArgument as exc:  # every point is valid: lam >= 0, theta in (0, 1), eps > 0
+                bad.append(f"vb_step_numpy({divergence!r}, drop_factor={drop}) refuses the valid points "
+                           f"(theta, g, eps, lam) = {points}: {exc}")
+                continue
+            with mpmath.workdps(30):
+                want = []
+                for t0, g0, e0, l0 in points:
+                    t0, g0, e0, l0 = (mpmath.mpf(v) for v in (t0, g0, e0, l0))
+                    eta_t = mpmath.log(t0 / (1 - t0)) / k
+                    eta = eta_t - e0 * (g0 + k * l0 * eta_t) if drop else (eta_t - e0 * g0) / (1 + e0 * k * l0)
+                    want.append(float(1 / (1 + mpmath.exp(-k * eta))))
+            if not (got.shape == th.shape and np.all(np.abs(got - np.array(want)) <= 1e-14)):
+                bad.append(f"vb_step_numpy({divergence!r}, drop_factor={drop}) at (theta, g, eps, lam) = {points} "
+                           f"gives {got.tolist()}; expected the closed form {want}")
+    return bad
+
+
+#: :func:`_vb_numpy_selftest_failures` once per process, at the first step function made.
+_vb_numpy_selftest = OncePerProcess(
+    _vb_numpy_selftest_failures, what="theory.mirror.vb_step_numpy misses the closed form of eqs. (57)-(58)",
+    remedy="Fix vb_step_numpy or _vb_step in theory/mirror.py.")
+
+
 def vb_step_numpy(divergence: str = "kl", *, drop_factor: bool = False):
-    """Vectorized ``(theta_t, g, eps, lam) -> theta_{t+1}`` of eq. (57) (or (58) with ``drop_factor``)."""
+    """Vectorized ``(theta_t, g, eps, lam) -> theta_{t+1}`` of eq. (57) (or (58) with ``drop_factor``).
+
+    Checked once per process against the closed form, ``lam = 0`` included (:func:`_vb_numpy_selftest_failures`)."""
+    _vb_numpy_selftest()
     res = vb_step(divergence)
     k = 1 if divergence == "kl" else 2
     expr = res["eq58"] if drop_factor else res["eq57"]

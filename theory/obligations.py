@@ -770,6 +770,24 @@ def __getattr__(name: str):
 # --------------------------------------------------------------------------- concrete counterexamples
 
 
+def _check_gradient_at_states(loss, loss_grad, where: str) -> None:
+    """Raise :class:`~stecheck.errors.SelfCheckFailed` unless ``loss_grad(x)`` equals the central difference
+    ``(L(x + h e_i) - L(x - h e_i)) / (2h)``, ``h = 1e-4``, within ``1e-9`` (absolute) at each of the four states
+    of ``{-1, 1}^2``.  For a quadratic ``loss`` the difference quotient is exact up to rounding, about
+    ``4 |L| 2^-53 / h <= 1e-11`` for ``|L| <= 4`` on the cube: ``1e-9`` leaves a factor 100 and still refuses any
+    gradient wrong in the ninth decimal (before session 13: ``1e-6``)."""
+    import numpy as np
+
+    h = 1e-4
+    for x in ([-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]):
+        x = np.array(x)
+        fd = np.array([(loss(x + h * e) - loss(x - h * e)) / (2 * h) for e in np.eye(2)])
+        if not np.all(np.abs(fd - loss_grad(x)) <= 1e-9):
+            raise SelfCheckFailed(f"{where}: loss_grad({x.tolist()}) = {loss_grad(x).tolist()} but the central "
+                                  f"difference of the loss gives {fd.tolist()} (expected agreement within 1e-9); "
+                                  "the loss and its gradient in theory/obligations.py disagree.")
+
+
 def coupled_counterexample(prop: str) -> dict[str, Any]:
     """A loss and a shared-parameter ``a(phi)`` refuting Prop. B.5 or B.7 as printed.
 
@@ -809,16 +827,8 @@ def coupled_counterexample(prop: str) -> dict[str, Any]:
         return np.array([alpha, 1.0 + x[1]])
 
     # the loss enters E[L] only through its values on the states {-1, 1}^2, where x2^2 = 1, so its non-multilinear
-    # part (the point of the counterexample) is checked here: loss_grad must be dL/dx (central differences, h = 1e-4,
-    # exact for this quadratic up to rounding) at the four states
-    h = 1e-4
-    for x in ([-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]):
-        x = np.array(x)
-        fd = np.array([(loss(x + h * e) - loss(x - h * e)) / (2 * h) for e in np.eye(2)])
-        if not np.allclose(fd, loss_grad(x), rtol=0.0, atol=1e-6):
-            raise SelfCheckFailed(f"coupled_counterexample({prop!r}): loss_grad({x.tolist()}) = {loss_grad(x).tolist()} "
-                                  f"but the central difference of the loss gives {fd.tolist()}; the loss and its "
-                                  "gradient in theory/obligations.py disagree.")
+    # part (the point of the counterexample) is checked here: loss_grad must be dL/dx at the four states
+    _check_gradient_at_states(loss, loss_grad, f"coupled_counterexample({prop!r})")
     a0 = np.array([float(icdf(p)) for p in probs])
     c = v / pdf(a0)                       # J = c * F'(a0) is proportional to v
     st_a = en.expected_st(loss_grad, a0, cdf, pdf)          # Alg. 1, gradient in a

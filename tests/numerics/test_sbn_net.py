@@ -563,3 +563,77 @@ def test_depth_zero_networks_build_and_train():
         logits = net.forward(X, rng, "train")
         assert np.all(np.isfinite(logits))
         net.project()
+
+
+@pytest.mark.parametrize("change, what", [
+    (lambda self: setattr(self, "bn_eps", 2e-5), "eps doubled"),
+    (lambda self: self.params.__setitem__("bout", np.zeros((2, 2))), "an output bias of 2 slices"),
+    (lambda self: self.params.__setitem__("gamma0", np.full((1, 2), 1.5)), "gamma = 1.5"),
+])
+def test_network_selftest_checks_the_stack_forward_output(monkeypatch, change, what):
+    """Session 13: the stub DeepSBNStack's forward output and normalized pre-activations are compared with the exact
+    (x - mean) / sqrt(var + 1e-5) and the seed's states; before, only its running statistics were read."""
+    real = sn.DeepSBNStack.forward
+
+    def wrong(self, X, rng, mode="train"):
+        change(self)
+        return real(self, X, rng, mode)
+
+    monkeypatch.setattr(sn.DeepSBNStack, "forward", wrong)
+    assert any("DeepSBNStack(momentum=" in b and ".forward of" in b for b in sn._network_selftest_failures()), what
+
+
+def test_reference_gradient_takes_the_arm_sample_count_from_its_caller():
+    """Session 13: the unused default arm_samples = 1000 is gone (SBN-BITS passes its own count)."""
+    import inspect
+
+    from stecheck.numerics import sbn_autoencoder as sa
+
+    assert inspect.signature(sa.reference_gradient).parameters["arm_samples"].default is inspect.Parameter.empty
+
+
+@pytest.mark.parametrize("wrong", [
+    lambda got, want: not abs(got - want) <= 2e-12 * max(abs(want), 1.0),    # tolerance doubled
+    lambda got, want: not abs(got - want) < 1e-12 * max(abs(want), 1.0),     # the end excluded
+    lambda got, want: not abs(got - want) <= 1e-12,                          # absolute only
+    lambda got, want: -(not abs(got - want) <= 1e-12 * max(abs(want), 1.0)),  # not a bool
+])
+def test_autoencoder_selftest_comparison_has_negative_controls(monkeypatch, wrong):
+    """Session 13: the comparison of the autoencoder's known-answer self-test is itself checked on controls."""
+    from stecheck.numerics import sbn_autoencoder as sa
+
+    assert sa._loss_selftest_failures() == []
+    monkeypatch.setattr(sa, "_off", wrong)
+    assert any("comparison off(got, want)" in b for b in sa._loss_selftest_failures())
+
+
+@pytest.mark.parametrize("tol, scale_floor", [(2, 1), (1, 2)])
+def test_network_selftest_comparison_has_negative_controls(monkeypatch, tol, scale_floor):
+    """Session 13: close() of the network self-test refuses 1e-15 relative deviations past its tolerance (controls)."""
+    from fractions import Fraction
+
+    def wrong(got, want):
+        return len(got) == len(want) and all(
+            abs(Fraction(float(g)) - w) <= Fraction(tol, 10 ** 15) * max(abs(w), scale_floor) for g, w in zip(got, want))
+
+    monkeypatch.setattr(sn, "_close_exact", wrong)
+    assert any("comparison close(got, want)" in b for b in sn._network_selftest_failures())
+
+
+@pytest.mark.parametrize("name, wrong", [
+    ("_softmax_close", lambda got, want: np.shape(got) == np.shape(want)
+     and bool(np.all(np.abs(np.asarray(got) - want) <= 1e-15 + 2e-13 * np.asarray(want)))),
+    ("_softmax_close", lambda got, want: bool(np.all(np.abs(np.asarray(got) - np.asarray(want)[:len(got)]) <= 1e-15
+                                                     + 1e-13 * np.asarray(want)[:len(got)]))),
+    ("_matmul_error_ok", lambda err: err <= 2e-15),
+    ("_proba_close", lambda got, want: len(got) == 3 and bool(np.all(np.abs(np.asarray(got) - want) <= 2e-15))),
+    ("_forward_close", lambda got, want: bool(np.all(np.abs(np.asarray(got) - np.asarray(want)[:len(got)]) <= 1e-13))),
+    ("_forward_close", lambda got, want: np.shape(got) == np.shape(want)
+     and bool(np.all(np.abs(np.asarray(got) - want) <= 2e-13))),
+])
+def test_kernel_selftest_comparisons_have_negative_controls(monkeypatch, name, wrong):
+    """Session 13: the softmax, matmul and predict_proba comparisons of the kernel self-test run on controls
+    first; a looser comparison (tolerance doubled, shapes unchecked) is reported."""
+    assert sn._comparison_control_failures() == []
+    monkeypatch.setattr(sn, name, wrong)
+    assert any(name in b for b in sn._comparison_control_failures())

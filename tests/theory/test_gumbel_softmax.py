@@ -191,7 +191,7 @@ def test_bad_loss_and_encoding():
     with pytest.raises(InvalidArgument, match="single variable x1"):
         gs.as_loss("x1 + x2")
     with pytest.raises(InvalidArgument, match="polynomial"):
-        gs.bias_coefficients(sympy.exp(gs.Y))
+        gs.bias_coefficients(sympy.exp(gs.Y), 3)
     with pytest.raises(InvalidArgument, match="encoding="):
         gs.expected_stgs_gradient(0, "0.1", encoding="pm")
     assert gs.as_loss("x1**3") == gs.DEFAULT_LOSS
@@ -287,3 +287,90 @@ def test_exact_self_test_passes_and_quadrature_self_test_passes():
 
     assert quadrature._selftest_failures() == []
     assert gs._exact_selftest_failures() == []
+
+
+# --------------------------------------------------------------------------- session 13: checks that can say no
+
+
+def test_check_cutoff_refuses_an_off_by_one_away_from_a_tie_and_accepts_it_at_the_tie():
+    """eta = 0.5: smallest U = ceil(23 ln 10 + 5.5) = 59 with an exponent margin of 0.54 (no tie): 58 and 60 are
+    refused. (The tie test before session 13, B e^(-U) <= target (1 + 1e-12), held for every U and accepted 60.)
+    At the near tie eta = 1.040542861136947 both 59 and 60 pass, 61 does not."""
+    one = flint.arb(1)
+    gs._check_cutoff(59, 15, one, flint.arb(0.5), 1)
+    for bad in (58, 60):
+        with pytest.raises(gs.SelfCheckFailed, match="near tie"):
+            gs._check_cutoff(bad, 15, one, flint.arb(0.5), 1)
+    tie = flint.arb(1.040542861136947)
+    gs._check_cutoff(59, 15, one, tie, 1)
+    gs._check_cutoff(60, 15, one, tie, 1)
+    with pytest.raises(gs.SelfCheckFailed):
+        gs._check_cutoff(61, 15, one, tie, 1)
+
+
+def test_exact_self_test_sees_a_cutoff_check_that_accepts_everything(monkeypatch):
+    monkeypatch.setattr(gs, "_check_cutoff", lambda *args: None)
+    assert any("_check_cutoff" in f for f in gs._exact_selftest_failures())
+
+
+def test_exact_self_test_sees_a_tail_audit_that_accepts_everything_or_refuses_everything(monkeypatch):
+    monkeypatch.setattr(gs, "_audit_tail", lambda tail, digits, eta, method: tail)
+    assert any("_audit_tail" in f for f in gs._exact_selftest_failures())
+
+    def refuse(tail, digits, eta, method):
+        raise ArithmeticError("refused")
+
+    monkeypatch.setattr(gs, "_audit_tail", refuse)
+    try:  # the self-test's own certified values are refused too when they are not memoized yet
+        failures = gs._exact_selftest_failures()
+    except ArithmeticError:
+        return
+    assert any("_audit_tail" in f for f in failures)
+
+
+@pytest.mark.parametrize("value", [3 * (1 + 2.0**-20), 3 * (1 - 2.0**-20)])
+def test_exact_self_test_refuses_a_sup_bound_off_by_more_than_its_rounding(monkeypatch, value):
+    monkeypatch.setattr(gs, "_sup_abs_on_unit", lambda f: flint.arb(value))
+    assert any("_sup_abs_on_unit(3 y^2)" in f for f in gs._exact_selftest_failures())
+
+
+def test_exact_self_test_sees_a_wrong_stgs_encoding_factor(monkeypatch):
+    real = gs.expected_stgs_gradient
+
+    def wrong(eta, tau, loss, *, encoding, digits):
+        r = real(eta, tau, loss, encoding=encoding, digits=digits)
+        return r if encoding == "01" else gs.QuadratureResult(value=r.value / 2, radius=r.radius, digits=r.digits,
+                                                              method=r.method, certified=True, prec=r.prec,
+                                                              relative=True, ball=r.ball / 2)
+
+    monkeypatch.setattr(gs, "expected_stgs_gradient", wrong)
+    assert [f for f in gs._exact_selftest_failures() if f.startswith("E[ST-GS] (pm1)")]
+
+
+def test_remainder_orders_needs_two_taus_and_works_with_exactly_two():
+    def row(tau, rem):
+        return gs.RemainderRow(1, tau, None, None, flint.arb(rem), None, 3)
+
+    orders = gs.remainder_orders([row("0.1", 1e-3), row("0.2", 8e-3)])
+    assert orders[1] == pytest.approx(3.0, rel=1e-12)  # log(8e-3 / 1e-3) / log(2)
+    with pytest.raises(InvalidArgument, match="at least two tau"):
+        gs.remainder_orders([row("0.1", 1e-3)])
+
+
+def test_series_order_has_no_default():
+    for fn, args in ((gs.stgs_expansion, (gs.LINEAR_LOSS, "01")), (gs.bias_coefficients, (gs.LINEAR_LOSS,)),
+                     (gs.second_moment_coefficients, (gs.LINEAR_LOSS,)), (gs.taylor_coefficients, ())):
+        with pytest.raises(TypeError):
+            fn(*args)
+
+
+@pytest.mark.parametrize("wrong", [
+    lambda value, radius, ref, err: err > mpmath.mpf(10) ** -19 or abs(value - ref) > radius + err + mpmath.mpf(10) ** -18,
+    lambda value, radius, ref, err: err > mpmath.mpf(10) ** -18 or abs(value - ref) > radius + err + mpmath.mpf(10) ** -19,
+    lambda value, radius, ref, err: abs(value - ref) > radius - err + mpmath.mpf(10) ** -19,
+])
+def test_exact_self_test_checks_its_own_comparison(monkeypatch, wrong):
+    """Session 13: the reference comparison of the exact self-test is run on controls; a looser one is reported."""
+    assert gs._exact_selftest_failures() == []
+    monkeypatch.setattr(gs, "_outside_reference", wrong)
+    assert any("the self-test's comparison" in f for f in gs._exact_selftest_failures())

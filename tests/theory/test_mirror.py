@@ -265,3 +265,44 @@ def test_vb_step_derivation(derived):
     assert _zero(res.result["eq58_as_eq57_step"] - mr.EPS / (1 - mr.EPS * mr.LAM))
     assert any("cvxpy" in c for c in res.checks)
     assert from_json(to_json(res)).result == res.result
+
+
+# ------------------------------------------------------------------ session 13: vb_step_numpy's self-test
+
+
+def test_vb_numpy_selftest_passes_and_refuses_a_swapped_step_or_a_refused_lambda_zero(monkeypatch):
+    """The closed-form self-test of vb_step_numpy (lam = 0 included) passes on the tree; it says no when the step
+    uses eq. (58) for eq. (57), and when lam = 0 is refused as an argument (the guard's boundary)."""
+    assert mr._vb_numpy_selftest_failures() == []
+    real = mr.vb_step
+
+    def swapped(divergence):
+        res = real(divergence)
+        return res | {"eq57": res["eq58"], "eq58": res["eq57"]}
+
+    monkeypatch.setattr(mr, "vb_step", swapped)
+    assert len(mr._vb_numpy_selftest_failures()) == 4
+    monkeypatch.setattr(mr, "vb_step", real)
+    real_finite = mr._finite_array
+
+    def refuse_zero_lam(x, name):
+        out = real_finite(x, name)
+        if name == "lam" and np.any(out == 0):
+            raise InvalidArgument("lam must be > 0")
+        return out
+
+    monkeypatch.setattr(mr, "_finite_array", refuse_zero_lam)
+    failures = mr._vb_numpy_selftest_failures()
+    assert len(failures) == 4 and all("refuses the valid points" in f for f in failures)
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.5])
+def test_vb_prox_cvxpy_accepts_lambda_zero_and_gives_the_mirror_descent_step(scale):
+    """lam = 0 (no prior) is valid for the cvxpy solver too (the guard's boundary): eq. (55) is then the mirror
+    step, theta' = sigmoid(logit(theta) - eps g / kl_scale), in closed form; solver tolerance CVX_TOL."""
+    th, g, eps = np.array([0.3, 0.8]), np.array([0.7, -1.1]), np.array([0.5, 0.2])
+    got = mr.vb_prox_cvxpy(g, th, eps, 0.0, kl_scale=scale)
+    want = 1.0 / (1.0 + np.exp(-(np.log(th / (1 - th)) - eps * g / scale)))
+    assert np.max(np.abs(got - want)) < CVX_TOL
+    with pytest.raises(InvalidArgument, match="lam must be >= 0"):
+        mr.vb_prox_cvxpy(g, th, eps, -1e-12, kl_scale=scale)

@@ -211,3 +211,29 @@ def test_b7_coupled_counterexample_violates_the_proposition():
 def test_coupled_counterexample_rejects_unknown():
     with pytest.raises(InvalidArgument, match="'B5' or 'B7'"):
         ob.coupled_counterexample("B6")
+
+
+def test_gradient_check_at_states_accepts_the_true_gradient_and_refuses_one_off_by_1_5_atol():
+    """Session 13: the counterexamples' loss-gradient check (central differences, exact for a quadratic up to
+    ~1e-11, tolerance 1e-9) says no to a gradient wrong by 1.5e-9 and yes to the true one (max deviation printed)."""
+    import numpy as np
+
+    from stecheck.errors import SelfCheckFailed
+    from stecheck.theory import obligations as ob
+
+    def loss(x):
+        return 1.2 * x[0] + x[1] + x[1] ** 2 / 2
+
+    def grad(x):
+        return np.array([1.2, 1.0 + x[1]])
+
+    ob._check_gradient_at_states(loss, grad, "test")
+    h = 1e-4
+    worst = max(abs((loss(np.array(x) + h * e) - loss(np.array(x) - h * e)) / (2 * h) - grad(np.array(x)) @ e)
+                for x in ([-1.0, -1.0], [1.0, 1.0], [1.0, -1.0], [-1.0, 1.0]) for e in np.eye(2))
+    assert worst < 1e-10
+    with pytest.raises(SelfCheckFailed, match="central difference"):
+        ob._check_gradient_at_states(loss, lambda x: grad(x) + np.array([0.0, 1.5e-9]), "test")
+    # the end of the tolerance is accepted: at x2 = -1 the central difference of x2 + x2^2/2 is exactly 0.0, so a
+    # gradient 1e-9 off there deviates by exactly 1e-9
+    ob._check_gradient_at_states(loss, lambda x: grad(x) + np.array([0.0, 1e-9 if x[1] == -1 else 0.0]), "test")
