@@ -152,3 +152,42 @@ def test_e3_fixed_eps_path_holds_for_the_printed_threshold():
 
 def test_stgs_printed_half_holds_in_the_mixed_convention():
     assert g.check_stgs_printed_half(_ctx(), encodings=("pm1-mixed",)).verdict is Verdict.VERIFIED
+
+
+def test_logistic_third_derivative_bound_is_proved_and_tight():
+    """The arb bound on sup|p'''| lies above the sampled maximum of |p'''| (mpmath) and within 6% of it."""
+    import mpmath
+
+    p3 = lambda x: mpmath.diff(lambda t: mpmath.exp(-t) / (1 + mpmath.exp(-t)) ** 2, x, 3)  # noqa: E731
+    sampled = max(abs(p3(mpmath.mpf(i) / 100)) for i in range(-400, 401))
+    bound = g._logistic_p3_sup()
+    assert sampled <= bound <= 1.06 * sampled
+
+
+@pytest.mark.parametrize("loss", [gs.DEFAULT_LOSS, Y**2 + Y**3 / 3], ids=str)
+def test_stgs_series_matches_quadrature_for_a_nonlinear_loss(loss):
+    rows = g._stgs_series_vs_quadrature(loss)
+    assert {r["encoding"] for r in rows} == set(gs.ENCODINGS) and len(rows) == 12
+    assert all(r["abs_remainder"] <= r["allowed"] for r in rows)
+    # the bound is tight enough to matter: in {0,1} the realized remainder is a large part of it
+    assert max(r["abs_remainder"] / r["allowed"] for r in rows if r["encoding"] == "01") > 0.5
+
+
+_STGS_EXPANSION = gs.stgs_expansion
+
+
+@pytest.mark.parametrize("wrong", [
+    # L' evaluated at the +-1 states in the {0,1} encoding
+    lambda loss, enc, order: _STGS_EXPANSION(loss, "pm1-mixed" if enc == "01" else enc, order),
+    # the +-1 backward factor 2 dropped
+    lambda loss, enc, order: _STGS_EXPANSION(loss, "pm1-mixed" if enc == "pm1" else enc, order),
+    # e_2 one percent too large
+    lambda loss, enc, order: tuple(e * (sympy.Rational(101, 100) if k == 2 else 1)
+                                   for k, e in enumerate(_STGS_EXPANSION(loss, enc, order))),
+], ids=["01-at-pm1-states", "pm1-without-factor-2", "e2-one-percent-off"])
+def test_stgs_series_audit_refuses_a_wrong_expansion(monkeypatch, wrong):
+    from stecheck.errors import SelfCheckFailed
+
+    monkeypatch.setattr(g.gs, "stgs_expansion", wrong)
+    with pytest.raises(SelfCheckFailed, match="stgs_expansion"):
+        g._stgs_series_vs_quadrature(gs.DEFAULT_LOSS)
