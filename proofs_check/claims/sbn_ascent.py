@@ -357,7 +357,8 @@ def _printed_sufficiency(prop: str):
 
 
 #: The hypotheses of every refuted printed step, of the printed steps (30), (23), and of the proved steps whose
-#: hypotheses are the paper's words (B.5 (27), (29), the (29)-(30) summary; B.7 (37)'s bounds, (38), (40)), stated
+#: hypotheses are the paper's words (B.5 (27), (29), the (29)-(30) summary and the reconstructed (30), whose words
+#: are in its statement; B.7 (37)'s bounds, (38), (39)'s bound, (40)), stated
 #: apart from the obligation (name -> builder over the obligation's variables).  z3 must prove them equivalent to the
 #: obligation's hypotheses: weaker encoded hypotheses could make a refutation spurious (a model the paper excludes),
 #: stronger ones would decide a statement the paper did not make (a proof of a strengthened hypothesis still goes
@@ -377,6 +378,15 @@ PRINTED_HYPOTHESES = {
                                               sympy.Abs(_v(o)["g"] - _v(o)["gstar"]) <= _LC * sympy.Abs(_v(o)["xdiff"])],
     # (38) from (37): |g(x)_i - g*_i| <= 2L
     "B7-(38)": lambda o: [_LC >= 0, sympy.Abs(_v(o)["g"] - _v(o)["gstar"]) <= 2 * _LC],
+    # (39): p(x|a) is a distribution over the four states (state 1 is x*), L >= 0, and (38) at every x != x*,
+    # g(x)_i g*_i >= g*_i^2 - 2L|g*_i| (the sum p = 1 is the paper's; the bound itself also holds without it)
+    "B7-(39)-bound": lambda o: ([_v(o)[f"p{k}"] >= 0 for k in range(1, 5)]
+                                + [sympy.Eq(sum(_v(o)[f"p{k}"] for k in range(1, 5)), 1), _LC >= 0]
+                                + [_v(o)[f"gx{k}"] * _v(o)["gx1"] >= _v(o)["gx1"] ** 2 - 2 * _LC * sympy.Abs(_v(o)["gx1"])
+                                   for k in (2, 3, 4)]),
+    # (30) reconstructed: gbar_i < 0 and the upper end 2(gbar_i + L) of (28)'s interval for Dbar_i is <= 0, with (28)
+    "B5-(30)-reconstructed": lambda o: [_LC >= 0, _v(o)["gbar"] < 0, _v(o)["gbar"] + _LC <= 0,
+                                        sympy.Abs(_v(o)["Dbar"] - 2 * _v(o)["gbar"]) <= 2 * _LC],
     # (40): |g*_i| >= 2L(1 - p*), p* a probability
     "B7-(40)": lambda o: [_LC >= 0, _v(o)["pstar"] >= 0, _v(o)["pstar"] <= 1,
                           sympy.Abs(_v(o)["gstar"]) >= 2 * _LC * (1 - _v(o)["pstar"])],
