@@ -128,6 +128,32 @@ def test_a_proved_step_with_a_strengthened_hypothesis_is_an_error():
         sa._printed_hypotheses_audit(bad, 20_000)
 
 
+def test_the_39_bound_with_a_wrong_total_probability_is_an_error():
+    """The seed-17 survivor: sum_x p(x|a) = 1 -> = 2 in B7-(39)-bound.  The bound (39) holds term by term, so z3 proves
+    it with any total (and without one: the sum p = 1 is not needed by this step, only by (39)'s identity); only the
+    comparison with the hypotheses written apart sees a wrong one."""
+    obl = sa._get_obligation("B7-(39)-bound")
+    total = next(a for a in obl.assumptions if isinstance(a, sympy.Eq))
+    for other in (sympy.Eq(total.lhs, 2), None):
+        changed = tuple(a for a in obl.assumptions if a != total) + ((other,) if other is not None else ())
+        bad = dataclasses.replace(obl, assumptions=changed)
+        assert bad.check(timeout_ms=20_000).verdict == "PROVED"  # the proof alone cannot tell
+        with pytest.raises(StecheckError, match="are not the printed ones"):
+            sa._printed_hypotheses_audit(bad, 20_000)
+
+
+def test_the_reconstructed_30_with_a_strict_or_shifted_case_condition_is_an_error():
+    """B5-(30)-reconstructed: gbar < 0 -> gbar <= 0 or 2(gbar + L) <= 0 -> < 0 still prove; the audit refuses them."""
+    obl = sa._get_obligation("B5-(30)-reconstructed")
+    gb, lc = (next(v for v in obl.variables if v.name == n) for n in ("gbar", "Lc"))
+    for old, new in ((gb < 0, gb <= 0), (2 * (gb + lc) <= 0, 2 * (gb + lc) < 0)):
+        assert old in obl.assumptions
+        bad = dataclasses.replace(obl, assumptions=tuple(new if a == old else a for a in obl.assumptions))
+        assert bad.check(timeout_ms=20_000).verdict == "PROVED"
+        with pytest.raises(StecheckError, match="are not the printed ones"):
+            sa._printed_hypotheses_audit(bad, 20_000)
+
+
 @pytest.mark.parametrize("name, sym, strict", [("B5-sufficiency-reconstructed", "g1", True)])
 def test_a_reconstructed_step_with_a_strengthened_hypothesis_is_an_error(name, sym, strict):
     """The seed-16 survivor: |gbar_1| >= L -> |gbar_1| > L in the reconstructed sufficiency step; the proof still goes
