@@ -79,6 +79,13 @@ def test_prove_step_handles_abs_max_min_piecewise():
     assert ob.prove_step("abs", [x], [], sympy.Eq(pw, sympy.Abs(x))).verdict == "PROVED"
 
 
+def test_prove_step_handles_unevaluated_powers_0_and_1():
+    # sympy folds x**0 and x**1 unless evaluate=False; the translator must still read them as 1 and x
+    assert ob.prove_step("pow0", [x], [], sympy.Eq(sympy.Pow(x, 0, evaluate=False), 1)).verdict == "PROVED"
+    assert ob.prove_step("pow1", [x], [], sympy.Eq(sympy.Pow(x, 1, evaluate=False), x)).verdict == "PROVED"
+    assert ob.prove_step("pow0-not-x", [x], [], sympy.Eq(sympy.Pow(x, 0, evaluate=False), x)).verdict == "REFUTED"
+
+
 def test_prove_step_unknown_on_timeout():
     step = ob.get_step("B5-(28)")  # about a second of nonlinear search
     r = ob.prove_step(step.name, step.variables, step.assumptions, step.conclusion, timeout_ms=1)
@@ -237,3 +244,10 @@ def test_gradient_check_at_states_accepts_the_true_gradient_and_refuses_one_off_
     # the end of the tolerance is accepted: at x2 = -1 the central difference of x2 + x2^2/2 is exactly 0.0, so a
     # gradient 1e-9 off there deviates by exactly 1e-9
     ob._check_gradient_at_states(loss, lambda x: grad(x) + np.array([0.0, 1e-9 if x[1] == -1 else 0.0]), "test")
+    # each of the four states is a test point: a gradient wrong at one state only is refused (seed-17 survivor: the
+    # state (1, 1) replaced by (2, 1), off the cube)
+    for state in ([-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]):
+        def wrong_at(x, s=np.array(state)):
+            return grad(x) + (np.array([1e-3, 0.0]) if np.array_equal(x, s) else 0.0)
+        with pytest.raises(SelfCheckFailed, match="central difference"):
+            ob._check_gradient_at_states(loss, wrong_at, "test")
