@@ -374,3 +374,11 @@ def test_exact_self_test_checks_its_own_comparison(monkeypatch, wrong):
     assert gs._exact_selftest_failures() == []
     monkeypatch.setattr(gs, "_outside_reference", wrong)
     assert any("the self-test's comparison" in f for f in gs._exact_selftest_failures())
+
+
+@pytest.mark.parametrize("order", [13, -1, True, 2.0, "2"])
+def test_taylor_coefficients_reject_an_order_outside_0_12(order):
+    # each part of the guard alone: a non-int, a bool, an int outside [0, 12]
+    with pytest.raises(InvalidArgument, match="order="):
+        gs.taylor_coefficients(order)
+    assert len(gs.taylor_coefficients(12)) == 13 and len(gs.taylor_coefficients(0)) == 1
