@@ -59,3 +59,12 @@ def test_block_size_memory_rule():
     assert sd._block_size(model, 3, None, 48 * 2**20) == 3
     assert sd._block_size(model, 10**9, None, 1) == 1
     assert isinstance(sd._block_size(model, 10**9, None, 48 * 2**20), int)
+
+
+def test_block_ranges_accepts_a_single_trial():
+    """trials = 1 is the smallest valid cell (one block [0, 1)); 0 is refused."""
+    model = sd.STEModel(n=3, m=3, k=2, v=(2.0, 1.0), proxy="identity", schedule="constant", lr=0.5)
+    assert sd.block_ranges(model, 1, 10) == [(0, 1)]
+    assert sd.block_ranges(model, 1, 10, block_size=4) == [(0, 1)]
+    with pytest.raises(InvalidArgument):
+        sd.block_ranges(model, 0, 10)
