@@ -1058,7 +1058,8 @@ def engine_selftest() -> list[str]:
       (the events' trial indices carry the block offsets); the same five trials by :func:`simulate` in blocks of 2
       and by :func:`simulate_distributed` in blocks of 1;
     * the same split with a checkpoint directory (a temporary one): three block files written, a rerun loads them
-      (0 CPU seconds) and both runs' records equal the single block;
+      (0 CPU seconds) and both runs' records equal the single block; a rerun in blocks of 1 in the same directory
+      (other ranges, hence other file names: none of the blocks of 2 may be loaded for them) equals it too;
     * :func:`generate_trial` with ``init_hamming = d`` (0, 2, n): ``s_0`` a sign vector with exactly ``d``
       coordinates of ``s*`` negated;
     * the memory rule of :func:`_block_size` (a block holds the trials whose inputs fit ``memory_bytes``) against
@@ -1135,12 +1136,15 @@ def engine_selftest() -> list[str]:
         saved = simulate_cells([job], block_size=2, checkpoint_dir=ckdir)[0]
         files = sorted(p.name for p in Path(ckdir).iterdir())
         resumed = simulate_cells([job], block_size=2, checkpoint_dir=ckdir)[0]
+        # a rerun with another split in the same directory: its blocks [i, i+1) are other files than [0, 2),
+        # [2, 4), [4, 5) (a file names its whole range), so it must compute them and still give one block's records
+        resplit = simulate_cells([job], block_size=1, checkpoint_dir=ckdir)[0]
     if not (saved[0].equal(whole) and resumed[0].equal(whole) and len(files) == 3
-            and resumed[1]["seconds"]["cpu"] == 0.0):
+            and resumed[1]["seconds"]["cpu"] == 0.0 and resplit[0].equal(whole)):
         bad.append(f"simulate_cells with a checkpoint directory (blocks of 2 of 5 trials): files {files} (3 "
                    f"expected), a rerun {'loads' if resumed[1]['seconds']['cpu'] == 0.0 else 'recomputes'} them "
                    f"(loads expected), records equal to one block: saved {saved[0].equal(whole)}, "
-                   f"resumed {resumed[0].equal(whole)}")
+                   f"resumed {resumed[0].equal(whole)}, rerun in blocks of 1 {resplit[0].equal(whole)}")
     for d in (0, 2, cell.n):  # the start of QSTE-NOISE's cells: s* with d coordinates flipped, still a sign vector
         _, _, s_star, s0 = generate_trial(cell, chunk_seed(seed, 1), init_hamming=d)
         if not (np.all(np.abs(s0) == 1.0) and np.all(np.abs(s_star) == 1.0)

@@ -189,6 +189,11 @@ class _Compute:
         missing = [i for i in range(len(jobs)) if i not in cached]
         if missing:
             fresh = simulate_cells([jobs[i] for i in missing], client=self.client)
+            for i, (_, compute) in zip(missing, fresh):
+                bad = timing_failures(compute)
+                if bad:
+                    raise SelfCheckFailed(f"compute meter of cell {jobs[i].model.key()}, T={jobs[i].steps}: {bad}; "
+                                          "the recorded seconds are corrupt")
             with _CACHE_LOCK:
                 for i, res in zip(missing, fresh):
                     cached[i] = _CACHE[keys[i]] = (jobs[i].digest, *res)
@@ -224,7 +229,34 @@ class _Compute:
                 "note": "seconds = sums over the cells' block tasks of their wall seconds and of the CPU seconds of "
                         "the thread that ran them (BLAS pinned to it: the core-seconds, unaffected by other load); "
                         "per_cell is keyed by a content hash of the cell, so a cell shared between methods can be "
-                        "counted once; the coordinating thread of the method only waits and is not counted"}
+                        "counted once; the coordinating thread of the method only waits and is not counted; every "
+                        "freshly computed cell's seconds are checked: 0 <= cpu <= wall + 1 ms per block "
+                        "(timing_failures, else the method errs)"}
+
+
+#: Allowed excess of a block's thread-CPU seconds over its wall seconds (see :func:`timing_failures`).
+TIMING_SLACK_SECONDS = 1e-3
+
+
+def timing_failures(compute: dict) -> str:
+    """What is impossible in a cell's compute record ``{"blocks": B, "seconds": {"wall": W, "cpu": C}}``, or ``""``.
+
+    Each block task's seconds come from :func:`~stecheck.numerics.ste_dynamics.timed_range`: ``wall = t1 - t0``
+    (``time.perf_counter``) and ``cpu = c1 - c0`` (``time.thread_time`` of the thread that ran it), read in the
+    order t0, c0, ..., t1, c1.  A thread cannot use more CPU time than the time that elapses, so per block
+    ``0 <= cpu <= wall + (c1 read - t1 read)``; the last gap is a few microseconds and both clocks have
+    nanosecond resolution on Linux (``time.get_clock_info``), so the sums must satisfy ``0 <= C`` and
+    ``C <= W + B * TIMING_SLACK_SECONDS`` (1 ms per block: about 1000 times the gap).  A block loaded from a
+    checkpoint counts 0 and 0.  (An interval taken the wrong way round, e.g. ``c1 + c0``, exceeds the bound by
+    twice the CPU seconds the thread had used before the block.)"""
+    blocks, sec = int(compute["blocks"]), compute["seconds"]
+    wall, cpu = float(sec["wall"]), float(sec["cpu"])
+    if not (math.isfinite(wall) and math.isfinite(cpu) and wall >= 0.0 and cpu >= 0.0):
+        return f"wall {wall!r} s, cpu {cpu!r} s: expected finite non-negative seconds"
+    if cpu > wall + blocks * TIMING_SLACK_SECONDS:
+        return (f"thread-CPU {cpu:.6f} s exceeds wall {wall:.6f} s + {blocks} x {TIMING_SLACK_SECONDS:g} s over "
+                f"{blocks} block(s): a thread cannot run longer than the time that elapses")
+    return ""
 
 
 @contextlib.contextmanager

@@ -297,18 +297,39 @@ def check_b4_enumeration_identity_st(ctx: MethodContext, *, coupling: str = "sha
     (J1 = (1, 1)^T); ``'none'``: J1 = I.  Random linear losses; the check looks for one where
     <J1^T E[ST], J1^T E[identity ST]> < 0, i.e. the rescaled estimator is not an ascent direction
     although Alg. 1 is exact.
+
+    The enumerated numbers are compared with the closed forms of a linear L(x) = c.x on x in {-1,+1}^2 with
+    P(x_i = +1) = F(a_i) (independent of the enumeration: two noise evaluations per coordinate):
+    E[L] = sum_i c_i (F(a_i) - F(-a_i)), dE[L]/da_i = 2 c_i F'(a_i) = E[ST]_i (Alg. 1 exact, eq. (5)) and
+    E[identity ST]_i = c_i.  Tolerance: the enumeration's own rounding bound (ExactResult.error_bound) plus
+    16 u times the closed form's magnitude (u = 2^-53; F, F' accurate to c_F = 4 units of roundoff as the
+    enumeration assumes, plus at most two roundings: <= 10 u).  A miss makes the check INCONCLUSIVE.
     """
     coupling = _coupling(coupling)
     rng = ctx.rng()
+    fam = get_noise(noise)
     J1 = np.array([[1.0], [1.0]]) if coupling == "shared" else np.eye(2)
     a = np.array([2.5, 0.0])
-    rows, witness = [], None
+    u_round = 16 * np.finfo(float).eps / 2
+    rows, witness, closed_misses = [], None, []
     for trial in range(40):
         c = rng.normal(size=2)
         loss = losses.Linear(c)
-        st = np.asarray(enumeration.expected_estimator("st", loss, a, noise).value)
-        idst = np.asarray(enumeration.expected_estimator("identity_st", loss, a, noise).value)
-        true = np.asarray(enumeration.exact_gradient(loss, a, noise).value)
+        st_r = enumeration.expected_estimator("st", loss, a, noise)
+        idst_r = enumeration.expected_estimator("identity_st", loss, a, noise)
+        value_r, true_r = enumeration.exact_loss_and_gradient(loss, a, noise)
+        st, idst, true = (np.asarray(r.value) for r in (st_r, idst_r, true_r))
+        closed_value = float(c @ (fam.cdf(a) - fam.sf(a)))
+        closed_grad = 2.0 * c * fam.pdf(a)
+        for what, got, bound, want, scale in (
+                ("E[L]", value_r.value, value_r.error_bound, closed_value, np.sum(np.abs(c))),
+                ("dE[L]/da", true, true_r.error_bound, closed_grad, np.abs(closed_grad)),
+                ("E[ST]", st, st_r.error_bound, closed_grad, np.abs(closed_grad)),
+                ("E[identity ST]", idst, idst_r.error_bound, c, np.abs(c))):
+            excess = np.abs(np.asarray(got) - want) - (np.asarray(bound) + u_round * scale)
+            if np.any(excess > 0):
+                closed_misses.append({"trial": trial, "c": c, "quantity": what, "enumerated": got, "closed_form": want,
+                                      "tolerance": np.asarray(bound) + u_round * scale})
         u, v, t = J1.T @ st, J1.T @ idst, J1.T @ true
         prod = float(u @ v)
         rows.append({"c": c, "original_dot_rescaled": prod, "original_minus_true": float(np.max(np.abs(u - t)))})
@@ -316,7 +337,11 @@ def check_b4_enumeration_identity_st(ctx: MethodContext, *, coupling: str = "sha
             witness = {"coupling": coupling, "J1": J1, "a": a, "loss": repr(loss), "noise": noise,
                        "E_original_phi": u, "E_identity_st_phi": v, "true_gradient_phi": t, "scalar_product": prod}
     evidence = {"coupling": coupling, "trials": len(rows), "negative": sum(r["original_dot_rescaled"] < -1e-12 for r in rows),
-                "max_gap_original_vs_true": max(r["original_minus_true"] for r in rows)}
+                "max_gap_original_vs_true": max(r["original_minus_true"] for r in rows),
+                "closed_form_comparisons": 4 * len(rows), "closed_form_misses": closed_misses[:3],
+                "closed_form_tolerance": "enumeration bound + 16 u |closed form| (u = 2^-53)"}
+    if closed_misses:
+        return Outcome(Verdict.INCONCLUSIVE, evidence)
     if witness:
         return Outcome(Verdict.REFUTED, evidence, counterexample=witness)
     return Outcome(Verdict.VERIFIED, evidence)

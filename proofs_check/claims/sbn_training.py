@@ -597,10 +597,17 @@ def check_f2_exact_rescaling(ctx: MethodContext, *, taus=F2_TAUS, ns=F2_NS, upda
     """(107) for several (tau, N) (powers of two) from eta_0 = (N/tau) eta~_0 against (108) from eta~_0.
 
     Multiplying by a power of two is exact in binary floating point (no over/underflow occurs; checked), so
-    (tau/N) eta_t must equal (108)'s eta~_t bit for bit and the binary weights must coincide at every step."""
+    (tau/N) eta_t must equal (108)'s eta~_t bit for bit and the binary weights must coincide at every step.
+
+    Ties are part of the input: every 7th weight starts at eta~_0 = 0 exactly, hence eta_0 = (N/tau) 0 = 0.
+    (107) and (108) binarize with the same rule w = sign(eta) with sign(0) = +1 (eq107_step's docstring), so
+    the tie maps to the same binary weight; an update that broke the tie the other way in one of the two
+    recursions would change the first step's gradient and so every later eta, and the bit-for-bit comparison
+    fails (no tolerance: the comparison is exact)."""
     size = _sizes(ctx)
     data, net, factory, batches, lam0, rng = _stream(ctx, size["hidden"], size["steps"] // 2)
     et0 = rng.standard_normal(net.n_weights) * 1e-3
+    et0[::7] = 0.0  # exact ties sign(0): the rescaling maps them to ties of (107)
     ref, et = [], et0.copy()
     for idx in batches:
         et, _ = bb.eq108_step(et, factory(idx), alpha=LR)
@@ -619,7 +626,8 @@ def check_f2_exact_rescaling(ctx: MethodContext, *, taus=F2_TAUS, ns=F2_NS, upda
             rows.append({"tau": tau, "N": n, "bitwise_equal": bits_equal, "signs_equal": signs_equal, "finite": finite})
             if not (signs_equal and finite) and worst is None:
                 worst = rows[-1]
-    evidence = {"runs": rows, "steps": len(batches), "eta~_0": "N(0, 1e-6) per weight"}
+    evidence = {"runs": rows, "steps": len(batches), "eta~_0": "N(0, 1e-6) per weight, every 7th exactly 0 (a tie)",
+                "ties_at_start": int(np.count_nonzero(et0 == 0.0))}
     if worst:
         return Outcome(Verdict.REFUTED, evidence, counterexample=worst)
     if not all(r["bitwise_equal"] for r in rows):
@@ -904,7 +912,8 @@ def _stack_st_audit(noises=TABLE1_NOISES) -> dict:
     F(a)), each weight w + (eta' - eta)), whose exact gradient at the recorded point is what ST (Alg. 1, factor
     2 F'(a)) and Alg. 2 prescribe.  The stack's gradient of the mean cross-entropy in every parameter (W0, eta1, BN's
     gamma and beta, Wout) must match central differences of the surrogate's loss along a random direction (step
-    1e-6; depth 1, h = 16, 32 digits) to a relative 1e-6, and the two forwards' logits must agree to 1e-12.
+    1e-6; depth 1, h = 16, 32 digits) to a relative 1e-6, and the two forwards' logits must agree to 1e-12, in the
+    training mode and in the deterministic mode (w = sign(eta), with every 3rd latent eta set to an exact tie 0).
     Raises SelfCheckFailed (the method is an ERROR) otherwise."""
     from stecheck.numerics import sbn_net as sn
 
@@ -924,6 +933,22 @@ def _stack_st_audit(noises=TABLE1_NOISES) -> dict:
         if not gap <= 1e-12 * (1 + float(np.max(np.abs(z)))):
             raise SelfCheckFailed(f"numerics.sbn_net ({noise}): DeepSBNStack (S = 1) and DeepSBN give logits "
                                   f"{gap:.2g} apart on the same stream; the stack must be the network it stacks.")
+        # the deterministic forward, whose accuracies SBN-TABLE1 reports, with ties: every 3rd latent eta set to
+        # exactly 0, binarized by sign(0) = +1 (BernoulliWeights.mode) in both implementations; same running BN
+        # statistics (one training forward each on the same batch), so the logits must agree to 1e-12 as above
+        etas = {k: net.params[k].copy() for k in net.params if k.startswith("eta")}
+        for k in etas:
+            net.params[k][:, ::3] = 0.0
+            stack.params[k][0][:, ::3] = 0.0
+        zd, zsd = net.forward(X, None, "det"), stack.forward(X, None, "det")[0]
+        for k, v in etas.items():
+            net.params[k][...] = v
+            stack.params[k][0][...] = v
+        gap_det = float(np.max(np.abs(zd - zsd)))
+        if not gap_det <= 1e-12 * (1 + float(np.max(np.abs(zd)))):
+            raise SelfCheckFailed(f"numerics.sbn_net ({noise}): the deterministic forwards of DeepSBNStack (S = 1) and "
+                                  f"DeepSBN, with latent ties eta = 0, give logits {gap_det:.2g} apart; the stack "
+                                  "must binarize as the network it stacks (sign(0) = +1).")
 
         def loss():
             return sn.softmax_cross_entropy(net.forward(X, None, "train", surrogate=rec), y)[0]

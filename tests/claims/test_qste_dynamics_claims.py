@@ -45,3 +45,20 @@ def test_nongauss_failure_is_explained_by_the_mean(run):
     assert "shifted-gaussian" in raw["failing (upper bound < 1/2)"]
     assert all(not raw["families"][f]["centered"] for f in raw["failing (upper bound < 1/2)"])
     assert raw["fisher_p_centered_succeed_more"] < 1e-3
+
+
+def test_timing_failures_accepts_real_block_seconds_and_rejects_impossible_ones():
+    import numpy as np
+
+    from stecheck.numerics.ste_dynamics import CellJob, STEModel, simulate_cells
+    from stecheck.proofs_check.claims.qste_dynamics import TIMING_SLACK_SECONDS, timing_failures
+
+    cell = STEModel(n=3, m=3, k=2, v=(2.0, 1.0), noise=1.0, proxy="identity", schedule="constant", lr=0.5,
+                    normalize="scale")
+    _, compute = simulate_cells([CellJob(cell, 5, 12, np.random.SeedSequence(7))], block_size=2)[0]
+    assert compute["blocks"] == 3 and timing_failures(compute) == ""
+    assert timing_failures({"blocks": 2, "seconds": {"wall": 0.0, "cpu": 0.0}}) == ""  # loaded from checkpoints
+    assert timing_failures({"blocks": 1, "seconds": {"wall": 1.0, "cpu": 1.0 + 0.9 * TIMING_SLACK_SECONDS}}) == ""
+    assert "exceeds wall" in timing_failures({"blocks": 1, "seconds": {"wall": 1.0, "cpu": 1.0 + 2 * TIMING_SLACK_SECONDS}})
+    assert "non-negative" in timing_failures({"blocks": 1, "seconds": {"wall": 1.0, "cpu": -0.5}})
+    assert "non-negative" in timing_failures({"blocks": 1, "seconds": {"wall": float("nan"), "cpu": 0.0}})

@@ -109,3 +109,28 @@ def test_b6_suprema_match_brute_force_enumeration():
             if loss == "quadratic":
                 assert np.allclose(lo, brute) and np.allclose(up, brute), mode
     assert math.isfinite(float(l2.max()))
+
+
+def _b4_ctx():
+    from stecheck.numerics.seeding import task_seed
+    from stecheck.proofs_check.claim import MethodContext, Tier
+    return MethodContext("SBN-B4", "printed-enumeration-identity-st", 0,
+                         task_seed(0, "SBN-B4/printed-enumeration-identity-st"), Tier.QUICK)
+
+
+def test_b4_identity_st_enumeration_agrees_with_the_closed_forms():
+    from stecheck.proofs_check.claims import sbn_rescaling as rs
+    out = rs.check_b4_enumeration_identity_st(_b4_ctx(), coupling="shared")
+    assert out.verdict is R
+    assert out.evidence["closed_form_comparisons"] == 160 and out.evidence["closed_form_misses"] == []
+
+
+def test_b4_identity_st_closed_form_comparison_can_fail(monkeypatch):
+    """A loss that is not the stated c.x (a constant added) changes E[L] only: the closed-form check catches it."""
+    from stecheck.numerics import losses
+    from stecheck.proofs_check.claims import sbn_rescaling as rs
+    linear = losses.Linear
+    monkeypatch.setattr(rs.losses, "Linear", lambda c: linear(c, 1.0))
+    out = rs.check_b4_enumeration_identity_st(_b4_ctx(), coupling="shared")
+    assert out.verdict is Verdict.INCONCLUSIVE
+    assert out.evidence["closed_form_misses"][0]["quantity"] == "E[L]"

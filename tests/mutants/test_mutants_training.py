@@ -251,3 +251,25 @@ def test_train_step_audit_catches_a_wrong_batch_normalization(monkeypatch):
     monkeypatch.setattr(sa.StochasticAutoencoder, "train_step", wrong)
     with pytest.raises(StecheckError, match="batch mean of the ARM chain rule"):
         tr._train_step_audit()
+
+
+def test_stack_st_audit_catches_a_stack_that_breaks_latent_ties_to_minus_one(monkeypatch):
+    # mutation survivor (seed 17) sbn_net.DeepSBNStack.forward: "eta >= 0.0" -> "eta > 0.0" in the 'det' mode
+    from stecheck.errors import StecheckError
+
+    tr._stack_st_audit(noises=("logistic",))  # the true network passes (ties included)
+    orig = sn.DeepSBNStack.forward
+
+    def ties_to_minus_one(self, X, rng, mode="train", **kw):
+        saved = {k: v.copy() for k, v in self.params.items() if k.startswith("eta")}
+        for k in saved:
+            self.params[k][self.params[k] == 0.0] = -1e-300
+        try:
+            return orig(self, X, rng, mode, **kw)
+        finally:
+            for k, v in saved.items():
+                self.params[k][...] = v
+
+    monkeypatch.setattr(sn.DeepSBNStack, "forward", ties_to_minus_one)
+    with pytest.raises(StecheckError, match="deterministic forwards of DeepSBNStack"):
+        tr._stack_st_audit(noises=("logistic",))

@@ -106,3 +106,17 @@ def test_chunk_moment_passes_keep_their_bounds(shape):
     m = RunningMoments.from_samples(Y)
     if shape[0] > 1:
         np.testing.assert_allclose(m.variance, Y.var(axis=0, ddof=1), rtol=1e-9)
+
+
+@pytest.mark.parametrize("n", [64, 100])
+@pytest.mark.parametrize("noise", ["logistic", "gaussian", "uniform", "triangular"])
+def test_blocked_kernel_at_exactly_two_blocks_equals_the_estimator_in_one_piece(n, noise):
+    """The boundary of the blocked path: size = 2 * (BLOCK_CELLS // n) is two blocks of the minimum size; the
+    result is the one-piece evaluation bit for bit (so either path may take the boundary)."""
+    W, y, a = _problem(n)
+    loss = L.Quadratic(W, y)
+    size = 2 * (E.BLOCK_CELLS // n)
+    seed = task_seed(6, f"blocks-boundary/{n}/{noise}")
+    got = estimate_batch("st", loss, a, noise, make_rng(seed), size)
+    X = sample_states(make_rng(seed), a, noise, size)
+    assert got.shape == (size, n) and np.array_equal(got, E.st_estimates(loss, a, noise, X))

@@ -264,3 +264,12 @@ def test_sums_selftest_refuses_a_product_without_low_coordinates_that_fails(monk
     monkeypatch.setattr(E._Product, "__init__", init)
     bad = E._sums_selftest()
     assert any("chunk_bits = 1 raised ValueError" in b for b in bad)
+
+
+@pytest.mark.parametrize("N, c, cb, k", [(12, 3, 16, 10), (5, 3, 4, 2), (3, 3, 16, 3), (20, 2, 16, 16), (5, 2, 3, 3)])
+def test_a_chunk_holds_at_most_2_to_the_chunk_bits_states(N, c, cb, k):
+    """_Product's low block has k = min(N, floor(chunk_bits / log2 c)) digits, so a chunk holds c^k <= 2^chunk_bits
+    patterns (the memory bound chunk_bits promises), and the chunks enumerate all c^N patterns."""
+    probs = np.full((N, c), 1.0 / c)
+    prod = en._Product(probs, cb)
+    assert prod.k == k and prod.C == c**k <= 2**cb and prod.C * prod.K == c**N

@@ -216,3 +216,17 @@ def test_bayesbinn_diagnostics_selftest_counts_nonfinite_steps(monkeypatch):
     monkeypatch.setattr(bb, "stepwise_equivalence", doubled)
     bad = bb._diagnostics_selftest_failures()
     assert len(bad) == 1 and "non-finite step counts are 2 (run_side_by_side, 2 steps) and 2" in bad[0]
+
+
+@pytest.mark.parametrize("U", [np.full((4, 3), 0.5)[:, :2],            # wrong width, valid uniforms
+                               np.full(3, 0.5),                          # one row as a vector
+                               np.array([[0.2, 1.5, 0.3]]),              # a value above 1
+                               np.array([[0.2, 2.0, 0.3]]),              # 2: just outside [0, 1] too
+                               np.array([[0.2, -1e-300, 0.3]])])         # a value below 0
+def test_arm_estimates_refuses_u_outside_the_unit_cube_or_of_the_wrong_shape(U):
+    """The guard of arm_estimates: U must be (B, n) with every entry in [0, 1]; each condition alone refuses."""
+    loss = L.Linear(np.array([1.0, -2.0, 0.5]))
+    with pytest.raises(InvalidArgument, match=r"arm_estimates: U must be a \(B, 3\) array of uniforms in \[0, 1\]"):
+        est.arm_estimates(loss, np.array([0.1, -0.3, 0.7]), "logistic", U)
+    ok = est.arm_estimates(loss, np.array([0.1, -0.3, 0.7]), "logistic", np.array([[0.0, 1.0, 0.5]]))
+    assert ok.shape == (1, 3)

@@ -147,3 +147,21 @@ def test_power_is_multilinear_exactly_for_k_at_most_1():
     from stecheck.numerics.losses import Power
 
     assert [Power(k).is_multilinear for k in range(4)] == [True, True, False, False]
+
+
+def test_multilinear_accepts_one_variable_and_refuses_zero():
+    """n = 1 is the smallest valid dimension (L(x) = c0 + c1 x); n = 0 is refused."""
+    ml = L.Multilinear({(): 0.5, (0,): 2.0}, n=1)
+    assert ml.n == 1
+    np.testing.assert_array_equal(ml.value(np.array([[1.0], [-1.0]])), [2.5, -1.5])
+    assert L.Multilinear({(0,): 2.0}).n == 1
+    with pytest.raises(InvalidArgument):
+        L.Multilinear({(): 0.5}, n=0)
+
+
+def test_linear_has_no_constant_by_default():
+    """Linear(c) is L(x) = c . x (Sec. 2.2 I), so L(0) = 0; an explicit c0 is added."""
+    lin = L.Linear([1.0, -2.0])
+    assert lin.c0 == 0.0
+    np.testing.assert_array_equal(lin.value(np.array([[0.0, 0.0], [1.0, 1.0]])), [0.0, -1.0])
+    np.testing.assert_array_equal(L.Linear([1.0, -2.0], 0.25).value(np.zeros((1, 2))), [0.25])

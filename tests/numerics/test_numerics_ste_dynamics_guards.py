@@ -59,3 +59,22 @@ def test_block_size_memory_rule():
     assert sd._block_size(model, 3, None, 48 * 2**20) == 3
     assert sd._block_size(model, 10**9, None, 1) == 1
     assert isinstance(sd._block_size(model, 10**9, None, 48 * 2**20), int)
+
+
+def test_block_ranges_accepts_a_single_trial():
+    """trials = 1 is the smallest valid cell (one block [0, 1)); 0 is refused."""
+    model = sd.STEModel(n=3, m=3, k=2, v=(2.0, 1.0), proxy="identity", schedule="constant", lr=0.5)
+    assert sd.block_ranges(model, 1, 10) == [(0, 1)]
+    assert sd.block_ranges(model, 1, 10, block_size=4) == [(0, 1)]
+    with pytest.raises(InvalidArgument):
+        sd.block_ranges(model, 0, 10)
+
+
+def test_hamming_is_recorded_at_33_checkpoints_as_documented():
+    """docs/qste-dynamics.md: the Hamming distance at 33 checkpoints, 0..T evenly spaced (rounded); every step
+    when T + 1 <= 33."""
+    ck = sd._checkpoints(1000)
+    assert ck.size == 33 and ck[0] == 0 and ck[-1] == 1000
+    np.testing.assert_array_equal(ck, np.round(np.arange(33) * 1000 / 32).astype(np.int64))
+    np.testing.assert_array_equal(sd._checkpoints(5), np.arange(6))
+    assert sd._checkpoints(32).size == 33

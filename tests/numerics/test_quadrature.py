@@ -158,3 +158,26 @@ def test_flint_precision_restores_and_lets_exceptions_through():
             assert flint.ctx.prec == saved + 77
             raise ZeroDivisionError
     assert flint.ctx.prec == saved
+
+
+def test_until_digits_doubles_the_working_precision_and_asks_for_tolerance_2_to_the_8_minus_prec():
+    """_until_digits' schedule as documented: precisions start, 2 start, 4 start, ... up to limit, and at precision
+    p the integrator is asked for tol = 2^-(p - 8)."""
+    from stecheck.numerics import quadrature as q
+
+    seen = []
+
+    def integrate(tol):
+        p = flint.ctx.prec
+        seen.append((p, tol))
+        # the enclosure 1 +- 2^-(p/8): 8 correct digits first at p = 256 (2^-32 = 2.3e-10; 2^-16 at p = 128 is not)
+        return flint.acb(flint.arb(1, flint.arb(2) ** (-(p // 8))))
+
+    res = q._until_digits(integrate, digits=8, relative=False, start=64, limit=1024, method="m", where="w", hint="h")
+    assert [p for p, _ in seen] == [64, 128, 256] and res.prec == 256
+    for p, tol in seen:
+        assert tol.is_exact() and tol == flint.arb(2) ** (8 - p)
+    seen.clear()
+    with pytest.raises(PrecisionNotReached):
+        q._until_digits(integrate, digits=60, relative=False, start=64, limit=200, method="m", where="w", hint="h")
+    assert [p for p, _ in seen] == [64, 128, 200]

@@ -637,3 +637,71 @@ def test_kernel_selftest_comparisons_have_negative_controls(monkeypatch, name, w
     assert sn._comparison_control_failures() == []
     monkeypatch.setattr(sn, name, wrong)
     assert any(name in b for b in sn._comparison_control_failures())
+
+
+def test_tost_with_an_undefined_t_statistic_counts_it_as_p_one():
+    """Zero variance in both groups and a shifted difference of exactly 0 (diff = -margin) leave Welch's t = 0/0
+    undefined (scipy: nan): that one-sided p-value counts as 1 (no evidence), the other is the exact 0 of t = -inf."""
+    out = sn.tost_ind([0.5, 0.5], [0.75, 0.75], 0.25)
+    assert out["p_low"] == 1.0 and out["p_high"] == 0.0 and out["p"] == 1.0 and out["diff"] == -0.25
+
+
+def test_adam_refuses_a_zero_or_negative_learning_rate():
+    p = {"w": np.zeros(3)}
+    with pytest.raises(InvalidArgument, match="Adam: lr="):
+        sn.Adam(p, lr=0.0)
+    with pytest.raises(InvalidArgument, match="Adam: lr="):
+        sn.Adam(p, lr=-0.1)
+    assert sn.Adam(p, lr=1e-300).lr == 1e-300
+
+
+def test_work_buffers_follow_the_requested_shape_and_are_reused_when_it_matches():
+    store = {}
+    a = sn._buffer_of(store, "k", (3, 4), np.float64)
+    assert a.shape == (3, 4) and sn._buffer_of(store, "k", (3, 4), np.float64) is a
+    b = sn._buffer_of(store, "k", (2, 5), np.float64)
+    assert b.shape == (2, 5) and b is not a
+    c = sn._buffer_of(store, "k", (2, 5), np.float32)
+    assert c.dtype == np.float32 and c.shape == (2, 5)
+    assert sn._buffer(None, "k", a) is None
+
+
+def test_stack_defaults_are_the_deep_sbn_defaults():
+    """DeepSBNStack is S DeepSBNs: the same default widths, depth and BN constants."""
+    import inspect
+    one = {k: v.default for k, v in inspect.signature(sn.DeepSBN.__init__).parameters.items()
+           if v.default is not inspect.Parameter.empty}
+    stack = {k: v.default for k, v in inspect.signature(sn.DeepSBNStack.__init__).parameters.items()
+             if v.default is not inspect.Parameter.empty}
+    assert {k: stack[k] for k in one} == one and one["d"] == 64 and one["h"] == 64 and one["k"] == 10
+
+
+def test_deterministic_weights_break_a_tie_to_plus_one_as_deep_sbn_does():
+    """sign(0) = +1 in 'det' mode (BernoulliWeights.mode, DeepSBN): a latent eta exactly 0 gives weight +1 in the
+    stack too, so the deterministic logits of a stack of one equal DeepSBN's."""
+    r1, r2 = np.random.default_rng(5), np.random.default_rng(5)
+    a = sn.DeepSBN(r1, "logistic", d=6, h=5, k=3, depth=1)
+    b = sn.DeepSBNStack(r2, "logistic", 1, d=6, h=5, k=3, depth=1)
+    a.params["eta1"][:, ::2] = 0.0
+    b.params["eta1"][0][:, ::2] = 0.0
+    X = np.random.default_rng(1).random((7, 6))
+    np.testing.assert_allclose(b.forward(X[None], None, "det")[0], a.forward(X, None, "det"), rtol=1e-12, atol=1e-12)
+    assert np.all(sn.BernoulliWeights(np.zeros(3)).mode() == 1.0)
+    # the tie matters: with weight -1 at the ties the logits differ
+    flipped = sn.DeepSBN(np.random.default_rng(5), "logistic", d=6, h=5, k=3, depth=1)
+    flipped.params["eta1"][:, ::2] = -1e-300
+    assert not np.allclose(flipped.forward(X, None, "det"), a.forward(X, None, "det"), rtol=1e-12, atol=1e-12)
+
+
+def test_topic_corpus_documents_have_at_least_one_word_and_zero_lengths_become_one():
+    """Document lengths are max(Poisson(mean_length), 1): at mean 1 some draws are 0 and become exactly 1."""
+    from stecheck.numerics import sbn_autoencoder as sa
+    short = sa.topic_corpus(3, docs=300, vocab=20, topics=3, mean_length=1)
+    lengths = short.sum(axis=1)
+    assert lengths.min() == 1.0
+    rng = np.random.default_rng(3)
+    rng.dirichlet(np.full(20, 0.1), size=3)
+    rng.dirichlet(np.full(3, 0.3), size=300)
+    np.testing.assert_array_equal(lengths, np.maximum(rng.poisson(1, size=300), 1))
+    # the claims' corpus (seed 0, mean 40): no document is near the floor, so the floor never acts there
+    assert sa.topic_corpus().sum(axis=1).min() > 2
