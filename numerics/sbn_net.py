@@ -670,7 +670,8 @@ def tost_ind(x: Any, y: Any, margin: float) -> dict:
         raise InvalidArgument(f"TOST needs >= 2 values per group, got {x.size} and {y.size}; run more seeds.")
     p_low = stats.ttest_ind(x + margin, y, equal_var=False, alternative="greater").pvalue
     p_high = stats.ttest_ind(x - margin, y, equal_var=False, alternative="less").pvalue
-    # zero variance in both groups makes the t statistic undefined: count it as no evidence (p = 1)
+    # zero variance in both groups: t = +-inf (p exactly 0 or 1, the constant groups decide exactly) unless the
+    # shifted difference is exactly 0 too, where t = 0/0 is undefined: count that as no evidence (p = 1)
     p_low, p_high = (1.0 if not math.isfinite(p) else float(p) for p in (p_low, p_high))
     return {"diff": float(x.mean() - y.mean()), "p_low": p_low, "p_high": p_high, "p": max(p_low, p_high),
             "margin": float(margin)}

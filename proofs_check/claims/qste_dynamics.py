@@ -29,6 +29,7 @@ import functools
 import itertools
 import math
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -235,7 +236,10 @@ class _Compute:
 
 
 #: Allowed excess of a block's thread-CPU seconds over its wall seconds (see :func:`timing_failures`).
-TIMING_SLACK_SECONDS = 1e-3
+#: Per block: 1 ms plus the two clocks' resolutions (nanoseconds on Linux; about 16 ms for ``thread_time`` on
+#: Windows, where a block's CPU reading may round up past its wall reading by one tick).
+TIMING_SLACK_SECONDS = 1e-3 + time.get_clock_info("thread_time").resolution + time.get_clock_info(
+    "perf_counter").resolution
 
 
 def timing_failures(compute: dict) -> str:
@@ -246,7 +250,8 @@ def timing_failures(compute: dict) -> str:
     order t0, c0, ..., t1, c1.  A thread cannot use more CPU time than the time that elapses, so per block
     ``0 <= cpu <= wall + (c1 read - t1 read)``; the last gap is a few microseconds and both clocks have
     nanosecond resolution on Linux (``time.get_clock_info``), so the sums must satisfy ``0 <= C`` and
-    ``C <= W + B * TIMING_SLACK_SECONDS`` (1 ms per block: about 1000 times the gap).  A block loaded from a
+    ``C <= W + B * TIMING_SLACK_SECONDS`` (1 ms per block, about 1000 times the gap, plus both clocks'
+    resolutions).  A block loaded from a
     checkpoint counts 0 and 0.  (An interval taken the wrong way round, e.g. ``c1 + c0``, exceeds the bound by
     twice the CPU seconds the thread had used before the block.)"""
     blocks, sec = int(compute["blocks"]), compute["seconds"]
