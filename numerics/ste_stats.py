@@ -369,9 +369,30 @@ def fit_exponent(thresholds: dict[int, Threshold], *, rng: np.random.Generator, 
         boot.append(_slope(x, ys))
     alpha = 1 - confidence
     lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2])
+    _check_percentiles(boot, alpha, float(lo), float(hi))
     return ExponentFit(ns=ns, m_stars=[thresholds[n].m_star for n in ns], a=float(lr.intercept), b=float(lr.slope),
                        b_interval=(float(lo), float(hi)), confidence=confidence, n_boot=n_boot,
                        b_stderr=float(lr.stderr), boot_failures=failures)
+
+
+def _check_percentiles(boot, alpha: float, lo: float, hi: float) -> None:
+    """The percentile interval ``[q(alpha/2), q(1 - alpha/2)]`` of the bootstrap slopes, recomputed independently of
+    ``np.quantile``: sort the ``B`` replicates (``s_0 <= ... <= s_{B-1}``) and interpolate between the order
+    statistics at ``h = (B - 1) p`` (Hyndman-Fan type 7, numpy's default), ``s_j + (h - j) (s_{j+1} - s_j)``,
+    ``j = floor(h)``.  Tolerance: the interpolation is a subtraction, a product and an addition of floats (plus the
+    rounding of ``h``), so both routes agree to ``4`` ulps of the larger of the two order statistics; a
+    disagreement raises :class:`SelfCheckFailed` (the interval would not be at the stated confidence)."""
+    s = sorted(float(t) for t in boot)
+    for p, got in ((alpha / 2, lo), (1 - alpha / 2, hi)):
+        h = (len(s) - 1) * p
+        j = min(int(math.floor(h)), len(s) - 1)
+        j1 = min(j + 1, len(s) - 1)
+        want = s[j] + (h - j) * (s[j1] - s[j])
+        tol = 4 * math.ulp(max(abs(s[j]), abs(s[j1])))
+        if not abs(got - want) <= tol:
+            raise SelfCheckFailed(f"fit_exponent: the bootstrap percentile at p = {p:.6g} is {got!r}, but the order "
+                                  f"statistics of the {len(s)} replicates give {want!r} (tolerance {tol:.3g}); the "
+                                  "interval on b is not the stated percentile interval. Fix numerics/ste_stats.py.")
 
 
 def _slope(x: np.ndarray, ys) -> float:

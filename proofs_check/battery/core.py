@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from stecheck.errors import InvalidArgument
+from stecheck.errors import InvalidArgument, SelfCheckFailed
 from stecheck.numerics import enumeration
 from stecheck.numerics.encodings import span
 from stecheck.numerics.montecarlo import empirical_bernstein_interval, monte_carlo_mean
@@ -234,9 +234,50 @@ def mean_interval(sampler, dim: int, bound: np.ndarray, declared: bool, *, sampl
                             np.maximum(mom.minimum, -Bf), np.minimum(mom.maximum, Bf))
         # alpha over all dim coordinates (Bonferroni), whether or not each is finite
         lo, hi = empirical_bernstein_interval(clipped, (-Bf, Bf), 1.0 - alpha, simultaneous=True)
+        # the per-coordinate level the library derives from confidence = 1 - alpha (the same float64 rounding)
+        audit_bernstein(clipped, (-Bf, Bf), (1.0 - (1.0 - alpha)) / dim, lo, hi, np.flatnonzero(finite))
         low = np.where(finite, lo - UNDERFLOW_FLOOR, low)
         high = np.where(finite, hi + UNDERFLOW_FLOOR, high)
     return MeanInterval(mom.mean, low, high, mom.count, alpha, B.copy(), declared, exceeded)
+
+
+def audit_bernstein(mom, value_range, alpha: float, lo: np.ndarray, hi: np.ndarray, coords=None) -> float:
+    """An empirical Bernstein interval recomputed from its recorded moments in mpmath (40 digits), independently of
+    :func:`numerics.montecarlo.empirical_bernstein_interval`: per coordinate ``j`` in ``coords`` (default all)
+    ``mean -+ (sqrt(2 V L / N) + 7 R L / (3 (N - 1)) + gamma_{N+2} max|Y|)`` with ``V = M2 / (N - 1)``,
+    ``R = b_j - a_j`` (``value_range = (a, b)``), ``L = ln(4 / alpha)`` (``alpha`` per coordinate, Bonferroni
+    already applied; Maurer & Pontil 2009, Thm. 4, two-sided) and ``gamma_k = k u / (1 - k u)``, ``u = 2^-53``
+    (Higham, Lemma 3.1; the rounding bound of the mean).  Tolerance per endpoint: ``16 u (|mean| + half)`` (the
+    float64 half-width is a dozen correctly rounded operations on the same inputs, the endpoint one more), far below
+    the rounding term ``gamma_{N+2} max|Y| >= N u max|Y|`` the interval must contain.  Returns the largest
+    ``|difference| / tolerance``; a disagreement raises :class:`SelfCheckFailed` (the interval is not the stated
+    one)."""
+    import mpmath
+
+    a_r, b_r = (np.broadcast_to(np.asarray(t, dtype=float), (mom.dim,)) for t in value_range)
+    worst = 0.0
+    with mpmath.workdps(40):
+        u = mpmath.ldexp(1, -53)
+        N = mom.count
+        L = mpmath.log(4 / mpmath.mpf(alpha))
+        k = (N + 2) * u
+        gam = k / (1 - k)
+        for j in (range(mom.dim) if coords is None else coords):
+            mean = (mpmath.mpf(float(mom.total[j])) + mpmath.mpf(float(mom.comp[j]))) / N
+            V = mpmath.mpf(float(mom.m2[j])) / (N - 1)
+            big = max(abs(mpmath.mpf(float(mom.minimum[j]))), abs(mpmath.mpf(float(mom.maximum[j]))))
+            R = mpmath.mpf(float(b_r[j])) - mpmath.mpf(float(a_r[j]))
+            half = mpmath.sqrt(2 * V * L / N) + 7 * R * L / (3 * (N - 1)) + gam * big
+            tol = 16 * u * (abs(mean) + half)
+            for name, got, want in (("low", lo[j], mean - half), ("high", hi[j], mean + half)):
+                err = abs(mpmath.mpf(float(got)) - want)
+                worst = max(worst, float(err / tol))
+                if not err <= tol:
+                    raise SelfCheckFailed(
+                        f"the empirical Bernstein {name} end of coordinate {j} is {float(got)!r}, but its recorded "
+                        f"moments give {float(want)!r} (mpmath, tolerance {float(tol):.3g}); fix "
+                        "numerics.montecarlo.empirical_bernstein_interval.")
+    return worst
 
 
 def exact_gradient(pr: Problem) -> tuple[np.ndarray, np.ndarray]:

@@ -55,6 +55,11 @@ MAX_RELATIVE_SE = 0.01
 #: Widest stated error (per coordinate) of the 20-digit clipped-ReLU quadrature that still decides the comparison
 #: with the closed form (tolerance: that error + 1e-12 for the closed form's float64 rounding).
 QUAD_MAX_ERROR = 1e-13
+#: Largest accepted ratio of the 10-digit quadrature's stated error to its measured error (distance to 40 digits),
+#: summed over check_pop_quadrature's instances: measured 33 there (a worst case of 16 roundings against rounding
+#: errors that partly cancel); 100 leaves a factor 3 for other instances and flags an error bound inflated beyond
+#: its derivation.
+QUAD_MAX_LOOSENESS = 100.0
 
 
 def _int_seed(ctx: MethodContext, salt: int = 0) -> int:
@@ -224,6 +229,7 @@ def check_pop_quadrature(ctx: MethodContext, *, formulas: pop.PopulationFormulas
     of the closed-form f against grad f, on Q1 instances and latent |w| in {0.3, 1, 3}."""
     v = np.array([1.0, -0.5])
     rows, bad = [], None
+    low_stated = low_measured = 0.0
     for n, d in ((3, 1), (5, 2), (8, 7)):
         ws = _q1(np.ones(n))
         base = np.ones(n)
@@ -237,6 +243,16 @@ def check_pop_quadrature(ctx: MethodContext, *, formulas: pop.PopulationFormulas
                 raise SelfCheckFailed(f"clipped-ReLU quadrature at 20 digits differs from 40 digits by "
                                       f"{np.max(np.abs(q.value - q2.value)):.3g} > its stated error "
                                       f"{np.max(q.error + q2.error):.3g} (n={n}, |w|={scale}); the error estimate is wrong")
+            # the same integrals at 10 digits (37 bits), where the working-precision term of the stated error is
+            # the error: it must cover the distance to 40 digits, and (summed below) not be inflated
+            q10 = pop.clipped_relu_quadrature(w, ws, v, dps=10)
+            gap10 = np.abs(q10.value - q2.value)
+            if np.any(gap10 > q10.error + q2.error):
+                raise SelfCheckFailed(f"clipped-ReLU quadrature at 10 digits differs from 40 digits by "
+                                      f"{np.max(gap10):.3g} > its stated error {np.max(q10.error + q2.error):.3g} "
+                                      f"(n={n}, |w|={scale}); the working-precision error term is wrong")
+            low_stated += float(np.max(q10.error))
+            low_measured += float(np.max(gap10))
             closed = pop.expected_ste_gradient(w, ws, v, "clipped_relu", formulas=formulas)
             gap = float(np.max(np.abs(closed - q.value)))
             # + the float64 rounding of the closed form (a few hundred operations on O(1) numbers: <= 1e-12)
@@ -251,9 +267,34 @@ def check_pop_quadrature(ctx: MethodContext, *, formulas: pop.PopulationFormulas
             rows.append(row)
             if (gap > tol or gerr > 1e-6) and bad is None:
                 bad = {**row, "w": w, "w_star": ws, "v": v}
+    # one more 10-digit instance with unequal coordinates, w = (0.8, 1e-3, -0.6), w* = (1, 1, 1)/2: the error terms
+    # of the coordinates (|x e1_i| + |y e2_i| + ...) differ there (on the Q1 instances every |e1_i| is the same),
+    # so a term that mixes up the coordinates (e.g. |x / e1_i| for |x e1_i|, 800x too large at i = 2) shows
+    for w, ws in (([0.8, 1e-3, -0.6], [0.5, 0.5, 0.5]),):
+        q10, q40 = pop.clipped_relu_quadrature(w, ws, v, dps=10), pop.clipped_relu_quadrature(w, ws, v, dps=40)
+        gap10 = np.abs(q10.value - q40.value)
+        if np.any(gap10 > q10.error + q40.error):
+            raise SelfCheckFailed(f"clipped-ReLU quadrature at 10 digits differs from 40 digits by {np.max(gap10):.3g} "
+                                  f"> its stated error {np.max(q10.error + q40.error):.3g} (w = {w}, w* = {ws}); the "
+                                  "working-precision error term is wrong")
+        low_stated += float(np.max(q10.error))
+        low_measured += float(np.max(gap10))
+    # tightness of the stated error where it is not the float64 conversion: at 10 digits, summed over the 10
+    # instances, stated / measured (distance to 40 digits) is 33 (26-34 on the 9 Q1 instances at 8-12 digits): the
+    # working-precision term counts 16 roundings of relative size 2^-prec at their worst, the rounding errors
+    # partly cancel.  A ratio above QUAD_MAX_LOOSENESS means the stated error is inflated beyond its derivation
+    # (e.g. a term divided where it should be multiplied), which would also inflate every 20-digit error
+    looseness = low_stated / low_measured if low_measured > 0 else math.inf
+    if not looseness <= QUAD_MAX_LOOSENESS:
+        raise SelfCheckFailed(f"clipped-ReLU quadrature at 10 digits: the stated errors sum to {low_stated:.3g}, "
+                              f"{looseness:.3g} times the measured distances to 40 digits ({low_measured:.3g}); "
+                              f"at most {QUAD_MAX_LOOSENESS} expected. Fix the error terms of "
+                              "theory.population.clipped_relu_quadrature.")
     teacher = _audit_teacher_quadrature() if formulas is None else None
     evidence = {"instances": rows, "quadrature": "mpmath tanh-sinh, dps 20 (error = mpmath's estimate + working-precision and float64 rounding; audited against dps 40)",
                 "teacher_layer_audit": teacher,
+                "low_precision_audit": {"dps": 10, "stated_error_sum": low_stated, "measured_error_sum": low_measured,
+                                        "stated_over_measured": looseness, "limit": QUAD_MAX_LOOSENESS},
                 "max_clipped_gap": max(r["clipped_gap"] for r in rows),
                 "max_grad_f_fd_gap": max(r["grad_f_fd_gap"] for r in rows)}
     evidence["precision_rule"] = (f"every stated quadrature error <= {QUAD_MAX_ERROR} (at 20 digits it is the "

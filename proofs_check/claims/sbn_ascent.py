@@ -1249,11 +1249,41 @@ def _exact_condition_margin(prop: str, ex: dict, lip) -> Fraction:
     return min(abs(g) - 2 * (1 - ex["_pstar"]) * lip - extra for g in ex["_gstar"])
 
 
+def _audit_state_order(a0, probs) -> dict:
+    """The states and probabilities theory.enumeration (the enumeration behind coupled_counterexample) returns for
+    the instance's pre-activations ``a0`` (logistic noise), against an independent enumeration: ``itertools.product``
+    over ``{-1, +1}^n`` with the columns reversed, i.e. row ``k`` has ``x_i = +1`` iff bit ``i`` of ``k`` is set
+    (the order ``states`` documents), with ``P_k = prod_i (P(x_i = +1) if x_i = +1 else 1 - P(x_i = +1))`` in exact
+    rationals from the instance's ``P(x_i = +1)``.  Rows must match exactly; each probability to a relative
+    ``1e-14`` (``sigma(logit(p))`` and a product of ``n <= 2`` factors: a few ulps).  A mismatch raises (a fault of
+    the library: a state reported by index would be the wrong one)."""
+    import itertools
+
+    from stecheck.theory import enumeration as th_enum
+    from stecheck.theory.noise import NOISE_FAMILIES
+
+    cdf = NOISE_FAMILIES["logistic"].numpy_functions()[1]
+    X, P = th_enum.state_probabilities(np.asarray(a0, dtype=float), cdf)
+    n = len(probs)
+    want = [tuple(reversed(t)) for t in itertools.product((-1, 1), repeat=n)]
+    worst = 0.0
+    for k, x in enumerate(want):
+        pk = math.prod(Fraction(q) if xi > 0 else 1 - Fraction(q) for xi, q in zip(x, probs))
+        rel = abs(Fraction(float(P[k])) - pk) / pk
+        worst = max(worst, float(rel))
+        if tuple(float(t) for t in X[k]) != tuple(float(t) for t in x) or rel > Fraction(1, 10**14):
+            raise SelfCheckFailed(f"theory.enumeration.state_probabilities row {k}: state {X[k].tolist()} with "
+                                  f"probability {float(P[k])!r}; the documented order (bit i of k <=> x_i = +1) "
+                                  f"gives {list(x)} with probability {float(pk)!r}. Fix theory/enumeration.py.")
+    return {"states": len(want), "max_relative_probability_error": worst}
+
+
 def check_coupled_counterexample(ctx: MethodContext, *, prop: str) -> Outcome:
     """theory.obligations.coupled_counterexample (floats, finite differences), replayed in exact rational
     arithmetic (:func:`exact_quadratic`): the condition's margin is >= 0 and the scalar product < 0, exactly."""
     out = ob.coupled_counterexample(prop)
     b, Q, probs, v = _COUPLED[prop]
+    order_audit = _audit_state_order(out["a0"], probs)
     fp = [2 * q * (1 - q) for q in probs]
     C = [[Fraction(vi) / f] for vi, f in zip(v, fp)]
     ex = exact_quadratic(b, Q, probs, C)
@@ -1262,7 +1292,8 @@ def check_coupled_counterexample(ctx: MethodContext, *, prop: str) -> Outcome:
     float_margin = out["condition_23_margin" if prop == "B5" else "condition_34_margin"]
     evidence = {"theory_float": out, "exact": {k: v for k, v in ex.items() if not k.startswith("_")},
                 "exact_condition_margin": str(margin), "exact_scalar_product": str(sp),
-                "float_vs_exact_scalar_product_gap": abs(float(sp) - out["scalar_product"])}
+                "float_vs_exact_scalar_product_gap": abs(float(sp) - out["scalar_product"]),
+                "state_order_audit": order_audit}
     evidence["exact"]["sp"] = {k: str(x) for k, x in ex["sp"].items()}
     if abs(float(sp) - out["scalar_product"]) > 1e-6 * (1 + abs(float(sp))) or abs(float(margin) - float_margin) > 1e-9:
         # a fault of the checker (two computations of the same numbers disagree), not a refutation of the paper

@@ -799,25 +799,42 @@ def check_metrics_exact(ctx: MethodContext, *, sizes=None, noises=("logistic", "
 def _clt_interval_audit(T: np.ndarray, confidence: float) -> dict:
     """Independent recomputation of the joint CLT interval the Monte Carlo metrics rest on
     (``montecarlo.RunningMoments.from_samples`` + ``clt_interval(..., simultaneous=True)``) from raw draws ``T``
-    (one column appended that is the constant 1/4, whose sample variance is exactly 0): per column the mean
-    (math.fsum), the two-pass sample standard deviation (ddof 1, math.fsum) and the Bonferroni normal quantile
+    (two columns appended: the constant 1/4, whose sample variance is exactly 0, and the first column times
+    ``2^-600``, whose values lie below 1e-150 so that their squares underflow): per column the mean (math.fsum), the
+    two-pass sample standard deviation (ddof 1, math.fsum) and the Bonferroni normal quantile
     ``scipy.stats.norm.isf((1 - confidence) / (2 d))``; the library's mean and half-width must agree to a relative
-    1e-9 (plus its stated rounding bound gamma_{N+2} max|Y| and 1e-300).  A disagreement raises: the method is an
-    ERROR."""
+    1e-9 (plus its stated rounding bound gamma_{N+2} max|Y| and 1e-300).  On the underflowing column the library
+    replaces ``s`` by Popoviciu's bound ``(max - min) / 2`` (``s <= (max - min)/2 sqrt(N/(N-1))``): the expected
+    half-width is ``z (max - min) / (2 sqrt N)`` from the raw draws' extremes (Python min/max), and the standard
+    deviation of the column rescaled by ``2^600`` (exact: a power of two), scaled back, must not exceed that bound
+    times ``sqrt(N/(N-1)) (1 + 1e-9)`` (Popoviciu's inequality, so the interval is not narrower than the CLT's).
+    A disagreement raises: the method is an ERROR."""
     import math
 
     from stecheck.numerics.montecarlo import RunningMoments, clt_interval
 
-    Y = np.concatenate([T, np.full((T.shape[0], 1), 0.25)], axis=1)
+    tiny = T[:, :1] * 2.0**-600
+    Y = np.concatenate([T, np.full((T.shape[0], 1), 0.25), tiny], axis=1)
     N, d = Y.shape
     mom = RunningMoments.from_samples(Y)
     low, high = clt_interval(mom, confidence, simultaneous=True)
     z = float(stats.norm.isf((1.0 - confidence) / (2 * d)))
     worst = 0.0
+    popoviciu_rows = 0
     for j in range(d):
         col = [float(v) for v in Y[:, j]]
         mean = math.fsum(col) / N
-        sd = math.sqrt(math.fsum((v - mean) ** 2 for v in col) / (N - 1))
+        if max(abs(v) for v in col) < 1e-150:  # squares underflow: Popoviciu's bound on the observed range
+            scaled = [v * 2.0**600 for v in col]
+            m_s = math.fsum(scaled) / N
+            sd_true = math.sqrt(math.fsum((v - m_s) ** 2 for v in scaled) / (N - 1)) * 2.0**-600
+            sd = (max(col) - min(col)) / 2
+            if not sd_true <= sd * math.sqrt(N / (N - 1)) * (1 + 1e-9):
+                raise SelfCheckFailed(f"column {j}: sample sd {sd_true:.6g} exceeds Popoviciu's bound "
+                                      f"{sd * math.sqrt(N / (N - 1)):.6g}; the audit's own arithmetic is wrong.")
+            popoviciu_rows += max(col) > min(col)
+        else:
+            sd = math.sqrt(math.fsum((v - mean) ** 2 for v in col) / (N - 1))
         half = z * sd / math.sqrt(N)
         slack = 1e-9 * (abs(mean) + half) + float(mom.rounding_bound[j]) + 1e-300
         err = max(abs((low[j] + high[j]) / 2 - mean), abs((high[j] - low[j]) / 2 - half))
@@ -826,7 +843,13 @@ def _clt_interval_audit(T: np.ndarray, confidence: float) -> dict:
             raise SelfCheckFailed(f"Monte Carlo interval of column {j}: library mean +- half-width "
                                   f"{(low[j] + high[j]) / 2:.10g} +- {(high[j] - low[j]) / 2:.6g}, recomputed "
                                   f"{mean:.10g} +- {half:.6g} (z = {z:.6g}); fix numerics.montecarlo.")
-    return {"draws": N, "columns": d, "z": z, "max_error_over_slack": float(worst)}
+    if popoviciu_rows != 1 or not max(abs(float(t)) for t in tiny[:, 0]) > 0:
+        raise SelfCheckFailed(f"the CLT interval audit found {popoviciu_rows} underflowing columns with a spread "
+                              f"(max > min), "
+                              "expected exactly one (the first column times 2^-600); the audit does not test "
+                              "the Popoviciu branch of clt_interval.")
+    return {"draws": N, "columns": d, "z": z, "max_error_over_slack": float(worst),
+            "popoviciu_columns": popoviciu_rows}
 
 
 def _box_image_audit(m, who: str) -> dict:
@@ -908,6 +931,19 @@ def check_metrics_montecarlo(ctx: MethodContext, *, n: int = 6, noises=NOISES, s
                     raise SelfCheckFailed(f"{name}/{est}: draws along {sign:+g} g have ECS {sign:+g}, but numerics.metrics "
                                           f"gives the interval [{par.cosine.low!r}, {par.cosine.high!r}] (a cosine lies "
                                           "in [-1, 1]); fix metrics_from_means.")
+            # the fraction of draws with G = 0 that metrics_from_samples reports (read off |G|^2 = 0) vs the zero
+            # rows counted on G itself: 64 draws along g, every 5th set to 0 (13 rows), so exactly 13/64 (a dyadic
+            # number: both sides exact, tolerance 0)
+            Gz = np.outer(np.linspace(0.5, 2.0, 64), g)
+            Gz[::5] = 0.0
+            zf = metrics.metrics_from_samples(Gz, g, confidence=conf).zero_fraction
+            want = np.count_nonzero(~Gz.any(axis=1)) / Gz.shape[0]
+            row["zero_fraction_audit"] = {"draws": Gz.shape[0], "zero_rows": int(np.count_nonzero(~Gz.any(axis=1))),
+                                          "library": zf}
+            if zf != want:
+                raise SelfCheckFailed(f"{name}/{est}: numerics.metrics.metrics_from_samples gives the fraction "
+                                      f"{zf!r} of draws with G = 0, but {want!r} of the rows of G are 0; fix "
+                                      "metrics_from_samples.")
         # the sampled fraction of draws with G = 0 vs P(G = 0) by enumerating the estimator on every state
         # (exact; the ST / LE estimate is a function of the state): P(G = 0) must lie in the fraction's exact
         # Clopper-Pearson interval at the case's confidence

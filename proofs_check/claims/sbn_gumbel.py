@@ -34,6 +34,7 @@ from stecheck.numerics import losses
 from stecheck.numerics.estimators import EstimatorSampler
 from stecheck.numerics.montecarlo import monte_carlo_mean
 from stecheck.numerics.quadrature import certified_integral_1d, flint_precision
+from stecheck.proofs_check.battery.core import audit_bernstein
 from stecheck.theory import gumbel_softmax as gs
 
 from ._common import CONFIDENCE, SEED_FILE, SbnSource
@@ -906,6 +907,10 @@ def check_e3_montecarlo(ctx: MethodContext, *, printed_threshold: bool = False, 
                "high": float(mc.high[0]), "closed_form_P": P}
         row["contains"] = row["low"] <= P <= row["high"]
         row["half_width"] = (row["high"] - row["low"]) / 2
+        # the interval recomputed in mpmath from the recorded moments (Maurer-Pontil + rounding bound; raises on a
+        # disagreement beyond 16 u (|mean| + half))
+        row["bernstein_audit_max_error_over_tolerance"] = audit_bernstein(mc.moments, (0.0, 1.0), 1 - conf,
+                                                                          mc.low, mc.high)
         rows.append(row)
         if not row["contains"]:
             outside.append(row)

@@ -166,3 +166,21 @@ def test_a_reconstructed_step_with_a_strengthened_hypothesis_is_an_error(name, s
     assert bad.check(timeout_ms=20_000).verdict == "PROVED"
     with pytest.raises(StecheckError, match="are not the printed ones"):
         sa._printed_hypotheses_audit(bad, 20_000)
+
+
+def test_state_order_audit_refuses_a_mirrored_enumeration(monkeypatch):
+    """The coupled-counterexample methods check theory.enumeration's rows against itertools in the documented bit
+    order (bit i of k <=> x_i = +1): the true enumeration passes, the mirrored one (-x, which leaves every
+    expectation unchanged) is refused."""
+    from stecheck.errors import SelfCheckFailed
+    from stecheck.proofs_check.claims import sbn_ascent
+    from stecheck.theory import enumeration as th_enum
+    from stecheck.theory import obligations as ob
+
+    out = ob.coupled_counterexample("B5")
+    audit = sbn_ascent._audit_state_order(out["a0"], sbn_ascent._COUPLED["B5"][2])
+    assert audit["states"] == 4 and audit["max_relative_probability_error"] < 1e-14
+    real = th_enum.states
+    monkeypatch.setattr(th_enum, "states", lambda n: -real(n))
+    with pytest.raises(SelfCheckFailed, match="documented order"):
+        sbn_ascent._audit_state_order(out["a0"], sbn_ascent._COUPLED["B5"][2])

@@ -49,3 +49,37 @@ def test_metrics_proof_covers_every_law_and_mc_states_its_precision(run):
     assert sym.scope.complete and sym.evidence["checks"]["generic_alpha_star_minus_(64)"] == "0"
     mc = next(m for m in res.methods if m.name == "monte-carlo-vs-exact")
     assert mc.evidence["precise_enough_to_decide"]
+
+
+def test_metrics_audits_cover_popoviciu_and_the_zero_fraction(run):
+    """The CLT interval audit of SBN-METRICS exercises the Popoviciu branch (one underflowing column with a spread)
+    and the zero-fraction audit reads 13 zero rows of 64 (metrics_from_samples' fraction exactly 13/64)."""
+    mc = next(m for m in _claim(run, "SBN-METRICS").methods if m.name == "monte-carlo-vs-exact")
+    audit = mc.evidence["instances"][0]["clt_interval_audit"]
+    assert audit["popoviciu_columns"] == 1 and audit["max_error_over_slack"] < 1.0
+    zf = mc.evidence["instances"][0]["zero_fraction_audit"]
+    assert zf["zero_rows"] == 13 and zf["library"] == 13 / 64
+
+
+def test_clt_audit_refuses_a_wrong_popoviciu_width(monkeypatch):
+    """The audit's Popoviciu width is computed from the raw draws: a library that used (max - min) * 2 instead of
+    (max - min) / 2 on an underflowing column is caught."""
+    import numpy as np
+    import pytest
+
+    from stecheck.errors import SelfCheckFailed
+    from stecheck.numerics import montecarlo
+    from stecheck.proofs_check.claims import sbn_estimators as se
+
+    T = np.random.default_rng(0).uniform(-1.0, 1.0, size=(500, 3))
+    se._clt_interval_audit(T, 0.99)
+    real = montecarlo.clt_interval
+
+    def wide(moments, confidence=0.99, *, simultaneous=False):
+        lo, hi = real(moments, confidence, simultaneous=simultaneous)
+        under = np.maximum(np.abs(moments.minimum), np.abs(moments.maximum)) < 1e-150
+        return np.where(under, lo * 4, lo), np.where(under, hi * 4, hi)
+
+    monkeypatch.setattr(montecarlo, "clt_interval", wide)
+    with pytest.raises(SelfCheckFailed, match="column 4"):
+        se._clt_interval_audit(T, 0.99)

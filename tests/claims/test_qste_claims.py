@@ -47,3 +47,28 @@ def test_lr_numbers(run):
     bound = next(m for m in res.methods if m.name == "movement-bound")
     assert bound.verdict is Verdict.PROVED and not bound.scope.complete
     assert bound.evidence["movement bound"] < 2**-0.5 and bound.evidence["c0 (freeze threshold)"] > 0.05
+
+
+def test_quadrature_low_precision_audit_is_recorded_and_refuses_an_inflated_error(monkeypatch):
+    """QSTE-POP's quadrature method audits the stated error at 10 digits (where the working-precision term is the
+    error): recorded as stated/measured (33 here, at most QUAD_MAX_LOOSENESS = 100), and a stated error inflated
+    5x beyond its derivation at that precision makes the method an error (SelfCheckFailed)."""
+    import pytest
+
+    from stecheck.errors import SelfCheckFailed
+    from stecheck.proofs_check.claims import qste
+    from stecheck.theory import population as pop
+
+    out = qste.check_pop_quadrature(None)
+    audit = out.evidence["low_precision_audit"]
+    assert audit["dps"] == 10 and 1.0 < audit["stated_over_measured"] <= audit["limit"] == qste.QUAD_MAX_LOOSENESS
+    assert audit["stated_over_measured"] * 5 > qste.QUAD_MAX_LOOSENESS
+    real = pop.clipped_relu_quadrature
+
+    def inflated(*args, dps=20, **kw):
+        q = real(*args, dps=dps, **kw)
+        return pop.QuadratureEstimate(q.value, q.error * 5, q.dps) if dps == 10 else q
+
+    monkeypatch.setattr(pop, "clipped_relu_quadrature", inflated)
+    with pytest.raises(SelfCheckFailed, match="10 digits"):
+        qste.check_pop_quadrature(None)

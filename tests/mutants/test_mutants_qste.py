@@ -161,9 +161,12 @@ def test_teacher_flip_montecarlo_compares_the_closed_form_it_shows(monkeypatch):
 def test_pop_quadrature_with_a_too_wide_error_estimate_is_inconclusive(monkeypatch):
     real = pop.clipped_relu_quadrature
 
-    def wide(*args, **kwargs):  # planted: the working-precision term 2^(4 - prec) -> 2^(4 + prec)
+    def wide(*args, **kwargs):  # planted: a 20-digit error estimate too wide to decide (e.g. mpmath's estimate)
+        # only at 20 digits: an error inflated at 10 digits too (e.g. the working-precision term 2^(4 - prec) ->
+        # 2^(4 + prec)) is a fault of the library, caught by the method's 10-digit audit (ERROR; see
+        # tests/claims/test_qste_claims.py::test_quadrature_low_precision_audit_is_recorded_and_refuses_an_inflated_error)
         q = real(*args, **kwargs)
-        return dataclasses.replace(q, error=q.error + 1e-10)
+        return dataclasses.replace(q, error=q.error + 1e-10) if kwargs.get("dps") == 20 else q
 
     monkeypatch.setattr(pop, "clipped_relu_quadrature", wide)
     out = qste.check_pop_quadrature(_ctx())

@@ -250,3 +250,24 @@ def test_selftest_sees_a_mean_without_its_compensation(monkeypatch):
         monkeypatch.setattr(mc.RunningMoments, "mean", property(wrong))
         bad = mc._selftest_failures()
         assert any("merge of the samples 2^53, 1, -2^53" in b for b in bad)
+
+
+def test_bernstein_audit_recomputes_the_interval_and_needs_the_rounding_term():
+    """proofs_check.battery.core.audit_bernstein (used by SBN-E3 and the estimator battery) agrees with the library's
+    empirical Bernstein interval (mpmath, 16 u tolerance), and refuses the same interval without its rounding term
+    gamma_{N+2} max|Y| (N u max|Y| >> 16 u (|mean| + half) at N = 10^5)."""
+    from stecheck.errors import SelfCheckFailed
+    from stecheck.proofs_check.battery.core import audit_bernstein
+
+    Y = np.random.default_rng(4).uniform(0.0, 1.0, size=(100_000, 2)) ** 3
+    mom = RunningMoments.from_samples(Y)
+    conf = 0.999
+    lo, hi = empirical_bernstein_interval(mom, (0.0, 1.0), conf)
+    assert audit_bernstein(mom, (0.0, 1.0), 1 - conf, lo, hi) <= 1.0
+    rb = mom.rounding_bound
+    with pytest.raises(SelfCheckFailed, match="Bernstein"):
+        audit_bernstein(mom, (0.0, 1.0), 1 - conf, lo + 2 * rb, hi - 2 * rb)
+    lo_s, hi_s = empirical_bernstein_interval(mom, (0.0, 1.0), conf, simultaneous=True)  # alpha / 2 per coordinate
+    assert audit_bernstein(mom, (0.0, 1.0), (1 - conf) / 2, lo_s, hi_s) <= 1.0
+    with pytest.raises(SelfCheckFailed, match="Bernstein"):
+        audit_bernstein(mom, (0.0, 1.0), 1 - conf, lo_s, hi_s)

@@ -155,3 +155,19 @@ def test_search_selftest_checks_shared_evaluations_and_the_cap(monkeypatch):
 
     monkeypatch.setattr(st, "find_threshold", uncapped)
     assert any(b.startswith("p = 0, m_max = 20") for b in st._search_selftest())
+
+
+def test_bootstrap_percentiles_are_checked_against_order_statistics():
+    """fit_exponent's interval is recomputed from the sorted replicates (type-7 interpolation): numpy's quantiles
+    pass (also with ties), a quantile at the wrong level (alpha * 2 instead of alpha / 2) is refused."""
+    from stecheck.errors import SelfCheckFailed
+
+    boot = list(np.random.default_rng(5).normal(size=2000)) + [0.5] * 100
+    alpha = 0.05
+    lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2])
+    st._check_percentiles(boot, alpha, float(lo), float(hi))
+    wrong = float(np.quantile(boot, alpha * 2))
+    with pytest.raises(SelfCheckFailed, match="percentile"):
+        st._check_percentiles(boot, alpha, wrong, float(hi))
+    with pytest.raises(SelfCheckFailed, match="percentile"):
+        st._check_percentiles(boot, alpha, float(lo), float(np.quantile(boot, 1 - alpha * 2)))

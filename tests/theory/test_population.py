@@ -325,6 +325,24 @@ def test_clipped_relu_quadrature_parallel_guard_boundary():
         _pop.clipped_relu_quadrature([1.0, 0.0], [1.0, 0.5e-12], [1.0])
 
 
+def test_parallel_guards_at_their_exact_thresholds():
+    """The parallel guards are strict: ``sin(theta) = 1e-12`` exactly (w = e1, w* = (1, 1e-12): the residual is
+    (0, 1e-12), its norm exactly 1e-12) is accepted by the quadrature (whose guard is ``< 1e-12``), and
+    ``sin(theta) = 1.5e-12`` is accepted by grad f (guard ``< 1e-12``; a threshold 2e-12 would refuse it).  The
+    quadrature agrees with the closed form within its stated error + 1e-12; grad f is finite."""
+    from stecheck.theory import population as _pop
+
+    inst = _pop._instance([1.0, 0.0], [1.0, 1e-12], [1.0, -0.5], None)
+    assert _pop._plane_basis(inst)[2] == 1e-12
+    q = _pop.clipped_relu_quadrature([1.0, 0.0], [1.0, 1e-12], [1.0, -0.5])
+    closed = _pop.expected_ste_gradient([1.0, 0.0], [1.0, 1e-12], [1.0, -0.5], "clipped_relu")
+    assert np.all(np.abs(closed - q.value) <= q.error + 1e-12)
+    inst = _pop._instance([1.0, 0.0], [1.0, 1.5e-12], [1.0, -0.5], None)
+    assert 1e-12 < _pop._plane_basis(inst)[2] < 2e-12
+    grad = _pop.population_loss_gradient([1.0, 0.0], [1.0, 1.5e-12], [1.0, -0.5])
+    assert np.all(np.isfinite(grad))
+
+
 def test_invalid_arguments_fail_fast_even_if_a_guard_let_them_pass():
     """The guard cases above use n_samples = 10: a guard that let chunk_size = True or 1.0 through would run 10 chunks
     and return at once (the test then fails), not 10**7 chunks of one sample (a run that would time out)."""
