@@ -231,7 +231,7 @@ class _Compute:
                         "the thread that ran them (BLAS pinned to it: the core-seconds, unaffected by other load); "
                         "per_cell is keyed by a content hash of the cell, so a cell shared between methods can be "
                         "counted once; the coordinating thread of the method only waits and is not counted; every "
-                        "freshly computed cell's seconds are checked: 0 <= cpu <= wall + 1 ms per block "
+                        "freshly computed cell's seconds are checked: 0 <= cpu <= wall + (1 ms + the clocks' resolutions) per block "
                         "(timing_failures, else the method errs)"}
 
 
