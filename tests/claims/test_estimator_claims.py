@@ -61,6 +61,31 @@ def test_metrics_audits_cover_popoviciu_and_the_zero_fraction(run):
     assert zf["zero_rows"] == 13 and zf["library"] == 13 / 64
 
 
+def test_zero_fraction_audit_refuses_a_wrong_fraction(monkeypatch):
+    """The zero-fraction audit of SBN-METRICS counts the zero rows of G itself: a metrics_from_samples that reported
+    the fraction of non-zero draws (13/64 -> 51/64) is caught and the method errs."""
+    import dataclasses
+
+    import pytest
+
+    from stecheck.errors import SelfCheckFailed
+    from stecheck.numerics import metrics
+    from stecheck.proofs_check.claim import MethodContext, Tier
+    from stecheck.proofs_check.claims import sbn_estimators as se
+    from stecheck.numerics.seeding import task_seed
+
+    real = metrics.metrics_from_samples
+
+    def flipped(G, g, **kw):
+        out = real(G, g, **kw)
+        return dataclasses.replace(out, zero_fraction=1.0 - out.zero_fraction)
+
+    monkeypatch.setattr(metrics, "metrics_from_samples", flipped)
+    ctx = MethodContext("SBN-METRICS", "zero-fraction", 0, task_seed(0, "SBN-METRICS/zero-fraction"), Tier.QUICK)
+    with pytest.raises(SelfCheckFailed, match="draws with G = 0, but"):
+        se.check_metrics_montecarlo(ctx)
+
+
 def test_clt_audit_refuses_a_wrong_popoviciu_width(monkeypatch):
     """The audit's Popoviciu width is computed from the raw draws: a library that used (max - min) * 2 instead of
     (max - min) / 2 on an underflowing column is caught."""

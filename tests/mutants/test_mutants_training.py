@@ -1,9 +1,10 @@
 """SBN-F1 / SBN-F2 can say no: each checked method, given a false premise, REFUTES.
 
 Mutants: BayesBiNN without its technical eps (eps = 0) must stop being (107); a wrong leading coefficient or
-threshold in (104)-(106); a step-size prediction off by 2; a (107) whose data term is not scaled by N/tau cannot
-be rescaled into (108) (symbolically and in floating point); the eps = 0 run compared with itself shows no
-accuracy gap; a noise family mis-scaled so that 2F'(0) != 1 changes the ST backward of the network core.
+threshold in (104)-(106); a step-size prediction off by 2; a (107) whose data term is not scaled by N/tau cannot be
+rescaled into (108) (symbolically and in floating point), nor can one that breaks the tie eta = 0 to -1; the eps = 0
+run compared with itself shows no accuracy gap; a noise family mis-scaled so that 2F'(0) != 1 changes the ST
+backward of the network core.
 """
 
 import functools
@@ -35,6 +36,12 @@ def _wrong107_step(eta, grad_fn, *, alpha, n_train, tau):
     return (1.0 - alpha) * eta - alpha * n_train * g, g
 
 
+def _tie_to_minus_one_107_step(eta, grad_fn, *, alpha, n_train, tau):
+    w = np.where(eta > 0, 1.0, -1.0)  # sign(0) = -1: (108) breaks the same tie to +1
+    g = np.asarray(grad_fn(w), dtype=np.float64)
+    return (1.0 - alpha) * eta - alpha * (n_train / tau) * g, g
+
+
 MUTANTS = {
     "f1 stepwise: eps = 0 (float64: no data gradient)": functools.partial(tr.check_f1_stepwise, eps=0.0,
                                                                            dtypes=("float64",)),
@@ -48,6 +55,8 @@ MUTANTS = {
     "f2 sympy: (107) without 1/tau": functools.partial(tr.check_f2_symbolic, update=_wrong107),
     "f2 float: (107) without 1/tau": functools.partial(tr.check_f2_exact_rescaling, update=_wrong107_step,
                                                        taus=(2.0 ** -20,), ns=(2 ** 10,)),
+    "f2 float: (107) breaks the tie eta = 0 to -1": functools.partial(
+        tr.check_f2_exact_rescaling, update=_tie_to_minus_one_107_step, taus=(2.0 ** -20,), ns=(2 ** 10,)),
 }
 
 
